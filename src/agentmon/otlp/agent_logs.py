@@ -1,0 +1,338 @@
+"""The named OTel events of Claude Code, Codex and Gemini CLI, one handler each.
+
+Each handler turns one decoded log record (`LogView`) into agentmon events. Runs: Claude
+Code's `prompt.id` and Gemini's `prompt_id` are run ids; Codex has none, so its
+`codex.user_prompt` opens a run that the session's later events join (see `memory`).
+Duration-only events become reconstructed spans (start = end - duration_ms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentmon.events import Envelope, EventType
+from agentmon.otlp.attributes import (
+    Attributes,
+    as_bool,
+    as_float,
+    as_int,
+    as_text,
+    first,
+    nanos_to_ts,
+)
+from agentmon.otlp.build import (
+    Place,
+    SpanFacts,
+    derived_id,
+    error_event,
+    make_event,
+    span_events,
+    usage_payload,
+    usage_snapshot,
+)
+from agentmon.otlp.memory import CorrelationMemory
+from agentmon.otlp.origin import Origin
+
+
+@dataclass(frozen=True, slots=True)
+class LogView:
+    """One OTLP log record decoded once, with its resolved event name and session."""
+
+    origin: Origin
+    identity: str
+    name: str
+    attrs: Attributes
+    body: Any
+    time_ns: int
+    severity: int
+    session_id: str | None
+    trace_id: str | None
+    span_id: str | None
+
+    @property
+    def ts(self) -> str:
+        return nanos_to_ts(self.time_ns)
+
+    def place(self, run_id: str | None) -> Place:
+        return Place(self.origin, self.identity, self.session_id, run_id, self.trace_id)
+
+    def text(self, *keys: str) -> str | None:
+        return as_text(first(self.attrs, *keys))
+
+    def count(self, *keys: str) -> int | None:
+        return as_int(first(self.attrs, *keys))
+
+
+Handler = Callable[[LogView, CorrelationMemory], list[Envelope]]
+
+
+def run_start(view: LogView, run_id: str | None) -> list[Envelope]:
+    payload = {
+        "input": view.text("prompt"),
+        "prompt_length": view.count("prompt_length"),
+        "model": view.text("model"),
+    }
+    return [
+        make_event(EventType.RUN_START, view.place(run_id), view.ts, payload, attributes=view.attrs)
+    ]
+
+
+def reconstructed_span(
+    view: LogView,
+    run_id: str | None,
+    *,
+    kind: str,
+    name: str,
+    call_id: str | None,
+    succeeded: bool | None,
+    error: str | None,
+    details: dict[str, Any],
+) -> list[Envelope]:
+    """span.start/span.end from an event that reports only its end time and duration."""
+    duration_ns = max(view.count("duration_ms", "duration") or 0, 0) * 1_000_000
+    failed = succeeded is False or (succeeded is None and error is not None)
+    facts = SpanFacts(
+        span_id=call_id or derived_id(view.identity, "span"),
+        kind=kind,
+        name=name,
+        start_ns=view.time_ns - duration_ns,
+        end_ns=view.time_ns,
+        status="error" if failed else "ok",
+        error=error if failed else None,
+        reconstructed=True,
+        details=details,
+        attributes=view.attrs,
+    )
+    return span_events(view.place(run_id), facts)
+
+
+def llm_call(
+    view: LogView, run_id: str | None, usage: dict[str, int] | None, cost: float | None
+) -> list[Envelope]:
+    """An LLM span rebuilt from an API-call event, plus the usage snapshot that counts."""
+    model = view.text("model") or "model"
+    span = reconstructed_span(
+        view,
+        run_id,
+        kind="llm",
+        name=model,
+        call_id=view.text("request_id"),
+        succeeded=None,
+        error=None,
+        details={"model": model, "usage": usage, "cost_usd": cost},
+    )
+    span_id = span[0].correlation.span_id
+    snapshot = usage_snapshot(
+        view.place(run_id), view.ts, usage, cost_usd=cost, model=model, span_id=span_id
+    )
+    return span + snapshot
+
+
+def api_error(view: LogView, run_id: str | None, message: str | None, kind: str) -> list[Envelope]:
+    return [
+        error_event(
+            view.place(run_id),
+            view.ts,
+            message or f"{view.name} (no message)",
+            kind,
+            status_code=view.count("status_code", "http.response.status_code"),
+            attributes=view.attrs,
+        )
+    ]
+
+
+def log_snapshot(view: LogView, run_id: str | None) -> list[Envelope]:
+    """A record kept as it is: a metric.snapshot carrying its message (no usage)."""
+    facts = {
+        "event_name": view.name or None,
+        "severity": view.severity or None,
+        "span_id": view.span_id,
+    }
+    payload = {
+        "message": as_text(view.body) or view.name or "log record",
+        "log": {key: value for key, value in facts.items() if value is not None},
+    }
+    return [
+        make_event(
+            EventType.METRIC_SNAPSHOT, view.place(run_id), view.ts, payload, attributes=view.attrs
+        )
+    ]
+
+
+# Claude Code: `prompt.id` is the run.
+
+
+def claude_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    return run_start(view, view.text("prompt.id"))
+
+
+def claude_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    usage = usage_payload(
+        input_tokens=view.count("input_tokens"),
+        output_tokens=view.count("output_tokens"),
+        cache_read_tokens=view.count("cache_read_tokens"),
+        cache_write_tokens=view.count("cache_creation_tokens"),
+    )
+    cost = as_float(view.attrs.get("cost_usd"))
+    return llm_call(view, view.text("prompt.id"), usage, cost)
+
+
+def claude_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    details = {
+        "tool_call_id": view.text("tool_use_id"),
+        "input": first(view.attrs, "tool_input", "tool_parameters"),
+        "decision": view.text("decision_type"),
+    }
+    return reconstructed_span(
+        view,
+        view.text("prompt.id"),
+        kind="tool",
+        name=view.text("tool_name") or "tool",
+        call_id=view.text("tool_use_id"),
+        succeeded=as_bool(view.attrs.get("success")),
+        error=view.text("error"),
+        details=details,
+    )
+
+
+def claude_api_error(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    return api_error(view, view.text("prompt.id"), view.text("error"), "api")
+
+
+# Codex: `conversation.id` is the session; `codex.user_prompt` opens the current run.
+
+
+def codex_conversation_starts(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    payload = {
+        "model": view.text("model"),
+        "provider": view.text("provider_name"),
+        "approval_policy": view.text("approval_policy"),
+        "sandbox_policy": view.text("sandbox_policy"),
+    }
+    return [
+        make_event(
+            EventType.SESSION_START, view.place(None), view.ts, payload, attributes=view.attrs
+        )
+    ]
+
+
+def codex_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    run_id = derived_id(view.identity, "run")
+    if view.session_id:
+        memory.current_runs.put(view.session_id, run_id)
+    return run_start(view, run_id)
+
+
+def codex_run(view: LogView, memory: CorrelationMemory) -> str | None:
+    return memory.current_runs.get(view.session_id) if view.session_id else None
+
+
+def codex_sse_event(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    if view.text("event.kind") != "response.completed":
+        return codex_generic(view, memory)
+    usage = usage_payload(
+        input_tokens=view.count("input_token_count"),
+        output_tokens=view.count("output_token_count"),
+        cache_read_tokens=view.count("cached_token_count"),
+    )
+    return usage_snapshot(
+        view.place(codex_run(view, memory)),
+        view.ts,
+        usage,
+        model=view.text("model"),
+        attributes=view.attrs,
+    ) or codex_generic(view, memory)
+
+
+def codex_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    succeeded = as_bool(view.attrs.get("success"))
+    details = {
+        "tool_call_id": view.text("call_id"),
+        "input": view.attrs.get("arguments"),
+        "output": view.attrs.get("output"),
+    }
+    error = view.text("output") if succeeded is False else None
+    return reconstructed_span(
+        view,
+        codex_run(view, memory),
+        kind="tool",
+        name=view.text("tool_name") or "tool",
+        call_id=view.text("call_id"),
+        succeeded=succeeded,
+        error=error,
+        details=details,
+    )
+
+
+def codex_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    message = view.text("error.message")
+    status = view.count("http.response.status_code", "status_code")
+    if message is None and (status is None or status < 400):
+        return codex_generic(view, memory)
+    return api_error(view, codex_run(view, memory), message or f"HTTP {status}", "api")
+
+
+def codex_generic(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """Any other Codex event: kept as a snapshot in the session's current run."""
+    return log_snapshot(view, codex_run(view, memory))
+
+
+# Gemini CLI: `session.id` is the session, `prompt_id` the run.
+
+
+def gemini_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    return run_start(view, view.text("prompt_id"))
+
+
+def gemini_api_response(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    usage = usage_payload(
+        input_tokens=view.count("input_token_count"),
+        output_tokens=view.count("output_token_count"),
+        cache_read_tokens=view.count("cached_content_token_count"),
+        total_tokens=view.count("total_token_count"),
+    )
+    return llm_call(view, view.text("prompt_id"), usage, None)
+
+
+def gemini_api_error(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    kind = view.text("error_type") or "api"
+    return api_error(view, view.text("prompt_id"), view.text("error.message", "error"), kind)
+
+
+def gemini_tool_call(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    details = {
+        "input": view.attrs.get("function_args"),
+        "decision": view.text("decision"),
+        "tool_type": view.text("tool_type"),
+    }
+    return reconstructed_span(
+        view,
+        view.text("prompt_id"),
+        kind="tool",
+        name=view.text("function_name") or "tool",
+        call_id=None,
+        succeeded=as_bool(view.attrs.get("success")),
+        error=view.text("error"),
+        details=details,
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "claude_code.user_prompt": claude_user_prompt,
+    "claude_code.api_request": claude_api_request,
+    "claude_code.tool_result": claude_tool_result,
+    "claude_code.api_error": claude_api_error,
+    "codex.conversation_starts": codex_conversation_starts,
+    "codex.user_prompt": codex_user_prompt,
+    "codex.sse_event": codex_sse_event,
+    "codex.tool_result": codex_tool_result,
+    "codex.api_request": codex_api_request,
+    "codex.tool_decision": codex_generic,
+    "gemini_cli.user_prompt": gemini_user_prompt,
+    "gemini_cli.api_response": gemini_api_response,
+    "gemini_cli.api_error": gemini_api_error,
+    "gemini_cli.tool_call": gemini_tool_call,
+}
+"""Event name → handler; names not listed are kept by `logs.generic_events`."""

@@ -1,0 +1,272 @@
+"""OTLP spans → agentmon runs, spans, usage snapshots and errors.
+
+A trace is a run: every span carries `run_id` = its trace id, and the trace's root span
+(no parent) opens and closes that run. GenAI spans are recognised by
+`gen_ai.operation.name` (and OpenClaw's span names); anything else is kept as a generic
+span whose kind is the OTLP span kind. See docs/otlp.md for the full table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+from agentmon.events import Envelope, EventType, InvalidEvent
+from agentmon.otlp.attributes import Attributes, as_text, attributes, first, hex_id, nanos_to_ts
+from agentmon.otlp.build import Mapped, Place, SpanFacts, error_event, make_event, span_events
+from agentmon.otlp.build import usage_snapshot as build_usage_snapshot
+from agentmon.otlp.genai import (
+    cost_of,
+    model_of,
+    provider_of,
+    session_of,
+    tool_call_id_of,
+    usage_of,
+)
+from agentmon.otlp.memory import CorrelationMemory
+from agentmon.otlp.origin import Origin, resolve_origin
+
+
+class Role(Enum):
+    AGENT = "agent"
+    TOOL = "tool"
+    LLM = "llm"
+    USAGE = "usage"
+    OTHER = "other"
+
+
+AGENT_OPERATIONS = frozenset({"invoke_agent", "invoke_workflow", "agent_call"})
+TOOL_OPERATIONS = frozenset({"execute_tool", "tool_call"})
+LLM_OPERATIONS = frozenset(
+    {"chat", "generate_content", "text_completion", "embeddings", "llm_call"}
+)
+SPAN_NAME_ROLES = {
+    "openclaw.run": Role.AGENT,
+    "openclaw.harness.run": Role.AGENT,
+    "openclaw.model.call": Role.LLM,
+    "openclaw.model.usage": Role.USAGE,
+    "openclaw.tool.execution": Role.TOOL,
+}
+"""Span names that decide the role before `gen_ai.operation.name` does."""
+
+USAGE_SPAN_FRAMEWORKS = frozenset({"openclaw"})
+"""Frameworks whose usage is counted from dedicated usage spans, not from their LLM spans."""
+
+SPAN_KIND_NAMES = {
+    Span.SPAN_KIND_INTERNAL: "internal",
+    Span.SPAN_KIND_SERVER: "server",
+    Span.SPAN_KIND_CLIENT: "client",
+    Span.SPAN_KIND_PRODUCER: "producer",
+    Span.SPAN_KIND_CONSUMER: "consumer",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SpanView:
+    """One OTLP span decoded once: ids as hex, attributes as a dict."""
+
+    origin: Origin
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    otel_kind: str
+    start_ns: int
+    end_ns: int
+    failed: bool
+    status_message: str | None
+    attrs: Attributes
+
+    @property
+    def place_identity(self) -> str:
+        return f"span:{self.trace_id}:{self.span_id}"
+
+
+def map_traces(request: ExportTraceServiceRequest, memory: CorrelationMemory) -> Mapped:
+    mapped = Mapped()
+    views = list(_decode_spans(request, mapped))
+    _learn_sessions(views, memory)
+    for view in views:
+        place = Place(
+            origin=view.origin,
+            identity=view.place_identity,
+            session_id=memory.trace_sessions.get(view.trace_id) or view.trace_id,
+            run_id=view.trace_id,
+            trace_id=view.trace_id,
+        )
+        try:
+            mapped.events.extend(span_to_events(view, place))
+        except InvalidEvent as exc:
+            mapped.reject(f"span {view.span_id}: {exc}")
+    return mapped
+
+
+def _decode_spans(request: ExportTraceServiceRequest, mapped: Mapped) -> list[SpanView]:
+    views: list[SpanView] = []
+    for resource_spans in request.resource_spans:
+        origin = resolve_origin(attributes(resource_spans.resource.attributes))
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                problem = _span_problem(span)
+                if problem:
+                    mapped.reject(problem)
+                else:
+                    views.append(decode_span(span, origin))
+    return views
+
+
+def _span_problem(span: Span) -> str | None:
+    if len(span.trace_id) != 16 or not any(span.trace_id):
+        return f"span {span.name!r}: trace_id must be 16 non-zero bytes"
+    if len(span.span_id) != 8 or not any(span.span_id):
+        return f"span {span.name!r}: span_id must be 8 non-zero bytes"
+    if not span.start_time_unix_nano and not span.end_time_unix_nano:
+        return f"span {span.name!r}: no start or end time"
+    return None
+
+
+def decode_span(span: Span, origin: Origin) -> SpanView:
+    start = span.start_time_unix_nano or span.end_time_unix_nano
+    attrs = attributes(span.attributes)
+    return SpanView(
+        origin=origin,
+        trace_id=span.trace_id.hex(),
+        span_id=span.span_id.hex(),
+        parent_span_id=hex_id(span.parent_span_id),
+        name=span.name,
+        otel_kind=SPAN_KIND_NAMES.get(span.kind, "other"),
+        start_ns=start,
+        end_ns=max(span.end_time_unix_nano, start),
+        failed=span.status.code == Status.STATUS_CODE_ERROR,
+        status_message=as_text(span.status.message) or as_text(attrs.get("error.type")),
+        attrs=attrs,
+    )
+
+
+def _learn_sessions(views: list[SpanView], memory: CorrelationMemory) -> None:
+    for view in views:
+        session = session_of(view.attrs)
+        if session:
+            memory.trace_sessions.put(view.trace_id, session)
+
+
+def classify(view: SpanView) -> Role:
+    by_name = SPAN_NAME_ROLES.get(view.name)
+    if by_name is not None:
+        return by_name
+    operation = view.attrs.get("gen_ai.operation.name")
+    if operation in AGENT_OPERATIONS:
+        return Role.AGENT
+    if operation in TOOL_OPERATIONS:
+        return Role.TOOL
+    if operation in LLM_OPERATIONS:
+        return Role.LLM
+    return Role.OTHER
+
+
+def span_to_events(view: SpanView, place: Place) -> list[Envelope]:
+    role = classify(view)
+    is_root = view.parent_span_id is None
+    events: list[Envelope] = []
+    if is_root:
+        events.extend(run_events(view, place, report_failure=role is Role.AGENT))
+        if role is Role.AGENT:
+            return events
+    if role is Role.USAGE:
+        counted = usage_snapshot(view, place)
+        if counted:
+            return events + counted
+        role = Role.OTHER  # a usage span without counts is still kept, as a plain span
+    events.extend(span_events(place, span_facts(view, role)))
+    if role is Role.LLM and view.origin.framework not in USAGE_SPAN_FRAMEWORKS:
+        events.extend(usage_snapshot(view, place))
+    return events
+
+
+def run_events(view: SpanView, place: Place, *, report_failure: bool) -> list[Envelope]:
+    """run.start and run.end for a trace's root span (and an error when it failed)."""
+    attrs = view.attrs
+    model = model_of(attrs)
+    start_payload = {
+        "input": first(attrs, "gen_ai.input.messages", "input.value"),
+        "model": model,
+        "agent": as_text(first(attrs, "gen_ai.agent.name", "gen_ai.workflow.name")) or view.name,
+        "provider": provider_of(attrs),
+    }
+    end_ts = nanos_to_ts(view.end_ns)
+    end_payload = {
+        "status": "error" if view.failed else "ok",
+        "error": view.status_message if view.failed else None,
+        "output": first(attrs, "gen_ai.output.messages", "output.value"),
+        "duration_ms": (view.end_ns - view.start_ns) // 1_000_000,
+        "usage": usage_of(attrs),
+        "model": model,
+    }
+    events = [
+        make_event(EventType.RUN_START, place, nanos_to_ts(view.start_ns), start_payload),
+        make_event(EventType.RUN_END, place, end_ts, end_payload, attributes=attrs),
+    ]
+    if view.failed and report_failure:
+        message = view.status_message or f"run {view.name} failed"
+        events.append(error_event(place, end_ts, message, "agent", span_id=view.span_id))
+    return events
+
+
+def span_facts(view: SpanView, role: Role) -> SpanFacts:
+    kind, name, details = _describe(view, role)
+    return SpanFacts(
+        span_id=view.span_id,
+        parent_span_id=view.parent_span_id,
+        kind=kind,
+        name=name,
+        start_ns=view.start_ns,
+        end_ns=view.end_ns,
+        status="error" if view.failed else "ok",
+        error=view.status_message if view.failed else None,
+        details=details,
+        attributes=view.attrs,
+    )
+
+
+def _describe(view: SpanView, role: Role) -> tuple[str, str, dict[str, Any]]:
+    """(kind, name, extra payload) of a span by its role."""
+    attrs = view.attrs
+    if role is Role.TOOL:
+        name = as_text(first(attrs, "gen_ai.tool.name", "openclaw.toolName")) or view.name
+        details = {
+            "tool_call_id": tool_call_id_of(attrs),
+            "input": attrs.get("gen_ai.tool.call.arguments"),
+            "output": attrs.get("gen_ai.tool.call.result"),
+        }
+        return "tool", name, details
+    if role is Role.LLM:
+        model = model_of(attrs)
+        details = {
+            "model": model,
+            "provider": provider_of(attrs),
+            "operation": attrs.get("gen_ai.operation.name"),
+            "usage": usage_of(attrs),
+            "input": attrs.get("gen_ai.input.messages"),
+            "output": attrs.get("gen_ai.output.messages"),
+        }
+        return "llm", model or view.name, details
+    if role is Role.AGENT:
+        name = as_text(first(attrs, "gen_ai.agent.name", "gen_ai.workflow.name")) or view.name
+        return "agent", name, {"model": model_of(attrs), "provider": provider_of(attrs)}
+    return view.otel_kind, view.name, {}
+
+
+def usage_snapshot(view: SpanView, place: Place) -> list[Envelope]:
+    return build_usage_snapshot(
+        place,
+        nanos_to_ts(view.end_ns),
+        usage_of(view.attrs),
+        cost_usd=cost_of(view.attrs),
+        model=model_of(view.attrs),
+        span_id=view.span_id,
+        attributes=view.attrs,
+    )
