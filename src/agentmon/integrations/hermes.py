@@ -1,0 +1,274 @@
+"""Hermes Agent shell hooks → agentmon events (``agentmon-hermes-handler``, JSON on stdin).
+
+The shell-hook payload has ``hook_event_name``, ``session_id``, ``tool_name``,
+``tool_input`` at the top and every other hook argument under ``extra``. Runs use Hermes'
+``turn_id``; llm spans use ``api_request_id``; tool spans ``tool_call_id``. Note that
+``on_session_end`` fires at the end of every turn (it closes the open run), while
+``on_session_finalize`` ends the session. Hermes accepts empty stdout, so nothing is printed.
+"""
+
+from __future__ import annotations
+
+from agentmon.integrations._hookio import MalformedPayload, run_hook
+from agentmon.integrations._tracker import Tracker, clip, normalize_usage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from agentmon.integrations._hookio import Event, Payload
+
+FRAMEWORK = "hermes"
+TOOL_STATUS = {"ok": "ok", "error": "error", "blocked": "cancelled", "cancelled": "cancelled"}
+SUBAGENT_STATUS = {
+    "completed": "ok",
+    "failed": "error",
+    "error": "error",
+    "interrupted": "cancelled",
+}
+
+
+def session_of(payload: Payload) -> str:
+    extra = _extra(payload)
+    session_id = (
+        payload.get("session_id") or extra.get("session_id") or extra.get("parent_session_id")
+    )
+    if not isinstance(session_id, str) or not session_id:
+        raise MalformedPayload("no session_id in the hook input")
+    return session_id
+
+
+def _extra(payload: Payload) -> Payload:
+    extra = payload.get("extra")
+    return extra if isinstance(extra, dict) else {}
+
+
+def map_payload(
+    payload: Payload, state: Payload, source: dict[str, str], now: float
+) -> list[Event]:
+    """One Hermes shell-hook payload → envelopes; ``state`` is the session's saved state."""
+    name = payload.get("hook_event_name")
+    if not isinstance(name, str):
+        raise MalformedPayload("no hook_event_name in the hook input")
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        return []
+    extra = _extra(payload)
+    attributes = {
+        "cwd": payload.get("cwd"),
+        "profile": payload.get("profile"),
+        "platform": extra.get("platform"),
+    }
+    tracker = Tracker(
+        session_id=session_of(payload),
+        state=state,
+        source=source,
+        now=now,
+        attributes={key: value for key, value in attributes.items() if value},
+    )
+    handler(tracker, payload, extra)
+    return tracker.events
+
+
+def _turn(extra: Payload) -> str | None:
+    turn = extra.get("turn_id")
+    return str(turn) if turn else None
+
+
+def _epoch(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _session_start(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    tracker.start_session(
+        model=extra.get("model"), platform=extra.get("platform"), cwd=payload.get("cwd")
+    )
+
+
+def _session_finalize(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    tracker.end_session(reason=extra.get("reason"))
+
+
+def _pre_llm_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    tracker.start_run(_turn(extra), input=clip(extra.get("user_message")), model=extra.get("model"))
+
+
+def _post_llm_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    tracker.end_run(_turn(extra), status="ok", output=clip(extra.get("assistant_response")))
+
+
+def _turn_end(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    """``on_session_end`` closes the turn if ``post_llm_call`` did not (interrupt, failure)."""
+    if not tracker.run_id:
+        return
+    if extra.get("completed"):
+        status = "ok"
+    elif extra.get("interrupted"):
+        status = "cancelled"
+    else:
+        status = "error"
+    tracker.end_run(status=status)
+
+
+def _pre_api_request(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    tracker.start_span(
+        f"api:{extra.get('api_request_id')}",
+        kind="llm",
+        name=extra.get("model"),
+        run_id=_turn(extra),
+        ts=_epoch(extra.get("started_at")),
+        provider=extra.get("provider"),
+        api_call_count=extra.get("api_call_count"),
+        api_request_id=extra.get("api_request_id"),
+    )
+
+
+def _api_duration_ms(extra: Payload) -> int | None:
+    seconds = _epoch(extra.get("api_duration"))
+    return None if seconds is None else round(seconds * 1000)
+
+
+def _post_api_request(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    usage = normalize_usage(extra.get("usage"))
+    model = extra.get("response_model") or extra.get("model")
+    tracker.end_span(
+        f"api:{extra.get('api_request_id')}",
+        kind="llm",
+        name=model,
+        run_id=_turn(extra),
+        ts=_epoch(extra.get("ended_at")),
+        duration_ms=_api_duration_ms(extra),
+        usage=usage or None,
+        finish_reason=extra.get("finish_reason"),
+        api_request_id=extra.get("api_request_id"),
+    )
+    tracker.usage(usage, model=model, provider=extra.get("provider"))
+
+
+def _api_request_error(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    error = extra.get("error")
+    error = error if isinstance(error, dict) else {"message": error}
+    message = str(error.get("message") or extra.get("reason") or "provider request failed")
+    key = f"api:{extra.get('api_request_id')}"
+    span_id = tracker.span_id_for(key)
+    if not extra.get("retryable"):
+        span_id = tracker.end_span(
+            key,
+            kind="llm",
+            name=extra.get("model"),
+            status="error",
+            run_id=_turn(extra),
+            ts=_epoch(extra.get("ended_at")),
+            duration_ms=_api_duration_ms(extra),
+            error=message,
+        )
+    tracker.error(
+        message,
+        kind=str(extra.get("reason") or error.get("type") or "api_error"),
+        span_id=span_id,
+        status_code=extra.get("status_code"),
+        error_type=error.get("type"),
+        retryable=extra.get("retryable"),
+        retry_count=extra.get("retry_count"),
+    )
+
+
+def _tool_key(tracker: Tracker, payload: Payload, extra: Payload, *, starting: bool) -> str:
+    call_id = extra.get("tool_call_id")
+    if call_id:
+        return f"tool:{call_id}"
+    queue = f"tool:{payload.get('tool_name')}"
+    return (
+        tracker.queue_push(queue) if starting else (tracker.queue_pop(queue) or f"{queue}:unpaired")
+    )
+
+
+def _pre_tool_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    tracker.start_span(
+        _tool_key(tracker, payload, extra, starting=True),
+        kind="tool",
+        name=payload.get("tool_name"),
+        run_id=_turn(extra),
+        input=clip(payload.get("tool_input")),
+        tool_call_id=extra.get("tool_call_id"),
+    )
+
+
+def _post_tool_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    raw_status = str(extra.get("status") or "ok")
+    status = TOOL_STATUS.get(raw_status, "error")
+    message = extra.get("error_message") or (raw_status if status != "ok" else None)
+    span_id = tracker.end_span(
+        _tool_key(tracker, payload, extra, starting=False),
+        kind="tool",
+        name=payload.get("tool_name"),
+        status=status,
+        run_id=_turn(extra),
+        duration_ms=extra.get("duration_ms"),
+        output=clip(extra.get("result")),
+        error=message,
+        tool_call_id=extra.get("tool_call_id"),
+    )
+    if status == "error":
+        tracker.error(
+            str(message),
+            kind=str(extra.get("error_type") or "tool"),
+            span_id=span_id,
+            tool_name=payload.get("tool_name"),
+        )
+
+
+def _subagent_queue(extra: Payload) -> str:
+    return f"agent:{extra.get('child_role')}"
+
+
+def _subagent_id_key(extra: Payload) -> str | None:
+    child = extra.get("child_subagent_id") or extra.get("child_session_id")
+    return f"agent:{child}" if child else None
+
+
+def _subagent_start(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    key = tracker.queue_push(_subagent_queue(extra), _subagent_id_key(extra))
+    tracker.start_span(
+        key,
+        kind="agent",
+        name=extra.get("child_role"),
+        run_id=extra.get("parent_turn_id"),
+        input=clip(extra.get("child_goal")),
+        child_session_id=extra.get("child_session_id"),
+        child_subagent_id=extra.get("child_subagent_id"),
+    )
+
+
+def _subagent_stop(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    key = tracker.queue_pop(_subagent_queue(extra), _subagent_id_key(extra))
+    status = SUBAGENT_STATUS.get(str(extra.get("child_status")), "ok")
+    tracker.end_span(
+        key or f"{_subagent_queue(extra)}:unpaired",
+        kind="agent",
+        name=extra.get("child_role"),
+        status=status,
+        duration_ms=extra.get("duration_ms"),
+        output=clip(extra.get("child_summary")),
+        error=extra.get("child_status") if status == "error" else None,
+    )
+
+
+_HANDLERS: dict[str, Callable[[Tracker, Payload, Payload], None]] = {
+    "on_session_start": _session_start,
+    "on_session_finalize": _session_finalize,
+    "pre_llm_call": _pre_llm_call,
+    "post_llm_call": _post_llm_call,
+    "on_session_end": _turn_end,
+    "pre_api_request": _pre_api_request,
+    "post_api_request": _post_api_request,
+    "api_request_error": _api_request_error,
+    "pre_tool_call": _pre_tool_call,
+    "post_tool_call": _post_tool_call,
+    "subagent_start": _subagent_start,
+    "subagent_stop": _subagent_stop,
+}
+
+
+def main() -> int:
+    return run_hook("hermes", FRAMEWORK, session_of, map_payload)
