@@ -202,10 +202,12 @@ class RegistryWatcher:
         self.registry = Registry()
         self.error: str | None = None
         self._signature: tuple[float, int] | None = None
+        self._loaded = False
 
     def current(self) -> Registry:
         signature = self._stat()
-        if signature != self._signature:
+        if signature != self._signature or not self._loaded:
+            self._loaded = True
             self._signature = signature
             self._reload(signature)
         return self.registry

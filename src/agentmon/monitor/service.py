@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +142,8 @@ class MonitorService:
 class PollMemory:
     """What a poll needs from the earlier ones: the last domain sample and last success."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._samples: dict[str, DomainSample] = {}
         self._last_success: dict[str, float] = {}
 
@@ -150,7 +152,7 @@ class PollMemory:
 
     def complete(self, observation: Observation) -> Observation:
         """Add the rates since the previous sample and the time since data last came in."""
-        name, now = observation.spec.name, time.monotonic()
+        name, now = observation.spec.name, self._clock()
         sample = observation.sample
         rates = None
         if sample is not None:
