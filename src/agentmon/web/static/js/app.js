@@ -1,0 +1,103 @@
+// The application shell: navigation, connection status, the API-down banner, and the view
+// for the current route.
+import { html, useEffect } from "./lib.js";
+import { apiStatus } from "./api.js";
+import { liveStatus, reconnectNow } from "./live.js";
+import { Link, matchRoute, useRoute } from "./router.js";
+import { useStore } from "./store.js";
+import { useTick } from "./hooks.js";
+import { DashboardView } from "./views/dashboard.js";
+import { SessionsView } from "./views/sessions.js";
+import { SessionView } from "./views/session.js";
+import { AgentsView } from "./views/agents.js";
+import { OpenClawView } from "./views/openclaw.js";
+
+const ROUTES = [
+  ["/", "dashboard"],
+  ["/sessions", "sessions"],
+  ["/sessions/:id", "session"],
+  ["/agents", "agents"],
+  ["/openclaw", "openclaw"],
+];
+
+const NAV = [
+  ["/", "Dashboard", ["dashboard"]],
+  ["/sessions", "Sessions", ["sessions", "session"]],
+  ["/agents", "Agents", ["agents"]],
+  ["/openclaw", "OpenClaw", ["openclaw"]],
+];
+
+const TITLES = {
+  dashboard: "Dashboard",
+  sessions: "Sessions",
+  session: "Session",
+  agents: "OpenClaw agents",
+  openclaw: "OpenClaw VMs",
+};
+
+function LiveIndicator() {
+  const live = useStore(liveStatus);
+  const now = useTick(1000);
+  if (live.state === "open") {
+    return html`<span class="live-indicator on" role="status"><span class="dot" aria-hidden="true"></span>Live</span>`;
+  }
+  if (live.state === "connecting") {
+    return html`<span class="live-indicator wait" role="status"><span class="dot" aria-hidden="true"></span>Connecting…</span>`;
+  }
+  const seconds = Math.max(0, Math.ceil((live.retryAt - now) / 1000));
+  return html`<span class="live-indicator off" role="status">
+    <span class="dot" aria-hidden="true"></span>Live updates lost, retrying in ${seconds} s
+    <button type="button" class="link-button" onClick=${reconnectNow}>Retry now</button>
+  </span>`;
+}
+
+function ApiBanner() {
+  const status = useStore(apiStatus);
+  if (!status.down) return null;
+  return html`<div class="banner" role="alert">
+    <strong>The agentmon API is unavailable.</strong> ${status.message} What you see may be out of
+    date; this page checks again by itself and refreshes when the API is back.
+  </div>`;
+}
+
+function NotFound({ path }) {
+  return html`<div class="view"><div class="note empty">
+    <h1>Nothing here</h1>
+    <p>There is no page at <span class="mono">${path}</span>.</p>
+    <p><${Link} href="/">Go to the dashboard<//></p>
+  </div></div>`;
+}
+
+export function App() {
+  const route = useRoute();
+  const match = matchRoute(ROUTES, route.path);
+  const name = match?.name ?? "missing";
+
+  useEffect(() => {
+    document.title = `${TITLES[name] || "Not found"} · agentmon`;
+  }, [name]);
+
+  let view;
+  switch (name) {
+    case "dashboard": view = html`<${DashboardView} />`; break;
+    case "sessions": view = html`<${SessionsView} />`; break;
+    case "session": view = html`<${SessionView} key=${match.params.id} id=${match.params.id} />`; break;
+    case "agents": view = html`<${AgentsView} />`; break;
+    case "openclaw": view = html`<${OpenClawView} />`; break;
+    default: view = html`<${NotFound} path=${route.path} />`;
+  }
+
+  return html`
+    <a class="skip-link" href="#main">Skip to content</a>
+    <header class="topbar">
+      <${Link} class="brand" href="/"><img src="/static/favicon.svg" alt="" width="22" height="22" />agentmon<//>
+      <nav aria-label="Main">
+        <ul>${NAV.map(([href, label, names]) => html`<li key=${href}>
+          <${Link} href=${href} aria-current=${names.includes(name) ? "page" : null}>${label}<//>
+        </li>`)}</ul>
+      </nav>
+      <${LiveIndicator} />
+    </header>
+    <${ApiBanner} />
+    <main id="main" tabindex="-1">${view}</main>`;
+}

@@ -1,0 +1,194 @@
+// Dashboard: who needs attention, today's numbers, activity over time, the live feed, top
+// tools and the VMs. Everything refreshes on live events.
+import { html } from "../lib.js";
+import { withQuery } from "../api.js";
+import { useFetch, useTick } from "../hooks.js";
+import { ev, useLiveRefresh } from "../live.js";
+import { Link, useQueryParams } from "../router.js";
+import {
+  formatAgo, formatCompact, formatCost, formatDuration, formatInt, oneLine,
+} from "../format.js";
+import { useEventFeed } from "../feed.js";
+import { Empty, ErrorNote, Loaded, StatusBadge } from "../components/status.js";
+import { TimeChart } from "../components/chart.js";
+import { EventRow } from "../components/events.js";
+import { VmPill } from "../components/vm.js";
+
+export const RANGES = ["1h", "6h", "24h", "7d"];
+const ATTENTION_LIMIT = 20;
+const SESSION_EVENT = (e) => ev.session(e) !== null;
+const VM_EVENT = (e) => ev.type(e) === "openclaw.snapshot";
+const ANY_EVENT = () => true;
+
+function AttentionStrip({ now }) {
+  const waiting = useFetch(withQuery("/v1/sessions", { status: "waiting", limit: ATTENTION_LIMIT }));
+  const failing = useFetch(withQuery("/v1/sessions", { status: "error", limit: ATTENTION_LIMIT }));
+  useLiveRefresh(SESSION_EVENT, () => {
+    waiting.reload();
+    failing.reload();
+  });
+  const error = waiting.error || failing.error;
+  if (!waiting.data || !failing.data) {
+    return html`<section class="attention" aria-label="Agents needing attention">
+      ${error ? html`<${ErrorNote} error=${error} onRetry=${() => { waiting.reload(); failing.reload(); }} />`
+        : html`<p class="note loading">Checking for agents that need attention…</p>`}
+    </section>`;
+  }
+  const sessions = [...waiting.data.sessions, ...failing.data.sessions];
+  if (sessions.length === 0) {
+    return html`<section class="attention clear" aria-label="Agents needing attention">
+      <span class="dot ok" aria-hidden="true"></span>
+      No agent is waiting for a human and none has failed.
+    </section>`;
+  }
+  return html`<section class="attention" aria-label="Agents needing attention">
+    <h2>Needs attention <span class="count">${sessions.length}</span></h2>
+    <ul class="attention-list">
+      ${sessions.map((s) => html`<li key=${s.session_id}>
+        <${Link} class=${`attention-card status-${s.status}`} href=${`/sessions/${encodeURIComponent(s.session_id)}`}>
+          <${StatusBadge} status=${s.status} />
+          <span class="attention-title">${oneLine(s.title || s.session_id, 70)}</span>
+          <span class="muted">${s.framework} · ${s.host || "—"}</span>
+          <span class="attention-why">${s.status === "waiting"
+            ? `${s.waiting_reason || "waiting"} · since ${formatAgo(s.last_event_at, now)}`
+            : `${s.error_count} error${s.error_count === 1 ? "" : "s"} · ${formatAgo(s.last_event_at, now)}`}</span>
+        <//>
+      </li>`)}
+    </ul>
+  </section>`;
+}
+
+function StatCards({ summary }) {
+  const cards = [
+    ["Active sessions", formatInt(summary.active_sessions),
+      summary.waiting_sessions ? `${summary.waiting_sessions} waiting for a human` : "none waiting"],
+    ["Sessions today", formatInt(summary.sessions), `${formatCompact(summary.events)} events`],
+    ["Runs today", formatInt(summary.runs), ""],
+    ["Tool calls today", formatInt(summary.tool_calls), ""],
+    ["Errors today", formatInt(summary.errors), "", summary.errors > 0 ? "bad" : ""],
+    ["Tokens today", formatCompact(summary.tokens?.total ?? 0),
+      `${formatCompact(summary.tokens?.input ?? 0)} in · ${formatCompact(summary.tokens?.output ?? 0)} out`],
+    ["Cost today", formatCost(summary.cost_usd), "from reported usage"],
+  ];
+  return html`<section class="stat-cards" aria-label="Today">
+    ${cards.map(([label, value, sub, tone]) => html`<div class=${`stat-card ${tone || ""}`} key=${label}>
+      <span class="stat-label">${label}</span>
+      <span class="stat-value">${value}</span>
+      <span class="stat-sub muted">${sub}</span>
+    </div>`)}
+  </section>`;
+}
+
+function FrameworkBars({ summary }) {
+  const rows = Object.entries(summary.by_framework || {}).sort((a, b) => b[1].events - a[1].events);
+  if (rows.length === 0) return html`<${Empty}>No events today yet.<//>`;
+  const top = Math.max(...rows.map(([, f]) => f.events), 1);
+  return html`<ul class="bars">
+    ${rows.map(([name, f]) => html`<li key=${name}>
+      <span class="bar-label">${name}</span>
+      <span class="bar-track"><span class="bar-fill" style=${{ width: `${(f.events / top) * 100}%` }}></span></span>
+      <span class="bar-value">${formatCompact(f.events)} events</span>
+      <span class="bar-detail muted">${f.sessions} sessions · ${f.active_sessions} active · ${f.runs} runs · ${f.tool_calls} tools${f.errors ? ` · ${f.errors} errors` : ""} · ${formatCost(f.cost_usd)}</span>
+    </li>`)}
+  </ul>`;
+}
+
+const CHART_SERIES = [
+  { key: "events", label: "events", color: "--c1" },
+  { key: "tool_calls", label: "tool calls", color: "--c2" },
+  { key: "runs", label: "runs", color: "--c3" },
+  { key: "errors", label: "errors", color: "--bad" },
+];
+
+function Activity({ range, setRange, timeseries }) {
+  return html`<section class="panel activity">
+    <header class="panel-head">
+      <h2>Activity</h2>
+      <div class="segmented" role="group" aria-label="Time window">
+        ${RANGES.map((w) => html`<button type="button" key=${w} aria-pressed=${w === range}
+          class=${w === range ? "active" : ""} onClick=${() => setRange(w)}>${w}</button>`)}
+      </div>
+    </header>
+    <${Loaded} state=${timeseries} what="Loading activity">${(data) => html`
+      <${TimeChart} points=${data.points} series=${CHART_SERIES} label=${`Events per ${formatDuration(data.bucket_seconds * 1000)}, last ${data.window}`} />
+      <p class="muted small">One point per ${formatDuration(data.bucket_seconds * 1000)}.</p>`}<//>
+  </section>`;
+}
+
+function LiveFeed({ now }) {
+  const initial = useFetch(withQuery("/v1/events", { limit: 50 }));
+  const feed = useEventFeed(initial.data?.events ?? null, ANY_EVENT, 100);
+  return html`<section class="panel feed-panel">
+    <header class="panel-head">
+      <h2>Live activity</h2>
+      <button type="button" class=${`toggle ${feed.paused ? "paused" : ""}`} aria-pressed=${feed.paused}
+          onClick=${() => feed.setPaused(!feed.paused)}>
+        ${feed.paused ? `Resume${feed.pending ? ` (${feed.pending} new)` : ""}` : "Pause"}
+      </button>
+    </header>
+    ${initial.error && !initial.data ? html`<${ErrorNote} error=${initial.error} onRetry=${initial.reload} />`
+      : !initial.data ? html`<p class="note loading">Loading events…</p>`
+      : feed.events.length === 0 ? html`<${Empty}>No events yet. Point an agent's hooks at the ingest gateway and they show up here as they happen.<//>`
+      : html`<ol class="feed" aria-live="off">
+          ${feed.events.map((e) => html`<${EventRow} key=${ev.id(e)} event=${e} now=${now} />`)}
+        </ol>`}
+  </section>`;
+}
+
+function TopTools({ range, tools }) {
+  return html`<section class="panel">
+    <header class="panel-head"><h2>Top tools <span class="muted small">last ${range}</span></h2></header>
+    <${Loaded} state=${tools} what="Loading tools">${(data) => data.tools.length === 0
+      ? html`<${Empty}>No tool calls in the last ${range}.<//>`
+      : html`<table class="table compact">
+          <thead><tr><th>tool</th><th class="num">calls</th><th class="num">errors</th><th class="num">avg</th></tr></thead>
+          <tbody>${data.tools.map((t) => html`<tr key=${t.name}>
+            <td>${t.name}</td><td class="num">${formatInt(t.calls)}</td>
+            <td class=${`num ${t.errors ? "bad-text" : ""}`}>${formatInt(t.errors)}</td>
+            <td class="num">${formatDuration(t.avg_ms)}</td></tr>`)}</tbody>
+        </table>`}<//>
+  </section>`;
+}
+
+function VmStrip() {
+  const instances = useFetch("/v1/openclaw/instances");
+  useLiveRefresh(VM_EVENT, instances.reload, 2000);
+  return html`<section class="vm-strip" aria-label="OpenClaw VMs">
+    <span class="strip-label">VMs</span>
+    <${Loaded} state=${instances} what="Loading VMs">${(data) => data.instances.length === 0
+      ? html`<span class="muted">No OpenClaw VM reports yet (<${Link} href="/openclaw">how to set up<//>).</span>`
+      : data.instances.map((i) => html`<${VmPill} key=${i.name} instance=${i} />`)}<//>
+  </section>`;
+}
+
+export function DashboardView() {
+  const now = useTick(10000);
+  const [query, setQuery] = useQueryParams();
+  const range = RANGES.includes(query.get("range")) ? query.get("range") : "24h";
+  const summary = useFetch("/v1/stats/summary");
+  const timeseries = useFetch(withQuery("/v1/stats/timeseries", { window: range }));
+  const tools = useFetch(withQuery("/v1/stats/tools", { window: range, limit: 10 }));
+  useLiveRefresh(ANY_EVENT, () => {
+    summary.reload();
+    timeseries.reload();
+    tools.reload();
+  }, 1500);
+  const setRange = (w) => setQuery({ range: w === "24h" ? null : w }, { replace: true });
+
+  return html`<div class="view dashboard">
+    <${AttentionStrip} now=${now} />
+    <${VmStrip} />
+    <${Loaded} state=${summary} what="Loading today's numbers">${(data) => html`<${StatCards} summary=${data} />`}<//>
+    <div class="grid-2">
+      <${Activity} range=${range} setRange=${setRange} timeseries=${timeseries} />
+      <section class="panel">
+        <header class="panel-head"><h2>By framework <span class="muted small">today</span></h2></header>
+        <${Loaded} state=${summary} what="Loading">${(data) => html`<${FrameworkBars} summary=${data} />`}<//>
+      </section>
+    </div>
+    <div class="grid-2">
+      <${LiveFeed} now=${now} />
+      <${TopTools} range=${range} tools=${tools} />
+    </div>
+  </div>`;
+}

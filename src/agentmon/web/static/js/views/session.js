@@ -1,0 +1,153 @@
+// Session detail: the header, its runs, and each opened run as a waterfall of its spans with
+// the selected span's payload. The opened run and span live in the URL (?run=…&span=…).
+import { html } from "../lib.js";
+import { useFetch, useTick } from "../hooks.js";
+import { ev, useLiveRefresh } from "../live.js";
+import { Link, useQueryParams } from "../router.js";
+import {
+  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, oneLine,
+} from "../format.js";
+import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
+import { Waterfall } from "../components/waterfall.js";
+import { JsonView } from "../components/json.js";
+import { ClampedText } from "../components/text.js";
+
+function tokensText(tokens) {
+  if (!tokens || !tokens.total) return "—";
+  const parts = [`${formatCompact(tokens.input)} in`, `${formatCompact(tokens.output)} out`];
+  if (tokens.cache_read) parts.push(`${formatCompact(tokens.cache_read)} cache read`);
+  if (tokens.cache_write) parts.push(`${formatCompact(tokens.cache_write)} cache write`);
+  return `${formatCompact(tokens.total)} (${parts.join(", ")})`;
+}
+
+function SessionHeader({ session: s, now }) {
+  const facts = [
+    ["Framework", s.framework],
+    ["Host", s.host || "—"],
+    ["Client", s.client_id || "—"],
+    ["Model", s.model || "—"],
+    ["Started", html`<time datetime=${s.started_at}>${formatDateTime(s.started_at)}</time> <span class="muted">(${formatAgo(s.started_at, now)})</span>`],
+    ["Duration", formatDuration(s.duration_ms)],
+    ["Last event", formatAgo(s.last_event_at, now)],
+    ["Runs", `${formatInt(s.run_count)} · ${formatInt(s.tool_count)} tool calls · ${formatInt(s.error_count)} errors`],
+    ["Tokens", tokensText(s.tokens)],
+    ["Cost", formatCost(s.cost_usd)],
+  ];
+  if (s.ended_at) facts.push(["Ended", `${formatDateTime(s.ended_at)}${s.end_reason ? ` (${s.end_reason})` : ""}`]);
+  return html`<header class="session-head">
+    <p class="crumbs"><${Link} href="/sessions">Sessions<//> / <span class="mono">${s.session_id}</span></p>
+    <h1><${StatusBadge} status=${s.status} /> <span class="title-text">${s.title ? oneLine(s.title, 160) : "Untitled session"}</span></h1>
+    ${s.status === "waiting" && html`<p class="callout warn" role="status">
+      This agent is waiting for a human${s.waiting_reason ? ` (${s.waiting_reason})` : ""} since ${formatAgo(s.last_event_at, now)}.
+    </p>`}
+    <dl class="facts">${facts.map(([k, v]) => html`<div key=${k}><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>
+  </header>`;
+}
+
+function SpanDetail({ span, onClose }) {
+  return html`<section class="span-detail" aria-label=${`Span ${span.name || span.span_id}`}>
+    <header class="panel-head">
+      <h3>${span.name || "(unnamed)"} <span class="muted small">${span.kind}</span> <${StatusBadge} status=${span.status} /></h3>
+      <button type="button" class="link-button" onClick=${onClose}>Close</button>
+    </header>
+    <dl class="facts small">
+      <div><dt>Started</dt><dd>${formatDateTime(span.started_at)}</dd></div>
+      <div><dt>Duration</dt><dd>${span.status === "running" ? "running" : formatDuration(span.duration_ms)}</dd></div>
+      <div><dt>Span id</dt><dd class="mono">${span.span_id}</dd></div>
+      ${span.parent_span_id && html`<div><dt>Parent</dt><dd class="mono">${span.parent_span_id}</dd></div>`}
+    </dl>
+    ${span.error && html`<div class="span-error"><h4>Error</h4><${ClampedText} text=${span.error} /></div>`}
+    <h4>Input</h4><${JsonView} value=${span.input ?? null} label="span input" />
+    <h4>Output</h4><${JsonView} value=${span.output ?? null} label="span output" />
+    <h4>Attributes</h4><${JsonView} value=${span.attributes ?? {}} label="span attributes" />
+  </section>`;
+}
+
+function RunDetail({ runId, spanId, setSpan, live }) {
+  const detail = useFetch(`/v1/runs/${encodeURIComponent(runId)}`);
+  useLiveRefresh((e) => ev.run(e) === runId, detail.reload, 500);
+  const running = detail.data?.run.status === "running";
+  const now = useTick(running ? 1000 : 60000);
+  if (detail.data === null) {
+    return detail.error
+      ? html`<${ErrorNote} error=${detail.error} onRetry=${detail.reload} />`
+      : html`<${Loading} what="Loading spans" />`;
+  }
+  const { run, spans, errors } = detail.data;
+  const selected = spans.find((s) => s.span_id === spanId) || null;
+  return html`<div class="run-detail">
+    <div class="run-io">
+      <div><h4>Prompt</h4><${ClampedText} text=${run.input} /></div>
+      <div><h4>Answer</h4><${ClampedText} text=${run.output} /></div>
+    </div>
+    ${run.error && html`<div class="span-error"><h4>Run error</h4><${ClampedText} text=${run.error} /></div>`}
+    <h4>Spans <span class="muted small">${spans.length} · click one for its input and output${live ? " · live" : ""}</span></h4>
+    <${Waterfall} run=${run} spans=${spans} selectedId=${selected?.span_id} onSelect=${setSpan} now=${now} />
+    ${selected && html`<${SpanDetail} span=${selected} onClose=${() => setSpan(null)} />`}
+    ${errors.length > 0 && html`<div class="run-errors">
+      <h4>Errors <span class="count bad">${errors.length}</span></h4>
+      <ul>${errors.map((e) => html`<li key=${e.event_id}>
+        <time datetime=${e.ts}>${formatDateTime(e.ts)}</time> <span class="muted">${e.kind || "error"}</span>
+        <${ClampedText} text=${e.message} limit=${300} />
+      </li>`)}</ul>
+    </div>`}
+  </div>`;
+}
+
+function RunItem({ run, index, open, toggle, spanId, setSpan, live, now }) {
+  const panelId = `run-${index}`;
+  return html`<li class=${`run ${open ? "open" : ""} status-${run.status}`}>
+    <button type="button" class="run-head" aria-expanded=${open} aria-controls=${panelId} onClick=${toggle}>
+      <span class="chevron" aria-hidden="true">${open ? "▾" : "▸"}</span>
+      <span class="run-index">#${index + 1}</span>
+      <${StatusBadge} status=${run.status} />
+      <span class="run-prompt">${oneLine(run.input, 110) || html`<span class="muted">no prompt recorded</span>`}</span>
+      <span class="run-meta muted">
+        <time datetime=${run.started_at} title=${formatDateTime(run.started_at)}>${formatAgo(run.started_at, now)}</time>
+        · ${run.status === "running" ? "running" : formatDuration(run.duration_ms)}
+        · ${formatInt(run.tool_count)} tools
+        ${run.error_count ? html` · <span class="bad-text">${run.error_count} errors</span>` : ""}
+        · ${formatCompact(run.tokens?.total ?? 0)} tok · ${formatCost(run.cost_usd)}
+      </span>
+    </button>
+    ${open && html`<div id=${panelId} class="run-body">
+      <${RunDetail} runId=${run.run_id} spanId=${spanId} setSpan=${setSpan} live=${live} />
+    </div>`}
+  </li>`;
+}
+
+export function SessionView({ id }) {
+  const now = useTick(10000);
+  const [query, setQuery] = useQueryParams();
+  const detail = useFetch(`/v1/sessions/${encodeURIComponent(id)}`);
+  useLiveRefresh((e) => ev.session(e) === id, detail.reload, 700);
+
+  if (detail.data === null) {
+    if (detail.error?.status === 404) {
+      return html`<div class="view"><${Empty}>
+        <p>No session with id <span class="mono">${id}</span>.</p>
+        <p><${Link} href="/sessions">All sessions<//></p>
+      <//></div>`;
+    }
+    return html`<div class="view">${detail.error
+      ? html`<${ErrorNote} error=${detail.error} onRetry=${detail.reload} />`
+      : html`<${Loading} what="Loading session" />`}</div>`;
+  }
+  const { session, runs } = detail.data;
+  const openRun = query.get("run");
+  const live = session.status !== "ended";
+  const toggle = (runId) => () => setQuery({ run: openRun === runId ? null : runId, span: null }, { replace: true });
+  const setSpan = (spanId) => setQuery({ span: spanId }, { replace: true });
+  return html`<div class="view session">
+    ${detail.error && html`<${ErrorNote} error=${detail.error} onRetry=${detail.reload} />`}
+    <${SessionHeader} session=${session} now=${now} />
+    <section class="runs">
+      <h2>Runs <span class="muted small">${runs.length}${live ? " · updating live" : ""}</span></h2>
+      ${runs.length === 0
+        ? html`<${Empty}>No runs in this session yet.<//>`
+        : html`<ol class="run-list">${runs.map((run, i) => html`<${RunItem} key=${run.run_id} run=${run} index=${i}
+            open=${openRun === run.run_id} toggle=${toggle(run.run_id)} spanId=${query.get("span")}
+            setSpan=${setSpan} live=${live} now=${now} />`)}</ol>`}
+    </section>
+  </div>`;
+}

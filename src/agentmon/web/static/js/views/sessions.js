@@ -1,0 +1,171 @@
+// Sessions: a filterable table (filters live in the URL), cursor paging with "load more",
+// and live updates (new sessions appear, statuses change).
+import { html, useCallback, useEffect, useRef, useState } from "../lib.js";
+import { getJSON, onResync, withQuery } from "../api.js";
+import { useFetch, useTick } from "../hooks.js";
+import { ev, useLiveRefresh } from "../live.js";
+import { Link, navigate, useQueryParams } from "../router.js";
+import {
+  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt,
+  isoToLocalInput, localInputToIso, oneLine,
+} from "../format.js";
+import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
+
+export const STATUSES = ["active", "idle", "waiting", "ended", "error"];
+const FILTERS = ["from", "to", "framework", "host", "status"];
+const PAGE = 50;
+const MAX_PAGE = 500;
+
+function filtersFrom(query) {
+  return Object.fromEntries(FILTERS.map((key) => [key, query.get(key) || ""]));
+}
+
+/** The loaded rows of the current filter, with paging and refresh. */
+function useSessionPages(filters) {
+  const [state, setState] = useState({ rows: null, cursor: null, error: null, loading: true, more: false });
+  const key = JSON.stringify(filters);
+  const seq = useRef(0);
+  const rowsRef = useRef(null);
+  rowsRef.current = state.rows;
+
+  const fetchFirst = useCallback(async (limit) => {
+    const mine = ++seq.current;
+    setState((s) => ({ ...s, loading: true }));
+    try {
+      const data = await getJSON(withQuery("/v1/sessions", { ...JSON.parse(key), limit }));
+      if (mine === seq.current) {
+        setState({ rows: data.sessions, cursor: data.next_cursor, error: null, loading: false, more: false });
+      }
+    } catch (error) {
+      if (mine === seq.current) setState((s) => ({ ...s, error, loading: false }));
+    }
+  }, [key]);
+
+  useEffect(() => {
+    setState({ rows: null, cursor: null, error: null, loading: true, more: false });
+    fetchFirst(PAGE);
+  }, [fetchFirst]);
+
+  // A refresh refetches as many rows as are on screen, so nothing shifts out of view.
+  const refresh = useCallback(() => {
+    const shown = rowsRef.current ? rowsRef.current.length : 0;
+    fetchFirst(Math.min(Math.max(shown, PAGE), MAX_PAGE));
+  }, [fetchFirst]);
+
+  useEffect(() => onResync(refresh), [refresh]);
+
+  const loadMore = async () => {
+    const mine = seq.current;
+    setState((s) => ({ ...s, more: true }));
+    try {
+      const data = await getJSON(withQuery("/v1/sessions", { ...filters, limit: PAGE, cursor: state.cursor }));
+      if (mine !== seq.current) return;
+      setState((s) => {
+        const known = new Set(s.rows.map((r) => r.session_id));
+        const rows = [...s.rows, ...data.sessions.filter((r) => !known.has(r.session_id))];
+        return { ...s, rows, cursor: data.next_cursor, more: false, error: null };
+      });
+    } catch (error) {
+      if (mine === seq.current) setState((s) => ({ ...s, error, more: false }));
+    }
+  };
+
+  return { ...state, refresh, loadMore };
+}
+
+function Filters({ filters, setQuery, facets }) {
+  const set = (key) => (event) => setQuery({ [key]: event.currentTarget.value });
+  const setTime = (key) => (event) => setQuery({ [key]: localInputToIso(event.currentTarget.value) });
+  const active = FILTERS.some((k) => filters[k]);
+  const options = (values) => values.map((v) => html`<option key=${v} value=${v}>${v}</option>`);
+  return html`<form class="filters" onSubmit=${(e) => e.preventDefault()} aria-label="Filter sessions">
+    <label>From <input type="datetime-local" name="from" value=${isoToLocalInput(filters.from)} onChange=${setTime("from")} /></label>
+    <label>To <input type="datetime-local" name="to" value=${isoToLocalInput(filters.to)} onChange=${setTime("to")} /></label>
+    <label>Framework
+      <select name="framework" value=${filters.framework} onChange=${set("framework")}>
+        <option value="">all</option>
+        ${options(facets.frameworks.includes(filters.framework) || !filters.framework ? facets.frameworks : [...facets.frameworks, filters.framework])}
+      </select>
+    </label>
+    <label>Host
+      <select name="host" value=${filters.host} onChange=${set("host")}>
+        <option value="">all</option>
+        ${options(facets.hosts.includes(filters.host) || !filters.host ? facets.hosts : [...facets.hosts, filters.host])}
+      </select>
+    </label>
+    <label>Status
+      <select name="status" value=${filters.status} onChange=${set("status")}>
+        <option value="">all</option>
+        ${STATUSES.map((s) => html`<option key=${s} value=${s}>${s === "waiting" ? "waiting for a human" : s}</option>`)}
+      </select>
+    </label>
+    ${active && html`<button type="button" class="link-button" onClick=${() => setQuery(Object.fromEntries(FILTERS.map((k) => [k, null])))}>Clear filters</button>`}
+  </form>`;
+}
+
+function SessionRow({ session: s, now }) {
+  const href = `/sessions/${encodeURIComponent(s.session_id)}`;
+  const open = (event) => {
+    if (event.target.closest("a")) return;
+    navigate(href);
+  };
+  return html`<tr class=${`row-link status-${s.status}`} onClick=${open}>
+    <td><${StatusBadge} status=${s.status} title=${s.waiting_reason || s.end_reason || null} /></td>
+    <td class="session-cell">
+      <${Link} href=${href}>${oneLine(s.title, 80) || html`<span class="muted">untitled</span>`}<//>
+      <span class="muted mono small">${s.session_id}</span>
+    </td>
+    <td>${s.framework}</td>
+    <td>${s.host || "—"}</td>
+    <td><time datetime=${s.started_at} title=${formatAgo(s.started_at, now)}>${formatDateTime(s.started_at)}</time></td>
+    <td class="num">${formatDuration(s.duration_ms)}</td>
+    <td class="num">${formatInt(s.run_count)}</td>
+    <td class="num">${formatInt(s.tool_count)}</td>
+    <td class=${`num ${s.error_count ? "bad-text" : ""}`}>${formatInt(s.error_count)}</td>
+    <td class="num">${formatCompact(s.tokens?.total ?? 0)}</td>
+    <td class="num">${formatCost(s.cost_usd)}</td>
+    <td>${formatAgo(s.last_event_at, now)}</td>
+  </tr>`;
+}
+
+export function SessionsView() {
+  const now = useTick(10000);
+  const [query, setQuery] = useQueryParams();
+  const filters = filtersFrom(query);
+  const facetsState = useFetch("/v1/facets");
+  const facets = facetsState.data || { frameworks: [], hosts: [] };
+  const pages = useSessionPages(filters);
+  useLiveRefresh((e) => ev.session(e) !== null, pages.refresh, 1000);
+  useLiveRefresh((e) => ev.type(e) === "session.start", facetsState.reload, 3000);
+
+  let body;
+  if (pages.rows === null && pages.error) body = html`<${ErrorNote} error=${pages.error} onRetry=${pages.refresh} />`;
+  else if (pages.rows === null) body = html`<${Loading} what="Loading sessions" />`;
+  else if (pages.rows.length === 0) {
+    body = html`<${Empty}>${FILTERS.some((k) => filters[k])
+      ? "No session matches these filters."
+      : "No sessions yet. Sessions appear here live as soon as an agent sends its first event."}<//>`;
+  } else {
+    body = html`<table class="table sessions-table">
+      <thead><tr>
+        <th>status</th><th>session</th><th>framework</th><th>host</th><th>started</th>
+        <th class="num">duration</th><th class="num">runs</th><th class="num">tools</th>
+        <th class="num">errors</th><th class="num">tokens</th><th class="num">cost</th><th>last event</th>
+      </tr></thead>
+      <tbody>${pages.rows.map((s) => html`<${SessionRow} key=${s.session_id} session=${s} now=${now} />`)}</tbody>
+    </table>
+    ${pages.error && html`<${ErrorNote} error=${pages.error} onRetry=${pages.refresh} />`}
+    <div class="paging">
+      <span class="muted">${pages.rows.length} session${pages.rows.length === 1 ? "" : "s"} shown</span>
+      ${pages.cursor
+        ? html`<button type="button" onClick=${pages.loadMore} disabled=${pages.more}>${pages.more ? "Loading…" : "Load more"}</button>`
+        : html`<span class="muted">That is all.</span>`}
+    </div>`;
+  }
+
+  return html`<div class="view sessions">
+    <header class="view-head"><h1>Sessions</h1></header>
+    <${Filters} filters=${filters} setQuery=${setQuery} facets=${facets} />
+    ${body}
+  </div>`;
+}
