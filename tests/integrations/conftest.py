@@ -1,0 +1,41 @@
+"""Fixtures of the integration tests (helpers live in integration_helpers.py)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from integration_helpers import HandlerRunner, QueryClient
+
+
+@pytest.fixture
+def hook_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a handler subprocess: private spool, state and log locations."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTMON_")}
+    env.update(
+        AGENTMON_SPOOL_DIR=str(tmp_path / "spool"),
+        AGENTMON_STATE_DIR=str(tmp_path / "state"),
+        AGENTMON_HOOK_LOG=str(tmp_path / "hooks.log"),
+        AGENTMON_CLIENT_ID="test-laptop",
+        AGENTMON_HOST="test-laptop",
+    )
+    return env
+
+
+@pytest.fixture
+def run_handler(hook_env: dict[str, str]) -> HandlerRunner:
+    return HandlerRunner(hook_env)
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The lead's session-scoped ``embedded_server`` (tests/conftest.py)."""
+    yield request.getfixturevalue("embedded_server")
+
+
+@pytest.fixture
+def query(server: Any) -> QueryClient:
+    return QueryClient(server.query_url)

@@ -1,0 +1,177 @@
+"""Codex notify and hook payloads → envelopes (the pure mapping, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from integration_helpers import Replay, of_type, types
+
+from agentmon.integrations import codex
+
+THREAD = "019d036d-c7fa-72d2-b6fd-78878bfe34e4"
+TURN = "019d036e-3164-72c3-a170-98925564c4fc"
+
+
+def hook(name: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "session_id": THREAD,
+        "transcript_path": None,
+        "cwd": "/home/ada/src/app",
+        "hook_event_name": name,
+        "model": "gpt-5.4",
+        "permission_mode": "default",
+        **fields,
+    }
+
+
+def notify(turn: str = TURN, **fields: Any) -> dict[str, Any]:
+    return {
+        "type": "agent-turn-complete",
+        "thread-id": THREAD,
+        "turn-id": turn,
+        "cwd": "/home/ada/src/app",
+        "input-messages": ["Rename foo to bar and update callsites."],
+        "last-assistant-message": "Renamed; cargo build succeeds.",
+        "client": "codex-tui",
+        **fields,
+    }
+
+
+@pytest.fixture
+def replay() -> Replay:
+    return Replay(codex.map_payload, codex.session_of)
+
+
+def test_a_full_hooked_turn(replay: Replay) -> None:
+    events = replay(
+        hook("SessionStart", source="startup"),
+        hook("UserPromptSubmit", turn_id=TURN, prompt="Rename foo to bar"),
+        hook(
+            "PreToolUse",
+            turn_id=TURN,
+            tool_name="Bash",
+            tool_input={"command": "rg foo"},
+            tool_use_id="call_Xb12",
+        ),
+        hook(
+            "PostToolUse",
+            turn_id=TURN,
+            tool_name="Bash",
+            tool_input={"command": "rg foo"},
+            tool_response={"exit_code": 0, "stdout": "src/lib.rs:12", "stderr": ""},
+            tool_use_id="call_Xb12",
+        ),
+        hook(
+            "Stop",
+            turn_id=TURN,
+            stop_hook_active=False,
+            last_assistant_message="Renamed; cargo build succeeds.",
+        ),
+    )
+    assert types(events) == ["session.start", "run.start", "span.start", "span.end", "run.end"]
+    assert {e["correlation"]["run_id"] for e in events[1:]} == {TURN}
+    assert events[3]["payload"]["status"] == "ok"
+    assert events[4]["payload"]["output"] == "Renamed; cargo build succeeds."
+    assert events[4]["payload"]["duration_ms"] == 3000
+
+
+def test_notify_alone_recovers_session_and_run(replay: Replay) -> None:
+    events = replay(notify())
+    assert types(events) == ["session.start", "run.start", "run.end"]
+    assert events[0]["payload"]["synthetic"] is True
+    assert events[1]["payload"]["input"] == "Rename foo to bar and update callsites."
+    assert events[2]["correlation"] == {"session_id": THREAD, "run_id": TURN}
+    assert events[2]["attributes"]["client"] == "codex-tui"
+
+
+def test_notify_after_stop_is_not_a_second_run_end(replay: Replay) -> None:
+    replay(hook("UserPromptSubmit", turn_id=TURN, prompt="go"), hook("Stop", turn_id=TURN))
+    assert replay(notify()) == []
+
+
+def test_usage_goes_on_run_end_and_into_one_metric_snapshot(replay: Replay) -> None:
+    replay(hook("UserPromptSubmit", turn_id=TURN, prompt="go"))
+    usage = {"input_tokens": 18234, "cached_input_tokens": 16000, "output_tokens": 611}
+    events = replay(hook("Stop", turn_id=TURN, usage=usage))
+    assert types(events) == ["run.end", "metric.snapshot"]
+    expected = {"input_tokens": 18234, "cache_read_tokens": 16000, "output_tokens": 611}
+    assert events[0]["payload"]["usage"] == expected
+    assert events[1]["payload"]["usage"] == expected
+    assert events[1]["correlation"]["run_id"] == TURN
+
+
+def test_usage_on_a_turn_never_seen_gets_synthetic_session_and_run_first(replay: Replay) -> None:
+    events = replay(notify(usage={"input_tokens": 10, "output_tokens": 2}))
+    assert types(events) == ["session.start", "run.start", "run.end", "metric.snapshot"]
+
+
+@pytest.mark.parametrize("alias", ["userpromptsubmit", "userPromptSubmit"])
+def test_prompt_submit_aliases(replay: Replay, alias: str) -> None:
+    events = replay(hook(alias, turn_id=TURN, prompt="hi"))
+    assert types(events) == ["session.start", "run.start"]
+    assert events[1]["payload"]["input"] == "hi"
+
+
+def test_session_start_and_end_aliases(replay: Replay) -> None:
+    replay(
+        hook("sessionStart", source="startup"), hook("UserPromptSubmit", turn_id=TURN, prompt="x")
+    )
+    events = replay(hook("sessionEnd"))
+    assert types(events) == ["run.end", "session.end"]
+
+
+def test_failed_command_is_an_error_span(replay: Replay) -> None:
+    events = replay(
+        hook(
+            "PreToolUse",
+            turn_id=TURN,
+            tool_name="Bash",
+            tool_input={"command": "cargo test"},
+            tool_use_id="call_1",
+        ),
+        hook(
+            "PostToolUse",
+            turn_id=TURN,
+            tool_name="Bash",
+            tool_input={"command": "cargo test"},
+            tool_response={"exit_code": 101, "stdout": "", "stderr": "test failed"},
+            tool_use_id="call_1",
+        ),
+    )
+    end = of_type(events, "span.end")[0]
+    assert end["payload"]["status"] == "error"
+    assert end["payload"]["error"] == "exit code 101: test failed"
+    assert of_type(events, "error")[0]["correlation"]["span_id"] == end["correlation"]["span_id"]
+
+
+def test_stop_failure_compaction_subagents_and_permission(replay: Replay) -> None:
+    events = replay(
+        hook("UserPromptSubmit", turn_id=TURN, prompt="go"),
+        hook("PreCompact", turn_id=TURN, trigger="auto"),
+        hook("PostCompact", turn_id=TURN, trigger="auto"),
+        hook("SubagentStart", turn_id=TURN, agent_id="child-1", agent_type="worker"),
+        hook(
+            "SubagentStop",
+            turn_id=TURN,
+            agent_id="child-1",
+            agent_type="worker",
+            last_assistant_message="done",
+            stop_hook_active=False,
+        ),
+        hook("PermissionRequest", turn_id=TURN, tool_name="Bash", tool_input={"command": "rm"}),
+        hook("StopFailure", turn_id=TURN, error="rate_limit", error_details="429"),
+    )
+    spans = of_type(events, "span.end")
+    assert [s["payload"]["kind"] for s in spans] == ["compaction", "agent"]
+    waiting = of_type(events, "metric.snapshot")[0]
+    assert waiting["payload"]["agent_state"] == "waiting_for_human"
+    assert of_type(events, "error")[0]["payload"] == {"message": "429", "kind": "rate_limit"}
+    assert of_type(events, "run.end")[0]["payload"]["status"] == "error"
+
+
+def test_malformed_payloads(replay: Replay) -> None:
+    with pytest.raises(codex.MalformedPayload):
+        codex.session_of({"type": "agent-turn-complete"})
+    with pytest.raises(codex.MalformedPayload):
+        replay({"session_id": THREAD})

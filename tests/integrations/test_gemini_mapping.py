@@ -1,0 +1,142 @@
+"""Gemini CLI hook payloads → envelopes (the pure mapping, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from integration_helpers import Replay, of_type, types
+
+from agentmon.integrations import gemini
+
+SESSION = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+
+
+def hook(name: str, at: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "session_id": SESSION,
+        "transcript_path": "/home/ada/.gemini/tmp/ab12cd/chats/session.json",
+        "cwd": "/home/ada/src/app",
+        "hook_event_name": name,
+        "timestamp": f"2026-08-20T14:30:{at}Z",
+        **fields,
+    }
+
+
+def before_tool(at: str, command: str) -> dict[str, Any]:
+    return hook("BeforeTool", at, tool_name="run_shell_command", tool_input={"command": command})
+
+
+def after_tool(at: str, command: str, error: str | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"llmContent": f"ran {command}", "returnDisplay": "..."}
+    if error:
+        response["error"] = {"message": error}
+    return hook(
+        "AfterTool",
+        at,
+        tool_name="run_shell_command",
+        tool_input={"command": command},
+        tool_response=response,
+    )
+
+
+def chunk(at: str, total: int, finish: str | None = None) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": ["..."]}}
+    if finish:
+        candidate["finishReason"] = finish
+    return hook(
+        "AfterModel",
+        at,
+        llm_request={"model": "gemini-2.5-pro", "messages": []},
+        llm_response={"candidates": [candidate], "usageMetadata": {"totalTokenCount": total}},
+    )
+
+
+@pytest.fixture
+def replay() -> Replay:
+    return Replay(gemini.map_payload, gemini.session_of)
+
+
+def test_parallel_tools_of_one_name_pair_first_in_first_out(replay: Replay) -> None:
+    replay(hook("SessionStart", "00.000", source="startup"))
+    replay(hook("BeforeAgent", "02.000", prompt="Why does test_parse fail?"))
+    starts = replay(before_tool("04.000", "pytest a"), before_tool("04.500", "pytest b"))
+    ends = replay(
+        after_tool("05.000", "pytest a", error="Command exited with code 1"),
+        after_tool("06.500", "pytest b"),
+    )
+    assert [s["payload"]["input"]["command"] for s in starts] == ["pytest a", "pytest b"]
+    span_ends = of_type(ends, "span.end")
+    assert [e["correlation"]["span_id"] for e in span_ends] == [
+        s["correlation"]["span_id"] for s in starts
+    ]
+    assert [e["payload"]["duration_ms"] for e in span_ends] == [1000, 2000]
+    assert [e["payload"]["status"] for e in span_ends] == ["error", "ok"]
+    assert of_type(ends, "error")[0]["payload"]["message"] == "Command exited with code 1"
+    assert span_ends[0]["event"]["ts"] == "2026-08-20T14:30:05.000000Z"
+
+
+def test_streamed_model_chunks_fold_into_one_span_and_one_usage(replay: Replay) -> None:
+    replay(hook("BeforeAgent", "02.000", prompt="hi"))
+    replay(hook("BeforeModel", "03.000", llm_request={"model": "gemini-2.5-pro", "messages": []}))
+    chunks = replay(chunk("03.500", 1200), chunk("04.000", 3000))
+    assert chunks == []
+    final = replay(chunk("04.300", 4820, finish="STOP"))
+    assert types(final) == ["span.end", "metric.snapshot"]
+    assert final[0]["payload"]["kind"] == "llm"
+    assert final[0]["payload"]["chunks"] == 3
+    assert final[0]["payload"]["duration_ms"] == 1300
+    assert final[1]["payload"]["usage"] == {"total_tokens": 4820}
+    assert final[1]["payload"]["model"] == "gemini-2.5-pro"
+
+
+def test_a_model_call_without_finish_reason_closes_at_turn_end(replay: Replay) -> None:
+    replay(hook("BeforeAgent", "02.000", prompt="hi"), chunk("03.000", 900))
+    events = replay(hook("AfterAgent", "04.000", prompt="hi", prompt_response="hello"))
+    assert types(events) == ["span.end", "metric.snapshot", "run.end"]
+    assert events[2]["payload"]["output"] == "hello"
+
+
+def test_compression_span_ends_with_the_next_hook(replay: Replay) -> None:
+    started = replay(hook("PreCompress", "01.000", trigger="auto"))
+    events = replay(hook("BeforeAgent", "03.000", prompt="next"))
+    assert of_type(started, "span.start")[0]["payload"]["kind"] == "compaction"
+    assert types(events) == ["span.end", "run.end", "run.start"]
+    assert events[0]["payload"]["duration_ms"] == 2000
+
+
+def test_tool_permission_notification_marks_waiting(replay: Replay) -> None:
+    events = replay(
+        hook(
+            "Notification",
+            "01.000",
+            notification_type="ToolPermission",
+            message="Allow run_shell_command?",
+            details={},
+        )
+    )
+    assert events[-1]["payload"]["waiting_reason"] == "permission_prompt"
+
+
+def test_original_aliases(replay: Replay) -> None:
+    events = replay(
+        hook("onStart", "00.000", prompt="hello"),
+        hook("onToolCall", "01.000", tool_name="read_file", tool_input={"path": "a"}),
+        hook("onToolResult", "02.000", tool_name="read_file", tool_response={"llmContent": "x"}),
+        hook("onStop", "03.000", prompt_response="bye"),
+    )
+    assert types(events) == [
+        "session.start",
+        "run.start",
+        "span.start",
+        "span.end",
+        "run.end",
+        "session.end",
+    ]
+
+
+def test_session_end(replay: Replay) -> None:
+    replay(hook("SessionStart", "00.000", source="startup"))
+    events = replay(hook("SessionEnd", "40.000", reason="exit"))
+    assert types(events) == ["session.end"]
+    assert events[0]["payload"] == {"reason": "exit", "duration_ms": 40000}
