@@ -214,14 +214,19 @@ async def _stop(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
 
 @pytest.fixture(scope="session")
 async def gateway_server() -> AsyncIterator[HttpServer]:
-    """An OpenClaw-gateway stand-in: `mode["status"]` and `mode["delay"]` shape its answer."""
+    """An OpenClaw-gateway stand-in: `mode["status"]` and `mode["delay"]` shape the answer at
+    `/`; `/hang` always takes 10 s."""
     state = HttpServer(url="")
 
     async def root(_request: Request) -> Response:
         await asyncio.sleep(state.mode.get("delay", 0.0))
         return PlainTextResponse("openclaw gateway", status_code=state.mode.get("status", 200))
 
-    server, task, port = await _serve(Starlette(routes=[Route("/", root)]))
+    async def hang(_request: Request) -> Response:
+        await asyncio.sleep(10.0)
+        return PlainTextResponse("too late")
+
+    server, task, port = await _serve(Starlette(routes=[Route("/", root), Route("/hang", hang)]))
     state.url = f"http://127.0.0.1:{port}/"
     try:
         yield state
