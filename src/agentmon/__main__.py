@@ -1,0 +1,3 @@
+from agentmon.cli import main
+
+raise SystemExit(main())

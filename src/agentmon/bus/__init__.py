@@ -1,0 +1,1 @@
+"""Buses between ingest and the processor: in-process (embedded) and NATS JetStream."""

@@ -1,0 +1,131 @@
+"""The ingest gateway's ASGI apps: native events on `:8080`, OTLP on `:4318`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from agentmon.auth import BearerAuth
+from agentmon.events import MAX_BODY_BYTES
+from agentmon.ingest.batch import BatchError, ParsedBatch, parse_batch
+from agentmon.ingest.body import BodyError, media_type, read_body
+from agentmon.intake import Intake, IntakeUnavailable
+from agentmon.metrics import (
+    EVENTS_ACCEPTED,
+    EVENTS_REJECTED,
+    INGEST_UNAVAILABLE,
+    PUBLISH_SECONDS,
+    metrics_endpoint,
+)
+
+log = logging.getLogger("agentmon.ingest")
+
+JSON_TYPES = frozenset({"application/json", "text/json", ""})
+
+
+def error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+async def deliver(intake: Intake, parsed: ParsedBatch, source: str) -> None:
+    """Hand valid events to the bus; count what was accepted and refused."""
+    EVENTS_REJECTED.labels(source).inc(len(parsed.rejected))
+    if not parsed.events:
+        return
+    started = time.perf_counter()
+    try:
+        await intake.accept(parsed.events)
+    except IntakeUnavailable:
+        INGEST_UNAVAILABLE.inc()
+        raise
+    PUBLISH_SECONDS.observe(time.perf_counter() - started)
+    EVENTS_ACCEPTED.labels(source).inc(len(parsed.events))
+
+
+class IngestEndpoints:
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    async def healthz(self, request: Request) -> Response:
+        report = await self.intake.health()
+        healthy = all(value == "ok" for value in report.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", **report},
+            status_code=200 if healthy else 503,
+        )
+
+    async def post_events(self, request: Request) -> Response:
+        if media_type(request) not in JSON_TYPES:
+            return error(415, f"content-type {media_type(request)!r} is not JSON; send application/json")
+        try:
+            parsed = parse_batch(await read_body(request, MAX_BODY_BYTES))
+            await deliver(self.intake, parsed, "http")
+        except (BodyError, BatchError) as exc:
+            return error(exc.status, exc.message)
+        except IntakeUnavailable as exc:
+            return error(503, str(exc), **{"Retry-After": str(max(1, round(exc.retry_after)))})
+        status = 400 if parsed.rejected and not parsed.events else 200
+        return JSONResponse(parsed.answer(), status_code=status)
+
+    async def websocket(self, websocket: WebSocket) -> None:
+        """Each frame (an event or an array of them) is answered with its result, in order."""
+        await websocket.accept()
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                data = message.get("bytes") or (message.get("text") or "").encode()
+                await websocket.send_text(await self._answer_frame(data))
+        except WebSocketDisconnect:
+            return
+
+    async def _answer_frame(self, data: bytes) -> str:
+        answer: dict[str, Any]
+        if len(data) > MAX_BODY_BYTES:
+            answer = {"error": f"frame is over the {MAX_BODY_BYTES} byte limit", "status": 413}
+        else:
+            try:
+                parsed = parse_batch(data)
+                await deliver(self.intake, parsed, "websocket")
+                answer = parsed.answer()
+            except BatchError as exc:
+                answer = {"error": exc.message, "status": exc.status}
+            except IntakeUnavailable as exc:
+                answer = {"error": str(exc), "status": 503, "retry_after": exc.retry_after}
+        return msgspec.json.encode(answer).decode()
+
+
+def otlp_routes(intake: Intake) -> list[BaseRoute]:
+    from agentmon.otlp import routes
+
+    return list(routes(intake, MAX_BODY_BYTES))
+
+
+def create_ingest_app(intake: Intake, api_key: str | None = None) -> BearerAuth:
+    endpoints = IngestEndpoints(intake)
+    app = Starlette(
+        routes=[
+            Route("/healthz", endpoints.healthz),
+            Route("/metrics", metrics_endpoint),
+            Route("/v1/events", endpoints.post_events, methods=["POST"]),
+            WebSocketRoute("/v1/ws", endpoints.websocket),
+            *otlp_routes(intake),
+        ]
+    )
+    return BearerAuth(app, api_key)
+
+
+def create_otlp_app(intake: Intake, api_key: str | None = None) -> BearerAuth:
+    """The conventional OTLP/HTTP address (:4318) serves only the OTLP paths."""
+    endpoints = IngestEndpoints(intake)
+    app = Starlette(routes=[Route("/healthz", endpoints.healthz), *otlp_routes(intake)])
+    return BearerAuth(app, api_key)

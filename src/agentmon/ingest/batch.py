@@ -1,0 +1,55 @@
+"""A JSON body or frame → valid envelopes plus a reason for each refused item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from agentmon.events import MAX_BATCH_EVENTS, Envelope, InvalidEvent, parse_event
+
+
+class BatchError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class ParsedBatch:
+    events: list[Envelope] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def answer(self) -> dict[str, Any]:
+        return {"accepted": len(self.events), "rejected": self.rejected}
+
+
+_raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def parse_batch(body: bytes) -> ParsedBatch:
+    """Accept a JSON array of envelopes or one envelope object."""
+    head = body.lstrip()[:1]
+    try:
+        if head == b"[":
+            items = _raw_list.decode(body)
+        elif head == b"{":
+            msgspec.json.decode(body)  # the whole body must be JSON
+            items = [msgspec.Raw(body)]
+        else:
+            raise BatchError(400, "body must be a JSON array of events or one event object")
+    except msgspec.DecodeError as exc:
+        raise BatchError(400, f"body is not valid JSON: {exc}") from None
+    if len(items) > MAX_BATCH_EVENTS:
+        raise BatchError(
+            413, f"batch has {len(items)} events, over the {MAX_BATCH_EVENTS} event limit"
+        )
+    parsed = ParsedBatch()
+    for index, raw in enumerate(items):
+        try:
+            parsed.events.append(parse_event(raw))
+        except InvalidEvent as exc:
+            parsed.rejected.append({"index": index, "reason": str(exc)})
+    return parsed

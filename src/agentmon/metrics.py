@@ -1,0 +1,49 @@
+"""Prometheus metrics of the service itself (no per-session labels)."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+EVENTS_ACCEPTED = Counter(
+    "agentmon_ingest_events_accepted_total", "Events acknowledged to producers", ["source"]
+)
+EVENTS_REJECTED = Counter(
+    "agentmon_ingest_events_rejected_total", "Events refused as invalid", ["source"]
+)
+INGEST_UNAVAILABLE = Counter(
+    "agentmon_ingest_unavailable_total", "Requests answered 503 because the bus could not take them"
+)
+PUBLISH_SECONDS = Histogram(
+    "agentmon_ingest_publish_seconds",
+    "Time from a batch being valid to the bus holding it durably",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+BATCH_EVENTS = Histogram(
+    "agentmon_processor_batch_events",
+    "Events per store write",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+)
+EVENTS_STORED = Counter("agentmon_processor_events_stored_total", "New events committed")
+EVENTS_DUPLICATE = Counter(
+    "agentmon_processor_events_duplicate_total", "Redelivered or repeated events skipped"
+)
+DEAD_LETTERS = Counter("agentmon_processor_dead_letters_total", "Messages set aside as unstorable")
+STORE_WRITE_SECONDS = Histogram(
+    "agentmon_store_write_seconds",
+    "Duration of one batch transaction",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+PROCESSOR_LAG_SECONDS = Gauge(
+    "agentmon_processor_lag_seconds", "Age of the newest event in the last batch when committed"
+)
+PROCESSOR_PENDING = Gauge(
+    "agentmon_processor_pending_messages", "Messages waiting in the bus for the processors"
+)
+LIVE_CLIENTS = Gauge("agentmon_live_clients", "Connected live WebSocket clients")
+LIVE_DROPPED = Counter("agentmon_live_dropped_events_total", "Events skipped for slow live clients")
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

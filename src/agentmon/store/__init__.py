@@ -1,0 +1,20 @@
+"""Storage: the raw `events` table plus read models maintained at write time."""
+
+from __future__ import annotations
+
+from agentmon.config import Settings
+from agentmon.store.base import BadCursor, NotFound, Store, WriteResult
+
+
+def open_store(settings: Settings) -> Store:
+    """PostgreSQL when DATABASE_URL is set, else SQLite in the data directory (not yet opened)."""
+    if settings.database_url:
+        from agentmon.store.postgres import PostgresStore
+
+        return PostgresStore(settings.database_url, settings.session_idle_timeout)
+    from agentmon.store.sqlite import SQLiteStore
+
+    return SQLiteStore(settings.sqlite_path, settings.session_idle_timeout)
+
+
+__all__ = ["BadCursor", "NotFound", "Store", "WriteResult", "open_store"]

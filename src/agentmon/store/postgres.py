@@ -1,0 +1,155 @@
+"""PostgreSQL adapter for distributed mode (asyncpg).
+
+Events go in with one multi-row `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING
+RETURNING event_id`, so concurrent processors agree on which events are new and project
+each exactly once; read models are upserted the same way, one statement per table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from agentmon.events import Envelope
+from agentmon.store.base import Store, WriteResult, unique_by_id
+from agentmon.store.migrations import migration_scripts
+from agentmon.store.sqlite import event_row
+from agentmon.store.tables import READ_MODELS, Table, rows_as_tuples
+
+_MIGRATION_LOCK = 0x6167656E746D6F6E  # "agentmon"
+_ARRAY_TYPES = {"text": "text[]", "bigint": "int8[]", "double precision": "float8[]"}
+_INSERT_EVENTS = (
+    "INSERT INTO events (event_id, ts, type, session_id, run_id, trace_id, span_id, "
+    "parent_span_id, source_framework, client_id, payload) "
+    "SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], "
+    "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[]) "
+    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+_RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+
+
+def numbered(sql: str) -> str:
+    """`?` placeholders → `$1, $2, …`."""
+    counter = iter(range(1, 10_000))
+    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
+
+
+def _parse_ts(ts: str) -> datetime:
+    return datetime.fromisoformat(ts[:-1] + "+00:00")
+
+
+class PostgresStore(Store):
+    dialect = "postgres"
+
+    def __init__(self, dsn: str, idle_timeout_s: float = 1800.0, pool_size: int = 8) -> None:
+        self.dsn = dsn
+        self.idle_timeout_ms = int(idle_timeout_s * 1000)
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._upserts: dict[str, tuple[str, list[str]]] = {}
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "store not open"
+        return self._pool
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size)
+        async with self.pool.acquire() as conn:
+            await self._migrate(conn)
+            await self._prepare_upserts(conn)
+
+    @staticmethod
+    async def _migrate(conn: asyncpg.Connection) -> None:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, "
+                "name TEXT, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, name, sql in migration_scripts("postgres"):
+                if version in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        version,
+                        name,
+                    )
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+
+    async def _prepare_upserts(self, conn: asyncpg.Connection) -> None:
+        rows = await conn.fetch(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        )
+        types = {(r["table_name"], r["column_name"]): r["data_type"] for r in rows}
+        for table in READ_MODELS:
+            column_types = [types[(table.name, name)] for name in table.column_names]
+            arrays = ", ".join(
+                f"${i}::{_ARRAY_TYPES[t]}" for i, t in enumerate(column_types, start=1)
+            )
+            sql = table.upsert_sql("postgres", f"SELECT * FROM unnest({arrays})")
+            self._upserts[table.name] = (sql, column_types)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    # --- writes ------------------------------------------------------------------------
+
+    async def write(self, events: list[Envelope]) -> WriteResult:
+        unique = unique_by_id(events)
+        for attempt in range(5):
+            try:
+                return WriteResult(await self._write_once(unique))
+            except _RETRYABLE:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _write_once(self, events: list[Envelope]) -> list[Envelope]:
+        rows = [event_row(event) for event in events]
+        columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 11
+        columns[1] = [_parse_ts(ts) for ts in columns[1]]
+        async with self.pool.acquire() as conn, conn.transaction():
+            inserted = {r["event_id"] for r in await conn.fetch(_INSERT_EVENTS, *columns)}
+            new_events = [event for event in events if event.event.id in inserted]
+            for table, table_rows in self.project(new_events).nonempty():
+                await self._upsert(conn, table, table_rows)
+        return new_events
+
+    async def _upsert(self, conn: asyncpg.Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        sql, column_types = self._upserts[table.name]
+        ordered = sorted(rows_as_tuples(table, rows), key=lambda r: tuple(map(str, r[: len(table.key)])))
+        columns = [list(column) for column in zip(*ordered, strict=True)]
+        for index, kind in enumerate(column_types):
+            if kind == "double precision":
+                columns[index] = [None if v is None else float(v) for v in columns[index]]
+        await conn.execute(sql, *columns)
+
+    async def dead_letter(self, reason: str, data: bytes) -> None:
+        await self.pool.execute(
+            "INSERT INTO dead_letters (reason, data) VALUES ($1, $2)", reason, data
+        )
+
+    # --- reads -------------------------------------------------------------------------
+
+    async def fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(numbered(sql), *params)
+        return [dict(row) for row in rows]
+
+    def in_list(self, column: str, values: list[Any]) -> tuple[str, list[Any]]:
+        return f"{column} = ANY(?)", [list(values)]
+
+    def ts_param(self, ts: str) -> Any:
+        return _parse_ts(ts)

@@ -1,0 +1,340 @@
+"""Events → read-model rows, computed once per batch and merged per key.
+
+Only events the store had not seen before are projected, so sums (tokens, cost, errors,
+rollup counts) are exact even when a batch is redelivered. Every rule that folds rows lives in
+`tables.py`; this module only says which columns an event touches.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from agentmon.events import Envelope, EventType, ts_to_ms
+from agentmon.store import tables
+from agentmon.store.tables import Table
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+MAX_TEXT_CHARS = 32_000
+
+_RUN_STATUS = {
+    "ok": "ok",
+    "success": "ok",
+    "succeeded": "ok",
+    "completed": "ok",
+    "error": "error",
+    "failed": "error",
+    "failure": "error",
+    "cancelled": "cancelled",
+    "canceled": "cancelled",
+    "interrupted": "cancelled",
+    "aborted": "cancelled",
+    "blocked": "cancelled",
+    "unknown": "unknown",
+}
+
+_USAGE_ALIASES = {
+    "input_tokens": ("input_tokens", "input", "prompt_tokens", "input_token_count"),
+    "output_tokens": ("output_tokens", "output", "completion_tokens", "output_token_count"),
+    "cache_read_tokens": ("cache_read_tokens", "cacheRead", "cache_read", "cached_tokens"),
+    "cache_write_tokens": (
+        "cache_write_tokens",
+        "cacheWrite",
+        "cache_write",
+        "cache_creation_tokens",
+    ),
+    "total_tokens": ("total_tokens", "total", "total_token_count"),
+}
+
+_json = msgspec.json.Encoder()
+
+
+class Projection:
+    """Rows per read-model table, one per key, merged as events are added."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Table, dict[tuple[Any, ...], dict[str, Any]]] = {
+            table: {} for table in tables.READ_MODELS
+        }
+
+    def add(self, table: Table, row: dict[str, Any]) -> None:
+        key = tuple(row[k] for k in table.key)
+        stored = self.rows[table].get(key)
+        if stored is None:
+            self.rows[table][key] = row
+        else:
+            table.merge(stored, row)
+
+    def nonempty(self) -> list[tuple[Table, list[dict[str, Any]]]]:
+        return [(t, list(rows.values())) for t, rows in self.rows.items() if rows]
+
+
+def normalize_status(value: Any, default: str = "ok") -> str:
+    if value is None or value == "":
+        return default
+    return _RUN_STATUS.get(str(value).lower(), "unknown")
+
+
+def normalize_usage(usage: Any) -> dict[str, int]:
+    """Any tool's token-count keys → agentmon's five counters (missing ones are 0)."""
+    if not isinstance(usage, dict):
+        return {}
+    counts = {
+        name: _first_int(usage, aliases) for name, aliases in _USAGE_ALIASES.items()
+    }
+    if not counts["total_tokens"]:
+        counts["total_tokens"] = counts["input_tokens"] + counts["output_tokens"]
+    return counts
+
+
+def _first_int(mapping: dict[str, Any], keys: tuple[str, ...]) -> int:
+    for key in keys:
+        value = mapping.get(key)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            return int(value)
+        if isinstance(value, str) and value.isdigit():
+            return int(value)
+    return 0
+
+
+def as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else _json.encode(value).decode()
+    return text[:MAX_TEXT_CHARS]
+
+
+def as_json(value: Any) -> str | None:
+    if value is None or value == {}:
+        return None
+    return _json.encode(value).decode()
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def project(events: list[Envelope]) -> Projection:
+    projection = Projection()
+    for event in events:
+        _project_one(projection, event)
+    return projection
+
+
+def _project_one(projection: Projection, event: Envelope) -> None:
+    ms = ts_to_ms(event.event.ts)
+    kind = event.event.type
+    usage, cost = _usage_of(event)
+    if kind == EventType.OPENCLAW_SNAPSHOT:
+        _project_vm(projection, event, ms)
+    if event.correlation.session_id:
+        projection.add(tables.SESSIONS, _session_row(event, ms, usage, cost))
+        if usage or cost:
+            projection.add(tables.MODEL_USAGE, _model_usage_row(event, ms, usage, cost))
+    if event.correlation.run_id:
+        projection.add(tables.RUNS, _run_row(event, ms, usage, cost))
+    if event.correlation.span_id and kind in (EventType.SPAN_START, EventType.SPAN_END):
+        projection.add(tables.SPANS, _span_row(event, ms))
+    if kind == EventType.ERROR:
+        projection.add(tables.ERRORS, _error_row(event, ms))
+    _project_rollups(projection, event, ms, usage, cost)
+
+
+def _usage_of(event: Envelope) -> tuple[dict[str, int], float]:
+    if event.event.type != EventType.METRIC_SNAPSHOT:
+        return {}, 0.0
+    usage = normalize_usage(event.payload.get("usage"))
+    cost = _number(event.payload.get("cost_usd")) or 0.0
+    return usage, cost
+
+
+def _usage_columns(usage: dict[str, int], cost: float) -> dict[str, Any]:
+    return {**usage, "cost_usd": cost} if (usage or cost) else {}
+
+
+def _session_row(
+    event: Envelope, ms: int, usage: dict[str, int], cost: float
+) -> dict[str, Any]:
+    source, payload, kind = event.event.source, event.payload, event.event.type
+    waiting = payload.get("agent_state") == "waiting_for_human"
+    row: dict[str, Any] = {
+        "session_id": event.correlation.session_id,
+        "framework": source.framework,
+        "host": source.host,
+        "client_id": source.client_id,
+        "first_ts": ms,
+        "last_ts": ms,
+        "waiting_reason": (str(payload.get("waiting_reason") or "waiting")) if waiting else None,
+        "waiting_message": as_text(payload.get("message")) if waiting else None,
+        **_usage_columns(usage, cost),
+    }
+    if kind == EventType.SESSION_START:
+        row.update(
+            started_at=ms,
+            title=as_text(payload.get("title")),
+            model=as_text(payload.get("model")),
+            cwd=as_text(payload.get("cwd")),
+            parent_session_id=as_text(payload.get("parent_session_id")),
+        )
+    elif kind == EventType.SESSION_END:
+        row.update(ended_at=ms, end_reason=as_text(payload.get("reason")))
+    elif kind == EventType.RUN_START:
+        row.update(title=as_text(payload.get("input") or payload.get("prompt")))
+    elif kind == EventType.RUN_END:
+        row.update(last_run_ts=ms, last_run_status=normalize_status(payload.get("status")))
+    elif kind == EventType.ERROR:
+        row.update(error_count=1)
+    return row
+
+
+def _model_usage_row(
+    event: Envelope, ms: int, usage: dict[str, int], cost: float
+) -> dict[str, Any]:
+    return {
+        "session_id": event.correlation.session_id,
+        "model": str(event.payload.get("model") or ""),
+        "framework": event.event.source.framework,
+        "last_ts": ms,
+        "calls": 1,
+        **_usage_columns(usage, cost),
+    }
+
+
+def _run_row(event: Envelope, ms: int, usage: dict[str, int], cost: float) -> dict[str, Any]:
+    source, payload, kind = event.event.source, event.payload, event.event.type
+    row: dict[str, Any] = {
+        "run_id": event.correlation.run_id,
+        "session_id": event.correlation.session_id,
+        "framework": source.framework,
+        "host": source.host,
+        "first_ts": ms,
+        "last_ts": ms,
+        **_usage_columns(usage, cost),
+    }
+    if kind == EventType.RUN_START:
+        row.update(
+            started_at=ms,
+            input=as_text(payload.get("input") or payload.get("prompt")),
+            model=as_text(payload.get("model")),
+        )
+    elif kind == EventType.RUN_END:
+        row.update(
+            ended_at=ms,
+            status=normalize_status(payload.get("status")),
+            output=as_text(payload.get("output")),
+            error=as_text(payload.get("error")),
+            duration_ms=_number(payload.get("duration_ms")),
+            usage=as_json(payload.get("usage")),
+        )
+    elif kind == EventType.ERROR:
+        row.update(error_count=1)
+    return row
+
+
+def _span_row(event: Envelope, ms: int) -> dict[str, Any]:
+    payload = event.payload
+    row: dict[str, Any] = {
+        "span_id": event.correlation.span_id,
+        "run_id": event.correlation.run_id,
+        "session_id": event.correlation.session_id,
+        "trace_id": event.correlation.trace_id,
+        "parent_span_id": event.correlation.parent_span_id,
+        "framework": event.event.source.framework,
+        "kind": as_text(payload.get("kind")),
+        "name": as_text(payload.get("name") or payload.get("tool_name")),
+        "first_ts": ms,
+        "attributes": as_json(event.attributes),
+    }
+    if event.event.type == EventType.SPAN_START:
+        row.update(started_at=ms, input=as_json(payload.get("input")))
+        return row
+    duration = _number(payload.get("duration_ms"))
+    row.update(
+        ended_at=ms,
+        status=normalize_status(payload.get("status")),
+        error=as_text(payload.get("error")),
+        output=as_json(payload.get("output")),
+        duration_ms=duration,
+        derived_start=ms - int(duration) if duration is not None else None,
+        usage=as_json(payload.get("usage")),
+        input=as_json(payload.get("input")),
+    )
+    return row
+
+
+def _error_row(event: Envelope, ms: int) -> dict[str, Any]:
+    payload, correlation = event.payload, event.correlation
+    message = payload.get("message") or payload.get("error") or ""
+    return {
+        "event_id": event.event.id,
+        "ts": ms,
+        "session_id": correlation.session_id,
+        "run_id": correlation.run_id,
+        "span_id": correlation.span_id,
+        "framework": event.event.source.framework,
+        "host": event.event.source.host,
+        "kind": as_text(payload.get("kind") or payload.get("category")),
+        "message": as_text(message),
+    }
+
+
+def _project_vm(projection: Projection, event: Envelope, ms: int) -> None:
+    payload = event.payload
+    name = str(payload.get("instance") or event.event.source.client_id or event.event.source.host)
+    projection.add(tables.VM_LATEST, {"name": name, "ts": ms, "snapshot": as_json(payload)})
+    projection.add(
+        tables.VM_HISTORY,
+        {
+            "name": name,
+            "ts": ms,
+            "cpu_pct": _number(payload.get("cpu_pct")),
+            "mem_pct": _number(_section(payload, "memory").get("pct")),
+            "disk_pct": _number(_section(payload, "disk").get("pct")),
+        },
+    )
+
+
+def _section(payload: dict[str, Any], key: str) -> dict[str, Any]:
+    value = payload.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _project_rollups(
+    projection: Projection, event: Envelope, ms: int, usage: dict[str, int], cost: float
+) -> None:
+    kind, payload = event.event.type, event.payload
+    is_tool_end = kind == EventType.SPAN_END and payload.get("kind") == "tool"
+    counts = {
+        "framework": event.event.source.framework,
+        "events": 1,
+        "sessions": int(kind == EventType.SESSION_START),
+        "runs": int(kind == EventType.RUN_START),
+        "tool_calls": int(is_tool_end),
+        "errors": int(kind == EventType.ERROR),
+        "total_tokens": usage.get("total_tokens", 0),
+        "input_tokens": usage.get("input_tokens", 0),
+        "output_tokens": usage.get("output_tokens", 0),
+        "cost_usd": cost,
+    }
+    projection.add(tables.ROLLUP_MINUTE, {"bucket": ms // MINUTE_MS * MINUTE_MS, **counts})
+    projection.add(tables.ROLLUP_HOUR, {"bucket": ms // HOUR_MS * HOUR_MS, **counts})
+    if is_tool_end:
+        duration = _number(payload.get("duration_ms"))
+        tool = {
+            "name": str(payload.get("name") or payload.get("tool_name") or "unknown"),
+            "calls": 1,
+            "errors": int(normalize_status(payload.get("status")) == "error"),
+            "timed_calls": int(duration is not None),
+            "total_ms": duration or 0.0,
+        }
+        projection.add(tables.TOOL_ROLLUP_MINUTE, {"bucket": ms // MINUTE_MS * MINUTE_MS, **tool})
+        projection.add(tables.TOOL_ROLLUP_HOUR, {"bucket": ms // HOUR_MS * HOUR_MS, **tool})

@@ -1,0 +1,174 @@
+"""SQLite adapter for embedded mode: one writer thread, a few reader threads, WAL."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from agentmon.events import Envelope, encode
+from agentmon.store.base import Store, WriteResult, unique_by_id
+from agentmon.store.migrations import migration_scripts
+from agentmon.store.tables import rows_as_tuples
+
+_EVENT_COLUMNS = (
+    "event_id, ts, type, session_id, run_id, trace_id, span_id, parent_span_id, "
+    "source_framework, client_id, payload"
+)
+_ID_CHUNK = 500
+
+
+def event_row(event: Envelope) -> tuple[Any, ...]:
+    c = event.correlation
+    return (
+        event.event.id,
+        event.event.ts,
+        event.event.type,
+        c.session_id,
+        c.run_id,
+        c.trace_id,
+        c.span_id,
+        c.parent_span_id,
+        event.event.source.framework,
+        event.event.source.client_id,
+        encode(event).decode(),
+    )
+
+
+class SQLiteStore(Store):
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, idle_timeout_s: float = 1800.0, readers: int = 4) -> None:
+        self.path = path
+        self.idle_timeout_ms = int(idle_timeout_s * 1000)
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="agentmon-sqlite-writer")
+        self._reader_pool = ThreadPoolExecutor(readers, thread_name_prefix="agentmon-sqlite-read")
+        self._local = threading.local()
+        self._writer: sqlite3.Connection | None = None
+        self._upserts: dict[str, str] = {}
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._in_writer(self._open_writer)
+
+    def _open_writer(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA cache_size=-65536")
+        self._migrate(conn)
+        self._writer = conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT DEFAULT CURRENT_TIMESTAMP)"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for version, name, sql in migration_scripts("sqlite"):
+            if version in done:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in sql.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._in_writer(self._writer.close)
+            self._writer = None
+        self._writer_pool.shutdown(wait=True)
+        self._reader_pool.shutdown(wait=True)
+
+    async def _in_writer(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, fn, *args)
+
+    # --- writes ------------------------------------------------------------------------
+
+    async def write(self, events: list[Envelope]) -> WriteResult:
+        new_events: list[Envelope] = await self._in_writer(self._write_sync, events)
+        return WriteResult(new_events)
+
+    def _write_sync(self, events: list[Envelope]) -> list[Envelope]:
+        conn = self._writer
+        assert conn is not None, "store not open"
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            new_events = self._insert_new_events(conn, events)
+            for table, rows in self.project(new_events).nonempty():
+                sql = self._upserts.get(table.name)
+                if sql is None:
+                    marks = ", ".join("?" * len(table.column_names))
+                    sql = self._upserts[table.name] = table.upsert_sql("sqlite", f"VALUES ({marks})")
+                conn.executemany(sql, rows_as_tuples(table, rows))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return new_events
+
+    @staticmethod
+    def _insert_new_events(conn: sqlite3.Connection, events: list[Envelope]) -> list[Envelope]:
+        unique = unique_by_id(events)
+        ids = [event.event.id for event in unique]
+        seen: set[str] = set()
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start : start + _ID_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = conn.execute(f"SELECT event_id FROM events WHERE event_id IN ({marks})", chunk)
+            seen.update(row[0] for row in rows)
+        new_events = [event for event in unique if event.event.id not in seen]
+        conn.executemany(
+            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [event_row(event) for event in new_events],
+        )
+        return new_events
+
+    async def dead_letter(self, reason: str, data: bytes) -> None:
+        def insert() -> None:
+            assert self._writer is not None
+            self._writer.execute(
+                "INSERT INTO dead_letters (reason, data) VALUES (?, ?)", (reason, data)
+            )
+
+        await self._in_writer(insert)
+
+    # --- reads -------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("PRAGMA busy_timeout=10000")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    def _fetch_sync(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        return [dict(row) for row in self._reader().execute(sql, params)]
+
+    async def fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader_pool, self._fetch_sync, sql, params)
+
+    def in_list(self, column: str, values: list[Any]) -> tuple[str, list[Any]]:
+        return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+    def ts_param(self, ts: str) -> Any:
+        return ts

@@ -1,0 +1,244 @@
+"""The read models, described once.
+
+Each table is a key plus columns with a merge rule. The rule says how a new row folds into a
+stored one; the same rule merges rows inside one batch (in Python) and generates the
+`ON CONFLICT DO UPDATE` clause for both SQLite and PostgreSQL, so the stores cannot disagree.
+Times are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class Rule(Enum):
+    FIRST = "first"  # keep the stored value when there is one
+    OVERRIDE = "override"  # a newer non-null value replaces the stored one
+    MIN = "min"
+    MAX = "max"
+    SUM = "sum"
+    LATEST = "latest"  # the value that came with the greatest `order_by` column
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    rule: Rule
+    order_by: str | None = None  # for Rule.LATEST
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return self.key + tuple(c.name for c in self.columns)
+
+    def merge(self, stored: dict[str, Any], new: dict[str, Any]) -> None:
+        """Fold `new` into `stored` in place, by the same rules the SQL applies."""
+        before = dict(stored)
+        for column in self.columns:
+            name = column.name
+            old, value = before.get(name), new.get(name)
+            stored[name] = _merge_value(column, old, value, before, new)
+
+    def upsert_sql(self, dialect: str, source: str) -> str:
+        """`INSERT … SELECT … FROM <source> ON CONFLICT (key) DO UPDATE SET …`."""
+        names = ", ".join(self.column_names)
+        updates = ", ".join(f"{c.name} = {_merge_sql(c, self.name, dialect)}" for c in self.columns)
+        conflict = ", ".join(self.key)
+        return (
+            f"INSERT INTO {self.name} ({names}) {source} "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        )
+
+
+def _merge_value(
+    column: Column, old: Any, value: Any, before: dict[str, Any], new: dict[str, Any]
+) -> Any:
+    rule = column.rule
+    if rule is Rule.FIRST:
+        return old if old is not None else value
+    if rule is Rule.OVERRIDE:
+        return value if value is not None else old
+    if rule is Rule.SUM:
+        return (old or 0) + (value or 0)
+    if rule is Rule.MIN:
+        return _pick(old, value, min)
+    if rule is Rule.MAX:
+        return _pick(old, value, max)
+    assert column.order_by is not None
+    new_order, old_order = new.get(column.order_by), before.get(column.order_by)
+    if new_order is not None and (old_order is None or new_order >= old_order):
+        return value
+    return old
+
+
+def _pick(old: Any, value: Any, choose: Any) -> Any:
+    if old is None:
+        return value
+    if value is None:
+        return old
+    return choose(old, value)
+
+
+def _merge_sql(column: Column, table: str, dialect: str) -> str:
+    stored, new = f"{table}.{column.name}", f"excluded.{column.name}"
+    least, greatest = ("min", "max") if dialect == "sqlite" else ("least", "greatest")
+    rule = column.rule
+    if rule is Rule.FIRST:
+        return f"coalesce({stored}, {new})"
+    if rule is Rule.OVERRIDE:
+        return f"coalesce({new}, {stored})"
+    if rule is Rule.SUM:
+        return f"coalesce({stored}, 0) + coalesce({new}, 0)"
+    if rule in (Rule.MIN, Rule.MAX):
+        fn = least if rule is Rule.MIN else greatest
+        return f"{fn}(coalesce({stored}, {new}), coalesce({new}, {stored}))"
+    order = column.order_by
+    return (
+        f"CASE WHEN excluded.{order} IS NOT NULL AND "
+        f"(({table}.{order}) IS NULL OR excluded.{order} >= {table}.{order}) "
+        f"THEN {new} ELSE {stored} END"
+    )
+
+
+def _columns(rule: Rule, *names: str, order_by: str | None = None) -> tuple[Column, ...]:
+    return tuple(Column(n, rule, order_by) for n in names)
+
+
+USAGE_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "total_tokens",
+    "cost_usd",
+)
+
+SESSIONS = Table(
+    "sessions",
+    ("session_id",),
+    _columns(
+        Rule.FIRST, "framework", "host", "client_id", "title", "model", "parent_session_id", "cwd"
+    )
+    + _columns(Rule.MIN, "first_ts", "started_at")
+    + _columns(Rule.MAX, "last_ts", "ended_at", "last_run_ts")
+    + _columns(Rule.OVERRIDE, "end_reason")
+    + _columns(Rule.SUM, "error_count", *USAGE_COLUMNS)
+    + _columns(Rule.LATEST, "last_run_status", order_by="last_run_ts")
+    + _columns(Rule.LATEST, "waiting_reason", "waiting_message", order_by="last_ts"),
+)
+
+RUNS = Table(
+    "runs",
+    ("run_id",),
+    _columns(Rule.FIRST, "session_id", "framework", "host", "input", "model")
+    + _columns(Rule.MIN, "first_ts", "started_at")
+    + _columns(Rule.MAX, "last_ts", "ended_at")
+    + _columns(Rule.OVERRIDE, "status", "output", "error", "duration_ms", "usage")
+    + _columns(Rule.SUM, "error_count", *USAGE_COLUMNS),
+)
+
+SPANS = Table(
+    "spans",
+    ("span_id",),
+    _columns(
+        Rule.FIRST,
+        "run_id",
+        "session_id",
+        "trace_id",
+        "parent_span_id",
+        "framework",
+        "kind",
+        "name",
+        "input",
+    )
+    + _columns(Rule.MIN, "first_ts", "started_at", "derived_start")
+    + _columns(Rule.MAX, "ended_at")
+    + _columns(Rule.OVERRIDE, "status", "error", "output", "duration_ms", "attributes", "usage"),
+)
+
+MODEL_USAGE = Table(
+    "model_usage",
+    ("session_id", "model"),
+    _columns(Rule.FIRST, "framework") + _columns(Rule.MAX, "last_ts") + _columns(
+        Rule.SUM, "calls", *USAGE_COLUMNS
+    ),
+)
+
+ROLLUP_COUNTS = (
+    "events",
+    "sessions",
+    "runs",
+    "tool_calls",
+    "errors",
+    "total_tokens",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+)
+
+
+def _rollup(name: str) -> Table:
+    return Table(name, ("bucket", "framework"), _columns(Rule.SUM, *ROLLUP_COUNTS))
+
+
+def _tool_rollup(name: str) -> Table:
+    return Table(name, ("bucket", "name"), _columns(Rule.SUM, "calls", "errors", "timed_calls", "total_ms")
+    )
+
+
+ROLLUP_MINUTE = _rollup("rollup_minute")
+ROLLUP_HOUR = _rollup("rollup_hour")
+TOOL_ROLLUP_MINUTE = _tool_rollup("tool_rollup_minute")
+TOOL_ROLLUP_HOUR = _tool_rollup("tool_rollup_hour")
+
+VM_LATEST = Table(
+    "vm_latest",
+    ("name",),
+    _columns(Rule.MAX, "ts") + _columns(Rule.LATEST, "snapshot", order_by="ts"),
+)
+
+VM_HISTORY = Table(
+    "vm_history",
+    ("name", "ts"),
+    _columns(Rule.OVERRIDE, "cpu_pct", "mem_pct", "disk_pct"),
+)
+
+ERRORS = Table(
+    "errors",
+    ("event_id",),
+    _columns(
+        Rule.FIRST, "ts", "session_id", "run_id", "span_id", "framework", "host", "kind", "message"
+    ),
+)
+
+READ_MODELS: tuple[Table, ...] = (
+    SESSIONS,
+    RUNS,
+    SPANS,
+    MODEL_USAGE,
+    ROLLUP_MINUTE,
+    ROLLUP_HOUR,
+    TOOL_ROLLUP_MINUTE,
+    TOOL_ROLLUP_HOUR,
+    VM_LATEST,
+    VM_HISTORY,
+    ERRORS,
+)
+
+
+def rows_as_tuples(table: Table, rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """Rows in column order; a sum column a row does not touch counts as 0."""
+    names = table.column_names
+    zero = {c.name for c in table.columns if c.rule is Rule.SUM}
+    return [
+        tuple((row.get(n) or 0) if n in zero else row.get(n) for n in names) for row in rows
+    ]
