@@ -3,6 +3,9 @@
 const dateTime = new Intl.DateTimeFormat(undefined, {
   year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
 });
+const shortDateTime = new Intl.DateTimeFormat(undefined, {
+  month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+});
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 1 });
@@ -17,6 +20,12 @@ export function parseTs(ts) {
 export function formatDateTime(ts) {
   const ms = parseTs(ts);
   return ms === null ? "—" : dateTime.format(ms);
+}
+
+/** "Nov 24, 03:12": for tables. */
+export function formatShortDateTime(ts) {
+  const ms = parseTs(ts);
+  return ms === null ? "—" : shortDateTime.format(ms);
 }
 
 export function formatTime(ts) {

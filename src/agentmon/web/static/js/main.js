@@ -3,5 +3,7 @@ import { html, render } from "./lib.js";
 import { App } from "./app.js";
 import { startLive } from "./live.js";
 
+const root = document.getElementById("app");
+root.replaceChildren(); // drop the "Loading agentmon…" placeholder
 startLive();
-render(html`<${App} />`, document.getElementById("app"));
+render(html`<${App} />`, root);

@@ -136,7 +136,7 @@ export function OpenClawView() {
   }
   return html`<div class="view openclaw">
     <header class="view-head"><h1>OpenClaw VMs</h1>
-      ${instances.data && instances.data.instances.length > 0 && html`<span class="muted">${instances.data.instances.length} VM${instances.data.instances.length === 1 ? "" : "s"} · green/amber/red: disk over 80/90 %, memory available under 20/10 %, no snapshot for 5 min</span>`}
+      ${instances.data && instances.data.instances.length > 0 && html`<span class="muted">${instances.data.instances.length} VM${instances.data.instances.length === 1 ? "" : "s"} · green/amber/red: disk over 80/90 %, memory available under 10 %, no snapshot for 5 min</span>`}
     </header>
     ${instances.error && instances.data && html`<${ErrorNote} error=${instances.error} onRetry=${instances.reload} />`}
     ${body}

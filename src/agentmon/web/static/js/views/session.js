@@ -104,10 +104,9 @@ function RunItem({ run, index, open, toggle, spanId, setSpan, live, now }) {
       <span class="run-prompt">${oneLine(run.input, 110) || html`<span class="muted">no prompt recorded</span>`}</span>
       <span class="run-meta muted">
         <time datetime=${run.started_at} title=${formatDateTime(run.started_at)}>${formatAgo(run.started_at, now)}</time>
-        · ${run.status === "running" ? "running" : formatDuration(run.duration_ms)}
-        · ${formatInt(run.tool_count)} tools
-        ${run.error_count ? html` · <span class="bad-text">${run.error_count} errors</span>` : ""}
-        · ${formatCompact(run.tokens?.total ?? 0)} tok · ${formatCost(run.cost_usd)}
+        ${` · ${run.status === "running" ? "running" : formatDuration(run.duration_ms)} · ${formatInt(run.tool_count)} tools`}
+        ${run.error_count ? html`${" · "}<span class="bad-text">${run.error_count} error${run.error_count === 1 ? "" : "s"}</span>` : ""}
+        ${` · ${formatCompact(run.tokens?.total ?? 0)} tokens · ${formatCost(run.cost_usd)}`}
       </span>
     </button>
     ${open && html`<div id=${panelId} class="run-body">

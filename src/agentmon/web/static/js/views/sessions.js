@@ -6,7 +6,7 @@ import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, navigate, useQueryParams } from "../router.js";
 import {
-  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt,
+  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, formatShortDateTime,
   isoToLocalInput, localInputToIso, oneLine,
 } from "../format.js";
 import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
@@ -117,7 +117,7 @@ function SessionRow({ session: s, now }) {
     </td>
     <td>${s.framework}</td>
     <td>${s.host || "—"}</td>
-    <td><time datetime=${s.started_at} title=${formatAgo(s.started_at, now)}>${formatDateTime(s.started_at)}</time></td>
+    <td><time datetime=${s.started_at} title=${`${formatDateTime(s.started_at)} (${formatAgo(s.started_at, now)})`}>${formatShortDateTime(s.started_at)}</time></td>
     <td class="num">${formatDuration(s.duration_ms)}</td>
     <td class="num">${formatInt(s.run_count)}</td>
     <td class="num">${formatInt(s.tool_count)}</td>
