@@ -109,12 +109,11 @@ class LibvirtProbe:
             return self._failure(target, exc)
 
     def _failure(self, target: LibvirtTarget, exc: Exception) -> ProbeFailure:
-        if libvirt is not None and isinstance(exc, libvirt.libvirtError):
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                return ProbeFailure(
-                    "libvirt_error", f"no domain named {target.domain!r} at {target.uri}"
-                )
-            self._drop_connection(target.uri)
+        if _is_missing_domain(exc):
+            return ProbeFailure(
+                "libvirt_error", f"no domain named {target.domain!r} at {target.uri}"
+            )
+        self._drop_connection(target.uri)
         message = " ".join(str(exc).split()) or type(exc).__name__
         return ProbeFailure("libvirt_error", f"{target.uri}: {message}")
 
@@ -191,6 +190,14 @@ def _device_counters(domain: Any) -> tuple[IoCounters | None, NetCounters | None
             tx_errs=sum(s[6] for s in stats),
         )
     return io, net
+
+
+def _is_missing_domain(exc: Exception) -> bool:
+    return (
+        libvirt is not None
+        and isinstance(exc, libvirt.libvirtError)
+        and exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN
+    )
 
 
 def _close_quietly(connection: Any) -> None:
