@@ -306,6 +306,15 @@ class Spool:
         return [item for item in loaded if isinstance(item, dict)]
 
     @staticmethod
+    def unclaim(path: str) -> None:
+        """Put a claimed batch back, under its original name, for a later replay."""
+        original = path.split(".json.", 1)[0] + ".json"
+        try:
+            os.rename(path, original)
+        except OSError:
+            return
+
+    @staticmethod
     def release(paths: list[str]) -> None:
         for path in paths:
             try:
@@ -438,23 +447,34 @@ class DeliveryResult:
     """What happened to one batch: delivered (with rejections) or to be retried later."""
 
     def __init__(
-        self, delivered: bool, rejected: list[str] | None = None, problem: str = ""
+        self,
+        delivered: bool,
+        rejected: list[str] | None = None,
+        problem: str = "",
+        retry_after: float | None = None,
     ) -> None:
         self.delivered = delivered
         self.rejected = rejected or []
         self.problem = problem
+        self.retry_after = retry_after
 
 
-def post_batch(config: HookConfig, events: list[Event], deadline: float) -> DeliveryResult:
-    """POST one batch to the gateway, retrying 429/503 while the deadline allows."""
+def post_batch(
+    ingest_url: str, api_key: str | None, events: list[Event], deadline: float
+) -> DeliveryResult:
+    """POST one batch to ``<ingest_url>/v1/events``, retrying 429/503 while time allows.
+
+    Delivered means the gateway took the batch; items it rejected (a permanent failure)
+    are listed, never retried. Not delivered means: keep the batch and try again later.
+    """
     body = json.dumps(events, separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json"}
-    if config.api_key:
-        headers["Authorization"] = f"Bearer {config.api_key}"
-    problem = "no time left"
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    result = DeliveryResult(False, problem="no time left")
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            answer = http_post(config.ingest_url + "/v1/events", body, headers, remaining)
+            answer = http_post(ingest_url + "/v1/events", body, headers, remaining)
         except OSError as exc:
             return DeliveryResult(False, problem=f"gateway unreachable: {exc}")
         if answer.status == 200:
@@ -463,10 +483,11 @@ def post_batch(config: HookConfig, events: list[Event], deadline: float) -> Deli
         if answer.status in (400, 413, 422):
             return DeliveryResult(True, rejected=[problem])
         wait = _float(answer.headers.get("retry-after"), 0.5)
+        result = DeliveryResult(False, problem=problem, retry_after=wait)
         if answer.status not in (429, 503) or time.monotonic() + wait >= deadline:
             break
         time.sleep(wait)
-    return DeliveryResult(False, problem=problem)
+    return result
 
 
 def _rejections(body: bytes, events: list[Event]) -> list[str]:
@@ -510,7 +531,11 @@ def deliver(config: HookConfig, events: list[Event], tool: str, spool: Spool | N
     deadline = time.monotonic() + config.timeout
     undelivered: list[Event] = []
     for batch in split_batches(pending):
-        result = post_batch(config, batch, deadline) if not undelivered else DeliveryResult(False)
+        result = (
+            post_batch(config.ingest_url, config.api_key, batch, deadline)
+            if not undelivered
+            else DeliveryResult(False)
+        )
         for reason in result.rejected:
             log_line(config, tool, reason)
         if not result.delivered:

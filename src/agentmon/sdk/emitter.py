@@ -1,0 +1,243 @@
+"""The Emitter: queue events, send them in batches from a background thread, never lose them.
+
+``emit`` only appends to an in-memory queue and returns at once, so it is safe from any
+thread and from an asyncio event loop. A worker thread sends a batch when ``batch_size``
+events are waiting or ``flush_interval`` seconds have passed, retries with exponential
+backoff (honouring ``Retry-After``), and after ``max_retries`` writes the batch to the
+spool directory, which it replays later. The queue is bounded: beyond ``max_queue`` events
+new events go straight to the spool. Nothing here raises into the caller because the
+server is unreachable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Any
+
+from agentmon.events import Envelope, Source, to_dict
+from agentmon.integrations._hookio import (
+    DEFAULT_INGEST_URL,
+    MAX_REPLAY_FILES,
+    HookConfig,
+    Spool,
+    post_batch,
+)
+from agentmon.sdk.scopes import SessionScope
+
+log = logging.getLogger("agentmon.sdk")
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+@dataclass(frozen=True)
+class EmitterConfig:
+    server_url: str = field(
+        default_factory=lambda: _env("AGENTMON_INGEST_URL") or DEFAULT_INGEST_URL
+    )
+    framework: str = "python-sdk"
+    client_id: str | None = None
+    host: str | None = None
+    api_key: str | None = field(default_factory=lambda: _env("AGENTMON_API_KEY"))
+    batch_size: int = 200
+    flush_interval: float = 1.0
+    max_queue: int = 10_000
+    max_retries: int = 3
+    retry_backoff: float = 0.5
+    request_timeout: float = 5.0
+    spool_dir: str = field(default_factory=lambda: HookConfig().spool_dir)
+    replay_interval: float = 30.0
+
+    def source(self) -> Source:
+        host = self.host or socket.gethostname()
+        return Source(framework=self.framework, client_id=self.client_id or host, host=host)
+
+
+class Emitter:
+    """Sends agentmon events to ``<server_url>/v1/events``; use as a (async) context manager."""
+
+    def __init__(self, config: EmitterConfig | None = None, **overrides: Any) -> None:
+        base = config or EmitterConfig()
+        self.config = replace(base, **overrides) if overrides else base
+        self.source = self.config.source()
+        self._url = self.config.server_url.rstrip("/")
+        self._spool = Spool(self.config.spool_dir)
+        self._queue: deque[dict[str, Any]] = deque()
+        self._wake = threading.Condition()
+        self._in_flight = 0
+        self._flush_requested = False
+        self._closed = False
+        self._next_replay = 0.0
+        self._worker = threading.Thread(target=self._run, name="agentmon-emitter", daemon=True)
+        self._worker.start()
+
+    # ------------------------------------------------------------ the caller's side
+
+    def emit(self, *events: Envelope) -> None:
+        """Queue events for sending; never blocks on the network, never raises."""
+        try:
+            encoded = [to_dict(event) for event in events]
+            overflow: list[dict[str, Any]] = []
+            with self._wake:
+                if self._closed:
+                    overflow = encoded
+                else:
+                    room = max(self.config.max_queue - len(self._queue), 0)
+                    self._queue.extend(encoded[:room])
+                    overflow = encoded[room:]
+                    if len(self._queue) >= self.config.batch_size:
+                        self._wake.notify()
+            if overflow:
+                self._spool_events(overflow, "queue full or emitter closed")
+        except Exception:
+            log.exception("agentmon: could not queue %d event(s)", len(events))
+
+    def session(self, session_id: str | None = None, **start: Any) -> SessionScope:
+        """``with emitter.session(title=...) as session:`` → session.start … session.end."""
+        return SessionScope(self, session_id, start)
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Send everything queued now; True once the queue is empty (sent or spooled)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._wake:
+            self._flush_requested = True
+            self._wake.notify()
+            while self._queue or self._in_flight:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._wake.wait(remaining)
+        return True
+
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Flush, stop the worker; events still queued after ``timeout`` are spooled."""
+        self.flush(timeout)
+        with self._wake:
+            self._closed = True
+            leftover = list(self._queue)
+            self._queue.clear()
+            self._wake.notify_all()
+        self._worker.join(timeout)
+        if leftover:
+            self._spool_events(leftover, "emitter closed before sending")
+
+    async def aflush(self, timeout: float | None = 10.0) -> bool:
+        import asyncio
+
+        return await asyncio.to_thread(self.flush, timeout)
+
+    async def aclose(self, timeout: float | None = 10.0) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.close, timeout)
+
+    def __enter__(self) -> Emitter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Emitter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------ the worker
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            try:
+                if not batch or self._send(batch):
+                    self._replay_spool()
+            except Exception:
+                log.exception("agentmon: emitter worker error")
+            finally:
+                with self._wake:
+                    self._in_flight = 0
+                    self._wake.notify_all()
+
+    def _next_batch(self) -> list[dict[str, Any]] | None:
+        """Wait until a batch is due; None when the emitter is closed and drained."""
+        with self._wake:
+            deadline = time.monotonic() + self.config.flush_interval
+            while not self._closed:
+                due = len(self._queue) >= self.config.batch_size or self._flush_requested
+                remaining = deadline - time.monotonic()
+                if due or remaining <= 0:
+                    break
+                self._wake.wait(remaining)
+            if self._closed and not self._queue:
+                return None
+            self._flush_requested = bool(len(self._queue) > self.config.batch_size)
+            size = min(len(self._queue), self.config.batch_size)
+            batch = [self._queue.popleft() for _ in range(size)]
+            self._in_flight = len(batch)
+            return batch
+
+    def _send(self, batch: list[dict[str, Any]]) -> bool:
+        """Try a batch up to ``max_retries`` + 1 times; spool it if it never goes."""
+        delay = self.config.retry_backoff
+        for attempt in range(self.config.max_retries + 1):
+            deadline = time.monotonic() + self.config.request_timeout
+            result = post_batch(self._url, self.config.api_key, batch, deadline)
+            for reason in result.rejected:
+                log.warning("agentmon: %s", reason)
+            if result.delivered:
+                return True
+            if attempt < self.config.max_retries and not self._closed:
+                time.sleep(max(delay, result.retry_after or 0.0))
+                delay *= 2
+        self._spool_events(batch, result.problem)
+        self._next_replay = 0.0
+        return False
+
+    def _spool_events(self, events: list[dict[str, Any]], why: str) -> None:
+        try:
+            self._spool.write(events)
+            log.warning(
+                "agentmon: %d event(s) spooled to %s (%s)", len(events), self._spool.directory, why
+            )
+        except OSError:
+            log.exception("agentmon: could not spool %d event(s); they are lost", len(events))
+
+    def _replay_spool(self) -> None:
+        """Send spooled batches, oldest first, until the spool is empty or a send fails."""
+        now = time.monotonic()
+        if now < self._next_replay:
+            return
+        self._next_replay = now + self.config.replay_interval
+        for _ in range(MAX_REPLAY_FILES):
+            claimed = self._spool.claim(max_files=1)
+            if not claimed:
+                return
+            path, events = claimed[0]
+            deadline = time.monotonic() + self.config.request_timeout
+            if (
+                events
+                and not post_batch(self._url, self.config.api_key, events, deadline).delivered
+            ):
+                self._spool.unclaim(path)
+                return
+            Spool.release([path])
