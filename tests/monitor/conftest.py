@@ -89,8 +89,13 @@ class Sshd:
 
     def entry(self, **overrides: Any) -> dict[str, Any]:
         """The 'ssh' part of a registry entry for this server."""
-        section: dict[str, Any] = {"host": self.host, "port": self.port, "user": self.user,
-                                   "key": str(self.key), "known_hosts": str(self.known_hosts)}
+        section: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "key": str(self.key),
+            "known_hosts": str(self.known_hosts),
+        }
         section.update(overrides)
         return section
 
@@ -253,8 +258,9 @@ async def ingest_server() -> AsyncIterator[HttpServer]:
         state.received.append({"headers": dict(request.headers), "events": batch})
         return JSONResponse({"accepted": len(batch), "rejected": []})
 
-    server, task, port = await _serve(Starlette(routes=[Route("/v1/events", events,
-                                                              methods=["POST"])]))
+    server, task, port = await _serve(
+        Starlette(routes=[Route("/v1/events", events, methods=["POST"])])
+    )
     state.url = f"http://127.0.0.1:{port}"
     try:
         yield state

@@ -17,8 +17,13 @@ from agentmon.monitor.sinks import DeliveryError
 async def run_monitor(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Async, so the servers living in this test's event loop can answer the child."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agentmon.monitor", *args,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
+        sys.executable,
+        "-m",
+        "agentmon.monitor",
+        *args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **(env or {})},
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode is not None
@@ -27,17 +32,28 @@ async def run_monitor(*args: str, env: dict[str, str] | None = None) -> tuple[in
 
 @pytest.fixture
 def two_vms(registry_file, node_uri, sshd, gateway_server):
-    return registry_file.write([
-        {"name": "web", "libvirt": {"uri": node_uri}, "ssh": sshd.entry(),
-         "gateway": {"url": gateway_server.url}},
-        {"name": "off", "libvirt": {"uri": node_uri}},
-    ])
+    return registry_file.write(
+        [
+            {
+                "name": "web",
+                "libvirt": {"uri": node_uri},
+                "ssh": sshd.entry(),
+                "gateway": {"url": gateway_server.url},
+            },
+            {"name": "off", "libvirt": {"uri": node_uri}},
+        ]
+    )
 
 
 async def test_once_delivers_and_prints_the_table(two_vms, ingest_server) -> None:
-    code, out, err = await run_monitor("--once", "--registry", str(two_vms),
-                                       "--ingest-url", ingest_server.url,
-                                       env={"AGENTMON_API_KEY": "sekrit"})
+    code, out, err = await run_monitor(
+        "--once",
+        "--registry",
+        str(two_vms),
+        "--ingest-url",
+        ingest_server.url,
+        env={"AGENTMON_API_KEY": "sekrit"},
+    )
     assert code == 0, err
     (batch,) = ingest_server.received
     assert batch["headers"]["authorization"] == "Bearer sekrit"
@@ -51,22 +67,30 @@ async def test_once_delivers_and_prints_the_table(two_vms, ingest_server) -> Non
 
 
 async def test_once_with_the_ingest_down_prints_and_fails(two_vms, closed_port) -> None:
-    code, out, err = await run_monitor("--once", "--registry", str(two_vms),
-                                       "--ingest-url", f"http://127.0.0.1:{closed_port}")
+    code, out, err = await run_monitor(
+        "--once", "--registry", str(two_vms), "--ingest-url", f"http://127.0.0.1:{closed_port}"
+    )
     assert code == 1
     assert out.startswith("NAME")
     assert "snapshots not delivered" in err
 
 
 async def test_once_no_post_only_prints(two_vms, closed_port) -> None:
-    code, out, _ = await run_monitor("--once", "--no-post", "--registry", str(two_vms),
-                                     "--ingest-url", f"http://127.0.0.1:{closed_port}")
+    code, out, _ = await run_monitor(
+        "--once",
+        "--no-post",
+        "--registry",
+        str(two_vms),
+        "--ingest-url",
+        f"http://127.0.0.1:{closed_port}",
+    )
     assert code == 0 and "web" in out
 
 
 async def test_once_without_a_registry_says_so(tmp_path) -> None:
-    code, out, err = await run_monitor("--once", "--no-post",
-                                       "--registry", str(tmp_path / "absent.json"))
+    code, out, err = await run_monitor(
+        "--once", "--no-post", "--registry", str(tmp_path / "absent.json")
+    )
     assert code == 1
     assert "(no instances in the registry)" in out and "not found" in err
 

@@ -21,8 +21,9 @@ import pytest
 def monitor_command() -> list[str]:
     agentmon = shutil.which("agentmon", path=os.path.dirname(sys.executable))
     if agentmon:
-        probe = subprocess.run([agentmon, "openclaw-monitor", "--help"], capture_output=True,
-                               check=False, timeout=60)
+        probe = subprocess.run(
+            [agentmon, "openclaw-monitor", "--help"], capture_output=True, check=False, timeout=60
+        )
         if probe.returncode == 0 and b"--once" in probe.stdout:
             return [agentmon, "openclaw-monitor"]
     return [sys.executable, "-m", "agentmon.monitor"]
@@ -39,14 +40,26 @@ def server(request: pytest.FixtureRequest) -> Any:
 async def test_snapshots_reach_the_instances_endpoint(
     server, registry_file, node_uri, sshd, gateway_server
 ) -> None:
-    registry = registry_file.write([
-        {"name": "e2e-web", "libvirt": {"uri": node_uri, "domain": "web"}, "ssh": sshd.entry(),
-         "gateway": {"url": gateway_server.url}},
-        {"name": "e2e-off", "libvirt": {"uri": node_uri, "domain": "off"}},
-    ])
+    registry = registry_file.write(
+        [
+            {
+                "name": "e2e-web",
+                "libvirt": {"uri": node_uri, "domain": "web"},
+                "ssh": sshd.entry(),
+                "gateway": {"url": gateway_server.url},
+            },
+            {"name": "e2e-off", "libvirt": {"uri": node_uri, "domain": "off"}},
+        ]
+    )
     process = await asyncio.create_subprocess_exec(
-        *monitor_command(), "--once", "--ingest-url", server.ingest_url,
-        "--registry", str(registry), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        *monitor_command(),
+        "--once",
+        "--ingest-url",
+        server.ingest_url,
+        "--registry",
+        str(registry),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 90)
     assert process.returncode == 0, stderr.decode()

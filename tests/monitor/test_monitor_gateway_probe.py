@@ -17,8 +17,12 @@ async def test_answering_gateway_is_up_with_latency(probe, gateway_server) -> No
     result = await probe.check(GatewayTarget(gateway_server.url))
     assert (result.up, result.status_code, result.failure) == (True, 200, None)
     assert result.latency_ms is not None and result.latency_ms >= 0
-    assert result.payload() == {"url": gateway_server.url, "up": True,
-                                "latency_ms": result.latency_ms, "status_code": 200}
+    assert result.payload() == {
+        "url": gateway_server.url,
+        "up": True,
+        "latency_ms": result.latency_ms,
+        "status_code": 200,
+    }
 
 
 async def test_a_4xx_still_proves_the_gateway_alive(probe, gateway_server) -> None:

@@ -39,8 +39,9 @@ def test_df_line_wrapped_by_a_long_device_name() -> None:
 
 
 def test_meminfo_of_an_old_kernel_without_memavailable() -> None:
-    memory = parse_meminfo(["MemTotal: 1000 kB", "MemFree: 100 kB", "Buffers: 50 kB",
-                            "Cached: 150 kB"])
+    memory = parse_meminfo(
+        ["MemTotal: 1000 kB", "MemFree: 100 kB", "Buffers: 50 kB", "Cached: 150 kB"]
+    )
     assert memory is not None and (memory.available_kb, memory.used_kb) == (300, 700)
     assert parse_meminfo(["garbage"]) is None
 

@@ -22,8 +22,11 @@ def domain(state: str, balloon: dict[str, int] | None = None) -> DomainSample:
 
 def guest(disk_pct_used: int = 50, available_kb: int = 500, **services: str) -> GuestReport:
     disk = GuestDisk("/", 100 * 1024, disk_pct_used * 1024, (100 - disk_pct_used) * 1024)
-    return GuestReport(memory=GuestMemory(1000, available_kb), disk=disk,
-                       services={name: ServiceState(state) for name, state in services.items()})
+    return GuestReport(
+        memory=GuestMemory(1000, available_kb),
+        disk=disk,
+        services={name: ServiceState(state) for name, state in services.items()},
+    )
 
 
 def codes(observation: Observation) -> list[tuple[str, str]]:
@@ -57,7 +60,9 @@ def test_probe_failures_without_a_libvirt_verdict_are_raised() -> None:
     lost = ProbeFailure("libvirt_error", "no domain named 'zap' at qemu:///system")
     observation = Observation(SPEC, lost, guest=SSH_DOWN, gateway=GATEWAY_DOWN)
     assert codes(observation) == [
-        ("critical", "libvirt_error"), ("critical", "ssh_unreachable"), ("critical", "gateway_down")
+        ("critical", "libvirt_error"),
+        ("critical", "ssh_unreachable"),
+        ("critical", "gateway_down"),
     ]
 
 
@@ -67,8 +72,10 @@ def test_services_registry_problems_and_staleness() -> None:
         spec, guest=guest(a="active", b="failed", c="activating"), seconds_without_data=301.0
     )
     assert codes(observation) == [
-        ("warning", "bad_registry_entry"), ("critical", "service_inactive"),
-        ("warning", "service_inactive"), ("critical", "stale"),
+        ("warning", "bad_registry_entry"),
+        ("critical", "service_inactive"),
+        ("warning", "service_inactive"),
+        ("critical", "stale"),
     ]
     issues = derive_issues(observation, None)
     assert Issue("critical", "service_inactive", "b is failed") in issues

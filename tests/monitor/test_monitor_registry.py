@@ -29,7 +29,9 @@ def test_full_entry_is_read_with_unknown_keys_ignored() -> None:
     assert spec.name == "zap"
     assert spec.libvirt == LibvirtTarget("qemu:///system", "zap-vm")
     assert spec.ssh == SshTarget(
-        host="192.168.122.10", port=2222, user="openclaw",
+        host="192.168.122.10",
+        port=2222,
+        user="openclaw",
         key=Path("~/.ssh/id_ed25519").expanduser(),
     )
     assert spec.gateway == GatewayTarget("http://192.168.122.10:18789/")
@@ -55,11 +57,13 @@ def test_ssh_defaults_and_host_key_choice() -> None:
 
 
 def test_bad_parts_become_problems_and_the_rest_is_kept() -> None:
-    registry = parse_registry([
-        {"name": "a", "ssh": {"host": "h", "port": "22"}, "gateway": {"url": "http://g/"}},
-        {"name": "b", "gateway": "ftp://nope", "libvirt": 7},
-        {"name": "c", "services": ["x"]},
-    ])
+    registry = parse_registry(
+        [
+            {"name": "a", "ssh": {"host": "h", "port": "22"}, "gateway": {"url": "http://g/"}},
+            {"name": "b", "gateway": "ftp://nope", "libvirt": 7},
+            {"name": "c", "services": ["x"]},
+        ]
+    )
     a, b, c = registry.instances
     assert a.ssh is None and a.gateway == GatewayTarget("http://g/")
     assert a.problems == ("ssh: 'port' must be a TCP port number, got '22'",)

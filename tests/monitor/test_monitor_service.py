@@ -17,8 +17,21 @@ from agentmon.monitor.registry import InstanceSpec
 from agentmon.monitor.service import PollMemory
 from agentmon.monitor.snapshot import snapshot_payload
 
-CONTRACT_KEYS = {"instance", "state", "uptime_s", "vcpus", "cpu_pct", "memory", "disk", "net",
-                 "load", "gateway", "services", "checks", "issues"}
+CONTRACT_KEYS = {
+    "instance",
+    "state",
+    "uptime_s",
+    "vcpus",
+    "cpu_pct",
+    "memory",
+    "disk",
+    "net",
+    "load",
+    "gateway",
+    "services",
+    "checks",
+    "issues",
+}
 EXTRA_KEYS = {"io"}  # block I/O rates: documented in docs/monitor.md
 
 
@@ -40,11 +53,19 @@ def by_name(events: list[Envelope]) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def fleet(node_uri, sshd, gateway_server, closed_port) -> list[dict[str, Any]]:
     return [
-        {"name": "web", "libvirt": {"uri": node_uri}, "ssh": sshd.entry(),
-         "gateway": {"url": gateway_server.url}, "services": ["agentmon-no-such-unit"]},
+        {
+            "name": "web",
+            "libvirt": {"uri": node_uri},
+            "ssh": sshd.entry(),
+            "gateway": {"url": gateway_server.url},
+            "services": ["agentmon-no-such-unit"],
+        },
         {"name": "frozen", "libvirt": {"uri": node_uri}},
-        {"name": "off", "libvirt": {"uri": node_uri},
-         "gateway": {"url": f"http://127.0.0.1:{closed_port}/"}},
+        {
+            "name": "off",
+            "libvirt": {"uri": node_uri},
+            "gateway": {"url": f"http://127.0.0.1:{closed_port}/"},
+        },
         {"name": "ghost", "libvirt": {"uri": node_uri}},
     ]
 
@@ -52,8 +73,9 @@ def fleet(node_uri, sshd, gateway_server, closed_port) -> list[dict[str, Any]]:
 @pytest.fixture
 async def service(registry_file):
     sink = ListSink()
-    service = MonitorService(registry_file.path, 30.0, sink,
-                             timeouts=StepTimeouts(libvirt=5, ssh=5, gateway=2))
+    service = MonitorService(
+        registry_file.path, 30.0, sink, timeouts=StepTimeouts(libvirt=5, ssh=5, gateway=2)
+    )
     yield service
     await service.close()
 
@@ -97,21 +119,31 @@ async def test_stopped_paused_and_missing_domains(service, registry_file, fleet)
     assert [i["code"] for i in snapshots["off"]["issues"]] == ["vm_not_running"]
     assert snapshots["frozen"]["state"] == "paused"
     assert snapshots["ghost"]["state"] == "unknown"
-    assert snapshots["ghost"]["issues"] == [{
-        "severity": "critical", "code": "libvirt_error",
-        "message": f"no domain named 'ghost' at {fleet[0]['libvirt']['uri']}",
-    }]
+    assert snapshots["ghost"]["issues"] == [
+        {
+            "severity": "critical",
+            "code": "libvirt_error",
+            "message": f"no domain named 'ghost' at {fleet[0]['libvirt']['uri']}",
+        }
+    ]
 
 
 async def test_a_hung_instance_does_not_hold_up_the_others(
     registry_file, fleet, gateway_server, silent_tcp_port, silent_libvirt_uri
 ):
-    hung = {"name": "hung", "libvirt": {"uri": silent_libvirt_uri},
-            "ssh": {"host": "127.0.0.1", "port": silent_tcp_port, "known_hosts": None},
-            "gateway": {"url": gateway_server.url + "hang"}}
+    hung = {
+        "name": "hung",
+        "libvirt": {"uri": silent_libvirt_uri},
+        "ssh": {"host": "127.0.0.1", "port": silent_tcp_port, "known_hosts": None},
+        "gateway": {"url": gateway_server.url + "hang"},
+    }
     registry_file.write([*fleet, hung])
-    service = MonitorService(registry_file.path, 30.0, ListSink(),
-                             timeouts=StepTimeouts(libvirt=1.0, ssh=1.5, gateway=1.0))
+    service = MonitorService(
+        registry_file.path,
+        30.0,
+        ListSink(),
+        timeouts=StepTimeouts(libvirt=1.0, ssh=1.5, gateway=1.0),
+    )
     started = time.monotonic()
     snapshots = by_name(await service.poll_once())
     elapsed = time.monotonic() - started
@@ -123,7 +155,10 @@ async def test_a_hung_instance_does_not_hold_up_the_others(
     assert checks["ssh"].endswith("no answer within 1.5s")
     assert checks["gateway"].endswith("did not answer within 1s")
     assert {i["code"] for i in snapshots["hung"]["issues"]} == {
-        "libvirt_error", "ssh_unreachable", "gateway_down"}
+        "libvirt_error",
+        "ssh_unreachable",
+        "gateway_down",
+    }
 
 
 async def test_the_registry_is_reloaded_when_it_changes(service, registry_file, fleet):
@@ -133,8 +168,13 @@ async def test_the_registry_is_reloaded_when_it_changes(service, registry_file, 
     registry_file.write([*fleet[1:3], {"libvirt": {}}, bad])
     snapshots = by_name(await service.poll_once())
     assert sorted(snapshots) == ["bad", "frozen", "off"]
-    assert snapshots["bad"]["issues"] == [{"severity": "warning", "code": "bad_registry_entry",
-                                           "message": "registry entry: ssh: 'host' is required"}]
+    assert snapshots["bad"]["issues"] == [
+        {
+            "severity": "warning",
+            "code": "bad_registry_entry",
+            "message": "registry entry: ssh: 'host' is required",
+        }
+    ]
 
 
 async def test_a_failing_sink_is_logged_and_polling_goes_on(service, registry_file, fleet):

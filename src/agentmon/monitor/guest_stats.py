@@ -12,8 +12,17 @@ from dataclasses import dataclass, field
 
 MARKER = "@@"
 SERVICE_STATES = frozenset(
-    {"active", "inactive", "failed", "activating", "deactivating", "reloading", "refreshing",
-     "maintenance", "unknown"}
+    {
+        "active",
+        "inactive",
+        "failed",
+        "activating",
+        "deactivating",
+        "reloading",
+        "refreshing",
+        "maintenance",
+        "unknown",
+    }
 )
 
 

@@ -21,8 +21,13 @@ DISK_WARNING_PCT = 80.0
 MEMORY_AVAILABLE_MIN_PCT = 10.0
 STALE_AFTER_S = 300.0
 
-_STOPPED_STATES = {"shutoff": CRITICAL, "crashed": CRITICAL, "paused": WARNING,
-                   "pmsuspended": WARNING, "unknown": WARNING}
+_STOPPED_STATES = {
+    "shutoff": CRITICAL,
+    "crashed": CRITICAL,
+    "paused": WARNING,
+    "pmsuspended": WARNING,
+    "unknown": WARNING,
+}
 _TRANSITIONAL_SERVICE_STATES = frozenset({"activating", "deactivating", "reloading", "refreshing"})
 
 

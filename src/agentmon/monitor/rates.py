@@ -55,4 +55,3 @@ def _rate(before: int, after: int, elapsed: float) -> float | None:
     if after < before:
         return None
     return round((after - before) / elapsed, 1)
-

@@ -34,6 +34,7 @@ from agentmon.monitor.ssh_probe import SshProbe
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class StepTimeouts:
     libvirt: float = 10.0
@@ -62,15 +63,20 @@ class MonitorService:
         self.last_delivery_error: str | None = None
         self._previous = PollMemory()
         if self.libvirt is None:
-            log.warning("libvirt-python is not installed: libvirt checks are off "
-                        "(SSH and gateway checks still run)")
+            log.warning(
+                "libvirt-python is not installed: libvirt checks are off "
+                "(SSH and gateway checks still run)"
+            )
 
     async def run(self) -> None:
         """Poll every `interval` seconds until cancelled, then close every connection."""
         try:
             while True:
                 started = time.monotonic()
-                await self.poll_once()
+                try:
+                    await self.poll_once()
+                except Exception:  # a bug in one poll must not end the monitoring
+                    log.exception("poll failed; trying again at the next interval")
                 await asyncio.sleep(max(self.interval - (time.monotonic() - started), 0.0))
         finally:
             await self.close()
@@ -126,8 +132,9 @@ class MonitorService:
             await asyncio.wait_for(self.sink(events), self.timeouts.sink)
         except Exception as exc:  # the sink's trouble must not stop the monitor
             self.last_delivery_error = " ".join(str(exc).split()) or type(exc).__name__
-            log.warning("could not deliver %d snapshot(s): %s", len(events),
-                        self.last_delivery_error)
+            log.warning(
+                "could not deliver %d snapshot(s): %s", len(events), self.last_delivery_error
+            )
         else:
             self.last_delivery_error = None
 

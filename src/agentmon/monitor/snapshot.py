@@ -39,8 +39,12 @@ def snapshot_payload(observation: Observation) -> dict[str, Any]:
     if report is not None:
         if report.disk is not None:
             disk = report.disk
-            payload["disk"] = {"used_bytes": disk.used_bytes, "total_bytes": disk.total_bytes,
-                               "pct": disk.pct, "mount": disk.mount}
+            payload["disk"] = {
+                "used_bytes": disk.used_bytes,
+                "total_bytes": disk.total_bytes,
+                "pct": disk.pct,
+                "mount": disk.mount,
+            }
         if report.load is not None:
             payload["load"] = list(report.load)
         if report.services:
@@ -65,8 +69,12 @@ def _domain_fields(sample: DomainSample, rates: DomainRates) -> dict[str, Any]:
     if rates.cpu_pct is not None:
         fields["cpu_pct"] = rates.cpu_pct
     if sample.net is not None:
-        fields["net"] = _present(rx_bps=rates.rx_bps, tx_bps=rates.tx_bps,
-                                 rx_errs=sample.net.rx_errs, tx_errs=sample.net.tx_errs)
+        fields["net"] = _present(
+            rx_bps=rates.rx_bps,
+            tx_bps=rates.tx_bps,
+            rx_errs=sample.net.rx_errs,
+            tx_errs=sample.net.tx_errs,
+        )
     if sample.io is not None:
         fields["io"] = _present(read_bps=rates.read_bps, write_bps=rates.write_bps)
     return fields

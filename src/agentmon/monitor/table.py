@@ -14,8 +14,10 @@ def format_table(snapshots: list[Envelope]) -> str:
     payloads = sorted((envelope.payload for envelope in snapshots), key=lambda p: p["instance"])
     rows = [COLUMNS, *(_row(payload) for payload in payloads)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     details = [
         f"  {payload['instance']}: {issue['severity']} {issue['code']}: {issue['message']}"
         for payload in payloads
