@@ -210,7 +210,9 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _admin(base_dsn: str, sql: str) -> None:
+    """Run one statement on the maintenance database (in a thread: callers may be async)."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
     import asyncpg
 
@@ -221,7 +223,8 @@ def _admin(base_dsn: str, sql: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture

@@ -1,0 +1,203 @@
+"""One contract for every store: SQLite and PostgreSQL must answer every query the same."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentmon.events import Envelope, new_event
+from agentmon.store import BadCursor, NotFound, Store
+from agentmon.store.postgres import PostgresStore
+from agentmon.store.sqlite import SQLiteStore
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def at(seconds: float) -> datetime:
+    return NOW - timedelta(seconds=600) + timedelta(seconds=seconds)
+
+
+def ev(kind: str, t: float, session: str | None = "s1", **fields: Any) -> Envelope:
+    fields.setdefault("framework", "claude-code")
+    fields.setdefault("host", "laptop")
+    return new_event(kind, session_id=session, ts=at(t), **fields)
+
+
+def conversation() -> list[Envelope]:
+    """A session with two runs, tools (one failed), usage, an error and a late start."""
+    return [
+        ev("run.start", 1, run_id="r1", payload={"input": "fix the test"}),
+        ev("session.start", 0, payload={"title": "fix the test", "model": "claude-sonnet-4-6"}),
+        ev("span.end", 4, run_id="r1", span_id="t1", payload={"kind": "tool", "name": "Bash", "status": "ok", "duration_ms": 1500, "output": {"stdout": "1 passed"}}),
+        ev("span.start", 2.5, run_id="r1", span_id="t1", payload={"kind": "tool", "name": "Bash", "input": {"command": "pytest"}}),
+        ev("span.start", 5, run_id="r1", span_id="t2", payload={"kind": "tool", "name": "Read"}),
+        ev("span.end", 5.5, run_id="r1", span_id="t2", payload={"kind": "tool", "name": "Read", "status": "error", "error": "File does not exist."}),
+        ev("error", 5.5, run_id="r1", span_id="t2", payload={"message": "Read: File does not exist.", "kind": "tool"}),
+        ev("metric.snapshot", 6, run_id="r1", payload={"usage": {"input": 1000, "output": 200, "cacheRead": 50}, "cost_usd": 0.006, "model": "claude-sonnet-4-6"}),
+        ev("run.end", 7, run_id="r1", payload={"status": "success", "output": "fixed", "usage": {"input_tokens": 1000}}),
+        ev("run.start", 10, run_id="r2", payload={"prompt": "now commit"}),
+        ev("span.end", 12, run_id="r2", span_id="t3", payload={"kind": "tool", "name": "Bash", "status": "ok", "duration_ms": 800}),
+        ev("metric.snapshot", 13, run_id="r2", payload={"usage": {"input_tokens": 500, "output_tokens": 100, "total_tokens": 600}, "cost_usd": 0.003, "model": "claude-sonnet-4-6"}),
+        ev("run.end", 14, run_id="r2", payload={"status": "failed", "error": "git: nothing to commit"}),
+        ev("session.end", 20, payload={"reason": "prompt_input_exit"}),
+    ]
+
+
+def other_sessions() -> list[Envelope]:
+    return [
+        ev("session.start", 30, session="s2", framework="codex", host="devbox"),
+        ev("run.start", 31, session="s2", run_id="r3", framework="codex", host="devbox"),
+        ev("metric.snapshot", 32, session="s2", framework="codex", host="devbox", payload={"agent_state": "waiting_for_human", "waiting_reason": "permission_prompt", "message": "Allow Bash?"}),
+        ev("session.start", 40, session="s3", framework="gemini-cli", host="devbox"),
+        new_event("session.start", framework="hermes", host="vm", session_id="s4", ts=NOW - timedelta(hours=2)),
+        new_event("openclaw.snapshot", framework="openclaw", client_id="zap", host="zap", ts=at(50), payload={"instance": "zap", "state": "running", "cpu_pct": 12.5, "memory": {"pct": 40.0}, "disk": {"pct": 91.0}, "issues": [{"severity": "critical", "code": "disk_high", "message": "disk 91% used"}]}),
+        new_event("openclaw.snapshot", framework="openclaw", client_id="zap", host="zap", ts=at(20), payload={"instance": "zap", "state": "paused", "cpu_pct": 1.0}),
+    ]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    if request.param == "sqlite":
+        opened: Store = SQLiteStore(tmp_path / "contract.db")
+    else:
+        make_database: Callable[[], str] = request.getfixturevalue("make_database")
+        opened = PostgresStore(make_database())
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+async def test_out_of_order_conversation_builds_the_right_rows(store: Store) -> None:
+    await store.write(conversation())
+    detail = await store.get_session("s1")
+    session = detail["session"]
+    assert session["status"] == "error"  # ended, and its last run failed
+    assert session["started_at"].startswith(at(0).strftime("%Y-%m-%dT%H:%M:%S"))
+    assert session["title"] == "fix the test"
+    assert (session["run_count"], session["span_count"], session["tool_count"]) == (2, 3, 3)
+    assert session["error_count"] == 1
+    assert session["tokens"] == {"input": 1500, "output": 300, "cache_read": 50, "cache_write": 0, "total": 1800}
+    assert session["cost_usd"] == pytest.approx(0.009)
+    assert [m["model"] for m in session["models"]] == ["claude-sonnet-4-6"]
+    assert [r["run_id"] for r in detail["runs"]] == ["r1", "r2"]
+    assert [r["status"] for r in detail["runs"]] == ["ok", "error"]
+    assert detail["runs"][1]["input"] == "now commit"
+
+    run = await store.get_run("r1")
+    assert [s["span_id"] for s in run["spans"]] == ["t1", "t2"]
+    bash = run["spans"][0]
+    assert bash["input"] == {"command": "pytest"} and bash["output"] == {"stdout": "1 passed"}
+    assert bash["duration_ms"] == 1500 and not bash["reconstructed"]
+    assert run["spans"][1]["status"] == "error"
+    assert run["errors"][0]["message"] == "Read: File does not exist."
+    assert run["run"]["tokens"]["total"] == 1200
+    reconstructed = (await store.get_run("r2"))["spans"][0]
+    assert reconstructed["reconstructed"] and reconstructed["duration_ms"] == 800
+
+
+async def test_redelivery_stores_once_and_counts_once(store: Store) -> None:
+    events = conversation()
+    first = await store.write(events)
+    again = await store.write(events + events[:3])
+    assert len(first.new_events) == len(events)
+    assert again.new_events == []
+    assert await store.count_events() == len(events)
+    summary = await store.summary(now_ms=int(NOW.timestamp() * 1000))
+    assert summary["tool_calls"] == 3 and summary["errors"] == 1
+
+
+async def test_session_statuses_and_filters(store: Store) -> None:
+    await store.write(conversation() + other_sessions())
+    sessions, cursor = await store.list_sessions()
+    assert cursor is None
+    statuses = {s["session_id"]: s["status"] for s in sessions}
+    assert statuses == {"s1": "error", "s2": "waiting", "s3": "active", "s4": "idle"}
+    waiting = (await store.get_session("s2"))["session"]
+    assert waiting["waiting_reason"] == "permission_prompt" and waiting["waiting_message"] == "Allow Bash?"
+    assert [s["session_id"] for s in (await store.list_sessions(status="waiting"))[0]] == ["s2"]
+    assert [s["session_id"] for s in (await store.list_sessions(framework="codex"))[0]] == ["s2"]
+    assert {s["session_id"] for s in (await store.list_sessions(host="devbox"))[0]} == {"s2", "s3"}
+    since = int(at(25).timestamp() * 1000)
+    assert {s["session_id"] for s in (await store.list_sessions(from_ms=since))[0]} == {"s2", "s3"}
+    assert {s["session_id"] for s in (await store.list_sessions(to_ms=since))[0]} == {"s1", "s4"}
+
+
+async def test_waiting_clears_on_the_next_event(store: Store) -> None:
+    await store.write(other_sessions())
+    await store.write([ev("span.start", 33, session="s2", run_id="r3", span_id="x", framework="codex", payload={"kind": "tool", "name": "Bash"})])
+    assert (await store.get_session("s2"))["session"]["status"] == "active"
+
+
+async def test_cursor_paging_is_stable_and_complete(store: Store) -> None:
+    events = [ev("session.start", i, session=f"p{i:02d}") for i in range(25)]
+    await store.write(events)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page, cursor = await store.list_sessions(limit=10, cursor=cursor)
+        seen += [s["session_id"] for s in page]
+        if cursor is None:
+            break
+    assert seen == [f"p{i:02d}" for i in reversed(range(25))]
+    with pytest.raises(BadCursor):
+        await store.list_sessions(cursor="garbage!")
+
+
+async def test_unknown_ids_raise_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.get_session("nope")
+    with pytest.raises(NotFound):
+        await store.get_run("nope")
+
+
+async def test_stats_and_events_answer_identically(store: Store) -> None:
+    await store.write(conversation() + other_sessions())
+    now_ms = int(NOW.timestamp() * 1000)
+    summary = await store.summary(now_ms=now_ms)
+    assert summary["by_framework"]["claude-code"]["tool_calls"] == 3
+    assert summary["tokens"]["total"] == 1800
+    assert summary["waiting_sessions"] == 1
+    series = await store.timeseries("1h", now_ms=now_ms)
+    assert len(series["points"]) == 60
+    assert sum(p["events"] for p in series["points"]) == len(conversation()) + len(other_sessions()) - 1
+    assert sum(p["tool_calls"] for p in series["points"]) == 3
+    assert sum(p["tokens"] for p in series["points"]) == 1800
+    week = await store.timeseries("7d", now_ms=now_ms)
+    assert len(week["points"]) == 168
+    assert sum(p["events"] for p in week["points"]) == len(conversation()) + len(other_sessions())
+    tools = await store.top_tools("24h")
+    assert tools[0] == {"name": "Bash", "calls": 2, "errors": 0, "avg_ms": 1150.0}
+    assert await store.facets() == {"frameworks": ["claude-code", "codex", "gemini-cli", "hermes"], "hosts": ["devbox", "laptop", "vm"]}
+    recent = await store.list_events(event_type="error")
+    assert len(recent) == 1 and recent[0]["payload"]["kind"] == "tool"
+    assert len(await store.list_events(framework="codex", limit=2)) == 2
+    assert [e["event"]["type"] for e in await store.list_events(session_id="s1", limit=1)] == ["session.end"]
+
+
+async def test_vm_snapshots_keep_the_latest_and_history(store: Store) -> None:
+    await store.write(other_sessions())
+    [zap] = await store.vm_instances()
+    assert zap["name"] == "zap" and zap["snapshot"]["state"] == "running"
+    assert zap["issues"][0]["code"] == "disk_high"
+    history = await store.vm_history("zap", "1h")
+    assert [p["cpu_pct"] for p in history] == [1.0, 12.5]
+    assert history[1]["disk_pct"] == 91.0
+
+
+async def test_concurrent_writers_of_the_same_events_store_them_once(store: Store) -> None:
+    events = conversation()
+    results = await asyncio.gather(*(store.write(events) for _ in range(4)))
+    assert sum(len(r.new_events) for r in results) == len(events)
+    summary = await store.summary(now_ms=int(NOW.timestamp() * 1000))
+    assert summary["tool_calls"] == 3
+
+
+async def test_dead_letters_keep_reason_and_data(store: Store) -> None:
+    await store.dead_letter("cannot decode", b"\x00garbage")
+    [letter] = await store.dead_letters()
+    assert letter["reason"] == "cannot decode" and bytes(letter["data"]) == b"\x00garbage"
