@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,3 +40,11 @@ def server(request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture
 def query(server: Any) -> QueryClient:
     return QueryClient(server.query_url)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A local port nothing listens on: a gateway that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -106,7 +106,7 @@ class QueryClient:
         return self.get(f"/v1/runs/{urllib.parse.quote(run_id, safe='')}")  # type: ignore[no-any-return]
 
     def events(self, **query: Any) -> list[Event]:
-        return self.get("/v1/events", limit=1000, **query)["events"]  # type: ignore[no-any-return]
+        return self.get("/v1/events", **{"limit": 1000, **query})["events"]  # type: ignore[no-any-return]
 
     def wait_for_session(
         self, session_id: str, predicate: Callable[[dict[str, Any]], bool]
