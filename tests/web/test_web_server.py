@@ -1,0 +1,168 @@
+"""The web UI server over HTTP: the SPA fallback, assets, security headers, and both ways of
+reaching the query API (in-process in `agentmon serve`, reverse proxy in `agentmon web-ui`)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from web_seed import Seed
+from web_support import post_events
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from agentmon.events import EventType, new_event, to_dict
+from agentmon.web import create_web_app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ThreadedServer:
+    """A uvicorn server for one ASGI app in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the web UI server did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def proxy_ui(embedded_server: Any) -> Iterator[ThreadedServer]:
+    """The UI as `agentmon web-ui` runs it: proxying to the real query API over the network."""
+    with ThreadedServer(create_web_app(embedded_server.query_url)) as server:
+        yield server
+
+
+def test_every_app_route_serves_the_spa_with_security_headers(embedded_server: Any) -> None:
+    for path in ("/", "/sessions", "/sessions/some-id?run=x", "/agents", "/openclaw", "/nope"):
+        response = httpx.get(embedded_server.ui_url + path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("text/html")
+        assert '<script type="module" src="/static/js/main.js">' in response.text
+        csp = response.headers["content-security-policy"]
+        assert "default-src 'self'" in csp
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "eval" not in csp
+        assert "connect-src 'self' ws: wss:" in csp
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_assets_are_served_from_the_package(embedded_server: Any) -> None:
+    main = httpx.get(embedded_server.ui_url + "/static/js/main.js")
+    assert main.status_code == 200
+    assert main.headers["content-type"].startswith("text/javascript")
+    hooks = httpx.get(embedded_server.ui_url + "/static/vendor/preact/hooks.mjs")
+    assert hooks.headers["content-type"].startswith("text/javascript")
+    assert 'from"./preact.mjs"' in hooks.text
+    css = httpx.get(embedded_server.ui_url + "/static/vendor/uplot/uPlot.min.css")
+    assert css.headers["content-type"].startswith("text/css")
+    again = httpx.get(
+        embedded_server.ui_url + "/static/js/main.js",
+        headers={"if-none-match": main.headers["etag"]},
+    )
+    assert again.status_code == 304
+    assert httpx.get(embedded_server.ui_url + "/static/js/missing.js").status_code == 404
+
+
+def test_no_file_outside_the_static_directory_is_served(embedded_server: Any) -> None:
+    for path in (
+        "/static/%2e%2e/app.py",
+        "/static/..%2f__init__.py",
+        "/static/%2e%2e/%2e%2e/web/app.py",
+    ):
+        response = httpx.get(embedded_server.ui_url + path)
+        assert response.status_code == 404, path
+        assert "create_web_app" not in response.text, path
+
+
+def test_api_paths_reach_the_query_api(embedded_server: Any, seeded: Seed) -> None:
+    via_ui = httpx.get(f"{embedded_server.ui_url}/v1/sessions/{seeded.main_session}")
+    direct = httpx.get(f"{embedded_server.query_url}/v1/sessions/{seeded.main_session}")
+    assert via_ui.status_code == 200
+    assert via_ui.json()["session"]["session_id"] == seeded.main_session
+    assert via_ui.json()["runs"] == direct.json()["runs"]
+    assert httpx.get(embedded_server.ui_url + "/healthz").json()["status"] == "ok"
+    assert "paths" in httpx.get(embedded_server.ui_url + "/openapi.json").json()
+    missing = httpx.get(embedded_server.ui_url + "/v1/sessions/no-such-session")
+    assert missing.status_code == 404
+    assert "error" in missing.json()
+
+
+def test_reverse_proxy_forwards_http(proxy_ui: ThreadedServer, seeded: Seed) -> None:
+    response = httpx.get(f"{proxy_ui.url}/v1/sessions", params={"framework": "codex"})
+    assert response.status_code == 200
+    ids = [s["session_id"] for s in response.json()["sessions"]]
+    assert seeded.sid("bravo") in ids
+    assert seeded.main_session not in ids
+    bad = httpx.get(f"{proxy_ui.url}/v1/sessions", params={"status": "sleeping"})
+    assert bad.status_code == 400
+    assert "status" in bad.json()["error"]
+    page = httpx.get(f"{proxy_ui.url}/sessions/{seeded.main_session}")
+    assert page.status_code == 200 and "main.js" in page.text
+
+
+def test_reverse_proxy_forwards_the_websocket(
+    proxy_ui: ThreadedServer, embedded_server: Any, seeded: Seed
+) -> None:
+    ws_url = proxy_ui.url.replace("http://", "ws://") + "/v1/ws?framework=web-proxy-test"
+    with connect(ws_url, open_timeout=5) as ws:
+        hello = json.loads(ws.recv(timeout=5))
+        assert hello["type"] == "hello"
+        event = to_dict(
+            new_event(
+                EventType.METRIC_SNAPSHOT,
+                framework="web-proxy-test",
+                host="proxy",
+                session_id=seeded.sid("proxy"),
+                payload={"message": "through the proxy"},
+            )
+        )
+        post_events(embedded_server, [event])
+        deadline = time.monotonic() + 10
+        seen: list[str] = []
+        while event["event"]["id"] not in seen:
+            assert time.monotonic() < deadline, "the event did not come through the proxy"
+            frame = json.loads(ws.recv(timeout=10))
+            if frame["type"] == "events":
+                seen += [e["event"]["id"] for e in frame["events"]]
+
+
+def test_reverse_proxy_reports_an_unreachable_query_api() -> None:
+    with ThreadedServer(create_web_app(f"http://127.0.0.1:{_free_port()}")) as server:
+        response = httpx.get(server.url + "/v1/stats/summary")
+        assert response.status_code == 502
+        assert response.json() == {"error": "the query API is unreachable"}
+        assert httpx.get(server.url + "/sessions").status_code == 200
+        with pytest.raises(InvalidStatus):  # the handshake is refused
+            connect(server.url.replace("http://", "ws://") + "/v1/ws", open_timeout=5)
+
+
+def test_a_query_api_is_required() -> None:
+    with pytest.raises(ValueError, match="query API"):
+        create_web_app(None)
