@@ -111,6 +111,17 @@ async def test_a_healthy_running_instance_reports_everything(service, registry_f
     assert [issue["code"] for issue in web["issues"]] == ["service_inactive"]
 
 
+async def test_without_libvirt_the_guest_gives_state_and_cpu(service, registry_file, sshd):
+    registry_file.write([{"name": "guest-only", "libvirt": False, "ssh": sshd.entry()}])
+    first = by_name(await service.poll_once())["guest-only"]
+    await asyncio.sleep(0.2)  # /proc/stat counts in 10 ms ticks
+    second = by_name(await service.poll_once())["guest-only"]
+    assert "cpu_pct" not in first  # a rate needs two readings
+    assert second["state"] == "running" and second["checks"] == {"ssh": "ok"}
+    assert 0.0 <= second["cpu_pct"] <= 100.0
+    assert "vcpus" not in second and second["memory"]["source"] == "guest"
+
+
 async def test_stopped_paused_and_missing_domains(service, registry_file, fleet):
     registry_file.write(fleet)
     snapshots = by_name(await service.poll_once())

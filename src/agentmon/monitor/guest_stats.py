@@ -2,7 +2,7 @@
 
 One shell script per poll prints every source under a ``@@<section>`` marker line, so a poll
 costs one exec on an already open connection: /proc/loadavg, /proc/meminfo, /proc/uptime,
-``df -P /`` and ``systemctl is-active`` for each configured service.
+the first line of /proc/stat, ``df -P /`` and ``systemctl is-active`` for each service.
 """
 
 from __future__ import annotations
@@ -58,8 +58,17 @@ class ServiceState:
 
 
 @dataclass(frozen=True)
+class GuestCpu:
+    """The guest kernel's CPU time counters (all CPUs together), in clock ticks."""
+
+    busy: int
+    total: int
+
+
+@dataclass(frozen=True)
 class GuestReport:
     load: tuple[float, float, float] | None = None
+    cpu: GuestCpu | None = None
     memory: GuestMemory | None = None
     uptime_s: float | None = None
     disk: GuestDisk | None = None
@@ -69,6 +78,7 @@ class GuestReport:
 def guest_script(services: tuple[str, ...]) -> str:
     lines = [
         f"for f in loadavg meminfo uptime; do echo {MARKER}$f; cat /proc/$f; done",
+        f"echo {MARKER}cpu; head -n 1 /proc/stat",
         f"echo {MARKER}df; df -P /",
     ]
     for service in services:
@@ -92,6 +102,7 @@ def parse_guest_output(output: str, services: tuple[str, ...]) -> GuestReport:
     sections = split_sections(output)
     return GuestReport(
         load=parse_loadavg(sections.get("loadavg", [])),
+        cpu=parse_cpu(sections.get("cpu", [])),
         memory=parse_meminfo(sections.get("meminfo", [])),
         uptime_s=parse_uptime(sections.get("uptime", [])),
         disk=parse_df(sections.get("df", [])),
@@ -105,6 +116,19 @@ def parse_loadavg(lines: list[str]) -> tuple[float, float, float] | None:
     except (IndexError, ValueError):
         return None
     return (one, five, fifteen)
+
+
+def parse_cpu(lines: list[str]) -> GuestCpu | None:
+    """`cpu  user nice system idle iowait irq softirq steal ...` (guest time is in user)."""
+    fields = lines[0].split() if lines else []
+    if len(fields) < 5 or fields[0] != "cpu":
+        return None
+    try:
+        ticks = [int(x) for x in fields[1:9]]
+    except ValueError:
+        return None
+    idle = sum(ticks[3:5])
+    return GuestCpu(busy=sum(ticks) - idle, total=sum(ticks))
 
 
 def parse_meminfo(lines: list[str]) -> GuestMemory | None:

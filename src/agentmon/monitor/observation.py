@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agentmon.monitor.gateway_probe import GatewayResult
 from agentmon.monitor.guest_stats import GuestReport
@@ -19,7 +19,8 @@ LibvirtOutcome = DomainSample | ProbeFailure | str | None
 class Observation:
     spec: InstanceSpec
     domain: LibvirtOutcome = None
-    rates: DomainRates | None = None
+    rates: DomainRates = field(default_factory=DomainRates)
+    """CPU, I/O and network rates since the previous poll (empty on the first)."""
     guest: GuestReport | ProbeFailure | None = None
     gateway: GatewayResult | None = None
     seconds_without_data: float = 0.0

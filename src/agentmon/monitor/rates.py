@@ -1,13 +1,15 @@
-"""Rates between two consecutive libvirt samples of one domain.
+"""Rates between two consecutive polls of one instance.
 
-Counters that went backwards (the domain restarted) or samples of a stopped domain give no
-rate for that poll rather than a nonsense figure.
+From libvirt: CPU, block and network rates of a domain. From the guest (/proc/stat over SSH):
+its CPU use, used when libvirt gives none. Counters that went backwards (a restart) or
+samples of a stopped domain give no rate for that poll rather than a nonsense figure.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from agentmon.monitor.guest_stats import GuestCpu
 from agentmon.monitor.libvirt_probe import ACTIVE_STATES, DomainSample
 
 
@@ -41,6 +43,17 @@ def domain_rates(previous: DomainSample | None, current: DomainSample) -> Domain
             tx_bps=_rate(previous.net.tx_bytes, current.net.tx_bytes, elapsed),
         )
     return rates
+
+
+def guest_cpu_pct(previous: GuestCpu | None, current: GuestCpu | None) -> float | None:
+    """Busy share of all the guest's CPUs between two readings of /proc/stat, 0-100."""
+    if previous is None or current is None:
+        return None
+    total = current.total - previous.total
+    busy = current.busy - previous.busy
+    if total <= 0 or busy < 0:
+        return None
+    return round(min(100.0 * busy / total, 100.0), 1)
 
 
 def _cpu_pct(previous: DomainSample, current: DomainSample, elapsed: float) -> float | None:

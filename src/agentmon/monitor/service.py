@@ -12,12 +12,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agentmon.events import Envelope
 from agentmon.monitor.gateway_probe import GatewayProbe, GatewayResult
-from agentmon.monitor.guest_stats import GuestReport
+from agentmon.monitor.guest_stats import GuestCpu, GuestReport
 from agentmon.monitor.libvirt_probe import (
     LIBVIRT_OFF,
     DomainSample,
@@ -26,7 +26,7 @@ from agentmon.monitor.libvirt_probe import (
 )
 from agentmon.monitor.observation import LibvirtOutcome, Observation
 from agentmon.monitor.outcome import ProbeFailure
-from agentmon.monitor.rates import domain_rates
+from agentmon.monitor.rates import DomainRates, domain_rates, guest_cpu_pct
 from agentmon.monitor.registry import InstanceSpec, Registry, RegistryWatcher
 from agentmon.monitor.sinks import Sink
 from agentmon.monitor.snapshot import snapshot_event
@@ -147,37 +147,45 @@ class MonitorService:
 
 
 class PollMemory:
-    """What a poll needs from the earlier ones: the last domain sample and last success."""
+    """What a poll needs from the earlier ones: the last counters and the last success."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._samples: dict[str, DomainSample] = {}
+        self._guest_cpu: dict[str, GuestCpu] = {}
         self._last_success: dict[str, float] = {}
 
     def names(self) -> set[str]:
         return set(self._last_success)
 
     def complete(self, observation: Observation) -> Observation:
-        """Add the rates since the previous sample and the time since data last came in."""
+        """Add the rates since the previous poll and the time since data last came in."""
         name, now = observation.spec.name, self._clock()
-        sample = observation.sample
-        rates = None
-        if sample is not None:
-            rates = domain_rates(self._samples.get(name), sample)
-            self._samples[name] = sample
         if observation.any_check_succeeded or name not in self._last_success:
             self._last_success[name] = now
-        return Observation(
-            spec=observation.spec,
-            domain=observation.domain,
-            rates=rates,
-            guest=observation.guest,
-            gateway=observation.gateway,
+        return replace(
+            observation,
+            rates=self._rates(name, observation),
             seconds_without_data=now - self._last_success[name],
         )
 
+    def _rates(self, name: str, observation: Observation) -> DomainRates:
+        rates = DomainRates()
+        sample = observation.sample
+        if sample is not None:
+            rates = domain_rates(self._samples.get(name), sample)
+            self._samples[name] = sample
+        report = observation.report
+        if report is not None and report.cpu is not None:
+            guest_pct = guest_cpu_pct(self._guest_cpu.get(name), report.cpu)
+            self._guest_cpu[name] = report.cpu
+            if rates.cpu_pct is None and guest_pct is not None:
+                rates = replace(rates, cpu_pct=guest_pct)
+        return rates
+
     def forget(self, name: str) -> None:
         self._samples.pop(name, None)
+        self._guest_cpu.pop(name, None)
         self._last_success.pop(name, None)
 
 

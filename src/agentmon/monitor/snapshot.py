@@ -33,7 +33,9 @@ def snapshot_payload(observation: Observation) -> dict[str, Any]:
     if report is not None and report.uptime_s is not None:
         payload["uptime_s"] = round(report.uptime_s)
     if sample is not None:
-        payload.update(_domain_fields(sample, observation.rates or DomainRates()))
+        payload.update(_domain_fields(sample, observation.rates))
+    if observation.rates.cpu_pct is not None:
+        payload["cpu_pct"] = observation.rates.cpu_pct
     if memory is not None:
         payload["memory"] = memory.payload()
     if report is not None:
@@ -66,8 +68,6 @@ def _state(observation: Observation) -> str:
 
 def _domain_fields(sample: DomainSample, rates: DomainRates) -> dict[str, Any]:
     fields: dict[str, Any] = {"vcpus": sample.vcpus}
-    if rates.cpu_pct is not None:
-        fields["cpu_pct"] = rates.cpu_pct
     if sample.net is not None:
         fields["net"] = _present(
             rx_bps=rates.rx_bps,
