@@ -58,12 +58,11 @@ def test_claude_api_request_is_an_llm_call_with_counted_usage(
     request_body: ExportLogsServiceRequest,
 ) -> None:
     events = map_logs(request_body, CorrelationMemory()).events
-    assert types(events) == ["span.start", "span.end", "metric.snapshot"]
-    start, end, snapshot = events
+    assert types(events) == ["span.end", "metric.snapshot"]  # the store derives the start
+    end, snapshot = events
     assert {e.correlation.session_id for e in events} == {CLAUDE_SESSION}
     assert {e.correlation.run_id for e in events} == {CLAUDE_PROMPT}
     assert end.ts == "2026-08-20T14:30:07.120000Z"
-    assert start.ts == "2026-08-20T14:30:02.300000Z"
     assert end.payload["kind"] == "llm" and end.payload["name"] == "claude-sonnet-4-6"
     assert end.payload["reconstructed"] is True
     assert end.payload["duration_ms"] == 4820
@@ -78,8 +77,8 @@ def test_claude_api_request_is_an_llm_call_with_counted_usage(
 def test_claude_tool_result_is_a_reconstructed_tool_span_joined_by_tool_use_id() -> None:
     record = log_record(flattened_record("tool_result"), at_ms=5010)
     events = mapped_events([record], "claude-code")
-    assert types(events) == ["span.start", "span.end"]
-    end = events[1]
+    assert types(events) == ["span.end"]
+    (end,) = events
     assert end.correlation.span_id == "toolu_01ABCDEFG"
     assert end.correlation.run_id == CLAUDE_PROMPT
     assert (end.payload["kind"], end.payload["name"], end.payload["status"]) == (
@@ -88,7 +87,7 @@ def test_claude_tool_result_is_a_reconstructed_tool_span_joined_by_tool_use_id()
         "ok",
     )
     assert end.payload["duration_ms"] == 612
-    assert events[0].ts == "2026-08-20T14:30:04.398000Z"
+    assert end.ts == "2026-08-20T14:30:05.010000Z"
 
 
 def test_claude_prompt_opens_a_run_and_api_error_is_an_error() -> None:
@@ -116,7 +115,7 @@ def test_codex_events_share_the_run_opened_by_the_user_prompt() -> None:
     prompt = log_record({**common, "event.name": "codex.user_prompt", "prompt_length": 38}, at_ms=1)
     sse = log_record(flattened_record("codex.sse_event"), at_ms=7120)
     tool = log_record(flattened_record("codex.tool_result"), at_ms=5010)
-    session_start, run_start, snapshot, _tool_start, tool_end = mapped_events(
+    session_start, run_start, snapshot, tool_end = mapped_events(
         [starts, prompt, sse, tool], "codex_exec", memory
     )
     assert session_start.type == "session.start"
@@ -164,43 +163,31 @@ def test_codex_failures_and_other_events() -> None:
         {**common, "event.name": "codex.sse_event", "event.kind": "response.created"}
     )
     events = mapped_events([failed_request, fine_request, failed_tool, delta], "codex_tui")
-    assert types(events) == [
-        "error",
-        "metric.snapshot",
-        "span.start",
-        "span.end",
-        "error",
-        "metric.snapshot",
-    ]
-    assert events[0].payload == {"message": "rate limited", "kind": "api", "status_code": 429}
-    assert "usage" not in events[1].payload
-    assert events[3].payload["status"] == "error" and events[3].payload["error"] == "exit 1"
-    assert events[5].payload["log"]["event_name"] == "codex.sse_event"
+    assert types(events) == ["error", "metric.snapshot", "span.end", "error", "metric.snapshot"]
+    request_error, kept_request, tool_end, tool_error, kept_delta = events
+    assert request_error.payload == {"message": "rate limited", "kind": "api", "status_code": 429}
+    assert "usage" not in kept_request.payload
+    assert (tool_end.payload["status"], tool_end.payload["error"]) == ("error", "exit 1")
+    assert tool_error.payload == {"message": "exit 1", "kind": "tool"}
+    assert kept_delta.payload["log"]["event_name"] == "codex.sse_event"
 
 
 def test_gemini_api_response_and_tool_call() -> None:
     response = log_record(flattened_record("gemini_cli.api_response"), at_ms=9300)
     tool = log_record(flattened_record("gemini_cli.tool_call"), at_ms=6900)
     events = mapped_events([response, tool], "gemini-cli")
-    assert types(events) == [
-        "span.start",
-        "span.end",
-        "metric.snapshot",
-        "span.start",
-        "span.end",
-        "error",
-    ]
+    assert types(events) == ["span.end", "metric.snapshot", "span.end", "error"]
+    llm_end, snapshot, tool_end, tool_error = events
     assert {e.correlation.run_id for e in events} == {GEMINI_PROMPT}
-    assert events[2].payload["usage"] == {
+    assert snapshot.payload["usage"] == {
         "input_tokens": 4100,
         "output_tokens": 620,
         "cache_read_tokens": 0,
         "total_tokens": 4820,
     }
-    assert events[1].payload["duration_ms"] == 3120
-    tool_end = events[4]
+    assert (llm_end.payload["kind"], llm_end.payload["duration_ms"]) == ("llm", 3120)
     assert (tool_end.payload["name"], tool_end.payload["status"]) == ("run_shell_command", "error")
-    assert events[5].payload["message"] == "Command exited with code 1"
+    assert tool_error.payload["message"] == "Command exited with code 1"
 
 
 def test_gemini_prompt_and_api_error() -> None:

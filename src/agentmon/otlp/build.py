@@ -84,19 +84,24 @@ class SpanFacts:
 
 
 def span_events(place: Place, span: SpanFacts) -> list[Envelope]:
-    """span.start + span.end, and an `error` event when the span failed."""
+    """span.start + span.end, and an `error` event when the span failed.
+
+    A reconstructed span (an event that reports only its end and duration) gets no
+    span.start: the store derives its start from `duration_ms` and marks it reconstructed,
+    and a span.start a hook sent for the same span id stays authoritative.
+    """
     common = {"kind": span.kind, "name": span.name, **span.details}
+    ids = {"span_id": span.span_id, "parent_span_id": span.parent_span_id}
+    events = []
     if span.reconstructed:
         common["reconstructed"] = True
-    ids = {"span_id": span.span_id, "parent_span_id": span.parent_span_id}
-    start = make_event(
-        EventType.SPAN_START,
-        place,
-        nanos_to_ts(span.start_ns),
-        common,
-        attributes=span.attributes,
-        **ids,
-    )
+    else:
+        start_ts = nanos_to_ts(span.start_ns)
+        events.append(
+            make_event(
+                EventType.SPAN_START, place, start_ts, common, attributes=span.attributes, **ids
+            )
+        )
     end_payload = {
         **common,
         "status": span.status,
@@ -104,10 +109,11 @@ def span_events(place: Place, span: SpanFacts) -> list[Envelope]:
         "duration_ms": nanos_to_ms(max(span.end_ns - span.start_ns, 0)),
     }
     end_ts = nanos_to_ts(span.end_ns)
-    end = make_event(
-        EventType.SPAN_END, place, end_ts, end_payload, attributes=span.attributes, **ids
+    events.append(
+        make_event(
+            EventType.SPAN_END, place, end_ts, end_payload, attributes=span.attributes, **ids
+        )
     )
-    events = [start, end]
     if span.status == "error":
         message = span.error or f"{span.kind} {span.name} failed"
         events.append(error_event(place, end_ts, message, span.kind, span_id=span.span_id))

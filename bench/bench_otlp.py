@@ -1,0 +1,312 @@
+"""OTLP ingest throughput: spans per second stored and queryable, batches of 512 spans.
+
+Starts its own embedded `agentmon serve` (temporary data dir, free ports), sends protobuf
+`ExportTraceServiceRequest`s of 512 GenAI spans each (traces of one invoke_agent root, three
+chat spans with token usage and four execute_tool spans) from a few concurrent senders, and
+stops the clock when every request has been answered 200 (agentmon answers once the events
+are committed) and the last trace's run is visible, with all its spans, in the query API.
+Prints every round and the median.
+
+With `--phoenix PATH` (the `phoenix` executable of a separate venv where arize-phoenix is
+installed) the same batches go to an Arize Phoenix server too, timed until Phoenix reports
+the spans through its REST API, and the ratio is printed.
+
+    .venv/bin/python bench/bench_otlp.py [--rounds 5] [--batches 40] [--senders 8]
+        [--phoenix /tmp/phoenix-venv/bin/phoenix]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+SPANS_PER_BATCH = 512
+SPANS_PER_TRACE = 8
+MODEL = "claude-sonnet-4-6"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def attribute(key: str, value: str | int) -> KeyValue:
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=value))
+
+
+def genai_trace(now_ns: int) -> list[Span]:
+    """One agent turn: invoke_agent root, 3 chat spans with usage, 4 execute_tool spans."""
+    trace_id, root_id = os.urandom(16), os.urandom(8)
+    conversation = attribute("gen_ai.conversation.id", os.urandom(8).hex())
+
+    def child(name: str, offset_ms: int, attrs: list[KeyValue]) -> Span:
+        start = now_ns + offset_ms * 1_000_000
+        return Span(
+            trace_id=trace_id,
+            span_id=os.urandom(8),
+            parent_span_id=root_id,
+            name=name,
+            kind=Span.SPAN_KIND_INTERNAL,
+            start_time_unix_nano=start,
+            end_time_unix_nano=start + 80_000_000,
+            attributes=attrs,
+        )
+
+    chats = [
+        child(
+            f"chat {MODEL}",
+            200 * i,
+            [
+                attribute("gen_ai.operation.name", "chat"),
+                attribute("gen_ai.provider.name", "anthropic"),
+                attribute("gen_ai.request.model", MODEL),
+                conversation,
+                attribute("gen_ai.usage.input_tokens", 1200 + i),
+                attribute("gen_ai.usage.output_tokens", 80 + i),
+            ],
+        )
+        for i in range(3)
+    ]
+    tools = [
+        child(
+            f"execute_tool Bash{i}",
+            100 + 200 * i,
+            [
+                attribute("gen_ai.operation.name", "execute_tool"),
+                attribute("gen_ai.tool.name", "Bash"),
+                attribute("gen_ai.tool.call.id", f"call_{i}"),
+            ],
+        )
+        for i in range(4)
+    ]
+    root = Span(
+        trace_id=trace_id,
+        span_id=root_id,
+        name="invoke_agent coder",
+        kind=Span.SPAN_KIND_INTERNAL,
+        start_time_unix_nano=now_ns,
+        end_time_unix_nano=now_ns + 1_000_000_000,
+        attributes=[
+            attribute("gen_ai.operation.name", "invoke_agent"),
+            attribute("gen_ai.agent.name", "coder"),
+            conversation,
+        ],
+    )
+    return [*chats, *tools, root]
+
+
+@dataclass(frozen=True)
+class Batch:
+    body: bytes
+    last_trace_id: str
+
+
+def build_batch(now_ns: int) -> Batch:
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.extend(
+        [attribute("service.name", "bench-agent"), attribute("host.name", "bench")]
+    )
+    spans = resource_spans.scope_spans.add().spans
+    for _ in range(SPANS_PER_BATCH // SPANS_PER_TRACE):
+        spans.extend(genai_trace(now_ns))
+    return Batch(request.SerializeToString(), spans[-1].trace_id.hex())
+
+
+async def send_all(
+    client: httpx.AsyncClient, url: str, batches: list[Batch], concurrency: int
+) -> None:
+    queue = list(reversed(batches))
+
+    async def sender() -> None:
+        while queue:
+            batch = queue.pop()
+            response = await client.post(
+                url, content=batch.body, headers={"Content-Type": "application/x-protobuf"}
+            )
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:200]}")
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the spans never became queryable")
+        await asyncio.sleep(0.005)
+
+
+class Target:
+    name: str
+
+    async def send_round(
+        self, client: httpx.AsyncClient, batches: list[Batch], senders: int
+    ) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+class Agentmon(Target):
+    name = "agentmon"
+
+    def __init__(self) -> None:
+        self.data_dir = tempfile.mkdtemp(prefix="bench-otlp-")
+        ports = {flag: free_port() for flag in ("--addr", "--query-addr", "--otlp-addr")}
+        args = [arg for flag, port in ports.items() for arg in (flag, f"127.0.0.1:{port}")]
+        env = {**os.environ, "AGENTMON_LOG_LEVEL": "warning"}
+        env.pop("AGENTMON_API_KEY", None)
+        executable = Path(sys.executable).with_name("agentmon")
+        self.process = subprocess.Popen(
+            [str(executable), "serve", "--no-ui", "--data-dir", self.data_dir, *args], env=env
+        )
+        self.query_url = f"http://127.0.0.1:{ports['--query-addr']}"
+        self.otlp_url = f"http://127.0.0.1:{ports['--otlp-addr']}/v1/traces"
+
+    async def ready(self, client: httpx.AsyncClient) -> None:
+        async def healthy() -> bool:
+            try:
+                return (await client.get(f"{self.query_url}/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_until(healthy, timeout=60)
+
+    async def send_round(
+        self, client: httpx.AsyncClient, batches: list[Batch], senders: int
+    ) -> None:
+        await send_all(client, self.otlp_url, batches, senders)
+        last_run = f"{self.query_url}/v1/runs/{batches[-1].last_trace_id}"
+
+        async def run_is_complete() -> bool:
+            response = await client.get(last_run)
+            return response.status_code == 200 and len(response.json()["spans"]) == 7
+
+        await wait_until(run_is_complete)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class Phoenix(Target):
+    name = "phoenix"
+
+    def __init__(self, executable: str) -> None:
+        self.work_dir = tempfile.mkdtemp(prefix="bench-phoenix-")
+        port = free_port()
+        env = {
+            **os.environ,
+            "PHOENIX_WORKING_DIR": self.work_dir,
+            "PHOENIX_PORT": str(port),
+            "PHOENIX_GRPC_PORT": str(free_port()),
+            "PHOENIX_HOST": "127.0.0.1",
+        }
+        self.process = subprocess.Popen(
+            [executable, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.sent = 0
+
+    async def ready(self, client: httpx.AsyncClient) -> None:
+        async def healthy() -> bool:
+            try:
+                return (await client.get(f"{self.base_url}/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await wait_until(healthy, timeout=180)
+
+    async def stored_spans(self, client: httpx.AsyncClient) -> int:
+        query = "{ projects { edges { node { name recordCount } } } }"
+        response = await client.post(f"{self.base_url}/graphql", json={"query": query})
+        edges = response.json()["data"]["projects"]["edges"]
+        return sum(edge["node"]["recordCount"] for edge in edges)
+
+    async def send_round(
+        self, client: httpx.AsyncClient, batches: list[Batch], senders: int
+    ) -> None:
+        await send_all(client, f"{self.base_url}/v1/traces", batches, senders)
+        self.sent += len(batches) * SPANS_PER_BATCH
+
+        async def all_stored() -> bool:
+            return await self.stored_spans(client) >= self.sent
+
+        await wait_until(all_stored)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+async def measure(target: Agentmon | Phoenix, args: argparse.Namespace) -> list[float]:
+    rates: list[float] = []
+    async with httpx.AsyncClient(timeout=120) as client:
+        await target.ready(client)
+        warmup = [build_batch(time.time_ns()) for _ in range(2)]
+        await target.send_round(client, warmup, args.senders)
+        for number in range(1, args.rounds + 1):
+            batches = [build_batch(time.time_ns()) for _ in range(args.batches)]
+            started = time.perf_counter()
+            await target.send_round(client, batches, args.senders)
+            elapsed = time.perf_counter() - started
+            rate = len(batches) * SPANS_PER_BATCH / elapsed
+            rates.append(rate)
+            print(
+                f"{target.name} round {number}: {len(batches) * SPANS_PER_BATCH} spans "
+                f"in {elapsed:.2f} s = {rate:,.0f} spans/s",
+                flush=True,
+            )
+    return rates
+
+
+def run_target(target: Agentmon | Phoenix, args: argparse.Namespace) -> float:
+    try:
+        rates = asyncio.run(measure(target, args))
+    finally:
+        target.stop()
+    median = statistics.median(rates)
+    print(f"{target.name} median: {median:,.0f} spans/s over {len(rates)} rounds", flush=True)
+    return median
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batches", type=int, default=40, help="batches of 512 spans per round")
+    parser.add_argument("--senders", type=int, default=4, help="concurrent exporters")
+    parser.add_argument("--phoenix", help="path of the `phoenix` executable to compare with")
+    args = parser.parse_args()
+    agentmon = run_target(Agentmon(), args)
+    if args.phoenix:
+        phoenix = run_target(Phoenix(args.phoenix), args)
+        print(f"agentmon / phoenix = {agentmon / phoenix:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
