@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 
@@ -104,3 +105,22 @@ async def test_http_sink_reports_what_the_ingest_answered(ingest_server) -> None
     with pytest.raises(DeliveryError, match="HTTP 503"):
         await sink([event])
     await sink.aclose()
+
+
+async def test_runs_until_sigterm_and_exits_cleanly(two_vms, ingest_server) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "agentmon.monitor", "--registry", str(two_vms),
+        "--interval", "200ms", "--ingest-url", ingest_server.url,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(300):
+            if len(ingest_server.received) >= 3:
+                break
+            await asyncio.sleep(0.05)
+        assert len(ingest_server.received) >= 3
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    assert all(len(batch["events"]) == 2 for batch in ingest_server.received)

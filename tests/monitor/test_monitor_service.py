@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import time
+import uuid
 from typing import Any
 
+import libvirt
 import pytest
 
 from agentmon.events import Envelope, validate_event
@@ -137,6 +140,26 @@ async def test_stopped_paused_and_missing_domains(service, registry_file, fleet)
             "message": f"no domain named 'ghost' at {fleet[0]['libvirt']['uri']}",
         }
     ]
+
+
+async def test_a_domain_undefined_between_polls_becomes_an_issue(service, registry_file):
+    admin = libvirt.open("test:///default")  # the test driver's process-wide shared node
+    name = f"fleeting-{uuid.uuid4().hex[:8]}"
+    xml = re.sub(r"<uuid>.*</uuid>", "", admin.lookupByName("test").XMLDesc())
+    domain = admin.defineXML(xml.replace("<name>test</name>", f"<name>{name}</name>"))
+    domain.create()
+    registry_file.write([{"name": name, "libvirt": {"uri": "test:///default"}}])
+    try:
+        before = by_name(await service.poll_once())[name]
+    finally:
+        domain.destroy()
+        domain.undefine()
+        admin.close()
+    after = by_name(await service.poll_once())[name]
+    assert before["state"] == "running" and before["issues"] == []
+    assert after["state"] == "unknown" and "vcpus" not in after
+    assert [issue["code"] for issue in after["issues"]] == ["libvirt_error"]
+    assert after["checks"]["libvirt"] == f"error: no domain named {name!r} at test:///default"
 
 
 async def test_a_hung_instance_does_not_hold_up_the_others(
