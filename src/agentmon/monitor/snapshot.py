@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentmon.events import Envelope, EventType, new_event
+from agentmon.monitor.guest_stats import GuestReport
 from agentmon.monitor.issues import derive_issues
 from agentmon.monitor.libvirt_probe import DomainSample
 from agentmon.monitor.memory import memory_figures
@@ -30,8 +31,6 @@ def snapshot_payload(observation: Observation) -> dict[str, Any]:
     sample, report = observation.sample, observation.report
     memory = memory_figures(sample, report)
     payload: dict[str, Any] = {"instance": observation.spec.name, "state": _state(observation)}
-    if report is not None and report.uptime_s is not None:
-        payload["uptime_s"] = round(report.uptime_s)
     if sample is not None:
         payload.update(_domain_fields(sample, observation.rates))
     if observation.rates.cpu_pct is not None:
@@ -39,18 +38,7 @@ def snapshot_payload(observation: Observation) -> dict[str, Any]:
     if memory is not None:
         payload["memory"] = memory.payload()
     if report is not None:
-        if report.disk is not None:
-            disk = report.disk
-            payload["disk"] = {
-                "used_bytes": disk.used_bytes,
-                "total_bytes": disk.total_bytes,
-                "pct": disk.pct,
-                "mount": disk.mount,
-            }
-        if report.load is not None:
-            payload["load"] = list(report.load)
-        if report.services:
-            payload["services"] = {name: s.state for name, s in report.services.items()}
+        payload.update(_guest_fields(report))
     if observation.gateway is not None:
         payload["gateway"] = observation.gateway.payload()
     payload["checks"] = _checks(observation)
@@ -77,6 +65,25 @@ def _domain_fields(sample: DomainSample, rates: DomainRates) -> dict[str, Any]:
         )
     if sample.io is not None:
         fields["io"] = _present(read_bps=rates.read_bps, write_bps=rates.write_bps)
+    return fields
+
+
+def _guest_fields(report: GuestReport) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if report.uptime_s is not None:
+        fields["uptime_s"] = round(report.uptime_s)
+    if report.disk is not None:
+        disk = report.disk
+        fields["disk"] = {
+            "used_bytes": disk.used_bytes,
+            "total_bytes": disk.total_bytes,
+            "pct": disk.pct,
+            "mount": disk.mount,
+        }
+    if report.load is not None:
+        fields["load"] = list(report.load)
+    if report.services:
+        fields["services"] = {name: state.state for name, state in report.services.items()}
     return fields
 
 
