@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import asyncssh
 
-from agentmon.monitor.guest_stats import GuestReport, guest_script, parse_guest_output
+from agentmon.monitor.guest_stats import MARKER, GuestReport, guest_script, parse_guest_output
 from agentmon.monitor.outcome import ProbeFailure
 from agentmon.monitor.registry import SshTarget
 
@@ -54,7 +54,7 @@ class SshProbe:
             return ProbeFailure("ssh_auth_failed", f"ssh key file {target.key} not found")
         connection = await self._connection(name, target)
         result = await connection.run(guest_script(services), check=False)
-        if not isinstance(result.stdout, str) or "@@meminfo" not in result.stdout:
+        if not isinstance(result.stdout, str) or f"{MARKER}meminfo" not in result.stdout:
             stderr = str(result.stderr or "").strip()[:200]
             return ProbeFailure(
                 "ssh_unreachable",
