@@ -1,6 +1,7 @@
 """Seed data for the browser tests: a few sessions across frameworks and hosts, runs with
 spans (one carrying an HTML/JS injection attempt), a session waiting for a human, a failed
-one, OpenClaw agent events and VM snapshots with history."""
+one, OpenClaw agent events and VM snapshots with history. Every session starts in the last
+two minutes, so they are the newest on a server shared with other test modules."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
     # A Claude Code session with one finished run (four spans, one failing, one with an
     # injection attempt in its output) and one run still going.
     fw, host, session = "claude-code", "laptop", seed.main_session
-    t0 = now - timedelta(minutes=20)
+    t0 = now - timedelta(seconds=100)
     add(
         _event(
             EventType.SESSION_START,
@@ -189,7 +190,7 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
         )
     )
     run2 = seed.sid("alpha-run2")
-    t1 = now - timedelta(minutes=2)
+    t1 = now - timedelta(seconds=20)
     add(
         _event(
             EventType.RUN_START,
@@ -216,7 +217,7 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
 
     # A Codex session waiting for a human on a permission prompt.
     fw, host, session = "codex", "ci-runner", seed.sid("bravo")
-    t0 = now - timedelta(minutes=12)
+    t0 = now - timedelta(seconds=80)
     add(
         _event(
             EventType.SESSION_START,
@@ -241,7 +242,7 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
     add(
         _event(
             EventType.METRIC_SNAPSHOT,
-            t0 + timedelta(minutes=1),
+            t0 + timedelta(seconds=10),
             framework=fw,
             host=host,
             session=session,
@@ -256,7 +257,7 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
 
     # A Gemini session whose run failed.
     fw, host, session = "gemini-cli", "desktop", seed.sid("charlie")
-    t0 = now - timedelta(minutes=8)
+    t0 = now - timedelta(seconds=60)
     add(
         _event(
             EventType.SESSION_START,
@@ -304,7 +305,7 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
     # An OpenClaw agent on the VM "zap", and VM snapshots of "zap" (healthy) and "bolt"
     # (disk nearly full) over the last half hour.
     fw, host, session = "openclaw", "zap", seed.sid("delta")
-    t0 = now - timedelta(minutes=6)
+    t0 = now - timedelta(seconds=50)
     add(
         _event(
             EventType.SESSION_START,

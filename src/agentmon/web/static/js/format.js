@@ -60,11 +60,13 @@ export function formatDuration(ms) {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
   if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
+  const join = (big, bigUnit, small, smallUnit) =>
+    small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.floor(s % 60)} s`;
+  if (m < 60) return join(m, "min", Math.floor(s % 60), "s");
   const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ${m % 60} min`;
-  return `${Math.floor(h / 24)} d ${h % 24} h`;
+  if (h < 48) return join(h, "h", m % 60, "min");
+  return join(Math.floor(h / 24), "d", h % 24, "h");
 }
 
 export function formatInt(n) {

@@ -76,9 +76,9 @@ function InstanceCard({ instance, fetchedAt, now }) {
       ${snap.load && html`<${Row} label="Load">${snap.load.map((l) => Number(l).toFixed(2)).join(" · ")}<//>`}
       <${Row} label="Gateway">
         ${gateway
-          ? html`<span class=${gateway.up ? "ok-text" : "bad-text"}>${gateway.up ? "up" : "down"}</span>
-              ${gateway.latency_ms != null ? ` · ${formatDuration(gateway.latency_ms)}` : ""}
-              ${gateway.status_code ? ` · HTTP ${gateway.status_code}` : ""}`
+          ? html`<span><span class=${gateway.up ? "ok-text" : "bad-text"}>${gateway.up ? "up" : "down"}</span>${
+              gateway.latency_ms != null ? ` · ${formatDuration(gateway.latency_ms)}` : ""}${
+              gateway.status_code ? ` · HTTP ${gateway.status_code}` : ""}</span>`
           : html`<span class="muted">not checked</span>`}
       <//>
       ${snap.services && Object.keys(snap.services).length > 0 && html`<${Row} label="Services">
@@ -107,13 +107,17 @@ function SetupHelp() {
     <h2>No OpenClaw VM has reported yet</h2>
     <p>VM health cards come from <code>openclaw.snapshot</code> events sent by the VM monitor. To set it up:</p>
     <ol>
-      <li>Describe your VMs in a registry file, by default <code>~/.claude/state/openclaw-instances.json</code>
-        (or the path in <code>OPENCLAW_REGISTRY</code>). Every key but <code>name</code> is optional; leave out a
-        check you do not want.
+      <li>
+        Describe your VMs in a registry file: <code>OPENCLAW_REGISTRY</code>, by default${" "}
+        <code>~/.claude/state/openclaw-instances.json</code>. Every key but <code>name</code> is
+        optional; leave out a check you do not want.
         <pre class="text-block">${registry}</pre>
       </li>
-      <li>Run the monitor next to libvirt: <code>agentmon openclaw-monitor</code>. It polls every
-        <code>POLL_INTERVAL</code> (default 30 s) and sends a snapshot per VM to the ingest gateway.</li>
+      <li>
+        Run the monitor where it can reach libvirt and the VMs:${" "}
+        <code>agentmon openclaw-monitor</code>. It polls every <code>POLL_INTERVAL</code>${" "}
+        (default 30 s) and sends one snapshot per VM to the ingest gateway.
+      </li>
       <li>Cards appear here by themselves as the first snapshots arrive.</li>
     </ol>
   </section>`;

@@ -146,14 +146,14 @@ export function SessionsView() {
       ? "No session matches these filters."
       : "No sessions yet. Sessions appear here live as soon as an agent sends its first event."}<//>`;
   } else {
-    body = html`<table class="table sessions-table">
+    body = html`<div class="table-scroll"><table class="table sessions-table">
       <thead><tr>
         <th>status</th><th>session</th><th>framework</th><th>host</th><th>started</th>
         <th class="num">duration</th><th class="num">runs</th><th class="num">tools</th>
         <th class="num">errors</th><th class="num">tokens</th><th class="num">cost</th><th>last event</th>
       </tr></thead>
       <tbody>${pages.rows.map((s) => html`<${SessionRow} key=${s.session_id} session=${s} now=${now} />`)}</tbody>
-    </table>
+    </table></div>
     ${pages.error && html`<${ErrorNote} error=${pages.error} onRetry=${pages.refresh} />`}
     <div class="paging">
       <span class="muted">${pages.rows.length} session${pages.rows.length === 1 ? "" : "s"} shown</span>

@@ -1,0 +1,192 @@
+"""Each view of the web UI in headless Chromium over seeded data on the real embedded server:
+it loads without console errors, shows what it should, and keeps its state in the URL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from web_seed import Seed
+from web_support import screenshot
+
+pytestmark = pytest.mark.browser
+
+CANVAS_HAS_PIXELS = """() => {
+  const canvas = document.querySelector('.chart canvas');
+  if (!canvas || !canvas.width || !canvas.height) return false;
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
+  return false;
+}"""
+
+
+def test_dashboard(page: Page, embedded_server: Any, seeded: Seed) -> None:
+    page.goto(embedded_server.ui_url + "/")
+    attention = page.locator("section.attention")
+    expect(attention.get_by_text("Migrate the build to uv")).to_be_visible()
+    expect(attention.locator(".attention-card.status-waiting").first).to_contain_text(
+        "waiting for a human"
+    )
+    expect(attention.get_by_text("Summarise the incident report")).to_be_visible()
+    # The attention strip comes before everything else in the view.
+    first = page.locator(".view.dashboard > *").first
+    expect(first).to_have_class(re.compile(r"\battention\b"))
+
+    expect(page.locator(".stat-card", has_text="Active sessions")).to_be_visible()
+    expect(page.locator(".stat-card", has_text="Tokens today")).to_be_visible()
+    page.wait_for_function(CANVAS_HAS_PIXELS)
+    expect(page.locator(".bars")).to_contain_text("codex")
+    expect(page.locator(".bars")).to_contain_text("claude-code")
+    expect(page.locator("table", has_text="tool").get_by_text("Bash", exact=True)).to_be_visible()
+    expect(page.locator(".vm-strip .vm-pill", has_text="bolt")).to_have_class(
+        re.compile(r"level-bad")
+    )
+    expect(page.locator(".vm-strip .vm-pill", has_text="zap")).to_have_class(
+        re.compile(r"level-ok")
+    )
+    expect(page.locator(".feed .feed-row").first).to_be_visible()
+    expect(page.locator(".live-indicator")).to_have_text("Live")
+    screenshot(page, "dashboard")
+
+    page.get_by_role("button", name="1h", exact=True).click()
+    expect(page).to_have_url(re.compile(r"\?range=1h$"))
+    expect(page.get_by_role("button", name="1h", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(page.locator(".activity")).to_contain_text("One point per 1 min.")
+    page.wait_for_function(CANVAS_HAS_PIXELS)
+
+
+def test_sessions_filters_live_in_the_url(page: Page, embedded_server: Any, seeded: Seed) -> None:
+    page.goto(embedded_server.ui_url + "/sessions")
+    rows = page.locator("tbody tr")
+    alpha = rows.filter(has_text=seeded.main_session)
+    bravo = rows.filter(has_text=seeded.sid("bravo"))
+    expect(alpha).to_have_count(1)
+    expect(bravo).to_have_count(1)
+    expect(bravo.locator(".badge")).to_have_text("waiting for a human")
+    expect(rows.filter(has_text=seeded.sid("charlie")).locator(".badge")).to_have_text("error")
+    screenshot(page, "sessions")
+
+    page.select_option("select[name=framework]", "codex")
+    expect(page).to_have_url(re.compile(r"/sessions\?framework=codex$"))
+    expect(alpha).to_have_count(0)
+    expect(bravo).to_have_count(1)
+
+    page.select_option("select[name=status]", "waiting")
+    expect(page).to_have_url(re.compile(r"framework=codex&status=waiting$"))
+    expect(bravo).to_have_count(1)
+
+    page.select_option("select[name=status]", "ended")
+    expect(bravo).to_have_count(0)
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"framework=codex&status=waiting$"))
+    expect(page.locator("select[name=status]")).to_have_value("waiting")
+    expect(bravo).to_have_count(1)
+
+    page.get_by_role("button", name="Clear filters").click()
+    expect(page).to_have_url(re.compile(r"/sessions$"))
+    expect(alpha).to_have_count(1)
+
+    page.fill("input[name=from]", "2099-01-01T00:00")
+    page.locator("input[name=from]").dispatch_event("change")
+    expect(page).to_have_url(re.compile(r"from=2099-01-01T"))
+    expect(page.get_by_text("No session matches these filters.")).to_be_visible()
+
+    # The filtered page survives a reload (the filter is in the URL, not in memory).
+    page.goto(embedded_server.ui_url + "/sessions?host=ci-runner")
+    expect(page.locator("select[name=host]")).to_have_value("ci-runner")
+    expect(bravo).to_have_count(1)
+    expect(alpha).to_have_count(0)
+
+    bravo.get_by_role("link").click()
+    expect(page).to_have_url(re.compile(rf"/sessions/{seeded.sid('bravo')}$"))
+    expect(page.locator(".callout.warn")).to_contain_text("waiting for a human (permission_prompt)")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/sessions\?host=ci-runner$"))
+    page.go_forward()
+    expect(page.locator("h1")).to_contain_text("Migrate the build to uv")
+
+
+def test_agents_timeline(page: Page, embedded_server: Any, seeded: Seed) -> None:
+    page.goto(embedded_server.ui_url + "/agents")
+    timeline = page.locator(".timeline")
+    expect(timeline.get_by_text("session started: Triage new issues").first).to_be_visible()
+    expect(page.locator(".vm-strip .vm-pill")).to_have_count(2)
+    # VM snapshots are hidden until asked for.
+    expect(timeline.locator(".feed-type", has_text="openclaw.snapshot")).to_have_count(0)
+    expect(page.locator(".counts", has_text="By host")).to_contain_text("zap")
+    screenshot(page, "agents")
+
+    page.get_by_role("button", name=re.compile(r"^run\.start")).click()
+    expect(page).to_have_url(re.compile(r"type=run\.start"))
+    types = timeline.locator(".feed-type")
+    expect(types.first).to_have_text("run.start")
+    assert set(types.all_text_contents()) == {"run.start"}
+
+    page.get_by_role("button", name=re.compile(r"^run\.start")).click()
+    page.get_by_label("VM snapshots").check()
+    expect(page).to_have_url(re.compile(r"snapshots=1"))
+    expect(timeline.locator(".feed-type", has_text="openclaw.snapshot").first).to_be_visible()
+
+
+def test_openclaw_health_cards(page: Page, embedded_server: Any, seeded: Seed) -> None:
+    page.goto(embedded_server.ui_url + "/openclaw")
+    bolt = page.locator("article.vm-card", has_text="bolt")
+    zap = page.locator("article.vm-card", has_text="zap")
+    expect(bolt).to_have_class(re.compile(r"level-bad"))
+    expect(bolt.locator(".issue")).to_have_text(["disk 93% used"])
+    expect(zap).to_have_class(re.compile(r"level-ok"))
+    expect(zap).to_contain_text("No issues.")
+    expect(zap).to_contain_text("running")
+    expect(zap).to_contain_text("of 2 vCPU")
+    expect(zap).to_contain_text("1.5 GiB / 4.0 GiB")
+    gateway = zap.locator(".vm-row").filter(has=page.locator("dt", has_text="Gateway"))
+    expect(gateway.locator("dd")).to_have_text("up · 12 ms · HTTP 200")
+    expect(zap.locator("svg.sparkline polyline")).to_have_count(1)
+    screenshot(page, "openclaw")
+
+
+def test_openclaw_without_instances_explains_the_setup(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    page.route(
+        "**/v1/openclaw/instances",
+        lambda route: route.fulfill(json={"instances": []}),
+    )
+    page.goto(embedded_server.ui_url + "/openclaw")
+    setup = page.locator("section.setup")
+    expect(setup).to_contain_text("No OpenClaw VM has reported yet")
+    expect(setup).to_contain_text("OPENCLAW_REGISTRY")
+    expect(setup).to_contain_text('"uri": "qemu:///system"')
+    expect(setup).to_contain_text("agentmon openclaw-monitor")
+    screenshot(page, "openclaw-empty")
+
+
+def test_unknown_paths_and_sessions_say_so(page: Page, embedded_server: Any, seeded: Seed) -> None:
+    page.goto(embedded_server.ui_url + "/no/such/page")
+    expect(page.get_by_role("heading", name="Nothing here")).to_be_visible()
+    page.get_by_role("link", name="Go to the dashboard").click()
+    expect(page).to_have_url(embedded_server.ui_url + "/")
+    expect(page.locator("section.attention")).to_be_visible()
+
+
+def test_dark_theme(dark_page: Page, embedded_server: Any, seeded: Seed) -> None:
+    page = dark_page
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    for path, name, ready in (
+        ("/", "dashboard", "section.attention"),
+        ("/sessions", "sessions", "tbody tr"),
+        (f"/sessions/{seeded.main_session}?run={seeded.main_run}", "session", ".waterfall"),
+        ("/agents", "agents", ".timeline"),
+        ("/openclaw", "openclaw", "article.vm-card"),
+    ):
+        page.goto(embedded_server.ui_url + path)
+        expect(page.locator(ready).first).to_be_visible()
+        assert page.evaluate(background) == "rgb(15, 18, 22)"
+        if name == "dashboard":
+            page.wait_for_function(CANVAS_HAS_PIXELS)
+        screenshot(page, f"{name}-dark")
