@@ -1,0 +1,191 @@
+// Shared by the internal hook and the typed plugin: configuration, envelopes, ids, and a
+// sender that never throws and never blocks the gateway.
+
+import { createHash, randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+
+export const FRAMEWORK = "openclaw";
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Payload = Record<string, unknown>;
+
+export interface Correlation {
+  session_id?: string;
+  run_id?: string;
+  span_id?: string;
+  parent_span_id?: string;
+  trace_id?: string;
+}
+
+export interface Envelope {
+  schema: { name: "agentmon.event"; version: 1 };
+  event: {
+    id: string;
+    type: string;
+    ts: string;
+    source: { framework: string; client_id: string; host: string };
+  };
+  correlation: Correlation;
+  attributes: Payload;
+  payload: Payload;
+}
+
+export interface Config {
+  ingestUrl: string;
+  vmName: string;
+  apiKey?: string;
+  timeoutMs: number;
+  retries: number;
+}
+
+/** Read on every call: the gateway may load ~/.openclaw/.env after the module. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const name = env.AGENTMON_VM_NAME || hostname();
+  return {
+    ingestUrl: (env.AGENTMON_INGEST_URL || "http://127.0.0.1:8080").replace(/\/+$/, ""),
+    vmName: name,
+    apiKey: env.AGENTMON_API_KEY || undefined,
+    timeoutMs: Number(env.AGENTMON_HOOK_TIMEOUT_MS) || 1500,
+    retries: 2,
+  };
+}
+
+const NAMESPACE = Buffer.from("6d2f0a57c1b04c8e9c1f3d2b7a4e5f60", "hex");
+
+/** A name-based (v5) UUID: the same parts always give the same id. */
+export function derivedId(...parts: string[]): string {
+  const digest = createHash("sha1")
+    .update(Buffer.concat([NAMESPACE, Buffer.from(parts.join("\u001f"))]))
+    .digest()
+    .subarray(0, 16);
+  digest[6] = (digest[6] & 0x0f) | 0x50;
+  digest[8] = (digest[8] & 0x3f) | 0x80;
+  const hex = digest.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function spanIdFor(sessionId: string, key: string): string {
+  return derivedId(FRAMEWORK, sessionId, "span", key);
+}
+
+function toIso(at: Date | string | number | undefined): string {
+  const date = at instanceof Date ? at : at === undefined ? new Date() : new Date(at);
+  return Number.isNaN(date.getTime()) ? new Date().toISOString() : date.toISOString();
+}
+
+function compact(record: Payload): Payload {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined && value !== null));
+}
+
+/** One `agentmon.event` v1 envelope with a fresh id. */
+export function envelope(
+  type: string,
+  correlation: Correlation,
+  payload: Payload,
+  options: { at?: Date | string | number; attributes?: Payload; config?: Config } = {},
+): Envelope {
+  const config = options.config ?? readConfig();
+  return {
+    schema: { name: "agentmon.event", version: 1 },
+    event: {
+      id: randomUUID(),
+      type,
+      ts: toIso(options.at),
+      source: { framework: FRAMEWORK, client_id: config.vmName, host: config.vmName },
+    },
+    correlation: compact(correlation as Payload) as Correlation,
+    attributes: compact(options.attributes ?? {}),
+    payload: compact(payload),
+  };
+}
+
+const MAX_TEXT = 16384;
+
+/** Keep prompts, tool inputs and outputs small enough for one event. */
+export function clip(value: unknown): unknown {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "string") return value.length <= MAX_TEXT ? value : `${value.slice(0, MAX_TEXT)}…[truncated]`;
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+  return text.length <= MAX_TEXT ? value : `${text.slice(0, MAX_TEXT)}…[truncated]`;
+}
+
+const pending = new Set<Promise<void>>();
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+async function postOnce(config: Config, body: string): Promise<"done" | "retry"> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (config.apiKey) headers.authorization = `Bearer ${config.apiKey}`;
+  try {
+    const answer = await fetch(`${config.ingestUrl}/v1/events`, {
+      method: "POST",
+      headers,
+      body,
+      signal: AbortSignal.timeout(config.timeoutMs),
+    });
+    await answer.arrayBuffer().catch(() => undefined);
+    return answer.status === 429 || answer.status >= 500 ? "retry" : "done";
+  } catch {
+    return "retry";
+  }
+}
+
+async function deliver(config: Config, events: Envelope[]): Promise<void> {
+  const body = JSON.stringify(events);
+  for (let attempt = 0; attempt <= config.retries; attempt += 1) {
+    if ((await postOnce(config, body)) === "done") return;
+    if (attempt < config.retries) await sleep(200 * 2 ** attempt);
+  }
+}
+
+/** Fire and forget: returns at once, never throws, retries briefly in the background. */
+export function send(events: Envelope[], config: Config = readConfig()): void {
+  if (events.length === 0) return;
+  const delivery = deliver(config, events).catch(() => undefined);
+  pending.add(delivery);
+  void delivery.finally(() => pending.delete(delivery));
+}
+
+/** Wait for deliveries in flight (tests and shutdown). */
+export async function settle(): Promise<void> {
+  while (pending.size > 0) await Promise.all([...pending]);
+}
+
+/** A map that forgets its oldest entries, so gateway memory stays bounded. */
+export class BoundedMap<V> extends Map<string, V> {
+  constructor(private readonly limit = 2000) {
+    super();
+  }
+
+  override set(key: string, value: V): this {
+    if (this.has(key)) this.delete(key);
+    super.set(key, value);
+    while (this.size > this.limit) this.delete(this.keys().next().value as string);
+    return this;
+  }
+}
+
+interface SharedState {
+  sessionIds: BoundedMap<string>;
+}
+
+/** State shared by the hook and the plugin when the gateway loads both. */
+export function shared(): SharedState {
+  const root = globalThis as { __agentmonOpenclaw?: SharedState };
+  root.__agentmonOpenclaw ??= { sessionIds: new BoundedMap<string>() };
+  return root.__agentmonOpenclaw;
+}
+
+/** The agentmon session id of an OpenClaw session key: its sessionId when known. */
+export function sessionIdOf(sessionKey: string | undefined, sessionId?: string): string | undefined {
+  const ids = shared().sessionIds;
+  if (sessionKey && sessionId) ids.set(sessionKey, sessionId);
+  return sessionId ?? (sessionKey ? (ids.get(sessionKey) ?? sessionKey) : undefined);
+}

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, it } from "node:test";
+
+import plugin from "../plugin.js";
+import { settle } from "../lib/core.js";
+import { mapPluginHook, resetPluginState } from "../lib/plugin-mapping.js";
+import { type Receiver, startReceiver, types } from "./receiver.js";
+
+const SESSION = "0f9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c";
+const RUN = "3f2b9c1e-7a44-4c1d-9b0e-2d5f6a7b8c9d";
+const ctx = { agentId: "main", sessionKey: "agent:main:main", sessionId: SESSION, runId: RUN };
+
+const execCall = { toolName: "exec", params: { command: "ls -la" }, runId: RUN, toolCallId: "call_01HZX8Q2" };
+const execDone = { ...execCall, result: { content: [{ type: "text", text: "total 8\n..." }] }, durationMs: 142 };
+
+describe("plugin hook mapping", () => {
+  beforeEach(() => resetPluginState());
+
+  it("pairs before/after_tool_call on one span derived from session and toolCallId", () => {
+    const start = mapPluginHook("before_tool_call", execCall, { ...ctx, toolName: "exec", toolCallId: "call_01HZX8Q2" });
+    const end = mapPluginHook("after_tool_call", execDone, { ...ctx, toolName: "exec", toolCallId: "call_01HZX8Q2" });
+    assert.deepEqual(types(start), ["run.start", "span.start"]);
+    assert.deepEqual(types(end), ["span.end"]);
+    assert.equal(start[1].correlation.span_id, end[0].correlation.span_id);
+    assert.equal(end[0].correlation.run_id, RUN);
+    assert.equal(end[0].payload.status, "ok");
+    assert.equal(end[0].payload.duration_ms, 142);
+    assert.equal(end[0].payload.toolCallId, "call_01HZX8Q2");
+    assert.equal(end[0].payload.reconstructed, undefined);
+    const elsewhere = mapPluginHook("before_tool_call", execCall, { ...ctx, sessionId: "another" });
+    assert.notEqual(elsewhere.at(-1)?.correlation.span_id, start[1].correlation.span_id);
+  });
+
+  it("a failed tool call is an error span and an error event; alone it is reconstructed", () => {
+    const events = mapPluginHook(
+      "after_tool_call",
+      { toolName: "web_fetch", params: { url: "https://example.invalid" }, runId: RUN, toolCallId: "call_01HZX8Q3", error: "getaddrinfo ENOTFOUND example.invalid", durationMs: 31 },
+      ctx,
+    );
+    assert.deepEqual(types(events), ["run.start", "span.end", "error"]);
+    assert.equal(events[1].payload.status, "error");
+    assert.equal(events[1].payload.reconstructed, true);
+    assert.equal(events[2].payload.message, "getaddrinfo ENOTFOUND example.invalid");
+    assert.equal(events[2].correlation.span_id, events[1].correlation.span_id);
+  });
+
+  it("tool_result_persist ends a span only when after_tool_call did not", () => {
+    mapPluginHook("after_tool_call", execDone, ctx);
+    const persist = { toolName: "exec", toolCallId: "call_01HZX8Q2", message: { role: "toolResult", content: [], isError: false } };
+    assert.deepEqual(mapPluginHook("tool_result_persist", persist, ctx), []);
+    const other = mapPluginHook("tool_result_persist", { ...persist, toolCallId: "call_X", message: { isError: true } }, ctx);
+    assert.deepEqual(types(other), ["span.end", "error"]);
+  });
+
+  it("llm_output usage becomes one metric.snapshot", () => {
+    const events = mapPluginHook(
+      "llm_output",
+      { runId: RUN, sessionId: SESSION, provider: "anthropic", model: "claude-sonnet-4-6", assistantTexts: ["..."], usage: { input: 1820, output: 212, cacheRead: 12000, cacheWrite: 0, total: 14032 } },
+      ctx,
+    );
+    const snapshot = events.at(-1)!;
+    assert.equal(snapshot.event.type, "metric.snapshot");
+    assert.deepEqual(snapshot.payload.usage, { input_tokens: 1820, output_tokens: 212, cache_read_tokens: 12000, cache_write_tokens: 0, total_tokens: 14032 });
+    assert.equal(snapshot.payload.model, "claude-sonnet-4-6");
+    assert.deepEqual(mapPluginHook("llm_output", { runId: RUN, model: "m" }, ctx), []);
+  });
+
+  it("llm_input starts the run and agent_end ends it", () => {
+    const start = mapPluginHook("llm_input", { runId: RUN, sessionId: SESSION, provider: "anthropic", model: "claude-sonnet-4-6", prompt: "Summarize", historyMessages: [], imagesCount: 0 }, ctx);
+    const again = mapPluginHook("llm_input", { runId: RUN, prompt: "again" }, ctx);
+    const end = mapPluginHook("agent_end", { runId: RUN, messages: [], success: false, error: "boom", durationMs: 9412 }, ctx);
+    assert.deepEqual(types(start), ["run.start"]);
+    assert.equal(start[0].payload.input, "Summarize");
+    assert.deepEqual(again, []);
+    assert.deepEqual(types(end), ["error", "run.end"]);
+    assert.equal(end[1].payload.status, "error");
+    assert.equal(end[1].payload.duration_ms, 9412);
+  });
+
+  it("model calls are llm spans; a failed one carries its failure kind", () => {
+    const call = { runId: RUN, callId: "c1", sessionId: SESSION, provider: "anthropic", model: "claude-sonnet-4-6" };
+    mapPluginHook("model_call_started", call, ctx);
+    const end = mapPluginHook("model_call_ended", { ...call, durationMs: 800, outcome: "error", errorCategory: "network", failureKind: "timeout" }, ctx);
+    assert.deepEqual(types(end), ["span.end", "error"]);
+    assert.equal(end[0].payload.kind, "llm");
+    assert.equal(end[0].payload.error, "network: timeout");
+  });
+
+  it("session_start and session_end", () => {
+    const start = mapPluginHook("session_start", { sessionId: SESSION, sessionKey: "agent:main:main" }, { sessionId: SESSION });
+    const end = mapPluginHook("session_end", { sessionId: SESSION, messageCount: 42, durationMs: 3600000, reason: "new" }, { sessionId: SESSION });
+    assert.deepEqual(types([...start, ...end]), ["session.start", "session.end"]);
+    assert.equal(end[0].payload.reason, "new");
+    assert.equal(end[0].payload.duration_ms, 3600000);
+  });
+});
+
+describe("plugin registration", () => {
+  let receiver: Receiver;
+  before(async () => {
+    receiver = await startReceiver();
+  });
+  after(async () => {
+    await receiver.close();
+  });
+
+  it("registers every hook with synchronous handlers that post and never throw", async () => {
+    resetPluginState();
+    process.env.AGENTMON_INGEST_URL = receiver.url;
+    const handlers = new Map<string, (event: Record<string, unknown>, ctx: Record<string, unknown>) => unknown>();
+    plugin.register({ on: (name, fn) => handlers.set(name, fn) });
+    assert.ok(["after_tool_call", "llm_output", "agent_end", "tool_result_persist", "session_start"].every((name) => handlers.has(name)));
+    assert.equal(handlers.get("after_tool_call")!(execDone, ctx), undefined);
+    assert.equal(handlers.get("tool_result_persist")!(undefined as unknown as Record<string, unknown>, ctx), undefined);
+    await settle();
+    assert.deepEqual(types(receiver.events()), ["run.start", "span.end"]);
+  });
+});
