@@ -1,0 +1,182 @@
+"""The shared hook plumbing: ids, clock, state locking, spool, HTTP and delivery."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from integration_helpers import QueryClient
+
+from agentmon.integrations import _hookio
+from agentmon.integrations._hookio import (
+    HookConfig,
+    LockedState,
+    MalformedPayload,
+    Spool,
+    deliver,
+    derived_id,
+    format_ts,
+    make_event,
+    new_event_id,
+    parse_ts,
+    read_payload,
+    split_batches,
+)
+
+SOURCE = {"framework": "hookio-test", "client_id": "box", "host": "box"}
+
+
+def config_for(tmp_path: Path, url: str = "http://127.0.0.1:9") -> HookConfig:
+    return HookConfig(
+        {
+            "AGENTMON_INGEST_URL": url,
+            "AGENTMON_SPOOL_DIR": str(tmp_path / "spool"),
+            "AGENTMON_STATE_DIR": str(tmp_path / "state"),
+            "AGENTMON_HOOK_LOG": str(tmp_path / "hooks.log"),
+            "AGENTMON_HOOK_TIMEOUT": "1",
+        }
+    )
+
+
+def event(session: str, event_type: str = "session.start") -> dict[str, Any]:
+    return make_event(
+        event_type,
+        source=SOURCE,
+        ts=1_787_236_200.5,
+        correlation={"session_id": session},
+        payload={},
+    )
+
+
+def test_ids_are_rfc4122_and_derived_ids_are_stable() -> None:
+    fresh = uuid.UUID(new_event_id())
+    derived = uuid.UUID(derived_id("claude-code", "s1", "span", "toolu_1"))
+    assert (fresh.version, derived.version) == (4, 5)
+    assert str(derived) == derived_id("claude-code", "s1", "span", "toolu_1")
+    assert derived_id("claude-code", "s2", "span", "toolu_1") != str(derived)
+
+
+def test_time_stamps_round_trip() -> None:
+    assert format_ts(1_787_236_203.35) == "2026-08-20T14:30:03.350000Z"
+    assert parse_ts("2026-08-20T14:30:03.350Z") == pytest.approx(1_787_236_203.35)
+    assert parse_ts("2026-08-20T14:30:03") is None
+    assert parse_ts("yesterday") is None
+
+
+def test_read_payload_takes_argv_last_only_when_asked() -> None:
+    argv = ["agentmon-codex-handler", '{"type": "agent-turn-complete", "_delivery": "argv"}']
+    assert read_payload(argv, lambda: "{}", from_argv=True) == {"type": "agent-turn-complete"}
+    assert read_payload(argv, lambda: '{"a": 1}') == {"a": 1}
+    for text in ("", "   ", "{oops", "[1]", "null"):
+        with pytest.raises(MalformedPayload):
+            read_payload(["cmd"], lambda text=text: text)
+
+
+def _increment(args: tuple[str, int]) -> None:
+    directory, times = args
+    config = HookConfig({"AGENTMON_STATE_DIR": directory})
+    for _ in range(times):
+        with LockedState(config, "test", "shared session/with odd:chars") as state:
+            state["count"] = state.get("count", 0) + 1
+
+
+def test_locked_state_serialises_concurrent_processes(tmp_path: Path) -> None:
+    with ProcessPoolExecutor(max_workers=4) as pool:
+        list(pool.map(_increment, [(str(tmp_path), 25)] * 4))
+    config = HookConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
+    with LockedState(config, "test", "shared session/with odd:chars") as state:
+        assert state["count"] == 100
+
+
+def test_locked_state_survives_a_corrupt_file(tmp_path: Path) -> None:
+    config = HookConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
+    with LockedState(config, "test", "s1") as state:
+        state["x"] = 1
+    (tmp_path / "test" / "s1.json").write_text("{half")
+    with LockedState(config, "test", "s1") as state:
+        assert state == {}
+
+
+def test_spool_claims_each_file_once_in_order_and_can_put_it_back(tmp_path: Path) -> None:
+    spool = Spool(str(tmp_path))
+    spool.write([event("a")])
+    spool.write([event("b")])
+    claimed = spool.claim()
+    assert [batch[0]["correlation"]["session_id"] for _, batch in claimed] == ["a", "b"]
+    assert Spool(str(tmp_path)).claim() == []
+    spool.unclaim(claimed[0][0])
+    Spool.release([claimed[1][0]])
+    again = spool.claim()
+    assert [batch[0]["correlation"]["session_id"] for _, batch in again] == ["a"]
+    assert spool.count() == 0
+
+
+def test_split_batches_respects_count_and_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_hookio, "MAX_BATCH_EVENTS", 3)
+    batches = split_batches([event(str(n)) for n in range(7)])
+    assert [len(batch) for batch in batches] == [3, 3, 1]
+    monkeypatch.setattr(_hookio, "MAX_BATCH_BYTES", 1)
+    assert [len(batch) for batch in split_batches([event("x"), event("y")])] == [1, 1]
+
+
+def test_unreachable_gateway_spools_and_logs(tmp_path: Path, unused_port: int) -> None:
+    config = config_for(tmp_path, f"http://127.0.0.1:{unused_port}")
+    assert deliver(config, [event("s")], "test") is False
+    assert Spool(config.spool_dir).count() == 1
+    assert "gateway unreachable" in Path(config.log_path).read_text()
+
+
+def test_delivery_replays_the_spool_and_drops_rejected_items(
+    tmp_path: Path, server: Any, query: QueryClient
+) -> None:
+    session = str(uuid.uuid4())
+    config = config_for(tmp_path, server.ingest_url)
+    Spool(config.spool_dir).write([event(session)])
+    bad = event(session, "run.start")
+    bad["event"]["ts"] = "not a time"
+    good = event(session, "run.end")
+    assert deliver(config, [bad, good], "test") is True
+    assert Spool(config.spool_dir).count() == 0
+    assert "rejected" in Path(config.log_path).read_text()
+    stored = {e["event"]["type"] for e in query.events(session_id=session)}
+    assert stored == {"session.start", "run.end"}
+
+
+def test_http_client_reads_chunked_and_plain_answers() -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunked = head + b'4\r\n{"a"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n'
+    assert json.loads(_hookio._parse_response(chunked).body) == {"a": 1}
+    plain = _hookio._parse_response(b"HTTP/1.1 503 Busy\r\nRetry-After: 2\r\n\r\nbusy")
+    assert (plain.status, plain.headers["retry-after"], plain.body) == (503, "2", b"busy")
+    with pytest.raises(OSError):
+        _hookio._parse_response(b"garbage")
+
+
+def test_handlers_import_only_light_modules() -> None:
+    heavy = [
+        "httpx",
+        "fastapi",
+        "asyncio",
+        "msgspec",
+        "agentmon.store",
+        "agentmon.events",
+        "typing",
+        "urllib.request",
+        "http.client",
+        "uuid",
+    ]
+    for module in ("claude", "codex", "gemini", "hermes"):
+        code = (
+            f"import sys, agentmon.integrations.{module}; "
+            f"print([m for m in {heavy!r} if m in sys.modules])"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip() == "[]", (module, result.stdout)
