@@ -74,6 +74,8 @@ class Emitter:
         self._wake = threading.Condition()
         self._in_flight = 0
         self._flush_requested = False
+        self._cycles_started = 0
+        self._cycles_done = 0
         self._closed = False
         self._next_replay = 0.0
         self._worker = threading.Thread(target=self._run, name="agentmon-emitter", daemon=True)
@@ -105,12 +107,16 @@ class Emitter:
         return SessionScope(self, session_id, start)
 
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Send everything queued now; True once the queue is empty (sent or spooled)."""
+        """Send everything queued and try the spool now; True once done (sent or spooled)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._wake:
+            if self._closed:
+                return not self._queue
             self._flush_requested = True
+            self._next_replay = 0.0
+            target = self._cycles_started + 1
             self._wake.notify()
-            while self._queue or self._in_flight:
+            while self._queue or self._in_flight or self._cycles_done < target:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
@@ -176,6 +182,7 @@ class Emitter:
             finally:
                 with self._wake:
                     self._in_flight = 0
+                    self._cycles_done += 1
                     self._wake.notify_all()
 
     def _next_batch(self) -> list[dict[str, Any]] | None:
@@ -194,6 +201,7 @@ class Emitter:
             size = min(len(self._queue), self.config.batch_size)
             batch = [self._queue.popleft() for _ in range(size)]
             self._in_flight = len(batch)
+            self._cycles_started += 1
             return batch
 
     def _send(self, batch: list[dict[str, Any]]) -> bool:
