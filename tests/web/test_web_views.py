@@ -147,6 +147,8 @@ def test_openclaw_health_cards(page: Page, embedded_server: Any, seeded: Seed) -
     gateway = zap.locator(".vm-row").filter(has=page.locator("dt", has_text="Gateway"))
     expect(gateway.locator("dd")).to_have_text("up · 12 ms · HTTP 200")
     expect(zap.locator("svg.sparkline polyline")).to_have_count(1)
+    agents = zap.locator(".vm-row").filter(has=page.locator("dt", has_text="Agents"))
+    expect(agents.locator("dd")).to_have_text("1 active")
     screenshot(page, "openclaw")
 
 

@@ -1,8 +1,8 @@
 // The live event stream: one WebSocket to /v1/ws shared by every view.
 //
-// It reconnects with exponential backoff (1 s doubling to 30 s, with jitter). After a
-// reconnect, or when the server says events were dropped, it announces a resync so the
-// current view refetches over HTTP what it missed.
+// It reconnects with exponential backoff (1 s doubling to 30 s, with jitter), reset once the
+// server has said hello. After a reconnect, or when the server says events were dropped, it
+// announces a resync so the current view refetches over HTTP what it missed.
 import { announceResync } from "./api.js";
 import { createStore } from "./store.js";
 import { useEffect, useRef } from "./lib.js";
@@ -13,7 +13,7 @@ export const liveStatus = createStore({ state: "connecting", retryAt: null });
 const listeners = new Set();
 let socket = null;
 let attempts = 0;
-let everOpened = false;
+let everConnected = false;
 let retryTimer = null;
 
 function socketUrl() {
@@ -32,12 +32,6 @@ function connect() {
     return;
   }
   socket = ws;
-  ws.addEventListener("open", () => {
-    attempts = 0;
-    liveStatus.set({ state: "open", retryAt: null });
-    if (everOpened) announceResync();
-    everOpened = true;
-  });
   ws.addEventListener("message", (message) => {
     let frame;
     try {
@@ -45,7 +39,13 @@ function connect() {
     } catch {
       return;
     }
-    if (frame.type === "events" && Array.isArray(frame.events)) {
+    if (frame.type === "hello") {
+      // Only the server's greeting counts as connected (a proxy may accept and then drop).
+      attempts = 0;
+      liveStatus.set({ state: "open", retryAt: null });
+      if (everConnected) announceResync();
+      everConnected = true;
+    } else if (frame.type === "events" && Array.isArray(frame.events)) {
       for (const listener of [...listeners]) listener(frame.events);
     } else if (frame.type === "dropped") {
       announceResync();

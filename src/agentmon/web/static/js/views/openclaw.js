@@ -4,6 +4,7 @@ import { html } from "../lib.js";
 import { withQuery } from "../api.js";
 import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
+import { Link } from "../router.js";
 import {
   formatAge, formatBytes, formatDateTime, formatDuration, formatPct, formatRate,
 } from "../format.js";
@@ -24,6 +25,23 @@ function Meter({ pct, warn = 80, bad = 90, label }) {
 
 function Row({ label, children }) {
   return html`<div class="vm-row"><dt>${label}</dt><dd>${children}</dd></div>`;
+}
+
+/** The agent sessions on a VM (host = instance name): how many are active, waiting, failing. */
+function VmAgents({ name }) {
+  const sessions = useFetch(withQuery("/v1/sessions", { host: name, limit: 100 }));
+  useLiveRefresh((e) => ev.host(e) === name && ev.session(e) !== null, sessions.reload, 2000);
+  if (!sessions.data) return html`<span class="muted">${sessions.error ? "unavailable" : "…"}</span>`;
+  const count = (status) => sessions.data.sessions.filter((s) => s.status === status).length;
+  const active = count("active");
+  const waiting = count("waiting");
+  const failing = count("error");
+  const href = withQuery("/sessions", { host: name });
+  if (sessions.data.sessions.length === 0) return html`<span class="muted">no agent sessions</span>`;
+  return html`<${Link} href=${href}>
+    ${active} active${waiting ? html`${" · "}<span class="warn-text">${waiting} waiting for a human</span>` : ""}${
+      failing ? html`${" · "}<span class="bad-text">${failing} failing</span>` : ""}
+  <//>`;
 }
 
 function InstanceCard({ instance, fetchedAt, now }) {
@@ -51,6 +69,7 @@ function InstanceCard({ instance, fetchedAt, now }) {
         class=${age > 300 ? "bad-text" : instance.stale ? "warn-text" : ""}>${formatAge(age)}</time>
     </p>
     <dl class="vm-rows">
+      <${Row} label="Agents"><${VmAgents} name=${name} /><//>
       <${Row} label="CPU">
         <span class="vm-figure">${formatPct(snap.cpu_pct)}${snap.vcpus ? html` <span class="muted">of ${snap.vcpus} vCPU</span>` : ""}</span>
         ${history.data ? html`<${Sparkline} values=${points.map((p) => p.cpu_pct)} label=${`CPU of ${name}, last hour`} />`

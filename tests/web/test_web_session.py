@@ -1,0 +1,128 @@
+"""The session detail view: runs, the waterfall of a run's spans, span payloads, agent text
+kept inert, deep links and keyboard use."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from web_seed import XSS_OUTPUT, Seed
+from web_support import screenshot
+
+pytestmark = pytest.mark.browser
+
+NO_INJECTION = """() => ({
+  xss: window.__xss === undefined ? null : window.__xss,
+  images: document.querySelectorAll('img[src="x"]').length,
+  scripts: [...document.scripts].filter((s) => !s.src).length,
+})"""
+
+
+def test_waterfall_shows_the_spans_of_a_run_in_order(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    page.goto(f"{embedded_server.ui_url}/sessions/{seeded.main_session}")
+    header = page.locator(".session-head")
+    expect(header).to_contain_text("claude-code")
+    expect(header).to_contain_text("laptop")
+    expect(header).to_contain_text("13.8K (12K in, 1,800 out)")
+    expect(header).to_contain_text("$0.06")
+    runs = page.locator(".run-list > li")
+    expect(runs).to_have_count(2)
+    expect(runs.nth(1).locator(".badge")).to_have_text("running")
+
+    runs.first.get_by_role("button").first.click()
+    expect(page).to_have_url(re.compile(rf"\?run={seeded.main_run}$"))
+    rows = page.locator(".waterfall .wf-row")
+    expect(rows).to_have_count(4)
+    expect(rows.locator(".wf-name")).to_have_text(list(Seed.MAIN_SPANS))
+    expect(rows.locator(".wf-kind")).to_have_text(["tool", "llm", "tool", "tool"])
+    expect(rows.nth(3)).to_have_class(re.compile(r"\bis-error\b"))
+    expect(rows.nth(3).locator(".wf-status")).to_have_text("error")
+    # Bars are placed by start offset and sized by duration (3.5 s vs 0.8 s).
+    boxes = [rows.nth(i).locator(".wf-bar").bounding_box() for i in range(4)]
+    assert all(box is not None for box in boxes)
+    lefts = [box["x"] for box in boxes if box]
+    assert lefts == sorted(lefts) and len(set(lefts)) == 4
+    widths = [box["width"] for box in boxes if box]
+    assert widths[1] > widths[2] > widths[0] > widths[3]
+    expect(page.locator(".run-io")).to_contain_text("Fix the login page; run the tests.")
+    expect(page.locator(".run-io")).to_contain_text("Fixed; tests pass.")
+    screenshot(page, "session")
+
+
+def test_agent_text_is_shown_as_text_never_as_html(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    page.goto(f"{embedded_server.ui_url}/sessions/{seeded.main_session}?run={seeded.main_run}")
+    expect(page.locator(".session-head h1")).to_contain_text('<img src=x onerror="window.__xss=3">')
+    page.locator(".wf-row", has_text="Bash").click()
+    expect(page).to_have_url(re.compile(r"&span="))
+    detail = page.locator(".span-detail")
+    expect(detail.locator("h3")).to_contain_text("Bash")
+    output = detail.locator(".json[aria-label='span output']")
+    expect(output).to_contain_text('"stdout": "<img src=x onerror=\\"window.__xss=1;alert(1)\\">')
+    expect(output).to_contain_text("<script>window.__xss=2;alert(2)</script>")
+    # The long string is cut and can be expanded.
+    expect(output).not_to_contain_text("x" * 600)
+    output.get_by_role("button", name=re.compile(r"show all \d+ chars")).click()
+    expect(output).to_contain_text(XSS_OUTPUT.replace('"', '\\"') + "x" * 600)
+    expect(detail.locator(".json[aria-label='span input']")).to_contain_text('"pytest -q"')
+    assert page.evaluate(NO_INJECTION) == {"xss": None, "images": 0, "scripts": 0}
+    screenshot(page, "session-span")
+
+    # The feed rows of the dashboard carry the same text: still inert.
+    page.goto(embedded_server.ui_url + "/sessions")
+    expect(
+        page.get_by_text('<img src=x onerror="window.__xss=3"> fix the login page')
+    ).to_be_visible()
+    assert page.evaluate(NO_INJECTION) == {"xss": None, "images": 0, "scripts": 0}
+
+
+def test_deep_link_to_a_span_survives_a_reload(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    span = f"{seeded.main_run}-span3"
+    url = (
+        f"{embedded_server.ui_url}/sessions/{seeded.main_session}?run={seeded.main_run}&span={span}"
+    )
+    page.goto(url)
+    detail = page.locator(".span-detail")
+    expect(detail.locator("h3")).to_contain_text("Edit")
+    expect(detail.locator(".span-error")).to_contain_text("old_string not found in src/login.py")
+    page.reload()
+    expect(detail.locator("h3")).to_contain_text("Edit")
+    expect(page.locator(".wf-row.is-selected .wf-name")).to_have_text("Edit")
+    detail.get_by_role("button", name="Close").click()
+    expect(detail).to_have_count(0)
+    expect(page).to_have_url(re.compile(rf"\?run={seeded.main_run}$"))
+
+
+def test_runs_and_spans_open_from_the_keyboard(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    page.goto(f"{embedded_server.ui_url}/sessions/{seeded.main_session}")
+    first = page.locator(".run-head").first
+    first.focus()
+    page.keyboard.press("Enter")
+    expect(first).to_have_attribute("aria-expanded", "true")
+    rows = page.locator(".waterfall .wf-row")
+    expect(rows).to_have_count(4)
+    rows.first.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(rows.nth(2)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator(".span-detail h3")).to_contain_text("Bash")
+    # The second run is still going: its running span is drawn open-ended.
+    second = page.locator(".run-head").nth(1)
+    second.focus()
+    page.keyboard.press("Space")
+    expect(second).to_have_attribute("aria-expanded", "true")
+    expect(first).to_have_attribute("aria-expanded", "false")
+    running = page.locator(".waterfall .wf-row")
+    expect(running).to_have_count(1)
+    expect(running.first).to_have_class(re.compile(r"\bis-running\b"))
+    expect(running.first.locator(".wf-dur")).to_have_text("running")
