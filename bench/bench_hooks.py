@@ -1,0 +1,246 @@
+"""Wall time of one hook-handler invocation, against a bare ``python -c pass``.
+
+Runs each of the four handler commands many times with realistic payloads (a prompt, a
+tool start, a tool end and a turn end, in turn) while an agentmon server is up, and prints
+the median per command, the ratio to bare Python, and whether the targets (<= 60 ms and
+<= 1.5x bare Python) are met.
+
+    .venv/bin/python bench/bench_hooks.py                   # starts its own `agentmon serve`
+    .venv/bin/python bench/bench_hooks.py --ingest-url http://127.0.0.1:8080 --runs 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+TARGET_MS = 60.0
+TARGET_RATIO = 1.5
+
+
+def claude_payloads(session: str) -> list[dict[str, Any]]:
+    base = {
+        "session_id": session,
+        "transcript_path": f"/tmp/{session}.jsonl",
+        "cwd": "/home/ada/src/app",
+        "permission_mode": "default",
+    }
+    tool = {"tool_name": "Bash", "tool_input": {"command": "pytest -q"}, "tool_use_id": "toolu_01"}
+    return [
+        {**base, "hook_event_name": "UserPromptSubmit", "prompt": "Fix the failing test"},
+        {**base, "hook_event_name": "PreToolUse", **tool},
+        {
+            **base,
+            "hook_event_name": "PostToolUse",
+            **tool,
+            "tool_response": {"stdout": "1 passed", "stderr": "", "interrupted": False},
+        },
+        {**base, "hook_event_name": "Stop", "stop_hook_active": False},
+    ]
+
+
+def codex_payloads(session: str) -> list[dict[str, Any]]:
+    base = {
+        "session_id": session,
+        "turn_id": "turn-1",
+        "transcript_path": None,
+        "cwd": "/home/ada/src/app",
+        "model": "gpt-5.4",
+        "permission_mode": "default",
+    }
+    tool = {"tool_name": "Bash", "tool_input": {"command": "rg foo"}, "tool_use_id": "call_1"}
+    return [
+        {**base, "hook_event_name": "UserPromptSubmit", "prompt": "Rename foo to bar"},
+        {**base, "hook_event_name": "PreToolUse", **tool},
+        {
+            **base,
+            "hook_event_name": "PostToolUse",
+            **tool,
+            "tool_response": {"exit_code": 0, "stdout": "src/lib.rs:12", "stderr": ""},
+        },
+        {
+            **base,
+            "hook_event_name": "Stop",
+            "stop_hook_active": False,
+            "last_assistant_message": "Renamed.",
+        },
+    ]
+
+
+def gemini_payloads(session: str) -> list[dict[str, Any]]:
+    base = {
+        "session_id": session,
+        "transcript_path": "/tmp/chat.json",
+        "cwd": "/home/ada/src/app",
+        "timestamp": "2026-08-20T14:30:00.000Z",
+    }
+    tool = {"tool_name": "run_shell_command", "tool_input": {"command": "pytest -q"}}
+    return [
+        {**base, "hook_event_name": "BeforeAgent", "prompt": "Why does test_parse fail?"},
+        {**base, "hook_event_name": "BeforeTool", **tool},
+        {
+            **base,
+            "hook_event_name": "AfterTool",
+            **tool,
+            "tool_response": {"llmContent": "1 passed", "returnDisplay": "1 passed"},
+        },
+        {**base, "hook_event_name": "AfterAgent", "prompt": "Why?", "prompt_response": "Fixed."},
+    ]
+
+
+def hermes_payloads(session: str) -> list[dict[str, Any]]:
+    def hook(name: str, tool: str | None = None, **extra: Any) -> dict[str, Any]:
+        return {
+            "hook_event_name": name,
+            "tool_name": tool,
+            "tool_input": {"command": "ls"} if tool else None,
+            "session_id": session,
+            "cwd": "/home/ada/src/app",
+            "profile": "default",
+            "extra": {**extra, "telemetry_schema_version": "hermes.observer.v1"},
+        }
+
+    return [
+        hook("pre_llm_call", turn_id="turn-1", user_message="List the files"),
+        hook("pre_tool_call", "terminal", tool_call_id="t1", turn_id="turn-1"),
+        hook(
+            "post_tool_call",
+            "terminal",
+            tool_call_id="t1",
+            turn_id="turn-1",
+            status="ok",
+            duration_ms=37,
+            result='{"exit_code": 0}',
+        ),
+        hook("post_llm_call", turn_id="turn-1", assistant_response="3 files"),
+    ]
+
+
+COMMANDS = {
+    "agentmon-claude-handler": claude_payloads,
+    "agentmon-codex-handler": codex_payloads,
+    "agentmon-gemini-handler": gemini_payloads,
+    "agentmon-hermes-handler": hermes_payloads,
+}
+
+
+def timed(args: list[str], stdin: bytes, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(args, input=stdin, env=env, stdout=subprocess.DEVNULL, check=True)
+    return (time.perf_counter() - started) * 1000
+
+
+def median_ms(args: list[str], stdins: list[bytes], env: dict[str, str], runs: int) -> float:
+    timed(args, stdins[0], env)  # warm-up: byte-compile and fill the page cache
+    return statistics.median(timed(args, stdins[i % len(stdins)], env) for i in range(runs))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+@contextmanager
+def embedded_server(workdir: Path) -> Iterator[str]:
+    ports = {name: free_port() for name in ("ingest", "query", "ui", "otlp")}
+    args = [
+        sys.executable,
+        "-m",
+        "agentmon",
+        "serve",
+        "--data-dir",
+        str(workdir / "data"),
+        "--addr",
+        f"127.0.0.1:{ports['ingest']}",
+        "--query-addr",
+        f"127.0.0.1:{ports['query']}",
+        "--ui-addr",
+        f"127.0.0.1:{ports['ui']}",
+        "--otlp-addr",
+        f"127.0.0.1:{ports['otlp']}",
+    ]
+    env = {**os.environ, "OPENCLAW_REGISTRY": str(workdir / "no-registry.json")}
+    with open(workdir / "server.log", "wb") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{ports['ingest']}"
+    try:
+        deadline = time.monotonic() + 30
+        while not healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"agentmon serve did not start; see {workdir / 'server.log'}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def hook_env(workdir: Path, ingest_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env.update(
+        AGENTMON_INGEST_URL=ingest_url,
+        AGENTMON_SPOOL_DIR=str(workdir / "spool"),
+        AGENTMON_STATE_DIR=str(workdir / "state"),
+        AGENTMON_HOOK_LOG=str(workdir / "hooks.log"),
+    )
+    return env
+
+
+def run_bench(ingest_url: str, workdir: Path, runs: int) -> bool:
+    env = hook_env(workdir, ingest_url)
+    bare = median_ms([sys.executable, "-c", "pass"], [b""], env, runs)
+    print(f"{'python -c pass':28s} {bare:7.1f} ms")
+    ok = True
+    for command, payloads in COMMANDS.items():
+        stdins = [json.dumps(p).encode() for p in payloads(f"bench-{command}-{os.getpid()}")]
+        median = median_ms([str(BIN / command)], stdins, env, runs)
+        ratio = median / bare
+        meets = median <= TARGET_MS and ratio <= TARGET_RATIO
+        ok = ok and meets
+        verdict = "ok" if meets else "over target"
+        print(f"{command:28s} {median:7.1f} ms  {ratio:4.2f}x bare  {verdict}")
+    spooled = list((workdir / "spool").glob("*.json"))
+    print(f"targets: <= {TARGET_MS:.0f} ms and <= {TARGET_RATIO}x bare python")
+    print(f"batches spooled (gateway not reached): {len(spooled)}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=60, help="invocations per command (default 60)")
+    parser.add_argument("--ingest-url", help="a running gateway (default: start agentmon serve)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="agentmon-bench-") as tmp:
+        workdir = Path(tmp)
+        if args.ingest_url:
+            met = run_bench(args.ingest_url.rstrip("/"), workdir, args.runs)
+        else:
+            with embedded_server(workdir) as url:
+                met = run_bench(url, workdir, args.runs)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
