@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 from web_seed import Seed
-from web_support import screenshot
+from web_support import post_events, screenshot
+
+from agentmon.events import EventType, new_event, to_dict
 
 pytestmark = pytest.mark.browser
 
@@ -192,3 +194,33 @@ def test_dark_theme(dark_page: Page, embedded_server: Any, seeded: Seed) -> None
         if name == "dashboard":
             page.wait_for_function(CANVAS_HAS_PIXELS)
         screenshot(page, f"{name}-dark")
+
+
+def test_sessions_load_more_follows_the_cursor(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    host = f"pager-{seeded.tag}"
+    post_events(
+        embedded_server,
+        [
+            to_dict(
+                new_event(
+                    EventType.SESSION_START,
+                    framework="hermes",
+                    host=host,
+                    session_id=f"{host}-{i:02d}",
+                    payload={"title": f"paged session {i:02d}"},
+                )
+            )
+            for i in range(57)
+        ],
+    )
+    page.goto(f"{embedded_server.ui_url}/sessions?host={host}")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(50)
+    expect(page.get_by_text("50 sessions shown")).to_be_visible()
+    page.get_by_role("button", name="Load more").click()
+    expect(rows).to_have_count(57)
+    expect(page.get_by_text("That is all.")).to_be_visible()
+    ids = [text.split()[-1] for text in rows.locator(".session-cell .mono").all_text_contents()]
+    assert sorted(ids) == [f"{host}-{i:02d}" for i in range(57)]
