@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(run(args, settings))
     except KeyboardInterrupt:
         return 130
+    except (ConnectionError, OSError) as exc:
+        print(f"agentmon: {exc}", file=sys.stderr)
+        return 1
     return result if isinstance(result, int) else 0
 
 

@@ -35,7 +35,7 @@ class LiveFilter:
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class Subscriber:
     filter: LiveFilter
     queue: asyncio.Queue[list[bytes]] = field(

@@ -7,12 +7,14 @@ are announced on the core subject `<topic>.stored` for the query API's live feed
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
+import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
@@ -70,10 +72,17 @@ class NatsBus:
         assert self._nc is not None, "not connected"
         return self._nc
 
-    async def connect(self) -> None:
-        self._nc = await nats.connect(
-            self.url, name="agentmon", max_reconnect_attempts=-1, reconnect_time_wait=1
-        )
+    async def connect(self, timeout: float = 5.0) -> None:
+        """Connect (failing after `timeout` if NATS cannot be reached), then keep reconnecting."""
+        try:
+            self._nc = await asyncio.wait_for(
+                nats.connect(
+                    self.url, name="agentmon", max_reconnect_attempts=-1, reconnect_time_wait=1
+                ),
+                timeout,
+            )
+        except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
+            raise ConnectionError(f"cannot reach NATS at {self.url}: {exc or 'timed out'}") from None
         self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
         await self._ensure_stream()
 
@@ -91,8 +100,10 @@ class NatsBus:
             )
 
     async def close(self) -> None:
+        # close, not drain: every publish was already acknowledged, and an unacked pull
+        # message is simply redelivered to another processor
         if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
+            await self._nc.close()
         self._nc = None
 
     # --- Intake (the ingest gateway's side) --------------------------------------------
