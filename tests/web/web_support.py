@@ -52,6 +52,7 @@ def wait_until(check: Any, what: str, timeout: float = 10.0) -> Any:
 def screenshot(page: Page, name: str) -> Path:
     """Save a full-page screenshot to artifacts/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # a sticky header would land mid-page otherwise
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path

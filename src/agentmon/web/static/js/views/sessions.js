@@ -119,9 +119,9 @@ function SessionRow({ session: s, now }) {
     <td>${s.host || "—"}</td>
     <td><time datetime=${s.started_at} title=${`${formatDateTime(s.started_at)} (${formatAgo(s.started_at, now)})`}>${formatShortDateTime(s.started_at)}</time></td>
     <td class="num">${formatDuration(s.duration_ms)}</td>
-    <td class="num">${formatInt(s.run_count)}</td>
-    <td class="num">${formatInt(s.tool_count)}</td>
-    <td class=${`num ${s.error_count ? "bad-text" : ""}`}>${formatInt(s.error_count)}</td>
+    <td class="num counts-cell" title=${`${s.run_count} runs, ${s.tool_count} tool calls, ${s.error_count} errors`}>
+      ${formatInt(s.run_count)} · ${formatInt(s.tool_count)} · <span class=${s.error_count ? "bad-text" : "muted"}>${formatInt(s.error_count)}</span>
+    </td>
     <td class="num">${formatCompact(s.tokens?.total ?? 0)}</td>
     <td class="num">${formatCost(s.cost_usd)}</td>
     <td>${formatAgo(s.last_event_at, now)}</td>
@@ -149,8 +149,8 @@ export function SessionsView() {
     body = html`<div class="table-scroll"><table class="table sessions-table">
       <thead><tr>
         <th>status</th><th>session</th><th>framework</th><th>host</th><th>started</th>
-        <th class="num">duration</th><th class="num">runs</th><th class="num">tools</th>
-        <th class="num">errors</th><th class="num">tokens</th><th class="num">cost</th><th>last event</th>
+        <th class="num">duration</th><th class="num" title="runs · tool calls · errors">runs · tools · errors</th>
+        <th class="num">tokens</th><th class="num">cost</th><th>last event</th>
       </tr></thead>
       <tbody>${pages.rows.map((s) => html`<${SessionRow} key=${s.session_id} session=${s} now=${now} />`)}</tbody>
     </table></div>
