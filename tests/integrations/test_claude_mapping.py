@@ -203,3 +203,24 @@ def test_unknown_hook_names_map_to_nothing_and_missing_names_are_malformed(repla
         replay({"session_id": SESSION})
     with pytest.raises(claude.MalformedPayload):
         claude.session_of({"hook_event_name": "Stop"})
+
+
+def test_out_of_order_tool_end_before_start_leaves_no_span_open(replay: Replay) -> None:
+    replay(hook("UserPromptSubmit", prompt="go"))
+    end = replay(post("toolu_late"))
+    start = replay(pre("toolu_late"))
+    assert types(end) == ["span.end"]
+    assert types(start) == ["span.start"]
+    assert start[0]["correlation"]["span_id"] == end[0]["correlation"]["span_id"]
+    assert replay(hook("SessionEnd", reason="other"))[0]["event"]["type"] == "run.end"
+
+
+def test_a_tool_end_after_the_turn_end_stays_in_its_run(replay: Replay) -> None:
+    started = replay(hook("UserPromptSubmit", prompt="go"), pre("toolu_slow"))
+    replay(hook("Stop", stop_hook_active=False))
+    late = replay(post("toolu_slow"))
+    assert types(late) == ["span.end"]
+    assert (
+        late[0]["correlation"]["run_id"]
+        == of_type(started, "run.start")[0]["correlation"]["run_id"]
+    )

@@ -418,3 +418,40 @@ def test_malformed_input_exits_0_sends_nothing_and_logs(
     assert query.events(limit=1) == newest_before
     assert handler.spooled_files() == []
     assert any("malformed input, nothing sent" in line for line in handler.log_lines())
+
+
+def test_out_of_order_hooks_still_give_closed_spans_in_the_right_run(
+    handler: HandlerRunner, query: QueryClient
+) -> None:
+    sid = new_session()
+    grep = {"command": "rg parse"}
+
+    def send(name: str, **fields: Any) -> None:
+        handler("agentmon-claude-handler", claude(sid, name, **fields))
+
+    send("UserPromptSubmit", prompt="find the parser")
+    send(
+        "PostToolUse",
+        tool_name="Bash",
+        tool_input=grep,
+        tool_use_id="toolu_early",
+        tool_response={"stdout": "src/parse.py"},
+    )
+    send("PreToolUse", tool_name="Bash", tool_input=grep, tool_use_id="toolu_early")
+    send("PreToolUse", tool_name="Read", tool_input={"file_path": "a.py"}, tool_use_id="toolu_late")
+    send("Stop", stop_hook_active=False)
+    send(
+        "PostToolUse",
+        tool_name="Read",
+        tool_input={"file_path": "a.py"},
+        tool_use_id="toolu_late",
+        tool_response={"content": "..."},
+    )
+
+    detail = query.wait_for_session(sid, lambda d: run_statuses(d) == ["ok"])
+    assert detail["session"]["run_count"] == 1
+    spans = query.run(detail["runs"][0]["run_id"])["spans"]
+    assert sorted((span["name"], span["status"]) for span in spans) == [
+        ("Bash", "ok"),
+        ("Read", "ok"),
+    ]

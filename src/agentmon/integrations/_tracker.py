@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 MAX_FIELD_CHARS = 16_384
 RECENT_RUNS_KEPT = 20
+ENDED_EARLY_KEPT = 50
 
 _USAGE_ALIASES = {
     "input_tokens": (
@@ -232,17 +233,22 @@ class Tracker:
         ts: float | None = None,
         **payload: Any,
     ) -> str:
+        """Open a span; a start arriving after its end (out of order) is reported, not opened."""
         span_run = self.ensure_run(run_id)
         span_id = self.span_id_for(key)
         parent = self._parent_of(parent_key)
-        self.state["spans"][key] = {
-            "id": span_id,
-            "run": span_run,
-            "kind": kind,
-            "name": name,
-            "parent": parent,
-            "started_at": self.now if ts is None else ts,
-        }
+        ended_early = self.state.get("ended_early", [])
+        if key in ended_early:
+            ended_early.remove(key)
+        else:
+            self.state["spans"][key] = {
+                "id": span_id,
+                "run": span_run,
+                "kind": kind,
+                "name": name,
+                "parent": parent,
+                "started_at": self.now if ts is None else ts,
+            }
         self.emit(
             "span.start",
             {"kind": kind, "name": name, **payload},
@@ -278,6 +284,8 @@ class Tracker:
             }
             if "duration_ms" in payload:
                 payload["reconstructed"] = True
+            early = [*self.state.get("ended_early", []), key][-ENDED_EARLY_KEPT:]
+            self.state["ended_early"] = early
         end = self.now if ts is None else ts
         if opened.get("started_at") is not None and "duration_ms" not in payload:
             payload["duration_ms"] = max(round((end - opened["started_at"]) * 1000), 0)
