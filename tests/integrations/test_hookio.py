@@ -125,10 +125,19 @@ def test_split_batches_respects_count_and_size(monkeypatch: pytest.MonkeyPatch) 
     assert [len(batch) for batch in split_batches([event("x"), event("y")])] == [1, 1]
 
 
-def test_unreachable_gateway_spools_and_logs(tmp_path: Path, unused_port: int) -> None:
+def test_unreachable_gateway_spools_new_events_and_leaves_the_spool_as_it_was(
+    tmp_path: Path, unused_port: int
+) -> None:
     config = config_for(tmp_path, f"http://127.0.0.1:{unused_port}")
-    assert deliver(config, [event("s")], "test") is False
-    assert Spool(config.spool_dir).count() == 1
+    spool = Spool(config.spool_dir)
+    earlier = spool.write([event("earlier")])
+    assert deliver(config, [event("now")], "test") is False
+    assert Path(earlier).exists()
+    batches = [batch for _, batch in spool.claim()]
+    assert [[e["correlation"]["session_id"] for e in batch] for batch in batches] == [
+        ["earlier"],
+        ["now"],
+    ]
     assert "gateway unreachable" in Path(config.log_path).read_text()
 
 

@@ -522,30 +522,38 @@ def split_batches(events: list[Event]) -> list[list[Event]]:
 
 
 def deliver(config: HookConfig, events: list[Event], tool: str, spool: Spool | None = None) -> bool:
-    """Send spooled events then ``events``; spool whatever is not delivered. True if all went."""
+    """Send spooled events, then ``events``; spool what is not delivered. True if all went.
+
+    While the gateway is down, spooled files are put back untouched and only the new events
+    are written, so a long outage costs each hook one small file, not a rewrite of the spool.
+    """
     spool = spool or Spool(config.spool_dir)
     claimed = spool.claim()
     pending = [event for _, batch in claimed for event in batch] + events
     if not pending:
         return True
     deadline = time.monotonic() + config.timeout
-    undelivered: list[Event] = []
+    delivered_count = 0
     for batch in split_batches(pending):
-        result = (
-            post_batch(config.ingest_url, config.api_key, batch, deadline)
-            if not undelivered
-            else DeliveryResult(False)
-        )
+        result = post_batch(config.ingest_url, config.api_key, batch, deadline)
         for reason in result.rejected:
             log_line(config, tool, reason)
         if not result.delivered:
-            if result.problem:
-                log_line(config, tool, f"{result.problem}; spooling")
-            undelivered.extend(batch)
-    if undelivered:
-        spool.write(undelivered)
-    Spool.release([path for path, _ in claimed])
-    return not undelivered
+            log_line(config, tool, f"{result.problem}; spooling")
+            break
+        delivered_count += len(batch)
+    if delivered_count == len(pending):
+        Spool.release([path for path, _ in claimed])
+        return True
+    if delivered_count == 0:
+        for path, _ in claimed:
+            spool.unclaim(path)
+        if events:
+            spool.write(events)
+    else:
+        spool.write(pending[delivered_count:])
+        Spool.release([path for path, _ in claimed])
+    return False
 
 
 # ---------------------------------------------------------------- the handler skeleton
@@ -602,7 +610,16 @@ def run_hook(
         where = traceback.extract_tb(exc.__traceback__)[-1]
         log_line(config, tool, f"handler failed: {exc!r} at {where.filename}:{where.lineno}")
     finally:
-        if answer:
-            sys.stdout.write(answer + "\n")
-            sys.stdout.flush()
+        _answer(answer)
     return 0
+
+
+def _answer(text: str) -> None:
+    """Print what the tool expects on stdout (if anything), even if stdout is gone."""
+    if not text:
+        return
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except OSError:
+        pass
