@@ -166,3 +166,54 @@ def test_reverse_proxy_reports_an_unreachable_query_api() -> None:
 def test_a_query_api_is_required() -> None:
     with pytest.raises(ValueError, match="query API"):
         create_web_app(None)
+
+
+async def _echo(scope: Any, receive: Any, send: Any) -> None:
+    """An upstream that answers with what it received (method, path, query, a header, body)."""
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    headers = dict(scope["headers"])
+    answer = {
+        "method": scope["method"],
+        "path": scope["path"],
+        "query": scope["query_string"].decode(),
+        "x_test": headers.get(b"x-test", b"").decode(),
+        "forwarded_for": headers.get(b"x-forwarded-for", b"").decode(),
+        "body": body.decode(),
+    }
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 201,
+            "headers": [(b"content-type", b"application/json"), (b"x-upstream", b"echo")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(answer).encode()})
+
+
+def test_reverse_proxy_passes_methods_bodies_and_headers() -> None:
+    with (
+        ThreadedServer(_echo) as upstream,
+        ThreadedServer(create_web_app(upstream.url)) as ui,
+    ):
+        big = "x" * 300_000
+        response = httpx.post(
+            f"{ui.url}/v1/anything?a=1&b=two", content=big, headers={"x-test": "kept"}
+        )
+        assert response.status_code == 201
+        assert response.headers["x-upstream"] == "echo"
+        assert "content-security-policy" not in response.headers  # API answers pass unchanged
+        echoed = response.json()
+        assert echoed["method"] == "POST"
+        assert echoed["path"] == "/v1/anything"
+        assert echoed["query"] == "a=1&b=two"
+        assert echoed["x_test"] == "kept"
+        assert echoed["forwarded_for"] == "127.0.0.1"
+        assert echoed["body"] == big
+        assert httpx.get(f"{ui.url}/v1/anything").json()["body"] == ""

@@ -286,12 +286,16 @@ class WebApp:
                 if not message.get("more_body", False):
                     return
 
+        has_body = (
+            _header(scope, b"content-length") not in (None, b"0")
+            or _header(scope, b"transfer-encoding") is not None
+        )
         client = self._http_client()
         request = client.build_request(
             scope["method"],
             self._target(scope),
             headers=self._forward_headers(scope),
-            content=body(),
+            content=body() if has_body else None,
         )
         try:
             upstream = await client.send(request, stream=True)
