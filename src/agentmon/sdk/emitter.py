@@ -53,7 +53,7 @@ class EmitterConfig:
     max_retries: int = 3
     retry_backoff: float = 0.5
     request_timeout: float = 5.0
-    spool_dir: str = field(default_factory=lambda: HookConfig().spool_dir)
+    spool_dir: str = field(default_factory=lambda: os.path.join(HookConfig().spool_dir, "sdk"))
     replay_interval: float = 30.0
 
     def source(self) -> Source:
