@@ -86,6 +86,8 @@ class SpanFacts:
 def span_events(place: Place, span: SpanFacts) -> list[Envelope]:
     """span.start + span.end, and an `error` event when the span failed.
 
+    The attributes ride on the span.end only (the span is complete when OTLP delivers it).
+
     A reconstructed span (an event that reports only its end and duration) gets no
     span.start: the store derives its start from `duration_ms` and marks it reconstructed,
     and a span.start a hook sent for the same span id stays authoritative.
@@ -97,11 +99,7 @@ def span_events(place: Place, span: SpanFacts) -> list[Envelope]:
         common["reconstructed"] = True
     else:
         start_ts = nanos_to_ts(span.start_ns)
-        events.append(
-            make_event(
-                EventType.SPAN_START, place, start_ts, common, attributes=span.attributes, **ids
-            )
-        )
+        events.append(make_event(EventType.SPAN_START, place, start_ts, common, **ids))
     end_payload = {
         **common,
         "status": span.status,

@@ -268,5 +268,4 @@ def usage_snapshot(view: SpanView, place: Place) -> list[Envelope]:
         cost_usd=cost_of(view.attrs),
         model=model_of(view.attrs),
         span_id=view.span_id,
-        attributes=view.attrs,
     )
