@@ -110,13 +110,18 @@ def start_agentmon(
     full_env = {**os.environ, "AGENTMON_LOG_LEVEL": "info", **(env or {})}
     log_file = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentmon", *args], stdout=log_file, stderr=subprocess.STDOUT, env=full_env
+        [sys.executable, "-m", "agentmon", *args],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=full_env,
     )
     server = ServerProcess(process, log_path, ports=ports)
     for name in health if health is not None else list(ports):
         try:
             wait_until(
-                lambda name=name: process.poll() is not None or _healthy(f"{server.url(name)}/healthz"),
+                lambda name=name: (
+                    process.poll() is not None or _healthy(f"{server.url(name)}/healthz")
+                ),
                 30,
                 f"agentmon {args[0]} {name} port",
             )
@@ -128,15 +133,22 @@ def start_agentmon(
     return server
 
 
-def start_embedded(data_dir: Path, env: dict[str, str] | None = None, extra: list[str] | None = None) -> ServerProcess:
+def start_embedded(
+    data_dir: Path, env: dict[str, str] | None = None, extra: list[str] | None = None
+) -> ServerProcess:
     ports = {name: free_port() for name in ("ingest", "query", "ui", "otlp")}
     args = [
         "serve",
-        "--data-dir", str(data_dir),
-        "--addr", f"127.0.0.1:{ports['ingest']}",
-        "--query-addr", f"127.0.0.1:{ports['query']}",
-        "--ui-addr", f"127.0.0.1:{ports['ui']}",
-        "--otlp-addr", f"127.0.0.1:{ports['otlp']}",
+        "--data-dir",
+        str(data_dir),
+        "--addr",
+        f"127.0.0.1:{ports['ingest']}",
+        "--query-addr",
+        f"127.0.0.1:{ports['query']}",
+        "--ui-addr",
+        f"127.0.0.1:{ports['ui']}",
+        "--otlp-addr",
+        f"127.0.0.1:{ports['otlp']}",
         *(extra or []),
     ]
     isolated = {"OPENCLAW_REGISTRY": str(data_dir / "no-registry.json"), **(env or {})}
@@ -175,7 +187,9 @@ def _own_postgres(root: Path) -> tuple[str, Callable[[], None]]:
     """initdb + pg_ctl as the `postgres` user on a free port (initdb refuses to run as root)."""
     initdb = shutil.which("initdb") or next(Path("/usr/lib/postgresql").glob("*/bin/initdb"), None)
     if initdb is None:
-        raise RuntimeError("PostgreSQL is not reachable on 127.0.0.1:5432 and initdb is not installed")
+        raise RuntimeError(
+            "PostgreSQL is not reachable on 127.0.0.1:5432 and initdb is not installed"
+        )
     bindir = Path(initdb).parent
     datadir, port = root / "pgdata", free_port()
     datadir.mkdir(parents=True)
@@ -183,15 +197,33 @@ def _own_postgres(root: Path) -> tuple[str, Callable[[], None]]:
     if as_postgres:
         shutil.chown(root, "postgres")
         shutil.chown(datadir, "postgres")
-    subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres"], check=True, capture_output=True)
     subprocess.run(
-        [*as_postgres, str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(root / "pg.log"), "-w",
-         "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"],
-        check=True, capture_output=True,
+        [*as_postgres, str(bindir / "initdb"), "-D", str(datadir), "-A", "trust", "-U", "postgres"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-l",
+            str(root / "pg.log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
 
     def stop() -> None:
-        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast", "stop"], capture_output=True)
+        subprocess.run(
+            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast", "stop"],
+            capture_output=True,
+        )
 
     return f"postgresql://postgres@127.0.0.1:{port}", stop
 
@@ -258,10 +290,15 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     binary = shutil.which("nats-server", path=str(BIN)) or shutil.which("nats-server")
     if binary is None:
-        raise RuntimeError("NATS is not reachable on 127.0.0.1:4222 and nats-server is not installed")
+        raise RuntimeError(
+            "NATS is not reachable on 127.0.0.1:4222 and nats-server is not installed"
+        )
     port, store_dir = free_port(), tmp_path_factory.mktemp("nats")
-    process = subprocess.Popen([binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_until(lambda: port_open("127.0.0.1", port), 15, "nats-server")
     yield f"nats://127.0.0.1:{port}"
     process.terminate()

@@ -28,7 +28,9 @@ def _env_help() -> str:
 
 
 def _add_addr(parser: argparse.ArgumentParser, flag: str, setting: str, what: str) -> None:
-    parser.add_argument(flag, dest=setting, default=None, metavar="ADDR", help=f"{what} listen address, e.g. :8080")
+    parser.add_argument(
+        flag, dest=setting, default=None, metavar="ADDR", help=f"{what} listen address, e.g. :8080"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,18 +41,28 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agentmon {__version__}")
-    parser.add_argument("--env-file", default=".env", help="read settings from this file first (default .env)")
+    parser.add_argument(
+        "--env-file", default=".env", help="read settings from this file first (default .env)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser(
         "serve",
-        help="run everything in one process with SQLite (ingest :8080, query :8081, UI :8082, OTLP :4318)",
+        help="run everything in one process with SQLite "
+        "(ingest :8080, query :8081, UI :8082, OTLP :4318)",
         description="Embedded mode: ingest gateway, processor, query API, live feed, web UI and "
         "OTLP receiver in one process over SQLite in AGENTMON_DATA_DIR. Runs the VM monitor "
         "too when OPENCLAW_REGISTRY exists.",
     )
-    serve.add_argument("--demo", action="store_true", help="backfill a day of demo traffic, then keep it flowing")
-    serve.add_argument("--data-dir", type=Path, default=None, help="where the SQLite database lives (AGENTMON_DATA_DIR)")
+    serve.add_argument(
+        "--demo", action="store_true", help="backfill a day of demo traffic, then keep it flowing"
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where the SQLite database lives (AGENTMON_DATA_DIR)",
+    )
     serve.add_argument("--no-ui", action="store_true", help="do not serve the web UI")
     _add_addr(serve, "--addr", "ingest_addr", "ingest gateway")
     _add_addr(serve, "--query-addr", "query_addr", "query API")
@@ -61,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser(
         "ingest-gateway",
         help="accept events over HTTP/WebSocket/OTLP and publish them to NATS JetStream",
-        description="Validates events (POST /v1/events, WS /v1/ws, OTLP /v1/traces|logs|metrics) and "
+        description="Validates events (POST /v1/events, WS /v1/ws, OTLP /v1/traces|logs|metrics) "
+        "and "
         "acknowledges them once JetStream holds them. Needs NATS_URL.",
     )
     _add_addr(ingest, "--addr", "ingest_addr", "ingest gateway")
@@ -72,9 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         "event-processor",
         help="consume events from NATS JetStream and store them in PostgreSQL",
         description="Pulls batches from the shared durable consumer, stores them once in one "
-        "transaction, acks after commit. Run several for more throughput. Needs NATS_URL and DATABASE_URL.",
+        "transaction, acks after commit. Run several for more throughput. "
+        "Needs NATS_URL and DATABASE_URL.",
     )
-    processor.add_argument("--metrics-addr", default=":9464", help="address for /metrics ('' to disable)")
+    processor.add_argument(
+        "--metrics-addr", default=":9464", help="address for /metrics ('' to disable)"
+    )
     processor.set_defaults(run=_processor)
 
     query = commands.add_parser(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentmon.events import Envelope, EventType, new_event, new_id
+from agentmon.events import Envelope, EventType, format_ts, new_event, new_id
 
 log = logging.getLogger("agentmon.demo")
 
@@ -31,13 +31,24 @@ class Agent:
 
 
 AGENTS = (
-    Agent("openclaw", "zap", "claude-sonnet-4-6", ("exec", "web_fetch", "read", "write", "browser")),
+    Agent(
+        "openclaw", "zap", "claude-sonnet-4-6", ("exec", "web_fetch", "read", "write", "browser")
+    ),
     Agent("openclaw", "orb", "gpt-5.4", ("exec", "web_search", "read", "message")),
     Agent("openclaw", "sun", "claude-sonnet-4-6", ("exec", "read", "cron", "web_fetch")),
-    Agent("claude-code", "ada-laptop", "claude-sonnet-4-6", ("Bash", "Read", "Edit", "Grep", "Write")),
+    Agent(
+        "claude-code", "ada-laptop", "claude-sonnet-4-6", ("Bash", "Read", "Edit", "Grep", "Write")
+    ),
     Agent("codex", "devbox-1", "gpt-5.4", ("Bash", "apply_patch", "web_search")),
-    Agent("gemini-cli", "devbox-2", "gemini-2.5-pro", ("run_shell_command", "read_file", "replace")),
-    Agent("hermes", "hermes-vm", "anthropic/claude-sonnet-4.6", ("terminal", "web_search", "read_file")),
+    Agent(
+        "gemini-cli", "devbox-2", "gemini-2.5-pro", ("run_shell_command", "read_file", "replace")
+    ),
+    Agent(
+        "hermes",
+        "hermes-vm",
+        "anthropic/claude-sonnet-4.6",
+        ("terminal", "web_search", "read_file"),
+    ),
 )
 
 PRICES = {  # USD per million input / output tokens
@@ -117,7 +128,9 @@ class SessionScript:
 
     def run(self, prompt: str) -> None:
         run_id = new_id()
-        self.event(EventType.RUN_START, run_id=run_id, payload={"input": prompt, "model": self.agent.model})
+        self.event(
+            EventType.RUN_START, run_id=run_id, payload={"input": prompt, "model": self.agent.model}
+        )
         failed = False
         for _ in range(self.rng.randint(1, 5)):
             self.model_call(run_id)
@@ -138,7 +151,12 @@ class SessionScript:
         self.wait(0.6, 6.0)
         tokens_in, tokens_out = self.rng.randint(800, 24_000), self.rng.randint(40, 1_500)
         usage = {"input_tokens": tokens_in, "output_tokens": tokens_out}
-        self.event(EventType.SPAN_END, run_id=run_id, span_id=span_id, payload={**llm, "status": "ok", "usage": usage})
+        self.event(
+            EventType.SPAN_END,
+            run_id=run_id,
+            span_id=span_id,
+            payload={**llm, "status": "ok", "usage": usage},
+        )
         price_in, price_out = PRICES[model]
         cost = (tokens_in * price_in + tokens_out * price_out) / 1_000_000
         self.event(
@@ -184,30 +202,56 @@ def vm_snapshot(name: str, rng: random.Random, at: datetime) -> Envelope:
     memory = rng.uniform(30, 75)
     issues = []
     if disk > 90:
-        issues.append({"severity": "critical", "code": "disk_high", "message": f"disk {disk:.0f}% used"})
+        issues.append(
+            {"severity": "critical", "code": "disk_high", "message": f"disk {disk:.0f}% used"}
+        )
     payload = {
         "instance": name,
         "state": "running",
         "uptime_s": 86_400 * 3 + rng.randint(0, 3600),
         "vcpus": 2,
         "cpu_pct": round(rng.uniform(3, 65), 1),
-        "memory": {"assigned_kb": 4_194_304, "used_kb": int(4_194_304 * memory / 100), "pct": round(memory, 1)},
-        "disk": {"used_bytes": int(40e9 * disk / 100), "total_bytes": int(40e9), "pct": round(disk, 1), "mount": "/"},
+        "memory": {
+            "assigned_kb": 4_194_304,
+            "used_kb": int(4_194_304 * memory / 100),
+            "pct": round(memory, 1),
+        },
+        "disk": {
+            "used_bytes": int(40e9 * disk / 100),
+            "total_bytes": int(40e9),
+            "pct": round(disk, 1),
+            "mount": "/",
+        },
         "load": [round(rng.uniform(0, 2), 2) for _ in range(3)],
-        "gateway": {"url": f"http://{name}.demo:18789/", "up": True, "latency_ms": round(rng.uniform(4, 40), 1), "status_code": 200},
+        "gateway": {
+            "url": f"http://{name}.demo:18789/",
+            "up": True,
+            "latency_ms": round(rng.uniform(4, 40), 1),
+            "status_code": 200,
+        },
         "services": {"openclaw-gateway": "active"},
         "checks": {"libvirt": "ok", "ssh": "ok", "gateway": "ok"},
         "issues": issues,
     }
     return new_event(
-        EventType.OPENCLAW_SNAPSHOT, framework="openclaw", client_id=name, host=name,
-        payload=payload, attributes={"demo": True}, ts=at,
+        EventType.OPENCLAW_SNAPSHOT,
+        framework="openclaw",
+        client_id=name,
+        host=name,
+        payload=payload,
+        attributes={"demo": True},
+        ts=at,
     )
 
 
 class DemoTraffic:
     def __init__(
-        self, sink: Sink, *, backfill_hours: float = 24, sessions_per_hour: float = 6, seed: int | None = None
+        self,
+        sink: Sink,
+        *,
+        backfill_hours: float = 24,
+        sessions_per_hour: float = 6,
+        seed: int | None = None,
     ) -> None:
         self.sink = sink
         self.backfill_hours = backfill_hours
@@ -231,9 +275,9 @@ class DemoTraffic:
         for minute in range(0, minutes, 5):
             at = now - timedelta(minutes=minutes - minute)
             events += [vm_snapshot(name, self.rng, at) for name in ("zap", "orb", "sun")]
-        past = [e for e in events if e.event.ts <= now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
-        for start in range(0, len(past), 1000):
-            await self._deliver(past[start : start + 1000])
+        past = [e for e in events if e.event.ts <= format_ts(now)]
+        for offset in range(0, len(past), 1000):
+            await self._deliver(past[offset : offset + 1000])
         log.info("demo: backfilled %d events over %.0f h", len(past), self.backfill_hours)
 
     async def live(self) -> None:

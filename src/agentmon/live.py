@@ -52,8 +52,8 @@ class Subscriber:
         if self.dropped:
             frames.append(msgspec.json.encode({"type": "dropped", "count": self.dropped}).decode())
             self.dropped = 0
-        frames.append(b'{"type":"events","events":[' + b",".join(encoded) + b"]}")
-        return [f if isinstance(f, str) else f.decode() for f in frames]
+        frames.append((b'{"type":"events","events":[' + b",".join(encoded) + b"]}").decode())
+        return frames
 
 
 class LiveHub:

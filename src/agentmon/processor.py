@@ -86,7 +86,7 @@ class JetStreamProcessor:
         while not stop.is_set():
             try:
                 messages = await self.subscription.fetch(self.fetch_batch, timeout=1.0)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 continue
             await self.handle(messages)
 

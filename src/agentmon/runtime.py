@@ -54,7 +54,10 @@ class Runtime:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        running = [asyncio.create_task(s.serve(), name=n) for s, (n, _, _) in zip(servers, self.servers, strict=True)]
+        running = [
+            asyncio.create_task(s.serve(), name=n)
+            for s, (n, _, _) in zip(servers, self.servers, strict=True)
+        ]
         running += [asyncio.create_task(_guarded(n, f), name=n) for n, f in self.tasks]
         for name, _, addr in self.servers:
             log.info("%s listening on %s", name, addr)
@@ -128,7 +131,9 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         bus = LocalBus(BatchWriter(store, on_stored=hub.publish))
         query_app = create_query_app(store, hub)
         runtime = Runtime()
-        runtime.serve("ingest-gateway", create_ingest_app(bus, settings.api_key), settings.ingest_addr)
+        runtime.serve(
+            "ingest-gateway", create_ingest_app(bus, settings.api_key), settings.ingest_addr
+        )
         runtime.serve("query-api", query_app, settings.query_addr)
         if ui:
             runtime.serve("web-ui", _web_app(None, query_app), settings.ui_addr)
@@ -158,7 +163,9 @@ async def run_ingest_gateway(settings: Settings) -> None:
     await bus.connect()
     try:
         runtime = Runtime()
-        runtime.serve("ingest-gateway", create_ingest_app(bus, settings.api_key), settings.ingest_addr)
+        runtime.serve(
+            "ingest-gateway", create_ingest_app(bus, settings.api_key), settings.ingest_addr
+        )
         runtime.serve("otlp", create_otlp_app(bus, settings.api_key), settings.otlp_addr)
         await runtime.run()
     finally:
@@ -166,11 +173,12 @@ async def run_ingest_gateway(settings: Settings) -> None:
 
 
 async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
     from agentmon.bus.nats import NatsBus
     from agentmon.metrics import metrics_endpoint
     from agentmon.processor import JetStreamProcessor
-    from starlette.applications import Starlette
-    from starlette.routing import Route
 
     _require(settings.nats_url, "NATS_URL")
     _require(settings.database_url, "DATABASE_URL")
@@ -181,7 +189,11 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
             subscription = await bus.pull_subscription()
             processor = JetStreamProcessor(subscription, BatchWriter(store, bus.announce_stored))
             runtime = Runtime()
-            runtime.serve("processor-metrics", Starlette(routes=[Route("/metrics", metrics_endpoint)]), metrics_addr)
+            runtime.serve(
+                "processor-metrics",
+                Starlette(routes=[Route("/metrics", metrics_endpoint)]),
+                metrics_addr,
+            )
             runtime.background("event-processor", processor.run)
             await runtime.run()
     finally:

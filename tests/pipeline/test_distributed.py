@@ -16,10 +16,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from tests.conftest import ServerProcess, free_port, start_agentmon, wait_until
 from websockets.sync.client import connect
 
 from agentmon.events import new_event, to_dict
-from tests.conftest import ServerProcess, free_port, start_agentmon, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -36,13 +36,20 @@ class Cluster:
 
     def start_gateway(self) -> ServerProcess:
         port = free_port()
-        return self.start(["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""], {"ingest": port}, f"gateway{port}")
+        return self.start(
+            ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
+            {"ingest": port},
+            f"gateway{port}",
+        )
 
     def start_processor(self) -> ServerProcess:
         port = free_port()
         process = start_agentmon(
-            ["event-processor", "--metrics-addr", f"127.0.0.1:{port}"], {"metrics": port},
-            self.tmp_path / f"processor{port}.log", self.env, health=[],
+            ["event-processor", "--metrics-addr", f"127.0.0.1:{port}"],
+            {"metrics": port},
+            self.tmp_path / f"processor{port}.log",
+            self.env,
+            health=[],
         )
         wait_until(lambda: _metrics_up(port), 30, "event-processor metrics")
         self.processes.append(process)
@@ -50,7 +57,9 @@ class Cluster:
 
     def start_query(self) -> ServerProcess:
         port = free_port()
-        return self.start(["query-api", "--addr", f"127.0.0.1:{port}"], {"query": port}, f"query{port}")
+        return self.start(
+            ["query-api", "--addr", f"127.0.0.1:{port}"], {"query": port}, f"query{port}"
+        )
 
     def stop(self) -> None:
         for process in self.processes:
@@ -65,7 +74,9 @@ def _metrics_up(port: int) -> bool:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, nats_url: str, database_url: str, nats_names: dict[str, str]) -> Iterator[Cluster]:
+def cluster(
+    tmp_path: Path, nats_url: str, database_url: str, nats_names: dict[str, str]
+) -> Iterator[Cluster]:
     env = {"NATS_URL": nats_url, "DATABASE_URL": database_url, **nats_names}
     started = Cluster(tmp_path, env)
     yield started
@@ -74,8 +85,17 @@ def cluster(tmp_path: Path, nats_url: str, database_url: str, nats_names: dict[s
 
 def batch(session: str, count: int, framework: str = "pytest") -> list[dict[str, Any]]:
     return [
-        to_dict(new_event("span.end", framework=framework, host="ci", session_id=session, run_id=f"{session}-run",
-                          span_id=str(uuid.uuid4()), payload={"kind": "tool", "name": "Bash", "status": "ok"}))
+        to_dict(
+            new_event(
+                "span.end",
+                framework=framework,
+                host="ci",
+                session_id=session,
+                run_id=f"{session}-run",
+                span_id=str(uuid.uuid4()),
+                payload={"kind": "tool", "name": "Bash", "status": "ok"},
+            )
+        )
         for _ in range(count)
     ]
 
@@ -88,6 +108,7 @@ def post(gateway: ServerProcess, events: list[dict[str, Any]]) -> int:
 
 def stored_count(dsn: str) -> tuple[int, int]:
     """(rows in events, events counted by the per-minute rollup): both must match accepted."""
+
     async def count() -> tuple[int, int]:
         conn = await asyncpg.connect(dsn)
         try:
@@ -101,7 +122,9 @@ def stored_count(dsn: str) -> tuple[int, int]:
         return pool.submit(asyncio.run, count()).result()
 
 
-def test_events_flow_through_gateway_processor_and_query_api_and_live_feed(cluster: Cluster) -> None:
+def test_events_flow_through_gateway_processor_and_query_api_and_live_feed(
+    cluster: Cluster,
+) -> None:
     gateway = cluster.start_gateway()
     cluster.start_processor()
     query = cluster.start_query()
@@ -110,7 +133,15 @@ def test_events_flow_through_gateway_processor_and_query_api_and_live_feed(clust
     live_url = query.query_url.replace("http", "ws") + f"/v1/ws?session_id={session}"
     with connect(live_url) as ws:
         assert json.loads(ws.recv())["type"] == "hello"
-        start = to_dict(new_event("session.start", framework="pytest", host="ci", session_id=session, payload={"title": "distributed"}))
+        start = to_dict(
+            new_event(
+                "session.start",
+                framework="pytest",
+                host="ci",
+                session_id=session,
+                payload={"title": "distributed"},
+            )
+        )
         assert post(gateway, [start, *batch(session, 5)]) == 6
         received: list[dict[str, Any]] = []
         while len(received) < 6:
@@ -123,22 +154,30 @@ def test_events_flow_through_gateway_processor_and_query_api_and_live_feed(clust
     assert detail["session"]["tool_count"] == 5
 
 
-def test_two_gateways_two_processors_store_everything_once(cluster: Cluster, database_url: str) -> None:
+def test_two_gateways_two_processors_store_everything_once(
+    cluster: Cluster, database_url: str
+) -> None:
     gateways = [cluster.start_gateway(), cluster.start_gateway()]
     cluster.start_processor()
     cluster.start_processor()
     sessions = [str(uuid.uuid4()) for _ in range(40)]
     with ThreadPoolExecutor(8) as pool:
-        accepted = sum(pool.map(lambda i: post(gateways[i % 2], batch(sessions[i], 100)), range(40)))
+        accepted = sum(
+            pool.map(lambda i: post(gateways[i % 2], batch(sessions[i], 100)), range(40))
+        )
     assert accepted == 4000
     wait_until(lambda: stored_count(database_url) == (4000, 4000), 60, "4000 events stored once")
     events = batch(sessions[0], 50)
     assert post(gateways[0], events) == 50
     assert post(gateways[1], events) == 50  # a producer's retry through another gateway
-    wait_until(lambda: stored_count(database_url) == (4050, 4050), 60, "the retried batch stored once")
+    wait_until(
+        lambda: stored_count(database_url) == (4050, 4050), 60, "the retried batch stored once"
+    )
 
 
-def test_kill_9_of_the_processor_mid_stream_loses_and_duplicates_nothing(cluster: Cluster, database_url: str) -> None:
+def test_kill_9_of_the_processor_mid_stream_loses_and_duplicates_nothing(
+    cluster: Cluster, database_url: str
+) -> None:
     gateway = cluster.start_gateway()
     processor = cluster.start_processor()
     accepted = 0
@@ -160,10 +199,16 @@ def test_kill_9_of_the_processor_mid_stream_loses_and_duplicates_nothing(cluster
     producer.join(timeout=120)
     stop_posting.set()
     assert accepted >= 2000
-    wait_until(lambda: stored_count(database_url) == (accepted, accepted), 90, f"{accepted} events stored exactly once")
+    wait_until(
+        lambda: stored_count(database_url) == (accepted, accepted),
+        90,
+        f"{accepted} events stored exactly once",
+    )
 
 
-def test_poison_message_is_dead_lettered_and_does_not_block(cluster: Cluster, database_url: str, nats_url: str, nats_names: dict[str, str]) -> None:
+def test_poison_message_is_dead_lettered_and_does_not_block(
+    cluster: Cluster, database_url: str, nats_url: str, nats_names: dict[str, str]
+) -> None:
     import nats
 
     cluster.start_processor()
@@ -192,5 +237,9 @@ def test_poison_message_is_dead_lettered_and_does_not_block(cluster: Cluster, da
 def test_gateway_refuses_to_start_without_nats(tmp_path: Path) -> None:
     port, dead_nats = free_port(), free_port()
     with pytest.raises(RuntimeError, match="exited early"):
-        start_agentmon(["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""], {"ingest": port},
-                       tmp_path / "gw.log", {"NATS_URL": f"nats://127.0.0.1:{dead_nats}"})
+        start_agentmon(
+            ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
+            {"ingest": port},
+            tmp_path / "gw.log",
+            {"NATS_URL": f"nats://127.0.0.1:{dead_nats}"},
+        )

@@ -65,8 +65,13 @@ def test_batch_answers_each_rejected_item_by_index(embedded_server: Any) -> None
 
 def test_a_single_object_is_accepted_and_stored(embedded_server: Any) -> None:
     event = envelope()
-    assert post(embedded_server, json.dumps(event).encode()).json() == {"accepted": 1, "rejected": []}
-    session = httpx.get(f"{embedded_server.query_url}/v1/sessions/{event['correlation']['session_id']}")
+    assert post(embedded_server, json.dumps(event).encode()).json() == {
+        "accepted": 1,
+        "rejected": [],
+    }
+    session = httpx.get(
+        f"{embedded_server.query_url}/v1/sessions/{event['correlation']['session_id']}"
+    )
     assert session.status_code == 200
     assert session.json()["session"]["framework"] == "pytest"
 

@@ -31,8 +31,20 @@ def session(embedded_server: Any) -> str:
         embedded_server,
         new_event("session.start", payload={"title": "query me"}, **common),
         new_event("run.start", run_id=run_id, payload={"input": "hello"}, **common),
-        new_event("span.start", run_id=run_id, span_id=f"{run_id}-t", payload={"kind": "tool", "name": "Grep"}, **common),
-        new_event("span.end", run_id=run_id, span_id=f"{run_id}-t", payload={"kind": "tool", "name": "Grep", "status": "ok"}, **common),
+        new_event(
+            "span.start",
+            run_id=run_id,
+            span_id=f"{run_id}-t",
+            payload={"kind": "tool", "name": "Grep"},
+            **common,
+        ),
+        new_event(
+            "span.end",
+            run_id=run_id,
+            span_id=f"{run_id}-t",
+            payload={"kind": "tool", "name": "Grep", "status": "ok"},
+            **common,
+        ),
         new_event("run.end", run_id=run_id, payload={"status": "ok"}, **common),
     )
     return session_id
@@ -49,8 +61,13 @@ def test_session_and_run_detail(embedded_server: Any, session: str) -> None:
 def test_filters_select_sessions(embedded_server: Any, session: str) -> None:
     found = get(embedded_server, "/v1/sessions", framework="query-test", host="qhost").json()
     assert session in [s["session_id"] for s in found["sessions"]]
-    assert get(embedded_server, "/v1/sessions", framework="nobody").json() == {"sessions": [], "next_cursor": None}
-    events = get(embedded_server, "/v1/events", event_type="run.end", framework="query-test").json()["events"]
+    assert get(embedded_server, "/v1/sessions", framework="nobody").json() == {
+        "sessions": [],
+        "next_cursor": None,
+    }
+    events = get(
+        embedded_server, "/v1/events", event_type="run.end", framework="query-test"
+    ).json()["events"]
     assert events and all(e["event"]["type"] == "run.end" for e in events)
 
 
@@ -75,7 +92,9 @@ def test_bad_filters_are_400_naming_the_parameter(
     assert named in response.json()["error"]
 
 
-@pytest.mark.parametrize("path", ["/v1/sessions/no-such", "/v1/runs/no-such", "/v1/openclaw/instances/no-such/history"])
+@pytest.mark.parametrize(
+    "path", ["/v1/sessions/no-such", "/v1/runs/no-such", "/v1/openclaw/instances/no-such/history"]
+)
 def test_unknown_ids_are_404(embedded_server: Any, path: str) -> None:
     response = get(embedded_server, path)
     assert response.status_code == 404
@@ -88,7 +107,9 @@ def test_stats_answer(embedded_server: Any, session: str) -> None:
     for window, points in (("1h", 60), ("6h", 72), ("24h", 96), ("7d", 168)):
         series = get(embedded_server, "/v1/stats/timeseries", window=window).json()
         assert len(series["points"]) == points
-    assert sum(p["events"] for p in get(embedded_server, "/v1/stats/timeseries").json()["points"]) >= 5
+    assert (
+        sum(p["events"] for p in get(embedded_server, "/v1/stats/timeseries").json()["points"]) >= 5
+    )
     assert "Grep" in [t["name"] for t in get(embedded_server, "/v1/stats/tools").json()["tools"]]
     assert "query-test" in get(embedded_server, "/v1/facets").json()["frameworks"]
 
@@ -110,14 +131,26 @@ def test_live_feed_delivers_stored_events_with_filters(embedded_server: Any) -> 
     url = embedded_server.query_url.replace("http", "ws") + f"/v1/ws?session_id={session_id}"
     with connect(url) as ws:
         assert json.loads(ws.recv())["type"] == "hello"
-        send(embedded_server, new_event("session.start", framework="other", session_id=str(uuid.uuid4())))
+        send(
+            embedded_server,
+            new_event("session.start", framework="other", session_id=str(uuid.uuid4())),
+        )
         sent_at = time.monotonic()
-        send(embedded_server, new_event("session.start", framework="live-test", session_id=session_id))
+        send(
+            embedded_server,
+            new_event("session.start", framework="live-test", session_id=session_id),
+        )
         frame = json.loads(ws.recv(timeout=5))
         assert time.monotonic() - sent_at < 5
         assert frame["type"] == "events"
         assert [e["correlation"]["session_id"] for e in frame["events"]] == [session_id]
         ws.send(json.dumps({"type": "filter", "framework": "live-filter"}))
         time.sleep(0.2)
-        send(embedded_server, new_event("session.start", framework="live-filter", session_id=str(uuid.uuid4())))
-        assert json.loads(ws.recv(timeout=5))["events"][0]["event"]["source"]["framework"] == "live-filter"
+        send(
+            embedded_server,
+            new_event("session.start", framework="live-filter", session_id=str(uuid.uuid4())),
+        )
+        assert (
+            json.loads(ws.recv(timeout=5))["events"][0]["event"]["source"]["framework"]
+            == "live-filter"
+        )

@@ -33,17 +33,86 @@ def conversation() -> list[Envelope]:
     return [
         ev("run.start", 1, run_id="r1", payload={"input": "fix the test"}),
         ev("session.start", 0, payload={"title": "fix the test", "model": "claude-sonnet-4-6"}),
-        ev("span.end", 4, run_id="r1", span_id="t1", payload={"kind": "tool", "name": "Bash", "status": "ok", "duration_ms": 1500, "output": {"stdout": "1 passed"}}),
-        ev("span.start", 2.5, run_id="r1", span_id="t1", payload={"kind": "tool", "name": "Bash", "input": {"command": "pytest"}}),
+        ev(
+            "span.end",
+            4,
+            run_id="r1",
+            span_id="t1",
+            payload={
+                "kind": "tool",
+                "name": "Bash",
+                "status": "ok",
+                "duration_ms": 1500,
+                "output": {"stdout": "1 passed"},
+            },
+        ),
+        ev(
+            "span.start",
+            2.5,
+            run_id="r1",
+            span_id="t1",
+            payload={"kind": "tool", "name": "Bash", "input": {"command": "pytest"}},
+        ),
         ev("span.start", 5, run_id="r1", span_id="t2", payload={"kind": "tool", "name": "Read"}),
-        ev("span.end", 5.5, run_id="r1", span_id="t2", payload={"kind": "tool", "name": "Read", "status": "error", "error": "File does not exist."}),
-        ev("error", 5.5, run_id="r1", span_id="t2", payload={"message": "Read: File does not exist.", "kind": "tool"}),
-        ev("metric.snapshot", 6, run_id="r1", payload={"usage": {"input": 1000, "output": 200, "cacheRead": 50}, "cost_usd": 0.006, "model": "claude-sonnet-4-6"}),
-        ev("run.end", 7, run_id="r1", payload={"status": "success", "output": "fixed", "usage": {"input_tokens": 1000}}),
+        ev(
+            "span.end",
+            5.5,
+            run_id="r1",
+            span_id="t2",
+            payload={
+                "kind": "tool",
+                "name": "Read",
+                "status": "error",
+                "error": "File does not exist.",
+            },
+        ),
+        ev(
+            "error",
+            5.5,
+            run_id="r1",
+            span_id="t2",
+            payload={"message": "Read: File does not exist.", "kind": "tool"},
+        ),
+        ev(
+            "metric.snapshot",
+            6,
+            run_id="r1",
+            payload={
+                "usage": {"input": 1000, "output": 200, "cacheRead": 50},
+                "cost_usd": 0.006,
+                "model": "claude-sonnet-4-6",
+            },
+        ),
+        ev(
+            "run.end",
+            7,
+            run_id="r1",
+            payload={"status": "success", "output": "fixed", "usage": {"input_tokens": 1000}},
+        ),
         ev("run.start", 10, run_id="r2", payload={"prompt": "now commit"}),
-        ev("span.end", 12, run_id="r2", span_id="t3", payload={"kind": "tool", "name": "Bash", "status": "ok", "duration_ms": 800}),
-        ev("metric.snapshot", 13, run_id="r2", payload={"usage": {"input_tokens": 500, "output_tokens": 100, "total_tokens": 600}, "cost_usd": 0.003, "model": "claude-sonnet-4-6"}),
-        ev("run.end", 14, run_id="r2", payload={"status": "failed", "error": "git: nothing to commit"}),
+        ev(
+            "span.end",
+            12,
+            run_id="r2",
+            span_id="t3",
+            payload={"kind": "tool", "name": "Bash", "status": "ok", "duration_ms": 800},
+        ),
+        ev(
+            "metric.snapshot",
+            13,
+            run_id="r2",
+            payload={
+                "usage": {"input_tokens": 500, "output_tokens": 100, "total_tokens": 600},
+                "cost_usd": 0.003,
+                "model": "claude-sonnet-4-6",
+            },
+        ),
+        ev(
+            "run.end",
+            14,
+            run_id="r2",
+            payload={"status": "failed", "error": "git: nothing to commit"},
+        ),
         ev("session.end", 20, payload={"reason": "prompt_input_exit"}),
     ]
 
@@ -52,11 +121,51 @@ def other_sessions() -> list[Envelope]:
     return [
         ev("session.start", 30, session="s2", framework="codex", host="devbox"),
         ev("run.start", 31, session="s2", run_id="r3", framework="codex", host="devbox"),
-        ev("metric.snapshot", 32, session="s2", framework="codex", host="devbox", payload={"agent_state": "waiting_for_human", "waiting_reason": "permission_prompt", "message": "Allow Bash?"}),
+        ev(
+            "metric.snapshot",
+            32,
+            session="s2",
+            framework="codex",
+            host="devbox",
+            payload={
+                "agent_state": "waiting_for_human",
+                "waiting_reason": "permission_prompt",
+                "message": "Allow Bash?",
+            },
+        ),
         ev("session.start", 40, session="s3", framework="gemini-cli", host="devbox"),
-        new_event("session.start", framework="hermes", host="vm", session_id="s4", ts=NOW - timedelta(hours=2)),
-        new_event("openclaw.snapshot", framework="openclaw", client_id="zap", host="zap", ts=at(50), payload={"instance": "zap", "state": "running", "cpu_pct": 12.5, "memory": {"pct": 40.0}, "disk": {"pct": 91.0}, "issues": [{"severity": "critical", "code": "disk_high", "message": "disk 91% used"}]}),
-        new_event("openclaw.snapshot", framework="openclaw", client_id="zap", host="zap", ts=at(20), payload={"instance": "zap", "state": "paused", "cpu_pct": 1.0}),
+        new_event(
+            "session.start",
+            framework="hermes",
+            host="vm",
+            session_id="s4",
+            ts=NOW - timedelta(hours=2),
+        ),
+        new_event(
+            "openclaw.snapshot",
+            framework="openclaw",
+            client_id="zap",
+            host="zap",
+            ts=at(50),
+            payload={
+                "instance": "zap",
+                "state": "running",
+                "cpu_pct": 12.5,
+                "memory": {"pct": 40.0},
+                "disk": {"pct": 91.0},
+                "issues": [
+                    {"severity": "critical", "code": "disk_high", "message": "disk 91% used"}
+                ],
+            },
+        ),
+        new_event(
+            "openclaw.snapshot",
+            framework="openclaw",
+            client_id="zap",
+            host="zap",
+            ts=at(20),
+            payload={"instance": "zap", "state": "paused", "cpu_pct": 1.0},
+        ),
     ]
 
 
@@ -81,7 +190,13 @@ async def test_out_of_order_conversation_builds_the_right_rows(store: Store) -> 
     assert session["title"] == "fix the test"
     assert (session["run_count"], session["span_count"], session["tool_count"]) == (2, 3, 3)
     assert session["error_count"] == 1
-    assert session["tokens"] == {"input": 1500, "output": 300, "cache_read": 50, "cache_write": 0, "total": 1800}
+    assert session["tokens"] == {
+        "input": 1500,
+        "output": 300,
+        "cache_read": 50,
+        "cache_write": 0,
+        "total": 1800,
+    }
     assert session["cost_usd"] == pytest.approx(0.009)
     assert [m["model"] for m in session["models"]] == ["claude-sonnet-4-6"]
     assert [r["run_id"] for r in detail["runs"]] == ["r1", "r2"]
@@ -118,7 +233,10 @@ async def test_session_statuses_and_filters(store: Store) -> None:
     statuses = {s["session_id"]: s["status"] for s in sessions}
     assert statuses == {"s1": "error", "s2": "waiting", "s3": "active", "s4": "idle"}
     waiting = (await store.get_session("s2"))["session"]
-    assert waiting["waiting_reason"] == "permission_prompt" and waiting["waiting_message"] == "Allow Bash?"
+    assert (
+        waiting["waiting_reason"] == "permission_prompt"
+        and waiting["waiting_message"] == "Allow Bash?"
+    )
     assert [s["session_id"] for s in (await store.list_sessions(status="waiting"))[0]] == ["s2"]
     assert [s["session_id"] for s in (await store.list_sessions(framework="codex"))[0]] == ["s2"]
     assert {s["session_id"] for s in (await store.list_sessions(host="devbox"))[0]} == {"s2", "s3"}
@@ -129,7 +247,19 @@ async def test_session_statuses_and_filters(store: Store) -> None:
 
 async def test_waiting_clears_on_the_next_event(store: Store) -> None:
     await store.write(other_sessions())
-    await store.write([ev("span.start", 33, session="s2", run_id="r3", span_id="x", framework="codex", payload={"kind": "tool", "name": "Bash"})])
+    await store.write(
+        [
+            ev(
+                "span.start",
+                33,
+                session="s2",
+                run_id="r3",
+                span_id="x",
+                framework="codex",
+                payload={"kind": "tool", "name": "Bash"},
+            )
+        ]
+    )
     assert (await store.get_session("s2"))["session"]["status"] == "active"
 
 
@@ -164,7 +294,10 @@ async def test_stats_and_events_answer_identically(store: Store) -> None:
     assert summary["waiting_sessions"] == 1
     series = await store.timeseries("1h", now_ms=now_ms)
     assert len(series["points"]) == 60
-    assert sum(p["events"] for p in series["points"]) == len(conversation()) + len(other_sessions()) - 1
+    assert (
+        sum(p["events"] for p in series["points"])
+        == len(conversation()) + len(other_sessions()) - 1
+    )
     assert sum(p["tool_calls"] for p in series["points"]) == 3
     assert sum(p["tokens"] for p in series["points"]) == 1800
     week = await store.timeseries("7d", now_ms=now_ms)
@@ -172,11 +305,16 @@ async def test_stats_and_events_answer_identically(store: Store) -> None:
     assert sum(p["events"] for p in week["points"]) == len(conversation()) + len(other_sessions())
     tools = await store.top_tools("24h")
     assert tools[0] == {"name": "Bash", "calls": 2, "errors": 0, "avg_ms": 1150.0}
-    assert await store.facets() == {"frameworks": ["claude-code", "codex", "gemini-cli", "hermes"], "hosts": ["devbox", "laptop", "vm"]}
+    assert await store.facets() == {
+        "frameworks": ["claude-code", "codex", "gemini-cli", "hermes"],
+        "hosts": ["devbox", "laptop", "vm"],
+    }
     recent = await store.list_events(event_type="error")
     assert len(recent) == 1 and recent[0]["payload"]["kind"] == "tool"
     assert len(await store.list_events(framework="codex", limit=2)) == 2
-    assert [e["event"]["type"] for e in await store.list_events(session_id="s1", limit=1)] == ["session.end"]
+    assert [e["event"]["type"] for e in await store.list_events(session_id="s1", limit=1)] == [
+        "session.end"
+    ]
 
 
 async def test_vm_snapshots_keep_the_latest_and_history(store: Store) -> None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from agentmon.events import MAX_EVENT_BYTES, InvalidEvent, new_event, parse_event, to_dict, validate_event
+from agentmon.events import (
+    MAX_EVENT_BYTES,
+    InvalidEvent,
+    new_event,
+    parse_event,
+    to_dict,
+    validate_event,
+)
 
 
 def base() -> dict:

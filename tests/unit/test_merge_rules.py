@@ -22,7 +22,15 @@ TABLE = Table(
 ROWS = [
     {"k": 1, "first": "a", "override": None, "low": 5, "high": 5, "total": 1, "latest": "five"},
     {"k": 1, "first": "b", "override": "x", "low": None, "high": 9, "total": 2, "latest": "nine"},
-    {"k": 1, "first": None, "override": None, "low": 2, "high": 3, "total": None, "latest": "three"},
+    {
+        "k": 1,
+        "first": None,
+        "override": None,
+        "low": 2,
+        "high": 3,
+        "total": None,
+        "latest": "three",
+    },
 ]
 
 
@@ -31,10 +39,21 @@ def test_python_merge_and_sql_upsert_agree() -> None:
     for row in ROWS[1:]:
         TABLE.merge(merged, row)
     conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE t (k PRIMARY KEY, first, override, low, high, total NOT NULL DEFAULT 0, latest)")
+    conn.execute(
+        "CREATE TABLE t (k PRIMARY KEY, first, override, low, high, "
+        "total NOT NULL DEFAULT 0, latest)"
+    )
     sql = TABLE.upsert_sql("sqlite", "VALUES (?, ?, ?, ?, ?, ?, ?)")
     for row in rows_as_tuples(TABLE, ROWS):
         conn.execute(sql, row)
     stored = dict(zip(TABLE.column_names, conn.execute("SELECT * FROM t").fetchone(), strict=True))
-    assert merged == {"k": 1, "first": "a", "override": "x", "low": 2, "high": 9, "total": 3, "latest": "nine"}
+    assert merged == {
+        "k": 1,
+        "first": "a",
+        "override": "x",
+        "low": 2,
+        "high": 9,
+        "total": 3,
+        "latest": "nine",
+    }
     assert stored == merged

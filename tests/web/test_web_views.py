@@ -50,6 +50,7 @@ def test_dashboard(page: Page, embedded_server: Any, seeded: Seed) -> None:
     )
     expect(page.locator(".feed .feed-row").first).to_be_visible()
     expect(page.locator(".live-indicator")).to_have_text("Live")
+    expect(page).to_have_title(re.compile(r"^\(\d+ waiting\) Dashboard · agentmon$"))
     screenshot(page, "dashboard")
 
     page.get_by_role("button", name="1h", exact=True).click()
@@ -104,6 +105,12 @@ def test_sessions_filters_live_in_the_url(page: Page, embedded_server: Any, seed
     expect(bravo).to_have_count(1)
     expect(alpha).to_have_count(0)
 
+    # Every view links to the sessions waiting for a human from its header.
+    page.locator(".topbar .waiting-pill").click()
+    expect(page).to_have_url(re.compile(r"/sessions\?status=waiting$"))
+    expect(bravo).to_have_count(1)
+    page.goto(embedded_server.ui_url + "/sessions?host=ci-runner")
+
     bravo.get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/sessions/{seeded.sid('bravo')}$"))
     expect(page.locator(".callout.warn")).to_contain_text("waiting for a human (permission_prompt)")
@@ -120,7 +127,11 @@ def test_agents_timeline(page: Page, embedded_server: Any, seeded: Seed) -> None
     expect(page.locator(".vm-strip .vm-pill")).to_have_count(2)
     # VM snapshots are hidden until asked for.
     expect(timeline.locator(".feed-type", has_text="openclaw.snapshot")).to_have_count(0)
-    expect(page.locator(".counts", has_text="By host")).to_contain_text("zap")
+    by_host = page.locator(".counts", has_text="By host")
+    expect(by_host).to_contain_text("zap")
+    expect(by_host).to_contain_text("bolt")
+    waiting = timeline.locator(".feed-row.warn", has_text="Merge 4 pull requests?")
+    expect(waiting).to_contain_text("waiting for a human (approval)")
     screenshot(page, "agents")
 
     page.get_by_role("button", name=re.compile(r"^run\.start")).click()
@@ -151,6 +162,8 @@ def test_openclaw_health_cards(page: Page, embedded_server: Any, seeded: Seed) -
     expect(zap.locator("svg.sparkline polyline")).to_have_count(1)
     agents = zap.locator(".vm-row").filter(has=page.locator("dt", has_text="Agents"))
     expect(agents.locator("dd")).to_have_text("1 active")
+    bolt_agents = bolt.locator(".vm-row").filter(has=page.locator("dt", has_text="Agents"))
+    expect(bolt_agents.locator("dd")).to_have_text("0 active · 1 waiting for a human")
     screenshot(page, "openclaw")
 
 

@@ -327,6 +327,28 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
             payload={"input": "Triage"},
         )
     )
+    run = seed.sid("delta-run1")
+    for i, (name, start_s, dur_s) in enumerate((("web_fetch", 2, 2.5), ("message.send", 6, 0.4))):
+        span = f"{run}-span{i}"
+        common: dict[str, Any] = {"framework": fw, "host": host, "session": session, "run": run}
+        add(
+            _event(
+                EventType.SPAN_START,
+                t0 + timedelta(seconds=start_s),
+                span=span,
+                payload={"kind": "tool", "name": name},
+                **common,
+            )
+        )
+        add(
+            _event(
+                EventType.SPAN_END,
+                t0 + timedelta(seconds=start_s + dur_s),
+                span=span,
+                payload={"kind": "tool", "name": name, "status": "ok", "duration_ms": dur_s * 1000},
+                **common,
+            )
+        )
     add(
         _event(
             EventType.RUN_END,
@@ -334,8 +356,34 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
             framework=fw,
             host=host,
             session=session,
-            run=seed.sid("delta-run1"),
+            run=run,
             payload={"status": "ok"},
+        )
+    )
+    # A second OpenClaw agent, on "bolt", blocked on an approval.
+    other = seed.sid("echo")
+    add(
+        _event(
+            EventType.SESSION_START,
+            t0 + timedelta(seconds=3),
+            framework=fw,
+            host="bolt",
+            session=other,
+            payload={"title": "Nightly dependency bumps"},
+        )
+    )
+    add(
+        _event(
+            EventType.METRIC_SNAPSHOT,
+            t0 + timedelta(seconds=12),
+            framework=fw,
+            host="bolt",
+            session=other,
+            payload={
+                "agent_state": "waiting_for_human",
+                "waiting_reason": "approval",
+                "message": "Merge 4 pull requests?",
+            },
         )
     )
     for minutes_ago in range(30, -1, -3):

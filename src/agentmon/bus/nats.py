@@ -82,7 +82,9 @@ class NatsBus:
                 timeout,
             )
         except (TimeoutError, OSError, nats.errors.NoServersError) as exc:
-            raise ConnectionError(f"cannot reach NATS at {self.url}: {exc or 'timed out'}") from None
+            raise ConnectionError(
+                f"cannot reach NATS at {self.url}: {exc or 'timed out'}"
+            ) from None
         self._js = self._nc.jetstream(timeout=PUBLISH_TIMEOUT_S)
         await self._ensure_stream()
 
@@ -146,7 +148,9 @@ class NatsBus:
 
     # --- the query API's side ----------------------------------------------------------
 
-    async def follow_stored(self, handler: Callable[[list[Envelope]], Awaitable[None] | None]) -> None:
+    async def follow_stored(
+        self, handler: Callable[[list[Envelope]], Awaitable[None] | None]
+    ) -> None:
         async def on_message(msg: Any) -> None:
             try:
                 outcome = handler(decode_many(msg.data))

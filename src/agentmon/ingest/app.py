@@ -64,7 +64,9 @@ class IngestEndpoints:
 
     async def post_events(self, request: Request) -> Response:
         if media_type(request) not in JSON_TYPES:
-            return error(415, f"content-type {media_type(request)!r} is not JSON; send application/json")
+            return error(
+                415, f"content-type {media_type(request)!r} is not JSON; send application/json"
+            )
         try:
             parsed = parse_batch(await read_body(request, MAX_BODY_BYTES))
             await deliver(self.intake, parsed, "http")

@@ -10,7 +10,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentmon.events import Envelope, EventType, new_event
+from agentmon.events import (
+    MAX_EVENT_BYTES,
+    Envelope,
+    EventType,
+    InvalidEvent,
+    encode,
+    new_event,
+)
 from agentmon.otlp.attributes import Attributes, nanos_to_ms, nanos_to_ts
 from agentmon.otlp.origin import Origin
 
@@ -48,7 +55,7 @@ def make_event(
     parent_span_id: str | None = None,
 ) -> Envelope:
     origin = place.origin
-    return new_event(
+    event = new_event(
         event_type,
         framework=origin.framework,
         client_id=origin.client_id,
@@ -63,6 +70,13 @@ def make_event(
         ts=ts,
         event_id=event_id(place.identity, event_type),
     )
+    size = len(encode(event))
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEvent(
+            f"its {event_type.value} event would be {size} bytes, over the "
+            f"{MAX_EVENT_BYTES} byte limit"
+        )
+    return event
 
 
 @dataclass(slots=True)

@@ -34,7 +34,9 @@ def _timestamp(name: str, value: str | None) -> str | None:
     try:
         return normalize_ts(value)
     except ValueError:
-        raise BadFilter(f"query parameter {name!r}: {value!r} is not an RFC 3339 timestamp") from None
+        raise BadFilter(
+            f"query parameter {name!r}: {value!r} is not an RFC 3339 timestamp"
+        ) from None
 
 
 def _explain(exc: RequestValidationError) -> str:
@@ -174,7 +176,9 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
             await websocket.send_text(hub.hello())
             while not reader.done():
                 next_frames = asyncio.create_task(subscriber.next_frames())
-                done, _ = await asyncio.wait({next_frames, reader}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {next_frames, reader}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if next_frames not in done:
                     next_frames.cancel()
                     break

@@ -193,7 +193,9 @@ class Store(abc.ABC):
         span_counts = {r["session_id"]: (r["n"], r["tools"]) for r in spans}
         return [
             session_view(
-                row, run_counts.get(row["session_id"], 0), *span_counts.get(row["session_id"], (0, 0))
+                row,
+                run_counts.get(row["session_id"], 0),
+                *span_counts.get(row["session_id"], (0, 0)),
             )
             for row in rows
         ]
@@ -207,7 +209,8 @@ class Store(abc.ABC):
         if not rows:
             raise NotFound(f"no session {session_id!r}")
         runs = await self.fetch(
-            "SELECT * FROM runs WHERE session_id = ? ORDER BY coalesce(started_at, first_ts), run_id",
+            "SELECT * FROM runs WHERE session_id = ? "
+            "ORDER BY coalesce(started_at, first_ts), run_id",
             [session_id],
         )
         counts = await self._span_counts("session_id", session_id)
@@ -317,7 +320,8 @@ class Store(abc.ABC):
 
     async def facets(self) -> dict[str, list[str]]:
         frameworks = await self.fetch(
-            "SELECT DISTINCT framework FROM sessions WHERE framework IS NOT NULL ORDER BY framework",
+            "SELECT DISTINCT framework FROM sessions "
+            "WHERE framework IS NOT NULL ORDER BY framework",
             [],
         )
         hosts = await self.fetch(

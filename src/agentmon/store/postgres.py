@@ -128,9 +128,13 @@ class PostgresStore(Store):
                 await self._upsert(conn, table, table_rows)
         return new_events
 
-    async def _upsert(self, conn: asyncpg.Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    async def _upsert(
+        self, conn: asyncpg.Connection, table: Table, rows: list[dict[str, Any]]
+    ) -> None:
         sql, column_types = self._upserts[table.name]
-        ordered = sorted(rows_as_tuples(table, rows), key=lambda r: tuple(map(str, r[: len(table.key)])))
+        ordered = sorted(
+            rows_as_tuples(table, rows), key=lambda r: tuple(map(str, r[: len(table.key)]))
+        )
         columns = [list(column) for column in zip(*ordered, strict=True)]
         for index, kind in enumerate(column_types):
             if kind == "double precision":

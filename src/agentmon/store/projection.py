@@ -81,9 +81,7 @@ def normalize_usage(usage: Any) -> dict[str, int]:
     """Any tool's token-count keys → agentmon's five counters (missing ones are 0)."""
     if not isinstance(usage, dict):
         return {}
-    counts = {
-        name: _first_int(usage, aliases) for name, aliases in _USAGE_ALIASES.items()
-    }
+    counts = {name: _first_int(usage, aliases) for name, aliases in _USAGE_ALIASES.items()}
     if not counts["total_tokens"]:
         counts["total_tokens"] = counts["input_tokens"] + counts["output_tokens"]
     return counts
@@ -161,9 +159,7 @@ def _usage_columns(usage: dict[str, int], cost: float) -> dict[str, Any]:
     return {**usage, "cost_usd": cost} if (usage or cost) else {}
 
 
-def _session_row(
-    event: Envelope, ms: int, usage: dict[str, int], cost: float
-) -> dict[str, Any]:
+def _session_row(event: Envelope, ms: int, usage: dict[str, int], cost: float) -> dict[str, Any]:
     source, payload, kind = event.event.source, event.payload, event.event.type
     waiting = payload.get("agent_state") == "waiting_for_human"
     row: dict[str, Any] = {

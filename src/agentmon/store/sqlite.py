@@ -114,7 +114,9 @@ class SQLiteStore(Store):
                 sql = self._upserts.get(table.name)
                 if sql is None:
                     marks = ", ".join("?" * len(table.column_names))
-                    sql = self._upserts[table.name] = table.upsert_sql("sqlite", f"VALUES ({marks})")
+                    sql = self._upserts[table.name] = table.upsert_sql(
+                        "sqlite", f"VALUES ({marks})"
+                    )
                 conn.executemany(sql, rows_as_tuples(table, rows))
             conn.execute("COMMIT")
         except BaseException:

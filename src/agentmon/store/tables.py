@@ -168,9 +168,9 @@ SPANS = Table(
 MODEL_USAGE = Table(
     "model_usage",
     ("session_id", "model"),
-    _columns(Rule.FIRST, "framework") + _columns(Rule.MAX, "last_ts") + _columns(
-        Rule.SUM, "calls", *USAGE_COLUMNS
-    ),
+    _columns(Rule.FIRST, "framework")
+    + _columns(Rule.MAX, "last_ts")
+    + _columns(Rule.SUM, "calls", *USAGE_COLUMNS),
 )
 
 ROLLUP_COUNTS = (
@@ -191,7 +191,8 @@ def _rollup(name: str) -> Table:
 
 
 def _tool_rollup(name: str) -> Table:
-    return Table(name, ("bucket", "name"), _columns(Rule.SUM, "calls", "errors", "timed_calls", "total_ms")
+    return Table(
+        name, ("bucket", "name"), _columns(Rule.SUM, "calls", "errors", "timed_calls", "total_ms")
     )
 
 
@@ -239,6 +240,4 @@ def rows_as_tuples(table: Table, rows: Iterable[dict[str, Any]]) -> list[tuple[A
     """Rows in column order; a sum column a row does not touch counts as 0."""
     names = table.column_names
     zero = {c.name for c in table.columns if c.rule is Rule.SUM}
-    return [
-        tuple((row.get(n) or 0) if n in zero else row.get(n) for n in names) for row in rows
-    ]
+    return [tuple((row.get(n) or 0) if n in zero else row.get(n) for n in names) for row in rows]

@@ -2,10 +2,10 @@
 // for the current route.
 import { html, useEffect } from "./lib.js";
 import { apiStatus } from "./api.js";
-import { liveStatus, reconnectNow } from "./live.js";
+import { ev, liveStatus, reconnectNow, useLiveRefresh } from "./live.js";
 import { Link, matchRoute, useRoute } from "./router.js";
 import { useStore } from "./store.js";
-import { useTick } from "./hooks.js";
+import { useFetch, useTick } from "./hooks.js";
 import { DashboardView } from "./views/dashboard.js";
 import { SessionsView } from "./views/sessions.js";
 import { SessionView } from "./views/session.js";
@@ -51,6 +51,19 @@ function LiveIndicator() {
   </span>`;
 }
 
+/** How many sessions wait for a human now (live). */
+function useWaitingCount() {
+  const summary = useFetch("/v1/stats/summary");
+  useLiveRefresh((e) => ev.session(e) !== null, summary.reload, 2000);
+  return summary.data?.waiting_sessions ?? 0;
+}
+
+/** On every view: the agents waiting for a human, linking to them. */
+function WaitingPill({ count }) {
+  if (!count) return null;
+  return html`<${Link} class="waiting-pill" href="/sessions?status=waiting">${count} waiting for a human<//>`;
+}
+
 function ApiBanner() {
   const status = useStore(apiStatus);
   if (!status.down) return null;
@@ -73,9 +86,12 @@ export function App() {
   const match = matchRoute(ROUTES, route.path);
   const name = match?.name ?? "missing";
 
+  const waiting = useWaitingCount();
+
   useEffect(() => {
-    document.title = `${TITLES[name] || "Not found"} · agentmon`;
-  }, [name]);
+    const prefix = waiting ? `(${waiting} waiting) ` : "";
+    document.title = `${prefix}${TITLES[name] || "Not found"} · agentmon`;
+  }, [name, waiting]);
 
   let view;
   switch (name) {
@@ -96,6 +112,7 @@ export function App() {
           <${Link} href=${href} aria-current=${names.includes(name) ? "page" : null}>${label}<//>
         </li>`)}</ul>
       </nav>
+      <${WaitingPill} count=${waiting} />
       <${LiveIndicator} />
     </header>
     <${ApiBanner} />
