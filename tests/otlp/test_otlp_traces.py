@@ -269,3 +269,39 @@ def test_mapping_the_same_export_twice_gives_the_same_event_ids() -> None:
     again = [e.id for e in map_traces(request, CorrelationMemory()).events]
     assert first == again
     assert len(set(first)) == len(first)
+
+
+def test_spans_that_would_make_invalid_events_are_rejected() -> None:
+    trace, root = new_trace_id(), new_span_id()
+    huge = span(
+        "execute_tool Read",
+        trace,
+        new_span_id(),
+        {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.call.result": "x" * 300_000,
+        },
+        parent=root,
+    )
+    long_session = span(
+        "chat m",
+        new_trace_id(),
+        new_span_id(),
+        {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.conversation.id": "c" * 300,
+        },
+        parent=root,
+    )
+    fine = span(
+        "execute_tool Ls",
+        trace,
+        new_span_id(),
+        {"gen_ai.operation.name": "execute_tool"},
+        parent=root,
+    )
+    mapped = map_traces(trace_request([huge, long_session, fine]), CorrelationMemory())
+    assert mapped.rejected == 2
+    assert "over the 262144 byte limit" in mapped.error_message
+    assert "correlation.session_id is longer than 256 characters" in mapped.error_message
+    assert [e.payload["name"] for e in by_type(mapped.events, "span.end")] == ["Ls"]

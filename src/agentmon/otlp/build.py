@@ -101,35 +101,41 @@ def span_events(place: Place, span: SpanFacts) -> list[Envelope]:
     """span.start + span.end, and an `error` event when the span failed.
 
     The attributes ride on the span.end only (the span is complete when OTLP delivers it).
-
     A reconstructed span (an event that reports only its end and duration) gets no
     span.start: the store derives its start from `duration_ms` and marks it reconstructed,
     and a span.start a hook sent for the same span id stays authoritative.
     """
     common = {"kind": span.kind, "name": span.name, **span.details}
-    ids = {"span_id": span.span_id, "parent_span_id": span.parent_span_id}
-    events = []
     if span.reconstructed:
         common["reconstructed"] = True
-    else:
-        start_ts = nanos_to_ts(span.start_ns)
-        events.append(make_event(EventType.SPAN_START, place, start_ts, common, **ids))
+    events = [] if span.reconstructed else [_span_event(EventType.SPAN_START, place, span, common)]
     end_payload = {
         **common,
         "status": span.status,
         "error": span.error,
         "duration_ms": nanos_to_ms(max(span.end_ns - span.start_ns, 0)),
     }
-    end_ts = nanos_to_ts(span.end_ns)
-    events.append(
-        make_event(
-            EventType.SPAN_END, place, end_ts, end_payload, attributes=span.attributes, **ids
-        )
-    )
+    end = _span_event(EventType.SPAN_END, place, span, end_payload)
+    events.append(end)
     if span.status == "error":
         message = span.error or f"{span.kind} {span.name} failed"
-        events.append(error_event(place, end_ts, message, span.kind, span_id=span.span_id))
+        events.append(error_event(place, end.ts, message, span.kind, span_id=span.span_id))
     return events
+
+
+def _span_event(
+    event_type: EventType, place: Place, span: SpanFacts, payload: dict[str, Any]
+) -> Envelope:
+    is_end = event_type is EventType.SPAN_END
+    return make_event(
+        event_type,
+        place,
+        nanos_to_ts(span.end_ns if is_end else span.start_ns),
+        payload,
+        attributes=span.attributes if is_end else None,
+        span_id=span.span_id,
+        parent_span_id=span.parent_span_id,
+    )
 
 
 def error_event(

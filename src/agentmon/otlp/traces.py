@@ -236,7 +236,8 @@ def _describe(view: SpanView, role: Role) -> tuple[str, str, dict[str, Any]]:
     """(kind, name, extra payload) of a span by its role."""
     attrs = view.attrs
     if role is Role.TOOL:
-        name = as_text(first(attrs, "gen_ai.tool.name", "openclaw.toolName")) or view.name
+        name = as_text(first(attrs, "gen_ai.tool.name", "openclaw.toolName"))
+        name = name or view.name.removeprefix("execute_tool ")
         details = {
             "tool_call_id": tool_call_id_of(attrs),
             "input": attrs.get("gen_ai.tool.call.arguments"),
