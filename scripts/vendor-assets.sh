@@ -48,7 +48,7 @@ cp "$preact/LICENSE" "$dest/preact/"
 cp "$htm/dist/htm.mjs" "$htm/LICENSE" "$dest/htm/"
 
 cat > "$dest/VERSIONS" <<VERSIONS
-# Vendored by scripts/vendor-assets.sh on $(date -u +%Y-%m-%d) from the npm registry.
+# Vendored by scripts/vendor-assets.sh from the npm registry (npm pack <name>@<version>).
 uplot $UPLOT_VERSION  dist/uPlot.iife.min.js dist/uPlot.min.css LICENSE (MIT)
 preact $PREACT_VERSION  dist/preact.mjs hooks/dist/hooks.mjs (import rewritten) LICENSE (MIT)
 htm $HTM_VERSION  dist/htm.mjs LICENSE (Apache-2.0)

@@ -73,6 +73,15 @@ def test_every_app_route_serves_the_spa_with_security_headers(embedded_server: A
         assert response.headers["x-frame-options"] == "DENY"
 
 
+def test_the_ui_only_answers_reads(embedded_server: Any) -> None:
+    head = httpx.head(embedded_server.ui_url + "/sessions")
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) > 0
+    post = httpx.post(embedded_server.ui_url + "/sessions", content=b"x")
+    assert post.status_code == 405
+    assert post.headers["allow"] == "GET, HEAD"
+
+
 def test_assets_are_served_from_the_package(embedded_server: Any) -> None:
     main = httpx.get(embedded_server.ui_url + "/static/js/main.js")
     assert main.status_code == 200
