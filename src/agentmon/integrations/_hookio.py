@@ -92,7 +92,10 @@ def new_event_id() -> str:
 
 def derived_id(*parts: str) -> str:
     """A name-based (version 5) UUID: the same parts always give the same id."""
-    from hashlib import sha1
+    try:  # the built-in SHA-1 loads in a fraction of the time OpenSSL's (via hashlib) takes
+        from _sha1 import sha1
+    except ImportError:  # an interpreter built without it
+        from hashlib import sha1
 
     digest = bytearray(sha1(_NAMESPACE + "\x1f".join(parts).encode()).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
