@@ -230,3 +230,18 @@ def test_subagents_are_agent_spans_in_the_parent_session(replay: Replay) -> None
     assert stop["correlation"]["span_id"] == start["correlation"]["span_id"]
     assert stop["payload"]["status"] == "error"
     assert stop["payload"]["duration_ms"] == 900
+
+
+def test_session_reset_ends_the_old_session_and_starts_the_new_one(replay: Replay) -> None:
+    events = replay(
+        hook(
+            "on_session_reset",
+            platform="telegram",
+            old_session_id="old_sess",
+            new_session_id=SESSION,
+        )
+    )
+    assert types(events) == ["session.end", "session.start"]
+    assert events[0]["correlation"]["session_id"] == "old_sess"
+    assert events[1]["correlation"]["session_id"] == SESSION
+    assert events[1]["payload"]["previous_session_id"] == "old_sess"

@@ -137,13 +137,15 @@ class Tracker:
         span_id: str | None = None,
         parent_span_id: str | None = None,
         ts: float | None = None,
+        session_id: str | None = None,
     ) -> Event:
+        """One envelope of this session (or of ``session_id``, for a session handed over)."""
         event = make_event(
             event_type,
             source=self.source,
             ts=self.now if ts is None else ts,
             correlation={
-                "session_id": self.session_id,
+                "session_id": session_id or self.session_id,
                 "run_id": run_id,
                 "span_id": span_id,
                 "parent_span_id": parent_span_id,

@@ -89,6 +89,14 @@ def _session_finalize(tracker: Tracker, payload: Payload, extra: Payload) -> Non
     tracker.end_session(reason=extra.get("reason"))
 
 
+def _session_reset(tracker: Tracker, payload: Payload, extra: Payload) -> None:
+    """The gateway swapped in a new session: the old one ends, the new one starts."""
+    old = extra.get("old_session_id")
+    if isinstance(old, str) and old and old != tracker.session_id:
+        tracker.emit("session.end", {"reason": "reset"}, session_id=old)
+    tracker.start_session(platform=extra.get("platform"), previous_session_id=old)
+
+
 def _pre_llm_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
     tracker.start_run(_turn(extra), input=clip(extra.get("user_message")), model=extra.get("model"))
 
@@ -257,6 +265,7 @@ def _subagent_stop(tracker: Tracker, payload: Payload, extra: Payload) -> None:
 _HANDLERS: dict[str, Callable[[Tracker, Payload, Payload], None]] = {
     "on_session_start": _session_start,
     "on_session_finalize": _session_finalize,
+    "on_session_reset": _session_reset,
     "pre_llm_call": _pre_llm_call,
     "post_llm_call": _post_llm_call,
     "on_session_end": _turn_end,
