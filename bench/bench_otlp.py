@@ -12,7 +12,7 @@ installed) the same batches go to an Arize Phoenix server too, timed until Phoen
 the spans through its REST API, and the ratio is printed.
 
     .venv/bin/python bench/bench_otlp.py [--rounds 5] [--batches 40] [--senders 8]
-        [--phoenix /tmp/phoenix-venv/bin/phoenix]
+        [--phoenix /tmp/phoenix-venv/bin/phoenix --phoenix-batches 4]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -158,19 +159,19 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 300.
         await asyncio.sleep(0.005)
 
 
-class Target:
+class Target(Protocol):
     name: str
+
+    async def ready(self, client: httpx.AsyncClient) -> None: ...
 
     async def send_round(
         self, client: httpx.AsyncClient, batches: list[Batch], senders: int
-    ) -> None:
-        raise NotImplementedError
+    ) -> None: ...
 
-    def stop(self) -> None:
-        raise NotImplementedError
+    def stop(self) -> None: ...
 
 
-class Agentmon(Target):
+class Agentmon:
     name = "agentmon"
 
     def __init__(self) -> None:
@@ -213,7 +214,7 @@ class Agentmon(Target):
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
-class Phoenix(Target):
+class Phoenix:
     name = "phoenix"
 
     def __init__(self, executable: str) -> None:
@@ -264,14 +265,14 @@ class Phoenix(Target):
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
-async def measure(target: Agentmon | Phoenix, args: argparse.Namespace) -> list[float]:
+async def measure(target: Target, batches_per_round: int, args: argparse.Namespace) -> list[float]:
     rates: list[float] = []
     async with httpx.AsyncClient(timeout=120) as client:
         await target.ready(client)
         warmup = [build_batch(time.time_ns()) for _ in range(2)]
         await target.send_round(client, warmup, args.senders)
         for number in range(1, args.rounds + 1):
-            batches = [build_batch(time.time_ns()) for _ in range(args.batches)]
+            batches = [build_batch(time.time_ns()) for _ in range(batches_per_round)]
             started = time.perf_counter()
             await target.send_round(client, batches, args.senders)
             elapsed = time.perf_counter() - started
@@ -285,9 +286,9 @@ async def measure(target: Agentmon | Phoenix, args: argparse.Namespace) -> list[
     return rates
 
 
-def run_target(target: Agentmon | Phoenix, args: argparse.Namespace) -> float:
+def run_target(target: Target, batches_per_round: int, args: argparse.Namespace) -> float:
     try:
-        rates = asyncio.run(measure(target, args))
+        rates = asyncio.run(measure(target, batches_per_round, args))
     finally:
         target.stop()
     median = statistics.median(rates)
@@ -295,16 +296,34 @@ def run_target(target: Agentmon | Phoenix, args: argparse.Namespace) -> float:
     return median
 
 
+def mapping_only_rate(batches: int = 20) -> float:
+    """Decode + map alone, in this process (no HTTP, no store): the receiver's own ceiling."""
+    from agentmon.otlp.decode import Encoding, parse
+    from agentmon.otlp.memory import CorrelationMemory
+    from agentmon.otlp.traces import map_traces
+
+    bodies = [build_batch(time.time_ns()).body for _ in range(batches)]
+    memory = CorrelationMemory()
+    started = time.perf_counter()
+    for body in bodies:
+        map_traces(parse(body, Encoding.PROTOBUF, ExportTraceServiceRequest()), memory)
+    return batches * SPANS_PER_BATCH / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=40, help="batches of 512 spans per round")
-    parser.add_argument("--senders", type=int, default=4, help="concurrent exporters")
+    parser.add_argument("--senders", type=int, default=8, help="concurrent exporters")
     parser.add_argument("--phoenix", help="path of the `phoenix` executable to compare with")
+    parser.add_argument(
+        "--phoenix-batches", type=int, default=4, help="batches per round sent to Phoenix"
+    )
     args = parser.parse_args()
-    agentmon = run_target(Agentmon(), args)
+    print(f"receiver decode + mapping alone: {mapping_only_rate():,.0f} spans/s", flush=True)
+    agentmon = run_target(Agentmon(), args.batches, args)
     if args.phoenix:
-        phoenix = run_target(Phoenix(args.phoenix), args)
+        phoenix = run_target(Phoenix(args.phoenix), args.phoenix_batches, args)
         print(f"agentmon / phoenix = {agentmon / phoenix:.1f}x")
 
 
