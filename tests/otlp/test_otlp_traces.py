@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from otlp_messages import new_span_id, new_trace_id, span, trace_request
 
-from agentmon.events import Envelope
+from agentmon.events import Envelope, EventType
+from agentmon.otlp.build import OTLP_NAMESPACE, derived_id, event_id
 from agentmon.otlp.memory import CorrelationMemory
 from agentmon.otlp.traces import map_traces
 
@@ -305,3 +308,10 @@ def test_spans_that_would_make_invalid_events_are_rejected() -> None:
     assert "over the 262144 byte limit" in mapped.error_message
     assert "correlation.session_id is longer than 256 characters" in mapped.error_message
     assert [e.payload["name"] for e in by_type(mapped.events, "span.end")] == ["Ls"]
+
+
+def test_event_ids_are_uuid5_of_the_item_identity_and_event_type() -> None:
+    identity = "span:4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7"
+    expected = uuid.uuid5(OTLP_NAMESPACE, f"{identity}|span.end")
+    assert event_id(identity, EventType.SPAN_END) == str(expected)
+    assert derived_id("log:x", "span") == uuid.uuid5(OTLP_NAMESPACE, "log:x|span").hex

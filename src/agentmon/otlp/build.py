@@ -6,6 +6,7 @@ export maps to the same ids and the store's dedupe on `event.id` drops the repea
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,12 +26,26 @@ OTLP_NAMESPACE = uuid.UUID("6c4e1f0a-2b7d-5e39-9a41-0f3c8d2e7b15")
 
 
 def event_id(identity: str, event_type: EventType) -> str:
-    return str(uuid.uuid5(OTLP_NAMESPACE, f"{identity}|{event_type.value}"))
+    return _uuid5_hex(f"{identity}|{event_type.value}", dashed=True)
 
 
 def derived_id(*parts: str) -> str:
     """A stable id for things OTLP does not name (a reconstructed span, a Codex turn)."""
-    return uuid.uuid5(OTLP_NAMESPACE, "|".join(parts)).hex
+    return _uuid5_hex("|".join(parts), dashed=False)
+
+
+def _uuid5_hex(name: str, *, dashed: bool) -> str:
+    """uuid.uuid5(OTLP_NAMESPACE, name), as text, without building UUID objects (hot path)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    text = digest.hex()
+    if not dashed:
+        return text
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_NAMESPACE_BYTES = OTLP_NAMESPACE.bytes
 
 
 @dataclass(frozen=True, slots=True)
