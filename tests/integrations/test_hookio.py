@@ -73,6 +73,7 @@ def test_read_payload_takes_argv_last_only_when_asked() -> None:
     argv = ["agentmon-codex-handler", '{"type": "agent-turn-complete", "_delivery": "argv"}']
     assert read_payload(argv, lambda: "{}", from_argv=True) == {"type": "agent-turn-complete"}
     assert read_payload(argv, lambda: '{"a": 1}') == {"a": 1}
+    assert read_payload(["cmd", "--verbose"], lambda: '{"b": 2}', from_argv=True) == {"b": 2}
     for text in ("", "   ", "{oops", "[1]", "null"):
         with pytest.raises(MalformedPayload):
             read_payload(["cmd"], lambda text=text: text)

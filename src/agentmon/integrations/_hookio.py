@@ -569,8 +569,10 @@ class MalformedPayload(ValueError):
 def read_payload(
     argv: list[str], stdin_text: Callable[[], str], from_argv: bool = False
 ) -> Payload:
-    """The hook's JSON object: from the last argv element if asked and present, else stdin."""
-    text = argv[-1] if from_argv and len(argv) > 1 else stdin_text()
+    """The hook's JSON object: from the last argv element if asked and it holds an object
+    (Codex ``notify``), else from stdin."""
+    in_argv = from_argv and len(argv) > 1 and argv[-1].lstrip().startswith("{")
+    text = argv[-1] if in_argv else stdin_text()
     if not text.strip():
         raise MalformedPayload("empty hook input")
     try:

@@ -11,11 +11,13 @@ server is unreachable.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field, replace
 from types import TracebackType
@@ -32,6 +34,15 @@ from agentmon.integrations._hookio import (
 from agentmon.sdk.scopes import SessionScope
 
 log = logging.getLogger("agentmon.sdk")
+
+_open_emitters: weakref.WeakSet[Emitter] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_emitters() -> None:
+    """A program that forgot ``close()`` still sends (or spools) what it emitted."""
+    for emitter in list(_open_emitters):
+        emitter.close(timeout=2.0)
 
 
 def _env(name: str) -> str | None:
@@ -80,6 +91,7 @@ class Emitter:
         self._next_replay = 0.0
         self._worker = threading.Thread(target=self._run, name="agentmon-emitter", daemon=True)
         self._worker.start()
+        _open_emitters.add(self)
 
     # ------------------------------------------------------------ the caller's side
 
@@ -132,6 +144,7 @@ class Emitter:
             self._queue.clear()
             self._wake.notify_all()
         self._worker.join(timeout)
+        _open_emitters.discard(self)
         if leftover:
             self._spool_events(leftover, "emitter closed before sending")
 
