@@ -28,9 +28,12 @@ export function formatShortDateTime(ts) {
   return ms === null ? "—" : shortDateTime.format(ms);
 }
 
+/** The time of day for today's moments, with the date for older ones. */
 export function formatTime(ts) {
   const ms = parseTs(ts);
-  return ms === null ? "—" : timeOnly.format(ms);
+  if (ms === null) return "—";
+  const today = new Date().toDateString() === new Date(ms).toDateString();
+  return today ? timeOnly.format(ms) : shortDateTime.format(ms);
 }
 
 /** "just now", "42 s ago", "3 min ago", "5 h ago", "2 d ago" (or "in …" for the future). */

@@ -20,6 +20,9 @@ const SESSION_EVENT = (e) => ev.session(e) !== null;
 const VM_EVENT = (e) => ev.type(e) === "openclaw.snapshot";
 const ANY_EVENT = () => true;
 
+const ATTENTION_SHOWN = 6;
+
+/** The sessions that need someone: every one waiting for a human, then the latest failures. */
 function AttentionStrip({ now }) {
   const waiting = useFetch(withQuery("/v1/sessions", { status: "waiting", limit: ATTENTION_LIMIT }));
   const failing = useFetch(withQuery("/v1/sessions", { status: "error", limit: ATTENTION_LIMIT }));
@@ -34,23 +37,39 @@ function AttentionStrip({ now }) {
         : html`<p class="note loading">Checking for agents that need attention…</p>`}
     </section>`;
   }
-  const sessions = [...waiting.data.sessions, ...failing.data.sessions];
-  if (sessions.length === 0) {
+  const byRecent = (a, b) => (a.last_event_at < b.last_event_at ? 1 : -1);
+  const waits = [...waiting.data.sessions].sort(byRecent);
+  const fails = [...failing.data.sessions].sort(byRecent);
+  if (waits.length + fails.length === 0) {
     return html`<section class="attention clear" aria-label="Agents needing attention">
       <span class="dot ok" aria-hidden="true"></span>
       No agent is waiting for a human and none has failed.
     </section>`;
   }
+  const shown = [...waits, ...fails].slice(0, Math.max(ATTENTION_SHOWN, waits.length));
+  const more = (list, status, label) => {
+    const hidden = list.filter((s) => !shown.includes(s)).length;
+    const total = list.length >= ATTENTION_LIMIT ? `${hidden}+` : hidden;
+    return hidden > 0
+      ? html`<${Link} href=${`/sessions?status=${status}`}>${total} more ${label}<//>`
+      : null;
+  };
   return html`<section class="attention" aria-label="Agents needing attention">
-    <h2>Needs attention <span class="count">${sessions.length}</span></h2>
+    <header class="attention-head">
+      <h2>Needs attention</h2>
+      ${waits.length > 0 && html`<span class="count">${waits.length} waiting for a human</span>`}
+      ${fails.length > 0 && html`<span class="count bad">${fails.length >= ATTENTION_LIMIT ? `${fails.length}+` : fails.length} failed</span>`}
+      <span class="attention-more">${more(fails, "error", "failed sessions")}</span>
+    </header>
     <ul class="attention-list">
-      ${sessions.map((s) => html`<li key=${s.session_id}>
+      ${shown.map((s) => html`<li key=${s.session_id}>
         <${Link} class=${`attention-card status-${s.status}`} href=${`/sessions/${encodeURIComponent(s.session_id)}`}>
-          <${StatusBadge} status=${s.status} />
-          <span class="attention-title">${oneLine(s.title || s.session_id, 70)}</span>
-          <span class="muted">${s.framework} · ${s.host || "—"}</span>
-          <span class="attention-why">${s.status === "waiting"
-            ? `${s.waiting_reason || "waiting"} · since ${formatAgo(s.last_event_at, now)}`
+          <span class="attention-line">
+            <${StatusBadge} status=${s.status} />
+            <span class="attention-title">${oneLine(s.title || s.session_id, 70)}</span>
+          </span>
+          <span class="attention-why muted">${s.framework} · ${s.host || "—"} · ${s.status === "waiting"
+            ? `${s.waiting_reason || "waiting"} since ${formatAgo(s.last_event_at, now)}`
             : `${s.error_count} error${s.error_count === 1 ? "" : "s"} · ${formatAgo(s.last_event_at, now)}`}</span>
         <//>
       </li>`)}
