@@ -7,6 +7,7 @@ the `as_*` helpers here instead of trusting the wire type.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -44,8 +45,13 @@ def hex_id(raw: bytes) -> str | None:
 def nanos_to_ts(nanos: int) -> str:
     """Unix nanoseconds → agentmon's canonical `YYYY-MM-DDTHH:MM:SS.ffffffZ`."""
     seconds, rest = divmod(nanos, 1_000_000_000)
-    clock = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{clock}.{rest // 1000:06d}Z"
+    return f"{_clock(seconds)}.{rest // 1000:06d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _clock(seconds: int) -> str:
+    """The date and time of a whole second (cached: the spans of an export share seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def nanos_to_ms(nanos: int) -> int:
