@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -131,3 +133,20 @@ def test_a_full_queue_spills_to_the_spool_and_nothing_is_lost(
     replayer.close()
     stored = {event["event"]["id"] for event in query.events(session_id=sid)}
     assert stored == {event.id for event in events}
+
+
+def test_a_program_that_forgets_close_still_delivers(
+    emitter_options: dict[str, Any], query: QueryClient
+) -> None:
+    sid = str(uuid.uuid4())
+    script = (
+        "import sys\n"
+        "from agentmon.sdk import Emitter\n"
+        f"emitter = Emitter(**{ {**emitter_options, 'flush_interval': 60}!r})\n"
+        f"with emitter.session({sid!r}, title='no close'):\n"
+        "    pass\n"
+        "sys.exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=30)
+    detail = query.wait_for_session(sid, lambda d: d["session"]["status"] == "ended")
+    assert detail["session"]["title"] == "no close"
