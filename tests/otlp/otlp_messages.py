@@ -139,7 +139,7 @@ def flattened_record(event_name: str) -> dict[str, Any]:
 
 def otlp_json(message: Message) -> str:
     """The OTLP/JSON encoding of a message: protobuf JSON with trace and span ids as hex."""
-    document = json_format.MessageToDict(message)
+    document = json.loads(json_format.MessageToJson(message))
     return json.dumps(_ids_as_hex(document))
 
 

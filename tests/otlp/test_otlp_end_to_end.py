@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -23,7 +24,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
-from otlp_messages import fixture_text, new_span_id, new_trace_id, otlp_json, span, trace_request
+from otlp_messages import (
+    fixture_text,
+    flattened_record,
+    log_record,
+    logs_request,
+    new_span_id,
+    new_trace_id,
+    otlp_json,
+    span,
+    trace_request,
+)
 
 JSON = {"Content-Type": "application/json"}
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
@@ -41,10 +52,10 @@ class Api:
         return response.json()
 
     def session(self, session_id: str) -> dict[str, Any]:
-        return self.get(f"/v1/sessions/{session_id}")  # type: ignore[no-any-return]
+        return self.get(f"/v1/sessions/{quote(session_id, safe='')}")  # type: ignore[no-any-return]
 
     def run(self, run_id: str) -> dict[str, Any]:
-        return self.get(f"/v1/runs/{run_id}")  # type: ignore[no-any-return]
+        return self.get(f"/v1/runs/{quote(run_id, safe='')}")  # type: ignore[no-any-return]
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
         return self.get("/v1/events", session_id=session_id, limit=1000)["events"]  # type: ignore[no-any-return]
@@ -110,7 +121,11 @@ def test_sdk_traces_become_a_session_with_a_run_spans_and_usage(server: Any, api
 
     detail = api.session(conversation)
     session = detail["session"]
-    assert (session["framework"], session["host"]) == ("claude-code", "e2e-host")
+    assert (session["framework"], session["host"], session["client_id"]) == (
+        "claude-code",
+        "e2e-host",
+        "e2e-host",
+    )
     assert session["tokens"] == {
         "input": 1500,
         "output": 120,
@@ -306,3 +321,60 @@ def test_the_ingest_gateway_serves_the_same_routes(server: Any) -> None:
     response = httpx.post(f"{server.ingest_url}/v1/traces", content=body, headers=PROTOBUF)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/x-protobuf"
+
+
+def post_json_logs(server: Any, records: list[Any], service: str) -> None:
+    body = otlp_json(logs_request(records, service))
+    response = httpx.post(f"{server.otlp_url}/v1/logs", content=body, headers=JSON)
+    assert (response.status_code, response.json()) == (200, {})
+
+
+def test_codex_json_events_make_a_session_whose_turn_holds_tool_and_usage(
+    server: Any, api: Api
+) -> None:
+    conversation = str(uuid.uuid4())
+    common = {"conversation.id": conversation, "model": "gpt-5.4"}
+    sse = {**flattened_record("codex.sse_event"), "conversation.id": conversation}
+    tool = {**flattened_record("codex.tool_result"), "conversation.id": conversation}
+    tool["call_id"] = f"call_{uuid.uuid4().hex[:8]}"
+    records = [
+        log_record(
+            {**common, "event.name": "codex.conversation_starts", "provider_name": "openai"}
+        ),
+        log_record({**common, "event.name": "codex.user_prompt", "prompt": "Rename foo"}, at_ms=1),
+        log_record(tool, at_ms=5010),
+        log_record(sse, at_ms=7120),
+    ]
+    post_json_logs(server, records[:2], "codex_exec")
+    post_json_logs(server, records[2:], "codex_exec")  # a later export joins the same turn
+
+    detail = api.session(conversation)
+    assert detail["session"]["framework"] == "codex"
+    assert detail["session"]["model"] == "gpt-5.4"
+    assert detail["session"]["tokens"]["input"] == 18234
+    (run,) = detail["runs"]
+    assert run["input"] == "Rename foo"
+    assert run["tokens"]["cache_read"] == 16000
+    (tool_span,) = api.run(run["run_id"])["spans"]
+    assert (tool_span["span_id"], tool_span["name"]) == (tool["call_id"], "shell")
+
+
+def test_gemini_json_events_make_a_run_per_prompt_id(server: Any, api: Api) -> None:
+    session_id = str(uuid.uuid4())
+    prompt_id = f"{session_id}########1"
+    ids = {"session.id": session_id, "prompt_id": prompt_id}
+    records = [
+        log_record({**ids, "event.name": "gemini_cli.user_prompt", "prompt": "Why?"}),
+        log_record({**flattened_record("gemini_cli.api_response"), **ids}, at_ms=9300),
+        log_record({**flattened_record("gemini_cli.tool_call"), **ids}, at_ms=6900),
+    ]
+    post_json_logs(server, records, "gemini-cli")
+
+    session = api.session(session_id)["session"]
+    assert (session["framework"], session["tokens"]["total"]) == ("gemini-cli", 4820)
+    run = api.run(prompt_id)
+    assert sorted((s["kind"], s["status"]) for s in run["spans"]) == [
+        ("llm", "ok"),
+        ("tool", "error"),
+    ]
+    assert [e["message"] for e in run["errors"]] == ["Command exited with code 1"]
