@@ -8,7 +8,7 @@ import { createStore } from "./store.js";
 export const apiStatus = createStore({ down: false, message: "" });
 const resyncListeners = new Set();
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(message, status) {
     super(message);
     this.status = status;

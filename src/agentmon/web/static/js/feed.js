@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "./lib.js";
 import { ev, onEvents } from "./live.js";
 
-export const FEED_LIMIT = 200;
+const FEED_LIMIT = 200;
 
 function merge(current, incoming, limit) {
   const seen = new Set();

@@ -6,7 +6,7 @@ function current() {
   return { path: location.pathname, search: location.search, query: new URLSearchParams(location.search) };
 }
 
-export const routeStore = createStore(current());
+const routeStore = createStore(current());
 
 window.addEventListener("popstate", () => routeStore.set(current()));
 

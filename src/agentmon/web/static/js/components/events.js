@@ -5,7 +5,7 @@ import { formatAgo, formatTime, oneLine } from "../format.js";
 import { ev } from "../live.js";
 
 /** A short human description of an event, from its type and payload (as text). */
-export function describeEvent(e) {
+function describeEvent(e) {
   const p = e.payload || {};
   switch (ev.type(e)) {
     case "session.start":
@@ -35,7 +35,7 @@ export function describeEvent(e) {
 }
 
 /** Where an event row leads: its session, the VM grid for VM snapshots, or nowhere. */
-export function eventHref(e) {
+function eventHref(e) {
   const session = ev.session(e);
   if (session) return `/sessions/${encodeURIComponent(session)}`;
   if (ev.type(e) === "openclaw.snapshot") return "/openclaw";

@@ -22,7 +22,7 @@ function depths(spans) {
 }
 
 /** The layout of a run's spans: rows with left/width in percent of the run's extent. */
-export function layoutWaterfall(run, spans, now = Date.now()) {
+function layoutWaterfall(run, spans, now = Date.now()) {
   const ordered = spans
     .map((span, index) => ({ span, index, start: parseTs(span.started_at) }))
     .sort((a, b) => (a.start ?? Infinity) - (b.start ?? Infinity) || a.index - b.index);

@@ -14,7 +14,7 @@ import { TimeChart } from "../components/chart.js";
 import { EventRow } from "../components/events.js";
 import { VmPill } from "../components/vm.js";
 
-export const RANGES = ["1h", "6h", "24h", "7d"];
+const RANGES = ["1h", "6h", "24h", "7d"];
 const ATTENTION_LIMIT = 20;
 const SESSION_EVENT = (e) => ev.session(e) !== null;
 const VM_EVENT = (e) => ev.type(e) === "openclaw.snapshot";

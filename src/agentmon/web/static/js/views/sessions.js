@@ -11,7 +11,7 @@ import {
 } from "../format.js";
 import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
 
-export const STATUSES = ["active", "idle", "waiting", "ended", "error"];
+const STATUSES = ["active", "idle", "waiting", "ended", "error"];
 const FILTERS = ["from", "to", "framework", "host", "status"];
 const PAGE = 50;
 const MAX_PAGE = 500;
