@@ -142,6 +142,12 @@ async def test_malformed_json_is_a_400_naming_the_problem(receiver: httpx.AsyncC
         b'{"resourceSpans": 5}': "not a valid JSON ExportTraceServiceRequest",
         b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}': "not a hex",
         b"\xff\xfe": "not valid JSON",
+        b"[" * 20_000 + b"]" * 20_000: "not valid JSON",
+        b'{"resourceSpans": [{"resource": {"attributes": [{"key": "k", "value": '
+        + b'{"kvlistValue": {"values": [{"key": "k", "value": ' * 600
+        + b"{}"
+        + b"}]}}" * 600
+        + b"}]}}]}": "nested too deeply",
     }
     for body, problem in cases.items():
         response = await receiver.post("/v1/traces", content=body, headers=JSON)

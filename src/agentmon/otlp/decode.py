@@ -98,12 +98,18 @@ def _parse_json(data: bytes, message: M) -> M:
         document = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest(400, "body is not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise BadRequest(400, f"body must be a JSON object ({_name(message)})")
     try:
         json_format.ParseDict(hex_ids_to_base64(document), message, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise BadRequest(400, f"body is not a valid JSON {_name(message)}: {exc}") from None
+    except RecursionError:
+        raise BadRequest(
+            400, f"body is not a valid JSON {_name(message)}: nested too deeply"
+        ) from None
     return message
 
 
