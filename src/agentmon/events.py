@@ -109,7 +109,8 @@ def normalize_ts(value: str) -> str:
 
 
 def format_ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = moment.astimezone(UTC) if moment.utcoffset() else moment
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def ts_to_ms(ts: str) -> int:

@@ -125,7 +125,18 @@ def project(events: list[Envelope]) -> Projection:
     projection = Projection()
     for event in events:
         _project_one(projection, event)
+    _roll_up_hours(projection)
     return projection
+
+
+def _roll_up_hours(projection: Projection) -> None:
+    """Hour rollups from the batch's minute rows: a few merges per batch, not per event."""
+    for minute_table, hour_table in (
+        (tables.ROLLUP_MINUTE, tables.ROLLUP_HOUR),
+        (tables.TOOL_ROLLUP_MINUTE, tables.TOOL_ROLLUP_HOUR),
+    ):
+        for row in projection.rows[minute_table].values():
+            projection.add(hour_table, {**row, "bucket": row["bucket"] // HOUR_MS * HOUR_MS})
 
 
 def _project_one(projection: Projection, event: Envelope) -> None:
@@ -322,7 +333,6 @@ def _project_rollups(
         "cost_usd": cost,
     }
     projection.add(tables.ROLLUP_MINUTE, {"bucket": ms // MINUTE_MS * MINUTE_MS, **counts})
-    projection.add(tables.ROLLUP_HOUR, {"bucket": ms // HOUR_MS * HOUR_MS, **counts})
     if is_tool_end:
         duration = _number(payload.get("duration_ms"))
         tool = {
@@ -333,4 +343,3 @@ def _project_rollups(
             "total_ms": duration or 0.0,
         }
         projection.add(tables.TOOL_ROLLUP_MINUTE, {"bucket": ms // MINUTE_MS * MINUTE_MS, **tool})
-        projection.add(tables.TOOL_ROLLUP_HOUR, {"bucket": ms // HOUR_MS * HOUR_MS, **tool})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from enum import Enum
 from typing import Any
 
@@ -30,7 +31,7 @@ class Column:
     order_by: str | None = None  # for Rule.LATEST
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: tables key hot dicts
 class Table:
     name: str
     key: tuple[str, ...]
@@ -40,13 +41,43 @@ class Table:
     def column_names(self) -> tuple[str, ...]:
         return self.key + tuple(c.name for c in self.columns)
 
+    @cached_property
+    def _by_rule(self) -> tuple[tuple[str, ...], ...]:
+        """Column names per rule, in the order `merge` unpacks them."""
+        order = (Rule.SUM, Rule.FIRST, Rule.OVERRIDE, Rule.MIN, Rule.MAX)
+        return tuple(tuple(c.name for c in self.columns if c.rule is rule) for rule in order)
+
+    @cached_property
+    def _latest(self) -> tuple[tuple[str, str], ...]:
+        return tuple((c.name, c.order_by) for c in self.columns if c.order_by is not None)
+
     def merge(self, stored: dict[str, Any], new: dict[str, Any]) -> None:
         """Fold `new` into `stored` in place, by the same rules the SQL applies."""
-        before = dict(stored)
-        for column in self.columns:
-            name = column.name
-            old, value = before.get(name), new.get(name)
-            stored[name] = _merge_value(column, old, value, before, new)
+        sums, firsts, overrides, mins, maxes = self._by_rule
+        latest = [(name, order, stored.get(order)) for name, order in self._latest]
+        for name in sums:
+            value = new.get(name)
+            if value:
+                stored[name] = (stored.get(name) or 0) + value
+        for name in firsts:
+            if stored.get(name) is None:
+                stored[name] = new.get(name)
+        for name in overrides:
+            value = new.get(name)
+            if value is not None:
+                stored[name] = value
+        for name in mins:
+            value = new.get(name)
+            if value is not None and (stored.get(name) is None or value < stored[name]):
+                stored[name] = value
+        for name in maxes:
+            value = new.get(name)
+            if value is not None and (stored.get(name) is None or value > stored[name]):
+                stored[name] = value
+        for name, order, stored_order in latest:
+            new_order = new.get(order)
+            if new_order is not None and (stored_order is None or new_order >= stored_order):
+                stored[name] = new.get(name)
 
     def upsert_sql(self, dialect: str, source: str) -> str:
         """`INSERT … SELECT … FROM <source> ON CONFLICT (key) DO UPDATE SET …`."""
@@ -57,35 +88,6 @@ class Table:
             f"INSERT INTO {self.name} ({names}) {source} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
         )
-
-
-def _merge_value(
-    column: Column, old: Any, value: Any, before: dict[str, Any], new: dict[str, Any]
-) -> Any:
-    rule = column.rule
-    if rule is Rule.FIRST:
-        return old if old is not None else value
-    if rule is Rule.OVERRIDE:
-        return value if value is not None else old
-    if rule is Rule.SUM:
-        return (old or 0) + (value or 0)
-    if rule is Rule.MIN:
-        return _pick(old, value, min)
-    if rule is Rule.MAX:
-        return _pick(old, value, max)
-    assert column.order_by is not None
-    new_order, old_order = new.get(column.order_by), before.get(column.order_by)
-    if new_order is not None and (old_order is None or new_order >= old_order):
-        return value
-    return old
-
-
-def _pick(old: Any, value: Any, choose: Any) -> Any:
-    if old is None:
-        return value
-    if value is None:
-        return old
-    return choose(old, value)
 
 
 def _merge_sql(column: Column, table: str, dialect: str) -> str:
