@@ -8,7 +8,7 @@ from agentmon.monitor.registry import GatewayTarget
 
 @pytest.fixture
 async def probe():
-    probe = GatewayProbe(timeout=1.0)
+    probe = GatewayProbe(timeout=2.0)
     yield probe
     await probe.close()
 
@@ -41,7 +41,7 @@ async def test_a_slow_gateway_is_down_after_the_timeout(probe, gateway_server) -
     gateway_server.mode["delay"] = 10.0
     result = await probe.check(GatewayTarget(gateway_server.url))
     assert not result.up and result.failure is not None
-    assert "did not answer within 1s" in result.failure.message
+    assert "did not answer within 2s" in result.failure.message
 
 
 async def test_nothing_listening_is_down(probe, closed_port) -> None:

@@ -77,7 +77,7 @@ def fleet(node_uri, sshd, gateway_server, closed_port) -> list[dict[str, Any]]:
 async def service(registry_file):
     sink = ListSink()
     service = MonitorService(
-        registry_file.path, 30.0, sink, timeouts=StepTimeouts(libvirt=5, ssh=5, gateway=2)
+        registry_file.path, 30.0, sink, timeouts=StepTimeouts(libvirt=10, ssh=10, gateway=5)
     )
     yield service
     await service.close()
@@ -171,23 +171,25 @@ async def test_a_hung_instance_does_not_hold_up_the_others(
         "ssh": {"host": "127.0.0.1", "port": silent_tcp_port, "known_hosts": None},
         "gateway": {"url": gateway_server.url + "hang"},
     }
-    registry_file.write([*fleet, hung])
     service = MonitorService(
         registry_file.path,
         30.0,
         ListSink(),
-        timeouts=StepTimeouts(libvirt=1.0, ssh=1.5, gateway=1.0),
+        timeouts=StepTimeouts(libvirt=2.0, ssh=4.0, gateway=2.0),
     )
+    registry_file.write(fleet)
+    await service.poll_once()  # a running monitor has its SSH connections open already
+    registry_file.write([*fleet, hung])
     started = time.monotonic()
     snapshots = by_name(await service.poll_once())
     elapsed = time.monotonic() - started
     await service.close()
-    assert elapsed < 8.0  # every hung step answers after 10 s; the poll ends at its limits
+    assert elapsed < 9.0  # every hung step answers after 10 s; the poll ends at its limits
     assert snapshots["web"]["checks"] == {"libvirt": "ok", "ssh": "ok", "gateway": "ok"}
     checks = snapshots["hung"]["checks"]
-    assert checks["libvirt"].endswith("did not answer within 1s")
-    assert checks["ssh"].endswith("no answer within 1.5s")
-    assert checks["gateway"].endswith("did not answer within 1s")
+    assert checks["libvirt"].endswith("did not answer within 2s")
+    assert checks["ssh"].endswith("no answer within 4s")
+    assert checks["gateway"].endswith("did not answer within 2s")
     assert {i["code"] for i in snapshots["hung"]["issues"]} == {
         "libvirt_error",
         "ssh_unreachable",

@@ -20,7 +20,7 @@ def target(**ssh: object):
 
 @pytest.fixture
 async def probe():
-    probe = SshProbe(timeout=5.0)
+    probe = SshProbe(timeout=10.0)
     yield probe
     await probe.close()
 
