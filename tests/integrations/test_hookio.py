@@ -22,6 +22,8 @@ from agentmon.integrations._hookio import (
     deliver,
     derived_id,
     format_ts,
+    json_dumps,
+    json_loads,
     make_event,
     new_event_id,
     parse_ts,
@@ -67,6 +69,36 @@ def test_time_stamps_round_trip() -> None:
     assert parse_ts("2026-08-20T14:30:03.350Z") == pytest.approx(1_787_236_203.35)
     assert parse_ts("2026-08-20T14:30:03") is None
     assert parse_ts("yesterday") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"text": 'é ✓ \u2028 "quoted" \\ \n', "list": [1, -2.5, 3e-7, True, False, None]},
+        {"nested": {"empty": {}, "big": 2**70, "nan": float("inf")}},
+        [],
+        "plain",
+    ],
+)
+def test_json_codec_matches_the_json_package(value: Any) -> None:
+    encoded = json_dumps(value)
+    assert encoded == json.dumps(value, separators=(",", ":"))
+    assert json_loads(f" {encoded}\n") == json.loads(encoded)
+
+
+@pytest.mark.parametrize("text", ["{", '{"a": 1} x', "[1,]", "{'a': 1}", ""])
+def test_json_codec_rejects_what_the_json_package_rejects(text: str) -> None:
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        json_loads(text)
+
+
+def test_json_codec_falls_back_to_the_json_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "_json", None)
+    loads, dumps = _hookio._json_codec()
+    assert loads(dumps({"a": [1, "b"]})) == {"a": [1, "b"]}
+    assert loads.__module__ == "json"
 
 
 def test_read_payload_takes_argv_last_only_when_asked() -> None:
@@ -170,6 +202,8 @@ def test_http_client_reads_chunked_and_plain_answers() -> None:
 
 def test_handlers_import_only_light_modules() -> None:
     heavy = [
+        "json",
+        "re",
         "httpx",
         "fastapi",
         "asyncio",

@@ -3,8 +3,10 @@
 A hook handler is a short-lived subprocess started by an agent tool for every hook firing.
 It must start fast, never fail the tool and never lose an event, so this module:
 
-- imports only cheap standard-library modules (no ``typing``, no ``urllib`` for plain
-  ``http://`` gateways: a small HTTP/1.1 client over ``_socket`` is used instead);
+- imports only cheap standard-library modules (no ``typing``; no ``json`` package, whose
+  import of ``re`` and ``enum`` costs more than the rest of a handler: its C accelerator
+  ``_json`` is used directly; no ``urllib`` for plain ``http://`` gateways: a small HTTP/1.1
+  client over ``_socket`` is used instead);
 - bounds the whole network wait (``AGENTMON_HOOK_TIMEOUT``, default 2 s);
 - writes events that could not be delivered to a spool directory and replays the spool on a
   later invocation, keeping each event's id so the store deduplicates replays;
@@ -16,7 +18,6 @@ It must start fast, never fail the tool and never lose an event, so this module:
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import sys
 import time
@@ -77,6 +78,74 @@ def _float(text: str | None, default: float) -> float:
         return float(text) if text else default
     except ValueError:
         return default
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _json_codec() -> tuple[Callable[[str], Any], Callable[[Any], str]]:
+    """(loads, dumps) built on ``_json``, the C half of the ``json`` package.
+
+    Importing ``json`` itself pulls in ``re`` and ``enum`` and takes longer than everything
+    else a hook handler does; the C scanner and encoder give the same results. Interpreters
+    without them (or with a different ``_json``) get the ``json`` package.
+    """
+    try:
+        import _json
+
+        scanner = _json.make_scanner(_ScannerContext())  # type: ignore[arg-type]  # stub is off
+        encoder = _json.make_encoder(
+            None, _unserializable, _json.encode_basestring_ascii, None, ":", ",", False, False, True
+        )
+    except (ImportError, AttributeError, TypeError):
+        import json
+
+        return json.loads, lambda value: json.dumps(value, separators=(",", ":"), default=str)
+
+    def loads(text: str) -> Any:
+        start = len(text) - len(text.lstrip(_WHITESPACE))
+        try:
+            value, end = scanner(text, start)
+        except Exception:  # not JSON: the json package says what is wrong (error path only)
+            return _json_package_loads(text)
+        if end != len(text.rstrip(_WHITESPACE)):
+            return _json_package_loads(text)
+        return value
+
+    def dumps(value: Any) -> str:
+        return "".join(encoder(value, 0))
+
+    return loads, dumps
+
+
+_WHITESPACE = " \t\n\r"
+
+
+def _json_package_loads(text: str) -> Any:
+    import json
+
+    return json.loads(text)
+
+
+class _ScannerContext:
+    """The settings ``_json.make_scanner`` reads (those of ``json.JSONDecoder()``)."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    @staticmethod
+    def parse_constant(name: str) -> float:
+        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}[name]
+
+
+def _unserializable(value: object) -> str:
+    return str(value)
+
+
+json_loads, json_dumps = _json_codec()
 
 
 # ---------------------------------------------------------------- ids and clock
@@ -200,7 +269,7 @@ class LockedState:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             with open(self.path, encoding="utf-8") as handle:
-                loaded = json.load(handle)
+                loaded = json_loads(handle.read())
             self.state = loaded if isinstance(loaded, dict) else {}
         except FileNotFoundError:
             self.state = {}
@@ -214,7 +283,7 @@ class LockedState:
             if exc_type is None:
                 temporary = f"{self.path}.{os.getpid()}.tmp"
                 with open(temporary, "w", encoding="utf-8") as handle:
-                    json.dump(self.state, handle, separators=(",", ":"))
+                    handle.write(json_dumps(self.state))
                 os.replace(temporary, self.path)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -258,7 +327,7 @@ class Spool:
         name = f"{time.time_ns():020d}-{os.getpid()}-{new_event_id()[:8]}.json"
         temporary = os.path.join(self.directory, "." + name + ".tmp")
         with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(events, handle, separators=(",", ":"))
+            handle.write(json_dumps(events))
         path = os.path.join(self.directory, name)
         os.replace(temporary, path)
         return path
@@ -301,7 +370,7 @@ class Spool:
     def _load(path: str) -> list[Event]:
         try:
             with open(path, encoding="utf-8") as handle:
-                loaded = json.load(handle)
+                loaded = json_loads(handle.read())
         except (OSError, ValueError):
             return []
         if not isinstance(loaded, list):
@@ -470,7 +539,7 @@ def post_batch(
     Delivered means the gateway took the batch; items it rejected (a permanent failure)
     are listed, never retried. Not delivered means: keep the batch and try again later.
     """
-    body = json.dumps(events, separators=(",", ":")).encode()
+    body = json_dumps(events).encode()
     headers = {"Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
@@ -495,7 +564,7 @@ def post_batch(
 
 def _rejections(body: bytes, events: list[Event]) -> list[str]:
     try:
-        answer = json.loads(body)
+        answer = json_loads(body.decode("utf-8", "replace"))
     except ValueError:
         return []
     reasons = []
@@ -513,7 +582,7 @@ def split_batches(events: list[Event]) -> list[list[Event]]:
     current: list[Event] = []
     size = 0
     for event in events:
-        event_size = len(json.dumps(event, separators=(",", ":")))
+        event_size = len(json_dumps(event))
         if current and (len(current) >= MAX_BATCH_EVENTS or size + event_size > MAX_BATCH_BYTES):
             batches.append(current)
             current, size = [], 0
@@ -576,7 +645,7 @@ def read_payload(
     if not text.strip():
         raise MalformedPayload("empty hook input")
     try:
-        payload = json.loads(text)
+        payload = json_loads(text)
     except ValueError as exc:
         raise MalformedPayload(f"hook input is not JSON: {exc}") from None
     if not isinstance(payload, dict):

@@ -9,9 +9,7 @@ computes durations. It does no I/O, so the mappings built on it are pure functio
 
 from __future__ import annotations
 
-import json
-
-from agentmon.integrations._hookio import derived_id, make_event, new_event_id
+from agentmon.integrations._hookio import derived_id, json_dumps, make_event, new_event_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -91,7 +89,7 @@ def clip(value: Any) -> Any:
         return None
     if isinstance(value, str):
         return value if len(value) <= MAX_FIELD_CHARS else value[:MAX_FIELD_CHARS] + "…[truncated]"
-    text = json.dumps(value, default=str)
+    text = json_dumps(value)
     if len(text) <= MAX_FIELD_CHARS:
         return value
     return text[:MAX_FIELD_CHARS] + "…[truncated]"
