@@ -20,7 +20,13 @@ class Seed:
     """Ids of what was seeded (unique per test run) and the envelopes to POST."""
 
     tag: str
+    now: datetime
     events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def until(self) -> str:
+        """A bound on start times that covers the seed and nothing posted after it."""
+        return (self.now + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def sid(self, name: str) -> str:
         return f"{self.tag}-{name}"
@@ -67,7 +73,7 @@ def _event(
 
 def build_seed(tag: str, now: datetime | None = None) -> Seed:
     now = now or datetime.now(UTC)
-    seed = Seed(tag)
+    seed = Seed(tag, now)
     add = seed.events.append
 
     # A Claude Code session with one finished run (four spans, one failing, one with an
