@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integration_helpers import QueryClient
+from integration_helpers import HandlerRunner, QueryClient
 
 from agentmon.integrations import _hookio
 from agentmon.integrations._hookio import (
@@ -200,27 +200,61 @@ def test_http_client_reads_chunked_and_plain_answers() -> None:
         _hookio._parse_response(b"garbage")
 
 
+LIGHT_ONLY = [
+    "json",
+    "re",
+    "enum",
+    "encodings.idna",
+    "_hashlib",
+    "httpx",
+    "fastapi",
+    "asyncio",
+    "msgspec",
+    "typing",
+    "urllib.request",
+    "http.client",
+    "uuid",
+    "agentmon.store",
+    "agentmon.events",
+]
+
+
 def test_handlers_import_only_light_modules() -> None:
-    heavy = [
-        "json",
-        "re",
-        "httpx",
-        "fastapi",
-        "asyncio",
-        "msgspec",
-        "agentmon.store",
-        "agentmon.events",
-        "typing",
-        "urllib.request",
-        "http.client",
-        "uuid",
-    ]
     for module in ("claude", "codex", "gemini", "hermes"):
         code = (
             f"import sys, agentmon.integrations.{module}; "
-            f"print([m for m in {heavy!r} if m in sys.modules])"
+            f"print([m for m in {LIGHT_ONLY!r} if m in sys.modules])"
         )
         result = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
         assert result.stdout.strip() == "[]", (module, result.stdout)
+
+
+def test_a_whole_invocation_stays_light(run_handler: HandlerRunner, server: Any) -> None:
+    """Delivery included: no module a handler run loads may drag in the heavy ones."""
+    run_handler.env["AGENTMON_INGEST_URL"] = server.ingest_url.replace("127.0.0.1", "localhost")
+    payload = json.dumps(
+        {
+            "session_id": str(uuid.uuid4()),
+            "hook_event_name": "PreToolUse",
+            "tool_name": "Bash",
+            "tool_input": {"command": "ls"},
+            "tool_use_id": "t1",
+        }
+    )
+    code = (
+        "import sys; sys.argv = ['agentmon-claude-handler']; "
+        "from agentmon.integrations import claude; claude.main(); "
+        f"print([m for m in {LIGHT_ONLY!r} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        input=payload,
+        env=run_handler.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
+    assert run_handler.spooled_files() == []

@@ -440,11 +440,12 @@ def _exchange(host: str, port: int, request: bytes, timeout: float) -> bytes:
 
     deadline = time.monotonic() + timeout
     last_error: OSError = OSError(f"cannot resolve {host}")
-    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+    addresses = _socket.getaddrinfo(_host_bytes(host), port, 0, _socket.SOCK_STREAM)
+    for family, kind, proto, _, address in addresses:
         connection = _socket.socket(family, kind, proto)
         try:
             connection.settimeout(max(deadline - time.monotonic(), 0.01))
-            connection.connect(address)
+            connection.connect((_host_bytes(str(address[0])), *address[1:]))
             connection.sendall(request)
             return _read_all(connection, deadline)
         except OSError as exc:
@@ -452,6 +453,12 @@ def _exchange(host: str, port: int, request: bytes, timeout: float) -> bytes:
         finally:
             connection.close()
     raise last_error
+
+
+def _host_bytes(host: str) -> bytes:
+    """A host name as bytes: a ``str`` host makes the socket module load the IDNA codec
+    (``encodings.idna`` → ``re``, ``enum``: more than a handler's own run time)."""
+    return host.encode() if host.isascii() else host.encode("idna")
 
 
 def _read_all(connection: Any, deadline: float) -> bytes:
