@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +98,7 @@ def _entry_name(entry: Any) -> str | None:
 
 
 def _with_problem(spec: InstanceSpec, problem: str) -> InstanceSpec:
-    return InstanceSpec(
-        spec.name, spec.libvirt, spec.ssh, spec.gateway, spec.services, (*spec.problems, problem)
-    )
+    return replace(spec, problems=(*spec.problems, problem))
 
 
 def parse_entry(name: str, entry: dict[str, Any]) -> InstanceSpec:
