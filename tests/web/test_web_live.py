@@ -190,3 +190,31 @@ def test_the_api_down_banner_clears_by_itself(
     expect(banner).to_have_count(0, timeout=10_000)
     expect(page.locator("tbody tr", has_text=seeded.sid("bravo"))).to_have_count(1)
     expect(page.locator("tbody tr", has_text=seeded.main_session)).to_have_count(0)
+
+
+def test_a_dropped_notice_makes_the_view_refetch(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    forwarding = {"on": True}
+
+    def route(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        server.on_message(lambda message: ws.send(message) if forwarding["on"] else None)
+        sockets.append(ws)
+
+    sockets: list[WebSocketRoute] = []
+    page.route_web_socket(re.compile(r"/v1/ws"), route)
+    page.goto(embedded_server.ui_url + "/")
+    expect(page.locator(".live-indicator")).to_have_text("Live")
+    expect(page.locator(".feed .feed-row").first).to_be_visible()
+
+    forwarding["on"] = False  # the server's frames are lost from here on
+    session = seeded.sid(f"dropped-{uuid.uuid4().hex[:6]}")
+    title = f"skipped by a slow client {session}"
+    post_events(embedded_server, [session_start(session, title)])
+    stored = f"{embedded_server.query_url}/v1/sessions/{session}"
+    wait_until(lambda: httpx.get(stored).status_code == 200, "the event to be stored")
+    expect(page.locator(".feed .feed-row", has_text=title)).to_have_count(0)
+
+    sockets[-1].send('{"type": "dropped", "count": 1}')
+    expect(page.locator(".feed .feed-row", has_text=title)).to_be_visible()
