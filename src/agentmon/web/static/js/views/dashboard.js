@@ -15,12 +15,11 @@ import { EventRow } from "../components/events.js";
 import { VmPill } from "../components/vm.js";
 
 const RANGES = ["1h", "6h", "24h", "7d"];
-const ATTENTION_LIMIT = 20;
+const ATTENTION_LIMIT = 20; // fetched per status
+const ATTENTION_SHOWN = 6; // cards shown, more only when more wait for a human
 const SESSION_EVENT = (e) => ev.session(e) !== null;
 const VM_EVENT = (e) => ev.type(e) === "openclaw.snapshot";
 const ANY_EVENT = () => true;
-
-const ATTENTION_SHOWN = 6;
 
 /** The sessions that need someone: every one waiting for a human, then the latest failures. */
 function AttentionStrip({ now }) {
