@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +31,9 @@ def run_handler(hook_env: dict[str, str]) -> HandlerRunner:
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """The lead's session-scoped ``embedded_server`` (tests/conftest.py)."""
-    yield request.getfixturevalue("embedded_server")
+def server(embedded_server: Any) -> Any:
+    """The lead's session-scoped embedded `agentmon serve` (tests/conftest.py)."""
+    return embedded_server
 
 
 @pytest.fixture
