@@ -607,11 +607,13 @@ def instance_view(row: dict[str, Any], now_ms: int) -> dict[str, Any]:
     issues = list(snapshot.get("issues") or [])
     stale = age > STALE_AFTER_S
     if stale:
+        # "stale" from the monitor means its checks keep failing; this means the monitor
+        # itself has not reported (stopped, or cut off from the ingest gateway)
         issues.append(
             {
                 "severity": "critical",
-                "code": "stale",
-                "message": f"no snapshot for {int(age // 60)} min",
+                "code": "no_recent_snapshot",
+                "message": f"no snapshot from the monitor for {int(age // 60)} min",
             }
         )
     return {

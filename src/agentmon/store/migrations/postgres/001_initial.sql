@@ -14,8 +14,6 @@ CREATE TABLE IF NOT EXISTS events (
   payload JSONB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts DESC);
-CREATE INDEX IF NOT EXISTS events_type_ts ON events (type, ts DESC);
-CREATE INDEX IF NOT EXISTS events_framework_ts ON events (source_framework, ts DESC);
 CREATE INDEX IF NOT EXISTS events_session_ts ON events (session_id, ts DESC);
 
 CREATE TABLE sessions (

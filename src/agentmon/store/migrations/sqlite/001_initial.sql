@@ -14,8 +14,6 @@ CREATE TABLE IF NOT EXISTS events (
   payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
-CREATE INDEX IF NOT EXISTS events_type_ts ON events (type, ts);
-CREATE INDEX IF NOT EXISTS events_framework_ts ON events (source_framework, ts);
 CREATE INDEX IF NOT EXISTS events_session_ts ON events (session_id, ts);
 
 CREATE TABLE sessions (
