@@ -1,8 +1,10 @@
 // Shared by the internal hook and the typed plugin: configuration, envelopes, ids, and a
-// sender that never throws and never blocks the gateway.
+// sender that never throws, never blocks the gateway and spools what it cannot deliver.
 
 import { createHash, randomUUID } from "node:crypto";
-import { hostname } from "node:os";
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { homedir, hostname } from "node:os";
+import { join } from "node:path";
 
 export const FRAMEWORK = "openclaw";
 
@@ -36,6 +38,7 @@ export interface Config {
   apiKey?: string;
   timeoutMs: number;
   retries: number;
+  spoolDir: string;
 }
 
 /** Read on every call: the gateway may load ~/.openclaw/.env after the module. */
@@ -47,6 +50,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKey: env.AGENTMON_API_KEY || undefined,
     timeoutMs: Number(env.AGENTMON_HOOK_TIMEOUT_MS) || 1500,
     retries: 2,
+    spoolDir: join(
+      env.AGENTMON_SPOOL_DIR || join(env.XDG_STATE_HOME || join(homedir(), ".local", "state"), "agentmon", "spool"),
+      "openclaw",
+    ),
   };
 }
 
@@ -137,15 +144,76 @@ async function postOnce(config: Config, body: string): Promise<"done" | "retry">
   }
 }
 
-async function deliver(config: Config, events: Envelope[]): Promise<void> {
+async function post(config: Config, events: Envelope[]): Promise<boolean> {
   const body = JSON.stringify(events);
   for (let attempt = 0; attempt <= config.retries; attempt += 1) {
-    if ((await postOnce(config, body)) === "done") return;
+    if ((await postOnce(config, body)) === "done") return true;
     if (attempt < config.retries) await sleep(200 * 2 ** attempt);
+  }
+  return false;
+}
+
+// The spool: one JSON array of envelopes per file, named by time so files replay in order
+// (the same layout as the Python handlers' spool). A file is claimed by renaming it.
+
+const MAX_REPLAY_FILES = 50;
+let replaying = false;
+
+async function spoolWrite(config: Config, events: Envelope[]): Promise<void> {
+  await mkdir(config.spoolDir, { recursive: true, mode: 0o700 });
+  const name = `${String(Date.now() * 1000).padStart(20, "0")}-${process.pid}-${randomUUID().slice(0, 8)}.json`;
+  const temporary = join(config.spoolDir, `.${name}.tmp`);
+  await writeFile(temporary, JSON.stringify(events));
+  await rename(temporary, join(config.spoolDir, name));
+}
+
+/** Spooled files, oldest first, with claims left by an earlier (crashed) gateway process. */
+async function spooledFiles(config: Config): Promise<string[]> {
+  const own = `.${process.pid}.claimed`;
+  const names = await readdir(config.spoolDir).catch(() => [] as string[]);
+  return names
+    .filter((name) => !name.startsWith(".") && (name.endsWith(".json") || (name.endsWith(".claimed") && !name.endsWith(own))))
+    .sort()
+    .slice(0, MAX_REPLAY_FILES);
+}
+
+async function replaySpool(config: Config): Promise<void> {
+  if (replaying) return;
+  replaying = true;
+  try {
+    for (const name of await spooledFiles(config)) {
+      const path = join(config.spoolDir, name);
+      const original = join(config.spoolDir, `${name.split(".json")[0]}.json`);
+      const claimed = `${original}.${process.pid}.claimed`;
+      if (!(await rename(path, claimed).then(() => true, () => false))) continue;
+      let events: Envelope[];
+      try {
+        events = JSON.parse(await readFile(claimed, "utf8")) as Envelope[];
+      } catch {
+        await unlink(claimed); // unreadable: nothing to replay
+        continue;
+      }
+      if (!(await post(config, events))) {
+        await rename(claimed, original);
+        return;
+      }
+      await unlink(claimed);
+    }
+  } finally {
+    replaying = false;
   }
 }
 
-/** Fire and forget: returns at once, never throws, retries briefly in the background. */
+/** Post, then replay the spool; what cannot be posted is spooled for a later call. */
+async function deliver(config: Config, events: Envelope[]): Promise<void> {
+  if (await post(config, events)) {
+    await replaySpool(config);
+    return;
+  }
+  await spoolWrite(config, events);
+}
+
+/** Fire and forget: returns at once, never throws, retries briefly, spools what still fails. */
 export function send(events: Envelope[], config: Config = readConfig()): void {
   if (events.length === 0) return;
   const delivery = deliver(config, events).catch(() => undefined);

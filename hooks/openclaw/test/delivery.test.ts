@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import { derivedId, envelope, readConfig, send, settle } from "../lib/core.js";
-import { type Receiver, startReceiver } from "./receiver.js";
+import { isolateSpool, type Receiver, startReceiver } from "./receiver.js";
 
 describe("delivery", () => {
   let receiver: Receiver;
   before(async () => {
+    isolateSpool();
     receiver = await startReceiver();
   });
   after(async () => {
@@ -23,10 +26,21 @@ describe("delivery", () => {
     assert.deepEqual(receiver.events().map((e) => e.event.id), [event.event.id]);
   });
 
-  it("gives up quietly when the gateway is unreachable", async () => {
-    const config = { ...readConfig({ AGENTMON_INGEST_URL: "http://127.0.0.1:9" }), retries: 1 };
-    send([envelope("session.start", { session_id: "s" }, {}, { config })], config);
+  it("spools what an unreachable gateway missed and replays it on the next delivery", async () => {
+    const spoolRoot = isolateSpool();
+    const down = { ...readConfig({ AGENTMON_INGEST_URL: "http://127.0.0.1:9", AGENTMON_SPOOL_DIR: spoolRoot }), retries: 1 };
+    const missed = envelope("session.start", { session_id: "offline" }, {}, { config: down });
+    send([missed], down);
     await settle();
+    assert.deepEqual(readdirSync(join(spoolRoot, "openclaw")).filter((n) => n.endsWith(".json")).length, 1);
+
+    const up = { ...down, ingestUrl: receiver.url };
+    const next = envelope("session.end", { session_id: "offline" }, {}, { config: up });
+    send([next], up);
+    await settle();
+    const ids = receiver.events().map((e) => e.event.id);
+    assert.ok(ids.includes(missed.event.id) && ids.includes(next.event.id));
+    assert.deepEqual(readdirSync(join(spoolRoot, "openclaw")), []);
   });
 
   it("derives RFC 4122 version 5 ids deterministically", () => {

@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import handler from "../handler.js";
 import { settle } from "../lib/core.js";
 import { type InternalHookEvent, mapInternalEvent, resetInternalState } from "../lib/internal.js";
-import { type Receiver, startReceiver, types } from "./receiver.js";
+import { isolateSpool, type Receiver, startReceiver, types } from "./receiver.js";
 
 const KEY = "agent:main:main";
 const OLD = "b7c1e2d0-0a1b-4c2d-9e3f-5a6b7c8d9e0f";
@@ -101,6 +101,7 @@ describe("internal hook mapping", () => {
 describe("internal hook handler", () => {
   let receiver: Receiver;
   before(async () => {
+    isolateSpool();
     receiver = await startReceiver();
   });
   after(async () => {

@@ -4,7 +4,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import plugin from "../plugin.js";
 import { settle } from "../lib/core.js";
 import { mapPluginHook, resetPluginState } from "../lib/plugin-mapping.js";
-import { type Receiver, startReceiver, types } from "./receiver.js";
+import { isolateSpool, type Receiver, startReceiver, types } from "./receiver.js";
 
 const SESSION = "0f9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c";
 const RUN = "3f2b9c1e-7a44-4c1d-9b0e-2d5f6a7b8c9d";
@@ -98,6 +98,7 @@ describe("plugin hook mapping", () => {
 describe("plugin registration", () => {
   let receiver: Receiver;
   before(async () => {
+    isolateSpool();
     receiver = await startReceiver();
   });
   after(async () => {

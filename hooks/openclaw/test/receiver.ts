@@ -1,7 +1,10 @@
 // A real HTTP server standing in for the agentmon gateway's /v1/events in the hook tests.
 
+import { mkdtempSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 import type { Envelope } from "../lib/core.js";
 
@@ -49,4 +52,11 @@ export async function startReceiver(): Promise<Receiver> {
 
 export function types(events: Envelope[]): string[] {
   return events.map((event) => event.event.type);
+}
+
+/** Point the spool at a fresh temporary directory (never the real one); returns it. */
+export function isolateSpool(): string {
+  const root = mkdtempSync(join(tmpdir(), "agentmon-spool-"));
+  process.env.AGENTMON_SPOOL_DIR = root;
+  return root;
 }
