@@ -151,12 +151,23 @@ async def send_all(
     await asyncio.gather(*(sender() for _ in range(concurrency)))
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 300.0) -> None:
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], timeout: float = 300.0, interval: float = 0.005
+) -> None:
     deadline = time.monotonic() + timeout
     while not await check():
         if time.monotonic() > deadline:
             raise TimeoutError("the spans never became queryable")
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(interval)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class Target(Protocol):
@@ -209,9 +220,12 @@ class Agentmon:
         await wait_until(run_is_complete)
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        stop_process(self.process)
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+PHOENIX_POLL_SECONDS = 0.25
+"""Phoenix stores spans in the background: poll its count gently so polling does not slow it."""
 
 
 class Phoenix:
@@ -257,11 +271,10 @@ class Phoenix:
         async def all_stored() -> bool:
             return await self.stored_spans(client) >= self.sent
 
-        await wait_until(all_stored)
+        await wait_until(all_stored, interval=PHOENIX_POLL_SECONDS)
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        stop_process(self.process)
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
