@@ -150,3 +150,16 @@ def test_a_program_that_forgets_close_still_delivers(
     subprocess.run([sys.executable, "-c", script], check=True, timeout=30)
     detail = query.wait_for_session(sid, lambda d: d["session"]["status"] == "ended")
     assert detail["session"]["title"] == "no close"
+
+
+def test_flush_sends_more_than_one_batch_at_once(
+    emitter_options: dict[str, Any], query: QueryClient
+) -> None:
+    sid = str(uuid.uuid4())
+    emitter = Emitter(**{**emitter_options, "batch_size": 2, "flush_interval": 60})
+    events = [constructors.error(emitter.source, f"problem {n}", session_id=sid) for n in range(5)]
+    emitter.emit(*events)
+    assert emitter.flush(timeout=10)
+    stored = {event["event"]["id"] for event in query.events(session_id=sid)}
+    emitter.close()
+    assert stored == {event.id for event in events}

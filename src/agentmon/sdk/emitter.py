@@ -210,9 +210,9 @@ class Emitter:
                 self._wake.wait(remaining)
             if self._closed and not self._queue:
                 return None
-            self._flush_requested = bool(len(self._queue) > self.config.batch_size)
             size = min(len(self._queue), self.config.batch_size)
             batch = [self._queue.popleft() for _ in range(size)]
+            self._flush_requested = self._flush_requested and bool(self._queue)
             self._in_flight = len(batch)
             self._cycles_started += 1
             return batch
