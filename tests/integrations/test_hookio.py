@@ -258,3 +258,17 @@ def test_a_whole_invocation_stays_light(run_handler: HandlerRunner, server: Any)
     )
     assert result.stdout.strip() == "[]"
     assert run_handler.spooled_files() == []
+
+
+def test_the_urllib_transport_used_for_https_speaks_to_the_gateway(
+    server: Any, query: QueryClient
+) -> None:
+    session = str(uuid.uuid4())
+    body = json_dumps([event(session)]).encode()
+    headers = {"Content-Type": "application/json"}
+    answer = _hookio._post_with_urllib(f"{server.ingest_url}/v1/events", body, headers, 5.0)
+    assert answer.status == 200
+    assert json_loads(answer.body.decode())["accepted"] == 1
+    bad = _hookio._post_with_urllib(f"{server.ingest_url}/v1/events", b"{", headers, 5.0)
+    assert bad.status >= 400
+    assert [e["event"]["type"] for e in query.events(session_id=session)] == ["session.start"]
