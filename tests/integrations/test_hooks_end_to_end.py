@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 from integration_helpers import HandlerRunner, QueryClient
+
+from agentmon.sdk import Emitter
 
 
 @pytest.fixture
@@ -455,3 +458,34 @@ def test_out_of_order_hooks_still_give_closed_spans_in_the_right_run(
         ("Bash", "ok"),
         ("Read", "ok"),
     ]
+
+
+def test_api_key_wrong_then_right_loses_nothing(
+    run_handler: HandlerRunner, make_embedded_server: Any, tmp_path: Path
+) -> None:
+    guarded = make_embedded_server(env={"AGENTMON_API_KEY": "s3cret"})
+    guarded_query = QueryClient(guarded.query_url)
+    sid = new_session()
+    run_handler.env.update(AGENTMON_INGEST_URL=guarded.ingest_url, AGENTMON_API_KEY="wrong")
+    run_handler("agentmon-claude-handler", claude(sid, "UserPromptSubmit", prompt="guarded"))
+    assert len(run_handler.spooled_files()) == 1
+    assert any("401" in line for line in run_handler.log_lines())
+
+    run_handler.env["AGENTMON_API_KEY"] = "s3cret"
+    run_handler("agentmon-claude-handler", claude(sid, "Stop", stop_hook_active=False))
+    assert run_handler.spooled_files() == []
+    detail = guarded_query.wait_for_session(sid, lambda d: run_statuses(d) == ["ok"])
+    assert detail["runs"][0]["input"] == "guarded"
+
+
+    with (
+        Emitter(
+            server_url=guarded.ingest_url,
+            api_key="s3cret",
+            framework="sdk-test",
+            spool_dir=str(tmp_path / "sdk-spool"),
+        ) as emitter,
+        emitter.session() as session,
+    ):
+        sdk_session = session.session_id
+    guarded_query.wait_for_session(sdk_session, lambda d: d["session"]["status"] == "ended")
