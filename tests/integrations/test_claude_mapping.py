@@ -224,3 +224,10 @@ def test_a_tool_end_after_the_turn_end_stays_in_its_run(replay: Replay) -> None:
         late[0]["correlation"]["run_id"]
         == of_type(started, "run.start")[0]["correlation"]["run_id"]
     )
+
+
+def test_notifications_of_older_builds_without_a_type_still_mark_waiting(replay: Replay) -> None:
+    asked = replay(hook("Notification", message="Claude needs your permission to use Bash"))
+    idle = replay(hook("Notification", message="Claude is waiting for your input"))
+    reasons = [e["payload"]["waiting_reason"] for e in of_type(asked + idle, "metric.snapshot")]
+    assert reasons == ["permission_prompt", "idle_prompt"]

@@ -477,7 +477,6 @@ def test_api_key_wrong_then_right_loses_nothing(
     detail = guarded_query.wait_for_session(sid, lambda d: run_statuses(d) == ["ok"])
     assert detail["runs"][0]["input"] == "guarded"
 
-
     with (
         Emitter(
             server_url=guarded.ingest_url,

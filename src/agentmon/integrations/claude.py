@@ -161,9 +161,15 @@ def _post_compact(tracker: Tracker, payload: Payload) -> None:
 
 
 def _notification(tracker: Tracker, payload: Payload) -> None:
-    kind = payload.get("notification_type")
+    message = payload.get("message")
+    kind = payload.get("notification_type") or _older_notification_type(message)
     if kind in WAITING_NOTIFICATIONS:
-        tracker.waiting(str(kind), payload.get("message"))
+        tracker.waiting(str(kind), message)
+
+
+def _older_notification_type(message: object) -> str:
+    """Builds without ``notification_type`` notify only to ask permission or for input."""
+    return "permission_prompt" if "permission" in str(message).lower() else "idle_prompt"
 
 
 def _permission_request(tracker: Tracker, payload: Payload) -> None:
