@@ -1,15 +1,12 @@
-"""The monitor against the real agentmon server: snapshots in, instances out.
+"""The monitor against a real agentmon server: snapshots in, instances out.
 
-Needs the lead's `embedded_server` fixture (tests/conftest.py); until it exists this test is
-skipped with that reason. It prefers `agentmon openclaw-monitor` and falls back to
-`python -m agentmon.monitor` while the subcommand is not wired yet.
+The server is private to this test, so the VMs it reports do not appear in other tests'
+views of the shared server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import subprocess
 import sys
 from typing import Any
@@ -18,23 +15,9 @@ import httpx
 import pytest
 
 
-def monitor_command() -> list[str]:
-    agentmon = shutil.which("agentmon", path=os.path.dirname(sys.executable))
-    if agentmon:
-        probe = subprocess.run(
-            [agentmon, "openclaw-monitor", "--help"], capture_output=True, check=False, timeout=60
-        )
-        if probe.returncode == 0 and b"--once" in probe.stdout:
-            return [agentmon, "openclaw-monitor"]
-    return [sys.executable, "-m", "agentmon.monitor"]
-
-
 @pytest.fixture
-def server(request: pytest.FixtureRequest) -> Any:
-    try:
-        return request.getfixturevalue("embedded_server")
-    except pytest.FixtureLookupError:
-        pytest.skip("the lead's embedded_server fixture (tests/conftest.py) is not there yet")
+def server(make_embedded_server: Any) -> Any:
+    return make_embedded_server()
 
 
 async def test_snapshots_reach_the_instances_endpoint(
@@ -52,7 +35,10 @@ async def test_snapshots_reach_the_instances_endpoint(
         ]
     )
     process = await asyncio.create_subprocess_exec(
-        *monitor_command(),
+        sys.executable,
+        "-m",
+        "agentmon",
+        "openclaw-monitor",
         "--once",
         "--ingest-url",
         server.ingest_url,
