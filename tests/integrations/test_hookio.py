@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,21 @@ def test_ids_are_rfc4122_and_derived_ids_are_stable() -> None:
     assert (fresh.version, derived.version) == (4, 5)
     assert str(derived) == derived_id("claude-code", "s1", "span", "toolu_1")
     assert derived_id("claude-code", "s2", "span", "toolu_1") != str(derived)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "1970-01-01T00:00:00.000Z",
+        "2000-02-29T23:59:59.999Z",
+        "2026-08-20T14:30:03.350Z",
+        "2100-03-01T00:00:00.001Z",
+        "1969-12-31T23:59:59.500Z",
+    ],
+)
+def test_javascript_time_stamps_parse_like_datetime(stamp: str) -> None:
+    expected = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    assert parse_ts(stamp) == pytest.approx(expected, abs=1e-6)
 
 
 def test_time_stamps_round_trip() -> None:
@@ -231,22 +247,34 @@ def test_handlers_import_only_light_modules() -> None:
         assert result.stdout.strip() == "[]", (module, result.stdout)
 
 
-def test_a_whole_invocation_stays_light(run_handler: HandlerRunner, server: Any) -> None:
-    """Delivery included: no module a handler run loads may drag in the heavy ones."""
+WHOLE_RUNS = {
+    "claude": {
+        "hook_event_name": "PreToolUse",
+        "tool_name": "Bash",
+        "tool_input": {"command": "ls"},
+        "tool_use_id": "t1",
+    },
+    "gemini": {
+        "hook_event_name": "BeforeTool",
+        "timestamp": "2026-08-20T14:30:04.100Z",
+        "tool_name": "run_shell_command",
+        "tool_input": {"command": "ls"},
+    },
+}
+
+
+@pytest.mark.parametrize("module", sorted(WHOLE_RUNS))
+def test_a_whole_invocation_stays_light(
+    run_handler: HandlerRunner, server: Any, module: str
+) -> None:
+    """Delivery included: nothing a handler run loads may drag in the heavy modules."""
     run_handler.env["AGENTMON_INGEST_URL"] = server.ingest_url.replace("127.0.0.1", "localhost")
-    payload = json.dumps(
-        {
-            "session_id": str(uuid.uuid4()),
-            "hook_event_name": "PreToolUse",
-            "tool_name": "Bash",
-            "tool_input": {"command": "ls"},
-            "tool_use_id": "t1",
-        }
-    )
+    payload = json.dumps({"session_id": str(uuid.uuid4()), **WHOLE_RUNS[module]})
+    heavy = [*LIGHT_ONLY, "datetime"]
     code = (
-        "import sys; sys.argv = ['agentmon-claude-handler']; "
-        "from agentmon.integrations import claude; claude.main(); "
-        f"print([m for m in {LIGHT_ONLY!r} if m in sys.modules])"
+        f"import sys; sys.argv = ['agentmon-{module}-handler']; "
+        f"from agentmon.integrations import {module}; {module}.main(); "
+        f"print([m for m in {heavy!r} if m in sys.modules], file=sys.stderr)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -256,8 +284,9 @@ def test_a_whole_invocation_stays_light(run_handler: HandlerRunner, server: Any)
         text=True,
         check=True,
     )
-    assert result.stdout.strip() == "[]"
+    assert result.stderr.strip() == "[]"
     assert run_handler.spooled_files() == []
+    assert run_handler.log_lines() == []
 
 
 def test_the_urllib_transport_used_for_https_speaks_to_the_gateway(

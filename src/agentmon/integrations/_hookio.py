@@ -188,6 +188,9 @@ def format_ts(epoch: float) -> str:
 
 def parse_ts(text: str) -> float | None:
     """An RFC 3339 time stamp → epoch seconds, or None when it cannot be read."""
+    quick = _parse_utc_iso(text)
+    if quick is not None:
+        return quick
     from datetime import datetime
 
     try:
@@ -197,6 +200,31 @@ def parse_ts(text: str) -> float | None:
     if parsed.tzinfo is None:
         return None
     return parsed.timestamp()
+
+
+def _parse_utc_iso(text: str) -> float | None:
+    """``2026-08-20T14:30:00.000Z`` (JavaScript's ``toISOString``, what Gemini CLI sends)
+    without loading ``datetime``; None for any other shape."""
+    if len(text) != 24 or text[4] != "-" or text[10] != "T" or text[19] != "." or text[23] != "Z":
+        return None
+    digits = (
+        text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19] + text[20:23]
+    )
+    if not digits.isdigit() or text[7] != "-" or text[13] != ":" or text[16] != ":":
+        return None
+    year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
+    clock = int(text[11:13]) * 3600 + int(text[14:16]) * 60 + int(text[17:19])
+    return _days_from_civil(year, month, day) * 86400 + clock + int(text[20:23]) / 1000
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
 
 
 def make_event(
