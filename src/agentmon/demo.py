@@ -137,7 +137,7 @@ class SessionScript:
             for _ in range(self.rng.randint(0, 3)):
                 failed = self.tool_call(run_id) or failed
         self.model_call(run_id)
-        status = "error" if failed and self.rng.random() < 0.4 else "ok"
+        status = "error" if failed and self.rng.random() < 0.15 else "ok"
         self.event(
             EventType.RUN_END,
             run_id=run_id,
@@ -223,6 +223,12 @@ def vm_snapshot(name: str, rng: random.Random, at: datetime) -> Envelope:
             "mount": "/",
         },
         "load": [round(rng.uniform(0, 2), 2) for _ in range(3)],
+        "net": {
+            "rx_bps": round(rng.uniform(2e3, 4e5), 1),
+            "tx_bps": round(rng.uniform(1e3, 1e5), 1),
+            "rx_errs": 0,
+            "tx_errs": 0,
+        },
         "gateway": {
             "url": f"http://{name}.demo:18789/",
             "up": True,
