@@ -30,7 +30,7 @@ def seeded(embedded_server: Any) -> Seed:
         runs = response.json()["runs"]
         vms = httpx.get(f"{embedded_server.query_url}/v1/openclaw/instances").json()
         names = {i["name"] for i in vms["instances"]}
-        return len(runs) == 2 and {"zap", "bolt"} <= names
+        return len(runs) == 2 and {seed.vm_ok, seed.vm_bad} <= names
 
     wait_until(stored, "the seed data in the query API")
     return seed

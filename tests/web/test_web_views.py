@@ -42,10 +42,10 @@ def test_dashboard(page: Page, embedded_server: Any, seeded: Seed) -> None:
     expect(page.locator(".bars")).to_contain_text("codex")
     expect(page.locator(".bars")).to_contain_text("claude-code")
     expect(page.locator("table", has_text="tool").get_by_text("Bash", exact=True)).to_be_visible()
-    expect(page.locator(".vm-strip .vm-pill", has_text="bolt")).to_have_class(
+    expect(page.locator(".vm-strip .vm-pill", has_text=seeded.vm_bad)).to_have_class(
         re.compile(r"level-bad")
     )
-    expect(page.locator(".vm-strip .vm-pill", has_text="zap")).to_have_class(
+    expect(page.locator(".vm-strip .vm-pill", has_text=seeded.vm_ok)).to_have_class(
         re.compile(r"level-ok")
     )
     expect(page.locator(".feed .feed-row").first).to_be_visible()
@@ -128,12 +128,13 @@ def test_agents_timeline(page: Page, embedded_server: Any, seeded: Seed) -> None
     page.goto(embedded_server.ui_url + "/agents")
     timeline = page.locator(".timeline")
     expect(timeline.get_by_text("session started: Triage new issues").first).to_be_visible()
-    expect(page.locator(".vm-strip .vm-pill")).to_have_count(2)
+    expect(page.locator(".vm-strip .vm-pill", has_text=seeded.vm_ok)).to_have_count(1)
+    expect(page.locator(".vm-strip .vm-pill", has_text=seeded.vm_bad)).to_have_count(1)
     # VM snapshots are hidden until asked for.
     expect(timeline.locator(".feed-type", has_text="openclaw.snapshot")).to_have_count(0)
     by_host = page.locator(".counts", has_text="By host")
-    expect(by_host).to_contain_text("zap")
-    expect(by_host).to_contain_text("bolt")
+    expect(by_host).to_contain_text(seeded.vm_ok)
+    expect(by_host).to_contain_text(seeded.vm_bad)
     waiting = timeline.locator(".feed-row.warn", has_text="Merge 4 pull requests?")
     expect(waiting).to_contain_text("waiting for a human (approval)")
     screenshot(page, "agents")
@@ -152,8 +153,8 @@ def test_agents_timeline(page: Page, embedded_server: Any, seeded: Seed) -> None
 
 def test_openclaw_health_cards(page: Page, embedded_server: Any, seeded: Seed) -> None:
     page.goto(embedded_server.ui_url + "/openclaw")
-    bolt = page.locator("article.vm-card", has_text="bolt")
-    zap = page.locator("article.vm-card", has_text="zap")
+    bolt = page.locator("article.vm-card", has_text=seeded.vm_bad)
+    zap = page.locator("article.vm-card", has_text=seeded.vm_ok)
     expect(bolt).to_have_class(re.compile(r"level-bad"))
     expect(bolt.locator(".issue")).to_have_text(["disk 93% used"])
     expect(zap).to_have_class(re.compile(r"level-ok"))

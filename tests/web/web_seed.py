@@ -32,6 +32,16 @@ class Seed:
         return f"{self.tag}-{name}"
 
     @property
+    def vm_ok(self) -> str:
+        """A healthy VM (names carry the tag: other test modules report VMs too)."""
+        return f"kestrel-{self.tag[-4:]}"
+
+    @property
+    def vm_bad(self) -> str:
+        """A VM whose disk is nearly full."""
+        return f"osprey-{self.tag[-4:]}"
+
+    @property
     def main_session(self) -> str:
         return self.sid("alpha")
 
@@ -308,9 +318,9 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
         )
     )
 
-    # An OpenClaw agent on the VM "zap", and VM snapshots of "zap" (healthy) and "bolt"
-    # (disk nearly full) over the last half hour.
-    fw, host, session = "openclaw", "zap", seed.sid("delta")
+    # An OpenClaw agent on a healthy VM, and VM snapshots of it and of one whose disk is
+    # nearly full, over the last half hour.
+    fw, host, session = "openclaw", seed.vm_ok, seed.sid("delta")
     t0 = now - timedelta(seconds=50)
     add(
         _event(
@@ -366,14 +376,14 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
             payload={"status": "ok"},
         )
     )
-    # A second OpenClaw agent, on "bolt", blocked on an approval.
+    # A second OpenClaw agent, on the other VM, blocked on an approval.
     other = seed.sid("echo")
     add(
         _event(
             EventType.SESSION_START,
             t0 + timedelta(seconds=3),
             framework=fw,
-            host="bolt",
+            host=seed.vm_bad,
             session=other,
             payload={"title": "Nightly dependency bumps"},
         )
@@ -383,7 +393,7 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
             EventType.METRIC_SNAPSHOT,
             t0 + timedelta(seconds=12),
             framework=fw,
-            host="bolt",
+            host=seed.vm_bad,
             session=other,
             payload={
                 "agent_state": "waiting_for_human",
@@ -400,8 +410,8 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
                 EventType.OPENCLAW_SNAPSHOT,
                 ts,
                 framework="openclaw",
-                host="zap",
-                payload=vm_snapshot("zap", cpu=cpu, disk_pct=41.0),
+                host=seed.vm_ok,
+                payload=vm_snapshot(seed.vm_ok, cpu=cpu, disk_pct=41.0),
             )
         )
         add(
@@ -409,8 +419,8 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
                 EventType.OPENCLAW_SNAPSHOT,
                 ts,
                 framework="openclaw",
-                host="bolt",
-                payload=vm_snapshot("bolt", cpu=cpu * 1.8, disk_pct=93.0),
+                host=seed.vm_bad,
+                payload=vm_snapshot(seed.vm_bad, cpu=cpu * 1.8, disk_pct=93.0),
             )
         )
     return seed
