@@ -3,10 +3,10 @@
 A hook handler is a short-lived subprocess started by an agent tool for every hook firing.
 It must start fast, never fail the tool and never lose an event, so this module:
 
-- imports only cheap standard-library modules (no ``typing``; no ``json`` package, whose
-  import of ``re`` and ``enum`` costs more than the rest of a handler: its C accelerator
-  ``_json`` is used directly; no ``urllib`` for plain ``http://`` gateways: a small HTTP/1.1
-  client over ``_socket`` is used instead);
+- imports only cheap standard-library modules: no ``typing``; no ``json`` package, whose
+  import of ``re`` and ``enum`` costs more than the rest of a handler (its C accelerator
+  ``_json`` is used directly); no OpenSSL-backed ``hashlib``, no IDNA codec, and no
+  ``urllib`` for plain ``http://`` gateways (a small HTTP/1.1 client over ``_socket``);
 - bounds the whole network wait (``AGENTMON_HOOK_TIMEOUT``, default 2 s);
 - writes events that could not be delivered to a spool directory and replays the spool on a
   later invocation, keeping each event's id so the store deduplicates replays;
@@ -44,8 +44,8 @@ _NAMESPACE = bytes.fromhex("6d2f0a57c1b04c8e9c1f3d2b7a4e5f60")
 # ---------------------------------------------------------------- configuration
 
 
-def _state_home() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+def _state_home(env: dict[str, str]) -> str:
+    base = env.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return os.path.join(base, "agentmon")
 
 
@@ -54,7 +54,7 @@ class HookConfig:
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         env = dict(os.environ) if env is None else env
-        home = _state_home()
+        home = _state_home(env)
         self.ingest_url = (env.get("AGENTMON_INGEST_URL") or DEFAULT_INGEST_URL).rstrip("/")
         self.api_key = env.get("AGENTMON_API_KEY") or None
         self.spool_dir = _path(env.get("AGENTMON_SPOOL_DIR"), os.path.join(home, "spool"))
