@@ -98,7 +98,7 @@ def _finish_turn(tracker: Tracker, payload: Payload, *, status: str, **extra: ob
     usage = _usage_of(payload)
     if turn is None and not tracker.run_id and not usage:
         return
-    closing = tracker.ensure_run(turn) if turn or usage else tracker.run_id
+    closing = tracker.ensure_run(turn)
     tracker.end_run(
         turn,
         status=status,
