@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -150,6 +152,19 @@ def test_locked_state_survives_a_corrupt_file(tmp_path: Path) -> None:
     (tmp_path / "test" / "s1.json").write_text("{half")
     with LockedState(config, "test", "s1") as state:
         assert state == {}
+
+
+def test_state_of_sessions_idle_for_a_week_is_pruned_when_a_new_one_starts(tmp_path: Path) -> None:
+    config = HookConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
+    for key in ("old", "recent"):
+        with LockedState(config, "test", key) as state:
+            state["x"] = 1
+    week_ago = time.time() - 8 * 86400
+    os.utime(tmp_path / "test" / "old.json", (week_ago, week_ago))
+    with LockedState(config, "test", "new") as state:
+        state["x"] = 1
+    remaining = sorted(path.name for path in (tmp_path / "test").iterdir())
+    assert remaining == ["new.json", "new.lock", "recent.json", "recent.lock"]
 
 
 def test_spool_claims_each_file_once_in_order_and_can_put_it_back(tmp_path: Path) -> None:

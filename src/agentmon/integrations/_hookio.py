@@ -332,6 +332,7 @@ def _prune_old_state(directory: str) -> None:
         try:
             if os.stat(path).st_mtime < cutoff:
                 os.unlink(path)
+                os.unlink(path[: -len(".json")] + ".lock")
         except OSError:
             continue
 
