@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -30,8 +33,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentmon.events import new_event  # noqa: E402
-from tests.conftest import free_port, start_agentmon  # noqa: E402
+from tests.conftest import ServerProcess, admin_sql, free_port, start_agentmon, start_embedded
+
+from agentmon.events import new_event
 
 FRAMEWORKS = ("claude-code", "codex", "openclaw", "gemini-cli")
 
@@ -115,69 +119,98 @@ async def post_all(url: str, bodies: list[bytes], concurrency: int) -> int:
     return accepted
 
 
-def client_process(url: str, batches: int, size: int, concurrency: int, out: str) -> None:
+def client_process(
+    url: str, batches: int, size: int, concurrency: int, ready: Any, go: Any, out: Any
+) -> None:
+    """A load generator in its own process: encode first, then post when told to."""
     bodies = make_bodies(batches, size)
-    Path(out + ".ready").write_text("")
-    while not Path(out + ".go").exists():
-        time.sleep(0.001)
-    accepted = asyncio.run(post_all(url, bodies, concurrency))
-    Path(out).write_text(str(accepted))
+    ready.set()
+    go.wait()
+    out.put(asyncio.run(post_all(url, bodies, concurrency)))
 
 
-async def count_events(query_url: str | None, dsn: str | None) -> int:
-    if dsn:
-        conn = await asyncpg.connect(dsn)
+@dataclass
+class Target:
+    ingest_url: str
+    query_url: str | None = None
+    dsn: str | None = None
+
+
+async def count_events(target: Target) -> int:
+    """Events the store has projected (so they are queryable), from the rollups."""
+    if target.dsn:
+        conn = await asyncpg.connect(target.dsn)
         try:
             return int(await conn.fetchval("SELECT coalesce(sum(events), 0) FROM rollup_minute"))
         finally:
             await conn.close()
     async with httpx.AsyncClient() as client:
-        summary = (await client.get(f"{query_url}/v1/stats/summary")).json()
+        summary = (await client.get(f"{target.query_url}/v1/stats/summary")).json()
         return int(summary["events"])
 
 
-def run_round(
-    ingest_url: str,
-    query_url: str | None,
-    dsn: str | None,
-    batches: int,
-    size: int,
-    concurrency: int,
-    clients: int,
-) -> tuple[float, int]:
-    before = asyncio.run(count_events(query_url, dsn))
-    work = tempfile.mkdtemp()
-    procs = []
-    for i in range(clients):
-        out = f"{work}/c{i}"
-        code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_ingest as b; b.client_process({ingest_url + '/v1/events'!r}, {batches // clients}, {size}, {concurrency}, {out!r})"
-        procs.append((subprocess.Popen([sys.executable, "-c", code]), out))
-    while not all(Path(out + ".ready").exists() for _, out in procs):
-        time.sleep(0.01)
+def run_round(target: Target, args: argparse.Namespace) -> float:
+    before = asyncio.run(count_events(target))
+    go, out = multiprocessing.Event(), multiprocessing.Queue[int]()
+    clients = []
+    for _ in range(args.clients):
+        ready = multiprocessing.Event()
+        batches = args.batches // args.clients
+        work = (target.ingest_url + "/v1/events", batches, args.batch_size, args.concurrency)
+        client = multiprocessing.Process(target=client_process, args=(*work, ready, go, out))
+        client.start()
+        clients.append((client, ready))
+    for _, ready in clients:
+        ready.wait()
     started = time.perf_counter()
-    for _, out in procs:
-        Path(out + ".go").write_text("")
-    for proc, _ in procs:
-        proc.wait()
-    accepted = sum(int(Path(out).read_text()) for _, out in procs)
+    go.set()
+    accepted = sum(out.get() for _ in clients)
     acked = time.perf_counter() - started
-    while asyncio.run(count_events(query_url, dsn)) - before < accepted:
+    for client, _ in clients:
+        client.join()
+    while asyncio.run(count_events(target)) - before < accepted:
         time.sleep(0.01)
     elapsed = time.perf_counter() - started
     print(
-        f"  {accepted} events acknowledged in {acked:.2f}s, queryable after {elapsed:.2f}s: {accepted / elapsed:,.0f} events/s"
+        f"  {accepted} events acknowledged in {acked:.2f}s, "
+        f"queryable after {elapsed:.2f}s: {accepted / elapsed:,.0f} events/s"
     )
-    return accepted / elapsed, accepted
+    return accepted / elapsed
 
 
-def peak_rss_mb(pids: list[int]) -> float:
+def total_rss_mb(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += psutil.Process(pid).memory_info().rss
-        except psutil.Error:
-            pass
     return total / 1e6
+
+
+def start_embedded_target(tmp: Path) -> tuple[Target, list[ServerProcess]]:
+    server = start_embedded(tmp / "data")
+    return Target(server.ingest_url, query_url=server.query_url), [server]
+
+
+def start_distributed_target(
+    tmp: Path, args: argparse.Namespace, dsn: str
+) -> tuple[Target, list[ServerProcess]]:
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        "DATABASE_URL": dsn,
+        "NATS_URL": args.nats_url,
+        "NATS_TOPIC": f"agentmon.bench.{suffix}",
+        "AGENTMON_NATS_STREAM": f"AGENTMON_BENCH_{suffix}",
+        "AGENTMON_LOG_LEVEL": "warning",
+    }
+    port = free_port()
+    gateway_args = ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""]
+    servers = [start_agentmon(gateway_args, {"ingest": port}, tmp / "gateway.log", env)]
+    for index in range(args.processors):
+        metrics = free_port()
+        processor_args = ["event-processor", "--metrics-addr", f"127.0.0.1:{metrics}"]
+        log = tmp / f"processor{index}.log"
+        servers.append(start_agentmon(processor_args, {"metrics": metrics}, log, env, health=[]))
+    return Target(servers[0].ingest_url, dsn=dsn), servers
 
 
 def main() -> None:
@@ -195,82 +228,29 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-"))
-    servers = []
-    dsn = None
+    database = f"agentmon_bench_{uuid.uuid4().hex[:8]}" if args.mode == "distributed" else None
+    servers: list[ServerProcess] = []
     try:
-        if args.mode == "embedded":
-            from tests.conftest import start_embedded
-
-            server = start_embedded(tmp / "data")
-            servers.append(server)
-            ingest_url, query_url = server.ingest_url, server.query_url
+        if database:
+            admin_sql(args.pg, f'CREATE DATABASE "{database}"')
+            target, servers = start_distributed_target(tmp, args, f"{args.pg}/{database}")
         else:
-            name = f"agentmon_bench_{uuid.uuid4().hex[:8]}"
-            asyncio.run(_admin(args.pg, f'CREATE DATABASE "{name}"'))
-            dsn = f"{args.pg}/{name}"
-            suffix = uuid.uuid4().hex[:8]
-            env = {
-                "DATABASE_URL": dsn,
-                "NATS_URL": args.nats_url,
-                "NATS_TOPIC": f"agentmon.bench.{suffix}",
-                "AGENTMON_NATS_STREAM": f"AGENTMON_BENCH_{suffix}",
-                "AGENTMON_LOG_LEVEL": "warning",
-            }
-            port = free_port()
-            gateway = start_agentmon(
-                ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
-                {"ingest": port},
-                tmp / "gw.log",
-                env,
-            )
-            servers.append(gateway)
-            for i in range(args.processors):
-                metrics = free_port()
-                servers.append(
-                    start_agentmon(
-                        ["event-processor", "--metrics-addr", f"127.0.0.1:{metrics}"],
-                        {"metrics": metrics},
-                        tmp / f"p{i}.log",
-                        env,
-                        health=[],
-                    )
-                )
-            ingest_url, query_url = gateway.ingest_url, None
-            time.sleep(2)
+            target, servers = start_embedded_target(tmp)
         print(
-            f"{args.mode}: {args.rounds} rounds of {args.batches} batches x {args.batch_size} events, concurrency {args.concurrency}"
+            f"{args.mode}: {args.rounds} rounds of {args.batches} batches x {args.batch_size} "
+            f"events, {args.clients} client process(es) x {args.concurrency} connections"
         )
         rates = []
         for _ in range(args.rounds):
-            rate, _ = run_round(
-                ingest_url,
-                query_url,
-                dsn,
-                args.batches,
-                args.batch_size,
-                args.concurrency,
-                args.clients,
-            )
-            rates.append(rate)
-            print(f"  server RSS: {peak_rss_mb([s.process.pid for s in servers]):.0f} MB")
-        print(
-            f"median: {statistics.median(rates):,.0f} events/s acknowledged and queryable ({args.mode})"
-        )
+            rates.append(run_round(target, args))
+            print(f"  server RSS: {total_rss_mb([s.process.pid for s in servers]):.0f} MB")
+        median = statistics.median(rates)
+        print(f"median: {median:,.0f} events/s acknowledged and queryable ({args.mode})")
     finally:
         for server in servers:
             server.stop()
-        if dsn:
-            asyncio.run(
-                _admin(args.pg, f'DROP DATABASE IF EXISTS "{dsn.rsplit("/", 1)[1]}" WITH (FORCE)')
-            )
-
-
-async def _admin(base: str, sql: str) -> None:
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+        if database:
+            admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

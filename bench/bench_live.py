@@ -3,7 +3,7 @@ at a steady 1,000 events/s (batches of 10 every 10 ms), against an embedded `age
 
     .venv/bin/python bench/bench_live.py --seconds 20
 
-Each event carries its send time in the payload; the receiver records arrival − send. Prints
+Each event carries its send time in the payload; the receiver records arrival - send. Prints
 p50/p95/p99 and the server's RSS.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
@@ -26,8 +27,9 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agentmon.events import new_event
 from tests.conftest import start_embedded
+
+from agentmon.events import new_event
 
 
 async def receive(url: str, latencies: list[float], expected: int, ready: asyncio.Event) -> None:
@@ -51,12 +53,21 @@ async def send(ingest_url: str, rate: int, seconds: float, per_post: int) -> int
         async def post_one() -> int:
             stamp = time.time()
             events = [
-                new_event("span.start", framework="bench-live", session_id=session, run_id="r",
-                          span_id=str(uuid.uuid4()), payload={"kind": "tool", "name": "x", "sent": stamp})
+                new_event(
+                    "span.start",
+                    framework="bench-live",
+                    session_id=session,
+                    run_id="r",
+                    span_id=str(uuid.uuid4()),
+                    payload={"kind": "tool", "name": "x", "sent": stamp},
+                )
                 for _ in range(per_post)
             ]
-            response = await client.post(f"{ingest_url}/v1/events", content=msgspec.json.encode(events),
-                                          headers={"content-type": "application/json"})
+            response = await client.post(
+                f"{ingest_url}/v1/events",
+                content=msgspec.json.encode(events),
+                headers={"content-type": "application/json"},
+            )
             return int(response.json()["accepted"])
 
         posts = []
@@ -82,21 +93,24 @@ async def run(args: argparse.Namespace) -> None:
         receiver = asyncio.create_task(receive(ws_url, latencies, expected, ready))
         await ready.wait()
         sent = await send(server.ingest_url, args.rate, args.seconds, args.per_post)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(receiver, 10)
-        except TimeoutError:
-            pass
         rss = psutil.Process(server.process.pid).memory_info().rss / 1e6
         print(f"sent {sent} events at {args.rate}/s, received {len(latencies)} on the live feed")
-        print(f"latency ms: p50 {statistics.median(latencies):.1f}  p95 {percentile(latencies, 0.95):.1f}  "
-              f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}")
+        print(
+            f"latency ms: p50 {statistics.median(latencies):.1f}  "
+            f"p95 {percentile(latencies, 0.95):.1f}  "
+            f"p99 {percentile(latencies, 0.99):.1f}  max {max(latencies):.1f}"
+        )
         print(f"server RSS: {rss:.0f} MB")
     finally:
         server.stop()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--per-post", type=int, default=10)

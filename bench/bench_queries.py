@@ -23,17 +23,18 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.conftest import admin_sql, free_port, start_agentmon
 
 from agentmon.events import Envelope, new_event
 from agentmon.store.base import Store
 from agentmon.store.postgres import PostgresStore
 from agentmon.store.sqlite import SQLiteStore
-from tests.conftest import free_port, start_agentmon
 
 FRAMEWORKS = ("claude-code", "codex", "openclaw", "gemini-cli", "hermes")
 TOOLS = ("Bash", "Read", "Edit", "Grep", "exec", "web_fetch", "apply_patch")
@@ -41,27 +42,93 @@ TOOLS = ("Bash", "Read", "Edit", "Grep", "exec", "web_fetch", "apply_patch")
 
 def session_events(index: int, rng: random.Random, now: datetime) -> list[Envelope]:
     framework = FRAMEWORKS[index % len(FRAMEWORKS)]
-    common = {"framework": framework, "host": f"host-{index % 40}", "session_id": f"s{index}"}
+    common: dict[str, Any] = {
+        "framework": framework,
+        "host": f"host-{index % 40}",
+        "session_id": f"s{index}",
+    }
     clock = now - timedelta(seconds=rng.uniform(0, 7 * 86400))
     events = [new_event("session.start", ts=clock, payload={"title": "bench session"}, **common)]
     for turn in range(4):
         run = f"s{index}r{turn}"
         clock += timedelta(seconds=2)
-        events.append(new_event("run.start", run_id=run, ts=clock, payload={"input": "do the thing"}, **common))
+        events.append(
+            new_event(
+                "run.start", run_id=run, ts=clock, payload={"input": "do the thing"}, **common
+            )
+        )
         for call in range(2):
             span = f"{run}m{call}"
-            events.append(new_event("span.start", run_id=run, span_id=span, ts=clock, payload={"kind": "llm", "name": "m"}, **common))
+            events.append(
+                new_event(
+                    "span.start",
+                    run_id=run,
+                    span_id=span,
+                    ts=clock,
+                    payload={"kind": "llm", "name": "m"},
+                    **common,
+                )
+            )
             clock += timedelta(seconds=1)
-            events.append(new_event("span.end", run_id=run, span_id=span, ts=clock, payload={"kind": "llm", "name": "m", "status": "ok"}, **common))
-            events.append(new_event("metric.snapshot", run_id=run, ts=clock, payload={"usage": {"input_tokens": 1200, "output_tokens": 90}, "cost_usd": 0.004, "model": "m"}, **common))
+            events.append(
+                new_event(
+                    "span.end",
+                    run_id=run,
+                    span_id=span,
+                    ts=clock,
+                    payload={"kind": "llm", "name": "m", "status": "ok"},
+                    **common,
+                )
+            )
+            events.append(
+                new_event(
+                    "metric.snapshot",
+                    run_id=run,
+                    ts=clock,
+                    payload={
+                        "usage": {"input_tokens": 1200, "output_tokens": 90},
+                        "cost_usd": 0.004,
+                        "model": "m",
+                    },
+                    **common,
+                )
+            )
         for call in range(5):
             span, tool = f"{run}t{call}", rng.choice(TOOLS)
-            events.append(new_event("span.start", run_id=run, span_id=span, ts=clock, payload={"kind": "tool", "name": tool, "input": {"command": "ls"}}, **common))
+            events.append(
+                new_event(
+                    "span.start",
+                    run_id=run,
+                    span_id=span,
+                    ts=clock,
+                    payload={"kind": "tool", "name": tool, "input": {"command": "ls"}},
+                    **common,
+                )
+            )
             clock += timedelta(milliseconds=rng.randint(5, 3000))
             status = "error" if rng.random() < 0.05 else "ok"
-            events.append(new_event("span.end", run_id=run, span_id=span, ts=clock, payload={"kind": "tool", "name": tool, "status": status, "output": "ok"}, **common))
-        events.append(new_event("metric.snapshot", run_id=run, ts=clock, payload={"usage": {"input_tokens": 300}, "model": "m"}, **common))
-        events.append(new_event("run.end", run_id=run, ts=clock, payload={"status": "ok"}, **common))
+            events.append(
+                new_event(
+                    "span.end",
+                    run_id=run,
+                    span_id=span,
+                    ts=clock,
+                    payload={"kind": "tool", "name": tool, "status": status, "output": "ok"},
+                    **common,
+                )
+            )
+        events.append(
+            new_event(
+                "metric.snapshot",
+                run_id=run,
+                ts=clock,
+                payload={"usage": {"input_tokens": 300}, "model": "m"},
+                **common,
+            )
+        )
+        events.append(
+            new_event("run.end", run_id=run, ts=clock, payload={"status": "ok"}, **common)
+        )
     events.append(new_event("session.end", ts=clock, **common))
     return events
 
@@ -96,7 +163,9 @@ def seed(kind: str, target: str, events: int, workers: int) -> None:
     started = time.perf_counter()
     step = -(-sessions // workers)
     procs = [
-        multiprocessing.Process(target=seed_worker, args=(kind, target, i * step, min(sessions, (i + 1) * step), 10_000))
+        multiprocessing.Process(
+            target=seed_worker, args=(kind, target, i * step, min(sessions, (i + 1) * step), 10_000)
+        )
         for i in range(workers)
     ]
     for proc in procs:
@@ -104,8 +173,11 @@ def seed(kind: str, target: str, events: int, workers: int) -> None:
     for proc in procs:
         proc.join()
     elapsed = time.perf_counter() - started
-    print(f"seeded {sessions * EVENTS_PER_SESSION:,} events ({sessions:,} sessions) in {elapsed:.0f}s: "
-          f"{sessions * EVENTS_PER_SESSION / elapsed:,.0f} events/s through Store.write")
+    print(
+        f"seeded {sessions * EVENTS_PER_SESSION:,} events ({sessions:,} sessions) "
+        f"in {elapsed:.0f}s: "
+        f"{sessions * EVENTS_PER_SESSION / elapsed:,.0f} events/s through Store.write"
+    )
 
 
 async def _migrate(kind: str, target: str) -> None:
@@ -127,13 +199,23 @@ def measure(base: str, path: str, rounds: int) -> list[float]:
 
 def report(base: str, rounds: int, sessions: int) -> None:
     rng = random.Random(7)
-    dashboard = ["/v1/stats/summary", "/v1/stats/timeseries?window=7d", "/v1/stats/timeseries?window=24h",
-                 "/v1/sessions?limit=50", "/v1/sessions?limit=50&status=active", "/v1/stats/tools?window=24h",
-                 "/v1/facets", "/v1/openclaw/instances"]
+    dashboard = [
+        "/v1/stats/summary",
+        "/v1/stats/timeseries?window=7d",
+        "/v1/stats/timeseries?window=24h",
+        "/v1/sessions?limit=50",
+        "/v1/sessions?limit=50&status=active",
+        "/v1/stats/tools?window=24h",
+        "/v1/facets",
+        "/v1/openclaw/instances",
+    ]
     for path in dashboard:
         times = measure(base, path, rounds)
         print(f"  {path:45s} p50 {statistics.median(times):6.1f} ms  p95 {_p95(times):6.1f} ms")
-    for label, template in (("session detail", "/v1/sessions/s{}"), ("run detail", "/v1/runs/s{}r2")):
+    for label, template in (
+        ("session detail", "/v1/sessions/s{}"),
+        ("run detail", "/v1/runs/s{}r2"),
+    ):
         times = []
         for _ in range(rounds):
             times += measure(base, template.format(rng.randrange(sessions)), 1)
@@ -142,14 +224,6 @@ def report(base: str, rounds: int, sessions: int) -> None:
 
 def _p95(values: list[float]) -> float:
     return sorted(values)[int(0.95 * (len(values) - 1))]
-
-
-async def _admin(base: str, sql: str) -> None:
-    conn = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def _count(kind: str, target: str) -> int:
@@ -162,7 +236,9 @@ async def _count(kind: str, target: str) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--store", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--workers", type=int, default=2)
@@ -177,7 +253,7 @@ def main() -> None:
     if target is None:
         if args.store == "postgres":
             created = f"agentmon_bench_q_{uuid.uuid4().hex[:8]}"
-            asyncio.run(_admin(args.pg, f'CREATE DATABASE "{created}"'))
+            admin_sql(args.pg, f'CREATE DATABASE "{created}"')
             target = f"{args.pg}/{created}"
         else:
             target = str(tmp / "data" / "agentmon.db")
@@ -187,20 +263,37 @@ def main() -> None:
     sessions = total // EVENTS_PER_SESSION
     port = free_port()
     if args.store == "postgres":
-        server = start_agentmon(["query-api", "--addr", f"127.0.0.1:{port}"], {"query": port}, tmp / "query.log",
-                                {"DATABASE_URL": target, "NATS_URL": ""})
+        server = start_agentmon(
+            ["query-api", "--addr", f"127.0.0.1:{port}"],
+            {"query": port},
+            tmp / "query.log",
+            {"DATABASE_URL": target, "NATS_URL": ""},
+        )
     else:
         ports = {"ingest": free_port(), "query": port}
-        server = start_agentmon(["serve", "--data-dir", str(Path(target).parent), "--no-ui", "--otlp-addr", "",
-                                 "--addr", f"127.0.0.1:{ports['ingest']}", "--query-addr", f"127.0.0.1:{port}"],
-                                ports, tmp / "serve.log")
+        server = start_agentmon(
+            [
+                "serve",
+                "--data-dir",
+                str(Path(target).parent),
+                "--no-ui",
+                "--otlp-addr",
+                "",
+                "--addr",
+                f"127.0.0.1:{ports['ingest']}",
+                "--query-addr",
+                f"127.0.0.1:{port}",
+            ],
+            ports,
+            tmp / "serve.log",
+        )
     try:
         print(f"{args.store}: {total:,} events stored; {args.rounds} requests per query over HTTP")
         report(f"http://127.0.0.1:{port}", args.rounds, sessions)
     finally:
         server.stop()
         if created and not args.keep:
-            asyncio.run(_admin(args.pg, f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)'))
+            admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
         elif created:
             print(f"kept {target}")
 

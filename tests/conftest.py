@@ -117,11 +117,10 @@ def start_agentmon(
     )
     server = ServerProcess(process, log_path, ports=ports)
     for name in health if health is not None else list(ports):
+        url = f"{server.url(name)}/healthz"
         try:
             wait_until(
-                lambda name=name: (
-                    process.poll() is not None or _healthy(f"{server.url(name)}/healthz")
-                ),
+                lambda url=url: process.poll() is not None or _healthy(url),  # type: ignore[misc]
                 30,
                 f"agentmon {args[0]} {name} port",
             )
@@ -241,7 +240,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop()
 
 
-def _admin(base_dsn: str, sql: str) -> None:
+def admin_sql(base_dsn: str, sql: str) -> None:
     """Run one statement on the maintenance database (in a thread: callers may be async)."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
@@ -266,13 +265,13 @@ def make_database(postgres_server: str) -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         name = f"agentmon_test_{uuid.uuid4().hex[:12]}"
-        _admin(postgres_server, f'CREATE DATABASE "{name}"')
+        admin_sql(postgres_server, f'CREATE DATABASE "{name}"')
         created.append(name)
         return f"{postgres_server}/{name}"
 
     yield make
     for name in created:
-        _admin(postgres_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_sql(postgres_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
