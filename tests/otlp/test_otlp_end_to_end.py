@@ -23,7 +23,14 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    Status,
+    StatusCode,
+    TraceFlags,
+    set_span_in_context,
+)
 from otlp_messages import (
     fixture_text,
     flattened_record,
@@ -378,3 +385,23 @@ def test_gemini_json_events_make_a_run_per_prompt_id(server: Any, api: Api) -> N
         ("tool", "error"),
     ]
     assert [e["message"] for e in run["errors"]] == ["Command exited with code 1"]
+
+
+def test_sdk_span_under_a_remote_parent_is_a_finished_run(server: Any, api: Api) -> None:
+    trace_id, remote_span_id = uuid.uuid4().int, uuid.uuid4().int >> 64
+    remote = SpanContext(trace_id, remote_span_id, is_remote=True, trace_flags=TraceFlags(1))
+    provider = TracerProvider(resource=resource("agent-service"))
+    provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{server.otlp_url}/v1/traces"))
+    )
+    with provider.get_tracer("e2e").start_as_current_span(
+        "invoke_agent helper",
+        context=set_span_in_context(NonRecordingSpan(remote)),
+        attributes={"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "helper"},
+    ):
+        pass
+    provider.shutdown()
+
+    run = api.run(format(trace_id, "032x"))["run"]
+    assert run["status"] == "ok"
+    assert run["ended_at"] is not None

@@ -315,3 +315,26 @@ def test_event_ids_are_uuid5_of_the_item_identity_and_event_type() -> None:
     expected = uuid.uuid5(OTLP_NAMESPACE, f"{identity}|span.end")
     assert event_id(identity, EventType.SPAN_END) == str(expected)
     assert derived_id("log:x", "span") == uuid.uuid5(OTLP_NAMESPACE, "log:x|span").hex
+
+
+def test_a_span_whose_parent_is_remote_opens_the_run() -> None:
+    trace, remote_parent, local = new_trace_id(), new_span_id(), new_span_id()
+    served = span(
+        "invoke_agent",
+        trace,
+        local,
+        {"gen_ai.operation.name": "invoke_agent"},
+        parent=remote_parent,
+    )
+    served.flags = 0x300  # the parent context is known, and it is remote
+    nested = span(
+        "invoke_agent",
+        trace,
+        new_span_id(),
+        {"gen_ai.operation.name": "invoke_agent"},
+        parent=local,
+    )
+    nested.flags = 0x100  # a local parent
+    events = map_traces(trace_request([served, nested]), CorrelationMemory()).events
+    assert [e.type for e in events] == ["run.start", "run.end", "span.start", "span.end"]
+    assert one(events, "span.end").payload["kind"] == "agent"

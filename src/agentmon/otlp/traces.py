@@ -1,7 +1,7 @@
 """OTLP spans → agentmon runs, spans, usage snapshots and errors.
 
 A trace is a run: every span carries `run_id` = its trace id, and the trace's root span
-(no parent) opens and closes that run. GenAI spans are recognised by
+(no parent, or a parent in another process) opens and closes that run. GenAI spans are recognised by
 `gen_ai.operation.name` (and OpenClaw's span names); anything else is kept as a generic
 span whose kind is the OTLP span kind. See docs/otlp.md for the full table.
 """
@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, SpanFlags, Status
 
 from agentmon.events import Envelope, EventType, InvalidEvent
 from agentmon.otlp.attributes import Attributes, as_text, attributes, first, hex_id, nanos_to_ts
@@ -56,6 +56,8 @@ SPAN_NAME_ROLES = {
 USAGE_SPAN_FRAMEWORKS = frozenset({"openclaw"})
 """Frameworks whose usage is counted from dedicated usage spans, not from their LLM spans."""
 
+REMOTE_PARENT = SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
+
 SPAN_KIND_NAMES = {
     Span.SPAN_KIND_INTERNAL: "internal",
     Span.SPAN_KIND_SERVER: "server",
@@ -73,6 +75,8 @@ class SpanView:
     trace_id: str
     span_id: str
     parent_span_id: str | None
+    local_root: bool
+    """No parent, or a parent in another process (the span's flags say it is remote)."""
     name: str
     otel_kind: str
     start_ns: int
@@ -132,11 +136,13 @@ def _span_problem(span: Span) -> str | None:
 def decode_span(span: Span, origin: Origin) -> SpanView:
     start = span.start_time_unix_nano or span.end_time_unix_nano
     attrs = attributes(span.attributes)
+    parent_span_id = hex_id(span.parent_span_id)
     return SpanView(
         origin=origin,
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
-        parent_span_id=hex_id(span.parent_span_id),
+        parent_span_id=parent_span_id,
+        local_root=parent_span_id is None or bool(span.flags & REMOTE_PARENT),
         name=span.name,
         otel_kind=SPAN_KIND_NAMES.get(span.kind, "other"),
         start_ns=start,
@@ -170,9 +176,8 @@ def classify(view: SpanView) -> Role:
 
 def span_to_events(view: SpanView, place: Place) -> list[Envelope]:
     role = classify(view)
-    is_root = view.parent_span_id is None
     events: list[Envelope] = []
-    if is_root:
+    if view.local_root:
         events.extend(run_events(view, place, report_failure=role is Role.AGENT))
         if role is Role.AGENT:
             return events
