@@ -151,7 +151,8 @@ async def count_events(target: Target) -> int:
 
 def run_round(target: Target, args: argparse.Namespace) -> float:
     before = asyncio.run(count_events(target))
-    go, out = multiprocessing.Event(), multiprocessing.Queue[int]()
+    go = multiprocessing.Event()
+    out: multiprocessing.Queue[int] = multiprocessing.Queue()
     clients = []
     for _ in range(args.clients):
         ready = multiprocessing.Event()

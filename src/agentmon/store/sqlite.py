@@ -19,6 +19,7 @@ _EVENT_COLUMNS = (
     "source_framework, client_id, payload"
 )
 _ID_CHUNK = 500
+CHECKPOINT_INTERVAL_S = 1.0
 
 
 def event_row(event: Envelope) -> tuple[Any, ...]:
@@ -49,6 +50,8 @@ class SQLiteStore(Store):
         self._local = threading.local()
         self._writer: sqlite3.Connection | None = None
         self._upserts: dict[str, str] = {}
+        self._closing = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -64,8 +67,24 @@ class SQLiteStore(Store):
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA cache_size=-65536")
+        # checkpoints run on their own connection and thread, not inside the writer's commits
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         self._migrate(conn)
         self._writer = conn
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="agentmon-sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL into the database every second; PASSIVE never blocks the writer."""
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=1000")
+        try:
+            while not self._closing.wait(CHECKPOINT_INTERVAL_S):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
@@ -91,6 +110,9 @@ class SQLiteStore(Store):
                 raise
 
     async def close(self) -> None:
+        self._closing.set()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.join)
         if self._writer is not None:
             await self._in_writer(self._writer.close)
             self._writer = None
