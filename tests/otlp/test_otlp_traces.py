@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from otlp_messages import new_span_id, new_trace_id, span, trace_request
+from otlp_messages import key_values, new_span_id, new_trace_id, span, trace_request
 
 from agentmon.events import Envelope, EventType
 from agentmon.otlp.build import OTLP_NAMESPACE, derived_id, event_id
@@ -338,3 +338,11 @@ def test_a_span_whose_parent_is_remote_opens_the_run() -> None:
     events = map_traces(trace_request([served, nested]), CorrelationMemory()).events
     assert [e.type for e in events] == ["run.start", "run.end", "span.start", "span.end"]
     assert one(events, "span.end").payload["kind"] == "agent"
+
+
+def test_a_conversation_id_on_a_span_event_names_the_session() -> None:
+    loop = span("session_loop", new_trace_id(), new_span_id())
+    loop.events.add(name="conversation", attributes=key_values({"conversation.id": "codex-conv"}))
+    events = map_traces(trace_request([loop], "codex_tui"), CorrelationMemory()).events
+    assert {e.correlation.session_id for e in events} == {"codex-conv"}
+    assert {e.event.source.framework for e in events} == {"codex"}

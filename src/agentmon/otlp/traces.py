@@ -84,6 +84,8 @@ class SpanView:
     failed: bool
     status_message: str | None
     attrs: Attributes
+    session_id: str | None
+    """The conversation id on the span, or on one of its span events (Codex puts it there)."""
 
     @property
     def place_identity(self) -> str:
@@ -150,14 +152,22 @@ def decode_span(span: Span, origin: Origin) -> SpanView:
         failed=span.status.code == Status.STATUS_CODE_ERROR,
         status_message=as_text(span.status.message) or as_text(attrs.get("error.type")),
         attrs=attrs,
+        session_id=session_of(attrs) or _session_in_events(span),
     )
+
+
+def _session_in_events(span: Span) -> str | None:
+    for event in span.events:
+        session = session_of(attributes(event.attributes))
+        if session:
+            return session
+    return None
 
 
 def _learn_sessions(views: list[SpanView], memory: CorrelationMemory) -> None:
     for view in views:
-        session = session_of(view.attrs)
-        if session:
-            memory.trace_sessions.put(view.trace_id, session)
+        if view.session_id:
+            memory.trace_sessions.put(view.trace_id, view.session_id)
 
 
 def classify(view: SpanView) -> Role:
