@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import subprocess
 import os
 import statistics
 import sys
@@ -203,6 +204,9 @@ def start_distributed_target(
         "AGENTMON_NATS_STREAM": f"AGENTMON_BENCH_{suffix}",
         "AGENTMON_LOG_LEVEL": "warning",
     }
+    subprocess.run(
+        [sys.executable, "-m", "agentmon", "migrate"], env={**os.environ, **env}, check=True
+    )
     port = free_port()
     gateway_args = ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""]
     servers = [start_agentmon(gateway_args, {"ingest": port}, tmp / "gateway.log", env)]
