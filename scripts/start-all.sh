@@ -2,7 +2,7 @@
 # Starts every distributed service as a background process against local PostgreSQL and
 # NATS JetStream; logs and pid files go to .run/. Stop them with scripts/stop-all.sh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$(readlink -f "$0")")/.."
 mkdir -p .run
 [ -x .venv/bin/agentmon ] || { python3 -m venv .venv && .venv/bin/pip install -q -e .; }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stops what scripts/start-all.sh started.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$(readlink -f "$0")")/.."
 for pidfile in .run/*.pid; do
   [ -e "$pidfile" ] || continue
   name=$(basename "$pidfile" .pid)
