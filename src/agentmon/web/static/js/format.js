@@ -76,6 +76,11 @@ export function formatInt(n) {
   return n === null || n === undefined ? "—" : integer.format(n);
 }
 
+/** "1 event", "3 events" (counts as formatCompact words them). */
+export function plural(n, word, words = `${word}s`) {
+  return `${formatCompact(n)} ${n === 1 ? word : words}`;
+}
+
 export function formatCompact(n) {
   if (n === null || n === undefined) return "—";
   return Math.abs(n) < 10000 ? integer.format(n) : compact.format(n);

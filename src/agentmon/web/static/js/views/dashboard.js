@@ -6,7 +6,7 @@ import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
-  formatAgo, formatCompact, formatCost, formatDuration, formatInt, oneLine,
+  formatAgo, formatCompact, formatCost, formatDuration, formatInt, oneLine, plural,
 } from "../format.js";
 import { useEventFeed } from "../feed.js";
 import { Empty, ErrorNote, Loaded, StatusBadge } from "../components/status.js";
@@ -69,7 +69,7 @@ function AttentionStrip({ now }) {
           </span>
           <span class="attention-why muted">${s.framework} · ${s.host || "—"} · ${s.status === "waiting"
             ? `${s.waiting_reason || "waiting"} since ${formatAgo(s.last_event_at, now)}`
-            : `${s.error_count} error${s.error_count === 1 ? "" : "s"} · ${formatAgo(s.last_event_at, now)}`}</span>
+            : `${plural(s.error_count, "error")} · ${formatAgo(s.last_event_at, now)}`}</span>
         <//>
       </li>`)}
     </ul>
@@ -80,7 +80,7 @@ function StatCards({ summary }) {
   const cards = [
     ["Active sessions", formatInt(summary.active_sessions),
       summary.waiting_sessions ? `${summary.waiting_sessions} waiting for a human` : "none waiting"],
-    ["Sessions today", formatInt(summary.sessions), `${formatCompact(summary.events)} events`],
+    ["Sessions today", formatInt(summary.sessions), plural(summary.events, "event")],
     ["Runs today", formatInt(summary.runs), ""],
     ["Tool calls today", formatInt(summary.tool_calls), ""],
     ["Errors today", formatInt(summary.errors), "", summary.errors > 0 ? "bad" : ""],
@@ -105,8 +105,8 @@ function FrameworkBars({ summary }) {
     ${rows.map(([name, f]) => html`<li key=${name}>
       <span class="bar-label">${name}</span>
       <span class="bar-track"><span class="bar-fill" style=${{ width: `${(f.events / top) * 100}%` }}></span></span>
-      <span class="bar-value">${formatCompact(f.events)} events</span>
-      <span class="bar-detail muted">${f.sessions} sessions · ${f.active_sessions} active · ${f.runs} runs · ${f.tool_calls} tools${f.errors ? ` · ${f.errors} errors` : ""} · ${formatCost(f.cost_usd)}</span>
+      <span class="bar-value">${plural(f.events, "event")}</span>
+      <span class="bar-detail muted">${plural(f.sessions, "session")} · ${f.active_sessions} active · ${plural(f.runs, "run")} · ${plural(f.tool_calls, "tool call")}${f.errors ? ` · ${plural(f.errors, "error")}` : ""} · ${formatCost(f.cost_usd)}</span>
     </li>`)}
   </ul>`;
 }

@@ -6,7 +6,7 @@ import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link } from "../router.js";
 import {
-  formatAge, formatBytes, formatDateTime, formatDuration, formatPct, formatRate,
+  formatAge, formatBytes, formatDateTime, formatDuration, formatPct, formatRate, plural,
 } from "../format.js";
 import { ErrorNote, Loading } from "../components/status.js";
 import { Sparkline } from "../components/chart.js";
@@ -89,7 +89,7 @@ function InstanceCard({ instance, fetchedAt, now }) {
       <//>
       <${Row} label="Network">
         ${snap.net
-          ? html`↓ ${formatRate(net.rx_bps)} · ↑ ${formatRate(net.tx_bps)}${net.rx_errs || net.tx_errs ? html` · <span class="warn-text">${(net.rx_errs || 0) + (net.tx_errs || 0)} errors</span>` : ""}`
+          ? html`↓ ${formatRate(net.rx_bps)} · ↑ ${formatRate(net.tx_bps)}${net.rx_errs || net.tx_errs ? html` · <span class="warn-text">${plural((net.rx_errs || 0) + (net.tx_errs || 0), "error")}</span>` : ""}`
           : html`<span class="muted">not reported</span>`}
       <//>
       ${snap.load && html`<${Row} label="Load">${snap.load.map((l) => Number(l).toFixed(2)).join(" · ")}<//>`}

@@ -5,7 +5,7 @@ import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
-  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, oneLine,
+  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, oneLine, plural,
 } from "../format.js";
 import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
 import { Waterfall } from "../components/waterfall.js";
@@ -29,7 +29,7 @@ function SessionHeader({ session: s, now }) {
     ["Started", html`<time datetime=${s.started_at}>${formatDateTime(s.started_at)}</time> <span class="muted">(${formatAgo(s.started_at, now)})</span>`],
     ["Duration", formatDuration(s.duration_ms)],
     ["Last event", formatAgo(s.last_event_at, now)],
-    ["Runs", `${formatInt(s.run_count)} · ${formatInt(s.tool_count)} tool calls · ${formatInt(s.error_count)} errors`],
+    ["Runs", `${formatInt(s.run_count)} · ${plural(s.tool_count, "tool call")} · ${plural(s.error_count, "error")}`],
     ["Tokens", tokensText(s.tokens)],
     ["Cost", formatCost(s.cost_usd)],
   ];
@@ -104,8 +104,8 @@ function RunItem({ run, index, open, toggle, spanId, setSpan, live, now }) {
       <span class="run-prompt">${oneLine(run.input, 110) || html`<span class="muted">no prompt recorded</span>`}</span>
       <span class="run-meta muted">
         <time datetime=${run.started_at} title=${formatDateTime(run.started_at)}>${formatAgo(run.started_at, now)}</time>
-        ${` · ${run.status === "running" ? "running" : formatDuration(run.duration_ms)} · ${formatInt(run.tool_count)} tools`}
-        ${run.error_count ? html`${" · "}<span class="bad-text">${run.error_count} error${run.error_count === 1 ? "" : "s"}</span>` : ""}
+        ${` · ${run.status === "running" ? "running" : formatDuration(run.duration_ms)} · ${plural(run.tool_count, "tool call")}`}
+        ${run.error_count ? html`${" · "}<span class="bad-text">${plural(run.error_count, "error")}</span>` : ""}
         ${` · ${formatCompact(run.tokens?.total ?? 0)} tokens · ${formatCost(run.cost_usd)}`}
       </span>
     </button>
