@@ -9,10 +9,17 @@ computes durations. It does no I/O, so the mappings built on it are pure functio
 
 from __future__ import annotations
 
-from agentmon.integrations._hookio import derived_id, json_dumps, make_event, new_event_id
+from agentmon.integrations._hookio import (
+    MalformedPayload,
+    derived_id,
+    json_dumps,
+    make_event,
+    new_event_id,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from agentmon.integrations._hookio import Event, Payload
@@ -361,3 +368,35 @@ class Tracker:
             {"agent_state": "waiting_for_human", "waiting_reason": reason, "message": message},
             run_id=self.run_id,
         )
+
+
+def first_id(*candidates: object, what: str = "session_id") -> str:
+    """The first non-empty string id among `candidates`; MalformedPayload when none."""
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    raise MalformedPayload(f"no {what} in the hook input")
+
+
+def run_mapping(
+    handler: Callable[..., None] | None,
+    payload: Payload,
+    *handler_args: object,
+    session_id: str,
+    state: Payload,
+    source: dict[str, str],
+    now: float,
+    attributes: dict[str, object],
+) -> list[Event]:
+    """Run one hook's handler on a Tracker for its session; unknown hooks map to nothing."""
+    if handler is None:
+        return []
+    tracker = Tracker(
+        session_id=session_id,
+        state=state,
+        source=source,
+        now=now,
+        attributes={key: value for key, value in attributes.items() if value},
+    )
+    handler(tracker, payload, *handler_args)
+    return tracker.events

@@ -7,8 +7,10 @@ are keyed by ``tool_use_id``; tools run inside a subagent are children of its sp
 
 from __future__ import annotations
 
+from agentmon.integrations import _claude_format as claude_format
+from agentmon.integrations._claude_format import subagent_key
 from agentmon.integrations._hookio import MalformedPayload, run_hook
-from agentmon.integrations._tracker import Tracker, clip
+from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,10 +23,7 @@ WAITING_NOTIFICATIONS = ("permission_prompt", "idle_prompt", "elicitation_dialog
 
 
 def session_of(payload: Payload) -> str:
-    session_id = payload.get("session_id")
-    if not isinstance(session_id, str) or not session_id:
-        raise MalformedPayload("no session_id in the hook input")
-    return session_id
+    return first_id(payload.get("session_id"))
 
 
 def map_payload(
@@ -34,27 +33,14 @@ def map_payload(
     event_name = payload.get("hook_event_name")
     if not isinstance(event_name, str):
         raise MalformedPayload("no hook_event_name in the hook input")
-    handler = _HANDLERS.get(event_name)
-    if handler is None:
-        return []
-    attributes = {"cwd": payload.get("cwd"), "permission_mode": payload.get("permission_mode")}
-    tracker = Tracker(
+    return run_mapping(
+        _HANDLERS.get(event_name),
+        payload,
         session_id=session_of(payload),
         state=state,
         source=source,
         now=now,
-        attributes={key: value for key, value in attributes.items() if value},
-    )
-    handler(tracker, payload)
-    return tracker.events
-
-
-def _session_start(tracker: Tracker, payload: Payload) -> None:
-    tracker.start_session(
-        source=payload.get("source"),
-        model=payload.get("model"),
-        cwd=payload.get("cwd"),
-        transcript_path=payload.get("transcript_path"),
+        attributes={"cwd": payload.get("cwd"), "permission_mode": payload.get("permission_mode")},
     )
 
 
@@ -77,63 +63,26 @@ def _stop_failure(tracker: Tracker, payload: Payload) -> None:
     tracker.end_run(status="error", error=error_type)
 
 
-def _tool_key(payload: Payload) -> str:
-    tool_use_id = payload.get("tool_use_id")
-    return f"tool:{tool_use_id}" if tool_use_id else f"tool:{payload.get('tool_name')}:anonymous"
-
-
-def _subagent_key(payload: Payload) -> str | None:
-    agent_id = payload.get("agent_id")
-    return f"agent:{agent_id}" if agent_id else None
-
-
-def _pre_tool(tracker: Tracker, payload: Payload) -> None:
-    tracker.start_span(
-        _tool_key(payload),
-        kind="tool",
-        name=payload.get("tool_name"),
-        parent_key=_subagent_key(payload),
-        input=clip(payload.get("tool_input")),
-        tool_use_id=payload.get("tool_use_id"),
-    )
-
-
 def _post_tool(tracker: Tracker, payload: Payload) -> None:
-    tracker.end_span(
-        _tool_key(payload),
-        kind="tool",
-        name=payload.get("tool_name"),
-        status="ok",
-        parent_key=_subagent_key(payload),
-        output=clip(payload.get("tool_response")),
-        tool_use_id=payload.get("tool_use_id"),
-    )
+    claude_format.end_tool(tracker, payload, status="ok")
 
 
 def _post_tool_failure(tracker: Tracker, payload: Payload) -> None:
-    interrupted = bool(payload.get("is_interrupt"))
-    message = str(payload.get("error") or "tool failed")
-    span_id = tracker.end_span(
-        _tool_key(payload),
-        kind="tool",
-        name=payload.get("tool_name"),
-        status="cancelled" if interrupted else "error",
-        parent_key=_subagent_key(payload),
-        error=message,
-        tool_use_id=payload.get("tool_use_id"),
+    status = "cancelled" if payload.get("is_interrupt") else "error"
+    claude_format.end_tool(
+        tracker, payload, status=status, error=str(payload.get("error") or "tool failed")
     )
-    tracker.error(message, kind="tool", span_id=span_id, tool_name=payload.get("tool_name"))
 
 
 def _subagent_start(tracker: Tracker, payload: Payload) -> None:
-    key = _subagent_key(payload) or tracker.queue_push(f"agent:{payload.get('agent_type')}")
+    key = subagent_key(payload) or tracker.queue_push(f"agent:{payload.get('agent_type')}")
     tracker.start_span(
         key, kind="agent", name=payload.get("agent_type"), agent_id=payload.get("agent_id")
     )
 
 
 def _subagent_stop(tracker: Tracker, payload: Payload) -> None:
-    key = _subagent_key(payload) or tracker.queue_pop(f"agent:{payload.get('agent_type')}")
+    key = subagent_key(payload) or tracker.queue_pop(f"agent:{payload.get('agent_type')}")
     tracker.end_span(
         key or f"agent:{payload.get('agent_type')}:anonymous",
         kind="agent",
@@ -172,17 +121,13 @@ def _older_notification_type(message: object) -> str:
     return "permission_prompt" if "permission" in str(message).lower() else "idle_prompt"
 
 
-def _permission_request(tracker: Tracker, payload: Payload) -> None:
-    tracker.waiting("permission_prompt", f"permission requested for {payload.get('tool_name')}")
-
-
 _HANDLERS: dict[str, Callable[[Tracker, Payload], None]] = {
-    "SessionStart": _session_start,
+    "SessionStart": claude_format.session_start,
     "SessionEnd": _session_end,
     "UserPromptSubmit": _prompt,
     "Stop": _stop,
     "StopFailure": _stop_failure,
-    "PreToolUse": _pre_tool,
+    "PreToolUse": claude_format.start_tool,
     "PostToolUse": _post_tool,
     "PostToolUseFailure": _post_tool_failure,
     "SubagentStart": _subagent_start,
@@ -190,7 +135,7 @@ _HANDLERS: dict[str, Callable[[Tracker, Payload], None]] = {
     "PreCompact": _pre_compact,
     "PostCompact": _post_compact,
     "Notification": _notification,
-    "PermissionRequest": _permission_request,
+    "PermissionRequest": claude_format.permission_request,
 }
 
 

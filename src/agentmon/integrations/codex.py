@@ -9,8 +9,9 @@ Usage found on a turn end goes on ``run.end.payload.usage`` and into a ``metric.
 
 from __future__ import annotations
 
+from agentmon.integrations import _claude_format as claude_format
 from agentmon.integrations._hookio import MalformedPayload, run_hook
-from agentmon.integrations._tracker import Tracker, clip, normalize_usage
+from agentmon.integrations._tracker import Tracker, clip, first_id, normalize_usage, run_mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,10 +30,12 @@ def event_name(payload: Payload) -> str | None:
 
 
 def session_of(payload: Payload) -> str:
-    session_id = payload.get("session_id") or payload.get("thread-id") or payload.get("thread_id")
-    if not isinstance(session_id, str) or not session_id:
-        raise MalformedPayload("no session_id / thread-id in the hook input")
-    return session_id
+    return first_id(
+        payload.get("session_id"),
+        payload.get("thread-id"),
+        payload.get("thread_id"),
+        what="session_id / thread-id",
+    )
 
 
 def map_payload(
@@ -42,23 +45,20 @@ def map_payload(
     name = event_name(payload)
     if name is None:
         raise MalformedPayload("no hook_event_name or type in the hook input")
-    handler = _HANDLERS.get(name)
-    if handler is None:
-        return []
     attributes = {
         "cwd": payload.get("cwd"),
         "model": payload.get("model"),
         "client": payload.get("client"),
     }
-    tracker = Tracker(
+    return run_mapping(
+        _HANDLERS.get(name),
+        payload,
         session_id=session_of(payload),
         state=state,
         source=source,
         now=now,
-        attributes={key: value for key, value in attributes.items() if value},
+        attributes=attributes,
     )
-    handler(tracker, payload)
-    return tracker.events
 
 
 def _turn(payload: Payload) -> str | None:
@@ -72,15 +72,6 @@ def _usage_of(payload: Payload) -> dict[str, int]:
         if usage:
             return usage
     return {}
-
-
-def _session_start(tracker: Tracker, payload: Payload) -> None:
-    tracker.start_session(
-        source=payload.get("source"),
-        model=payload.get("model"),
-        cwd=payload.get("cwd"),
-        transcript_path=payload.get("transcript_path"),
-    )
 
 
 def _session_end(tracker: Tracker, payload: Payload) -> None:
@@ -135,26 +126,8 @@ def _stop_failure(tracker: Tracker, payload: Payload) -> None:
     _finish_turn(tracker, payload, status="error", error=category)
 
 
-def _tool_key(payload: Payload) -> str:
-    tool_use_id = payload.get("tool_use_id")
-    return f"tool:{tool_use_id}" if tool_use_id else f"tool:{payload.get('tool_name')}:anonymous"
-
-
-def _subagent_parent(payload: Payload) -> str | None:
-    agent_id = payload.get("agent_id")
-    return f"agent:{agent_id}" if agent_id else None
-
-
 def _pre_tool(tracker: Tracker, payload: Payload) -> None:
-    tracker.start_span(
-        _tool_key(payload),
-        kind="tool",
-        name=payload.get("tool_name"),
-        run_id=_turn(payload),
-        parent_key=_subagent_parent(payload),
-        input=clip(payload.get("tool_input")),
-        tool_use_id=payload.get("tool_use_id"),
-    )
+    claude_format.start_tool(tracker, payload, run_id=_turn(payload))
 
 
 def _tool_failure(response: object) -> str | None:
@@ -170,21 +143,9 @@ def _tool_failure(response: object) -> str | None:
 
 
 def _post_tool(tracker: Tracker, payload: Payload) -> None:
-    response = payload.get("tool_response")
-    failure = _tool_failure(response)
-    span_id = tracker.end_span(
-        _tool_key(payload),
-        kind="tool",
-        name=payload.get("tool_name"),
-        run_id=_turn(payload),
-        status="error" if failure else "ok",
-        parent_key=_subagent_parent(payload),
-        output=clip(response),
-        error=failure,
-        tool_use_id=payload.get("tool_use_id"),
-    )
-    if failure:
-        tracker.error(failure, kind="tool", span_id=span_id, tool_name=payload.get("tool_name"))
+    failure = _tool_failure(payload.get("tool_response"))
+    status = "error" if failure else "ok"
+    claude_format.end_tool(tracker, payload, status=status, error=failure, run_id=_turn(payload))
 
 
 def _pre_compact(tracker: Tracker, payload: Payload) -> None:
@@ -229,10 +190,6 @@ def _subagent_stop(tracker: Tracker, payload: Payload) -> None:
     )
 
 
-def _permission_request(tracker: Tracker, payload: Payload) -> None:
-    tracker.waiting("permission_prompt", f"permission requested for {payload.get('tool_name')}")
-
-
 _ALIASES = {
     "sessionStart": "SessionStart",
     "sessionEnd": "SessionEnd",
@@ -241,7 +198,7 @@ _ALIASES = {
 }
 
 _HANDLERS: dict[str, Callable[[Tracker, Payload], None]] = {
-    "SessionStart": _session_start,
+    "SessionStart": claude_format.session_start,
     "SessionEnd": _session_end,
     "UserPromptSubmit": _prompt,
     "PreToolUse": _pre_tool,
@@ -252,7 +209,7 @@ _HANDLERS: dict[str, Callable[[Tracker, Payload], None]] = {
     "PostCompact": _post_compact,
     "SubagentStart": _subagent_start,
     "SubagentStop": _subagent_stop,
-    "PermissionRequest": _permission_request,
+    "PermissionRequest": claude_format.permission_request,
     NOTIFY_TYPE: _notify,
 }
 

@@ -12,7 +12,7 @@ stdout as JSON, so the handler always prints ``{}``.
 from __future__ import annotations
 
 from agentmon.integrations._hookio import MalformedPayload, parse_ts, run_hook
-from agentmon.integrations._tracker import Tracker, clip, normalize_usage
+from agentmon.integrations._tracker import Tracker, clip, first_id, normalize_usage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,10 +32,7 @@ def event_name(payload: Payload) -> str | None:
 
 
 def session_of(payload: Payload) -> str:
-    session_id = payload.get("session_id")
-    if not isinstance(session_id, str) or not session_id:
-        raise MalformedPayload("no session_id in the hook input")
-    return session_id
+    return first_id(payload.get("session_id"))
 
 
 def map_payload(

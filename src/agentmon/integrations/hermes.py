@@ -10,7 +10,7 @@ The shell-hook payload has ``hook_event_name``, ``session_id``, ``tool_name``,
 from __future__ import annotations
 
 from agentmon.integrations._hookio import MalformedPayload, run_hook
-from agentmon.integrations._tracker import Tracker, clip, normalize_usage
+from agentmon.integrations._tracker import Tracker, clip, first_id, normalize_usage, run_mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,12 +30,9 @@ SUBAGENT_STATUS = {
 
 def session_of(payload: Payload) -> str:
     extra = _extra(payload)
-    session_id = (
-        payload.get("session_id") or extra.get("session_id") or extra.get("parent_session_id")
+    return first_id(
+        payload.get("session_id"), extra.get("session_id"), extra.get("parent_session_id")
     )
-    if not isinstance(session_id, str) or not session_id:
-        raise MalformedPayload("no session_id in the hook input")
-    return session_id
 
 
 def _extra(payload: Payload) -> Payload:
@@ -50,24 +47,22 @@ def map_payload(
     name = payload.get("hook_event_name")
     if not isinstance(name, str):
         raise MalformedPayload("no hook_event_name in the hook input")
-    handler = _HANDLERS.get(name)
-    if handler is None:
-        return []
     extra = _extra(payload)
     attributes = {
         "cwd": payload.get("cwd"),
         "profile": payload.get("profile"),
         "platform": extra.get("platform"),
     }
-    tracker = Tracker(
+    return run_mapping(
+        _HANDLERS.get(name),
+        payload,
+        extra,
         session_id=session_of(payload),
         state=state,
         source=source,
         now=now,
-        attributes={key: value for key, value in attributes.items() if value},
+        attributes=attributes,
     )
-    handler(tracker, payload, extra)
-    return tracker.events
 
 
 def _turn(extra: Payload) -> str | None:
