@@ -27,7 +27,7 @@ def test_waterfall_shows_the_spans_of_a_run_in_order(
     header = page.locator(".session-head")
     expect(header).to_contain_text("claude-code")
     expect(header).to_contain_text("laptop")
-    expect(header).to_contain_text("13.8K (12K in, 1,800 out)")
+    expect(header).to_contain_text("13.8K (12K in, 1.8K out)")
     expect(header).to_contain_text("$0.06")
     runs = page.locator(".run-list > li")
     expect(runs).to_have_count(2)

@@ -61,6 +61,15 @@ def test_dashboard(page: Page, embedded_server: Any, seeded: Seed) -> None:
     expect(page.locator(".activity")).to_contain_text("One point per 1 min.")
     page.wait_for_function(CANVAS_HAS_PIXELS)
 
+    page.get_by_role("button", name="Tokens & cost").click()
+    expect(page).to_have_url(re.compile(r"\?range=1h&chart=usage$"))
+    legend = page.locator(".activity .u-legend")
+    expect(legend).to_contain_text("tokens")
+    expect(legend).to_contain_text("cost")
+    expect(legend).not_to_contain_text("tool calls")
+    page.wait_for_function(CANVAS_HAS_PIXELS)
+    screenshot(page, "dashboard-usage")
+
 
 def test_sessions_filters_live_in_the_url(page: Page, embedded_server: Any, seeded: Seed) -> None:
     # Bounded by the seed's time, so sessions other tests create later do not push it away.

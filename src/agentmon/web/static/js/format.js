@@ -83,7 +83,7 @@ export function plural(n, word, words = `${word}s`) {
 
 export function formatCompact(n) {
   if (n === null || n === undefined) return "—";
-  return Math.abs(n) < 10000 ? integer.format(n) : compact.format(n);
+  return Math.abs(n) < 1000 ? integer.format(n) : compact.format(n);
 }
 
 export function formatCost(usd) {

@@ -10,21 +10,35 @@ function chartOptions(width, height, series) {
   const axisColor = cssVar("--muted");
   const gridColor = cssVar("--grid");
   const axis = { stroke: axisColor, grid: { stroke: gridColor, width: 1 }, ticks: { stroke: gridColor } };
+  // One y axis per scale: the first on the left, a second on the right without its grid.
+  const scales = [...new Set(series.map((s) => s.scale || "y"))];
+  const yAxes = scales.map((scale, i) => {
+    const format = series.find((s) => (s.scale || "y") === scale)?.format;
+    return {
+      ...axis,
+      scale,
+      size: 60,
+      side: i === 0 ? 3 : 1,
+      grid: i === 0 ? axis.grid : { show: false },
+      values: format ? (_, ticks) => ticks.map(format) : undefined,
+    };
+  });
   return {
     width,
     height,
     cursor: { drag: { x: false, y: false } },
     legend: { show: true },
     scales: { x: { time: true } },
-    axes: [axis, { ...axis, size: 50 }],
+    axes: [axis, ...yAxes],
     series: [
       {},
       ...series.map((s) => ({
         label: s.label,
+        scale: s.scale || "y",
         stroke: cssVar(s.color),
-        fill: s.fill ? cssVar(s.fill) : undefined,
         width: 2,
         points: { show: false },
+        value: s.format ? (_, v) => (v === null || v === undefined ? "--" : s.format(v)) : undefined,
       })),
     ],
   };
@@ -36,12 +50,13 @@ function toData(points, series) {
 }
 
 /**
- * A time-series chart. `points`: [{ts, …}]; `series`: [{key, label, color: "--css-var"}].
+ * A time-series chart. `points`: [{ts, …}]; `series`: [{key, label, color: "--css-var",
+ * scale?: name (series on a second scale get a right-hand axis), format?: value => text}].
  */
 export function TimeChart({ points, series, height = 220, label }) {
   const box = useRef(null);
   const plot = useRef(null);
-  const seriesKey = series.map((s) => s.key).join(",");
+  const seriesKey = series.map((s) => `${s.key}:${s.scale || "y"}`).join(",");
 
   useEffect(() => {
     const element = box.current;

@@ -111,25 +111,44 @@ function FrameworkBars({ summary }) {
   </ul>`;
 }
 
-const CHART_SERIES = [
-  { key: "events", label: "events", color: "--c1" },
-  { key: "tool_calls", label: "tool calls", color: "--c2" },
-  { key: "runs", label: "runs", color: "--c3" },
-  { key: "errors", label: "errors", color: "--bad" },
-];
+const CHARTS = {
+  activity: {
+    label: "Activity",
+    series: [
+      { key: "events", label: "events", color: "--c1" },
+      { key: "tool_calls", label: "tool calls", color: "--c2" },
+      { key: "runs", label: "runs", color: "--c3" },
+      { key: "errors", label: "errors", color: "--bad" },
+    ],
+  },
+  usage: {
+    label: "Tokens & cost",
+    series: [
+      { key: "tokens", label: "tokens", color: "--c1", format: formatCompact },
+      { key: "cost_usd", label: "cost", color: "--c3", scale: "usd", format: formatCost },
+    ],
+  },
+};
 
-function Activity({ range, setRange, timeseries }) {
+function Activity({ range, setRange, chart, setChart, timeseries }) {
+  const { series } = CHARTS[chart];
   return html`<section class="panel activity">
     <header class="panel-head">
-      <h2>Activity</h2>
+      <div class="segmented" role="group" aria-label="Chart">
+        ${Object.entries(CHARTS).map(([name, c]) => html`<button type="button" key=${name}
+          aria-pressed=${name === chart} class=${name === chart ? "active" : ""}
+          onClick=${() => setChart(name)}>${c.label}</button>`)}
+      </div>
       <div class="segmented" role="group" aria-label="Time window">
         ${RANGES.map((w) => html`<button type="button" key=${w} aria-pressed=${w === range}
           class=${w === range ? "active" : ""} onClick=${() => setRange(w)}>${w}</button>`)}
       </div>
     </header>
     <${Loaded} state=${timeseries} what="Loading activity">${(data) => html`
-      <${TimeChart} points=${data.points} series=${CHART_SERIES} label=${`Events per ${formatDuration(data.bucket_seconds * 1000)}, last ${data.window}`} />
-      <p class="muted small">One point per ${formatDuration(data.bucket_seconds * 1000)}.</p>`}<//>
+      <${TimeChart} points=${data.points} series=${series}
+        label=${`${CHARTS[chart].label} per ${formatDuration(data.bucket_seconds * 1000)}, last ${data.window}`} />
+      <p class="muted small">One point per ${formatDuration(data.bucket_seconds * 1000)}.${chart === "usage"
+        ? " Tokens and cost as reported by the agents' usage metrics." : ""}</p>`}<//>
   </section>`;
 }
 
@@ -183,6 +202,7 @@ export function DashboardView() {
   const now = useTick(10000);
   const [query, setQuery] = useQueryParams();
   const range = RANGES.includes(query.get("range")) ? query.get("range") : "24h";
+  const chart = Object.hasOwn(CHARTS, query.get("chart") ?? "") ? query.get("chart") : "activity";
   const summary = useFetch("/v1/stats/summary");
   const timeseries = useFetch(withQuery("/v1/stats/timeseries", { window: range }));
   const tools = useFetch(withQuery("/v1/stats/tools", { window: range, limit: 10 }));
@@ -192,13 +212,15 @@ export function DashboardView() {
     tools.reload();
   }, 1500);
   const setRange = (w) => setQuery({ range: w === "24h" ? null : w }, { replace: true });
+  const setChart = (c) => setQuery({ chart: c === "activity" ? null : c }, { replace: true });
 
   return html`<div class="view dashboard">
     <${AttentionStrip} now=${now} />
     <${VmStrip} />
     <${Loaded} state=${summary} what="Loading today's numbers">${(data) => html`<${StatCards} summary=${data} />`}<//>
     <div class="grid-2">
-      <${Activity} range=${range} setRange=${setRange} timeseries=${timeseries} />
+      <${Activity} range=${range} setRange=${setRange} chart=${chart} setChart=${setChart}
+        timeseries=${timeseries} />
       <section class="panel">
         <header class="panel-head"><h2>By framework <span class="muted small">today</span></h2></header>
         <${Loaded} state=${summary} what="Loading">${(data) => html`<${FrameworkBars} summary=${data} />`}<//>
