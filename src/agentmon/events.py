@@ -126,7 +126,8 @@ def now_ts() -> str:
     return format_ts(datetime.now(UTC))
 
 
-def _check(envelope: Envelope) -> Envelope:
+def check_event(envelope: Envelope) -> Envelope:
+    """The rules a decoded envelope must also meet; normalises its timestamp."""
     if envelope.schema.name != SCHEMA_NAME:
         raise InvalidEvent(f"schema.name must be {SCHEMA_NAME!r}, got {envelope.schema.name!r}")
     if envelope.schema.version != SCHEMA_VERSION:
@@ -166,13 +167,13 @@ def parse_event(raw: bytes | msgspec.Raw) -> Envelope:
         raise InvalidEvent(_friendly(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc}") from None
-    return _check(envelope)
+    return check_event(envelope)
 
 
 def validate_event(obj: dict[str, Any] | Envelope) -> Envelope:
     """Validate an envelope built in Python (a dict or an Envelope)."""
     if isinstance(obj, Envelope):
-        return _check(obj)
+        return check_event(obj)
     return parse_event(_encoder.encode(obj))
 
 
@@ -247,4 +248,4 @@ def new_event(
         attributes=attributes or {},
         payload=payload or {},
     )
-    return _check(envelope)
+    return check_event(envelope)

@@ -7,7 +7,14 @@ from typing import Any
 
 import msgspec
 
-from agentmon.events import MAX_BATCH_EVENTS, Envelope, InvalidEvent, parse_event
+from agentmon.events import (
+    MAX_BATCH_EVENTS,
+    MAX_EVENT_BYTES,
+    Envelope,
+    InvalidEvent,
+    check_event,
+    parse_event,
+)
 
 
 class BatchError(Exception):
@@ -27,6 +34,7 @@ class ParsedBatch:
 
 
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_envelopes = msgspec.json.Decoder(list[Envelope])
 
 
 def parse_batch(body: bytes) -> ParsedBatch:
@@ -46,6 +54,9 @@ def parse_batch(body: bytes) -> ParsedBatch:
         raise BatchError(
             413, f"batch has {len(items)} events, over the {MAX_BATCH_EVENTS} event limit"
         )
+    whole = _whole_batch(body, items) if head == b"[" else None
+    if whole is not None:
+        return ParsedBatch(events=whole)
     parsed = ParsedBatch()
     for index, raw in enumerate(items):
         try:
@@ -53,3 +64,15 @@ def parse_batch(body: bytes) -> ParsedBatch:
         except InvalidEvent as exc:
             parsed.rejected.append({"index": index, "reason": str(exc)})
     return parsed
+
+
+def _whole_batch(body: bytes, items: list[msgspec.Raw]) -> list[Envelope] | None:
+    """The common case in one C-speed decode; None sends the caller item by item to find
+    (and name) the bad ones."""
+    if any(len(raw) > MAX_EVENT_BYTES for raw in items):
+        return None
+    try:
+        events = _envelopes.decode(body)
+        return [check_event(event) for event in events]
+    except (msgspec.ValidationError, InvalidEvent):
+        return None

@@ -172,7 +172,6 @@ def _usage_columns(usage: dict[str, int], cost: float) -> dict[str, Any]:
 
 def _session_row(event: Envelope, ms: int, usage: dict[str, int], cost: float) -> dict[str, Any]:
     source, payload, kind = event.event.source, event.payload, event.event.type
-    waiting = payload.get("agent_state") == "waiting_for_human"
     row: dict[str, Any] = {
         "session_id": event.correlation.session_id,
         "framework": source.framework,
@@ -180,10 +179,11 @@ def _session_row(event: Envelope, ms: int, usage: dict[str, int], cost: float) -
         "client_id": source.client_id,
         "first_ts": ms,
         "last_ts": ms,
-        "waiting_reason": (str(payload.get("waiting_reason") or "waiting")) if waiting else None,
-        "waiting_message": as_text(payload.get("message")) if waiting else None,
         **_usage_columns(usage, cost),
     }
+    if payload.get("agent_state") == "waiting_for_human":
+        row["waiting_reason"] = str(payload.get("waiting_reason") or "waiting")
+        row["waiting_message"] = as_text(payload.get("message"))
     if kind == EventType.SESSION_START:
         row.update(
             started_at=ms,
@@ -315,23 +315,30 @@ def _section(payload: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+_ROLLUP_COUNTED = {
+    EventType.SESSION_START: "sessions",
+    EventType.RUN_START: "runs",
+    EventType.ERROR: "errors",
+}
+
+
 def _project_rollups(
     projection: Projection, event: Envelope, ms: int, usage: dict[str, int], cost: float
 ) -> None:
     kind, payload = event.event.type, event.payload
     is_tool_end = kind == EventType.SPAN_END and payload.get("kind") == "tool"
-    counts = {
-        "framework": event.event.source.framework,
-        "events": 1,
-        "sessions": int(kind == EventType.SESSION_START),
-        "runs": int(kind == EventType.RUN_START),
-        "tool_calls": int(is_tool_end),
-        "errors": int(kind == EventType.ERROR),
-        "total_tokens": usage.get("total_tokens", 0),
-        "input_tokens": usage.get("input_tokens", 0),
-        "output_tokens": usage.get("output_tokens", 0),
-        "cost_usd": cost,
-    }
+    counts: dict[str, Any] = {"framework": event.event.source.framework, "events": 1}
+    counted = _ROLLUP_COUNTED.get(kind)
+    if counted:
+        counts[counted] = 1
+    if is_tool_end:
+        counts["tool_calls"] = 1
+    if usage:
+        counts["total_tokens"] = usage["total_tokens"]
+        counts["input_tokens"] = usage["input_tokens"]
+        counts["output_tokens"] = usage["output_tokens"]
+    if cost:
+        counts["cost_usd"] = cost
     projection.add(tables.ROLLUP_MINUTE, {"bucket": ms // MINUTE_MS * MINUTE_MS, **counts})
     if is_tool_end:
         duration = _number(payload.get("duration_ms"))

@@ -42,38 +42,37 @@ class Table:
         return self.key + tuple(c.name for c in self.columns)
 
     @cached_property
-    def _by_rule(self) -> tuple[tuple[str, ...], ...]:
-        """Column names per rule, in the order `merge` unpacks them."""
-        order = (Rule.SUM, Rule.FIRST, Rule.OVERRIDE, Rule.MIN, Rule.MAX)
-        return tuple(tuple(c.name for c in self.columns if c.rule is rule) for rule in order)
+    def _rule_of(self) -> dict[str, Rule]:
+        return {c.name: c.rule for c in self.columns if c.rule is not Rule.LATEST}
 
     @cached_property
     def _latest(self) -> tuple[tuple[str, str], ...]:
         return tuple((c.name, c.order_by) for c in self.columns if c.order_by is not None)
 
     def merge(self, stored: dict[str, Any], new: dict[str, Any]) -> None:
-        """Fold `new` into `stored` in place, by the same rules the SQL applies."""
-        sums, firsts, overrides, mins, maxes = self._by_rule
+        """Fold `new` into `stored` in place, by the same rules the SQL applies.
+
+        Only the columns `new` carries are visited (a missing column is a NULL, which no rule
+        but LATEST lets win), so the cost follows the event, not the table's width.
+        """
         latest = [(name, order, stored.get(order)) for name, order in self._latest]
-        for name in sums:
-            value = new.get(name)
-            if value:
-                stored[name] = (stored.get(name) or 0) + value
-        for name in firsts:
-            if stored.get(name) is None:
-                stored[name] = new.get(name)
-        for name in overrides:
-            value = new.get(name)
-            if value is not None:
+        rule_of = self._rule_of
+        for name, value in new.items():
+            rule = rule_of.get(name)
+            if rule is None or value is None:
+                continue
+            if rule is Rule.SUM:
+                if value:
+                    stored[name] = (stored.get(name) or 0) + value
+            elif rule is Rule.FIRST:
+                if stored.get(name) is None:
+                    stored[name] = value
+            elif rule is Rule.OVERRIDE:
                 stored[name] = value
-        for name in mins:
-            value = new.get(name)
-            if value is not None and (stored.get(name) is None or value < stored[name]):
-                stored[name] = value
-        for name in maxes:
-            value = new.get(name)
-            if value is not None and (stored.get(name) is None or value > stored[name]):
-                stored[name] = value
+            else:
+                old = stored.get(name)
+                if old is None or (value < old if rule is Rule.MIN else value > old):
+                    stored[name] = value
         for name, order, stored_order in latest:
             new_order = new.get(order)
             if new_order is not None and (stored_order is None or new_order >= stored_order):
