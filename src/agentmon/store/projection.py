@@ -315,7 +315,7 @@ def _section(payload: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-_ROLLUP_COUNTED = {
+_ROLLUP_COUNTED: dict[str, str] = {
     EventType.SESSION_START: "sessions",
     EventType.RUN_START: "runs",
     EventType.ERROR: "errors",
