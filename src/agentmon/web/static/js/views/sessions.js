@@ -37,7 +37,7 @@ function useSessionPages(filters) {
         setState({ rows: data.sessions, cursor: data.next_cursor, error: null, loading: false, more: false });
       }
     } catch (error) {
-      if (mine === seq.current) setState((s) => ({ ...s, error, loading: false }));
+      if (mine === seq.current) setState((s) => ({ ...s, error, loading: false, more: false }));
     }
   }, [key]);
 
