@@ -38,5 +38,5 @@ def configure(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access", "nats", "asyncssh"):
+    for noisy in ("uvicorn.access", "nats", "asyncssh", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

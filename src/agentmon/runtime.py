@@ -14,7 +14,8 @@ import uvicorn
 
 from agentmon.config import Settings, parse_addr
 from agentmon.events import Envelope
-from agentmon.ingest import create_ingest_app, create_otlp_app
+from agentmon.ingest import create_ingest_app, create_otlp_app, otlp_routes
+from agentmon.intake import Intake
 from agentmon.live import LiveHub
 from agentmon.processor import BatchWriter
 from agentmon.query import create_query_app
@@ -131,13 +132,10 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         bus = LocalBus(BatchWriter(store, on_stored=hub.publish))
         query_app = create_query_app(store, hub)
         runtime = Runtime()
-        runtime.serve(
-            "ingest-gateway", create_ingest_app(bus, settings.api_key), settings.ingest_addr
-        )
+        _serve_ingest(runtime, bus, settings)
         runtime.serve("query-api", query_app, settings.query_addr)
         if ui:
             runtime.serve("web-ui", _web_app(None, query_app), settings.ui_addr)
-        runtime.serve("otlp", create_otlp_app(bus, settings.api_key), settings.otlp_addr)
         runtime.background("processor", bus.run)
         if settings.openclaw_registry.exists():
             runtime.background("openclaw-monitor", _monitor_task(settings, bus.accept))
@@ -147,6 +145,15 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
             runtime.background("demo", DemoTraffic(bus.accept).run)
         log.info("embedded agentmon: data in %s", settings.data_dir)
         await runtime.run()
+
+
+def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
+    """The ingest gateway and the OTLP port, sharing one OTLP receiver."""
+    otlp = otlp_routes(intake)
+    runtime.serve(
+        "ingest-gateway", create_ingest_app(intake, settings.api_key, otlp), settings.ingest_addr
+    )
+    runtime.serve("otlp", create_otlp_app(intake, settings.api_key, otlp), settings.otlp_addr)
 
 
 def _require(value: str | None, name: str) -> str:
@@ -163,10 +170,7 @@ async def run_ingest_gateway(settings: Settings) -> None:
     await bus.connect()
     try:
         runtime = Runtime()
-        runtime.serve(
-            "ingest-gateway", create_ingest_app(bus, settings.api_key), settings.ingest_addr
-        )
-        runtime.serve("otlp", create_otlp_app(bus, settings.api_key), settings.otlp_addr)
+        _serve_ingest(runtime, bus, settings)
         await runtime.run()
     finally:
         await bus.close()

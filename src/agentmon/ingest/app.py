@@ -107,12 +107,16 @@ class IngestEndpoints:
 
 
 def otlp_routes(intake: Intake) -> list[BaseRoute]:
+    """The OTLP routes; build them once and mount the same list on every app that serves
+    OTLP, so all ports share one receiver (and its trace/run correlation memory)."""
     from agentmon.otlp import routes
 
     return list(routes(intake, MAX_BODY_BYTES))
 
 
-def create_ingest_app(intake: Intake, api_key: str | None = None) -> BearerAuth:
+def create_ingest_app(
+    intake: Intake, api_key: str | None = None, otlp: list[BaseRoute] | None = None
+) -> BearerAuth:
     endpoints = IngestEndpoints(intake)
     app = Starlette(
         routes=[
@@ -120,14 +124,17 @@ def create_ingest_app(intake: Intake, api_key: str | None = None) -> BearerAuth:
             Route("/metrics", metrics_endpoint),
             Route("/v1/events", endpoints.post_events, methods=["POST"]),
             WebSocketRoute("/v1/ws", endpoints.websocket),
-            *otlp_routes(intake),
+            *(otlp if otlp is not None else otlp_routes(intake)),
         ]
     )
     return BearerAuth(app, api_key)
 
 
-def create_otlp_app(intake: Intake, api_key: str | None = None) -> BearerAuth:
+def create_otlp_app(
+    intake: Intake, api_key: str | None = None, otlp: list[BaseRoute] | None = None
+) -> BearerAuth:
     """The conventional OTLP/HTTP address (:4318) serves only the OTLP paths."""
     endpoints = IngestEndpoints(intake)
-    app = Starlette(routes=[Route("/healthz", endpoints.healthz), *otlp_routes(intake)])
+    routes = otlp if otlp is not None else otlp_routes(intake)
+    app = Starlette(routes=[Route("/healthz", endpoints.healthz), *routes])
     return BearerAuth(app, api_key)

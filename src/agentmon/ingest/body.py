@@ -49,5 +49,5 @@ def gunzip(data: bytes, limit: int) -> bytes:
     if len(out) > limit or inflater.unconsumed_tail:
         raise BodyError(413, f"decompressed body is over the {limit} byte limit")
     if not inflater.eof:
-        raise BodyError(400, "gzip body is truncated")
+        raise BodyError(400, "body is not valid gzip: the stream is truncated")
     return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import zlib
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -53,33 +52,6 @@ def encoding_of(content_type: str | None) -> Encoding:
         f"unsupported Content-Type {content_type or '(none)'!r}: "
         "use application/x-protobuf or application/json",
     )
-
-
-def decompress(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
-    """Undo `Content-Encoding` (identity or gzip), refusing results over `max_bytes` (413)."""
-    coding = (content_encoding or "identity").strip().lower()
-    if coding in ("", "identity"):
-        data = body
-    elif coding == "gzip":
-        data = _gunzip(body, max_bytes)
-    else:
-        raise BadRequest(415, f"unsupported Content-Encoding {content_encoding!r}: use gzip")
-    if len(data) > max_bytes:
-        raise BadRequest(413, f"request body is over the {max_bytes} byte limit")
-    return data
-
-
-def _gunzip(body: bytes, max_bytes: int) -> bytes:
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(body, max_bytes + 1)
-    except zlib.error as exc:
-        raise BadRequest(400, f"body is not valid gzip: {exc}") from None
-    if len(data) > max_bytes:
-        raise BadRequest(413, f"request body is over the {max_bytes} byte limit after gzip")
-    if not inflater.eof:
-        raise BadRequest(400, "body is not valid gzip: the stream is truncated")
-    return data
 
 
 def parse(data: bytes, encoding: Encoding, message: M) -> M:

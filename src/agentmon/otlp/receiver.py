@@ -28,9 +28,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from agentmon.events import MAX_BATCH_EVENTS, Envelope
+from agentmon.ingest.body import BodyError, read_body
 from agentmon.intake import Intake, IntakeUnavailable
 from agentmon.otlp.build import Mapped
-from agentmon.otlp.decode import BadRequest, Encoding, decompress, encoding_of, parse
+from agentmon.otlp.decode import BadRequest, Encoding, encoding_of, parse
 from agentmon.otlp.logs import map_logs
 from agentmon.otlp.memory import CorrelationMemory
 from agentmon.otlp.metrics import map_metrics
@@ -103,28 +104,15 @@ class Receiver:
         return message_response(export_answer(signal, mapped), encoding)
 
     async def read_message(self, request: Request, signal: Signal, encoding: Encoding) -> Message:
-        body = await read_capped(request, self.max_body_bytes)
-        data = decompress(body, request.headers.get("content-encoding"), self.max_body_bytes)
+        try:
+            data = await read_body(request, self.max_body_bytes)
+        except BodyError as exc:
+            raise BadRequest(exc.status, exc.message) from None
         return parse(data, encoding, signal.request_type())
 
     async def deliver(self, events: list[Envelope]) -> None:
         for start in range(0, len(events), MAX_BATCH_EVENTS):
             await self.intake.accept(events[start : start + MAX_BATCH_EVENTS])
-
-
-async def read_capped(request: Request, max_bytes: int) -> bytes:
-    """The raw body, refused with 413 as soon as it grows past `max_bytes`."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise BadRequest(413, f"request body is over the {max_bytes} byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise BadRequest(413, f"request body is over the {max_bytes} byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def export_answer(signal: Signal, mapped: Mapped) -> Message:
