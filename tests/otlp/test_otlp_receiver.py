@@ -90,7 +90,7 @@ async def test_gzip_bodies_are_decompressed(
     headers = {**PROTOBUF, "Content-Encoding": "gzip"}
     response = await receiver.post("/v1/traces", content=body, headers=headers)
     assert response.status_code == 200
-    assert [e.type for e in intake.events].count("span.start") == 2
+    assert [e.type for e in intake.events].count("span.end") == 2
 
 
 async def test_unmappable_items_are_reported_as_partial_success(

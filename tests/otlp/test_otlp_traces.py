@@ -96,7 +96,7 @@ def test_an_agent_trace_becomes_a_run_with_llm_and_tool_spans() -> None:
     assert tool_end.payload["tool_call_id"] == "call_1"
     assert tool_end.payload["duration_ms"] == 600
     assert tool_end.correlation.parent_span_id == root_id
-    assert one(events, "span.start", tool_id).ts.endswith("14:30:00.300000Z")
+    assert tool_end.payload["started_at"].endswith("14:30:00.300000Z")
 
     llm_end = one(events, "span.end", chat_id)
     assert llm_end.payload["kind"] == "llm"
@@ -110,7 +110,7 @@ def test_an_agent_trace_becomes_a_run_with_llm_and_tool_spans() -> None:
         "total_tokens": 1280,
     }
     assert usage["model"] == "claude-sonnet-4-6"
-    assert root_id not in {e.correlation.span_id for e in by_type(events, "span.start")}
+    assert root_id not in {e.correlation.span_id for e in by_type(events, "span.end")}
 
 
 def test_the_session_of_a_trace_is_remembered_across_exports() -> None:
@@ -336,7 +336,7 @@ def test_a_span_whose_parent_is_remote_opens_the_run() -> None:
     )
     nested.flags = 0x100  # a local parent
     events = map_traces(trace_request([served, nested]), CorrelationMemory()).events
-    assert [e.type for e in events] == ["run.start", "run.end", "span.start", "span.end"]
+    assert [e.type for e in events] == ["run.start", "run.end", "span.end"]
     assert one(events, "span.end").payload["kind"] == "agent"
 
 

@@ -113,25 +113,26 @@ class SpanFacts:
 
 
 def span_events(place: Place, span: SpanFacts) -> list[Envelope]:
-    """span.start + span.end, and an `error` event when the span failed.
+    """One span.end carrying its start time, and an `error` event when the span failed.
 
-    The attributes ride on the span.end only (the span is complete when OTLP delivers it).
-    A reconstructed span (an event that reports only its end and duration) gets no
-    span.start: the store derives its start from `duration_ms` and marks it reconstructed,
-    and a span.start a hook sent for the same span id stays authoritative.
+    OTLP delivers spans complete, so a single event says all: the store takes the start
+    from `started_at`. A reconstructed span (an event that reports only its end and
+    duration) carries no `started_at`: the store derives its start from `duration_ms` and
+    marks it reconstructed, and a span.start a hook sent for the same span id stays
+    authoritative. The attributes ride on the span.end.
     """
-    common = {"kind": span.kind, "name": span.name, **span.details}
+    payload: dict[str, Any] = {"kind": span.kind, "name": span.name, **span.details}
     if span.reconstructed:
-        common["reconstructed"] = True
-    events = [] if span.reconstructed else [_span_event(EventType.SPAN_START, place, span, common)]
-    end_payload = {
-        **common,
-        "status": span.status,
-        "error": span.error,
-        "duration_ms": nanos_to_ms(max(span.end_ns - span.start_ns, 0)),
-    }
-    end = _span_event(EventType.SPAN_END, place, span, end_payload)
-    events.append(end)
+        payload["reconstructed"] = True
+    else:
+        payload["started_at"] = nanos_to_ts(span.start_ns)
+    payload.update(
+        status=span.status,
+        error=span.error,
+        duration_ms=nanos_to_ms(max(span.end_ns - span.start_ns, 0)),
+    )
+    end = _span_event(EventType.SPAN_END, place, span, payload)
+    events = [end]
     if span.status == "error":
         message = span.error or f"{span.kind} {span.name} failed"
         events.append(error_event(place, end.ts, message, span.kind, span_id=span.span_id))

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from agentmon.events import Envelope, EventType, ts_to_ms
+from agentmon.events import Envelope, EventType, normalize_ts, ts_to_ms
 from agentmon.store import tables
 from agentmon.store.tables import Table
 
@@ -265,6 +265,9 @@ def _span_row(event: Envelope, ms: int) -> dict[str, Any]:
         row.update(started_at=ms, input=as_json(payload.get("input")))
         return row
     duration = _number(payload.get("duration_ms"))
+    started = _start_of(payload.get("started_at"))
+    if started is not None:
+        row["started_at"] = started
     row.update(
         ended_at=ms,
         status=normalize_status(payload.get("status")),
@@ -276,6 +279,17 @@ def _span_row(event: Envelope, ms: int) -> dict[str, Any]:
         input=as_json(payload.get("input")),
     )
     return row
+
+
+def _start_of(value: Any) -> int | None:
+    """A span.end may carry its own start (`started_at`, RFC 3339): a complete span in one
+    event, as OTLP delivers them."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return ts_to_ms(normalize_ts(value))
+    except ValueError:
+        return None
 
 
 def _error_row(event: Envelope, ms: int) -> dict[str, Any]:
