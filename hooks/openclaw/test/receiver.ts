@@ -1,6 +1,6 @@
 // A real HTTP server standing in for the agentmon gateway's /v1/events in the hook tests.
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -58,5 +58,6 @@ export function types(events: Envelope[]): string[] {
 export function isolateSpool(): string {
   const root = mkdtempSync(join(tmpdir(), "agentmon-spool-"));
   process.env.AGENTMON_SPOOL_DIR = root;
+  process.once("exit", () => rmSync(root, { recursive: true, force: true }));
   return root;
 }
