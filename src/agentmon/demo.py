@@ -10,16 +10,14 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agentmon.events import Envelope, EventType, format_ts, new_event, new_id
+from agentmon.ingest.client import Sink
 
 log = logging.getLogger("agentmon.demo")
-
-Sink = Callable[[list[Envelope]], Awaitable[None]]
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Any
 import uvicorn
 
 from agentmon.config import Settings, parse_addr
-from agentmon.events import Envelope
 from agentmon.ingest import create_ingest_app, create_otlp_app, otlp_routes
+from agentmon.ingest.client import Sink
 from agentmon.intake import Intake
 from agentmon.live import LiveHub
 from agentmon.processor import BatchWriter
@@ -22,8 +22,6 @@ from agentmon.query import create_query_app
 from agentmon.store import Store, open_store
 
 log = logging.getLogger("agentmon")
-
-Sink = Callable[[list[Envelope]], Awaitable[None]]
 
 
 class _Server(uvicorn.Server):

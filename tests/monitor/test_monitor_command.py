@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from agentmon.events import new_event, validate_event
+from agentmon.ingest.client import DeliveryError
 from agentmon.monitor import HttpSink
-from agentmon.monitor.sinks import DeliveryError
 
 
 async def run_monitor(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

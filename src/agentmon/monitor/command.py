@@ -19,8 +19,8 @@ from typing import Any
 
 from agentmon.config import Settings, parse_duration
 from agentmon.events import Envelope
+from agentmon.ingest.client import HttpSink, Sink
 from agentmon.monitor.service import MonitorService
-from agentmon.monitor.sinks import HttpSink, Sink
 from agentmon.monitor.table import format_table
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agentmon.events import Envelope
+from agentmon.ingest.client import Sink
 from agentmon.monitor.gateway_probe import GatewayProbe, GatewayResult
 from agentmon.monitor.guest_stats import GuestCpu, GuestReport
 from agentmon.monitor.libvirt_probe import (
@@ -28,7 +29,6 @@ from agentmon.monitor.observation import LibvirtOutcome, Observation
 from agentmon.monitor.outcome import ProbeFailure
 from agentmon.monitor.rates import DomainRates, domain_rates, guest_cpu_pct
 from agentmon.monitor.registry import InstanceSpec, Registry, RegistryWatcher
-from agentmon.monitor.sinks import Sink
 from agentmon.monitor.snapshot import snapshot_event
 from agentmon.monitor.ssh_probe import SshProbe
 

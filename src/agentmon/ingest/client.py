@@ -1,4 +1,6 @@
-"""Where snapshots go: any `Sink`, e.g. an intake's `accept` or the HTTP ingest gateway."""
+"""A client of the ingest gateway: posts envelopes to `/v1/events` from any async producer
+(the VM monitor, `agentmon demo`). `Sink` is what such producers deliver to: this client, or
+an in-process intake's `accept`."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ class HttpSink:
             )
         rejected = _rejected(response)
         for reason in rejected:
-            log.warning("ingest rejected a snapshot: %s", reason)
+            log.warning("ingest rejected an event: %s", reason)
 
     async def aclose(self) -> None:
         await self._client.aclose()
