@@ -17,6 +17,7 @@ import asyncio
 import multiprocessing
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -180,6 +181,20 @@ def seed(kind: str, target: str, events: int, workers: int) -> None:
     )
 
 
+def fast_seed(dsn: str, events: int) -> None:
+    asyncio.run(_migrate("postgres", dsn))
+    started = time.perf_counter()
+    script = Path(__file__).with_name("seed_postgres.sql")
+    subprocess.run(
+        ["psql", dsn, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"events={events}", "-f", str(script)],
+        check=True,
+    )
+    print(
+        f"seeded {events:,} events and their read models server-side in "
+        f"{time.perf_counter() - started:.0f}s"
+    )
+
+
 async def _migrate(kind: str, target: str) -> None:
     store = open_store(kind, target)
     await store.open()
@@ -226,6 +241,16 @@ def _p95(values: list[float]) -> float:
     return sorted(values)[int(0.95 * (len(values) - 1))]
 
 
+async def _count_sessions(kind: str, target: str) -> int:
+    store = open_store(kind, target)
+    await store.open()
+    try:
+        rows = await store.fetch("SELECT count(*) AS n FROM sessions", [])
+        return int(rows[0]["n"])
+    finally:
+        await store.close()
+
+
 async def _count(kind: str, target: str) -> int:
     store = open_store(kind, target)
     await store.open()
@@ -246,6 +271,12 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--reuse", help="a DSN (or SQLite path) already seeded by this benchmark")
     parser.add_argument("--keep", action="store_true", help="keep the seeded database")
+    parser.add_argument(
+        "--fast-seed",
+        action="store_true",
+        help="PostgreSQL only: generate the events and read models server-side "
+        "(bench/seed_postgres.sql) instead of through Store.write",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-q-"))
     created = None
@@ -258,9 +289,12 @@ def main() -> None:
         else:
             target = str(tmp / "data" / "agentmon.db")
             Path(target).parent.mkdir(parents=True)
-        seed(args.store, target, args.events, args.workers)
+        if args.fast_seed:
+            fast_seed(target, args.events)
+        else:
+            seed(args.store, target, args.events, args.workers)
     total = asyncio.run(_count(args.store, target))
-    sessions = total // EVENTS_PER_SESSION
+    sessions = asyncio.run(_count_sessions(args.store, target))
     port = free_port()
     if args.store == "postgres":
         server = start_agentmon(

@@ -29,6 +29,17 @@ WINDOWS: dict[str, tuple[int, int, str]] = {
 
 SESSION_STATUSES = ("active", "idle", "waiting", "ended", "error")
 
+_NOT_FAILED = "coalesce(s.last_run_status, '') <> 'error'"
+_RUNNING = f"s.ended_at IS NULL AND s.waiting_reason IS NULL AND {_NOT_FAILED}"
+STATUS_FILTERS = {
+    # the same cases as STATUS_SQL, written so the open/waiting partial indexes can serve them
+    "active": f"{_RUNNING} AND s.last_ts >= ?",
+    "idle": f"{_RUNNING} AND s.last_ts < ?",
+    "waiting": "s.ended_at IS NULL AND s.waiting_reason IS NOT NULL",
+    "ended": f"s.ended_at IS NOT NULL AND {_NOT_FAILED}",
+    "error": "s.last_run_status = 'error' AND (s.ended_at IS NOT NULL OR s.waiting_reason IS NULL)",
+}
+
 STATUS_SQL = (
     "CASE WHEN s.ended_at IS NOT NULL THEN "
     "(CASE WHEN s.last_run_status = 'error' THEN 'error' ELSE 'ended' END) "
@@ -152,8 +163,8 @@ class Store(abc.ABC):
         )
         clauses = [where] if where else []
         if status:
-            clauses.append(f"{' AND' if clauses else ' WHERE'} ({STATUS_SQL}) = ?")
-            params += [cutoff, status]
+            clauses.append(f"{' AND' if clauses else ' WHERE'} {STATUS_FILTERS[status]}")
+            params += [cutoff] if status in ("active", "idle") else []
         if position:
             clauses.append(
                 f"{' AND' if clauses else ' WHERE'} "
@@ -319,18 +330,11 @@ class Store(abc.ABC):
         ]
 
     async def facets(self) -> dict[str, list[str]]:
-        frameworks = await self.fetch(
-            "SELECT DISTINCT framework FROM sessions "
-            "WHERE framework IS NOT NULL ORDER BY framework",
-            [],
-        )
-        hosts = await self.fetch(
-            "SELECT DISTINCT host FROM sessions WHERE host IS NOT NULL ORDER BY host", []
-        )
-        return {
-            "frameworks": [r["framework"] for r in frameworks],
-            "hosts": [r["host"] for r in hosts],
-        }
+        rows = await self.fetch("SELECT kind, value FROM facets ORDER BY kind, value", [])
+        found: dict[str, list[str]] = {"framework": [], "host": []}
+        for row in rows:
+            found.setdefault(row["kind"], []).append(row["value"])
+        return {"frameworks": found["framework"], "hosts": found["host"]}
 
     # --- VM health -----------------------------------------------------------------------
 

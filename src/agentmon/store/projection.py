@@ -126,7 +126,18 @@ def project(events: list[Envelope]) -> Projection:
     for event in events:
         _project_one(projection, event)
     _roll_up_hours(projection)
+    _collect_facets(projection)
     return projection
+
+
+def _collect_facets(projection: Projection) -> None:
+    """The frameworks and hosts the filters offer, from the batch's session rows."""
+    for row in projection.rows[tables.SESSIONS].values():
+        for kind in ("framework", "host"):
+            if row.get(kind):
+                projection.add(
+                    tables.FACETS, {"kind": kind, "value": row[kind], "last_ts": row["last_ts"]}
+                )
 
 
 def _roll_up_hours(projection: Projection) -> None:

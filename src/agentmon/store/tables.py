@@ -222,6 +222,8 @@ ERRORS = Table(
     ),
 )
 
+FACETS = Table("facets", ("kind", "value"), _columns(Rule.MAX, "last_ts"))
+
 READ_MODELS: tuple[Table, ...] = (
     SESSIONS,
     RUNS,
@@ -234,6 +236,7 @@ READ_MODELS: tuple[Table, ...] = (
     VM_LATEST,
     VM_HISTORY,
     ERRORS,
+    FACETS,
 )
 
 
