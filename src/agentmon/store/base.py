@@ -8,6 +8,7 @@ calls `write`; the query API only reads.
 from __future__ import annotations
 
 import abc
+import asyncio
 import base64
 import binascii
 import time
@@ -213,22 +214,24 @@ class Store(abc.ABC):
 
     async def get_session(self, session_id: str) -> dict[str, Any]:
         cutoff = self._idle_cutoff(self._now_ms())
-        rows = await self.fetch(
-            f"SELECT s.*, {STATUS_SQL} AS status FROM sessions s WHERE s.session_id = ?",
-            [cutoff, session_id],
+        rows, runs, counts, models = await asyncio.gather(
+            self.fetch(
+                f"SELECT s.*, {STATUS_SQL} AS status FROM sessions s WHERE s.session_id = ?",
+                [cutoff, session_id],
+            ),
+            self.fetch(
+                "SELECT * FROM runs WHERE session_id = ? "
+                "ORDER BY coalesce(started_at, first_ts), run_id",
+                [session_id],
+            ),
+            self._span_counts("session_id", session_id),
+            self.fetch(
+                "SELECT * FROM model_usage WHERE session_id = ? ORDER BY total_tokens DESC, model",
+                [session_id],
+            ),
         )
         if not rows:
             raise NotFound(f"no session {session_id!r}")
-        runs = await self.fetch(
-            "SELECT * FROM runs WHERE session_id = ? "
-            "ORDER BY coalesce(started_at, first_ts), run_id",
-            [session_id],
-        )
-        counts = await self._span_counts("session_id", session_id)
-        models = await self.fetch(
-            "SELECT * FROM model_usage WHERE session_id = ? ORDER BY total_tokens DESC, model",
-            [session_id],
-        )
         run_views = [run_view(run, *counts.get(run["run_id"], (0, 0))) for run in runs]
         span_total = sum(c[0] for c in counts.values())
         tool_total = sum(c[1] for c in counts.values())
@@ -245,17 +248,17 @@ class Store(abc.ABC):
         return {r["run_id"]: (int(r["n"]), int(r["tools"] or 0)) for r in rows}
 
     async def get_run(self, run_id: str) -> dict[str, Any]:
-        rows = await self.fetch("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        rows, spans, errors = await asyncio.gather(
+            self.fetch("SELECT * FROM runs WHERE run_id = ?", [run_id]),
+            self.fetch(
+                "SELECT * FROM spans WHERE run_id = ? "
+                "ORDER BY coalesce(started_at, derived_start, first_ts), span_id",
+                [run_id],
+            ),
+            self.fetch("SELECT * FROM errors WHERE run_id = ? ORDER BY ts, event_id", [run_id]),
+        )
         if not rows:
             raise NotFound(f"no run {run_id!r}")
-        spans = await self.fetch(
-            "SELECT * FROM spans WHERE run_id = ? "
-            "ORDER BY coalesce(started_at, derived_start, first_ts), span_id",
-            [run_id],
-        )
-        errors = await self.fetch(
-            "SELECT * FROM errors WHERE run_id = ? ORDER BY ts, event_id", [run_id]
-        )
         tools = sum(1 for s in spans if s["kind"] == "tool")
         return {
             "run": run_view(rows[0], len(spans), tools),
