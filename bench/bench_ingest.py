@@ -16,9 +16,9 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
-import subprocess
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,20 +104,28 @@ async def post_all(url: str, bodies: list[bytes], concurrency: int) -> int:
         async def worker() -> None:
             nonlocal accepted
             while not queue.empty():
-                body = queue.get_nowait()
-                while True:
-                    response = await client.post(
-                        url, content=body, headers={"content-type": "application/json"}
-                    )
-                    if response.status_code == 503:
-                        await asyncio.sleep(0.05)
-                        continue
-                    response.raise_for_status()
-                    accepted += response.json()["accepted"]
-                    break
+                accepted += await post_one(client, url, queue.get_nowait())
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return accepted
+
+
+async def post_one(client: httpx.AsyncClient, url: str, body: bytes) -> int:
+    """Post until acknowledged: 503 (queue full) and dropped connections are retried, as a
+    real producer would."""
+    while True:
+        try:
+            response = await client.post(
+                url, content=body, headers={"content-type": "application/json"}
+            )
+        except httpx.TransportError:
+            await asyncio.sleep(0.05)
+            continue
+        if response.status_code == 503:
+            await asyncio.sleep(0.05)
+            continue
+        response.raise_for_status()
+        return int(response.json()["accepted"])
 
 
 def client_process(

@@ -84,6 +84,9 @@ class Runtime:
             access_log=False,
             lifespan="off",
             ws_max_size=16 * 1024 * 1024,
+            # hooks and SDKs keep connections open between batches; 5 s (uvicorn's default)
+            # closes them under clients that reuse them
+            timeout_keep_alive=75,
             timeout_graceful_shutdown=5,
         )
         return _Server(config)
