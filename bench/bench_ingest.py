@@ -104,7 +104,8 @@ async def post_all(url: str, bodies: list[bytes], concurrency: int) -> int:
         async def worker() -> None:
             nonlocal accepted
             while not queue.empty():
-                accepted += await post_one(client, url, queue.get_nowait())
+                count = await post_one(client, url, queue.get_nowait())
+                accepted += count  # not `+= await`: that reads `accepted` before awaiting
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return accepted
