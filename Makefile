@@ -39,5 +39,10 @@ lint: venv
 tidy: venv     ## the Python equivalent of `go mod tidy`: fix imports/style, check dependencies
 	.venv/bin/ruff check --fix src tests bench
 	.venv/bin/pip check
-bench: venv
-	for b in bench/bench_*.py; do .venv/bin/python $$b; done
+bench: venv    ## every benchmark (needs local PostgreSQL and NATS for the distributed ones)
+	.venv/bin/python bench/bench_ingest.py --mode embedded
+	.venv/bin/python bench/bench_ingest.py --mode distributed --processors 2
+	.venv/bin/python bench/bench_queries.py --fast-seed --events 10000000
+	.venv/bin/python bench/bench_live.py
+	.venv/bin/python bench/bench_otlp.py
+	.venv/bin/python bench/bench_hooks.py
