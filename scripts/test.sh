@@ -6,12 +6,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(chromium libvirt-dev pkg-config libvirt-clients libvirt-daemon openssh-server openssh-client nodejs npm)
-command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
+# What the tests need from the system: a command, file or package to look for, and the
+# Debian package that provides it when it is missing. Commands, not packages, for node and
+# npm: a machine may have them from another source, and apt then refuses Debian's npm.
+needs=(
+  "command:chromium chromium"
+  "command:pkg-config pkg-config"
+  "file:/usr/include/libvirt/libvirt.h libvirt-dev"
+  "command:virsh libvirt-clients"
+  "dpkg:libvirt-daemon libvirt-daemon"
+  "file:/usr/sbin/sshd openssh-server"
+  "command:ssh-keygen openssh-client"
+  "command:node nodejs"
+  "command:npm npm"
+)
 missing=()
-for package in "${apt_packages[@]}"; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+for need in "${needs[@]}"; do
+  check=${need%% *}; package=${need#* }
+  case $check in
+    command:*) command -v "${check#command:}" >/dev/null 2>&1 && continue ;;
+    file:*) [ -e "${check#file:}" ] && continue ;;
+    dpkg:*) dpkg -s "${check#dpkg:}" >/dev/null 2>&1 && continue ;;
+  esac
+  missing+=("$package")
 done
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
