@@ -45,8 +45,8 @@ class BatchWriter:
         EVENTS_STORED.inc(len(result.new_events))
         EVENTS_DUPLICATE.inc(len(events) - len(result.new_events))
         if events:
-            newest = max(ts_to_ms(e.event.ts) for e in events)
-            PROCESSOR_LAG_SECONDS.set(max(0.0, time.time() - newest / 1000))
+            newest = max(e.event.ts for e in events)  # canonical timestamps sort as text
+            PROCESSOR_LAG_SECONDS.set(max(0.0, time.time() - ts_to_ms(newest) / 1000))
         if self.on_stored and result.new_events:
             outcome = self.on_stored(result.new_events)
             if asyncio.iscoroutine(outcome):

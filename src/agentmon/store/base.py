@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from agentmon.events import Envelope, ms_to_ts
+from agentmon.events import Envelope, encode, ms_to_ts
 from agentmon.store.projection import Projection, project
 
 WINDOWS: dict[str, tuple[int, int, str]] = {
@@ -359,6 +359,24 @@ class Store(abc.ABC):
         return await self.fetch(
             "SELECT id, reason, data FROM dead_letters ORDER BY id DESC LIMIT ?", [limit]
         )
+
+
+def event_row(event: Envelope) -> tuple[Any, ...]:
+    """An envelope as a row of the original `events` table (payload = the whole envelope)."""
+    c = event.correlation
+    return (
+        event.event.id,
+        event.event.ts,
+        event.event.type,
+        c.session_id,
+        c.run_id,
+        c.trace_id,
+        c.span_id,
+        c.parent_span_id,
+        event.event.source.framework,
+        event.event.source.client_id,
+        encode(event).decode(),
+    )
 
 
 def unique_by_id(events: list[Envelope]) -> list[Envelope]:

@@ -15,9 +15,8 @@ from typing import Any
 import asyncpg
 
 from agentmon.events import Envelope
-from agentmon.store.base import Store, WriteResult, unique_by_id
+from agentmon.store.base import Store, WriteResult, event_row, unique_by_id
 from agentmon.store.migrations import migration_scripts
-from agentmon.store.sqlite import event_row
 from agentmon.store.tables import READ_MODELS, Table, rows_as_tuples
 
 _MIGRATION_LOCK = 0x6167656E746D6F6E  # "agentmon"

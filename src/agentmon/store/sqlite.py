@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from agentmon.events import Envelope, encode
-from agentmon.store.base import Store, WriteResult, unique_by_id
+from agentmon.events import Envelope
+from agentmon.store.base import Store, WriteResult, event_row, unique_by_id
 from agentmon.store.migrations import migration_scripts
 from agentmon.store.tables import rows_as_tuples
 
@@ -20,23 +20,6 @@ _EVENT_COLUMNS = (
 )
 _ID_CHUNK = 500
 CHECKPOINT_INTERVAL_S = 1.0
-
-
-def event_row(event: Envelope) -> tuple[Any, ...]:
-    c = event.correlation
-    return (
-        event.event.id,
-        event.event.ts,
-        event.event.type,
-        c.session_id,
-        c.run_id,
-        c.trace_id,
-        c.span_id,
-        c.parent_span_id,
-        event.event.source.framework,
-        event.event.source.client_id,
-        encode(event).decode(),
-    )
 
 
 class SQLiteStore(Store):
