@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agentmon import __version__
-from agentmon.config import ENV_TABLE, Settings, parse_duration
+from agentmon.config import ENV_TABLE, Settings
 
 DESCRIPTION = """\
 Live monitoring for fleets of AI agents.
@@ -237,4 +237,4 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-__all__ = ["build_parser", "main", "parse_duration"]
+__all__ = ["build_parser", "main"]

@@ -143,9 +143,8 @@ def check_event(envelope: Envelope) -> Envelope:
         raise InvalidEvent("event.id must not be empty")
     if not header.source.framework.strip():
         raise InvalidEvent("event.source.framework must not be empty")
-    for field in ("id",):
-        if len(getattr(header, field)) > MAX_ID_CHARS:
-            raise InvalidEvent(f"event.{field} is longer than {MAX_ID_CHARS} characters")
+    if len(header.id) > MAX_ID_CHARS:
+        raise InvalidEvent(f"event.id is longer than {MAX_ID_CHARS} characters")
     for name in Correlation.__struct_fields__:
         value = getattr(envelope.correlation, name)
         if value is not None and len(value) > MAX_ID_CHARS:
