@@ -57,6 +57,8 @@ class Settings:
     poll_interval: float = 30.0
     session_idle_timeout: float = 1800.0
     api_key: str | None = None
+    retention_days: float = 0.0
+    retention_interval: float = 3600.0
     log_level: str = "info"
     log_format: str = "text"
 
@@ -96,6 +98,8 @@ _ENV_NAMES = {
     "poll_interval": "POLL_INTERVAL",
     "session_idle_timeout": "AGENTMON_SESSION_IDLE_TIMEOUT",
     "api_key": "AGENTMON_API_KEY",
+    "retention_days": "AGENTMON_RETENTION_DAYS",
+    "retention_interval": "AGENTMON_RETENTION_INTERVAL",
     "log_level": "AGENTMON_LOG_LEVEL",
     "log_format": "AGENTMON_LOG_FORMAT",
 }
@@ -103,10 +107,15 @@ assert set(_ENV_NAMES) == {f.name for f in fields(Settings)}
 
 
 def _convert(name: str, raw: str) -> Any:
-    if name in ("poll_interval", "session_idle_timeout"):
+    if name in ("poll_interval", "session_idle_timeout", "retention_interval"):
         return parse_duration(raw)
     if name in ("data_dir", "openclaw_registry"):
         return Path(raw).expanduser()
+    if name == "retention_days":
+        days = float(raw)
+        if days < 0:
+            raise ValueError(f"AGENTMON_RETENTION_DAYS must be 0 (keep all) or more, not {raw}")
+        return days
     return raw
 
 

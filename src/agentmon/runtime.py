@@ -138,6 +138,7 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         if ui:
             runtime.serve("web-ui", _web_app(None, query_app), settings.ui_addr)
         runtime.background("processor", bus.run)
+        _retention(runtime, store, settings)
         if settings.openclaw_registry.exists():
             runtime.background("openclaw-monitor", _monitor_task(settings, bus.accept))
         if demo:
@@ -155,6 +156,14 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
         "ingest-gateway", create_ingest_app(intake, settings.api_key, otlp), settings.ingest_addr
     )
     runtime.serve("otlp", create_otlp_app(intake, settings.api_key, otlp), settings.otlp_addr)
+
+
+def _retention(runtime: Runtime, store: Store, settings: Settings) -> None:
+    if settings.retention_days > 0:
+        from agentmon.retention import run_retention
+
+        days, every = settings.retention_days, settings.retention_interval
+        runtime.background("retention", lambda: run_retention(store, days, every))
 
 
 def _require(value: str | None, name: str) -> str:
@@ -200,6 +209,7 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
                 metrics_addr,
             )
             runtime.background("event-processor", processor.run)
+            _retention(runtime, store, settings)
             await runtime.run()
     finally:
         await bus.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -154,3 +155,21 @@ def test_live_feed_delivers_stored_events_with_filters(embedded_server: Any) -> 
             json.loads(ws.recv(timeout=5))["events"][0]["event"]["source"]["framework"]
             == "live-filter"
         )
+
+
+def test_retention_runs_in_the_embedded_server(make_embedded_server: Any) -> None:
+    server = make_embedded_server(
+        env={"AGENTMON_RETENTION_DAYS": "1", "AGENTMON_RETENTION_INTERVAL": "1s"}
+    )
+    old, new = str(uuid.uuid4()), str(uuid.uuid4())
+    three_days_ago = datetime.now(UTC) - timedelta(days=3)
+    send(
+        server,
+        new_event("session.start", framework="retention", session_id=old, ts=three_days_ago),
+        new_event("session.start", framework="retention", session_id=new),
+    )
+    deadline = time.monotonic() + 15
+    while get(server, f"/v1/sessions/{old}").status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert get(server, f"/v1/sessions/{old}").status_code == 404
+    assert get(server, f"/v1/sessions/{new}").status_code == 200

@@ -339,3 +339,45 @@ async def test_dead_letters_keep_reason_and_data(store: Store) -> None:
     await store.dead_letter("cannot decode", b"\x00garbage")
     [letter] = await store.dead_letters()
     assert letter["reason"] == "cannot decode" and bytes(letter["data"]) == b"\x00garbage"
+
+
+async def test_retention_prunes_what_is_older_than_the_cutoff_everywhere(store: Store) -> None:
+    old = NOW - timedelta(days=9)
+
+    def aged(kind: str, seconds: float, **fields: Any) -> Envelope:
+        fields.setdefault("framework", "claude-code")
+        fields.setdefault("host", "old-host")
+        return new_event(kind, session_id="old", ts=old + timedelta(seconds=seconds), **fields)
+
+    await store.write(
+        [
+            aged("session.start", 0),
+            aged("run.start", 1, run_id="old-r"),
+            aged(
+                "span.end",
+                2,
+                run_id="old-r",
+                span_id="old-t",
+                payload={"kind": "tool", "name": "Bash"},
+            ),
+            aged("error", 3, run_id="old-r", payload={"message": "boom"}),
+            aged(
+                "metric.snapshot",
+                4,
+                run_id="old-r",
+                payload={"usage": {"input_tokens": 5}, "model": "m"},
+            ),
+            *conversation(),
+        ]
+    )
+    deleted = await store.prune(int((NOW - timedelta(days=7)).timestamp() * 1000))
+    assert deleted["events"] == 5 and deleted["sessions"] == 1 and deleted["spans"] == 1
+    assert deleted["errors"] == 1 and deleted["model_usage"] == 1 and deleted["rollup_hour"] >= 1
+    with pytest.raises(NotFound):
+        await store.get_session("old")
+    with pytest.raises(NotFound):
+        await store.get_run("old-r")
+    assert (await store.get_session("s1"))["session"]["run_count"] == 2
+    assert await store.count_events() == len(conversation())
+    assert await store.facets() == {"frameworks": ["claude-code"], "hosts": ["laptop"]}
+    assert (await store.prune(int((NOW - timedelta(days=7)).timestamp() * 1000)))["events"] == 0

@@ -52,6 +52,22 @@ STATUS_SQL = (
 _json_decode = msgspec.json.decode
 
 
+PRUNE_CONDITIONS = (
+    ("events", "ts < ?"),
+    ("sessions", "last_ts < ?"),
+    ("runs", "last_ts < ?"),
+    ("spans", "coalesce(ended_at, first_ts) < ?"),
+    ("errors", "ts < ?"),
+    ("model_usage", "last_ts < ?"),
+    ("rollup_minute", "bucket < ?"),
+    ("rollup_hour", "bucket < ?"),
+    ("tool_rollup_minute", "bucket < ?"),
+    ("tool_rollup_hour", "bucket < ?"),
+    ("vm_history", "ts < ?"),
+    ("facets", "last_ts < ?"),
+)
+
+
 class NotFound(LookupError):
     pass
 
@@ -354,6 +370,21 @@ class Store(abc.ABC):
             [name, self._now_ms() - span_s * 1000],
         )
         return [{**row, "ts": ms_to_ts(row["ts"])} for row in rows]
+
+    # --- retention -----------------------------------------------------------------------
+
+    async def prune(self, before_ms: int) -> dict[str, int]:
+        """Delete what is older than `before_ms` from every table; rows deleted per table."""
+        before_ts = self.ts_param(ms_to_ts(before_ms))
+        deleted = {}
+        for table, condition in PRUNE_CONDITIONS:
+            param = before_ts if table == "events" else before_ms
+            deleted[table] = await self.execute(f"DELETE FROM {table} WHERE {condition}", [param])
+        return deleted
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, params: list[Any]) -> int:
+        """Run a write statement in its own transaction; the number of rows it changed."""
 
     async def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
         return await self.fetch(

@@ -140,6 +140,10 @@ class PostgresStore(Store):
                 columns[index] = [None if v is None else float(v) for v in columns[index]]
         await conn.execute(sql, *columns)
 
+    async def execute(self, sql: str, params: list[Any]) -> int:
+        status = await self.pool.execute(numbered(sql), *params)
+        return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
+
     async def dead_letter(self, reason: str, data: bytes) -> None:
         await self.pool.execute(
             "INSERT INTO dead_letters (reason, data) VALUES ($1, $2)", reason, data

@@ -148,6 +148,14 @@ class SQLiteStore(Store):
         )
         return new_events
 
+    async def execute(self, sql: str, params: list[Any]) -> int:
+        def run() -> int:
+            assert self._writer is not None, "store not open"
+            return self._writer.execute(sql, params).rowcount
+
+        changed: int = await self._in_writer(run)
+        return changed
+
     async def dead_letter(self, reason: str, data: bytes) -> None:
         def insert() -> None:
             assert self._writer is not None
