@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,7 @@ class Runtime:
         self.tasks.append((name, factory))
 
     async def run(self) -> None:
+        sockets = [_listen(name, addr) for name, _, addr in self.servers]
         servers = [self._server(app, addr) for _, app, addr in self.servers]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -54,9 +56,10 @@ class Runtime:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
         running = [
-            asyncio.create_task(s.serve(), name=n)
-            for s, (n, _, _) in zip(servers, self.servers, strict=True)
+            asyncio.create_task(server.serve(sockets=[sock]), name=name)
+            for server, sock, (name, _, _) in zip(servers, sockets, self.servers, strict=True)
         ]
+
         running += [asyncio.create_task(_guarded(n, f), name=n) for n, f in self.tasks]
         for name, _, addr in self.servers:
             log.info("%s listening on %s", name, addr)
@@ -90,6 +93,33 @@ class Runtime:
             timeout_graceful_shutdown=5,
         )
         return _Server(config)
+
+
+ADDRESS_SETTINGS = {
+    "ingest-gateway": "AGENTMON_ADDR / --addr",
+    "query-api": "AGENTMON_QUERY_ADDR / --query-addr",
+    "web-ui": "AGENTMON_UI_ADDR / --ui-addr",
+    "otlp": "AGENTMON_OTLP_ADDR / --otlp-addr",
+    "processor-metrics": "--metrics-addr",
+}
+
+
+def _listen(name: str, addr: str) -> socket.socket:
+    """Bind before anything starts, so a taken port is one clear error, not a traceback."""
+    host, port = parse_addr(addr)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        setting = ADDRESS_SETTINGS.get(name, "its address setting")
+        raise OSError(
+            f"{name} cannot listen on {addr}: {exc.strerror} (choose another with {setting})"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 async def _guarded(name: str, factory: Callable[[], Awaitable[Any]]) -> None:

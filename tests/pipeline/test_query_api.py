@@ -173,3 +173,33 @@ def test_retention_runs_in_the_embedded_server(make_embedded_server: Any) -> Non
         time.sleep(0.2)
     assert get(server, f"/v1/sessions/{old}").status_code == 404
     assert get(server, f"/v1/sessions/{new}").status_code == 200
+
+
+def test_a_taken_port_is_one_clear_error(tmp_path: Any) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "agentmon",
+                "serve",
+                "--data-dir",
+                str(tmp_path),
+                "--addr",
+                f"127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"ingest-gateway cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "AGENTMON_ADDR" in result.stderr and "Traceback" not in result.stderr
