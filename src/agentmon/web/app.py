@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
@@ -27,6 +26,9 @@ from typing import Any
 
 import httpx
 import websockets
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
@@ -52,18 +54,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
 )
-
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".json": "application/json",
-    ".txt": "text/plain; charset=utf-8",
-}
 
 # Headers that describe one hop of a connection and must not be forwarded by a proxy.
 HOP_BY_HOP = frozenset(
@@ -95,39 +85,19 @@ def is_api_path(path: str) -> bool:
     return path in API_PATHS or path.startswith(API_PREFIXES)
 
 
-def _content_type(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in CONTENT_TYPES:
-        return CONTENT_TYPES[suffix]
-    guessed, _ = mimetypes.guess_type(path.name)
-    return guessed or "application/octet-stream"
+# JavaScript modules must be served with a JavaScript type whatever the host's mime.types says
+mimetypes.add_type("text/javascript", ".js")
 
 
-class StaticFiles:
-    """Files under one directory, read once per change (mtime) and served with an ETag."""
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    """`send`, adding `extra` headers to the response start."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        self._cache: dict[Path, tuple[float, bytes, str]] = {}
+    async def sender(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
 
-    def resolve(self, relative: str) -> Path | None:
-        """The file a URL path below the root names, or None (missing, or outside the root)."""
-        if "\x00" in relative:
-            return None
-        candidate = (self.root / relative.lstrip("/")).resolve()
-        if not candidate.is_relative_to(self.root) or not candidate.is_file():
-            return None
-        return candidate
-
-    def read(self, path: Path) -> tuple[bytes, str]:
-        mtime = path.stat().st_mtime
-        cached = self._cache.get(path)
-        if cached is None or cached[0] != mtime:
-            body = path.read_bytes()
-            etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-            cached = (mtime, body, etag)
-            self._cache[path] = cached
-        return cached[1], cached[2]
+    return sender
 
 
 async def _send_bytes(
@@ -165,7 +135,8 @@ class WebApp:
             raise ValueError("the web UI needs a query API: pass query_app or query_base")
         self.query_app = query_app
         self.query_base = (query_base or "").rstrip("/")
-        self.static = StaticFiles(static_dir)
+        self.assets = StaticFiles(directory=static_dir)
+        self.index = static_dir / "index.html"
         self.forward_lifespan = forward_lifespan
         self._client: httpx.AsyncClient | None = None
 
@@ -189,7 +160,7 @@ class WebApp:
             await send({"type": "websocket.close", "code": 1008})
             return
         if kind == "http":
-            await self._serve_ui(scope, send)
+            await self._serve_ui(scope, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.forward_lifespan and self.query_app is not None:
@@ -211,38 +182,28 @@ class WebApp:
 
     # -- the UI -----------------------------------------------------------------------
 
-    async def _serve_ui(self, scope: Scope, send: Send) -> None:
+    async def _serve_ui(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Assets under /static/ (with ETags); every other path is a route of the
+        single-page app and gets index.html, so deep links and reloads work."""
         method = scope.get("method", "GET")
         path: str = scope.get("path", "/")
-        headers = list(SECURITY_HEADERS)
         if method not in ("GET", "HEAD"):
-            headers.append((b"allow", b"GET, HEAD"))
+            headers = [*SECURITY_HEADERS, (b"allow", b"GET, HEAD")]
             await _send_bytes(send, 405, b"method not allowed\n", headers)
             return
         if path.startswith(STATIC_PREFIX):
-            file = self.static.resolve(path[len(STATIC_PREFIX) :])
-            if file is None:
-                headers.append((b"content-type", b"text/plain; charset=utf-8"))
-                await _send_bytes(send, 404, b"not found\n", headers)
-                return
-            cache = b"no-cache"
-        else:
-            # Every other path is a route of the single-page app.
-            file = self.static.resolve("index.html")
-            if file is None:
-                raise RuntimeError(f"the web UI is not installed: no index.html in {STATIC_DIR}")
-            cache = b"no-store"
-        body, etag = self.static.read(file)
-        headers += [
-            (b"content-type", _content_type(file).encode()),
-            (b"cache-control", cache),
-            (b"etag", etag.encode()),
-        ]
-        if _header(scope, b"if-none-match") == etag.encode():
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
-            await send({"type": "http.response.body", "body": b""})
+            asset = {**scope, "path": path[len(STATIC_PREFIX) - 1 :], "root_path": ""}
+            extra = [*SECURITY_HEADERS, (b"cache-control", b"no-cache")]
+            try:
+                await self.assets(asset, receive, _with_headers(send, extra))
+            except HTTPException as exc:  # missing, or outside the static directory
+                headers = [*SECURITY_HEADERS, (b"content-type", b"text/plain; charset=utf-8")]
+                await _send_bytes(send, exc.status_code, b"not found\n", headers)
             return
-        await _send_bytes(send, 200, body, headers, head_only=method == "HEAD")
+        if not self.index.is_file():
+            raise RuntimeError(f"the web UI is not installed: no index.html in {self.index.parent}")
+        page = FileResponse(self.index, headers={"cache-control": "no-store"})
+        await page(scope, receive, _with_headers(send, list(SECURITY_HEADERS)))
 
     # -- reverse proxy (query_base) ----------------------------------------------------
 
