@@ -316,3 +316,11 @@ def test_the_urllib_transport_used_for_https_speaks_to_the_gateway(
     bad = _hookio._post_with_urllib(f"{server.ingest_url}/v1/events", b"{", headers, 5.0)
     assert bad.status >= 400
     assert [e["event"]["type"] for e in query.events(session_id=session)] == ["session.start"]
+
+
+def test_the_spool_drops_its_oldest_batches_beyond_its_limit(tmp_path: Path) -> None:
+    spool = Spool(str(tmp_path), max_files=3)
+    paths = [spool.write([{"n": n}]) for n in range(5)]
+    assert spool.trim() == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(Path(p).name for p in paths[2:])
+    assert spool.trim() == 0

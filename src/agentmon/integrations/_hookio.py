@@ -35,6 +35,7 @@ DEFAULT_INGEST_URL = "http://127.0.0.1:8080"
 MAX_BATCH_EVENTS = 1000
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_REPLAY_FILES = 50
+SPOOL_MAX_FILES = 10_000
 STALE_CLAIM_SECONDS = 60.0
 STATE_MAX_AGE_SECONDS = 7 * 86400
 
@@ -61,6 +62,7 @@ class HookConfig:
         self.state_dir = _path(env.get("AGENTMON_STATE_DIR"), os.path.join(home, "state"))
         self.log_path = _path(env.get("AGENTMON_HOOK_LOG"), os.path.join(home, "hooks.log"))
         self.timeout = _float(env.get("AGENTMON_HOOK_TIMEOUT"), 2.0)
+        self.spool_max_files = int(_float(env.get("AGENTMON_SPOOL_MAX_FILES"), SPOOL_MAX_FILES))
         host = env.get("AGENTMON_HOST") or os.uname().nodename
         self.host = host
         self.client_id = env.get("AGENTMON_CLIENT_ID") or env.get("AGENTMON_VM_NAME") or host
@@ -345,11 +347,29 @@ class Spool:
 
     Files are named by creation time so they replay in order. A process claims a file by
     renaming it (atomic), so two hook processes never replay the same file; a claim left by
-    a crashed process is taken over after a minute.
+    a crashed process is taken over after a minute. Beyond `max_files` waiting batches the
+    oldest are dropped, so an outage that never ends cannot fill the disk.
     """
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, max_files: int = SPOOL_MAX_FILES) -> None:
         self.directory = directory
+        self.max_files = max_files
+
+    def trim(self) -> int:
+        """Drop the oldest waiting batches beyond `max_files`; how many were dropped."""
+        try:
+            waiting = sorted(
+                n for n in os.listdir(self.directory) if n.endswith(".json") and n[0] != "."
+            )
+        except OSError:
+            return 0
+        excess = waiting[: max(0, len(waiting) - self.max_files)]
+        for name in excess:
+            try:  # noqa: SIM105 (contextlib would cost the hook its import time)
+                os.remove(os.path.join(self.directory, name))
+            except OSError:  # claimed or removed by another process meanwhile
+                pass
+        return len(excess)
 
     def write(self, events: list[Event]) -> str:
         _ensure_dir(self.directory)
@@ -635,7 +655,7 @@ def deliver(config: HookConfig, events: list[Event], tool: str, spool: Spool | N
     While the gateway is down, spooled files are put back untouched and only the new events
     are written, so a long outage costs each hook one small file, not a rewrite of the spool.
     """
-    spool = spool or Spool(config.spool_dir)
+    spool = spool or Spool(config.spool_dir, config.spool_max_files)
     claimed = spool.claim()
     pending = [event for _, batch in claimed for event in batch] + events
     if not pending:
@@ -661,6 +681,11 @@ def deliver(config: HookConfig, events: list[Event], tool: str, spool: Spool | N
     else:
         spool.write(pending[delivered_count:])
         Spool.release([path for path, _ in claimed])
+    dropped = spool.trim()
+    if dropped:
+        log_line(
+            config, tool, f"spool over {spool.max_files} batches: dropped the {dropped} oldest"
+        )
     return False
 
 
