@@ -59,6 +59,8 @@ class Settings:
     api_key: str | None = None
     retention_days: float = 0.0
     retention_interval: float = 3600.0
+    alert_webhook: str | None = None
+    alert_cooldown: float = 600.0
     log_level: str = "info"
     log_format: str = "text"
 
@@ -100,6 +102,8 @@ _ENV_NAMES = {
     "api_key": "AGENTMON_API_KEY",
     "retention_days": "AGENTMON_RETENTION_DAYS",
     "retention_interval": "AGENTMON_RETENTION_INTERVAL",
+    "alert_webhook": "AGENTMON_ALERT_WEBHOOK",
+    "alert_cooldown": "AGENTMON_ALERT_COOLDOWN",
     "log_level": "AGENTMON_LOG_LEVEL",
     "log_format": "AGENTMON_LOG_FORMAT",
 }
@@ -107,7 +111,7 @@ assert set(_ENV_NAMES) == {f.name for f in fields(Settings)}
 
 
 def _convert(name: str, raw: str) -> Any:
-    if name in ("poll_interval", "session_idle_timeout", "retention_interval"):
+    if name in ("poll_interval", "session_idle_timeout", "retention_interval", "alert_cooldown"):
         return parse_duration(raw)
     if name in ("data_dir", "openclaw_registry"):
         return Path(raw).expanduser()

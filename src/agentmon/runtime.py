@@ -14,6 +14,7 @@ from typing import Any
 import uvicorn
 
 from agentmon.config import Settings, parse_addr
+from agentmon.events import Envelope
 from agentmon.ingest import create_ingest_app, create_otlp_app, otlp_routes
 from agentmon.ingest.client import Sink
 from agentmon.intake import Intake
@@ -160,9 +161,9 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
 
     async with opened_store(settings) as store:
         hub = LiveHub()
-        bus = LocalBus(BatchWriter(store, on_stored=hub.publish))
-        query_app = create_query_app(store, hub)
         runtime = Runtime()
+        bus = LocalBus(BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish)))
+        query_app = create_query_app(store, hub)
         _serve_ingest(runtime, bus, settings)
         runtime.serve("query-api", query_app, settings.query_addr)
         if ui:
@@ -186,6 +187,27 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
         "ingest-gateway", create_ingest_app(intake, settings.api_key, otlp), settings.ingest_addr
     )
     runtime.serve("otlp", create_otlp_app(intake, settings.api_key, otlp), settings.otlp_addr)
+
+
+def _listeners(
+    runtime: Runtime, settings: Settings, announce: Callable[[list[Envelope]], Any]
+) -> Callable[[list[Envelope]], Awaitable[None]]:
+    """What newly stored events go to: the live feed, and the alert webhook when set."""
+    notifier = None
+    if settings.alert_webhook:
+        from agentmon.alerts import AlertNotifier
+
+        notifier = AlertNotifier(settings.alert_webhook, settings.alert_cooldown)
+        runtime.background("alerts", notifier.run)
+
+    async def stored(events: list[Envelope]) -> None:
+        if notifier is not None:
+            notifier.observe(events)
+        outcome = announce(events)
+        if asyncio.iscoroutine(outcome):
+            await outcome
+
+    return stored
 
 
 def _retention(runtime: Runtime, store: Store, settings: Settings) -> None:
@@ -231,8 +253,9 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
     try:
         async with opened_store(settings) as store:
             subscription = await bus.pull_subscription()
-            processor = JetStreamProcessor(subscription, BatchWriter(store, bus.announce_stored))
             runtime = Runtime()
+            on_stored = _listeners(runtime, settings, bus.announce_stored)
+            processor = JetStreamProcessor(subscription, BatchWriter(store, on_stored))
             runtime.serve(
                 "processor-metrics",
                 Starlette(routes=[Route("/metrics", metrics_endpoint)]),
