@@ -56,24 +56,44 @@ SESSION = "5b0f7c2e-6a1d-4d8e-9a53-1f2b3c4d5e6f"
 # `notify`) instead of on stdin.
 SAMPLES: dict[str, tuple[dict[str, Any], bool]] = {
     "agentmon-claude-handler": (
-        {"session_id": SESSION, "cwd": "/home/ada/src/app", "hook_event_name": "SessionStart",
-         "source": "startup", "model": "claude-sonnet-4-6"},
+        {
+            "session_id": SESSION,
+            "cwd": "/home/ada/src/app",
+            "hook_event_name": "SessionStart",
+            "source": "startup",
+            "model": "claude-sonnet-4-6",
+        },
         False,
     ),
     "agentmon-codex-handler": (
-        {"type": "agent-turn-complete", "thread-id": SESSION, "turn-id": "turn-1",
-         "cwd": "/home/ada/src/app", "input-messages": ["Rename foo to bar."],
-         "last-assistant-message": "Renamed.", "client": "codex-tui"},
+        {
+            "type": "agent-turn-complete",
+            "thread-id": SESSION,
+            "turn-id": "turn-1",
+            "cwd": "/home/ada/src/app",
+            "input-messages": ["Rename foo to bar."],
+            "last-assistant-message": "Renamed.",
+            "client": "codex-tui",
+        },
         True,
     ),
     "agentmon-gemini-handler": (
-        {"session_id": SESSION, "cwd": "/home/ada/src/app", "hook_event_name": "SessionStart",
-         "timestamp": "2026-08-20T14:30:00Z", "source": "startup"},
+        {
+            "session_id": SESSION,
+            "cwd": "/home/ada/src/app",
+            "hook_event_name": "SessionStart",
+            "timestamp": "2026-08-20T14:30:00Z",
+            "source": "startup",
+        },
         False,
     ),
     "agentmon-hermes-handler": (
-        {"hook_event_name": "on_session_start", "session_id": SESSION,
-         "cwd": "/home/ada/src/app", "extra": {"model": "anthropic/claude-sonnet-4.6"}},
+        {
+            "hook_event_name": "on_session_start",
+            "session_id": SESSION,
+            "cwd": "/home/ada/src/app",
+            "extra": {"model": "anthropic/claude-sonnet-4.6"},
+        },
         False,
     ),
 }
@@ -123,8 +143,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     run(sys.executable, "-m", "build", "--no-isolation", "--outdir", wheelhouse, source)
     # The producer piece's one dependency, at the tested version, from PyPI or pip's cache.
     run(
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-        "--dest", wheelhouse, f"msgspec=={version('msgspec')}",
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        wheelhouse,
+        f"msgspec=={version('msgspec')}",
     )
     [sdist] = wheelhouse.glob("agentmon_fleet-*.tar.gz")
     [wheel] = wheelhouse.glob("agentmon_fleet-*.whl")
@@ -143,8 +171,15 @@ def producer_venv(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Pro
     python = root / "bin" / "python"
     before = installed_distributions(python)
     run(
-        python, "-m", "pip", "install", "--quiet", "--no-index",
-        "--find-links", built.wheelhouse, DISTRIBUTION,
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-index",
+        "--find-links",
+        built.wheelhouse,
+        DISTRIBUTION,
     )
     return ProducerVenv(root, installed_distributions(python) - before)
 
@@ -168,7 +203,7 @@ def test_sdist_and_wheel_carry_the_license_the_static_assets_and_the_migrations(
     requirements = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     base = [line for line in requirements if "extra ==" not in line]
     assert base == ["Requires-Dist: msgspec<1,>=0.22"]
-    assert any("fastapi" in line and "extra == \"server\"" in line for line in requirements)
+    assert any("fastapi" in line and 'extra == "server"' in line for line in requirements)
 
 
 def test_the_producer_install_brings_only_msgspec(producer_venv: ProducerVenv) -> None:
