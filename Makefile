@@ -1,17 +1,30 @@
 # The original system's targets, for the Python rebuild.
-COMPOSE ?= docker compose -f deploy/docker-compose.yml --env-file .env
+# No --env-file: the compose file reads .env itself when there is one.
+COMPOSE ?= docker compose -f deploy/docker-compose.yml
 AGENTMON ?= .venv/bin/agentmon
 
-.PHONY: up down logs run-ingest run-query run-processor run-ui run-openclaw-monitor serve demo test lint tidy bench venv
+.PHONY: up up-monitor down logs run-ingest run-query run-processor run-ui run-openclaw-monitor serve demo test lint tidy bench venv constraints dist
 
-venv:
+venv:          ## the development virtualenv, at the versions in constraints.txt
 	@[ -x .venv/bin/python ] || python3 -m venv .venv
-	.venv/bin/pip install -q -e ".[test,dev,libvirt]"
+	.venv/bin/pip install -q -c constraints.txt -e ".[server,test,dev,libvirt]"
+
+constraints:   ## after changing a range: resolve it anew, then pin what was installed
+	@[ -x .venv/bin/python ] || python3 -m venv .venv
+	.venv/bin/pip install -q --upgrade -e ".[server,test,dev,libvirt]"
+	{ sed -n '/^#/p' constraints.txt; .venv/bin/pip freeze --all --exclude-editable \
+	  | grep -v -e '^agentmon' -e '^pip=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+dist: venv     ## sdist and wheel in dist/
+	.venv/bin/python -m build --no-isolation --outdir dist .
 
 up:            ## PostgreSQL, NATS and every service in containers
-	$(COMPOSE) up -d
+	$(COMPOSE) up -d --build
+up-monitor:    ## the same plus the OpenClaw VM monitor
+	$(COMPOSE) --profile monitor up -d --build
 down:
-	$(COMPOSE) down
+	$(COMPOSE) --profile monitor down
 logs:
 	$(COMPOSE) logs -f
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 mkdir -p .run
-[ -x .venv/bin/agentmon ] || { python3 -m venv .venv && .venv/bin/pip install -q -e .; }
+[ -x .venv/bin/agentmon ] || { python3 -m venv .venv && .venv/bin/pip install -q -c constraints.txt -e ".[server]"; }
 
 export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/agentmon}
 export NATS_URL=${NATS_URL:-nats://127.0.0.1:4222}

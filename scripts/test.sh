@@ -43,7 +43,7 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test,dev,libvirt]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[server,test,dev,libvirt]"
 
 if [ -f hooks/openclaw/package.json ]; then
   npm --prefix hooks/openclaw ci --no-audit --no-fund --loglevel=error
