@@ -17,6 +17,7 @@ needs=(
   "dpkg:libvirt-daemon libvirt-daemon"
   "file:/usr/sbin/sshd openssh-server"
   "command:ssh-keygen openssh-client"
+  "command:systemd-analyze systemd"
   "command:node nodejs"
   "command:npm npm"
 )
