@@ -134,6 +134,8 @@ def test_the_distributed_overlay_runs_every_service() -> None:
         for hpa in by_kind(documents, "HorizontalPodAutoscaler").values()
     }
     assert autoscaled == {"ingest-gateway", "event-processor"}
+    for name in autoscaled:  # the autoscaler owns the count; an apply must not reset it
+        assert "replicas" not in deployments[name]["spec"], name
     for name in HTTP_SERVICES:
         [container] = containers(deployments[name])
         assert container["readinessProbe"]["httpGet"]["path"] == "/healthz", name
