@@ -28,7 +28,7 @@ from agentmon.hooks_setup.tools import (
     settings_path,
 )
 
-_SECRET = re.compile(r"(AGENTMON_API_KEY=)([^\s\"',\]]+)")
+_SECRET = re.compile(r"(AGENTMON_API_KEY=)(?!\*\*\*\*)([^\s\"',\]]+)")
 
 
 def add_hooks_command(commands: Any) -> None:
@@ -195,7 +195,10 @@ def _apply_file(change: FileChange, stamp: str) -> None:
 def _apply_tree(tree: TreeChange) -> None:
     if tree.target.exists():
         shutil.rmtree(tree.target)
-    if tree.source is not None:
+    if tree.source is None:
+        if not any(tree.target.parent.iterdir()):
+            tree.target.parent.rmdir()  # ~/.openclaw/hooks, made for ours alone
+    else:
         tree.target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(tree.source, tree.target)
 

@@ -80,8 +80,11 @@ def toml_marked(value: Any, mark: str) -> Any:
 
 
 def toml_comment(container: Any, key: str) -> str:
-    item = container.item(key) if hasattr(container, "item") else None
-    return str(item.trivia.comment) if item is not None and hasattr(item, "trivia") else ""
+    """The comment at the end of `key`'s line, '' when there is none (or no such key)."""
+    if not hasattr(container, "item") or key not in container:
+        return ""
+    item = container.item(key)
+    return str(item.trivia.comment) if hasattr(item, "trivia") else ""
 
 
 # --- YAML ---------------------------------------------------------------------------------

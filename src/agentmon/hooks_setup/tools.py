@@ -220,6 +220,8 @@ def plan_codex(path: Path, install: bool, options: Options) -> Plan:
     else:
         _codex_uninstall_config(document, spec)
     text = docs.dump_toml(document)
+    if not install and old:  # tomlkit leaves the blank line it put before a removed table
+        text = text.rstrip("\n") + "\n" * (len(old) - len(old.rstrip("\n")))
     plan.file(path, old, _finished(text, old, NEW_FILE_HEADERS["codex"]))
     _plan_claude_style_json(plan, spec, path.parent / CODEX_HOOKS_FILE, install, options)
     return plan
@@ -401,7 +403,7 @@ def _plan_openclaw_env(plan: Plan, path: Path, install: bool, options: Options) 
         if ours:
             lines += [ENV_BEGIN, *ours, ENV_END]
     text = "".join(f"{line}\n" for line in lines)
-    plan.file(path, old, text if text.strip() or old is not None else None)
+    plan.file(path, old, text if text.strip() else None)
 
 
 def _without_block(lines: list[str]) -> list[str]:
