@@ -212,7 +212,7 @@ def test_the_installed_commands_deliver_to_the_gateway(
     config = yaml.safe_load((home.path / ".hermes/config.yaml").read_text())
     argv = shlex.split(config["hooks"]["on_session_start"][0]["command"])
     assert argv[-1] == HERMES.handler
-    payload: dict[str, object] = {
+    payload = {
         "hook_event_name": "on_session_start",
         "session_id": hermes_session,
         "cwd": "/w",
