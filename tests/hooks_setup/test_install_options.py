@@ -169,9 +169,10 @@ def _session_stored(server: ServerProcess, session_id: str) -> bool:
     return False
 
 
-def _handler_env(tmp_path: Path) -> dict[str, str]:
+def run_hook(command: str | list[str], payload: dict[str, object], tmp_path: Path) -> None:
+    """As the tool does: a string through a shell (Claude Code), argv without one (Hermes)."""
     state = tmp_path / "handler-state"
-    return {
+    env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "AGENTMON_INGEST_URL": "http://127.0.0.1:9",  # the installed command must win
@@ -179,6 +180,10 @@ def _handler_env(tmp_path: Path) -> dict[str, str]:
         "AGENTMON_STATE_DIR": str(state / "state"),
         "AGENTMON_HOOK_LOG": str(state / "hooks.log"),
     }
+    shell = isinstance(command, str)
+    subprocess.run(
+        command, shell=shell, input=json.dumps(payload), text=True, check=True, env=env, timeout=30
+    )
 
 
 def test_the_installed_commands_deliver_to_the_gateway(
@@ -196,15 +201,7 @@ def test_the_installed_commands_deliver_to_the_gateway(
         "hook_event_name": "SessionStart",
         "cwd": "/w",
     }
-    subprocess.run(
-        command,
-        shell=True,
-        input=json.dumps(payload),
-        text=True,
-        check=True,
-        env=_handler_env(tmp_path),
-        timeout=30,
-    )
+    run_hook(command, payload, tmp_path)
     assert _session_stored(embedded_server, claude_session)
 
     # Hermes splits the command into argv and runs it without a shell
@@ -218,12 +215,5 @@ def test_the_installed_commands_deliver_to_the_gateway(
         "cwd": "/w",
         "extra": {"model": "m", "platform": "cli"},
     }
-    subprocess.run(
-        argv,
-        input=json.dumps(payload),
-        text=True,
-        check=True,
-        env=_handler_env(tmp_path),
-        timeout=30,
-    )
+    run_hook(argv, payload, tmp_path)
     assert _session_stored(embedded_server, hermes_session)
