@@ -41,7 +41,7 @@ def _env_help() -> str:
     return "environment variables: " + ", ".join(key for key, _ in ENV_TABLE)
 
 
-def _flag_type(name: str, flag: str) -> Callable[[str], Any]:
+def setting_type(name: str, flag: str) -> Callable[[str], Any]:
     """Reads a flag's text as its setting's kind, so a bad value names the flag."""
 
     def parse(raw: str) -> Any:
@@ -61,7 +61,7 @@ def add_setting_flag(
     parser.add_argument(
         flag,
         dest=name,
-        type=_flag_type(name, flag),
+        type=setting_type(name, flag),
         default=None,
         metavar=name.rsplit("_", 1)[-1].upper(),
         help=meaning or meaning_of(name),
@@ -358,4 +358,4 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-__all__ = ["add_setting_flag", "build_parser", "main"]
+__all__ = ["add_setting_flag", "build_parser", "main", "setting_type"]

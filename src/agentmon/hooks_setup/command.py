@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentmon.cli import add_setting_flag, setting_type
 from agentmon.config import mask_secret
 from agentmon.hooks_setup.documents import HooksSetupError
 from agentmon.hooks_setup.specs import TOOLS
@@ -40,19 +41,22 @@ def add_hooks_command(commands: Any) -> None:
         "again, or shows which tools are wired.",
     )
     actions = hooks.add_subparsers(dest="hooks_action", required=True, metavar="ACTION")
-    for action, verb in (("install", "adds"), ("uninstall", "removes")):
+    for action, verb in (
+        ("install", "Adds agentmon's hook entries to"),
+        ("uninstall", "Removes agentmon's hook entries from"),
+    ):
         parser = actions.add_parser(
             action,
             help=f"{action} the hooks of one tool",
-            description=f"{verb.capitalize()} agentmon's hook entries in the tool's settings "
-            "file. A changed file is first copied to FILE.agentmon-backup-<time>; running "
-            "it twice changes nothing the second time.",
+            description=f"{verb} the tool's settings file. A changed file is first copied to "
+            "FILE.agentmon-backup-<time>; running it twice changes nothing the second time.",
         )
         parser.add_argument("tool", choices=sorted(TOOLS), help="the agent tool")
         parser.add_argument(
             "--settings",
             type=Path,
             default=None,
+            metavar="FILE",
             help="the tool's settings file (default: the tool's own, e.g. ~/.claude/settings"
             ".json, ~/.codex/config.toml; env: none)",
         )
@@ -68,12 +72,7 @@ def add_hooks_command(commands: Any) -> None:
         description="For every tool: whether its settings run agentmon's handler, and whether "
         "that handler is on the PATH; then GET <ingest URL>/healthz.",
     )
-    status.add_argument(
-        "--ingest-url",
-        dest="ingest_url",
-        default=None,
-        help="the gateway to check",
-    )
+    add_setting_flag(status, "--ingest-url", "ingest_url", "the gateway to check")
     status.set_defaults(run=_status)
 
 
@@ -81,7 +80,9 @@ def _add_install_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ingest-url",
         dest="hook_ingest_url",
+        type=setting_type("ingest_url", "--ingest-url"),
         default=None,
+        metavar="URL",
         help="gateway URL the hooks send to, written into the hook command "
         "(default: none written, the handler reads AGENTMON_INGEST_URL when it runs; env: none)",
     )
@@ -92,12 +93,16 @@ def _add_install_flags(parser: argparse.ArgumentParser) -> None:
         "(default: none written, the handler reads AGENTMON_API_KEY; env: none)",
     )
     parser.add_argument(
-        "--vm-name", default=None, help="OpenClaw: AGENTMON_VM_NAME for ~/.openclaw/.env"
+        "--vm-name",
+        default=None,
+        metavar="NAME",
+        help="OpenClaw: AGENTMON_VM_NAME for ~/.openclaw/.env",
     )
     parser.add_argument(
         "--openclaw-build",
         type=Path,
         default=None,
+        metavar="DIR",
         help="OpenClaw: the built hook and plugin (default: hooks/openclaw/dist/install of "
         "this checkout; env: none)",
     )
