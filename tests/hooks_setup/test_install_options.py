@@ -174,7 +174,6 @@ def run_hook(command: str | list[str], payload: dict[str, object], tmp_path: Pat
     state = tmp_path / "handler-state"
     env = {
         **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "AGENTMON_INGEST_URL": "http://127.0.0.1:9",  # the installed command must win
         "AGENTMON_SPOOL_DIR": str(state / "spool"),
         "AGENTMON_STATE_DIR": str(state / "state"),
@@ -190,8 +189,9 @@ def test_the_installed_commands_deliver_to_the_gateway(
     home: Home, hooks: Hooks, embedded_server: ServerProcess, tmp_path: Path
 ) -> None:
     url = embedded_server.ingest_url
-    hooks("install", "claude-code", "--ingest-url", url)
-    hooks("install", "hermes", "--ingest-url", url)
+    # the handlers' directory is not on the PATH of the tool: --handler-dir writes it
+    hooks("install", "claude-code", "--ingest-url", url, "--handler-dir", str(BIN))
+    hooks("install", "hermes", "--ingest-url", url, "--handler-dir", str(BIN))
 
     # Claude Code runs its hook commands through a shell
     claude_session = f"claude-{uuid.uuid4()}"
@@ -208,7 +208,7 @@ def test_the_installed_commands_deliver_to_the_gateway(
     hermes_session = f"hermes-{uuid.uuid4()}"
     config = yaml.safe_load((home.path / ".hermes/config.yaml").read_text())
     argv = shlex.split(config["hooks"]["on_session_start"][0]["command"])
-    assert argv[-1] == HERMES.handler
+    assert argv[-1] == str(BIN / HERMES.handler)
     payload = {
         "hook_event_name": "on_session_start",
         "session_id": hermes_session,
@@ -217,3 +217,18 @@ def test_the_installed_commands_deliver_to_the_gateway(
     }
     run_hook(argv, payload, tmp_path)
     assert _session_stored(embedded_server, hermes_session)
+
+
+def test_uninstall_recognises_handlers_given_by_path(home: Home, hooks: Hooks) -> None:
+    home.write_samples("hermes")
+    hooks("install", "hermes", "--handler-dir", str(BIN))
+    text = (home.path / ".hermes/config.yaml").read_text()
+    assert f"command: {BIN / HERMES.handler}" in text
+    code, _ = hooks("install", "hermes")  # the bare name replaces the path, no duplicates
+    assert code == 0
+    config = yaml.safe_load((home.path / ".hermes/config.yaml").read_text())
+    assert [entry["command"] for entry in config["hooks"]["on_session_start"]] == [HERMES.handler]
+    hooks("uninstall", "hermes")
+    assert (home.path / ".hermes/config.yaml").read_text() == SAMPLES["hermes"][
+        ".hermes/config.yaml"
+    ]

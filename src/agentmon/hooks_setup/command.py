@@ -93,6 +93,14 @@ def _add_install_flags(parser: argparse.ArgumentParser) -> None:
         "(default: none written, the handler reads AGENTMON_API_KEY; env: none)",
     )
     parser.add_argument(
+        "--handler-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the handler command as DIR/agentmon-…-handler, for tools whose PATH "
+        "lacks it (default: the bare command name; env: none)",
+    )
+    parser.add_argument(
         "--vm-name",
         default=None,
         metavar="NAME",
@@ -109,8 +117,25 @@ def _add_install_flags(parser: argparse.ArgumentParser) -> None:
 
 
 async def _install(args: argparse.Namespace, _settings: Any) -> int:
-    options = Options(args.hook_ingest_url, args.key, args.vm_name, args.openclaw_build)
+    handler_dir = args.handler_dir.expanduser().resolve() if args.handler_dir else None
+    options = Options(
+        args.hook_ingest_url, args.key, args.vm_name, args.openclaw_build, handler_dir
+    )
+    _warn_unless_found(TOOLS[args.tool].handler, handler_dir, args.tool)
     return _run(args, install=True, options=options)
+
+
+def _warn_unless_found(handler: str, handler_dir: Path | None, tool: str) -> None:
+    if tool == "openclaw":
+        return
+    if handler_dir is not None:
+        if not (handler_dir / handler).is_file():
+            print(f"note: {handler_dir / handler} does not exist")
+        return
+    if shutil.which(handler) is None:
+        beside = Path(sys.executable).parent / handler
+        hint = f" (it is in {beside.parent}: add --handler-dir {beside.parent})"
+        print(f"note: {handler} is not on the PATH{hint if beside.is_file() else ''}")
 
 
 async def _uninstall(args: argparse.Namespace, _settings: Any) -> int:

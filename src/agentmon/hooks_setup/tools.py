@@ -36,6 +36,7 @@ class Options:
     key: str | None = None
     vm_name: str | None = None  # OpenClaw: AGENTMON_VM_NAME
     openclaw_build: Path | None = None  # OpenClaw: the built hook and plugin
+    handler_dir: Path | None = None  # where the handler commands are, if not on the PATH
 
     def hook_env(self) -> dict[str, str]:
         env = {"AGENTMON_INGEST_URL": self.ingest_url, "AGENTMON_API_KEY": self.key}
@@ -97,7 +98,8 @@ def runs_handler(command: Any, handler: str) -> bool:
 
 def hook_argv(spec: ToolSpec, options: Options) -> list[str]:
     env = [f"{name}={value}" for name, value in options.hook_env().items()]
-    return ["env", *env, spec.handler] if env else [spec.handler]
+    handler = str(options.handler_dir / spec.handler) if options.handler_dir else spec.handler
+    return ["env", *env, handler] if env else [handler]
 
 
 def hook_command(spec: ToolSpec, options: Options) -> str:
