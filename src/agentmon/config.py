@@ -193,7 +193,12 @@ def mask_secret(value: str) -> str:
     return f"****{value[-4:]}" if len(value) >= 16 else "****"
 
 
-def mask_password(url: str) -> str:
+def mask_password(urls: str) -> str:
+    """The password of a URL (or of each in a comma-separated list) as ****."""
+    return ",".join(_without_password(url) for url in urls.split(","))
+
+
+def _without_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -228,7 +233,9 @@ class Settings:
     database_url: str | None = setting(
         "DATABASE_URL", POSTGRES_URL, None, "PostgreSQL (distributed mode)", mask_password
     )
-    nats_url: str | None = setting("NATS_URL", NATS_URLS, None, "NATS server (distributed mode)")
+    nats_url: str | None = setting(
+        "NATS_URL", NATS_URLS, None, "NATS server (distributed mode)", mask_password
+    )
     nats_topic: str = setting(
         "NATS_TOPIC", SUBJECT, "agentmon.events.v1", "subject events are published on"
     )

@@ -28,7 +28,12 @@ def test_values_sources_and_masked_secrets(tmp_path: Path) -> None:
         "POLL_INTERVAL=90\n"
         "AGENTMON_LOG_LEVEL=debug\n"
     )
-    env = {"AGENTMON_API_KEY": KEY, "AGENTMON_ALERT_WEBHOOK": WEBHOOK, "POLL_INTERVAL": "5m"}
+    env = {
+        "AGENTMON_API_KEY": KEY,
+        "AGENTMON_ALERT_WEBHOOK": WEBHOOK,
+        "POLL_INTERVAL": "5m",
+        "NATS_URL": f"nats://a:{PASSWORD}@n1:4222,nats://n2:4222",
+    }
     result = agentmon(["config", "--retention-days", "30", "--ui-addr", ":9000"], tmp_path, env)
     assert result.returncode == 0, result.stderr
     assert KEY not in result.stdout and PASSWORD not in result.stdout
@@ -41,6 +46,7 @@ def test_values_sources_and_masked_secrets(tmp_path: Path) -> None:
         ".env",
     ]
     assert rows["api_key"] == ["AGENTMON_API_KEY", "****WXYZ", "environment"]
+    assert rows["nats_url"] == ["NATS_URL", "nats://a:****@n1:4222,nats://n2:4222", "environment"]
     assert rows["alert_webhook"] == [
         "AGENTMON_ALERT_WEBHOOK",
         "https://hooks.slack.com/****",
