@@ -232,3 +232,21 @@ def test_uninstall_recognises_handlers_given_by_path(home: Home, hooks: Hooks) -
     assert (home.path / ".hermes/config.yaml").read_text() == SAMPLES["hermes"][
         ".hermes/config.yaml"
     ]
+
+
+def test_an_empty_hooks_block_of_the_users_survives_a_round_trip(home: Home, hooks: Hooks) -> None:
+    settings = home.path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{\n  "hooks": {},\n  "model": "opus"\n}\n')
+    hooks("install", "claude-code")
+    hooks("uninstall", "claude-code")
+    assert settings.read_text() == '{\n  "hooks": {},\n  "model": "opus"\n}\n'
+
+
+def test_a_hook_event_that_is_not_a_list_stops_the_install(home: Home, hooks: Hooks) -> None:
+    settings = home.path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"hooks": {"Stop": "oops"}}')
+    code, _ = hooks("install", "claude-code")
+    assert code == 2
+    assert settings.read_text() == '{"hooks": {"Stop": "oops"}}'

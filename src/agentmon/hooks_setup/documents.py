@@ -154,9 +154,11 @@ def merge_events(
     remove_events(events, strip, keep=set(wanted))
     for event, entries in wanted.items():
         current = events.get(event)
-        if not isinstance(current, list):
+        if current is None:
             events[event] = list(entries)
             continue
+        if not isinstance(current, list):
+            raise HooksSetupError(f"hooks.{event} is not a list; fix it first")
         ours = [entry for entry in current if strip(entry) is not entry]
         if ours == entries:
             continue
@@ -166,14 +168,19 @@ def merge_events(
 
 def remove_events(
     events: MutableMapping[str, Any], strip: Strip, keep: set[str] | None = None
-) -> None:
-    """Takes our entries out of every event (but those in `keep`); empty events go."""
+) -> bool:
+    """Takes our entries out of every event (but those in `keep`); events left empty go.
+    True when something was taken out."""
+    changed = False
     for event in list(events):
         current = events[event]
         if (keep and event in keep) or not isinstance(current, list):
             continue
-        if _drop_ours(current, strip) and not current:
-            del events[event]
+        if _drop_ours(current, strip):
+            changed = True
+            if not current:
+                del events[event]
+    return changed
 
 
 def prune(document: MutableMapping[str, Any], path: tuple[str, ...]) -> None:

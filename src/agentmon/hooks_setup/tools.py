@@ -160,18 +160,32 @@ def _hooks_map(document: MutableMapping[str, Any], path: Path) -> MutableMapping
     return hooks
 
 
+def _merge_hooks(
+    document: MutableMapping[str, Any], path: Path, wanted: dict[str, list[Any]], strip: docs.Strip
+) -> None:
+    try:
+        docs.merge_events(_hooks_map(document, path), wanted, strip)
+    except docs.HooksSetupError as exc:
+        raise docs.HooksSetupError(f"{path}: {exc}") from None
+
+
+def _remove_hooks(document: MutableMapping[str, Any], strip: docs.Strip) -> None:
+    """Our entries out; a `hooks` mapping we emptied goes too (one the user left empty stays)."""
+    hooks = document.get("hooks")
+    if isinstance(hooks, MutableMapping) and docs.remove_events(hooks, strip):
+        docs.prune(document, ("hooks",))
+
+
 def _plan_claude_style_json(
     plan: Plan, spec: ToolSpec, path: Path, install: bool, options: Options
 ) -> None:
     old = docs.read_text(path)
     document = docs.load_json(path, old)
     strip = _claude_style_strip(spec.handler)
-    hooks = _hooks_map(document, path)
     if install:
-        docs.merge_events(hooks, claude_style_hooks(spec, options), strip)
+        _merge_hooks(document, path, claude_style_hooks(spec, options), strip)
     else:
-        docs.remove_events(hooks, strip)
-        docs.prune(document, ("hooks",))
+        _remove_hooks(document, strip)
     plan.file(path, old, _finished(docs.dump_json(document, old), old, None))
 
 
@@ -290,16 +304,14 @@ def plan_hermes(path: Path, install: bool, options: Options) -> Plan:
     plan = Plan()
     old = docs.read_text(path)
     document = docs.load_yaml(path, old)
-    hooks = _hooks_map(document, path)
     if install:
-        docs.merge_events(hooks, hermes_hooks(options), _hermes_strip)
+        _merge_hooks(document, path, hermes_hooks(options), _hermes_strip)
         plan.notes.append(
             "Hermes asks once per hook before running it: approve with `hermes hooks list`, "
             "or set hooks_auto_accept: true (or HERMES_ACCEPT_HOOKS=1) for gateway/cron runs"
         )
     else:
-        docs.remove_events(hooks, _hermes_strip)
-        docs.prune(document, ("hooks",))
+        _remove_hooks(document, _hermes_strip)
     plan.file(path, old, _finished(docs.dump_yaml(document), old, NEW_FILE_HEADERS["hermes"]))
     return plan
 
