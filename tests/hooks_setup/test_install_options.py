@@ -234,13 +234,14 @@ def test_uninstall_recognises_handlers_given_by_path(home: Home, hooks: Hooks) -
     ]
 
 
-def test_an_empty_hooks_block_of_the_users_survives_a_round_trip(home: Home, hooks: Hooks) -> None:
+def test_uninstall_without_our_hooks_changes_nothing(home: Home, hooks: Hooks) -> None:
     settings = home.path / ".claude" / "settings.json"
     settings.parent.mkdir()
     settings.write_text('{\n  "hooks": {},\n  "model": "opus"\n}\n')
-    hooks("install", "claude-code")
-    hooks("uninstall", "claude-code")
+    code, out = hooks("uninstall", "claude-code")
+    assert code == 0 and "nothing changed" in out
     assert settings.read_text() == '{\n  "hooks": {},\n  "model": "opus"\n}\n'
+    assert not home.backups()
 
 
 def test_a_hook_event_that_is_not_a_list_stops_the_install(home: Home, hooks: Hooks) -> None:
