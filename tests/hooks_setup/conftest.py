@@ -152,14 +152,19 @@ class Home:
     path: Path
     openclaw_build: Path
 
+    def write(self, relative: str, text: str) -> Path:
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        return target
+
     def write_samples(self, tool: str) -> dict[Path, str]:
-        written = {}
-        for relative, text in SAMPLES[tool].items():
-            target = self.path / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-            written[target] = text
-        return written
+        return {self.write(relative, text): text for relative, text in SAMPLES[tool].items()}
+
+    def holds_samples(self, tool: str) -> bool:
+        return all(
+            (self.path / relative).read_text() == text for relative, text in SAMPLES[tool].items()
+        )
 
     def files(self) -> dict[Path, str]:
         return {

@@ -19,7 +19,7 @@ import yaml
 
 from agentmon.hooks_setup.specs import CLAUDE_CODE, HERMES
 from tests.conftest import ServerProcess, free_port
-from tests.hooks_setup.conftest import SAMPLES, Home, Hooks
+from tests.hooks_setup.conftest import Home, Hooks
 
 KEY = "sk-agentmon-0123456789abcdefSECRET"
 BIN = Path(sys.executable).parent
@@ -59,15 +59,11 @@ def test_url_and_key_go_into_the_command_and_the_key_is_never_printed(
         shlex.join(["env", "AGENTMON_INGEST_URL=http://10.0.0.6:8080", CLAUDE_CODE.handler]),
     ]
     hooks("uninstall", "claude-code")
-    assert (home.path / ".claude/settings.json").read_text() == SAMPLES["claude-code"][
-        ".claude/settings.json"
-    ]
+    assert home.holds_samples("claude-code")
 
 
 def test_codex_keeps_a_notify_program_of_the_users(home: Home, hooks: Hooks) -> None:
-    config = home.path / ".codex" / "config.toml"
-    config.parent.mkdir()
-    config.write_text('notify = ["notify-send", "codex"]\n')
+    config = home.write(".codex/config.toml", 'notify = ["notify-send", "codex"]\n')
     code, out = hooks("install", "codex")
     assert code == 0
     assert "notify already runs" in out
@@ -89,24 +85,18 @@ def test_codex_notify_gets_the_environment_as_argv(home: Home, hooks: Hooks) -> 
 def test_a_settings_file_with_comments_or_bad_syntax_is_left_alone(
     home: Home, hooks: Hooks, capsys: object
 ) -> None:
-    settings = home.path / ".gemini" / "settings.json"
-    settings.parent.mkdir()
-    settings.write_text('{\n  // my theme\n  "theme": "GitHub"\n}\n')
+    settings = home.write(".gemini/settings.json", '{\n  // my theme\n  "theme": "GitHub"\n}\n')
     code, _ = hooks("install", "gemini-cli")
     assert code == 2
     assert settings.read_text() == '{\n  // my theme\n  "theme": "GitHub"\n}\n'
     assert not home.backups()
-    hermes = home.path / ".hermes" / "config.yaml"
-    hermes.parent.mkdir()
-    hermes.write_text("hooks: [unclosed\n")
+    hermes = home.write(".hermes/config.yaml", "hooks: [unclosed\n")
     code, _ = hooks("install", "hermes")
     assert code == 2 and hermes.read_text() == "hooks: [unclosed\n"
 
 
 def test_gemini_with_hooks_switched_off_is_reported(home: Home, hooks: Hooks) -> None:
-    settings = home.path / ".gemini" / "settings.json"
-    settings.parent.mkdir()
-    settings.write_text('{\n  "hooksConfig": {\n    "enabled": false\n  }\n}\n')
+    home.write(".gemini/settings.json", '{\n  "hooksConfig": {\n    "enabled": false\n  }\n}\n')
     code, out = hooks("install", "gemini-cli")
     assert code == 0 and "hooksConfig.enabled is false" in out
 
@@ -136,7 +126,7 @@ def test_openclaw_writes_the_gateway_environment(home: Home, hooks: Hooks) -> No
     assert "AGENTMON_INGEST_URL=http://192.168.122.1:8080\n" in env
     assert "AGENTMON_VM_NAME=zap\n" in env and f"AGENTMON_API_KEY={KEY}\n" in env
     hooks("uninstall", "openclaw")
-    assert (home.path / ".openclaw/.env").read_text() == SAMPLES["openclaw"][".openclaw/.env"]
+    assert home.holds_samples("openclaw")
 
 
 def test_settings_elsewhere_with_settings_flag(home: Home, hooks: Hooks, tmp_path: Path) -> None:
@@ -229,15 +219,11 @@ def test_uninstall_recognises_handlers_given_by_path(home: Home, hooks: Hooks) -
     config = yaml.safe_load((home.path / ".hermes/config.yaml").read_text())
     assert [entry["command"] for entry in config["hooks"]["on_session_start"]] == [HERMES.handler]
     hooks("uninstall", "hermes")
-    assert (home.path / ".hermes/config.yaml").read_text() == SAMPLES["hermes"][
-        ".hermes/config.yaml"
-    ]
+    assert home.holds_samples("hermes")
 
 
 def test_uninstall_without_our_hooks_changes_nothing(home: Home, hooks: Hooks) -> None:
-    settings = home.path / ".claude" / "settings.json"
-    settings.parent.mkdir()
-    settings.write_text('{\n  "hooks": {},\n  "model": "opus"\n}\n')
+    settings = home.write(".claude/settings.json", '{\n  "hooks": {},\n  "model": "opus"\n}\n')
     code, out = hooks("uninstall", "claude-code")
     assert code == 0 and "nothing changed" in out
     assert settings.read_text() == '{\n  "hooks": {},\n  "model": "opus"\n}\n'
@@ -245,9 +231,7 @@ def test_uninstall_without_our_hooks_changes_nothing(home: Home, hooks: Hooks) -
 
 
 def test_a_hook_event_that_is_not_a_list_stops_the_install(home: Home, hooks: Hooks) -> None:
-    settings = home.path / ".claude" / "settings.json"
-    settings.parent.mkdir()
-    settings.write_text('{"hooks": {"Stop": "oops"}}')
+    settings = home.write(".claude/settings.json", '{"hooks": {"Stop": "oops"}}')
     code, _ = hooks("install", "claude-code")
     assert code == 2
     assert settings.read_text() == '{"hooks": {"Stop": "oops"}}'
