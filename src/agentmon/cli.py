@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from agentmon import __version__
-from agentmon.config import ENV_TABLE, Settings
+from agentmon.config import (
+    ENV_TABLE,
+    SETTINGS,
+    SettingError,
+    Settings,
+    default_of,
+    env_name,
+    meaning_of,
+    parse_setting,
+    resolve,
+)
 
 DESCRIPTION = """\
 Live monitoring for fleets of AI agents.
@@ -22,15 +33,73 @@ Distributed (NATS JetStream + PostgreSQL, one process per service):
   agentmon ingest-gateway | event-processor | query-api | web-ui | openclaw-monitor
 """
 
+# Flags whose destination is named differently from the setting they override.
+_FLAG_SETTINGS = {"registry": "openclaw_registry", "interval": "poll_interval"}
+
 
 def _env_help() -> str:
     return "environment variables: " + ", ".join(key for key, _ in ENV_TABLE)
 
 
-def _add_addr(parser: argparse.ArgumentParser, flag: str, setting: str, what: str) -> None:
+def setting_type(name: str, flag: str) -> Callable[[str], Any]:
+    """Reads a flag's text as its setting's kind, so a bad value names the flag."""
+
+    def parse(raw: str) -> Any:
+        try:
+            return parse_setting(name, raw, label=flag)
+        except SettingError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = name
+    return parse
+
+
+def add_setting_flag(
+    parser: argparse.ArgumentParser, flag: str, name: str, meaning: str | None = None
+) -> None:
+    """A flag that overrides setting `name` (its help gets the default and the variable)."""
     parser.add_argument(
-        flag, dest=setting, default=None, metavar="ADDR", help=f"{what} listen address, e.g. :8080"
+        flag,
+        dest=name,
+        type=setting_type(name, flag),
+        default=None,
+        metavar=name.rsplit("_", 1)[-1].upper(),
+        help=meaning or meaning_of(name),
     )
+
+
+def _shown_default(value: Any) -> str:
+    if value is None or value is False:
+        return "unset" if value is None else "off"
+    text = str(value)
+    home = str(Path.home())
+    return "~" + text[len(home) :] if text.startswith(home + "/") else text or "''"
+
+
+def _all_parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _all_parsers(sub)
+
+
+def _annotate_flags(parser: argparse.ArgumentParser) -> None:
+    """Every flag's help says its default and the environment variable behind it."""
+    for each in _all_parsers(parser):
+        for action in each._actions:
+            if not action.option_strings or action.help in (None, argparse.SUPPRESS):
+                continue
+            if isinstance(action, argparse._HelpAction | argparse._VersionAction):
+                continue
+            if "; env: " in str(action.help):
+                continue
+            name = _FLAG_SETTINGS.get(action.dest, action.dest)
+            if name in SETTINGS:
+                default, env = _shown_default(default_of(name)), env_name(name)
+            else:
+                default, env = _shown_default(action.default), "none"
+            action.help = f"{action.help} (default: {default}; env: {env})".replace("%", "%%")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,44 +110,52 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agentmon {__version__}")
-    parser.add_argument(
-        "--env-file", default=".env", help="read settings from this file first (default .env)"
-    )
+    parser.add_argument("--env-file", default=".env", help="read settings from this file first")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_serve(commands)
+    _add_services(commands)
+    _add_demo(commands)
+    _add_migrate(commands)
+    _add_config(commands)
+    from agentmon.hooks_setup.command import add_hooks_command
 
+    add_hooks_command(commands)
+    # Other commands register here, one line each.
+    _annotate_flags(parser)
+    return parser
+
+
+def _add_serve(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="run everything in one process with SQLite "
         "(ingest :8080, query :8081, UI :8082, OTLP :4318)",
         description="Embedded mode: ingest gateway, processor, query API, live feed, web UI and "
         "OTLP receiver in one process over SQLite in AGENTMON_DATA_DIR. Runs the VM monitor "
-        "too when OPENCLAW_REGISTRY exists.",
+        "too when OPENCLAW_REGISTRY exists. With --demo the data goes to its own directory "
+        "(<data dir>/demo unless --data-dir is given), never into the real one.",
     )
     serve.add_argument(
         "--demo", action="store_true", help="backfill a day of demo traffic, then keep it flowing"
     )
-    serve.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="where the SQLite database lives (AGENTMON_DATA_DIR)",
-    )
+    add_setting_flag(serve, "--data-dir", "data_dir", "where the SQLite database lives")
     serve.add_argument("--no-ui", action="store_true", help="do not serve the web UI")
-    _add_addr(serve, "--addr", "ingest_addr", "ingest gateway")
-    _add_addr(serve, "--query-addr", "query_addr", "query API")
-    _add_addr(serve, "--ui-addr", "ui_addr", "web UI")
-    _add_addr(serve, "--otlp-addr", "otlp_addr", "OTLP/HTTP receiver")
+    add_setting_flag(serve, "--addr", "ingest_addr")
+    add_setting_flag(serve, "--query-addr", "query_addr")
+    add_setting_flag(serve, "--ui-addr", "ui_addr")
+    add_setting_flag(serve, "--otlp-addr", "otlp_addr")
     serve.set_defaults(run=_serve)
 
+
+def _add_services(commands: Any) -> None:
     ingest = commands.add_parser(
         "ingest-gateway",
         help="accept events over HTTP/WebSocket/OTLP and publish them to NATS JetStream",
         description="Validates events (POST /v1/events, WS /v1/ws, OTLP /v1/traces|logs|metrics) "
-        "and "
-        "acknowledges them once JetStream holds them. Needs NATS_URL.",
+        "and acknowledges them once JetStream holds them. Needs NATS_URL.",
     )
-    _add_addr(ingest, "--addr", "ingest_addr", "ingest gateway")
-    _add_addr(ingest, "--otlp-addr", "otlp_addr", "OTLP/HTTP receiver ('' to disable)")
+    add_setting_flag(ingest, "--addr", "ingest_addr")
+    add_setting_flag(ingest, "--otlp-addr", "otlp_addr")
     ingest.set_defaults(run=_ingest)
 
     processor = commands.add_parser(
@@ -99,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Reads sessions, runs, spans and stats; follows newly stored events over NATS "
         "for /v1/ws. Needs DATABASE_URL (and NATS_URL for the live feed).",
     )
-    _add_addr(query, "--addr", "query_addr", "query API")
+    add_setting_flag(query, "--addr", "query_addr")
     query.set_defaults(run=_query)
 
     web = commands.add_parser(
@@ -108,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serves the single-page dashboard and reverse-proxies /v1 (HTTP and WebSocket) "
         "to the query API at AGENTMON_QUERY_BASE.",
     )
-    _add_addr(web, "--addr", "ui_addr", "web UI")
-    web.add_argument("--query-base", dest="query_base", default=None, help="query API base URL")
+    add_setting_flag(web, "--addr", "ui_addr")
+    add_setting_flag(web, "--query-base", "query_base")
     web.set_defaults(run=_web)
 
     monitor = commands.add_parser(
@@ -123,37 +200,69 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(monitor)
     monitor.set_defaults(run=_monitor)
 
+
+def _add_demo(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         help="send demo traffic to a running ingest gateway",
         description="Backfills a day of plausible sessions, then keeps sending live traffic to "
         "AGENTMON_INGEST_URL (or --ingest-url).",
     )
-    demo.add_argument("--ingest-url", default=None, help="ingest gateway base URL")
+    add_setting_flag(demo, "--ingest-url", "ingest_url")
     demo.add_argument("--hours", type=float, default=24, help="hours of history to backfill")
     demo.add_argument("--backfill-only", action="store_true", help="stop after the backfill")
     demo.set_defaults(run=_demo)
 
-    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+
+def _add_migrate(commands: Any) -> None:
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply database migrations and exit",
+        description="Creates or upgrades the schema (the events table and the read models) in "
+        "PostgreSQL when DATABASE_URL is set, else in the SQLite database in "
+        "AGENTMON_DATA_DIR, then exits. The services do this on start too.",
+    )
     migrate.set_defaults(run=_migrate)
-    return parser
+
+
+def _add_config(commands: Any) -> None:
+    config = commands.add_parser(
+        "config",
+        help="print the effective configuration and where each value comes from",
+        description="Prints every setting's value (secrets masked) and its source: default, "
+        "the .env file, the environment, or a flag. Every setting can be given as a flag "
+        "here to see its effect.",
+    )
+    for name in SETTINGS:
+        add_setting_flag(config, "--" + name.replace("_", "-"), name)
+    config.set_defaults(run=_config)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in SETTINGS if getattr(args, name, None) is not None}
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {
-        name: getattr(args, name)
-        for name in ("ingest_addr", "query_addr", "ui_addr", "otlp_addr", "query_base", "data_dir")
-        if getattr(args, name, None) is not None
-    }
-    if getattr(args, "ingest_url", None):
-        overrides["ingest_url"] = args.ingest_url
-    return Settings.load(overrides, env_file=args.env_file)
+    return Settings.load(_overrides(args), env_file=args.env_file)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> Any:
     from agentmon.runtime import run_embedded
 
+    if args.demo:
+        settings = _demo_settings(settings, chosen=args.data_dir is not None)
     return run_embedded(settings, demo=args.demo, ui=not args.no_ui)
+
+
+def _demo_settings(settings: Settings, chosen: bool) -> Settings:
+    """Demo traffic never lands in the database a real `serve` uses."""
+    data_dir = settings.data_dir if chosen else settings.data_dir / "demo"
+    print(
+        f"agentmon: demo data goes to {data_dir} (its own SQLite database; delete that "
+        "directory to reset it, --data-dir to choose another)",
+        file=sys.stderr,
+    )
+    return dataclasses.replace(settings, data_dir=data_dir, database_url=None)
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> Any:
@@ -216,6 +325,18 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> None:
         print("migrations applied")
 
 
+async def _config(args: argparse.Namespace, settings: Settings) -> None:
+    rows = [("setting", "variable", "value", "source")]
+    rows += [
+        (item.name, item.env, item.shown(), item.source)
+        for item in resolve(_overrides(args), args.env_file)
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[3]]))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -237,4 +358,4 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-__all__ = ["build_parser", "main"]
+__all__ = ["add_setting_flag", "build_parser", "main", "setting_type"]

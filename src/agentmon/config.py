@@ -2,22 +2,39 @@
 
 A `.env` file in the working directory is read first; real environment variables win over
 it, and command-line flags win over both (the CLI passes them to `Settings.load`).
+
+Each setting is one line in `Settings`: its environment variable, its kind (how its text is
+read and what a good value looks like) and what it means. A bad value is reported as one
+line naming the variable, the value and what was expected (`SettingError`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+LOG_FORMATS = ("text", "json")
+
+
+class SettingError(ValueError):
+    """A setting's value is not what it must be; the message is one line for the user."""
 
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "agentmon"
+
+
+def default_registry() -> Path:
+    return Path.home() / ".claude" / "state" / "openclaw-instances.json"
 
 
 def parse_duration(text: str) -> float:
@@ -32,37 +49,240 @@ def parse_duration(text: str) -> float:
 def parse_addr(addr: str) -> tuple[str, int]:
     """':8080' → ('0.0.0.0', 8080); '127.0.0.1:9000' → ('127.0.0.1', 9000)."""
     host, _, port = addr.rpartition(":")
-    if not port.isdigit():
+    if not port.isdigit() or int(port) > 65535:
         raise ValueError(f"not a listen address: {addr!r} (use e.g. :8080 or 127.0.0.1:8080)")
     return (host.strip("[]") or "0.0.0.0", int(port))
 
 
+# ---------------------------------------------------------------------------------------
+# Kinds of value
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a setting's text becomes its value, and what a good one looks like."""
+
+    parse: Callable[[str], Any]
+    expected: str
+    empty_means: str | None = None  # what an explicitly empty value stands for, if allowed
+    show: Callable[[Any], str] = str
+
+
+def format_duration(seconds: float) -> str:
+    """3600.0 → '1h', 90.0 → '90s', 0.25 → '250ms': the way the settings are written."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s" if seconds >= 1 or seconds == 0 else f"{seconds * 1000:g}ms"
+
+
+def _checked(test: Callable[[str], bool]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not test(raw):
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+def _url_with(schemes: tuple[str, ...]) -> Callable[[str], bool]:
+    def test(raw: str) -> bool:
+        parts = urlsplit(raw)
+        try:
+            parts.port  # noqa: B018 (raises on a bad port)
+        except ValueError:
+            return False
+        return parts.scheme in schemes and bool(parts.hostname)
+
+    return test
+
+
+def _nats_urls(raw: str) -> bool:
+    return all(_url_with(("nats", "tls", "ws", "wss"))(url.strip()) for url in raw.split(","))
+
+
+def _address(raw: str) -> str:
+    parse_addr(raw)
+    return raw
+
+
+def _duration(minimum: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        seconds = parse_duration(raw)
+        if seconds < minimum or (minimum > 0 and seconds == 0):
+            raise ValueError(raw)
+        return seconds
+
+    return parse
+
+
+def _days(raw: str) -> float:
+    days = float(raw)
+    if not days >= 0 or days == float("inf"):
+        raise ValueError(raw)
+    return days
+
+
+def _path(must_be_dir: bool) -> Callable[[str], Path]:
+    def parse(raw: str) -> Path:
+        if "\0" in raw:
+            raise ValueError(raw)
+        path = Path(raw).expanduser()
+        if path.exists() and path.is_dir() != must_be_dir:
+            raise ValueError(raw)
+        return path
+
+    return parse
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw.lower() not in choices:
+            raise ValueError(raw)
+        return raw.lower()
+
+    return parse
+
+
+TEXT = Kind(_checked(lambda raw: raw.strip() != ""), "any text")
+NAME = Kind(
+    _checked(lambda raw: re.fullmatch(r"[A-Za-z0-9_-]+", raw) is not None),
+    "a JetStream name (expected letters, digits, - and _, e.g. AGENTMON_EVENTS)",
+)
+SUBJECT = Kind(
+    _checked(lambda raw: re.fullmatch(r"[^\s.*>]+(\.[^\s.*>]+)*", raw) is not None),
+    "a NATS subject (expected dot-separated words, e.g. agentmon.events.v1)",
+)
+ADDRESS = Kind(_address, "a listen address (expected e.g. :8080 or 127.0.0.1:8080)")
+OPTIONAL_ADDRESS = Kind(
+    _address, "a listen address (expected e.g. :4318, or '' to disable)", empty_means="disabled"
+)
+HTTP_URL = Kind(
+    _checked(_url_with(("http", "https"))), "an http(s) URL (expected e.g. http://127.0.0.1:8080)"
+)
+POSTGRES_URL = Kind(
+    _checked(_url_with(("postgres", "postgresql"))),
+    "a PostgreSQL URL (expected e.g. postgresql://user:password@127.0.0.1:5432/agentmon)",
+)
+NATS_URLS = Kind(
+    _checked(_nats_urls), "a NATS URL (expected e.g. nats://127.0.0.1:4222, comma-separated)"
+)
+INTERVAL = Kind(
+    _duration(minimum=0.001),
+    "a duration above zero (expected e.g. 30s, 5m, 1h)",
+    show=format_duration,
+)
+DURATION = Kind(
+    _duration(minimum=0), "a duration (expected e.g. 0, 30s, 10m)", show=format_duration
+)
+DAYS = Kind(
+    _days, "a number of days (expected e.g. 30, or 0 to keep everything)", show="{:g}".format
+)
+DIRECTORY = Kind(_path(must_be_dir=True), "a directory (expected e.g. ~/.local/share/agentmon)")
+FILE = Kind(_path(must_be_dir=False), "a file path (expected e.g. ~/instances.json)")
+LOG_LEVEL = Kind(_choice(LOG_LEVELS), f"a log level (expected one of {', '.join(LOG_LEVELS)})")
+LOG_FORMAT = Kind(_choice(LOG_FORMATS), f"a log format (expected one of {', '.join(LOG_FORMATS)})")
+
+
+# ---------------------------------------------------------------------------------------
+# How secrets are shown
+
+
+def mask_secret(value: str) -> str:
+    """Enough to tell two keys apart, never the key."""
+    return f"****{value[-4:]}" if len(value) >= 16 else "****"
+
+
+def mask_password(urls: str) -> str:
+    """The password of a URL (or of each in a comma-separated list) as ****."""
+    return ",".join(_without_password(url) for url in urls.split(","))
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def mask_path(url: str) -> str:
+    """Webhook URLs carry their secret in the path (Slack, Discord): show only the host."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/****" if parts.path else "", "", ""))
+
+
+def setting(
+    env: str,
+    kind: Kind,
+    default: Any,
+    meaning: str,
+    mask: Callable[[str], str] | None = None,
+) -> Any:
+    """One setting: `name: type = setting("ENV_NAME", KIND, default, "what it means")`.
+
+    A callable default is evaluated per load (paths under the home directory)."""
+    metadata = {"env": env, "kind": kind, "meaning": meaning, "mask": mask}
+    if callable(default):
+        return field(default_factory=default, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class Settings:
-    database_url: str | None = None
-    nats_url: str | None = None
-    nats_topic: str = "agentmon.events.v1"
-    nats_stream: str = "AGENTMON_EVENTS"
-    nats_consumer: str = "agentmon-processor"
-    ingest_addr: str = ":8080"
-    query_addr: str = ":8081"
-    ui_addr: str = ":8082"
-    otlp_addr: str = ":4318"
-    query_base: str = "http://query-api:8081"
-    ingest_url: str = "http://127.0.0.1:8080"
-    data_dir: Path = field(default_factory=default_data_dir)
-    openclaw_registry: Path = field(
-        default_factory=lambda: Path.home() / ".claude" / "state" / "openclaw-instances.json"
+    database_url: str | None = setting(
+        "DATABASE_URL", POSTGRES_URL, None, "PostgreSQL (distributed mode)", mask_password
     )
-    poll_interval: float = 30.0
-    session_idle_timeout: float = 1800.0
-    api_key: str | None = None
-    retention_days: float = 0.0
-    retention_interval: float = 3600.0
-    alert_webhook: str | None = None
-    alert_cooldown: float = 600.0
-    log_level: str = "info"
-    log_format: str = "text"
+    nats_url: str | None = setting(
+        "NATS_URL", NATS_URLS, None, "NATS server (distributed mode)", mask_password
+    )
+    nats_topic: str = setting(
+        "NATS_TOPIC", SUBJECT, "agentmon.events.v1", "subject events are published on"
+    )
+    nats_stream: str = setting("AGENTMON_NATS_STREAM", NAME, "AGENTMON_EVENTS", "JetStream stream")
+    nats_consumer: str = setting(
+        "AGENTMON_NATS_CONSUMER", NAME, "agentmon-processor", "durable consumer of the processors"
+    )
+    ingest_addr: str = setting("AGENTMON_ADDR", ADDRESS, ":8080", "ingest gateway listen address")
+    query_addr: str = setting("AGENTMON_QUERY_ADDR", ADDRESS, ":8081", "query API listen address")
+    ui_addr: str = setting("AGENTMON_UI_ADDR", ADDRESS, ":8082", "web UI listen address")
+    otlp_addr: str = setting(
+        "AGENTMON_OTLP_ADDR", OPTIONAL_ADDRESS, ":4318", "OTLP/HTTP listen address ('' disables)"
+    )
+    query_base: str = setting(
+        "AGENTMON_QUERY_BASE", HTTP_URL, "http://query-api:8081", "query API URL for the web UI"
+    )
+    ingest_url: str = setting(
+        "AGENTMON_INGEST_URL", HTTP_URL, "http://127.0.0.1:8080", "ingest gateway producers use"
+    )
+    # `setting` returns a dataclasses.field with a default_factory, which ruff cannot see.
+    data_dir: Path = setting(  # noqa: RUF009
+        "AGENTMON_DATA_DIR", DIRECTORY, default_data_dir, "embedded mode's SQLite database"
+    )
+    openclaw_registry: Path = setting(  # noqa: RUF009
+        "OPENCLAW_REGISTRY", FILE, default_registry, "OpenClaw VM instance registry"
+    )
+    poll_interval: float = setting("POLL_INTERVAL", INTERVAL, 30.0, "VM polling interval")
+    session_idle_timeout: float = setting(
+        "AGENTMON_SESSION_IDLE_TIMEOUT", INTERVAL, 1800.0, "a quiet session shows idle after"
+    )
+    api_key: str | None = setting(
+        "AGENTMON_API_KEY", TEXT, None, "bearer key ingest and OTLP require", mask_secret
+    )
+    retention_days: float = setting(
+        "AGENTMON_RETENTION_DAYS", DAYS, 0.0, "delete data older than this (0 keeps all)"
+    )
+    retention_interval: float = setting(
+        "AGENTMON_RETENTION_INTERVAL", INTERVAL, 3600.0, "how often retention runs"
+    )
+    alert_webhook: str | None = setting(
+        "AGENTMON_ALERT_WEBHOOK", HTTP_URL, None, "where alerts are posted", mask_path
+    )
+    alert_cooldown: float = setting(
+        "AGENTMON_ALERT_COOLDOWN", DURATION, 600.0, "at most one alert per session and kind"
+    )
+    log_level: str = setting("AGENTMON_LOG_LEVEL", LOG_LEVEL, "info", "log level")
+    log_format: str = setting("AGENTMON_LOG_FORMAT", LOG_FORMAT, "text", "log line format")
 
     @property
     def sqlite_path(self) -> Path:
@@ -70,57 +290,87 @@ class Settings:
 
     @classmethod
     def load(cls, overrides: dict[str, Any] | None = None, env_file: str = ".env") -> Settings:
-        env: dict[str, str | None] = {**dotenv_values(env_file), **os.environ}
-        values: dict[str, Any] = {}
-        for name, key in _ENV_NAMES.items():
-            raw = env.get(key)
-            if raw is None or raw == "":
-                continue
-            values[name] = _convert(name, raw)
-        settings = cls(**values)
-        if overrides:
-            settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
-        return settings
+        return cls(**{value.name: value.value for value in resolve(overrides, env_file)})
 
 
-_ENV_NAMES = {
-    "database_url": "DATABASE_URL",
-    "nats_url": "NATS_URL",
-    "nats_topic": "NATS_TOPIC",
-    "nats_stream": "AGENTMON_NATS_STREAM",
-    "nats_consumer": "AGENTMON_NATS_CONSUMER",
-    "ingest_addr": "AGENTMON_ADDR",
-    "query_addr": "AGENTMON_QUERY_ADDR",
-    "ui_addr": "AGENTMON_UI_ADDR",
-    "otlp_addr": "AGENTMON_OTLP_ADDR",
-    "query_base": "AGENTMON_QUERY_BASE",
-    "ingest_url": "AGENTMON_INGEST_URL",
-    "data_dir": "AGENTMON_DATA_DIR",
-    "openclaw_registry": "OPENCLAW_REGISTRY",
-    "poll_interval": "POLL_INTERVAL",
-    "session_idle_timeout": "AGENTMON_SESSION_IDLE_TIMEOUT",
-    "api_key": "AGENTMON_API_KEY",
-    "retention_days": "AGENTMON_RETENTION_DAYS",
-    "retention_interval": "AGENTMON_RETENTION_INTERVAL",
-    "alert_webhook": "AGENTMON_ALERT_WEBHOOK",
-    "alert_cooldown": "AGENTMON_ALERT_COOLDOWN",
-    "log_level": "AGENTMON_LOG_LEVEL",
-    "log_format": "AGENTMON_LOG_FORMAT",
-}
-assert set(_ENV_NAMES) == {f.name for f in fields(Settings)}
+# ---------------------------------------------------------------------------------------
+# Where each value comes from
+
+DEFAULT, ENVIRONMENT, FLAG = "default", "environment", "flag"
 
 
-def _convert(name: str, raw: str) -> Any:
-    if name in ("poll_interval", "session_idle_timeout", "retention_interval", "alert_cooldown"):
-        return parse_duration(raw)
-    if name in ("data_dir", "openclaw_registry"):
-        return Path(raw).expanduser()
-    if name == "retention_days":
-        days = float(raw)
-        if days < 0:
-            raise ValueError(f"AGENTMON_RETENTION_DAYS must be 0 (keep all) or more, not {raw}")
-        return days
-    return raw
+@dataclass(frozen=True)
+class Resolved:
+    name: str
+    env: str
+    value: Any
+    source: str  # DEFAULT, ENVIRONMENT, FLAG or the .env file's path
+
+    def shown(self) -> str:
+        """The value as a person may see it: secrets masked, paths and durations as given."""
+        if self.value is None:
+            return "(unset)"
+        mask = SETTINGS[self.name].metadata["mask"]
+        text = kind_of(self.name).show(self.value)
+        return mask(text) if mask else text
 
 
-ENV_TABLE = [(key, name) for name, key in _ENV_NAMES.items()]
+SETTINGS: dict[str, Field[Any]] = {item.name: item for item in fields(Settings)}
+
+
+def env_name(name: str) -> str:
+    return str(SETTINGS[name].metadata["env"])
+
+
+def kind_of(name: str) -> Kind:
+    kind: Kind = SETTINGS[name].metadata["kind"]
+    return kind
+
+
+def meaning_of(name: str) -> str:
+    return str(SETTINGS[name].metadata["meaning"])
+
+
+def default_of(name: str) -> Any:
+    item = SETTINGS[name]
+    if item.default_factory is not MISSING:
+        return item.default_factory()
+    return item.default
+
+
+def parse_setting(name: str, raw: str, label: str | None = None, where: str = "") -> Any:
+    """The value of setting `name` from its text, or a SettingError naming `label`
+    (the environment variable unless told otherwise) and `where` the text was found."""
+    kind = kind_of(name)
+    if raw == "" and kind.empty_means is not None:
+        return ""
+    try:
+        return kind.parse(raw)
+    except ValueError:
+        found = f"{label or env_name(name)}={raw!r}" + (f" (in {where})" if where else "")
+        raise SettingError(f"{found} is not {kind.expected}") from None
+
+
+def resolve(overrides: Mapping[str, Any] | None = None, env_file: str = ".env") -> list[Resolved]:
+    """Every setting's value and its source: flag > environment > .env file > default."""
+    from_file = dotenv_values(env_file)
+    resolved = []
+    for name in SETTINGS:
+        env = env_name(name)
+        if overrides and overrides.get(name) is not None:
+            value, source = overrides[name], FLAG
+        elif _given(os.environ.get(env), name):
+            value, source = parse_setting(name, os.environ[env]), ENVIRONMENT
+        elif _given(from_file.get(env), name):
+            value, source = parse_setting(name, str(from_file[env]), where=env_file), env_file
+        else:
+            value, source = default_of(name), DEFAULT
+        resolved.append(Resolved(name, env, value, source))
+    return resolved
+
+
+def _given(raw: str | None, name: str) -> bool:
+    return raw is not None and (raw != "" or kind_of(name).empty_means is not None)
+
+
+ENV_TABLE = [(env_name(name), name) for name in SETTINGS]

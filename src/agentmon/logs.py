@@ -26,6 +26,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "info", fmt: str = "text") -> None:
+    from agentmon.config import parse_setting
+
+    level = parse_setting("log_level", level)  # a bad level is a SettingError, not a traceback
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

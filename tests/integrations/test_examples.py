@@ -1,5 +1,6 @@
 """The sample configurations in examples/ wire every hook each handler maps, in each tool's
-own config format, to the right console command."""
+own config format, to the right console command; they and the Claude Code plugin are exactly
+what the hook specs generate (`python -m agentmon.hooks_setup.generate` rewrites them)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,27 @@ from typing import Any
 import yaml
 from integration_helpers import BIN
 
+from agentmon.hooks_setup.generate import generated
 from agentmon.integrations import claude, codex, gemini, hermes
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+REPOSITORY = Path(__file__).resolve().parents[2]
+EXAMPLES = REPOSITORY / "examples"
+
+
+def test_examples_and_plugin_are_what_the_installer_writes() -> None:
+    files = generated()
+    assert {path.split("/")[0] for path in files} == {"examples", "integrations"}
+    assert len(files) == 9
+    for relative, text in files.items():
+        assert (REPOSITORY / relative).read_text() == text, relative
+
+
+def test_claude_code_plugin_hooks_match_the_settings_example() -> None:
+    plugin = REPOSITORY / "integrations" / "claude-code-plugin"
+    manifest = json.loads((plugin / ".claude-plugin" / "plugin.json").read_text())
+    assert manifest["name"] == "agentmon"
+    hooks = json.loads((plugin / "hooks" / "hooks.json").read_text())["hooks"]
+    assert hooks == json.loads((EXAMPLES / "claude" / "settings.json").read_text())["hooks"]
 
 
 def commands(entries: list[dict[str, Any]]) -> set[str]:
@@ -26,7 +45,6 @@ def test_claude_settings_cover_every_mapped_hook() -> None:
     assert {c for entries in settings["hooks"].values() for c in commands(entries)} == {
         "agentmon-claude-handler"
     }
-    assert settings["env"]["AGENTMON_INGEST_URL"].startswith("http")
 
 
 def test_codex_config_and_hooks() -> None:
