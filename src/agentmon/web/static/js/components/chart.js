@@ -37,6 +37,7 @@ function chartOptions(width, height, series) {
         scale: s.scale || "y",
         stroke: cssVar(s.color),
         width: 2,
+        fill: s.fill ? cssVar(s.fill) : undefined,
         points: { show: false },
         value: s.format ? (_, v) => (v === null || v === undefined ? "--" : s.format(v)) : undefined,
       })),
@@ -51,7 +52,8 @@ function toData(points, series) {
 
 /**
  * A time-series chart. `points`: [{ts, …}]; `series`: [{key, label, color: "--css-var",
- * scale?: name (series on a second scale get a right-hand axis), format?: value => text}].
+ * scale?: name (series on a second scale get a right-hand axis), format?: value => text,
+ * fill?: "--css-var" under the line}].
  */
 export function TimeChart({ points, series, height = 220, label }) {
   const box = useRef(null);

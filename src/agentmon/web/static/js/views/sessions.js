@@ -2,14 +2,14 @@
 // and live updates (new sessions appear, statuses change).
 import { html, useCallback, useEffect, useRef, useState } from "../lib.js";
 import { getJSON, onResync, withQuery } from "../api.js";
-import { useFetch, useTick } from "../hooks.js";
+import { usePageTitle, useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, navigate, useQueryParams } from "../router.js";
 import {
   formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, formatShortDateTime,
   isoToLocalInput, localInputToIso, oneLine,
 } from "../format.js";
-import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
+import { Empty, ErrorNote, Loading, StatusBadge, statusLabel } from "../components/status.js";
 
 const STATUSES = ["active", "idle", "waiting", "ended", "error"];
 const FILTERS = ["from", "to", "framework", "host", "status"];
@@ -96,7 +96,7 @@ function Filters({ filters, setQuery, facets }) {
     <label>Status
       <select name="status" value=${filters.status} onChange=${set("status")}>
         <option value="">all</option>
-        ${STATUSES.map((s) => html`<option key=${s} value=${s}>${s === "waiting" ? "waiting for a human" : s}</option>`)}
+        ${STATUSES.map((s) => html`<option key=${s} value=${s}>${statusLabel(s)}</option>`)}
       </select>
     </label>
     ${active && html`<button type="button" class="link-button" onClick=${() => setQuery(Object.fromEntries(FILTERS.map((k) => [k, null])))}>Clear filters</button>`}
@@ -135,6 +135,8 @@ export function SessionsView() {
   const facetsState = useFetch("/v1/facets");
   const facets = facetsState.data || { frameworks: [], hosts: [] };
   const pages = useSessionPages(filters);
+  const named = [filters.status && statusLabel(filters.status), filters.framework, filters.host].filter(Boolean);
+  usePageTitle(named.length ? `Sessions: ${named.join(", ")}` : null);
   useLiveRefresh((e) => ev.session(e) !== null, pages.refresh, 1000);
   useLiveRefresh((e) => ev.type(e) === "session.start", facetsState.reload, 3000);
 
