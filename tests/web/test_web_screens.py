@@ -127,6 +127,8 @@ def test_an_empty_store_fits_and_says_so(
             ):
                 page.goto(server.ui_url + path)
                 expect(page.get_by_text(text).first).to_be_visible()
+                if name == "dashboard":
+                    expect(page.locator(".activity")).to_contain_text("Nothing in the last 24h")
                 page.wait_for_load_state("networkidle")
                 assert_fits(page, f"empty {name} at {viewport['width']} px")
                 screenshot(page, f"empty-{name}-{suffix}")

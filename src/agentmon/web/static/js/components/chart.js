@@ -6,6 +6,10 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
 }
 
+function zeroBased(_, min, max) {
+  return [0, max > 0 ? max : 1];
+}
+
 function chartOptions(width, height, series) {
   const axisColor = cssVar("--muted");
   const gridColor = cssVar("--grid");
@@ -28,7 +32,8 @@ function chartOptions(width, height, series) {
     height,
     cursor: { drag: { x: false, y: false } },
     legend: { show: true },
-    scales: { x: { time: true } },
+    // Counts start at zero, and an all-zero series shows 0..1 rather than uPlot's 0..100.
+    scales: Object.fromEntries([["x", { time: true }], ...scales.map((scale) => [scale, { range: zeroBased }])]),
     axes: [axis, ...yAxes],
     series: [
       {},

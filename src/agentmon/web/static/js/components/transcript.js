@@ -47,7 +47,7 @@ function SpanStep({ span }) {
     <span class="muted small">${formatTime(span.started_at)} · ${span.status === "running" ? "running"
       : formatDuration(span.duration_ms)}${usage?.total != null ? ` · ${formatCompact(usage.total)} tokens` : ""}${
       usage?.cost != null ? ` · ${formatCost(usage.cost)}` : ""}</span>
-    ${span.status !== "ok" && html`<${StatusBadge} status=${span.status} />`}`;
+    ${span.status !== "ok" && span.status !== "running" && html`<${StatusBadge} status=${span.status} />`}`;
   if (span.kind === "llm") {
     return html`<li class="step llm"><div class="turn-head">${head}</div>
       ${span.output != null && html`<${ClampedText} text=${modelText(span.output)} />`}
@@ -70,8 +70,7 @@ function Turn({ run, index }) {
       <strong>#${index + 1}</strong>
       <${StatusBadge} status=${run.status} />
       <time datetime=${run.started_at} class="muted">${formatDateTime(run.started_at)}</time>
-      <span class="muted">${run.status === "running" ? "running" : formatDuration(run.duration_ms)}
-        · ${plural(run.tool_count, "tool call")} · ${formatCompact(run.tokens?.total ?? 0)} tokens · ${formatCost(run.cost_usd)}</span>
+      <span class="muted">${`${run.status === "running" ? "running" : formatDuration(run.duration_ms)} · ${plural(run.tool_count, "tool call")} · ${formatCompact(run.tokens?.total ?? 0)} tokens · ${formatCost(run.cost_usd)}`}</span>
     </div>
     <div class="step user"><span class="step-label">prompt</span><${ClampedText} text=${run.input} /></div>
     ${data === null

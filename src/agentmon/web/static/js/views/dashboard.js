@@ -193,7 +193,7 @@ function splitPartial(data, at) {
 
 function PartialNote({ partial, series, bucket }) {
   if (!partial) return null;
-  const sofar = series.map((s) => `${(s.format || formatInt)(partial[s.key] ?? 0)} ${s.label}`).join(", ");
+  const sofar = series.map((s) => `${s.label} ${(s.format || formatInt)(partial[s.key] ?? 0)}`).join(", ");
   return html`<p class="muted small partial-note">The current ${bucket} (since ${formatTime(partial.ts)}) is still
     filling and not drawn; so far: ${sofar}.</p>`;
 }
@@ -215,6 +215,10 @@ function Activity({ range, setRange, chart, setChart, timeseries }) {
     <${Loaded} state=${timeseries} what="Loading activity">${(data) => {
       const bucket = formatDuration(data.bucket_seconds * 1000);
       const { done, partial } = splitPartial(data, timeseries.at ?? Date.now());
+      const shown = [...series, ...below];
+      if (data.points.every((p) => shown.every((s) => !p[s.key]))) {
+        return html`<${Empty}>Nothing in the last ${data.window}: no ${shown.map((s) => s.label).join(", ")} yet.<//>`;
+      }
       return html`
         <${TimeChart} points=${done} series=${series}
           label=${`${CHARTS[chart].label} per ${bucket}, last ${data.window}`} />

@@ -40,9 +40,9 @@ function SessionHeader({ session: s, now }) {
     <p class="crumbs"><${Link} href="/sessions">Sessions<//> / <span class="mono">${s.session_id}</span></p>
     <h1><${StatusBadge} status=${s.status} /> <span class="title-text">${s.title ? oneLine(s.title, 160) : "Untitled session"}</span></h1>
     ${s.status === "waiting" && html`<div class="callout warn" role="status">
-      <p>This agent is waiting for a human${s.waiting_reason ? ` (${s.waiting_reason.replace(/_/g, " ")})` : ""} since
-        <time datetime=${s.last_event_at}>${formatDateTime(s.last_event_at)}</time> (${formatAgo(s.last_event_at, now)}).</p>
       ${s.waiting_message && html`<p class="waiting-question"><span class="muted">It asks:</span> <q>${s.waiting_message}</q></p>`}
+      <p>This agent is waiting for a human${s.waiting_reason ? ` (${s.waiting_reason.replace(/_/g, " ")})` : ""}${" since "}<time
+        datetime=${s.last_event_at}>${formatDateTime(s.last_event_at)}</time> (${formatAgo(s.last_event_at, now)}).</p>
     </div>`}
     <dl class="facts">${facts.map(([k, v]) => html`<div key=${k}><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>
   </header>`;

@@ -110,21 +110,22 @@ function SessionRow({ session: s, now }) {
     navigate(href);
   };
   return html`<tr class=${`row-link status-${s.status}`} onClick=${open}>
-    <td><${StatusBadge} status=${s.status} title=${s.waiting_reason || s.end_reason || null} /></td>
+    <td class="status-cell"><${StatusBadge} status=${s.status} title=${s.waiting_reason || s.end_reason || null} /></td>
     <td class="session-cell">
       <${Link} href=${href}>${oneLine(s.title, 80) || html`<span class="muted">untitled</span>`}<//>
+      ${s.status === "waiting" && s.waiting_message && html`<span class="session-question">${oneLine(s.waiting_message, 120)}</span>`}
       <span class="muted mono small">${s.session_id}</span>
     </td>
-    <td>${s.framework}</td>
-    <td>${s.host || "—"}</td>
-    <td><time datetime=${s.started_at} title=${`${formatDateTime(s.started_at)} (${formatAgo(s.started_at, now)})`}>${formatShortDateTime(s.started_at)}</time></td>
-    <td class="num">${formatDuration(s.duration_ms)}</td>
-    <td class="num counts-cell" title=${`${s.run_count} runs, ${s.tool_count} tool calls, ${s.error_count} errors`}>
+    <td data-label="framework">${s.framework}</td>
+    <td data-label="host">${s.host || "—"}</td>
+    <td data-label="started"><time datetime=${s.started_at} title=${`${formatDateTime(s.started_at)} (${formatAgo(s.started_at, now)})`}>${formatShortDateTime(s.started_at)}</time></td>
+    <td class="num" data-label="duration">${formatDuration(s.duration_ms)}</td>
+    <td class="num counts-cell" data-label="runs · tools · errors" title=${`${s.run_count} runs, ${s.tool_count} tool calls, ${s.error_count} errors`}>
       ${formatInt(s.run_count)} · ${formatInt(s.tool_count)} · <span class=${s.error_count ? "bad-text" : "muted"}>${formatInt(s.error_count)}</span>
     </td>
-    <td class="num">${formatCompact(s.tokens?.total ?? 0)}</td>
-    <td class="num">${formatCost(s.cost_usd)}</td>
-    <td>${formatAgo(s.last_event_at, now)}</td>
+    <td class="num" data-label="tokens">${formatCompact(s.tokens?.total ?? 0)}</td>
+    <td class="num" data-label="cost">${formatCost(s.cost_usd)}</td>
+    <td data-label="last event">${formatAgo(s.last_event_at, now)}</td>
   </tr>`;
 }
 
