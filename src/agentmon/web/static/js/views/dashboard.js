@@ -18,6 +18,7 @@ import { VmPill } from "../components/vm.js";
 const RANGES = ["1h", "6h", "24h", "7d"];
 const ATTENTION_LIMIT = 20; // fetched per status
 const ATTENTION_SHOWN = 6; // cards shown, more only when more wait for a human
+const WAITING_SHOWN = 9; // at most this many waiting cards; the rest are one click away
 const SESSION_EVENT = (e) => ev.session(e) !== null;
 const VM_EVENT = (e) => ev.type(e) === "openclaw.snapshot";
 const ANY_EVENT = () => true;
@@ -40,7 +41,7 @@ function AttentionDetail({ session: s, now }) {
 }
 
 /** The sessions that need someone: every one waiting for a human, then the latest failures. */
-function AttentionStrip({ now }) {
+function AttentionStrip({ now, waitingTotal }) {
   const waiting = useFetch(withQuery("/v1/sessions", { status: "waiting", limit: ATTENTION_LIMIT }));
   const failed = useFetch(withQuery("/v1/sessions", { status: "error", limit: ATTENTION_LIMIT }));
   useLiveRefresh(SESSION_EVENT, () => {
@@ -63,16 +64,24 @@ function AttentionStrip({ now }) {
       No agent is waiting for a human and none has failed.
     </section>`;
   }
-  const shown = [...waits, ...fails].slice(0, Math.max(ATTENTION_SHOWN, waits.length));
-  const atMost = (list) => (list.length >= ATTENTION_LIMIT ? `${list.length}+` : list.length);
-  const hiddenFails = fails.filter((s) => !shown.includes(s)).length;
+  const firstWaits = waits.slice(0, WAITING_SHOWN);
+  const shown = [...firstWaits, ...fails].slice(0, Math.max(ATTENTION_SHOWN, firstWaits.length));
+  // A full page may hide more; the summary's count of waiting sessions knows how many.
+  const totalWaiting = Math.max(waits.length, waitingTotal ?? 0);
+  const atMost = (list, total = list.length) => (total >= ATTENTION_LIMIT && total === list.length ? `${total}+` : total);
+  const hidden = (list, total = list.length) => {
+    const n = total - list.filter((s) => shown.includes(s)).length;
+    return total >= ATTENTION_LIMIT && total === list.length ? `${n}+` : n;
+  };
   return html`<section class="attention" aria-label="Agents needing attention">
     <header class="attention-head">
       <h2>Needs attention</h2>
-      ${waits.length > 0 && html`<${Link} class="count" href="/sessions?status=waiting">${atMost(waits)} waiting for a human<//>`}
+      ${waits.length > 0 && html`<${Link} class="count" href="/sessions?status=waiting">${atMost(waits, totalWaiting)} waiting for a human<//>`}
       ${fails.length > 0 && html`<${Link} class="count bad" href="/sessions?status=error">${atMost(fails)} failed<//>`}
-      ${hiddenFails > 0 && html`<span class="attention-more"><${Link} href="/sessions?status=error">${
-        fails.length >= ATTENTION_LIMIT ? `${hiddenFails}+` : hiddenFails} more failed sessions<//></span>`}
+      <span class="attention-more">
+        ${totalWaiting > firstWaits.length && html`<${Link} href="/sessions?status=waiting">${hidden(waits, totalWaiting)} more waiting<//>`}
+        ${fails.some((s) => !shown.includes(s)) && html`<${Link} href="/sessions?status=error">${hidden(fails)} more failed<//>`}
+      </span>
     </header>
     <ul class="attention-list">
       ${shown.map((s) => html`<li key=${s.session_id}>
@@ -294,7 +303,7 @@ export function DashboardView() {
   const setChart = (c) => setQuery({ chart: c === "activity" ? null : c }, { replace: true });
 
   return html`<div class="view dashboard">
-    <${AttentionStrip} now=${now} />
+    <${AttentionStrip} now=${now} waitingTotal=${summary.data?.waiting_sessions} />
     <${VmStrip} />
     <${Loaded} state=${summary} what="Loading today's numbers">${(data) => html`<${StatCards} summary=${data} />`}<//>
     <div class="grid-2">
