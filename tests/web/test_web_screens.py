@@ -72,43 +72,38 @@ def assert_fits(page: Page, what: str) -> None:
     assert found["wide"] == [], f"{what}: elements wider than the screen: {found['wide']}"
 
 
-@pytest.mark.parametrize("viewport", [PHONE, TABLET], ids=["390px", "768px"])
+@pytest.mark.parametrize(
+    ("scheme", "viewport", "suffix"),
+    [
+        ("light", PHONE, "390"),
+        ("light", TABLET, None),
+        ("light", WIDE, "1440"),
+        ("dark", WIDE, "1440-dark"),
+        ("dark", PHONE, "390-dark"),
+    ],
+    ids=["390px", "768px", "1440px", "1440px-dark", "390px-dark"],
+)
 def test_every_view_fits_the_screen(
-    browser: Browser, problems: PageProblems, embedded_server: Any, seeded: Seed, viewport: Any
+    browser: Browser,
+    problems: PageProblems,
+    embedded_server: Any,
+    seeded: Seed,
+    scheme: str,
+    viewport: dict[str, int],
+    suffix: str | None,
 ) -> None:
-    page = new_page(browser, problems, "light", viewport)
+    """No view is wider than the screen; screenshots of each for a person to look at."""
+    page = new_page(browser, problems, scheme, viewport)
     try:
         for name, path, ready in views(seeded):
             page.goto(embedded_server.ui_url + path)
             expect(page.locator(ready).first).to_be_visible()
             page.wait_for_load_state("networkidle")
             assert_fits(page, f"{name} at {viewport['width']} px")
-            if viewport is PHONE:
-                screenshot(page, f"{name}-390")
+            if suffix:
+                screenshot(page, f"{name}-{suffix}")
     finally:
         page.context.close()
-    problems.check()
-
-
-def test_screenshots_wide_and_dark(
-    browser: Browser, problems: PageProblems, embedded_server: Any, seeded: Seed
-) -> None:
-    """Every view at 1440 px (light and dark) and at 390 px dark, for a person to look at."""
-    for scheme, viewport, suffix in (
-        ("light", WIDE, "1440"),
-        ("dark", WIDE, "1440-dark"),
-        ("dark", PHONE, "390-dark"),
-    ):
-        page = new_page(browser, problems, scheme, viewport)
-        try:
-            for name, path, ready in views(seeded):
-                page.goto(embedded_server.ui_url + path)
-                expect(page.locator(ready).first).to_be_visible()
-                page.wait_for_load_state("networkidle")
-                assert_fits(page, f"{name} at {viewport['width']} px")
-                screenshot(page, f"{name}-{suffix}")
-        finally:
-            page.context.close()
     problems.check()
 
 
