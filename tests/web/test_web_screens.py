@@ -235,6 +235,13 @@ def test_the_waterfall_nests_sub_agent_spans(
     )
     page.get_by_role("button", name="Show the 3 spans called by Task: review the diff").click()
     expect(rows).to_have_count(len(Seed.TREE_SPANS))
+    # And from the keyboard: ← folds the focused span's subtree, → unfolds it.
+    rows.nth(1).focus()
+    page.keyboard.press("ArrowLeft")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowRight")
+    expect(rows).to_have_count(len(Seed.TREE_SPANS))
 
     # A span's detail opens right under its row, before the next row.
     rows.nth(3).click()
