@@ -72,8 +72,14 @@ def problems() -> PageProblems:
     return PageProblems()
 
 
-def _new_page(browser: Browser, problems: PageProblems, color_scheme: str) -> Page:
-    context = browser.new_context(viewport=VIEWPORT, color_scheme=color_scheme)  # type: ignore[arg-type]
+def new_page(
+    browser: Browser,
+    problems: PageProblems,
+    color_scheme: str,
+    viewport: dict[str, int] | None = None,
+) -> Page:
+    """A page that records its problems in `problems`; the caller closes its context."""
+    context = browser.new_context(viewport=viewport or VIEWPORT, color_scheme=color_scheme)  # type: ignore[arg-type]
     page = context.new_page()
     page.set_default_timeout(10_000)
 
@@ -94,7 +100,7 @@ def _new_page(browser: Browser, problems: PageProblems, color_scheme: str) -> Pa
 @pytest.fixture
 def page(browser: Browser, problems: PageProblems) -> Iterator[Page]:
     """A fresh 1280 px page in the light theme; fails the test on console errors."""
-    page = _new_page(browser, problems, "light")
+    page = new_page(browser, problems, "light")
     yield page
     page.context.close()
     problems.check()
@@ -102,7 +108,7 @@ def page(browser: Browser, problems: PageProblems) -> Iterator[Page]:
 
 @pytest.fixture
 def dark_page(browser: Browser, problems: PageProblems) -> Iterator[Page]:
-    page = _new_page(browser, problems, "dark")
+    page = new_page(browser, problems, "dark")
     yield page
     page.context.close()
     problems.check()

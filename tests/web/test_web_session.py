@@ -40,7 +40,7 @@ def test_waterfall_shows_the_spans_of_a_run_in_order(
     expect(rows.locator(".wf-name")).to_have_text(list(Seed.MAIN_SPANS))
     expect(rows.locator(".wf-kind")).to_have_text(["tool", "llm", "tool", "tool"])
     expect(rows.nth(3)).to_have_class(re.compile(r"\bis-error\b"))
-    expect(rows.nth(3).locator(".wf-status")).to_have_text("error")
+    expect(rows.nth(3).locator(".wf-status")).to_have_text("failed")
     # Bars are placed by start offset and sized by duration (3.5 s vs 0.8 s).
     boxes = [rows.nth(i).locator(".wf-bar").bounding_box() for i in range(4)]
     assert all(box is not None for box in boxes)

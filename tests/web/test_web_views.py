@@ -36,8 +36,9 @@ def test_dashboard(page: Page, embedded_server: Any, seeded: Seed) -> None:
     first = page.locator(".view.dashboard > *").first
     expect(first).to_have_class(re.compile(r"\battention\b"))
 
-    expect(page.locator(".stat-card", has_text="Active sessions")).to_be_visible()
-    expect(page.locator(".stat-card", has_text="Tokens today")).to_be_visible()
+    expect(page.locator(".stat-card", has_text="Active now")).to_be_visible()
+    expect(page.locator(".stat-card", has_text="Tokens")).to_be_visible()
+    expect(page.locator("section.today h2")).to_contain_text("Today (UTC)")
     page.wait_for_function(CANVAS_HAS_PIXELS)
     expect(page.locator(".bars")).to_contain_text("codex")
     expect(page.locator(".bars")).to_contain_text("claude-code")
@@ -80,7 +81,7 @@ def test_sessions_filters_live_in_the_url(page: Page, embedded_server: Any, seed
     expect(alpha).to_have_count(1)
     expect(bravo).to_have_count(1)
     expect(bravo.locator(".badge")).to_have_text("waiting for a human")
-    expect(rows.filter(has_text=seeded.sid("charlie")).locator(".badge")).to_have_text("error")
+    expect(rows.filter(has_text=seeded.sid("charlie")).locator(".badge")).to_have_text("failed")
     expect(page.locator("input[name=to]")).not_to_have_value("")
     screenshot(page, "sessions")
 
@@ -126,7 +127,7 @@ def test_sessions_filters_live_in_the_url(page: Page, embedded_server: Any, seed
 
     bravo.get_by_role("link").click()
     expect(page).to_have_url(re.compile(rf"/sessions/{seeded.sid('bravo')}$"))
-    expect(page.locator(".callout.warn")).to_contain_text("waiting for a human (permission_prompt)")
+    expect(page.locator(".callout.warn")).to_contain_text("waiting for a human (permission prompt)")
     page.go_back()
     expect(page).to_have_url(re.compile(r"/sessions\?host=ci-runner$"))
     page.go_forward()
@@ -175,10 +176,14 @@ def test_openclaw_health_cards(page: Page, embedded_server: Any, seeded: Seed) -
     expect(gateway.locator("dd")).to_have_text("up · 12 ms · HTTP 200")
     expect(zap.locator("svg.sparkline polyline")).to_have_count(1)
     agents = zap.locator(".vm-row").filter(has=page.locator("dt", has_text="Agents"))
-    expect(agents.locator("dd")).to_have_text("1 active")
+    expect(agents.locator("dd")).to_have_text("1 active · all")
     bolt_agents = bolt.locator(".vm-row").filter(has=page.locator("dt", has_text="Agents"))
-    expect(bolt_agents.locator("dd")).to_have_text("0 active · 1 waiting for a human")
+    expect(bolt_agents.locator("dd")).to_have_text("0 active · 1 waiting for a human · all")
     screenshot(page, "openclaw")
+    # "1 waiting for a human" leads to that VM's waiting sessions.
+    bolt_agents.get_by_role("link", name="1 waiting for a human").click()
+    expect(page).to_have_url(re.compile(rf"/sessions\?host={seeded.vm_bad}&status=waiting$"))
+    expect(page.locator("tbody tr")).to_have_count(1)
 
 
 def test_openclaw_without_instances_explains_the_setup(

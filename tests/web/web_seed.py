@@ -51,6 +51,15 @@ class Seed:
 
     # The spans of the main run, in start order.
     MAIN_SPANS = ("Read", "claude-sonnet-4-6", "Bash", "Edit")
+    # The spans of the sub-agent run in tree order, with their depth.
+    TREE_SPANS = (
+        ("claude-opus-4", 0),
+        ("Task: review the diff", 0),
+        ("claude-haiku-4", 1),
+        ("Grep", 1),
+        ("Read", 1),
+        ("Bash", 0),
+    )
 
 
 def _event(
@@ -402,6 +411,7 @@ def build_seed(tag: str, now: datetime | None = None) -> Seed:
             },
         )
     )
+    _add_subagent_session(seed)
     for minutes_ago in range(30, -1, -3):
         ts = now - timedelta(minutes=minutes_ago, seconds=5)
         cpu = 10.0 + (minutes_ago % 9) * 4
@@ -462,3 +472,94 @@ def vm_snapshot(name: str, *, cpu: float, disk_pct: float) -> dict[str, Any]:
         "checks": {"libvirt": "ok", "ssh": "ok", "gateway": "ok"},
         "issues": issues,
     }
+
+
+def _add_subagent_session(seed: Seed) -> None:
+    """An ended Claude Code session whose run hands work to a sub-agent (a Task span that is
+    the parent of the sub-agent's model and tool calls), with token usage on the model calls."""
+    fw, host, session = "claude-code", "laptop", seed.sid("foxtrot")
+    run = seed.sid("foxtrot-run1")
+    t0 = seed.now - timedelta(seconds=45)
+    common: dict[str, Any] = {"framework": fw, "host": host, "session": session}
+    add = seed.events.append
+    add(_event(EventType.SESSION_START, t0, payload={"title": "Review the release diff"}, **common))
+    add(
+        _event(
+            EventType.RUN_START,
+            t0 + timedelta(seconds=1),
+            run=run,
+            payload={"input": "Review the diff for the release."},
+            **common,
+        )
+    )
+    task = f"{run}-task"
+    spans: list[tuple[str, str, str | None, float, float, dict[str, Any] | None]] = [
+        (
+            "opus",
+            "claude-opus-4",
+            None,
+            2,
+            3,
+            {"input_tokens": 8000, "output_tokens": 900, "cost_usd": 0.19},
+        ),
+        ("task", "Task: review the diff", None, 5, 12, None),
+        ("haiku", "claude-haiku-4", task, 6, 2, {"input_tokens": 5200, "output_tokens": 640}),
+        ("grep", "Grep", task, 8.5, 1, None),
+        ("read", "Read", task, 10, 1.5, None),
+        ("bash", "Bash", None, 18, 2, None),
+    ]
+    for key, name, parent, start_s, dur_s, usage in spans:
+        span = task if key == "task" else f"{run}-{key}"
+        kind = "llm" if usage else "agent" if key == "task" else "tool"
+        start = t0 + timedelta(seconds=start_s)
+        add(
+            _event(
+                EventType.SPAN_START,
+                start,
+                run=run,
+                span=span,
+                parent=parent,
+                payload={
+                    "kind": kind,
+                    "name": name,
+                    "input": {"pattern": "TODO"} if key == "grep" else None,
+                },
+                **common,
+            )
+        )
+        end: dict[str, Any] = {
+            "kind": kind,
+            "name": name,
+            "status": "ok",
+            "duration_ms": dur_s * 1000,
+        }
+        if usage:
+            end["usage"] = usage
+            end["output"] = {"text": f"{name} says: the diff looks fine."}
+        if key == "grep":
+            end["output"] = {"matches": 3}
+        add(
+            _event(
+                EventType.SPAN_END,
+                start + timedelta(seconds=dur_s),
+                run=run,
+                span=span,
+                parent=parent,
+                payload=end,
+                **common,
+            )
+        )
+    add(
+        _event(
+            EventType.RUN_END,
+            t0 + timedelta(seconds=21),
+            run=run,
+            payload={"status": "ok", "output": "The diff is ready to ship."},
+            **common,
+        )
+    )
+    add(
+        _event(
+            EventType.SESSION_END, t0 + timedelta(seconds=22), payload={"reason": "exit"}, **common
+        )
+    )

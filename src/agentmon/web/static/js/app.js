@@ -5,7 +5,7 @@ import { apiStatus } from "./api.js";
 import { ev, liveStatus, reconnectNow, useLiveRefresh } from "./live.js";
 import { Link, matchRoute, useRoute } from "./router.js";
 import { useStore } from "./store.js";
-import { useFetch, useTick } from "./hooks.js";
+import { pageSubject, useFetch, useTick } from "./hooks.js";
 import { DashboardView } from "./views/dashboard.js";
 import { SessionsView } from "./views/sessions.js";
 import { SessionView } from "./views/session.js";
@@ -27,6 +27,7 @@ const NAV = [
   ["/openclaw", "OpenClaw", ["openclaw"]],
 ];
 
+// A tab's title before its view names a more precise subject (see usePageTitle).
 const TITLES = {
   dashboard: "Dashboard",
   sessions: "Sessions",
@@ -87,11 +88,13 @@ export function App() {
   const name = match?.name ?? "missing";
 
   const waiting = useWaitingCount();
+  const subject = useStore(pageSubject);
 
   useEffect(() => {
     const prefix = waiting ? `(${waiting} waiting) ` : "";
-    document.title = `${prefix}${TITLES[name] || "Not found"} · agentmon`;
-  }, [name, waiting]);
+    const title = subject?.path === route.path ? subject.title : TITLES[name] || "Not found";
+    document.title = `${prefix}${title} · agentmon`;
+  }, [name, waiting, subject, route.path]);
 
   let view;
   switch (name) {

@@ -1,6 +1,22 @@
 // Data hooks shared by the views: fetching with reload, resync on reconnect, ticking clocks.
 import { getJSON, onResync } from "./api.js";
 import { useCallback, useEffect, useRef, useState } from "./lib.js";
+import { createStore } from "./store.js";
+
+/** What the current page is about, for the tab title: {path, title} or null. */
+export const pageSubject = createStore(null);
+
+/** Name the page's subject in the tab title ("Session Fix the login page"), while it shows. */
+export function usePageTitle(title) {
+  useEffect(() => {
+    if (!title) return undefined;
+    const mine = { path: location.pathname, title };
+    pageSubject.set(mine);
+    return () => {
+      if (pageSubject.get() === mine) pageSubject.set(null);
+    };
+  }, [title]);
+}
 
 /**
  * Fetch JSON from `path` (null: nothing to fetch). Returns {data, error, loading, at, reload}

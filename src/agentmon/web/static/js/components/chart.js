@@ -6,6 +6,10 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888";
 }
 
+function zeroBased(_, min, max) {
+  return [0, max > 0 ? max : 1];
+}
+
 function chartOptions(width, height, series) {
   const axisColor = cssVar("--muted");
   const gridColor = cssVar("--grid");
@@ -28,7 +32,8 @@ function chartOptions(width, height, series) {
     height,
     cursor: { drag: { x: false, y: false } },
     legend: { show: true },
-    scales: { x: { time: true } },
+    // Counts start at zero, and an all-zero series shows 0..1 rather than uPlot's 0..100.
+    scales: Object.fromEntries([["x", { time: true }], ...scales.map((scale) => [scale, { range: zeroBased }])]),
     axes: [axis, ...yAxes],
     series: [
       {},
@@ -37,6 +42,7 @@ function chartOptions(width, height, series) {
         scale: s.scale || "y",
         stroke: cssVar(s.color),
         width: 2,
+        fill: s.fill ? cssVar(s.fill) : undefined,
         points: { show: false },
         value: s.format ? (_, v) => (v === null || v === undefined ? "--" : s.format(v)) : undefined,
       })),
@@ -51,7 +57,8 @@ function toData(points, series) {
 
 /**
  * A time-series chart. `points`: [{ts, …}]; `series`: [{key, label, color: "--css-var",
- * scale?: name (series on a second scale get a right-hand axis), format?: value => text}].
+ * scale?: name (series on a second scale get a right-hand axis), format?: value => text,
+ * fill?: "--css-var" under the line}].
  */
 export function TimeChart({ points, series, height = 220, label }) {
   const box = useRef(null);

@@ -3,6 +3,7 @@ import { html } from "../lib.js";
 import { Link } from "../router.js";
 import { formatAgo, formatTime, oneLine } from "../format.js";
 import { ev } from "../live.js";
+import { statusLabel } from "./status.js";
 
 /** A short human description of an event, from its type and payload (as text). */
 function describeEvent(e) {
@@ -15,11 +16,11 @@ function describeEvent(e) {
     case "run.start":
       return p.input ?? p.prompt ? `prompt: ${oneLine(p.input ?? p.prompt, 100)}` : "run started";
     case "run.end":
-      return `run ${p.status || "ended"}${p.error ? `: ${oneLine(p.error, 80)}` : ""}`;
+      return `run ${p.status ? statusLabel(p.status) : "ended"}${p.error ? `: ${oneLine(p.error, 80)}` : ""}`;
     case "span.start":
       return `${p.kind || "span"} ${p.name || p.tool_name || ""} started`;
     case "span.end":
-      return `${p.kind || "span"} ${p.name || p.tool_name || ""} ${p.status || "done"}${p.error ? `: ${oneLine(p.error, 80)}` : ""}`;
+      return `${p.kind || "span"} ${p.name || p.tool_name || ""} ${p.status ? statusLabel(p.status) : "done"}${p.error ? `: ${oneLine(p.error, 80)}` : ""}`;
     case "error":
       return `error${p.kind ? ` (${p.kind})` : ""}: ${oneLine(p.message, 100)}`;
     case "metric.snapshot":

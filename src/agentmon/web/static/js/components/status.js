@@ -1,15 +1,22 @@
 // Status badges for sessions, runs and spans, and the notes for loading, empty and error states.
 import { html } from "../lib.js";
 
+// The API's status words (sessions: active, idle, waiting, ended, error; runs and spans: ok,
+// error, running, cancelled) as the UI says them, the same word on every view.
 const LABELS = {
   waiting: "waiting for a human",
-  running: "running",
+  error: "failed",
 };
+
+export function statusLabel(status) {
+  const value = status || "unknown";
+  return LABELS[value] || value;
+}
 
 /** A coloured badge; `status` is any session, run or span status. */
 export function StatusBadge({ status, title }) {
   const value = status || "unknown";
-  return html`<span class=${`badge badge-${value}`} title=${title || null}>${LABELS[value] || value}</span>`;
+  return html`<span class=${`badge badge-${value}`} title=${title || null}>${statusLabel(value)}</span>`;
 }
 
 export function Loading({ what = "Loading" }) {

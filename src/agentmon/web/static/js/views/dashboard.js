@@ -6,7 +6,8 @@ import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
-  formatAgo, formatCompact, formatCost, formatDuration, formatInt, oneLine, plural,
+  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, formatTime, oneLine,
+  parseTs, plural,
 } from "../format.js";
 import { useEventFeed } from "../feed.js";
 import { Empty, ErrorNote, Loaded, StatusBadge } from "../components/status.js";
@@ -17,48 +18,70 @@ import { VmPill } from "../components/vm.js";
 const RANGES = ["1h", "6h", "24h", "7d"];
 const ATTENTION_LIMIT = 20; // fetched per status
 const ATTENTION_SHOWN = 6; // cards shown, more only when more wait for a human
+const WAITING_SHOWN = 9; // at most this many waiting cards; the rest are one click away
 const SESSION_EVENT = (e) => ev.session(e) !== null;
 const VM_EVENT = (e) => ev.type(e) === "openclaw.snapshot";
 const ANY_EVENT = () => true;
 
+/** "permission_prompt" → "permission prompt". */
+function reasonText(reason) {
+  return reason ? reason.replace(/_/g, " ") : "";
+}
+
+/** The second line of an attention card: what the agent asks, or how it failed. */
+function AttentionDetail({ session: s, now }) {
+  const where = `${s.framework} · ${s.host || "—"}`;
+  if (s.status === "waiting") {
+    const since = html`<time datetime=${s.last_event_at} title=${formatDateTime(s.last_event_at)}>${formatTime(s.last_event_at)}</time>`;
+    return html`
+      ${s.waiting_message && html`<span class="attention-question">${oneLine(s.waiting_message, 160)}</span>`}
+      <span class="attention-why muted">${where}${s.waiting_reason ? ` · ${reasonText(s.waiting_reason)}` : ""}${" · "}waiting since ${since} (${formatAgo(s.last_event_at, now)})</span>`;
+  }
+  return html`<span class="attention-why muted">${where} · ${plural(s.error_count, "error")} · last event ${formatAgo(s.last_event_at, now)}</span>`;
+}
+
 /** The sessions that need someone: every one waiting for a human, then the latest failures. */
-function AttentionStrip({ now }) {
+function AttentionStrip({ now, waitingTotal }) {
   const waiting = useFetch(withQuery("/v1/sessions", { status: "waiting", limit: ATTENTION_LIMIT }));
-  const failing = useFetch(withQuery("/v1/sessions", { status: "error", limit: ATTENTION_LIMIT }));
+  const failed = useFetch(withQuery("/v1/sessions", { status: "error", limit: ATTENTION_LIMIT }));
   useLiveRefresh(SESSION_EVENT, () => {
     waiting.reload();
-    failing.reload();
+    failed.reload();
   });
-  const error = waiting.error || failing.error;
-  if (!waiting.data || !failing.data) {
+  const error = waiting.error || failed.error;
+  if (!waiting.data || !failed.data) {
     return html`<section class="attention" aria-label="Agents needing attention">
-      ${error ? html`<${ErrorNote} error=${error} onRetry=${() => { waiting.reload(); failing.reload(); }} />`
+      ${error ? html`<${ErrorNote} error=${error} onRetry=${() => { waiting.reload(); failed.reload(); }} />`
         : html`<p class="note loading">Checking for agents that need attention…</p>`}
     </section>`;
   }
   const byRecent = (a, b) => (a.last_event_at < b.last_event_at ? 1 : -1);
   const waits = [...waiting.data.sessions].sort(byRecent);
-  const fails = [...failing.data.sessions].sort(byRecent);
+  const fails = [...failed.data.sessions].sort(byRecent);
   if (waits.length + fails.length === 0) {
     return html`<section class="attention clear" aria-label="Agents needing attention">
       <span class="dot ok" aria-hidden="true"></span>
       No agent is waiting for a human and none has failed.
     </section>`;
   }
-  const shown = [...waits, ...fails].slice(0, Math.max(ATTENTION_SHOWN, waits.length));
-  const more = (list, status, label) => {
-    const hidden = list.filter((s) => !shown.includes(s)).length;
-    const total = list.length >= ATTENTION_LIMIT ? `${hidden}+` : hidden;
-    return hidden > 0
-      ? html`<${Link} href=${`/sessions?status=${status}`}>${total} more ${label}<//>`
-      : null;
+  const firstWaits = waits.slice(0, WAITING_SHOWN);
+  const shown = [...firstWaits, ...fails].slice(0, Math.max(ATTENTION_SHOWN, firstWaits.length));
+  // A full page may hide more; the summary's count of waiting sessions knows how many.
+  const totalWaiting = Math.max(waits.length, waitingTotal ?? 0);
+  const atMost = (list, total = list.length) => (total >= ATTENTION_LIMIT && total === list.length ? `${total}+` : total);
+  const hidden = (list, total = list.length) => {
+    const n = total - list.filter((s) => shown.includes(s)).length;
+    return total >= ATTENTION_LIMIT && total === list.length ? `${n}+` : n;
   };
   return html`<section class="attention" aria-label="Agents needing attention">
     <header class="attention-head">
       <h2>Needs attention</h2>
-      ${waits.length > 0 && html`<span class="count">${waits.length} waiting for a human</span>`}
-      ${fails.length > 0 && html`<span class="count bad">${fails.length >= ATTENTION_LIMIT ? `${fails.length}+` : fails.length} failed</span>`}
-      <span class="attention-more">${more(fails, "error", "failed sessions")}</span>
+      ${waits.length > 0 && html`<${Link} class="count" href="/sessions?status=waiting">${atMost(waits, totalWaiting)} waiting for a human<//>`}
+      ${fails.length > 0 && html`<${Link} class="count bad" href="/sessions?status=error">${atMost(fails)} failed<//>`}
+      <span class="attention-more">
+        ${totalWaiting > firstWaits.length && html`<${Link} href="/sessions?status=waiting">${hidden(waits, totalWaiting)} more waiting<//>`}
+        ${fails.some((s) => !shown.includes(s)) && html`<${Link} href="/sessions?status=error">${hidden(fails)} more failed<//>`}
+      </span>
     </header>
     <ul class="attention-list">
       ${shown.map((s) => html`<li key=${s.session_id}>
@@ -67,33 +90,61 @@ function AttentionStrip({ now }) {
             <${StatusBadge} status=${s.status} />
             <span class="attention-title">${oneLine(s.title || s.session_id, 70)}</span>
           </span>
-          <span class="attention-why muted">${s.framework} · ${s.host || "—"} · ${s.status === "waiting"
-            ? `${s.waiting_reason || "waiting"} since ${formatAgo(s.last_event_at, now)}`
-            : `${plural(s.error_count, "error")} · ${formatAgo(s.last_event_at, now)}`}</span>
+          <${AttentionDetail} session=${s} now=${now} />
         <//>
       </li>`)}
     </ul>
   </section>`;
 }
 
+/** "Today (UTC)": the summary's day, named with the zone the API counts it in. */
+function todayLabel(summary) {
+  return `Today (${summary.timezone || "UTC"})`;
+}
+
+function dayStartText(summary) {
+  const ms = parseTs(summary.day_start);
+  if (ms === null) return "";
+  const zone = summary.timezone || "UTC";
+  const options = { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+  const there = new Intl.DateTimeFormat(undefined, { ...options, timeZone: zone }).format(ms);
+  const here = new Intl.DateTimeFormat(undefined, options).format(ms);
+  return there === here ? `since ${there} ${zone}` : `since ${there} ${zone} (${here} your time)`;
+}
+
+function StatCard({ label, value, sub, tone, href }) {
+  const body = html`<span class="stat-label">${label}</span>
+    <span class="stat-value">${value}</span>
+    <span class="stat-sub muted">${sub}</span>`;
+  const cls = `stat-card ${tone || ""}`;
+  return href ? html`<${Link} class=${`${cls} stat-link`} href=${href}>${body}<//>` : html`<div class=${cls}>${body}</div>`;
+}
+
 function StatCards({ summary }) {
-  const cards = [
-    ["Active sessions", formatInt(summary.active_sessions),
-      summary.waiting_sessions ? `${summary.waiting_sessions} waiting for a human` : "none waiting"],
-    ["Sessions today", formatInt(summary.sessions), plural(summary.events, "event")],
-    ["Runs today", formatInt(summary.runs), ""],
-    ["Tool calls today", formatInt(summary.tool_calls), ""],
-    ["Errors today", formatInt(summary.errors), "", summary.errors > 0 ? "bad" : ""],
-    ["Tokens today", formatCompact(summary.tokens?.total ?? 0),
-      `${formatCompact(summary.tokens?.input ?? 0)} in · ${formatCompact(summary.tokens?.output ?? 0)} out`],
-    ["Cost today", formatCost(summary.cost_usd), "from reported usage"],
-  ];
-  return html`<section class="stat-cards" aria-label="Today">
-    ${cards.map(([label, value, sub, tone]) => html`<div class=${`stat-card ${tone || ""}`} key=${label}>
-      <span class="stat-label">${label}</span>
-      <span class="stat-value">${value}</span>
-      <span class="stat-sub muted">${sub}</span>
-    </div>`)}
+  const today = { from: summary.day_start };
+  const working = Math.max(0, (summary.active_sessions ?? 0) - (summary.waiting_sessions ?? 0));
+  return html`<section class="today" aria-label=${todayLabel(summary)}>
+    <h2 class="section-label">${todayLabel(summary)} <span class="muted small">${dayStartText(summary)}</span></h2>
+    <div class="stat-cards">
+      <div class="stat-card">
+        <span class="stat-label">Active now</span>
+        <span class="stat-value">${formatInt(summary.active_sessions)}</span>
+        <span class="stat-sub muted">
+          <${Link} href="/sessions?status=active">${working} working<//>${" · "}
+          <${Link} class=${summary.waiting_sessions ? "warn-text" : ""} href="/sessions?status=waiting">${summary.waiting_sessions} waiting for a human<//>
+        </span>
+      </div>
+      <${StatCard} label="Sessions" value=${formatInt(summary.sessions)} sub=${plural(summary.events, "event")}
+        href=${withQuery("/sessions", today)} />
+      <${StatCard} label="Runs" value=${formatInt(summary.runs)} sub="user turns" />
+      <${StatCard} label="Tool calls" value=${formatInt(summary.tool_calls)} sub="" />
+      <${StatCard} label="Errors" value=${formatInt(summary.errors)} tone=${summary.errors > 0 ? "bad" : ""}
+        sub=${summary.errors > 0 ? "see the failed sessions" : "none"}
+        href=${summary.errors > 0 ? withQuery("/sessions", { status: "error", ...today }) : null} />
+      <${StatCard} label="Tokens" value=${formatCompact(summary.tokens?.total ?? 0)}
+        sub=${`${formatCompact(summary.tokens?.input ?? 0)} in · ${formatCompact(summary.tokens?.output ?? 0)} out`} />
+      <${StatCard} label="Cost" value=${formatCost(summary.cost_usd)} sub="from reported usage" />
+    </div>
   </section>`;
 }
 
@@ -102,15 +153,26 @@ function FrameworkBars({ summary }) {
   if (rows.length === 0) return html`<${Empty}>No events today yet.<//>`;
   const top = Math.max(...rows.map(([, f]) => f.events), 1);
   return html`<ul class="bars">
-    ${rows.map(([name, f]) => html`<li key=${name}>
-      <span class="bar-label">${name}</span>
-      <span class="bar-track"><span class="bar-fill" style=${{ width: `${(f.events / top) * 100}%` }}></span></span>
-      <span class="bar-value">${plural(f.events, "event")}</span>
-      <span class="bar-detail muted">${plural(f.sessions, "session")} · ${f.active_sessions} active · ${plural(f.runs, "run")} · ${plural(f.tool_calls, "tool call")}${f.errors ? ` · ${plural(f.errors, "error")}` : ""} · ${formatCost(f.cost_usd)}</span>
-    </li>`)}
+    ${rows.map(([name, f]) => {
+      const list = (extra) => withQuery("/sessions", { framework: name, ...extra });
+      return html`<li key=${name}>
+        <${Link} class="bar-label" href=${list({ from: summary.day_start })}>${name}<//>
+        <span class="bar-track"><span class="bar-fill" style=${{ width: `${(f.events / top) * 100}%` }}></span></span>
+        <span class="bar-value">${plural(f.events, "event")}</span>
+        <span class="bar-detail muted">
+          <${Link} href=${list({ from: summary.day_start })}>${plural(f.sessions, "session")}<//>${" · "}
+          <${Link} href=${list({ status: "active" })}>${f.active_sessions} active<//>${" · "}
+          ${plural(f.runs, "run")} · ${plural(f.tool_calls, "tool call")}${f.errors
+            ? html`${" · "}<${Link} class="bad-text" href=${list({ status: "error", from: summary.day_start })}>${plural(f.errors, "error")}<//>`
+            : ""} · ${formatCost(f.cost_usd)}
+        </span>
+      </li>`;
+    })}
   </ul>`;
 }
 
+// Errors get a panel of their own under the activity chart: a handful of errors would
+// otherwise lie flat under hundreds of events on one linear axis.
 const CHARTS = {
   activity: {
     label: "Activity",
@@ -118,8 +180,8 @@ const CHARTS = {
       { key: "events", label: "events", color: "--c1" },
       { key: "tool_calls", label: "tool calls", color: "--c2" },
       { key: "runs", label: "runs", color: "--c3" },
-      { key: "errors", label: "errors", color: "--bad" },
     ],
+    below: [{ key: "errors", label: "errors", color: "--bad", fill: "--bad-soft" }],
   },
   usage: {
     label: "Tokens & cost",
@@ -127,11 +189,26 @@ const CHARTS = {
       { key: "tokens", label: "tokens", color: "--c1", format: formatCompact },
       { key: "cost_usd", label: "cost", color: "--c3", scale: "usd", format: formatCost },
     ],
+    below: [],
   },
 };
 
+/** The buckets that are over, and the current one (still filling) apart, or null. */
+function splitPartial(data, at) {
+  const last = data.points[data.points.length - 1];
+  const end = last ? (parseTs(last.ts) ?? 0) + data.bucket_seconds * 1000 : 0;
+  return end > at ? { done: data.points.slice(0, -1), partial: last } : { done: data.points, partial: null };
+}
+
+function PartialNote({ partial, series, bucket }) {
+  if (!partial) return null;
+  const sofar = series.map((s) => `${s.label} ${(s.format || formatInt)(partial[s.key] ?? 0)}`).join(", ");
+  return html`<p class="muted small partial-note">The current ${bucket} (since ${formatTime(partial.ts)}) is still
+    filling and not drawn; so far: ${sofar}.</p>`;
+}
+
 function Activity({ range, setRange, chart, setChart, timeseries }) {
-  const { series } = CHARTS[chart];
+  const { series, below } = CHARTS[chart];
   return html`<section class="panel activity">
     <header class="panel-head">
       <div class="segmented" role="group" aria-label="Chart">
@@ -144,11 +221,22 @@ function Activity({ range, setRange, chart, setChart, timeseries }) {
           class=${w === range ? "active" : ""} onClick=${() => setRange(w)}>${w}</button>`)}
       </div>
     </header>
-    <${Loaded} state=${timeseries} what="Loading activity">${(data) => html`
-      <${TimeChart} points=${data.points} series=${series}
-        label=${`${CHARTS[chart].label} per ${formatDuration(data.bucket_seconds * 1000)}, last ${data.window}`} />
-      <p class="muted small">One point per ${formatDuration(data.bucket_seconds * 1000)}.${chart === "usage"
-        ? " Tokens and cost as reported by the agents' usage metrics." : ""}</p>`}<//>
+    <${Loaded} state=${timeseries} what="Loading activity">${(data) => {
+      const bucket = formatDuration(data.bucket_seconds * 1000);
+      const { done, partial } = splitPartial(data, timeseries.at ?? Date.now());
+      const shown = [...series, ...below];
+      if (data.points.every((p) => shown.every((s) => !p[s.key]))) {
+        return html`<${Empty}>Nothing in the last ${data.window}: no ${shown.map((s) => s.label).join(", ")} yet.<//>`;
+      }
+      return html`
+        <${TimeChart} points=${done} series=${series}
+          label=${`${CHARTS[chart].label} per ${bucket}, last ${data.window}`} />
+        ${below.length > 0 && html`<div class="chart-below"><${TimeChart} points=${done} series=${below} height=${110}
+          label=${`Errors per ${bucket}, last ${data.window}`} /></div>`}
+        <p class="muted small">One point per ${bucket}.${chart === "usage"
+          ? " Tokens and cost as reported by the agents' usage metrics." : " Errors on their own scale, below."}</p>
+        <${PartialNote} partial=${partial} series=${[...series, ...below]} bucket=${bucket} />`;
+    }}<//>
   </section>`;
 }
 
@@ -215,15 +303,16 @@ export function DashboardView() {
   const setChart = (c) => setQuery({ chart: c === "activity" ? null : c }, { replace: true });
 
   return html`<div class="view dashboard">
-    <${AttentionStrip} now=${now} />
+    <${AttentionStrip} now=${now} waitingTotal=${summary.data?.waiting_sessions} />
     <${VmStrip} />
     <${Loaded} state=${summary} what="Loading today's numbers">${(data) => html`<${StatCards} summary=${data} />`}<//>
     <div class="grid-2">
       <${Activity} range=${range} setRange=${setRange} chart=${chart} setChart=${setChart}
         timeseries=${timeseries} />
       <section class="panel">
-        <header class="panel-head"><h2>By framework <span class="muted small">today</span></h2></header>
-        <${Loaded} state=${summary} what="Loading">${(data) => html`<${FrameworkBars} summary=${data} />`}<//>
+        <${Loaded} state=${summary} what="Loading">${(data) => html`
+          <header class="panel-head"><h2>By framework <span class="muted small">today (${data.timezone || "UTC"})</span></h2></header>
+          <${FrameworkBars} summary=${data} />`}<//>
       </section>
     </div>
     <div class="grid-2">

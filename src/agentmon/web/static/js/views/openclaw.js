@@ -35,13 +35,14 @@ function VmAgents({ name }) {
   const count = (status) => sessions.data.sessions.filter((s) => s.status === status).length;
   const active = count("active");
   const waiting = count("waiting");
-  const failing = count("error");
-  const href = withQuery("/sessions", { host: name });
+  const failed = count("error");
   if (sessions.data.sessions.length === 0) return html`<span class="muted">no agent sessions</span>`;
-  return html`<${Link} href=${href}>
-    ${active} active${waiting ? html`${" · "}<span class="warn-text">${waiting} waiting for a human</span>` : ""}${
-      failing ? html`${" · "}<span class="bad-text">${failing} failing</span>` : ""}
-  <//>`;
+  const list = (status) => withQuery("/sessions", { host: name, status });
+  return html`<span class="vm-agents">
+    <${Link} href=${list("active")}>${active} active<//>${waiting ? html`${" · "}<${Link} class="warn-text"
+      href=${list("waiting")}>${waiting} waiting for a human<//>` : ""}${failed ? html`${" · "}<${Link}
+      class="bad-text" href=${list("error")}>${failed} failed<//>` : ""}${" · "}<${Link} href=${list()}>all<//>
+  </span>`;
 }
 
 function InstanceCard({ instance, fetchedAt, now }) {

@@ -1,14 +1,16 @@
 // Session detail: the header, its runs, and each opened run as a waterfall of its spans with
-// the selected span's payload. The opened run and span live in the URL (?run=…&span=…).
+// the selected span's payload; or the whole session as a transcript to read. The tab, the
+// opened run and span live in the URL (?tab=transcript, ?run=…&span=…).
 import { html } from "../lib.js";
-import { useFetch, useTick } from "../hooks.js";
+import { usePageTitle, useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
   formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, oneLine, plural,
 } from "../format.js";
 import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
-import { Waterfall } from "../components/waterfall.js";
+import { Waterfall, spanUsage } from "../components/waterfall.js";
+import { Transcript } from "../components/transcript.js";
 import { JsonView } from "../components/json.js";
 import { ClampedText } from "../components/text.js";
 
@@ -37,14 +39,17 @@ function SessionHeader({ session: s, now }) {
   return html`<header class="session-head">
     <p class="crumbs"><${Link} href="/sessions">Sessions<//> / <span class="mono">${s.session_id}</span></p>
     <h1><${StatusBadge} status=${s.status} /> <span class="title-text">${s.title ? oneLine(s.title, 160) : "Untitled session"}</span></h1>
-    ${s.status === "waiting" && html`<p class="callout warn" role="status">
-      This agent is waiting for a human${s.waiting_reason ? ` (${s.waiting_reason})` : ""} since ${formatAgo(s.last_event_at, now)}.
-    </p>`}
+    ${s.status === "waiting" && html`<div class="callout warn" role="status">
+      ${s.waiting_message && html`<p class="waiting-question"><span class="muted">It asks:</span> <q>${s.waiting_message}</q></p>`}
+      <p>This agent is waiting for a human${s.waiting_reason ? ` (${s.waiting_reason.replace(/_/g, " ")})` : ""}${" since "}<time
+        datetime=${s.last_event_at}>${formatDateTime(s.last_event_at)}</time> (${formatAgo(s.last_event_at, now)}).</p>
+    </div>`}
     <dl class="facts">${facts.map(([k, v]) => html`<div key=${k}><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>
   </header>`;
 }
 
 function SpanDetail({ span, onClose }) {
+  const usage = spanUsage(span);
   return html`<section class="span-detail" aria-label=${`Span ${span.name || span.span_id}`}>
     <header class="panel-head">
       <h3>${span.name || "(unnamed)"} <span class="muted small">${span.kind}</span> <${StatusBadge} status=${span.status} /></h3>
@@ -55,6 +60,9 @@ function SpanDetail({ span, onClose }) {
       <div><dt>Duration</dt><dd>${span.status === "running" ? "running" : formatDuration(span.duration_ms)}</dd></div>
       <div><dt>Span id</dt><dd class="mono">${span.span_id}</dd></div>
       ${span.parent_span_id && html`<div><dt>Parent</dt><dd class="mono">${span.parent_span_id}</dd></div>`}
+      ${usage?.total != null && html`<div><dt>Tokens</dt><dd>${formatInt(usage.total)}${usage.input != null
+        ? ` (${formatInt(usage.input)} in, ${formatInt(usage.output ?? 0)} out)` : ""}</dd></div>`}
+      ${usage?.cost != null && html`<div><dt>Cost</dt><dd>${formatCost(usage.cost)}</dd></div>`}
     </dl>
     ${span.error && html`<div class="span-error"><h4>Error</h4><${ClampedText} text=${span.error} /></div>`}
     <h4>Input</h4><${JsonView} value=${span.input ?? null} label="span input" />
@@ -82,8 +90,8 @@ function RunDetail({ runId, spanId, setSpan, live }) {
     </div>
     ${run.error && html`<div class="span-error"><h4>Run error</h4><${ClampedText} text=${run.error} /></div>`}
     <h4>Spans <span class="muted small">${spans.length} · click one for its input and output${live ? " · live" : ""}</span></h4>
-    <${Waterfall} run=${run} spans=${spans} selectedId=${selected?.span_id} onSelect=${setSpan} now=${now} />
-    ${selected && html`<${SpanDetail} span=${selected} onClose=${() => setSpan(null)} />`}
+    <${Waterfall} run=${run} spans=${spans} selectedId=${selected?.span_id} onSelect=${setSpan} now=${now}
+      detail=${selected && html`<${SpanDetail} span=${selected} onClose=${() => setSpan(null)} />`} />
     ${errors.length > 0 && html`<div class="run-errors">
       <h4>Errors <span class="count bad">${errors.length}</span></h4>
       <ul>${errors.map((e) => html`<li key=${e.event_id}>
@@ -115,11 +123,28 @@ function RunItem({ run, index, open, toggle, spanId, setSpan, live, now }) {
   </li>`;
 }
 
+/** Whether the agent may still be working: only an active or waiting session is "live". */
+function isLive(session) {
+  return !session.ended_at && (session.status === "active" || session.status === "waiting");
+}
+
+const TABS = [["runs", "Runs"], ["transcript", "Transcript"]];
+
+function Tabs({ tab, setTab, meta }) {
+  return html`<div class="tabs" role="tablist" aria-label="Session views">
+    ${TABS.map(([name, label]) => html`<button type="button" role="tab" key=${name} aria-selected=${tab === name}
+      onClick=${() => setTab(name)}>${label}</button>`)}
+    <span class="tabs-meta muted small">${meta}</span>
+  </div>`;
+}
+
 export function SessionView({ id }) {
   const now = useTick(10000);
   const [query, setQuery] = useQueryParams();
   const detail = useFetch(`/v1/sessions/${encodeURIComponent(id)}`);
   useLiveRefresh((e) => ev.session(e) === id, detail.reload, 700);
+  const session = detail.data?.session;
+  usePageTitle(session ? `Session ${oneLine(session.title || session.session_id, 60)}` : null);
 
   if (detail.data === null) {
     if (detail.error?.status === 404) {
@@ -132,19 +157,24 @@ export function SessionView({ id }) {
       ? html`<${ErrorNote} error=${detail.error} onRetry=${detail.reload} />`
       : html`<${Loading} what="Loading session" />`}</div>`;
   }
-  const { session, runs } = detail.data;
+  const { runs } = detail.data;
   const openRun = query.get("run");
-  const live = session.status !== "ended";
+  const tab = query.get("tab") === "transcript" ? "transcript" : "runs";
+  const live = isLive(session);
   const toggle = (runId) => () => setQuery({ run: openRun === runId ? null : runId, span: null }, { replace: true });
   const setSpan = (spanId) => setQuery({ span: spanId }, { replace: true });
+  const setTab = (name) => setQuery({ tab: name === "runs" ? null : name }, { replace: true });
   return html`<div class="view session">
     ${detail.error && html`<${ErrorNote} error=${detail.error} onRetry=${detail.reload} />`}
     <${SessionHeader} session=${session} now=${now} />
     <section class="runs">
-      <h2>Runs <span class="muted small">${runs.length}${live ? " · updating live" : ""}</span></h2>
+      <h2 class="visually-hidden">${tab === "runs" ? "Runs" : "Transcript"}</h2>
+      <${Tabs} tab=${tab} setTab=${setTab} meta=${`${plural(runs.length, "run")}${live ? " · updating live" : ""}`} />
       ${runs.length === 0
         ? html`<${Empty}>No runs in this session yet.<//>`
-        : html`<ol class="run-list">${runs.map((run, i) => html`<${RunItem} key=${run.run_id} run=${run} index=${i}
+        : tab === "transcript"
+          ? html`<${Transcript} runs=${runs} />`
+          : html`<ol class="run-list">${runs.map((run, i) => html`<${RunItem} key=${run.run_id} run=${run} index=${i}
             open=${openRun === run.run_id} toggle=${toggle(run.run_id)} spanId=${query.get("span")}
             setSpan=${setSpan} live=${live} now=${now} />`)}</ol>`}
     </section>

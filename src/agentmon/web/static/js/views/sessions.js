@@ -2,14 +2,14 @@
 // and live updates (new sessions appear, statuses change).
 import { html, useCallback, useEffect, useRef, useState } from "../lib.js";
 import { getJSON, onResync, withQuery } from "../api.js";
-import { useFetch, useTick } from "../hooks.js";
+import { usePageTitle, useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, navigate, useQueryParams } from "../router.js";
 import {
   formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, formatShortDateTime,
   isoToLocalInput, localInputToIso, oneLine,
 } from "../format.js";
-import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
+import { Empty, ErrorNote, Loading, StatusBadge, statusLabel } from "../components/status.js";
 
 const STATUSES = ["active", "idle", "waiting", "ended", "error"];
 const FILTERS = ["from", "to", "framework", "host", "status"];
@@ -96,7 +96,7 @@ function Filters({ filters, setQuery, facets }) {
     <label>Status
       <select name="status" value=${filters.status} onChange=${set("status")}>
         <option value="">all</option>
-        ${STATUSES.map((s) => html`<option key=${s} value=${s}>${s === "waiting" ? "waiting for a human" : s}</option>`)}
+        ${STATUSES.map((s) => html`<option key=${s} value=${s}>${statusLabel(s)}</option>`)}
       </select>
     </label>
     ${active && html`<button type="button" class="link-button" onClick=${() => setQuery(Object.fromEntries(FILTERS.map((k) => [k, null])))}>Clear filters</button>`}
@@ -110,21 +110,22 @@ function SessionRow({ session: s, now }) {
     navigate(href);
   };
   return html`<tr class=${`row-link status-${s.status}`} onClick=${open}>
-    <td><${StatusBadge} status=${s.status} title=${s.waiting_reason || s.end_reason || null} /></td>
+    <td class="status-cell"><${StatusBadge} status=${s.status} title=${s.waiting_reason || s.end_reason || null} /></td>
     <td class="session-cell">
       <${Link} href=${href}>${oneLine(s.title, 80) || html`<span class="muted">untitled</span>`}<//>
+      ${s.status === "waiting" && s.waiting_message && html`<span class="session-question">${oneLine(s.waiting_message, 120)}</span>`}
       <span class="muted mono small">${s.session_id}</span>
     </td>
-    <td>${s.framework}</td>
-    <td>${s.host || "—"}</td>
-    <td><time datetime=${s.started_at} title=${`${formatDateTime(s.started_at)} (${formatAgo(s.started_at, now)})`}>${formatShortDateTime(s.started_at)}</time></td>
-    <td class="num">${formatDuration(s.duration_ms)}</td>
-    <td class="num counts-cell" title=${`${s.run_count} runs, ${s.tool_count} tool calls, ${s.error_count} errors`}>
+    <td data-label="framework">${s.framework}</td>
+    <td data-label="host">${s.host || "—"}</td>
+    <td data-label="started"><time datetime=${s.started_at} title=${`${formatDateTime(s.started_at)} (${formatAgo(s.started_at, now)})`}>${formatShortDateTime(s.started_at)}</time></td>
+    <td class="num" data-label="duration">${formatDuration(s.duration_ms)}</td>
+    <td class="num counts-cell" data-label="runs · tools · errors" title=${`${s.run_count} runs, ${s.tool_count} tool calls, ${s.error_count} errors`}>
       ${formatInt(s.run_count)} · ${formatInt(s.tool_count)} · <span class=${s.error_count ? "bad-text" : "muted"}>${formatInt(s.error_count)}</span>
     </td>
-    <td class="num">${formatCompact(s.tokens?.total ?? 0)}</td>
-    <td class="num">${formatCost(s.cost_usd)}</td>
-    <td>${formatAgo(s.last_event_at, now)}</td>
+    <td class="num" data-label="tokens">${formatCompact(s.tokens?.total ?? 0)}</td>
+    <td class="num" data-label="cost">${formatCost(s.cost_usd)}</td>
+    <td data-label="last event">${formatAgo(s.last_event_at, now)}</td>
   </tr>`;
 }
 
@@ -135,6 +136,8 @@ export function SessionsView() {
   const facetsState = useFetch("/v1/facets");
   const facets = facetsState.data || { frameworks: [], hosts: [] };
   const pages = useSessionPages(filters);
+  const named = [filters.status && statusLabel(filters.status), filters.framework, filters.host].filter(Boolean);
+  usePageTitle(named.length ? `Sessions: ${named.join(", ")}` : null);
   useLiveRefresh((e) => ev.session(e) !== null, pages.refresh, 1000);
   useLiveRefresh((e) => ev.type(e) === "session.start", facetsState.reload, 3000);
 
