@@ -352,6 +352,13 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(run(args, settings))
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        print(
+            f"agentmon {args.command}: needs the server install (missing module {exc.name!r}): "
+            "pip install 'agentmon-fleet[server]'",
+            file=sys.stderr,
+        )
+        return 2
     except (ConnectionError, OSError) as exc:
         print(f"agentmon: {exc}", file=sys.stderr)
         return 1

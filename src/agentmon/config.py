@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from dotenv import dotenv_values
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOG_FORMATS = ("text", "json")
@@ -351,9 +350,23 @@ def parse_setting(name: str, raw: str, label: str | None = None, where: str = ""
         raise SettingError(f"{found} is not {kind.expected}") from None
 
 
+def _read_env_file(env_file: str) -> dict[str, str | None]:
+    """The variables of a `.env` file; the producer install (no python-dotenv) reads none
+    unless one exists, which it then refuses with the install command that reads it."""
+    try:
+        from dotenv import dotenv_values
+    except ModuleNotFoundError:
+        if Path(env_file).exists():
+            raise SettingError(
+                f"reading {env_file} needs the server install: pip install 'agentmon-fleet[server]'"
+            ) from None
+        return {}
+    return dict(dotenv_values(env_file))
+
+
 def resolve(overrides: Mapping[str, Any] | None = None, env_file: str = ".env") -> list[Resolved]:
     """Every setting's value and its source: flag > environment > .env file > default."""
-    from_file = dotenv_values(env_file)
+    from_file = _read_env_file(env_file)
     resolved = []
     for name in SETTINGS:
         env = env_name(name)

@@ -283,3 +283,48 @@ def test_importing_the_handlers_and_the_sdk_loads_no_server_module() -> None:
         if any(name == banned or name.startswith(banned + ".") for banned in SERVER_MODULES)
     ]
     assert server == []
+
+
+def test_hooks_install_works_in_the_producer_install(
+    producer_venv: ProducerVenv, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    """An agent's machine wires its hooks without the server's dependencies."""
+    settings = tmp_path / "settings.json"
+    settings.write_text('{"model": "opus"}\n')
+    result = subprocess.run(
+        [
+            str(producer_venv.bin / "agentmon"),
+            "hooks",
+            "install",
+            "claude-code",
+            "--settings",
+            str(settings),
+            "--ingest-url",
+            "http://10.0.0.1:8080",
+        ],
+        capture_output=True,
+        text=True,
+        env=hook_env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    installed = json.loads(settings.read_text())
+    assert installed["model"] == "opus"
+    assert "agentmon-claude-handler" in json.dumps(installed["hooks"])
+
+
+def test_a_server_command_in_the_producer_install_names_the_install_it_needs(
+    producer_venv: ProducerVenv, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [str(producer_venv.bin / "agentmon"), "migrate"],
+        capture_output=True,
+        text=True,
+        env=hook_env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "agentmon-fleet[server]" in result.stderr
+    assert "Traceback" not in result.stderr
