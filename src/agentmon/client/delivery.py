@@ -11,21 +11,28 @@ Every answer falls in one of three outcomes:
   or the producer is misconfigured in a way that a fix repairs for every event alike
   (401, 403, 404, 407): keep the events.
 
-Retries follow :mod:`agentmon.client.backoff` within a ``RetryPolicy``'s bounds.
+Retries follow :mod:`agentmon.client.backoff` within a ``RetryPolicy``'s bounds; that module
+is imported only when a retry is due, so a delivery that succeeds at once never loads it.
+
+HTTP: plain ``http://`` gateways get a small HTTP/1.1 client over ``_socket``: ``urllib``
+and ``http.client`` import ``email``, ``re`` and more than a hook handler's whole run costs,
+and a ``str`` host name makes the socket module load the IDNA codec. ``https://`` goes
+through ``urllib`` (TLS costs more than those imports anyway). The whole exchange is bounded
+by one timeout; a server that cannot be reached or answer in time is an ``OSError``.
 """
 
 from __future__ import annotations
 
 import time
 
-from agentmon.client.backoff import Backoff, parse_retry_after
-from agentmon.client.http import http_post
 from agentmon.client.jsonio import json_dumps, json_loads
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
+
+    from agentmon.client.backoff import Backoff
 
     Event = dict[str, Any]
 
@@ -67,8 +74,15 @@ class RetryPolicy:
         self.attempts = attempts
         self.budget = budget
         self.retry_unreachable = retry_unreachable
-        self.backoff = backoff or Backoff()
+        self._backoff = backoff
         self.sleep = sleep
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if self._backoff is None:
+            from agentmon.client.backoff import Backoff
+
+            self._backoff = Backoff()
+        return self._backoff.delay(attempt, retry_after)
 
     def deadline(self) -> float | None:
         return None if self.budget is None else time.monotonic() + self.budget
@@ -107,6 +121,8 @@ def post_once(endpoint: Endpoint, body: bytes, timeout: float) -> DeliveryResult
     problem = f"gateway answered {answer.status}: {answer.body[:300]!r}"
     if 400 <= answer.status < 500 and answer.status not in RETRY_LATER_STATUSES:
         return DeliveryResult(REFUSED, problem)
+    from agentmon.client.backoff import parse_retry_after
+
     retry_after = parse_retry_after(answer.headers.get("retry-after"))
     return DeliveryResult(RETRY, problem, retry_after=retry_after)
 
@@ -135,7 +151,7 @@ def post_with_retry(
         attempt += 1
         if result.outcome != RETRY or not _may_retry(result, attempt, policy):
             return result
-        wait = policy.backoff.delay(attempt - 1, result.retry_after)
+        wait = policy.delay(attempt - 1, result.retry_after)
         if deadline is not None and time.monotonic() + wait >= deadline:
             return result
         policy.sleep(wait)
@@ -214,3 +230,135 @@ def split_batches(events: list[Event]) -> list[list[Event]]:
     if current:
         batches.append(current)
     return batches
+
+
+# ---------------------------------------------------------------- HTTP
+
+
+class HttpAnswer:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> HttpAnswer:
+    """POST ``body``; raise OSError when the server cannot be reached in ``timeout`` s."""
+    scheme, _, rest = url.partition("://")
+    if scheme == "https":
+        return post_with_urllib(url, body, headers, timeout)
+    if scheme != "http":
+        raise OSError(f"unsupported URL scheme in {url!r}")
+    authority, _, path = rest.partition("/")
+    host, port = _split_authority(authority)
+    lines = [f"POST /{path} HTTP/1.1", f"Host: {authority}", f"Content-Length: {len(body)}"]
+    lines += [f"{key}: {value}" for key, value in headers.items()]
+    lines += ["Connection: close", "", ""]
+    return parse_response(_exchange(host, port, "\r\n".join(lines).encode() + body, timeout))
+
+
+def _split_authority(authority: str) -> tuple[str, int]:
+    if authority.startswith("["):
+        host, _, port = authority[1:].partition("]")
+        port = port.lstrip(":")
+    else:
+        host, _, port = authority.partition(":")
+    return host, int(port) if port else 80
+
+
+def _exchange(host: str, port: int, request: bytes, timeout: float) -> bytes:
+    import _socket
+
+    deadline = time.monotonic() + timeout
+    last_error: OSError = OSError(f"cannot resolve {host}")
+    addresses = _socket.getaddrinfo(_host_bytes(host), port, 0, _socket.SOCK_STREAM)
+    for family, kind, proto, _, address in addresses:
+        connection = _socket.socket(family, kind, proto)
+        try:
+            connection.settimeout(max(deadline - time.monotonic(), 0.01))
+            connection.connect((_host_bytes(str(address[0])), *address[1:]))
+            _send_all(connection, request)
+            return _read_all(connection, deadline)
+        except OSError as exc:
+            last_error = exc
+        finally:
+            connection.close()
+    raise last_error
+
+
+def _send_all(connection: Any, request: bytes) -> None:
+    """Send the request; a server may answer early (e.g. 413 once it has read the headers)
+    and close while the body is still going: then its answer, not the reset, is what counts,
+    so a failed send is an error only when no answer was received."""
+    try:
+        connection.sendall(request)
+    except (BrokenPipeError, ConnectionResetError):
+        import _socket
+
+        connection.settimeout(0.5)
+        if not connection.recv(1, _socket.MSG_PEEK):
+            raise
+
+
+def _host_bytes(host: str) -> bytes:
+    """A host name as bytes: a ``str`` host makes the socket module load the IDNA codec
+    (``encodings.idna`` → ``re``, ``enum``: more than a handler's own run time)."""
+    return host.encode() if host.isascii() else host.encode("idna")
+
+
+def _read_all(connection: Any, deadline: float) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("no complete answer in time")
+        connection.settimeout(remaining)
+        chunk = connection.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def parse_response(raw: bytes) -> HttpAnswer:
+    head, separator, body = raw.partition(b"\r\n\r\n")
+    if not separator:
+        raise OSError("truncated HTTP answer")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[1].isdigit():
+        raise OSError(f"not an HTTP answer: {status_line[:80]!r}")
+    headers = {}
+    for line in header_lines:
+        key, _, value = line.partition(":")
+        headers[key.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    return HttpAnswer(int(parts[1]), headers, body)
+
+
+def _dechunk(body: bytes) -> bytes:
+    out: list[bytes] = []
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out.append(rest[:size])
+        body = rest[size + 2 :]
+    return b"".join(out)
+
+
+def post_with_urllib(url: str, body: bytes, headers: dict[str, str], timeout: float) -> HttpAnswer:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            headers = {key.lower(): value for key, value in answer.headers.items()}
+            return HttpAnswer(answer.status, headers, answer.read())
+    except urllib.error.HTTPError as exc:
+        headers = {key.lower(): value for key, value in exc.headers.items()}
+        return HttpAnswer(exc.code, headers, exc.read())
+    except urllib.error.URLError as exc:
+        raise OSError(str(exc.reason)) from None

@@ -7,7 +7,7 @@ It must start fast, never fail the tool and never lose an event, so this module:
 - imports only cheap standard-library modules: no ``typing``; no ``json`` package, whose
   import of ``re`` and ``enum`` costs more than the rest of a handler (see
   ``agentmon.client.jsonio``); no OpenSSL-backed ``hashlib``, no IDNA codec, and no
-  ``urllib`` for plain ``http://`` gateways (see ``agentmon.client.http``);
+  ``urllib`` for plain ``http://`` gateways (see ``agentmon.client.delivery``);
 - delivers through ``agentmon.client``: one bounded attempt (``AGENTMON_HOOK_TIMEOUT``,
   default 2 s, retrying only a busy gateway, with jittered backoff), then the spool, which
   a later invocation replays, keeping each event's id so the store deduplicates replays;
@@ -26,8 +26,7 @@ import time
 from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy
 from agentmon.client.jsonio import json_dumps, json_loads
-from agentmon.client.outbox import deliver_or_spool
-from agentmon.client.spool import Spool
+from agentmon.client.spool import Spool, deliver_or_spool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

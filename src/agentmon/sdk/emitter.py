@@ -27,8 +27,7 @@ from typing import Any
 from agentmon.client.backoff import Backoff
 from agentmon.client.config import DEFAULT_INGEST_URL, ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
-from agentmon.client.outbox import deliver_or_spool, settle, trim
-from agentmon.client.spool import Spool
+from agentmon.client.spool import Spool, deliver_or_spool, settle, trim
 from agentmon.events import Envelope, Source, to_dict
 from agentmon.sdk.scopes import SessionScope
 

@@ -10,8 +10,7 @@ from typing import Any
 from client_helpers import client_config, envelope, stored_ids
 
 from agentmon.client.delivery import Endpoint, RetryPolicy
-from agentmon.client.outbox import deliver_or_spool
-from agentmon.client.spool import Spool
+from agentmon.client.spool import Spool, deliver_or_spool
 from agentmon.events import MAX_BODY_BYTES
 
 
