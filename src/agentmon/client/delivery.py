@@ -106,10 +106,6 @@ class DeliveryResult:
         self.rejections = rejections or []
         self.reachable = reachable
 
-    @property
-    def delivered(self) -> bool:
-        return self.outcome == DELIVERED
-
 
 def post_once(endpoint: Endpoint, body: bytes, timeout: float) -> DeliveryResult:
     try:
