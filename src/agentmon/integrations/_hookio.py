@@ -11,14 +11,14 @@ It must start fast, never fail the tool and never lose an event, so this module:
 - delivers through ``agentmon.client``: one bounded attempt (``AGENTMON_HOOK_TIMEOUT``,
   default 2 s, retrying only a busy gateway, with jittered backoff), then the spool, which
   a later invocation replays, keeping each event's id so the store deduplicates replays;
-- keeps per-session state in JSON files guarded by ``fcntl`` locks, because a tool may run
+- keeps per-session state in JSON files guarded by POSIX record locks (``os.lockf``; the
+  ``fcntl`` module would be one more shared library to load), because a tool may run
   several hooks of one session at the same time;
 - logs every problem as one line in a log file and exits 0.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 import time
@@ -172,9 +172,11 @@ def _safe_name(key: str) -> str:
 class LockedState:
     """``with LockedState(config, tool, key) as state:`` a dict saved back on exit.
 
-    The lock is an exclusive ``flock`` on a sidecar ``.lock`` file that is never deleted, so
-    every process of one session sees the same lock; the state is written to a temporary
-    file and renamed into place, so a crash never leaves half a file behind.
+    The lock is an exclusive ``lockf`` on a sidecar ``.lock`` file that is never deleted, so
+    every process of one session sees the same lock (one per process: a handler is one
+    process and opens the lock file once, as POSIX record locks require); the state is
+    written to a temporary file and renamed into place, so a crash never leaves half a file
+    behind.
     """
 
     def __init__(self, config: ClientConfig, tool: str, key: str) -> None:
@@ -188,7 +190,7 @@ class LockedState:
     def __enter__(self) -> Payload:
         _ensure_dir(self.directory)
         self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        os.lockf(self._fd, os.F_LOCK, 0)
         try:
             with open(self.path, encoding="utf-8") as handle:
                 loaded = json_loads(handle.read())
@@ -208,7 +210,7 @@ class LockedState:
                     handle.write(json_dumps(self.state))
                 os.replace(temporary, self.path)
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.lockf(self._fd, os.F_ULOCK, 0)
             os.close(self._fd)
 
 
