@@ -2,7 +2,7 @@
 
 Every answer falls in one of three outcomes:
 
-- **delivered** (200): the gateway holds the batch; items it rejected one by one are
+- **delivered** (2xx): the gateway holds the batch; items it rejected one by one are
   listed and never retried (they would be rejected again);
 - **refused** (a 4xx other than those below): the gateway will never take this batch as it
   is. A refused batch of several events is cut in halves and each half sent again, so only
@@ -112,7 +112,7 @@ def post_once(endpoint: Endpoint, body: bytes, timeout: float) -> DeliveryResult
         answer = http_post(endpoint.url, body, endpoint.headers, timeout)
     except OSError as exc:
         return DeliveryResult(RETRY, f"gateway unreachable: {exc}", reachable=False)
-    if answer.status == 200:
+    if 200 <= answer.status < 300:
         return DeliveryResult(DELIVERED, rejections=_rejections(answer.body))
     problem = f"gateway answered {answer.status}: {answer.body[:300]!r}"
     if 400 <= answer.status < 500 and answer.status not in RETRY_LATER_STATUSES:
