@@ -305,8 +305,8 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _demo(args: argparse.Namespace, settings: Settings) -> None:
+    from agentmon.client.sink import HttpSink
     from agentmon.demo import DemoTraffic
-    from agentmon.ingest.client import HttpSink
 
     sink = HttpSink(settings.ingest_url, api_key=settings.api_key)
     traffic = DemoTraffic(sink, backfill_hours=args.hours)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agentmon.client.sink import Sink
 from agentmon.events import Envelope, EventType, format_ts, new_event, new_id
-from agentmon.ingest.client import Sink
 
 log = logging.getLogger("agentmon.demo")
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import uvicorn
 
+from agentmon.client.sink import Sink
 from agentmon.config import Settings, parse_addr
 from agentmon.events import Envelope
 from agentmon.ingest import create_ingest_app, create_otlp_app, otlp_routes
-from agentmon.ingest.client import Sink
 from agentmon.intake import Intake
 from agentmon.live import LiveHub
 from agentmon.processor import BatchWriter

@@ -1,4 +1,5 @@
-"""The shared hook plumbing: ids, clock, state locking, spool, HTTP and delivery."""
+"""The hook plumbing beyond the client layer: ids, clock, state locking, the handler skeleton
+and its use of the client layer's delivery (tests/client/ tests the layer itself)."""
 
 from __future__ import annotations
 
@@ -16,29 +17,25 @@ from typing import Any
 import pytest
 from integration_helpers import HandlerRunner, QueryClient
 
-from agentmon.integrations import _hookio
+from agentmon.client.config import ClientConfig
+from agentmon.client.spool import Spool
 from agentmon.integrations._hookio import (
-    HookConfig,
     LockedState,
     MalformedPayload,
-    Spool,
     deliver,
     derived_id,
     format_ts,
-    json_dumps,
-    json_loads,
     make_event,
     new_event_id,
     parse_ts,
     read_payload,
-    split_batches,
 )
 
 SOURCE = {"framework": "hookio-test", "client_id": "box", "host": "box"}
 
 
-def config_for(tmp_path: Path, url: str = "http://127.0.0.1:9") -> HookConfig:
-    return HookConfig(
+def config_for(tmp_path: Path, url: str = "http://127.0.0.1:9") -> ClientConfig:
+    return ClientConfig(
         {
             "AGENTMON_INGEST_URL": url,
             "AGENTMON_SPOOL_DIR": str(tmp_path / "spool"),
@@ -89,36 +86,6 @@ def test_time_stamps_round_trip() -> None:
     assert parse_ts("yesterday") is None
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        {"text": 'é ✓ \u2028 "quoted" \\ \n', "list": [1, -2.5, 3e-7, True, False, None]},
-        {"nested": {"empty": {}, "big": 2**70, "nan": float("inf")}},
-        [],
-        "plain",
-    ],
-)
-def test_json_codec_matches_the_json_package(value: Any) -> None:
-    encoded = json_dumps(value)
-    assert encoded == json.dumps(value, separators=(",", ":"))
-    assert json_loads(f" {encoded}\n") == json.loads(encoded)
-
-
-@pytest.mark.parametrize("text", ["{", '{"a": 1} x', "[1,]", "{'a': 1}", ""])
-def test_json_codec_rejects_what_the_json_package_rejects(text: str) -> None:
-    with pytest.raises(ValueError):
-        json.loads(text)
-    with pytest.raises(ValueError):
-        json_loads(text)
-
-
-def test_json_codec_falls_back_to_the_json_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "_json", None)
-    loads, dumps = _hookio._json_codec()
-    assert loads(dumps({"a": [1, "b"]})) == {"a": [1, "b"]}
-    assert loads.__module__ == "json"
-
-
 def test_read_payload_takes_argv_last_only_when_asked() -> None:
     argv = ["agentmon-codex-handler", '{"type": "agent-turn-complete", "_delivery": "argv"}']
     assert read_payload(argv, lambda: "{}", from_argv=True) == {"type": "agent-turn-complete"}
@@ -131,7 +98,7 @@ def test_read_payload_takes_argv_last_only_when_asked() -> None:
 
 def _increment(args: tuple[str, int]) -> None:
     directory, times = args
-    config = HookConfig({"AGENTMON_STATE_DIR": directory})
+    config = ClientConfig({"AGENTMON_STATE_DIR": directory})
     for _ in range(times):
         with LockedState(config, "test", "shared session/with odd:chars") as state:
             state["count"] = state.get("count", 0) + 1
@@ -140,13 +107,13 @@ def _increment(args: tuple[str, int]) -> None:
 def test_locked_state_serialises_concurrent_processes(tmp_path: Path) -> None:
     with ProcessPoolExecutor(max_workers=4) as pool:
         list(pool.map(_increment, [(str(tmp_path), 25)] * 4))
-    config = HookConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
+    config = ClientConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
     with LockedState(config, "test", "shared session/with odd:chars") as state:
         assert state["count"] == 100
 
 
 def test_locked_state_survives_a_corrupt_file(tmp_path: Path) -> None:
-    config = HookConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
+    config = ClientConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
     with LockedState(config, "test", "s1") as state:
         state["x"] = 1
     (tmp_path / "test" / "s1.json").write_text("{half")
@@ -155,7 +122,7 @@ def test_locked_state_survives_a_corrupt_file(tmp_path: Path) -> None:
 
 
 def test_state_of_sessions_idle_for_a_week_is_pruned_when_a_new_one_starts(tmp_path: Path) -> None:
-    config = HookConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
+    config = ClientConfig({"AGENTMON_STATE_DIR": str(tmp_path)})
     for key in ("old", "recent"):
         with LockedState(config, "test", key) as state:
             state["x"] = 1
@@ -165,28 +132,6 @@ def test_state_of_sessions_idle_for_a_week_is_pruned_when_a_new_one_starts(tmp_p
         state["x"] = 1
     remaining = sorted(path.name for path in (tmp_path / "test").iterdir())
     assert remaining == ["new.json", "new.lock", "recent.json", "recent.lock"]
-
-
-def test_spool_claims_each_file_once_in_order_and_can_put_it_back(tmp_path: Path) -> None:
-    spool = Spool(str(tmp_path))
-    spool.write([event("a")])
-    spool.write([event("b")])
-    claimed = spool.claim()
-    assert [batch[0]["correlation"]["session_id"] for _, batch in claimed] == ["a", "b"]
-    assert Spool(str(tmp_path)).claim() == []
-    spool.unclaim(claimed[0][0])
-    Spool.release([claimed[1][0]])
-    again = spool.claim()
-    assert [batch[0]["correlation"]["session_id"] for _, batch in again] == ["a"]
-    assert spool.count() == 0
-
-
-def test_split_batches_respects_count_and_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_hookio, "MAX_BATCH_EVENTS", 3)
-    batches = split_batches([event(str(n)) for n in range(7)])
-    assert [len(batch) for batch in batches] == [3, 3, 1]
-    monkeypatch.setattr(_hookio, "MAX_BATCH_BYTES", 1)
-    assert [len(batch) for batch in split_batches([event("x"), event("y")])] == [1, 1]
 
 
 def test_unreachable_gateway_spools_new_events_and_leaves_the_spool_as_it_was(
@@ -219,16 +164,6 @@ def test_delivery_replays_the_spool_and_drops_rejected_items(
     assert "rejected" in Path(config.log_path).read_text()
     stored = {e["event"]["type"] for e in query.events(session_id=session)}
     assert stored == {"session.start", "run.end"}
-
-
-def test_http_client_reads_chunked_and_plain_answers() -> None:
-    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-    chunked = head + b'4\r\n{"a"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n'
-    assert json.loads(_hookio._parse_response(chunked).body) == {"a": 1}
-    plain = _hookio._parse_response(b"HTTP/1.1 503 Busy\r\nRetry-After: 2\r\n\r\nbusy")
-    assert (plain.status, plain.headers["retry-after"], plain.body) == (503, "2", b"busy")
-    with pytest.raises(OSError):
-        _hookio._parse_response(b"garbage")
 
 
 LIGHT_ONLY = [
@@ -304,23 +239,26 @@ def test_a_whole_invocation_stays_light(
     assert run_handler.log_lines() == []
 
 
-def test_the_urllib_transport_used_for_https_speaks_to_the_gateway(
-    server: Any, query: QueryClient
+@pytest.mark.parametrize("module", ["claude", "codex", "gemini", "hermes"])
+def test_each_handler_answers_help_without_touching_the_log(
+    run_handler: HandlerRunner, module: str
 ) -> None:
-    session = str(uuid.uuid4())
-    body = json_dumps([event(session)]).encode()
-    headers = {"Content-Type": "application/json"}
-    answer = _hookio._post_with_urllib(f"{server.ingest_url}/v1/events", body, headers, 5.0)
-    assert answer.status == 200
-    assert json_loads(answer.body.decode())["accepted"] == 1
-    bad = _hookio._post_with_urllib(f"{server.ingest_url}/v1/events", b"{", headers, 5.0)
-    assert bad.status >= 400
-    assert [e["event"]["type"] for e in query.events(session_id=session)] == ["session.start"]
-
-
-def test_the_spool_drops_its_oldest_batches_beyond_its_limit(tmp_path: Path) -> None:
-    spool = Spool(str(tmp_path), max_files=3)
-    paths = [spool.write([{"n": n}]) for n in range(5)]
-    assert spool.trim() == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(Path(p).name for p in paths[2:])
-    assert spool.trim() == 0
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from agentmon.integrations import {module}; {module}.main()",
+            "--help",
+        ],
+        input="",
+        env=run_handler.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith(f"usage: agentmon-{module}-handler < HOOK_JSON")
+    for variable in ("AGENTMON_INGEST_URL", "AGENTMON_SPOOL_MAX_BYTES", "AGENTMON_HOOK_LOG"):
+        assert variable in result.stdout
+    assert run_handler.env["AGENTMON_HOOK_LOG"] in result.stdout
+    assert run_handler.log_lines() == []
+    assert run_handler.spooled_files() == []

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from integration_helpers import QueryClient
 
-from agentmon.integrations._hookio import Spool
+from agentmon.client.spool import Spool
 from agentmon.sdk import Emitter, constructors
 
 

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
+from agentmon.client.sink import DeliveryError
 from agentmon.events import new_event, validate_event
-from agentmon.ingest.client import DeliveryError
 from agentmon.monitor import HttpSink
 
 
@@ -102,7 +102,7 @@ async def test_http_sink_reports_what_the_ingest_answered(ingest_server) -> None
     await sink([event])
     assert ingest_server.received[0]["events"][0]["event"]["id"] == event.id
     ingest_server.mode["status"] = 503
-    with pytest.raises(DeliveryError, match="HTTP 503"):
+    with pytest.raises(DeliveryError, match="answered 503"):
         await sink([event])
     await sink.aclose()
 

@@ -1,26 +1,32 @@
-"""Shared plumbing for the hook handlers: ids, clock, delivery, spool, state files and log.
+"""What the hook handlers share beyond the client layer: ids, clock, state files, log, and
+the handler skeleton (read the payload, map it under the session lock, deliver).
 
 A hook handler is a short-lived subprocess started by an agent tool for every hook firing.
 It must start fast, never fail the tool and never lose an event, so this module:
 
 - imports only cheap standard-library modules: no ``typing``; no ``json`` package, whose
-  import of ``re`` and ``enum`` costs more than the rest of a handler (its C accelerator
-  ``_json`` is used directly); no OpenSSL-backed ``hashlib``, no IDNA codec, and no
-  ``urllib`` for plain ``http://`` gateways (a small HTTP/1.1 client over ``_socket``);
-- bounds the whole network wait (``AGENTMON_HOOK_TIMEOUT``, default 2 s);
-- writes events that could not be delivered to a spool directory and replays the spool on a
-  later invocation, keeping each event's id so the store deduplicates replays;
-- keeps per-session state in JSON files guarded by ``fcntl`` locks, because a tool may run
+  import of ``re`` and ``enum`` costs more than the rest of a handler (see
+  ``agentmon.client.jsonio``); no OpenSSL-backed ``hashlib``, no IDNA codec, and no
+  ``urllib`` for plain ``http://`` gateways (see ``agentmon.client.delivery``);
+- delivers through ``agentmon.client``: one bounded attempt (``AGENTMON_HOOK_TIMEOUT``,
+  default 2 s, retrying only a busy gateway, with jittered backoff), then the spool, which
+  a later invocation replays, keeping each event's id so the store deduplicates replays;
+- keeps per-session state in JSON files guarded by POSIX record locks (``os.lockf``; the
+  ``fcntl`` module would be one more shared library to load), because a tool may run
   several hooks of one session at the same time;
 - logs every problem as one line in a log file and exits 0.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sys
 import time
+
+from agentmon.client.config import ClientConfig
+from agentmon.client.delivery import Endpoint, RetryPolicy
+from agentmon.client.jsonio import json_dumps, json_loads
+from agentmon.client.spool import Spool, deliver_or_spool
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,123 +37,9 @@ if TYPE_CHECKING:
     Payload = dict[str, Any]
 
 SCHEMA = {"name": "agentmon.event", "version": 1}
-DEFAULT_INGEST_URL = "http://127.0.0.1:8080"
-MAX_BATCH_EVENTS = 1000
-MAX_BATCH_BYTES = 8 * 1024 * 1024
-MAX_REPLAY_FILES = 50
-SPOOL_MAX_FILES = 10_000
-STALE_CLAIM_SECONDS = 60.0
 STATE_MAX_AGE_SECONDS = 7 * 86400
 
 _NAMESPACE = bytes.fromhex("6d2f0a57c1b04c8e9c1f3d2b7a4e5f60")
-
-
-# ---------------------------------------------------------------- configuration
-
-
-def _state_home(env: dict[str, str]) -> str:
-    base = env.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return os.path.join(base, "agentmon")
-
-
-class HookConfig:
-    """Where to send events and where to keep local files, read from the environment."""
-
-    def __init__(self, env: dict[str, str] | None = None) -> None:
-        env = dict(os.environ) if env is None else env
-        home = _state_home(env)
-        self.ingest_url = (env.get("AGENTMON_INGEST_URL") or DEFAULT_INGEST_URL).rstrip("/")
-        self.api_key = env.get("AGENTMON_API_KEY") or None
-        self.spool_dir = _path(env.get("AGENTMON_SPOOL_DIR"), os.path.join(home, "spool"))
-        self.state_dir = _path(env.get("AGENTMON_STATE_DIR"), os.path.join(home, "state"))
-        self.log_path = _path(env.get("AGENTMON_HOOK_LOG"), os.path.join(home, "hooks.log"))
-        self.timeout = _float(env.get("AGENTMON_HOOK_TIMEOUT"), 2.0)
-        self.spool_max_files = int(_float(env.get("AGENTMON_SPOOL_MAX_FILES"), SPOOL_MAX_FILES))
-        host = env.get("AGENTMON_HOST") or os.uname().nodename
-        self.host = host
-        self.client_id = env.get("AGENTMON_CLIENT_ID") or env.get("AGENTMON_VM_NAME") or host
-
-    def source(self, framework: str) -> dict[str, str]:
-        return {"framework": framework, "client_id": self.client_id, "host": self.host}
-
-
-def _path(text: str | None, default: str) -> str:
-    return os.path.expanduser(text) if text else default
-
-
-def _float(text: str | None, default: float) -> float:
-    try:
-        return float(text) if text else default
-    except ValueError:
-        return default
-
-
-# ---------------------------------------------------------------- JSON
-
-
-def _json_codec() -> tuple[Callable[[str], Any], Callable[[Any], str]]:
-    """(loads, dumps) built on ``_json``, the C half of the ``json`` package.
-
-    Importing ``json`` itself pulls in ``re`` and ``enum`` and takes longer than everything
-    else a hook handler does; the C scanner and encoder give the same results. Interpreters
-    without them (or with a different ``_json``) get the ``json`` package.
-    """
-    try:
-        import _json
-
-        scanner = _json.make_scanner(_ScannerContext())  # type: ignore[arg-type]  # stub is off
-        encoder = _json.make_encoder(
-            None, _unserializable, _json.encode_basestring_ascii, None, ":", ",", False, False, True
-        )
-    except (ImportError, AttributeError, TypeError):
-        import json
-
-        return json.loads, lambda value: json.dumps(value, separators=(",", ":"), default=str)
-
-    def loads(text: str) -> Any:
-        start = len(text) - len(text.lstrip(_WHITESPACE))
-        try:
-            value, end = scanner(text, start)
-        except Exception:  # not JSON: the json package says what is wrong (error path only)
-            return _json_package_loads(text)
-        if end != len(text.rstrip(_WHITESPACE)):
-            return _json_package_loads(text)
-        return value
-
-    def dumps(value: Any) -> str:
-        return "".join(encoder(value, 0))
-
-    return loads, dumps
-
-
-_WHITESPACE = " \t\n\r"
-
-
-def _json_package_loads(text: str) -> Any:
-    import json
-
-    return json.loads(text)
-
-
-class _ScannerContext:
-    """The settings ``_json.make_scanner`` reads (those of ``json.JSONDecoder()``)."""
-
-    strict = True
-    object_hook = None
-    object_pairs_hook = None
-    parse_float = float
-    parse_int = int
-
-    @staticmethod
-    def parse_constant(name: str) -> float:
-        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}[name]
-
-
-def _unserializable(value: object) -> str:
-    return str(value)
-
-
-json_loads, json_dumps = _json_codec()
 
 
 # ---------------------------------------------------------------- ids and clock
@@ -251,7 +143,7 @@ def make_event(
 # ---------------------------------------------------------------- log
 
 
-def log_line(config: HookConfig, tool: str, message: str) -> None:
+def log_line(config: ClientConfig, tool: str, message: str) -> None:
     """Append one line to the hook log; a log that cannot be written is ignored."""
     line = f"{format_ts(time.time())} {tool} pid={os.getpid()} {message}".replace("\n", " | ")
     try:
@@ -280,12 +172,14 @@ def _safe_name(key: str) -> str:
 class LockedState:
     """``with LockedState(config, tool, key) as state:`` a dict saved back on exit.
 
-    The lock is an exclusive ``flock`` on a sidecar ``.lock`` file that is never deleted, so
-    every process of one session sees the same lock; the state is written to a temporary
-    file and renamed into place, so a crash never leaves half a file behind.
+    The lock is an exclusive ``lockf`` on a sidecar ``.lock`` file that is never deleted, so
+    every process of one session sees the same lock (one per process: a handler is one
+    process and opens the lock file once, as POSIX record locks require); the state is
+    written to a temporary file and renamed into place, so a crash never leaves half a file
+    behind.
     """
 
-    def __init__(self, config: HookConfig, tool: str, key: str) -> None:
+    def __init__(self, config: ClientConfig, tool: str, key: str) -> None:
         self.directory = os.path.join(config.state_dir, tool)
         name = _safe_name(key)
         self.path = os.path.join(self.directory, name + ".json")
@@ -296,7 +190,7 @@ class LockedState:
     def __enter__(self) -> Payload:
         _ensure_dir(self.directory)
         self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        os.lockf(self._fd, os.F_LOCK, 0)
         try:
             with open(self.path, encoding="utf-8") as handle:
                 loaded = json_loads(handle.read())
@@ -316,7 +210,7 @@ class LockedState:
                     handle.write(json_dumps(self.state))
                 os.replace(temporary, self.path)
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.lockf(self._fd, os.F_ULOCK, 0)
             os.close(self._fd)
 
 
@@ -339,354 +233,17 @@ def _prune_old_state(directory: str) -> None:
             continue
 
 
-# ---------------------------------------------------------------- spool
-
-
-class Spool:
-    """A directory of JSON files, each an array of envelopes waiting for delivery.
-
-    Files are named by creation time so they replay in order. A process claims a file by
-    renaming it (atomic), so two hook processes never replay the same file; a claim left by
-    a crashed process is taken over after a minute. Beyond `max_files` waiting batches the
-    oldest are dropped, so an outage that never ends cannot fill the disk.
-    """
-
-    def __init__(self, directory: str, max_files: int = SPOOL_MAX_FILES) -> None:
-        self.directory = directory
-        self.max_files = max_files
-
-    def trim(self) -> int:
-        """Drop the oldest waiting batches beyond `max_files`; how many were dropped."""
-        try:
-            waiting = sorted(
-                n for n in os.listdir(self.directory) if n.endswith(".json") and n[0] != "."
-            )
-        except OSError:
-            return 0
-        excess = waiting[: max(0, len(waiting) - self.max_files)]
-        for name in excess:
-            try:  # noqa: SIM105 (contextlib would cost the hook its import time)
-                os.remove(os.path.join(self.directory, name))
-            except OSError:  # claimed or removed by another process meanwhile
-                pass
-        return len(excess)
-
-    def write(self, events: list[Event]) -> str:
-        _ensure_dir(self.directory)
-        name = f"{time.time_ns():020d}-{os.getpid()}-{new_event_id()[:8]}.json"
-        temporary = os.path.join(self.directory, "." + name + ".tmp")
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(json_dumps(events))
-        path = os.path.join(self.directory, name)
-        os.replace(temporary, path)
-        return path
-
-    def claim(self, max_files: int = MAX_REPLAY_FILES) -> list[tuple[str, list[Event]]]:
-        """Take up to ``max_files`` spooled batches, oldest first: (claimed path, events)."""
-        try:
-            names = sorted(os.listdir(self.directory))
-        except OSError:
-            return []
-        claimed: list[tuple[str, list[Event]]] = []
-        for name in names:
-            if len(claimed) >= max_files:
-                break
-            path = self._claim_one(name)
-            if path is not None:
-                claimed.append((path, self._load(path)))
-        return claimed
-
-    def _claim_one(self, name: str) -> str | None:
-        path = os.path.join(self.directory, name)
-        if name.endswith(".claimed"):
-            try:
-                if time.time() - os.stat(path).st_mtime < STALE_CLAIM_SECONDS:
-                    return None
-            except OSError:
-                return None
-            name = name.split(".json.", 1)[0] + ".json"
-        elif not name.endswith(".json") or name.startswith("."):
-            return None
-        target = os.path.join(self.directory, f"{name}.{os.getpid()}.claimed")
-        try:
-            os.rename(path, target)
-            os.utime(target)
-        except OSError:
-            return None
-        return target
-
-    @staticmethod
-    def _load(path: str) -> list[Event]:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                loaded = json_loads(handle.read())
-        except (OSError, ValueError):
-            return []
-        if not isinstance(loaded, list):
-            return []
-        return [item for item in loaded if isinstance(item, dict)]
-
-    @staticmethod
-    def unclaim(path: str) -> None:
-        """Put a claimed batch back, under its original name, for a later replay."""
-        original = path.split(".json.", 1)[0] + ".json"
-        try:
-            os.rename(path, original)
-        except OSError:
-            return
-
-    @staticmethod
-    def release(paths: list[str]) -> None:
-        for path in paths:
-            try:
-                os.unlink(path)
-            except OSError:
-                continue
-
-    def count(self) -> int:
-        try:
-            return sum(1 for name in os.listdir(self.directory) if name.endswith(".json"))
-        except OSError:
-            return 0
-
-
-# ---------------------------------------------------------------- HTTP
-
-
-class HttpAnswer:
-    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-
-def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> HttpAnswer:
-    """POST ``body``; raise OSError when the server cannot be reached in ``timeout`` s."""
-    scheme, _, rest = url.partition("://")
-    if scheme == "https":
-        return _post_with_urllib(url, body, headers, timeout)
-    if scheme != "http":
-        raise OSError(f"unsupported URL scheme in {url!r}")
-    authority, _, path = rest.partition("/")
-    host, port = _split_authority(authority)
-    lines = [f"POST /{path} HTTP/1.1", f"Host: {authority}", f"Content-Length: {len(body)}"]
-    lines += [f"{key}: {value}" for key, value in headers.items()]
-    lines += ["Connection: close", "", ""]
-    return _parse_response(_exchange(host, port, "\r\n".join(lines).encode() + body, timeout))
-
-
-def _split_authority(authority: str) -> tuple[str, int]:
-    if authority.startswith("["):
-        host, _, port = authority[1:].partition("]")
-        port = port.lstrip(":")
-    else:
-        host, _, port = authority.partition(":")
-    return host, int(port) if port else 80
-
-
-def _exchange(host: str, port: int, request: bytes, timeout: float) -> bytes:
-    import _socket
-
-    deadline = time.monotonic() + timeout
-    last_error: OSError = OSError(f"cannot resolve {host}")
-    addresses = _socket.getaddrinfo(_host_bytes(host), port, 0, _socket.SOCK_STREAM)
-    for family, kind, proto, _, address in addresses:
-        connection = _socket.socket(family, kind, proto)
-        try:
-            connection.settimeout(max(deadline - time.monotonic(), 0.01))
-            connection.connect((_host_bytes(str(address[0])), *address[1:]))
-            connection.sendall(request)
-            return _read_all(connection, deadline)
-        except OSError as exc:
-            last_error = exc
-        finally:
-            connection.close()
-    raise last_error
-
-
-def _host_bytes(host: str) -> bytes:
-    """A host name as bytes: a ``str`` host makes the socket module load the IDNA codec
-    (``encodings.idna`` → ``re``, ``enum``: more than a handler's own run time)."""
-    return host.encode() if host.isascii() else host.encode("idna")
-
-
-def _read_all(connection: Any, deadline: float) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("no complete answer in time")
-        connection.settimeout(remaining)
-        chunk = connection.recv(65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def _parse_response(raw: bytes) -> HttpAnswer:
-    head, separator, body = raw.partition(b"\r\n\r\n")
-    if not separator:
-        raise OSError("truncated HTTP answer")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[1].isdigit():
-        raise OSError(f"not an HTTP answer: {status_line[:80]!r}")
-    headers = {}
-    for line in header_lines:
-        key, _, value = line.partition(":")
-        headers[key.strip().lower()] = value.strip()
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        body = _dechunk(body)
-    return HttpAnswer(int(parts[1]), headers, body)
-
-
-def _dechunk(body: bytes) -> bytes:
-    out: list[bytes] = []
-    while body:
-        size_line, _, rest = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0] or b"0", 16)
-        if size == 0:
-            break
-        out.append(rest[:size])
-        body = rest[size + 2 :]
-    return b"".join(out)
-
-
-def _post_with_urllib(url: str, body: bytes, headers: dict[str, str], timeout: float) -> HttpAnswer:
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            headers = {key.lower(): value for key, value in answer.headers.items()}
-            return HttpAnswer(answer.status, headers, answer.read())
-    except urllib.error.HTTPError as exc:
-        headers = {key.lower(): value for key, value in exc.headers.items()}
-        return HttpAnswer(exc.code, headers, exc.read())
-    except urllib.error.URLError as exc:
-        raise OSError(str(exc.reason)) from None
-
-
 # ---------------------------------------------------------------- delivery
 
 
-class DeliveryResult:
-    """What happened to one batch: delivered (with rejections) or to be retried later."""
-
-    def __init__(
-        self,
-        delivered: bool,
-        rejected: list[str] | None = None,
-        problem: str = "",
-        retry_after: float | None = None,
-    ) -> None:
-        self.delivered = delivered
-        self.rejected = rejected or []
-        self.problem = problem
-        self.retry_after = retry_after
-
-
-def post_batch(
-    ingest_url: str, api_key: str | None, events: list[Event], deadline: float
-) -> DeliveryResult:
-    """POST one batch to ``<ingest_url>/v1/events``, retrying 429/503 while time allows.
-
-    Delivered means the gateway took the batch; items it rejected (a permanent failure)
-    are listed, never retried. Not delivered means: keep the batch and try again later.
-    """
-    body = json_dumps(events).encode()
-    headers = {"Content-Type": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    result = DeliveryResult(False, problem="no time left")
-    while (remaining := deadline - time.monotonic()) > 0:
-        try:
-            answer = http_post(ingest_url + "/v1/events", body, headers, remaining)
-        except OSError as exc:
-            return DeliveryResult(False, problem=f"gateway unreachable: {exc}")
-        if answer.status == 200:
-            return DeliveryResult(True, rejected=_rejections(answer.body, events))
-        problem = f"gateway answered {answer.status}: {answer.body[:200]!r}"
-        if answer.status in (400, 413, 422):
-            return DeliveryResult(True, rejected=[problem])
-        wait = _float(answer.headers.get("retry-after"), 0.5)
-        result = DeliveryResult(False, problem=problem, retry_after=wait)
-        if answer.status not in (429, 503) or time.monotonic() + wait >= deadline:
-            break
-        time.sleep(wait)
-    return result
-
-
-def _rejections(body: bytes, events: list[Event]) -> list[str]:
-    try:
-        answer = json_loads(body.decode("utf-8", "replace"))
-    except ValueError:
-        return []
-    reasons = []
-    for item in answer.get("rejected") or [] if isinstance(answer, dict) else []:
-        index = item.get("index")
-        known = isinstance(index, int) and 0 <= index < len(events)
-        event_type = events[index]["event"]["type"] if known else "?"
-        reasons.append(f"event {index} ({event_type}) rejected: {item.get('reason')}")
-    return reasons
-
-
-def split_batches(events: list[Event]) -> list[list[Event]]:
-    """Cut a list of envelopes into POST-sized batches (by count and by encoded size)."""
-    batches: list[list[Event]] = []
-    current: list[Event] = []
-    size = 0
-    for event in events:
-        event_size = len(json_dumps(event))
-        if current and (len(current) >= MAX_BATCH_EVENTS or size + event_size > MAX_BATCH_BYTES):
-            batches.append(current)
-            current, size = [], 0
-        current.append(event)
-        size += event_size
-    if current:
-        batches.append(current)
-    return batches
-
-
-def deliver(config: HookConfig, events: list[Event], tool: str, spool: Spool | None = None) -> bool:
-    """Send spooled events, then ``events``; spool what is not delivered. True if all went.
-
-    While the gateway is down, spooled files are put back untouched and only the new events
-    are written, so a long outage costs each hook one small file, not a rewrite of the spool.
-    """
-    spool = spool or Spool(config.spool_dir, config.spool_max_files)
-    claimed = spool.claim()
-    pending = [event for _, batch in claimed for event in batch] + events
-    if not pending:
-        return True
-    deadline = time.monotonic() + config.timeout
-    delivered_count = 0
-    for batch in split_batches(pending):
-        result = post_batch(config.ingest_url, config.api_key, batch, deadline)
-        for reason in result.rejected:
-            log_line(config, tool, reason)
-        if not result.delivered:
-            log_line(config, tool, f"{result.problem}; spooling")
-            break
-        delivered_count += len(batch)
-    if delivered_count == len(pending):
-        Spool.release([path for path, _ in claimed])
-        return True
-    if delivered_count == 0:
-        for path, _ in claimed:
-            spool.unclaim(path)
-        if events:
-            spool.write(events)
-    else:
-        spool.write(pending[delivered_count:])
-        Spool.release([path for path, _ in claimed])
-    dropped = spool.trim()
-    if dropped:
-        log_line(
-            config, tool, f"spool over {spool.max_files} batches: dropped the {dropped} oldest"
-        )
-    return False
+def deliver(config: ClientConfig, events: list[Event], tool: str) -> bool:
+    """Replay the spool with ``events`` in one bounded attempt; spool what is left."""
+    spool = Spool.configured(config)
+    policy = RetryPolicy(timeout=config.timeout, budget=config.timeout, retry_unreachable=False)
+    endpoint = Endpoint(config.ingest_url, config.api_key)
+    return deliver_or_spool(
+        spool, endpoint, events, policy, lambda line: log_line(config, tool, line)
+    )
 
 
 # ---------------------------------------------------------------- the handler skeleton
@@ -730,7 +287,10 @@ def run_hook(
     payload has no session); ``mapper(payload, state, source, now)`` returns the envelopes
     and updates ``state`` in place. Always returns 0; problems go to the hook log.
     """
-    config = HookConfig()
+    config = ClientConfig()
+    if "--help" in sys.argv[1:] or "-h" in sys.argv[1:]:
+        sys.stdout.write(usage(tool, sys.modules[mapper.__module__].__doc__, config, from_argv))
+        return 0
     try:
         payload = read_payload(sys.argv, sys.stdin.read, from_argv)
         key = session_of(payload)
@@ -747,6 +307,41 @@ def run_hook(
     finally:
         _answer(answer)
     return 0
+
+
+def usage(tool: str, doc: str | None, config: ClientConfig, from_argv: bool = False) -> str:
+    """The ``--help`` text: what the handler reads, the variables it obeys, where it logs."""
+    command = f"agentmon-{tool}-handler"
+    where = "on stdin, or as the last argument" if from_argv else "on stdin"
+    summary = (doc or "").strip().split("\n\n", 1)[0]
+    variables = [
+        ("AGENTMON_INGEST_URL", config.ingest_url),
+        ("AGENTMON_API_KEY", "set" if config.api_key else "not set"),
+        ("AGENTMON_HOOK_TIMEOUT", f"{config.timeout:g} s"),
+        ("AGENTMON_CLIENT_ID", config.client_id),
+        ("AGENTMON_HOST", config.host),
+        ("AGENTMON_SPOOL_DIR", config.spool_dir),
+        ("AGENTMON_SPOOL_MAX_FILES", str(config.spool_max_files)),
+        ("AGENTMON_SPOOL_MAX_BYTES", str(config.spool_max_bytes)),
+        ("AGENTMON_SPOOL_MAX_AGE", f"{config.spool_max_age:g} s"),
+        ("AGENTMON_STATE_DIR", config.state_dir),
+        ("AGENTMON_HOOK_LOG", config.log_path),
+    ]
+    lines = [
+        f"usage: {command} < HOOK_JSON",
+        *([f"   or: {command} HOOK_JSON"] if from_argv else []),
+        "",
+        summary,
+        "",
+        f"Reads one hook payload (a JSON object) {where}, sends the events it implies to",
+        "$AGENTMON_INGEST_URL/v1/events (spooling them while the gateway is unreachable),",
+        "and always exits 0. Problems are written to the hook log, never to the tool.",
+        "",
+        "environment (current value):",
+        *(f"  {name:<26} {value}" for name, value in variables),
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def _answer(text: str) -> None:

@@ -9,10 +9,10 @@ computes durations. It does no I/O, so the mappings built on it are pure functio
 
 from __future__ import annotations
 
+from agentmon.client.jsonio import json_dumps
 from agentmon.integrations._hookio import (
     MalformedPayload,
     derived_id,
-    json_dumps,
     make_event,
     new_event_id,
 )

@@ -4,7 +4,7 @@
 command; `format_table` renders snapshots for a terminal. See docs/monitor.md.
 """
 
-from agentmon.ingest.client import DeliveryError, HttpSink, Sink
+from agentmon.client.sink import DeliveryError, HttpSink, Sink
 from agentmon.monitor.command import add_arguments, main
 from agentmon.monitor.service import MonitorService, StepTimeouts
 from agentmon.monitor.table import format_table

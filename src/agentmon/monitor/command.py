@@ -17,9 +17,9 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from agentmon.client.sink import HttpSink, Sink
 from agentmon.config import Settings, parse_duration
 from agentmon.events import Envelope
-from agentmon.ingest.client import HttpSink, Sink
 from agentmon.monitor.service import MonitorService
 from agentmon.monitor.table import format_table
 

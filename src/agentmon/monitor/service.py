@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from agentmon.client.sink import Sink
 from agentmon.events import Envelope
-from agentmon.ingest.client import Sink
 from agentmon.monitor.gateway_probe import GatewayProbe, GatewayResult
 from agentmon.monitor.guest_stats import GuestCpu, GuestReport
 from agentmon.monitor.libvirt_probe import (

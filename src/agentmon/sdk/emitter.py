@@ -3,10 +3,11 @@
 ``emit`` only appends to an in-memory queue and returns at once, so it is safe from any
 thread and from an asyncio event loop. A worker thread sends a batch when ``batch_size``
 events are waiting or ``flush_interval`` seconds have passed, retries with exponential
-backoff (honouring ``Retry-After``), and after ``max_retries`` writes the batch to the
-spool directory, which it replays later. The queue is bounded: beyond ``max_queue`` events
-new events go straight to the spool. Nothing here raises into the caller because the
-server is unreachable.
+backoff with full jitter (honouring ``Retry-After``; ``agentmon.client.backoff``), and after
+``max_retries`` writes the batch to the spool directory, which it replays later. The queue
+is bounded: beyond ``max_queue`` events new events go straight to the spool. Nothing here
+raises into the caller because the server is unreachable. Delivery, the spool and its
+bounds are the client layer's (``agentmon.client``), shared with the hooks.
 """
 
 from __future__ import annotations
@@ -23,17 +24,16 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any
 
+from agentmon.client.backoff import Backoff
+from agentmon.client.config import DEFAULT_INGEST_URL, ClientConfig
+from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
+from agentmon.client.spool import Spool, deliver_or_spool, settle, trim
 from agentmon.events import Envelope, Source, to_dict
-from agentmon.integrations._hookio import (
-    DEFAULT_INGEST_URL,
-    MAX_REPLAY_FILES,
-    HookConfig,
-    Spool,
-    post_batch,
-)
 from agentmon.sdk.scopes import SessionScope
 
 log = logging.getLogger("agentmon.sdk")
+
+REPLAY_ROUNDS = 20
 
 _open_emitters: weakref.WeakSet[Emitter] = weakref.WeakSet()
 
@@ -64,7 +64,7 @@ class EmitterConfig:
     max_retries: int = 3
     retry_backoff: float = 0.5
     request_timeout: float = 5.0
-    spool_dir: str = field(default_factory=lambda: os.path.join(HookConfig().spool_dir, "sdk"))
+    spool_dir: str = field(default_factory=lambda: os.path.join(ClientConfig().spool_dir, "sdk"))
     replay_interval: float = 30.0
 
     def source(self) -> Source:
@@ -79,8 +79,16 @@ class Emitter:
         base = config or EmitterConfig()
         self.config = replace(base, **overrides) if overrides else base
         self.source = self.config.source()
-        self._url = self.config.server_url.rstrip("/")
-        self._spool = Spool(self.config.spool_dir)
+        self._endpoint = Endpoint(self.config.server_url, self.config.api_key)
+        self._spool = Spool.configured(ClientConfig(), self.config.spool_dir)
+        self._stopping = threading.Event()
+        self._policy = RetryPolicy(
+            timeout=self.config.request_timeout,
+            attempts=self.config.max_retries + 1,
+            backoff=Backoff(base=self.config.retry_backoff),
+            sleep=self._stopping.wait,
+        )
+        self._replay_policy = RetryPolicy(timeout=self.config.request_timeout, attempts=1)
         self._queue: deque[dict[str, Any]] = deque()
         self._wake = threading.Condition()
         self._in_flight = 0
@@ -140,6 +148,7 @@ class Emitter:
         self.flush(timeout)
         with self._wake:
             self._closed = True
+            self._stopping.set()
             leftover = list(self._queue)
             self._queue.clear()
             self._wake.notify_all()
@@ -218,19 +227,12 @@ class Emitter:
             return batch
 
     def _send(self, batch: list[dict[str, Any]]) -> bool:
-        """Try a batch up to ``max_retries`` + 1 times; spool it if it never goes."""
-        delay = self.config.retry_backoff
-        for attempt in range(self.config.max_retries + 1):
-            deadline = time.monotonic() + self.config.request_timeout
-            result = post_batch(self._url, self.config.api_key, batch, deadline)
-            for reason in result.rejected:
-                log.warning("agentmon: %s", reason)
-            if result.delivered:
-                return True
-            if attempt < self.config.max_retries and not self._closed:
-                time.sleep(max(delay, result.retry_after or 0.0))
-                delay *= 2
-        self._spool_events(batch, result.problem)
+        """Try a batch up to ``max_retries`` + 1 times; spool what never goes."""
+        report = deliver_events(self._endpoint, batch, self._policy)
+        settle(self._spool, report, _log_warning)
+        if not report.leftover:
+            return True
+        self._spool_events(report.leftover, report.problem)
         self._next_replay = 0.0
         return False
 
@@ -242,6 +244,8 @@ class Emitter:
             )
         except OSError:
             log.exception("agentmon: could not spool %d event(s); they are lost", len(events))
+            return
+        trim(self._spool, _log_warning)
 
     def _replay_spool(self) -> None:
         """Send spooled batches, oldest first, until the spool is empty or a send fails."""
@@ -249,16 +253,14 @@ class Emitter:
         if now < self._next_replay:
             return
         self._next_replay = now + self.config.replay_interval
-        for _ in range(MAX_REPLAY_FILES):
-            claimed = self._spool.claim(max_files=1)
-            if not claimed:
+        for _ in range(REPLAY_ROUNDS):
+            if not self._spool.count():
                 return
-            path, events = claimed[0]
-            deadline = time.monotonic() + self.config.request_timeout
-            if (
-                events
-                and not post_batch(self._url, self.config.api_key, events, deadline).delivered
+            if not deliver_or_spool(
+                self._spool, self._endpoint, [], self._replay_policy, _log_warning
             ):
-                self._spool.unclaim(path)
                 return
-            Spool.release([path])
+
+
+def _log_warning(line: str) -> None:
+    log.warning("agentmon: %s", line)
