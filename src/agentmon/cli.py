@@ -195,7 +195,7 @@ def _add_services(commands: Any) -> None:
         description="Reads OPENCLAW_REGISTRY, polls every POLL_INTERVAL and posts snapshots to the "
         "ingest gateway (AGENTMON_INGEST_URL), or publishes them to NATS when NATS_URL is set.",
     )
-    from agentmon.monitor import add_arguments
+    from agentmon.monitor.arguments import add_arguments
 
     add_arguments(monitor)
     monitor.set_defaults(run=_monitor)

@@ -57,7 +57,9 @@ def _tomlkit() -> Any:
     try:
         import tomlkit
     except ImportError:
-        raise HooksSetupError("editing TOML needs tomlkit: pip install 'agentmon-fleet[hooks]'") from None
+        raise HooksSetupError(
+            "editing TOML needs tomlkit: pip install 'agentmon-fleet[hooks]'"
+        ) from None
     return tomlkit
 
 

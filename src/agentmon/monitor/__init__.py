@@ -4,10 +4,30 @@
 command; `format_table` renders snapshots for a terminal. See docs/monitor.md.
 """
 
-from agentmon.client.sink import DeliveryError, HttpSink, Sink
-from agentmon.monitor.command import add_arguments, main
-from agentmon.monitor.service import MonitorService, StepTimeouts
-from agentmon.monitor.table import format_table
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Loaded on first use: `agentmon --help` builds the monitor's flags in the producer install,
+# where the probes' dependencies (httpx, asyncssh, libvirt) are absent.
+_EXPORTS = {
+    "DeliveryError": "agentmon.client.sink",
+    "HttpSink": "agentmon.client.sink",
+    "Sink": "agentmon.client.sink",
+    "add_arguments": "agentmon.monitor.arguments",
+    "main": "agentmon.monitor.command",
+    "MonitorService": "agentmon.monitor.service",
+    "StepTimeouts": "agentmon.monitor.service",
+    "format_table": "agentmon.monitor.table",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
 
 __all__ = [
     "DeliveryError",

@@ -14,40 +14,14 @@ import contextlib
 import signal
 import sys
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from agentmon.client.sink import HttpSink, Sink
-from agentmon.config import Settings, parse_duration
+from agentmon.config import Settings
 from agentmon.events import Envelope
+from agentmon.monitor.arguments import add_arguments
 from agentmon.monitor.service import MonitorService
 from agentmon.monitor.table import format_table
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--once", action="store_true", help="poll every instance once, print a table and exit"
-    )
-    parser.add_argument(
-        "--registry",
-        type=Path,
-        default=None,
-        help="instance registry JSON (default: OPENCLAW_REGISTRY)",
-    )
-    parser.add_argument(
-        "--interval",
-        type=parse_duration,
-        default=None,
-        help="time between polls, e.g. 30s or 1m (default: POLL_INTERVAL)",
-    )
-    parser.add_argument(
-        "--ingest-url", default=None, help="ingest gateway base URL (default: AGENTMON_INGEST_URL)"
-    )
-    parser.add_argument(
-        "--no-post",
-        action="store_true",
-        help="with --once: print the table without delivering the snapshots",
-    )
 
 
 async def main(args: argparse.Namespace, settings: Settings, sink: Sink | None) -> int:
@@ -95,3 +69,6 @@ async def _until_signalled(work: Coroutine[Any, Any, None]) -> None:
 
 async def _discard(_events: list[Envelope]) -> None:
     return None
+
+
+__all__ = ["add_arguments", "main"]
