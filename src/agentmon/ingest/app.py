@@ -17,6 +17,7 @@ from agentmon.auth import BearerAuth
 from agentmon.events import MAX_BODY_BYTES
 from agentmon.http_body import BodyError, media_type, read_body
 from agentmon.ingest.batch import BatchError, ParsedBatch, parse_batch
+from agentmon.ingest.openapi import ingest_openapi
 from agentmon.intake import Intake, IntakeUnavailable
 from agentmon.metrics import (
     EVENTS_ACCEPTED,
@@ -107,6 +108,10 @@ class IngestEndpoints:
         return msgspec.json.encode(answer).decode()
 
 
+async def openapi_endpoint(request: Request) -> Response:
+    return JSONResponse(ingest_openapi())
+
+
 def otlp_routes(intake: Intake) -> list[BaseRoute]:
     """The OTLP routes; build them once and mount the same list on every app that serves
     OTLP, so all ports share one receiver (and its trace/run correlation memory)."""
@@ -121,6 +126,7 @@ def create_ingest_app(
         routes=[
             Route("/healthz", endpoints.healthz),
             Route("/metrics", metrics_endpoint),
+            Route("/openapi.json", openapi_endpoint),
             Route("/v1/events", endpoints.post_events, methods=["POST"]),
             WebSocketRoute("/v1/ws", endpoints.websocket),
             *(otlp if otlp is not None else otlp_routes(intake)),
