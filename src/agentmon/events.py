@@ -187,8 +187,10 @@ def _check_header_text(envelope: Envelope) -> None:
     for where, value in texts.items():
         if value is None:
             continue
-        if "\x00" in value:
-            raise InvalidEvent(f"{where} contains a NUL character (\\u0000)")
+        try:
+            _check_text(value)
+        except _BadValue as bad:
+            raise InvalidEvent(f"{where} {bad.problem}") from None
         if where not in _FREE_LENGTH and len(value) > MAX_ID_CHARS:
             raise InvalidEvent(f"{where} is longer than {MAX_ID_CHARS} characters")
 
@@ -251,16 +253,15 @@ def _check_value(value: Any, depth: int) -> None:
     by that same limit)."""
     kind = type(value)
     if kind is str:
-        if "\x00" in value:
-            raise _BadValue("contains a NUL character (\\u0000)")
+        _check_text(value)
     elif kind is dict or kind is list or kind is tuple:
         if depth > MAX_NESTING:
             raise _BadValue(f"nests objects or arrays deeper than {MAX_NESTING} levels")
         items = value.items() if kind is dict else enumerate(value)
         for key, item in items:
             try:
-                if kind is dict and isinstance(key, str) and "\x00" in key:
-                    raise _BadValue("has a key containing a NUL character (\\u0000)")
+                if kind is dict and isinstance(key, str):
+                    _check_text(key, "has a key that")
                 _check_value(item, depth + 1)
             except _BadValue as bad:
                 bad.path.append(str(key).replace("\x00", "\\u0000"))
@@ -273,6 +274,25 @@ def _check_value(value: Any, depth: int) -> None:
             raise _BadValue(f"is not a finite number ({value})")
     elif kind is not bool and value is not None:
         _check_unusual(value, depth)
+
+
+def _check_text(text: str, subject: str = "") -> None:
+    problem = None
+    if "\x00" in text:
+        problem = "contains a NUL character (\\u0000)"
+    elif not text.isascii() and not _is_utf8(text):  # isascii is O(1)
+        problem = "contains a lone surrogate (not UTF-8)"
+    if problem:
+        raise _BadValue(f"{subject} {problem}".lstrip())
+
+
+def _is_utf8(text: str) -> bool:
+    """False only for a str built in Python: decoded JSON cannot hold a lone surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_unusual(value: Any, depth: int) -> None:
