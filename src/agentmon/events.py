@@ -167,35 +167,38 @@ def check_event(envelope: Envelope) -> Envelope:
     _check_header_text(envelope)
     header.ts = checked_ts("event.ts", header.ts)
     _check_tree("payload", envelope.payload)
-    _check_tree("attributes", envelope.attributes)
+    if envelope.attributes:
+        _check_tree("attributes", envelope.attributes)
     _check_read_fields(envelope)
     return envelope
 
 
 def _check_header_text(envelope: Envelope) -> None:
-    source = envelope.event.source
-    texts = {
-        "event.id": envelope.event.id,
-        "event.source.framework": source.framework,
-        "event.source.client_id": source.client_id,
-        "event.source.host": source.host,
-    }
-    texts.update(
-        (f"correlation.{name}", getattr(envelope.correlation, name))
-        for name in Correlation.__struct_fields__
-    )
-    for where, value in texts.items():
-        if value is None:
-            continue
+    header, c, source = envelope.event, envelope.correlation, envelope.event.source
+    ids = (header.id, c.session_id, c.run_id, c.span_id, c.trace_id, c.parent_span_id)
+    texts = (*ids, source.framework, source.client_id, source.host)
+    joined = "".join(filter(None, texts))
+    if len(joined) <= MAX_ID_CHARS and "\x00" not in joined and joined.isascii():
+        return  # the common case, checked at once
+    for name, value in zip(_ID_NAMES, ids, strict=True):
+        if value is not None and len(value) > MAX_ID_CHARS:
+            raise InvalidEvent(f"{name} is longer than {MAX_ID_CHARS} characters")
+    for name, value in zip(_TEXT_NAMES, texts, strict=True):
         try:
-            _check_text(value)
+            _check_text(value or "")
         except _BadValue as bad:
-            raise InvalidEvent(f"{where} {bad.problem}") from None
-        if where not in _FREE_LENGTH and len(value) > MAX_ID_CHARS:
-            raise InvalidEvent(f"{where} is longer than {MAX_ID_CHARS} characters")
+            raise InvalidEvent(f"{name} {bad.problem}") from None
 
 
-_FREE_LENGTH = frozenset({"event.source.framework", "event.source.client_id", "event.source.host"})
+_ID_NAMES = (
+    "event.id",
+    "correlation.session_id",
+    "correlation.run_id",
+    "correlation.span_id",
+    "correlation.trace_id",
+    "correlation.parent_span_id",
+)
+_TEXT_NAMES = (*_ID_NAMES, "event.source.framework", "event.source.client_id", "event.source.host")
 
 
 def checked_ts(where: str, value: str) -> str:
@@ -259,6 +262,8 @@ def _check_value(value: Any, depth: int) -> None:
             raise _BadValue(f"nests objects or arrays deeper than {MAX_NESTING} levels")
         items = value.items() if kind is dict else enumerate(value)
         for key, item in items:
+            if _is_plain(item) and (kind is not dict or _is_plain_key(key)):
+                continue  # the common leaf, checked without a recursive call
             try:
                 if kind is dict and isinstance(key, str):
                     _check_text(key, "has a key that")
@@ -274,6 +279,20 @@ def _check_value(value: Any, depth: int) -> None:
             raise _BadValue(f"is not a finite number ({value})")
     elif kind is not bool and value is not None:
         _check_unusual(value, depth)
+
+
+def _is_plain(item: Any) -> bool:
+    """A leaf that needs no further look: ASCII text without NUL, an int64, a bool, null."""
+    kind = type(item)
+    if kind is str:
+        return "\x00" not in item and item.isascii()
+    if kind is int:
+        return INT64_MIN <= item <= INT64_MAX
+    return kind is bool or item is None
+
+
+def _is_plain_key(key: Any) -> bool:
+    return type(key) is str and "\x00" not in key and key.isascii()
 
 
 def _check_text(text: str, subject: str = "") -> None:
@@ -305,28 +324,32 @@ def _check_unusual(value: Any, depth: int) -> None:
 
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _DIGITS_TEXT = re.compile(r"[0-9]+")
-_USAGE_COUNTERS = (
+_USAGE_COUNTERS = frozenset((
     "input_tokens", "input", "prompt_tokens", "input_token_count",
     "output_tokens", "output", "completion_tokens", "output_token_count",
     "cache_read_tokens", "cacheRead", "cache_read", "cached_tokens",
     "cache_write_tokens", "cacheWrite", "cache_write", "cache_creation_tokens",
     "total_tokens", "total", "total_token_count",
-)  # fmt: skip
+))  # fmt: skip
+_METRIC_SNAPSHOT = EventType.METRIC_SNAPSHOT.value  # a plain str compares faster
+_OPENCLAW_SNAPSHOT = EventType.OPENCLAW_SNAPSHOT.value
 _VM_NUMBERS = (("cpu_pct",), ("memory", "pct"), ("disk", "pct"))
 
 
 def _check_read_fields(envelope: Envelope) -> None:
     """The payload fields the read models compute with: numbers they can add and store."""
     payload = envelope.payload
-    _check_number("payload.duration_ms", payload.get("duration_ms"), MAX_DURATION_MS)
+    if "duration_ms" in payload:
+        _check_number("payload.duration_ms", payload["duration_ms"], MAX_DURATION_MS)
     started_at = payload.get("started_at")
     if started_at is not None:
         if not isinstance(started_at, str):
             raise InvalidEvent("payload.started_at must be an RFC 3339 timestamp string")
         checked_ts("payload.started_at", started_at)
-    if envelope.event.type == EventType.METRIC_SNAPSHOT:
+    kind = envelope.event.type
+    if kind == _METRIC_SNAPSHOT:
         _check_usage(payload)
-    elif envelope.event.type == EventType.OPENCLAW_SNAPSHOT:
+    elif kind == _OPENCLAW_SNAPSHOT:
         for path in _VM_NUMBERS:
             section: Any = payload
             for key in path[:-1]:
@@ -342,8 +365,9 @@ def _check_usage(payload: dict[str, Any]) -> None:
         return
     if not isinstance(usage, dict):
         raise InvalidEvent("payload.usage must be an object of token counts")
-    for key in _USAGE_COUNTERS:
-        count = usage.get(key)
+    for key, count in usage.items():
+        if key not in _USAGE_COUNTERS:
+            continue
         if isinstance(count, str) and not _DIGITS_TEXT.fullmatch(count):
             raise InvalidEvent(f"payload.usage.{key} {count!r} is not a count of ASCII digits")
         _check_number(f"payload.usage.{key}", count, MAX_TOKENS, low=0)
