@@ -7,8 +7,11 @@ the field at fault. Timestamps are normalised to UTC with microsecond precision
 
 from __future__ import annotations
 
+import math
+import re
+import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +27,17 @@ MAX_BATCH_EVENTS = 5_000
 MAX_BODY_BYTES = 16 * 1024 * 1024
 """Largest request body, measured after gzip decompression."""
 MAX_ID_CHARS = 256
+MAX_NESTING = 64
+"""Deepest nesting of objects and arrays inside `payload` or `attributes` (the object is 1)."""
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+EARLIEST_TS = datetime(2000, 1, 1, tzinfo=UTC)
+"""Timestamps (`event.ts`, `payload.started_at`) before this are refused."""
+MAX_FUTURE = timedelta(days=1)
+"""Timestamps further than this ahead of the receiver's clock are refused."""
+MAX_TOKENS = 10**12
+"""Largest token count one usage counter may report."""
+MAX_COST_USD = 10**9
+MAX_DURATION_MS = 10**12
 
 
 class EventType(StrEnum):
@@ -105,7 +119,10 @@ def normalize_ts(value: str) -> str:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError("timestamp has no time zone")
-    return format_ts(parsed)
+    try:
+        return format_ts(parsed)
+    except OverflowError:  # year 1 or 9999 shifted by its offset leaves datetime's range
+        raise ValueError("timestamp is outside the years 1-9999 once in UTC") from None
 
 
 def format_ts(moment: datetime) -> str:
@@ -127,7 +144,11 @@ def now_ts() -> str:
 
 
 def check_event(envelope: Envelope) -> Envelope:
-    """The rules a decoded envelope must also meet; normalises its timestamp."""
+    """The rules a decoded envelope must also meet; normalises its timestamp.
+
+    Everything either store would reject or mangle is refused here, so an acknowledged
+    event can always be stored: this is the one place both stores' limits are enforced.
+    """
     if envelope.schema.name != SCHEMA_NAME:
         raise InvalidEvent(f"schema.name must be {SCHEMA_NAME!r}, got {envelope.schema.name!r}")
     if envelope.schema.version != SCHEMA_VERSION:
@@ -143,17 +164,234 @@ def check_event(envelope: Envelope) -> Envelope:
         raise InvalidEvent("event.id must not be empty")
     if not header.source.framework.strip():
         raise InvalidEvent("event.source.framework must not be empty")
-    if len(header.id) > MAX_ID_CHARS:
-        raise InvalidEvent(f"event.id is longer than {MAX_ID_CHARS} characters")
-    for name in Correlation.__struct_fields__:
-        value = getattr(envelope.correlation, name)
-        if value is not None and len(value) > MAX_ID_CHARS:
-            raise InvalidEvent(f"correlation.{name} is longer than {MAX_ID_CHARS} characters")
-    try:
-        header.ts = normalize_ts(header.ts)
-    except ValueError as exc:
-        raise InvalidEvent(f"event.ts {header.ts!r} is not an RFC 3339 timestamp: {exc}") from None
+    _check_header_text(envelope)
+    header.ts = checked_ts("event.ts", header.ts)
+    _check_tree("payload", envelope.payload)
+    if envelope.attributes:
+        _check_tree("attributes", envelope.attributes)
+    _check_read_fields(envelope)
     return envelope
+
+
+def _check_header_text(envelope: Envelope) -> None:
+    header, c, source = envelope.event, envelope.correlation, envelope.event.source
+    ids = (header.id, c.session_id, c.run_id, c.span_id, c.trace_id, c.parent_span_id)
+    texts = (*ids, source.framework, source.client_id, source.host)
+    joined = "".join(filter(None, texts))
+    if len(joined) <= MAX_ID_CHARS and "\x00" not in joined and joined.isascii():
+        return  # the common case, checked at once
+    for name, value in zip(_ID_NAMES, ids, strict=True):
+        if value is not None and len(value) > MAX_ID_CHARS:
+            raise InvalidEvent(f"{name} is longer than {MAX_ID_CHARS} characters")
+    for name, value in zip(_TEXT_NAMES, texts, strict=True):
+        try:
+            _check_text(value or "")
+        except _BadValue as bad:
+            raise InvalidEvent(f"{name} {bad.problem}") from None
+
+
+_ID_NAMES = (
+    "event.id",
+    "correlation.session_id",
+    "correlation.run_id",
+    "correlation.span_id",
+    "correlation.trace_id",
+    "correlation.parent_span_id",
+)
+_TEXT_NAMES = (*_ID_NAMES, "event.source.framework", "event.source.client_id", "event.source.host")
+
+
+def checked_ts(where: str, value: str) -> str:
+    """An RFC 3339 timestamp inside the accepted window, in canonical form."""
+    try:
+        stamp = normalize_ts(value)
+    except ValueError as exc:
+        raise InvalidEvent(f"{where} {value!r} is not an RFC 3339 timestamp: {exc}") from None
+    if stamp < _EARLIEST_TEXT:
+        raise InvalidEvent(f"{where} {value!r} is before {_EARLIEST_TEXT}")
+    if stamp > _latest_ts():
+        raise InvalidEvent(f"{where} {value!r} is more than {MAX_FUTURE.days} day ahead of now")
+    return stamp
+
+
+_EARLIEST_TEXT = format_ts(EARLIEST_TS)
+_latest: tuple[int, str] = (0, "")
+
+
+def _latest_ts() -> str:
+    """The newest acceptable timestamp, recomputed once a second (it is checked per event)."""
+    global _latest
+    second = int(time.time())
+    if _latest[0] != second:
+        _latest = (second, format_ts(datetime.fromtimestamp(second, UTC) + MAX_FUTURE))
+    return _latest[1]
+
+
+class _BadValue(Exception):
+    """A value inside payload/attributes the stores cannot hold; `path` fills in on unwind."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.path: list[str] = []
+
+
+_PATH_KEYS = 8
+"""How much of a bad value's path a reason names."""
+
+
+def _check_tree(where: str, tree: dict[str, Any]) -> None:
+    try:
+        _check_value(tree, 1)
+    except _BadValue as bad:
+        keys = list(reversed(bad.path))
+        path = "".join(f"[{key}]" if key.isdigit() else f".{key}" for key in keys[:_PATH_KEYS])
+        if len(keys) > _PATH_KEYS:
+            path += "…"
+        raise InvalidEvent(f"{where}{path} {bad.problem}") from None
+
+
+def _check_value(value: Any, depth: int) -> None:
+    """No NUL, int64 integers, finite floats, at most MAX_NESTING deep (recursion is bounded
+    by that same limit)."""
+    kind = type(value)
+    if kind is str:
+        _check_text(value)
+    elif kind is dict or kind is list or kind is tuple:
+        if depth > MAX_NESTING:
+            raise _BadValue(f"nests objects or arrays deeper than {MAX_NESTING} levels")
+        items = value.items() if kind is dict else enumerate(value)
+        for key, item in items:
+            if _is_plain(item) and (kind is not dict or _is_plain_key(key)):
+                continue  # the common leaf, checked without a recursive call
+            try:
+                if kind is dict and isinstance(key, str):
+                    _check_text(key, "has a key that")
+                _check_value(item, depth + 1)
+            except _BadValue as bad:
+                bad.path.append(str(key).replace("\x00", "\\u0000"))
+                raise
+    elif kind is int:
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise _BadValue(f"is an integer outside the 64-bit range ({value})")
+    elif kind is float:
+        if not math.isfinite(value):
+            raise _BadValue(f"is not a finite number ({value})")
+    elif kind is not bool and value is not None:
+        _check_unusual(value, depth)
+
+
+def _is_plain(item: Any) -> bool:
+    """A leaf that needs no further look: ASCII text without NUL, an int64, a bool, null."""
+    kind = type(item)
+    if kind is str:
+        return "\x00" not in item and item.isascii()
+    if kind is int:
+        return INT64_MIN <= item <= INT64_MAX
+    return kind is bool or item is None
+
+
+def _is_plain_key(key: Any) -> bool:
+    return type(key) is str and "\x00" not in key and key.isascii()
+
+
+def _check_text(text: str, subject: str = "") -> None:
+    problem = None
+    if "\x00" in text:
+        problem = "contains a NUL character (\\u0000)"
+    elif not text.isascii() and not _is_utf8(text):  # isascii is O(1)
+        problem = "contains a lone surrogate (not UTF-8)"
+    if problem:
+        raise _BadValue(f"{subject} {problem}".lstrip())
+
+
+def _is_utf8(text: str) -> bool:
+    """False only for a str built in Python: decoded JSON cannot hold a lone surrogate."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_unusual(value: Any, depth: int) -> None:
+    """Subclasses (a StrEnum, an IntEnum) built in Python are checked as their base type."""
+    for base in (str, int, float):
+        if isinstance(value, base) and not isinstance(value, bool):
+            _check_value(base(value), depth)
+            return
+
+
+_NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_DIGITS_TEXT = re.compile(r"[0-9]+")
+_USAGE_COUNTERS = frozenset((
+    "input_tokens", "input", "prompt_tokens", "input_token_count",
+    "output_tokens", "output", "completion_tokens", "output_token_count",
+    "cache_read_tokens", "cacheRead", "cache_read", "cached_tokens",
+    "cache_write_tokens", "cacheWrite", "cache_write", "cache_creation_tokens",
+    "total_tokens", "total", "total_token_count",
+))  # fmt: skip
+_METRIC_SNAPSHOT = EventType.METRIC_SNAPSHOT.value  # a plain str compares faster
+_OPENCLAW_SNAPSHOT = EventType.OPENCLAW_SNAPSHOT.value
+_VM_NUMBERS = (("cpu_pct",), ("memory", "pct"), ("disk", "pct"))
+
+
+def _check_read_fields(envelope: Envelope) -> None:
+    """The payload fields the read models compute with: numbers they can add and store."""
+    payload = envelope.payload
+    if "duration_ms" in payload:
+        _check_number("payload.duration_ms", payload["duration_ms"], MAX_DURATION_MS)
+    started_at = payload.get("started_at")
+    if started_at is not None:
+        if not isinstance(started_at, str):
+            raise InvalidEvent("payload.started_at must be an RFC 3339 timestamp string")
+        checked_ts("payload.started_at", started_at)
+    kind = envelope.event.type
+    if kind == _METRIC_SNAPSHOT:
+        _check_usage(payload)
+    elif kind == _OPENCLAW_SNAPSHOT:
+        for path in _VM_NUMBERS:
+            section: Any = payload
+            for key in path[:-1]:
+                section = section.get(key) if isinstance(section, dict) else None
+            if isinstance(section, dict):
+                _check_number(f"payload.{'.'.join(path)}", section.get(path[-1]), math.inf)
+
+
+def _check_usage(payload: dict[str, Any]) -> None:
+    _check_number("payload.cost_usd", payload.get("cost_usd"), MAX_COST_USD, low=0)
+    usage = payload.get("usage")
+    if usage is None:
+        return
+    if not isinstance(usage, dict):
+        raise InvalidEvent("payload.usage must be an object of token counts")
+    for key, count in usage.items():
+        if key not in _USAGE_COUNTERS:
+            continue
+        if isinstance(count, str) and not _DIGITS_TEXT.fullmatch(count):
+            raise InvalidEvent(f"payload.usage.{key} {count!r} is not a count of ASCII digits")
+        _check_number(f"payload.usage.{key}", count, MAX_TOKENS, low=0)
+
+
+def _check_number(where: str, value: Any, high: float, low: float | None = None) -> None:
+    """A JSON number, or a string holding a decimal number, finite and within [low, high]
+    (low defaults to -high)."""
+    if value is None:
+        return
+    if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+        number = float(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    else:
+        raise InvalidEvent(f"{where} must be a number, got {_json_type(value)} {value!r:.40}")
+    low = -high if low is None else low
+    if not (math.isfinite(number) and low <= number <= high):
+        raise InvalidEvent(f"{where} {value!r:.40} is not a finite number within {low:g}..{high:g}")
+
+
+def _json_type(value: Any) -> str:
+    names = {str: "string", bool: "boolean", dict: "object", list: "array"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), "value")
 
 
 def parse_event(raw: bytes | msgspec.Raw) -> Envelope:
@@ -166,6 +404,12 @@ def parse_event(raw: bytes | msgspec.Raw) -> Envelope:
         raise InvalidEvent(_friendly(str(exc))) from None
     except msgspec.DecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InvalidEvent(
+            f"a string is not valid UTF-8: {exc.reason} at byte {exc.start}"
+        ) from None
+    except RecursionError:
+        raise InvalidEvent(f"nests objects or arrays deeper than {MAX_NESTING} levels") from None
     return check_event(envelope)
 
 
@@ -173,7 +417,13 @@ def validate_event(obj: dict[str, Any] | Envelope) -> Envelope:
     """Validate an envelope built in Python (a dict or an Envelope)."""
     if isinstance(obj, Envelope):
         return check_event(obj)
-    return parse_event(_encoder.encode(obj))
+    try:
+        envelope = msgspec.convert(obj, Envelope)
+    except msgspec.ValidationError as exc:
+        raise InvalidEvent(_friendly(str(exc))) from None
+    except RecursionError:
+        raise InvalidEvent(f"nests objects or arrays deeper than {MAX_NESTING} levels") from None
+    return check_event(envelope)
 
 
 def _friendly(message: str) -> str:

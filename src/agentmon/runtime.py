@@ -19,7 +19,7 @@ from agentmon.events import Envelope
 from agentmon.ingest import create_ingest_app, create_otlp_app, otlp_routes
 from agentmon.intake import Intake
 from agentmon.live import LiveHub
-from agentmon.processor import BatchWriter
+from agentmon.processor import BatchWriter, EmbeddedWriter
 from agentmon.query import create_query_app
 from agentmon.store import Store, open_store
 
@@ -162,13 +162,14 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
     async with opened_store(settings) as store:
         hub = LiveHub()
         runtime = Runtime()
-        bus = LocalBus(BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish)))
+        bus = LocalBus()
+        writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish))
         query_app = create_query_app(store, hub)
         _serve_ingest(runtime, bus, settings)
         runtime.serve("query-api", query_app, settings.query_addr)
         if ui:
             runtime.serve("web-ui", _web_app(None, query_app), settings.ui_addr)
-        runtime.background("processor", bus.run)
+        runtime.background("processor", EmbeddedWriter(bus, writer).run)
         _retention(runtime, store, settings)
         if settings.openclaw_registry.exists():
             runtime.background("openclaw-monitor", _monitor_task(settings, bus.accept))

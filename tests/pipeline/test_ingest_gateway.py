@@ -32,6 +32,8 @@ def envelope(**overrides: Any) -> dict[str, Any]:
 
 def post(server: Any, body: bytes, **headers: str) -> httpx.Response:
     headers.setdefault("content-type", "application/json")
+    if not headers["content-type"]:
+        del headers["content-type"]
     return httpx.post(f"{server.ingest_url}/v1/events", content=body, headers=headers)
 
 
@@ -90,6 +92,9 @@ def test_gzip_bodies_are_accepted(embedded_server: Any) -> None:
         (b"[]", {"content-type": "text/plain"}, 415, "not JSON"),
         (b"\x1f\x8b garbage", {"content-encoding": "gzip"}, 400, "gzip"),
         (b"[]", {"content-encoding": "br"}, 415, "content-encoding"),
+        (b"[{}]", {"content-type": ""}, 415, "content-type is missing"),
+        (b"[]", {}, 400, "empty"),
+        (b" [ ] ", {}, 400, "empty"),
     ],
 )
 def test_bad_bodies_get_a_clear_4xx(
@@ -142,3 +147,10 @@ def test_api_key_protects_ingest_but_not_health(make_embedded_server: Any) -> No
     assert post(server, body).status_code == 401
     assert post(server, body, authorization="Bearer s3cret").json()["accepted"] == 1
     assert httpx.get(f"{server.ingest_url}/healthz").status_code == 200
+
+
+def test_openapi_document_describes_ingest(embedded_server: Any) -> None:
+    document = httpx.get(f"{embedded_server.ingest_url}/openapi.json").json()
+    post_events = document["paths"]["/v1/events"]["post"]
+    assert {"200", "400", "413", "415", "503"} <= set(post_events["responses"])
+    assert "Envelope" in document["components"]["schemas"]

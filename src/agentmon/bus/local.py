@@ -1,32 +1,35 @@
-"""The embedded bus: an in-process, bounded queue drained by one writer with group commit.
+"""The embedded bus: an in-process, bounded queue of batches waiting for their commit.
 
 `accept` returns when the SQLite transaction holding the events has committed, so the
-ingest gateway acknowledges only durable events. Whatever arrives while a transaction is
-being written is taken together in the next one (up to `max_batch` events).
+ingest gateway acknowledges only durable events. The writer that drains the queue (group
+commit: whatever arrived while a transaction was being written goes into the next one) is
+the processor's `EmbeddedWriter`; this module only holds and settles the waiting batches.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+from dataclasses import dataclass, field
 
 from agentmon.events import Envelope
 from agentmon.intake import IntakeUnavailable
-from agentmon.processor import BatchWriter
 
-log = logging.getLogger("agentmon.bus.local")
 
-_Item = tuple[list[Envelope], asyncio.Future[None]]
+@dataclass
+class Waiting:
+    """One `accept` call: its events and the future its caller awaits."""
+
+    events: list[Envelope]
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class LocalBus:
-    def __init__(
-        self, writer: BatchWriter, max_pending_events: int = 200_000, max_batch: int = 10_000
-    ) -> None:
-        self.writer = writer
+    def __init__(self, max_pending_events: int = 200_000, max_batch: int = 10_000) -> None:
         self.max_pending_events = max_pending_events
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._queue: asyncio.Queue[Waiting] = asyncio.Queue()
         self._pending = 0
         self._last_error: str | None = None
 
@@ -35,39 +38,33 @@ class LocalBus:
             return
         if self._pending + len(events) > self.max_pending_events:
             raise IntakeUnavailable("the embedded queue is full; retry shortly", retry_after=1.0)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = Waiting(events)
         self._pending += len(events)
-        self._queue.put_nowait((events, future))
-        await asyncio.shield(future)
+        self._queue.put_nowait(waiting)
+        await asyncio.shield(waiting.done)
 
     async def health(self) -> dict[str, str]:
         return {"bus": "ok" if self._last_error is None else f"error: {self._last_error}"}
 
-    async def run(self) -> None:
-        """The writer loop; runs until cancelled."""
-        while True:
-            items = [await self._queue.get()]
-            count = len(items[0][0])
-            while count < self.max_batch and not self._queue.empty():
-                item = self._queue.get_nowait()
-                items.append(item)
-                count += len(item[0])
-            await self._write(items, count)
+    async def take(self) -> list[Waiting]:
+        """The next group to commit: waits for one batch, adds whatever else is queued, up to
+        `max_batch` events."""
+        group = [await self._queue.get()]
+        count = len(group[0].events)
+        while count < self.max_batch and not self._queue.empty():
+            waiting = self._queue.get_nowait()
+            group.append(waiting)
+            count += len(waiting.events)
+        return group
 
-    async def _write(self, items: list[_Item], count: int) -> None:
-        events = [event for batch, _ in items for event in batch]
-        try:
-            await self.writer.write(events)
-        except Exception as exc:
-            log.exception("embedded write failed; %d events not acknowledged", count)
-            self._last_error = str(exc)
-            for _, future in items:
-                if not future.done():
-                    future.set_exception(IntakeUnavailable(f"store write failed: {exc}"))
-        else:
-            self._last_error = None
-            for _, future in items:
-                if not future.done():
-                    future.set_result(None)
-        finally:
-            self._pending -= count
+    def settle(self, group: list[Waiting], failure: str | None = None) -> None:
+        """Answer every caller of the group: committed, or unavailable with `failure`."""
+        self._last_error = failure
+        for waiting in group:
+            self._pending -= len(waiting.events)
+            if waiting.done.done():
+                continue
+            if failure is None:
+                waiting.done.set_result(None)
+            else:
+                waiting.done.set_exception(IntakeUnavailable(f"store write failed: {failure}"))

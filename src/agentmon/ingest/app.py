@@ -15,8 +15,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from agentmon.auth import BearerAuth
 from agentmon.events import MAX_BODY_BYTES
+from agentmon.http_body import BodyError, media_type, read_body
 from agentmon.ingest.batch import BatchError, ParsedBatch, parse_batch
-from agentmon.ingest.body import BodyError, media_type, read_body
+from agentmon.ingest.openapi import ingest_openapi
 from agentmon.intake import Intake, IntakeUnavailable
 from agentmon.metrics import (
     EVENTS_ACCEPTED,
@@ -25,10 +26,11 @@ from agentmon.metrics import (
     PUBLISH_SECONDS,
     metrics_endpoint,
 )
+from agentmon.otlp import routes
 
 log = logging.getLogger("agentmon.ingest")
 
-JSON_TYPES = frozenset({"application/json", "text/json", ""})
+JSON_TYPES = frozenset({"application/json", "text/json"})
 
 
 def error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -63,10 +65,10 @@ class IngestEndpoints:
         )
 
     async def post_events(self, request: Request) -> Response:
-        if media_type(request) not in JSON_TYPES:
-            return error(
-                415, f"content-type {media_type(request)!r} is not JSON; send application/json"
-            )
+        kind = media_type(request)
+        if kind not in JSON_TYPES:
+            problem = f"content-type {kind!r} is not JSON" if kind else "content-type is missing"
+            return error(415, f"{problem}; send Content-Type: application/json")
         try:
             parsed = parse_batch(await read_body(request, MAX_BODY_BYTES))
             await deliver(self.intake, parsed, "http")
@@ -106,11 +108,13 @@ class IngestEndpoints:
         return msgspec.json.encode(answer).decode()
 
 
+async def openapi_endpoint(request: Request) -> Response:
+    return JSONResponse(ingest_openapi())
+
+
 def otlp_routes(intake: Intake) -> list[BaseRoute]:
     """The OTLP routes; build them once and mount the same list on every app that serves
     OTLP, so all ports share one receiver (and its trace/run correlation memory)."""
-    from agentmon.otlp import routes
-
     return list(routes(intake, MAX_BODY_BYTES))
 
 
@@ -122,6 +126,7 @@ def create_ingest_app(
         routes=[
             Route("/healthz", endpoints.healthz),
             Route("/metrics", metrics_endpoint),
+            Route("/openapi.json", openapi_endpoint),
             Route("/v1/events", endpoints.post_events, methods=["POST"]),
             WebSocketRoute("/v1/ws", endpoints.websocket),
             *(otlp if otlp is not None else otlp_routes(intake)),

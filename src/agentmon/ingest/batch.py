@@ -10,6 +10,7 @@ import msgspec
 from agentmon.events import (
     MAX_BATCH_EVENTS,
     MAX_EVENT_BYTES,
+    MAX_NESTING,
     Envelope,
     InvalidEvent,
     check_event,
@@ -34,6 +35,7 @@ class ParsedBatch:
 
 
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
+_raw_one = msgspec.json.Decoder(msgspec.Raw)
 _envelopes = msgspec.json.Decoder(list[Envelope])
 
 
@@ -43,18 +45,11 @@ def parse_batch(body: bytes) -> ParsedBatch:
     if head == b"[" and len(body) <= MAX_EVENT_BYTES:
         # no item of a body this small can be over the per-event limit: one decode suffices
         whole = _whole_batch(body)
-        if whole is not None and len(whole) <= MAX_BATCH_EVENTS:
+        if whole and len(whole) <= MAX_BATCH_EVENTS:
             return ParsedBatch(events=whole)
-    try:
-        if head == b"[":
-            items = _raw_list.decode(body)
-        elif head == b"{":
-            msgspec.json.decode(body)  # the whole body must be JSON
-            items = [msgspec.Raw(body)]
-        else:
-            raise BatchError(400, "body must be a JSON array of events or one event object")
-    except msgspec.DecodeError as exc:
-        raise BatchError(400, f"body is not valid JSON: {exc}") from None
+    items = _split(body, head)
+    if not items:
+        raise BatchError(400, "the batch is empty: send at least one event")
     if len(items) > MAX_BATCH_EVENTS:
         raise BatchError(
             413, f"batch has {len(items)} events, over the {MAX_BATCH_EVENTS} event limit"
@@ -72,11 +67,27 @@ def parse_batch(body: bytes) -> ParsedBatch:
     return parsed
 
 
+def _split(body: bytes, head: bytes) -> list[msgspec.Raw]:
+    """The body's items, still encoded (their strings' UTF-8 is checked item by item)."""
+    try:
+        if head == b"[":
+            return _raw_list.decode(body)
+        if head == b"{":
+            return [_raw_one.decode(body)]
+    except msgspec.DecodeError as exc:
+        raise BatchError(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BatchError(
+            400, f"body nests too deeply to read (an event may nest {MAX_NESTING} levels)"
+        ) from None
+    raise BatchError(400, "body must be a JSON array of events or one event object")
+
+
 def _whole_batch(body: bytes) -> list[Envelope] | None:
     """The common case in one C-speed decode; None sends the caller item by item to find
     (and name) the bad ones."""
     try:
         events = _envelopes.decode(body)
         return [check_event(event) for event in events]
-    except (msgspec.DecodeError, InvalidEvent):  # ValidationError is a DecodeError
-        return None
+    except (msgspec.DecodeError, InvalidEvent, UnicodeDecodeError, RecursionError):
+        return None  # msgspec.ValidationError is a DecodeError

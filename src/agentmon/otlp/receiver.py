@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from agentmon.events import MAX_BATCH_EVENTS, Envelope
-from agentmon.ingest.body import BodyError, read_body
+from agentmon.http_body import BodyError, read_body
 from agentmon.intake import Intake, IntakeUnavailable
 from agentmon.otlp.build import Mapped
 from agentmon.otlp.decode import BadRequest, Encoding, encoding_of, parse

@@ -16,6 +16,7 @@ import asyncpg
 
 from agentmon.events import Envelope
 from agentmon.store.base import Store, WriteResult, event_row, unique_by_id
+from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
 from agentmon.store.tables import READ_MODELS, Table, rows_as_tuples
 
@@ -29,6 +30,15 @@ _INSERT_EVENTS = (
     "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
 )
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,  # shutting down, cannot connect now, query cancelled
+    asyncpg.InsufficientResourcesError,  # too many connections, disk full, out of memory
+    asyncpg.InterfaceError,  # the connection closed under the operation
+)
+_DATA_ERRORS = (ValueError,)  # asyncpg's client-side DataError is an InterfaceError too
 
 
 def numbered(sql: str) -> str:
@@ -109,7 +119,8 @@ class PostgresStore(Store):
         unique = unique_by_id(events)
         for attempt in range(5):
             try:
-                return WriteResult(await self._write_once(unique))
+                with unavailable_on(_UNAVAILABLE, unless=_DATA_ERRORS):
+                    return WriteResult(await self._write_once(unique))
             except _RETRYABLE:
                 if attempt == 4:
                     raise
@@ -145,9 +156,10 @@ class PostgresStore(Store):
         return int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else 0
 
     async def dead_letter(self, reason: str, data: bytes) -> None:
-        await self.pool.execute(
-            "INSERT INTO dead_letters (reason, data) VALUES ($1, $2)", reason, data
-        )
+        with unavailable_on(_UNAVAILABLE, unless=_DATA_ERRORS):
+            await self.pool.execute(
+                "INSERT INTO dead_letters (reason, data) VALUES ($1, $2)", reason, data
+            )
 
     # --- reads -------------------------------------------------------------------------
 

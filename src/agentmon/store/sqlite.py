@@ -11,6 +11,7 @@ from typing import Any
 
 from agentmon.events import Envelope
 from agentmon.store.base import Store, WriteResult, event_row, unique_by_id
+from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
 from agentmon.store.tables import rows_as_tuples
 
@@ -20,6 +21,8 @@ _EVENT_COLUMNS = (
 )
 _ID_CHUNK = 500
 CHECKPOINT_INTERVAL_S = 1.0
+# locked, busy, disk full, I/O error, cannot open: the file, not the data, is at fault
+_UNAVAILABLE = (sqlite3.OperationalError,)
 
 
 class SQLiteStore(Store):
@@ -108,7 +111,8 @@ class SQLiteStore(Store):
     # --- writes ------------------------------------------------------------------------
 
     async def write(self, events: list[Envelope]) -> WriteResult:
-        new_events: list[Envelope] = await self._in_writer(self._write_sync, events)
+        with unavailable_on(_UNAVAILABLE):
+            new_events: list[Envelope] = await self._in_writer(self._write_sync, events)
         return WriteResult(new_events)
 
     def _write_sync(self, events: list[Envelope]) -> list[Envelope]:
@@ -163,7 +167,8 @@ class SQLiteStore(Store):
                 "INSERT INTO dead_letters (reason, data) VALUES (?, ?)", (reason, data)
             )
 
-        await self._in_writer(insert)
+        with unavailable_on(_UNAVAILABLE):
+            await self._in_writer(insert)
 
     # --- reads -------------------------------------------------------------------------
 

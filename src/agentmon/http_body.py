@@ -1,4 +1,5 @@
-"""Reading request bodies safely: a size cap (after gzip) and content-type checks."""
+"""Reading request bodies safely, for every app that takes them (ingest, OTLP): a size cap
+(after gzip) and the media type."""
 
 from __future__ import annotations
 
