@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,9 +13,7 @@ from agentmon.events import Envelope, new_event
 from agentmon.query import views
 from agentmon.query.params import BadParameter, session_cursor
 from agentmon.store import NotFound, Store
-from agentmon.store.postgres import PostgresStore
 from agentmon.store.queries import EventFilters, SessionFilters
-from agentmon.store.sqlite import SQLiteStore
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -198,18 +194,6 @@ async def session_ids(store: Store, **filters: Any) -> list[str]:
 async def events(store: Store, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
     page = await store.list_events(EventFilters(**filters), limit=limit)
     return [msgspec.json.decode(row["payload"]) for row in page.rows]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        opened: Store = SQLiteStore(tmp_path / "contract.db")
-    else:
-        make_database: Callable[[], str] = request.getfixturevalue("make_database")
-        opened = PostgresStore(make_database())
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 async def test_out_of_order_conversation_builds_the_right_rows(store: Store) -> None:
