@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
     migrate.set_defaults(run=_migrate)
+    __import__("agentmon.export", fromlist=["*"]).add_export_command(commands)
     return parser
 
 

@@ -14,6 +14,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.result import Ok
 
 from tests.query.conftest import ServedQuery
 
@@ -26,6 +27,7 @@ def fuzz(served: ServedQuery, mode: schemathesis.GenerationMode) -> list[str]:
     schema = schemathesis.openapi.from_dict(document)
     tried: list[str] = []
     for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
         operation = result.ok()
         has_parameters = bool(document["paths"][operation.path]["get"].get("parameters"))
         if mode == schemathesis.GenerationMode.NEGATIVE and not has_parameters:
