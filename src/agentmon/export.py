@@ -10,7 +10,7 @@ import csv
 import io
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
@@ -20,7 +20,16 @@ import msgspec
 
 from agentmon.config import Settings
 from agentmon.events import ts_to_ms
-from agentmon.store.queries import SESSION_STATUSES, EventFilters, RecordFilters, SessionFilters
+from agentmon.store.queries import (
+    SESSION_STATUSES,
+    EventFilters,
+    Page,
+    RecordFilters,
+    SessionFilters,
+    event_position,
+    every_row,
+    session_position,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -33,7 +42,7 @@ if TYPE_CHECKING:
 KINDS = ("events", "sessions", "runs", "spans")
 FORMATS = ("jsonl", "csv", "parquet")
 PAGE = 500
-EVENT_PAGE_BYTES = 8 * 1024 * 1024
+PAGE_BYTES = 8 * 1024 * 1024
 EVENT_COLUMNS = ["ts", "event_id", "type", "framework", "session_id", "run_id", "envelope"]
 # which filters each kind takes (argparse dest names)
 FILTERS: dict[str, set[str]] = {
@@ -153,39 +162,31 @@ def _table(store: Store, args: argparse.Namespace) -> Table:
 
 
 async def _event_records(store: Store, filters: EventFilters) -> AsyncIterator[dict[str, Any]]:
-    position: tuple[str, str] | None = None
-    while True:
-        page = await store.list_events(
-            filters, position=position, limit=PAGE, max_bytes=EVENT_PAGE_BYTES
-        )
-        for row in page.rows:
-            envelope = msgspec.json.decode(row["payload"])
-            correlation = envelope.get("correlation") or {}
-            yield {
-                "ts": row["ts"],
-                "event_id": row["event_id"],
-                "type": envelope["event"]["type"],
-                "framework": envelope["event"]["source"].get("framework"),
-                "session_id": correlation.get("session_id"),
-                "run_id": correlation.get("run_id"),
-                "envelope": row["payload"],
-            }
-        if not page.more:
-            return
-        position = (page.rows[-1]["ts"], page.rows[-1]["event_id"])
+    def read(position: tuple[str, str] | None) -> Awaitable[Page]:
+        return store.list_events(filters, position=position, limit=PAGE, max_bytes=PAGE_BYTES)
+
+    async for row in every_row(read, event_position):
+        envelope = msgspec.json.decode(row["payload"])
+        correlation = envelope.get("correlation") or {}
+        yield {
+            "ts": row["ts"],
+            "event_id": row["event_id"],
+            "type": envelope["event"]["type"],
+            "framework": envelope["event"]["source"].get("framework"),
+            "session_id": correlation.get("session_id"),
+            "run_id": correlation.get("run_id"),
+            "envelope": row["payload"],
+        }
 
 
 async def _session_records(store: Store, filters: SessionFilters) -> AsyncIterator[dict[str, Any]]:
     from agentmon.query import views
 
-    position: tuple[int, str] | None = None
-    while True:
-        page = await store.list_sessions(filters, position=position, limit=PAGE)
-        for row in page.rows:
-            yield views.session_view(row).model_dump(mode="json")
-        if not page.more:
-            return
-        position = (int(page.rows[-1]["first_ts"]), page.rows[-1]["session_id"])
+    def read(position: tuple[int, str] | None) -> Awaitable[Page]:
+        return store.list_sessions(filters, position=position, limit=PAGE)
+
+    async for row in every_row(read, session_position):
+        yield views.session_view(row).model_dump(mode="json")
 
 
 async def _record_pages(
@@ -193,19 +194,17 @@ async def _record_pages(
 ) -> AsyncIterator[dict[str, Any]]:
     from agentmon.query import views
 
-    fetch = store.list_runs if what == "runs" else store.list_spans
+    list_page = store.list_runs if what == "runs" else store.list_spans
     view: Callable[[dict[str, Any]], BaseModel] = (
         views.run_view if what == "runs" else views.span_view
     )
     key = "run_id" if what == "runs" else "span_id"
-    position: str | None = None
-    while True:
-        page = await fetch(filters, position=position, limit=PAGE)
-        for row in page.rows:
-            yield view(row).model_dump(mode="json")
-        if not page.more:
-            return
-        position = page.rows[-1][key]
+
+    def read(position: str | None) -> Awaitable[Page]:
+        return list_page(filters, position=position, limit=PAGE)
+
+    async for row in every_row(read, lambda row: str(row[key])):
+        yield view(row).model_dump(mode="json")
 
 
 def column_types(model: type[BaseModel]) -> dict[str, type]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -50,7 +50,14 @@ from agentmon.query.params import (
 )
 from agentmon.query.records import ExportFormat, encode_records
 from agentmon.store import NotFound, Store
-from agentmon.store.queries import EventFilters, Page, SessionFilters
+from agentmon.store.queries import (
+    EventFilters,
+    Page,
+    SessionFilters,
+    event_position,
+    every_row,
+    session_position,
+)
 
 # an events page stops adding envelopes at this many bytes and hands back a cursor
 MAX_EVENT_PAGE_BYTES = 4 * 1024 * 1024
@@ -316,29 +323,20 @@ def _session_filters(
 
 
 def _session_next(page: Page) -> str | None:
-    if not page.more:
-        return None
-    last = page.rows[-1]
-    return encode_cursor(int(last["first_ts"]), last["session_id"])
+    return encode_cursor(*session_position(page.rows[-1])) if page.more else None
 
 
 async def _all_sessions(store: Store, filters: SessionFilters) -> AsyncIterator[Session]:
-    position: tuple[int, str] | None = None
-    while True:
-        page = await store.list_sessions(filters, position=position, limit=500)
-        for row in page.rows:
-            yield views.session_view(row)
-        if not page.more:
-            return
-        position = (int(page.rows[-1]["first_ts"]), page.rows[-1]["session_id"])
+    def read(position: tuple[int, str] | None) -> Awaitable[Page]:
+        return store.list_sessions(filters, position=position, limit=500)
+
+    async for row in every_row(read, session_position):
+        yield views.session_view(row)
 
 
 def _event_page_json(page: Page) -> bytes:
     """The page as JSON, the stored envelopes copied as they are (never decoded)."""
-    next_cursor = None
-    if page.more:
-        last = page.rows[-1]
-        next_cursor = encode_cursor(last["ts"], last["event_id"])
+    next_cursor = encode_cursor(*event_position(page.rows[-1])) if page.more else None
     events = ",".join(row["payload"] for row in page.rows)
     return b'{"events":[%s],"next_cursor":%s}' % (
         events.encode(),

@@ -10,9 +10,10 @@ from __future__ import annotations
 import abc
 import asyncio
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from agentmon.events import format_ts
 
@@ -128,6 +129,31 @@ class TimeseriesRows:
     rows: list[Row]
 
 
+Position = TypeVar("Position")
+
+
+def event_position(row: Row) -> tuple[str, str]:
+    return row["ts"], row["event_id"]
+
+
+def session_position(row: Row) -> tuple[int, str]:
+    return int(row["first_ts"]), row["session_id"]
+
+
+async def every_row(
+    read: Callable[[Position | None], Awaitable[Page]], position_of: Callable[[Row], Position]
+) -> AsyncIterator[Row]:
+    """Every row of a paged query: `read(position)` gives the page after `position`."""
+    position: Position | None = None
+    while True:
+        page = await read(position)
+        for row in page.rows:
+            yield row
+        if not page.more:
+            return
+        position = position_of(page.rows[-1])
+
+
 class Queries(abc.ABC):
     idle_timeout_ms: int
 
@@ -175,8 +201,7 @@ class Queries(abc.ABC):
                 page.rows.append(row)
             if len(chunk) <= want:
                 return page
-            last = page.rows[-1]
-            position = (last["ts"], last["event_id"])
+            position = event_position(page.rows[-1])
         page.more = True
         return page
 
