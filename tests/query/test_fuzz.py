@@ -18,7 +18,7 @@ from schemathesis.core.result import Ok
 
 from tests.query.conftest import ServedQuery
 
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = 25
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
