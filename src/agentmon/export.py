@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
 import io
 import sys
 import time
@@ -64,6 +65,7 @@ class Table:
     columns: list[str]
     types: dict[str, type]
     records: AsyncIterator[dict[str, Any]]
+    count: Callable[[], Awaitable[int]]
     raw_lines: bool = False  # events: each record's `envelope` is written as the JSON line
 
 
@@ -106,7 +108,8 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             table = _table(store, args)
             with _output(args.out) as out:
-                await _write(table, args.format, out, Progress(args.what, args.quiet))
+                progress = Progress(args.what, args.quiet, await table.count())
+                await _write(table, args.format, out, progress)
         finally:
             await store.close()
     except (ExportError, BadParameter) as exc:
@@ -146,19 +149,23 @@ def _table(store: Store, args: argparse.Namespace) -> Table:
             before=timestamp("before", args.before),
         )
         types: dict[str, type] = dict.fromkeys(EVENT_COLUMNS, str)
-        return Table(EVENT_COLUMNS, types, _event_records(store, event_filters), raw_lines=True)
+        records = _event_records(store, event_filters)
+        count = functools.partial(store.count_events, event_filters)
+        return Table(EVENT_COLUMNS, types, records, count, raw_lines=True)
     models: dict[str, type[BaseModel]] = {"sessions": Session, "runs": Run, "spans": Span}
     model = models[args.what]
     start, end = timestamp("from", args.from_), timestamp("to", args.to)
     start_ms, end_ms = (ts_to_ms(ts) if ts else None for ts in (start, end))
     if args.what == "sessions":
-        records = _session_records(
-            store, SessionFilters(start_ms, end_ms, args.framework, args.host, args.status)
-        )
+        filters = SessionFilters(start_ms, end_ms, args.framework, args.host, args.status)
+        records = _session_records(store, filters)
+        count = functools.partial(store.count_sessions, filters)
     else:
-        filters = RecordFilters(start_ms, end_ms, args.framework, args.session_id)
-        records = _record_pages(store, args.what, filters)
-    return Table(columns(model), column_types(model), records)
+        record_filters = RecordFilters(start_ms, end_ms, args.framework, args.session_id)
+        records = _record_pages(store, args.what, record_filters)
+        count_all = store.count_runs if args.what == "runs" else store.count_spans
+        count = functools.partial(count_all, record_filters)
+    return Table(columns(model), column_types(model), records, count)
 
 
 async def _event_records(store: Store, filters: EventFilters) -> AsyncIterator[dict[str, Any]]:
@@ -232,10 +239,13 @@ def _scalar(annotation: Any) -> type:
 
 
 class Progress:
-    """A line on stderr: how many records so far and how fast, redrawn at most 4 times a second."""
+    """A bar on stderr: records written of those counted at the start, rate, elapsed time;
+    redrawn at most 4 times a second (records stored meanwhile can take it past 100%)."""
 
-    def __init__(self, what: str, quiet: bool) -> None:
-        self.what, self.quiet = what, quiet
+    WIDTH = 30
+
+    def __init__(self, what: str, quiet: bool, total: int) -> None:
+        self.what, self.quiet, self.total = what, quiet, total
         self.count = 0
         self.started = self.drawn = time.monotonic()
 
@@ -253,8 +263,13 @@ class Progress:
         if self.quiet:
             return
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = self.count / elapsed
-        line = f"{start}{self.what}: {self.count:,} exported, {rate:,.0f}/s, {elapsed:.1f}s"
+        share = min(self.count / self.total, 1.0) if self.total else 1.0
+        filled = round(share * self.WIDTH)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        line = (
+            f"{start}{self.what} [{bar}] {share:4.0%} {self.count:,}/{self.total:,} exported, "
+            f"{self.count / elapsed:,.0f}/s, {elapsed:.1f}s"
+        )
         print(line, end=end, file=sys.stderr, flush=True)
 
 

@@ -61,7 +61,7 @@ def test_events_as_json_lines_are_the_stored_envelopes(data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert sorted(e["event"]["id"] for e in lines) == sorted(e.event.id for e in SEED)
-    assert f"events: {len(SEED)} exported" in done.stderr.decode()
+    assert f"100% {len(SEED)}/{len(SEED)} exported" in done.stderr.decode()
 
 
 def test_events_csv_with_filters(data_dir: Path) -> None:

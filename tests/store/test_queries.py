@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from tests.store.test_contract import at, conversation, other_sessions
 
-from agentmon.events import new_event
+from agentmon.events import format_ts, new_event
 from agentmon.store import Store
-from agentmon.store.queries import EVENT_CHUNK, EventFilters, RecordFilters
+from agentmon.store.queries import EVENT_CHUNK, EventFilters, RecordFilters, SessionFilters
 
 
 async def test_event_rows_hold_canonical_ts_and_the_envelope_text(store: Store) -> None:
@@ -48,3 +48,14 @@ async def test_runs_and_spans_page_by_id_with_counts(store: Store) -> None:
     assert [r["run_id"] for r in codex.rows] == ["r3"]
     spans = await store.list_spans(RecordFilters(session_id="s1"))
     assert [s["span_id"] for s in spans.rows] == ["t1", "t2", "t3"]
+
+
+async def test_counts_take_the_same_filters_as_the_pages(store: Store) -> None:
+    await store.write(conversation() + other_sessions())
+    assert await store.count_events() == len(conversation() + other_sessions())
+    assert await store.count_events(EventFilters(event_type="run.end")) == 2
+    assert await store.count_events(EventFilters(after=format_ts(at(20)))) == 5
+    assert await store.count_sessions(SessionFilters(status="waiting")) == 1
+    assert await store.count_sessions(SessionFilters(host="devbox")) == 2
+    assert await store.count_runs(RecordFilters(session_id="s1")) == 2
+    assert await store.count_spans(RecordFilters(framework="claude-code")) == 3

@@ -208,6 +208,16 @@ class Queries(abc.ABC):
     async def _event_chunk(
         self, filters: EventFilters, position: tuple[str, str] | None, limit: int
     ) -> list[Row]:
+        where, params = self._event_where(filters, position)
+        return await self.fetch(
+            f"SELECT ts, event_id, payload FROM events{where} "
+            "ORDER BY ts DESC, event_id DESC LIMIT ?",
+            [*params, limit],
+        )
+
+    def _event_where(
+        self, filters: EventFilters, position: tuple[str, str] | None = None
+    ) -> tuple[str, list[Any]]:
         ts = self.ts_param
         where, params = _filters(
             ("type = ?", filters.event_type),
@@ -222,14 +232,13 @@ class Queries(abc.ABC):
             where += " AND " if where else " WHERE "
             where += "(ts < ? OR (ts = ? AND event_id < ?))"
             params += [ts(position[0]), ts(position[0]), position[1]]
-        return await self.fetch(
-            f"SELECT ts, event_id, payload FROM events{where} "
-            "ORDER BY ts DESC, event_id DESC LIMIT ?",
-            [*params, limit],
-        )
+        return where, params
 
-    async def count_events(self) -> int:
-        rows = await self.fetch("SELECT count(*) AS n FROM events", [])
+    async def count_events(self, filters: EventFilters = EventFilters()) -> int:
+        return await self._count("events", *self._event_where(filters))
+
+    async def _count(self, table: str, where: str, params: list[Any]) -> int:
+        rows = await self.fetch(f"SELECT count(*) AS n FROM {table}{where}", params)
         return int(rows[0]["n"])
 
     # --- sessions ------------------------------------------------------------------------
@@ -244,6 +253,24 @@ class Queries(abc.ABC):
         """Newest start first, after `position` (first_ts, session_id); each row has its
         `status`, `run_count`, `span_count` and `tool_count`."""
         cutoff = self._idle_cutoff(self._now_ms())
+        where, params = self._session_where(filters, position, cutoff)
+        sql = (
+            f"SELECT s.*, {STATUS_SQL} AS status FROM sessions s{where} "
+            "ORDER BY s.first_ts DESC, s.session_id DESC LIMIT ?"
+        )
+        rows = await self.fetch(sql, [cutoff, *params, limit + 1])
+        page = Page(rows[:limit], len(rows) > limit)
+        await self._add_session_counts(page.rows)
+        return page
+
+    async def count_sessions(self, filters: SessionFilters = SessionFilters()) -> int:
+        cutoff = self._idle_cutoff(self._now_ms())
+        return await self._count("sessions s", *self._session_where(filters, None, cutoff))
+
+    @staticmethod
+    def _session_where(
+        filters: SessionFilters, position: tuple[int, str] | None, cutoff: int
+    ) -> tuple[str, list[Any]]:
         where, params = _filters(
             ("s.first_ts >= ?", filters.from_ms),
             ("s.first_ts < ?", filters.to_ms),
@@ -260,14 +287,7 @@ class Queries(abc.ABC):
                 "(s.first_ts < ? OR (s.first_ts = ? AND s.session_id < ?))"
             )
             params += [position[0], position[0], position[1]]
-        sql = (
-            f"SELECT s.*, {STATUS_SQL} AS status FROM sessions s{''.join(clauses)} "
-            "ORDER BY s.first_ts DESC, s.session_id DESC LIMIT ?"
-        )
-        rows = await self.fetch(sql, [cutoff, *params, limit + 1])
-        page = Page(rows[:limit], len(rows) > limit)
-        await self._add_session_counts(page.rows)
-        return page
+        return "".join(clauses), params
 
     async def _add_session_counts(self, rows: list[Row]) -> None:
         if not rows:
@@ -371,17 +391,17 @@ class Queries(abc.ABC):
     async def _record_page(
         self, table: str, key: str, filters: RecordFilters, position: str | None, limit: int
     ) -> Page:
-        where, params = _filters(
-            ("first_ts >= ?", filters.from_ms),
-            ("first_ts < ?", filters.to_ms),
-            ("framework = ?", filters.framework),
-            ("session_id = ?", filters.session_id),
-            (f"{key} > ?", position),
-        )
+        where, params = _record_where(filters, key, position)
         rows = await self.fetch(
             f"SELECT * FROM {table}{where} ORDER BY {key} LIMIT ?", [*params, limit + 1]
         )
         return Page(rows[:limit], len(rows) > limit)
+
+    async def count_runs(self, filters: RecordFilters) -> int:
+        return await self._count("runs", *_record_where(filters, "run_id", None))
+
+    async def count_spans(self, filters: RecordFilters) -> int:
+        return await self._count("spans", *_record_where(filters, "span_id", None))
 
     # --- stats ---------------------------------------------------------------------------
 
@@ -473,6 +493,16 @@ def _filters(*pairs: tuple[str, Any]) -> tuple[str, list[Any]]:
     clauses = [clause for clause, value in pairs if value is not None]
     params = [value for _, value in pairs if value is not None]
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _record_where(filters: RecordFilters, key: str, position: str | None) -> tuple[str, list[Any]]:
+    return _filters(
+        ("first_ts >= ?", filters.from_ms),
+        ("first_ts < ?", filters.to_ms),
+        ("framework = ?", filters.framework),
+        ("session_id = ?", filters.session_id),
+        (f"{key} > ?", position),
+    )
 
 
 def _ts_text(value: str | datetime) -> str:
