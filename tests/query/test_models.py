@@ -56,6 +56,13 @@ def test_errors_are_documented_as_answered_never_422(document: dict[str, Any]) -
     assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
+def test_events_are_described_by_the_envelope_schema(document: dict[str, Any]) -> None:
+    events = document["components"]["schemas"]["EventPage"]["properties"]["events"]
+    assert events["items"] == {"$ref": "#/components/schemas/Envelope"}
+    envelope = document["components"]["schemas"]["Envelope"]
+    assert {"schema", "event", "correlation", "payload"} <= set(envelope["properties"])
+
+
 def test_the_session_model_keeps_every_key_the_ui_reads(document: dict[str, Any]) -> None:
     assert set(Session.model_fields) == SESSION_KEYS
     assert set(document["components"]["schemas"]["Session"]["properties"]) == SESSION_KEYS

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from agentmon import __version__
-from agentmon.events import EVENT_TYPES, ts_to_ms
+from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveHub
 from agentmon.metrics import metrics_endpoint
 from agentmon.query import views
@@ -117,7 +117,7 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
         )
 
     app.include_router(_http_routes(store))
-    app.openapi = lambda: _openapi_without_422(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
 
     @app.websocket("/v1/ws")
     async def live(
@@ -344,8 +344,9 @@ def _event_page_json(page: Page) -> bytes:
     )
 
 
-def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
-    """The generated document, minus the 422 FastAPI lists: this API answers 400 instead."""
+def _openapi_document(app: FastAPI) -> dict[str, Any]:
+    """The generated document, minus the 422 FastAPI lists (this API answers 400 instead),
+    plus the event envelope's own schema for the events /v1/events answers."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
@@ -353,7 +354,13 @@ def _openapi_without_422(app: FastAPI) -> dict[str, Any]:
         for path in schema["paths"].values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
+        components = schema["components"]["schemas"]
         for name in ("HTTPValidationError", "ValidationError"):
-            schema.get("components", {}).get("schemas", {}).pop(name, None)
+            components.pop(name, None)
+        (envelope,), envelope_parts = msgspec.json.schema_components(
+            [Envelope], ref_template="#/components/schemas/{name}"
+        )
+        components.update(envelope_parts)
+        components["EventPage"]["properties"]["events"]["items"] = envelope
         app.openapi_schema = schema
     return app.openapi_schema
