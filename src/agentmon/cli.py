@@ -117,10 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_migrate(commands)
     _add_config(commands)
+    # commands defined beside what they do (imported here: they import this module)
+    from agentmon.export import add_export_command
     from agentmon.hooks_setup.command import add_hooks_command
 
     add_hooks_command(commands)
-    # Other commands register here, one line each.
+    add_export_command(commands)
     _annotate_flags(parser)
     return parser
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from agentmon.events import Envelope, new_event
-from agentmon.store import BadCursor, NotFound, Store
-from agentmon.store.postgres import PostgresStore
-from agentmon.store.sqlite import SQLiteStore
+from agentmon.query import views
+from agentmon.query.params import BadParameter, session_cursor
+from agentmon.store import NotFound, Store
+from agentmon.store.queries import EventFilters, SessionFilters
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -169,21 +169,36 @@ def other_sessions() -> list[Envelope]:
     ]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        opened: Store = SQLiteStore(tmp_path / "contract.db")
-    else:
-        make_database: Callable[[], str] = request.getfixturevalue("make_database")
-        opened = PostgresStore(make_database())
-    await opened.open()
-    yield opened
-    await opened.close()
+async def session_detail(store: Store, session_id: str) -> dict[str, Any]:
+    return views.session_detail(await store.get_session(session_id)).model_dump(by_alias=True)
+
+
+async def run_detail(store: Store, run_id: str) -> dict[str, Any]:
+    return views.run_detail(await store.get_run(run_id)).model_dump(by_alias=True)
+
+
+async def summary(store: Store) -> dict[str, Any]:
+    rows = await store.summary(now_ms=int(NOW.timestamp() * 1000))
+    return views.summary_view(rows).model_dump(by_alias=True)
+
+
+async def sessions(store: Store, **filters: Any) -> list[dict[str, Any]]:
+    page = await store.list_sessions(SessionFilters(**filters), limit=50)
+    return [views.session_view(row).model_dump() for row in page.rows]
+
+
+async def session_ids(store: Store, **filters: Any) -> list[str]:
+    return [s["session_id"] for s in await sessions(store, **filters)]
+
+
+async def events(store: Store, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
+    page = await store.list_events(EventFilters(**filters), limit=limit)
+    return [msgspec.json.decode(row["payload"]) for row in page.rows]
 
 
 async def test_out_of_order_conversation_builds_the_right_rows(store: Store) -> None:
     await store.write(conversation())
-    detail = await store.get_session("s1")
+    detail = await session_detail(store, "s1")
     session = detail["session"]
     assert session["status"] == "error"  # ended, and its last run failed
     assert session["started_at"].startswith(at(0).strftime("%Y-%m-%dT%H:%M:%S"))
@@ -203,7 +218,7 @@ async def test_out_of_order_conversation_builds_the_right_rows(store: Store) -> 
     assert [r["status"] for r in detail["runs"]] == ["ok", "error"]
     assert detail["runs"][1]["input"] == "now commit"
 
-    run = await store.get_run("r1")
+    run = await run_detail(store, "r1")
     assert [s["span_id"] for s in run["spans"]] == ["t1", "t2"]
     bash = run["spans"][0]
     assert bash["input"] == {"command": "pytest"} and bash["output"] == {"stdout": "1 passed"}
@@ -211,7 +226,7 @@ async def test_out_of_order_conversation_builds_the_right_rows(store: Store) -> 
     assert run["spans"][1]["status"] == "error"
     assert run["errors"][0]["message"] == "Read: File does not exist."
     assert run["run"]["tokens"]["total"] == 1200
-    reconstructed = (await store.get_run("r2"))["spans"][0]
+    reconstructed = (await run_detail(store, "r2"))["spans"][0]
     assert reconstructed["reconstructed"] and reconstructed["duration_ms"] == 800
 
 
@@ -222,27 +237,27 @@ async def test_redelivery_stores_once_and_counts_once(store: Store) -> None:
     assert len(first.new_events) == len(events)
     assert again.new_events == []
     assert await store.count_events() == len(events)
-    summary = await store.summary(now_ms=int(NOW.timestamp() * 1000))
-    assert summary["tool_calls"] == 3 and summary["errors"] == 1
+    day = await summary(store)
+    assert day["tool_calls"] == 3 and day["errors"] == 1
 
 
 async def test_session_statuses_and_filters(store: Store) -> None:
     await store.write(conversation() + other_sessions())
-    sessions, cursor = await store.list_sessions()
-    assert cursor is None
-    statuses = {s["session_id"]: s["status"] for s in sessions}
+    page = await store.list_sessions()
+    assert not page.more
+    statuses = {row["session_id"]: views.session_view(row).status for row in page.rows}
     assert statuses == {"s1": "error", "s2": "waiting", "s3": "active", "s4": "idle"}
-    waiting = (await store.get_session("s2"))["session"]
+    waiting = (await session_detail(store, "s2"))["session"]
     assert (
         waiting["waiting_reason"] == "permission_prompt"
         and waiting["waiting_message"] == "Allow Bash?"
     )
-    assert [s["session_id"] for s in (await store.list_sessions(status="waiting"))[0]] == ["s2"]
-    assert [s["session_id"] for s in (await store.list_sessions(framework="codex"))[0]] == ["s2"]
-    assert {s["session_id"] for s in (await store.list_sessions(host="devbox"))[0]} == {"s2", "s3"}
+    assert await session_ids(store, status="waiting") == ["s2"]
+    assert await session_ids(store, framework="codex") == ["s2"]
+    assert set(await session_ids(store, host="devbox")) == {"s2", "s3"}
     since = int(at(25).timestamp() * 1000)
-    assert {s["session_id"] for s in (await store.list_sessions(from_ms=since))[0]} == {"s2", "s3"}
-    assert {s["session_id"] for s in (await store.list_sessions(to_ms=since))[0]} == {"s1", "s4"}
+    assert set(await session_ids(store, from_ms=since)) == {"s2", "s3"}
+    assert set(await session_ids(store, to_ms=since)) == {"s1", "s4"}
 
 
 async def test_waiting_clears_on_the_next_event(store: Store) -> None:
@@ -260,22 +275,23 @@ async def test_waiting_clears_on_the_next_event(store: Store) -> None:
             )
         ]
     )
-    assert (await store.get_session("s2"))["session"]["status"] == "active"
+    assert (await session_detail(store, "s2"))["session"]["status"] == "active"
 
 
 async def test_cursor_paging_is_stable_and_complete(store: Store) -> None:
     events = [ev("session.start", i, session=f"p{i:02d}") for i in range(25)]
     await store.write(events)
     seen: list[str] = []
-    cursor = None
+    position = None
     while True:
-        page, cursor = await store.list_sessions(limit=10, cursor=cursor)
-        seen += [s["session_id"] for s in page]
-        if cursor is None:
+        page = await store.list_sessions(position=position, limit=10)
+        seen += [row["session_id"] for row in page.rows]
+        if not page.more:
             break
+        position = (page.rows[-1]["first_ts"], page.rows[-1]["session_id"])
     assert seen == [f"p{i:02d}" for i in reversed(range(25))]
-    with pytest.raises(BadCursor):
-        await store.list_sessions(cursor="garbage!")
+    with pytest.raises(BadParameter):
+        session_cursor("garbage!")
 
 
 async def test_unknown_ids_raise_not_found(store: Store) -> None:
@@ -288,11 +304,11 @@ async def test_unknown_ids_raise_not_found(store: Store) -> None:
 async def test_stats_and_events_answer_identically(store: Store) -> None:
     await store.write(conversation() + other_sessions())
     now_ms = int(NOW.timestamp() * 1000)
-    summary = await store.summary(now_ms=now_ms)
-    assert summary["by_framework"]["claude-code"]["tool_calls"] == 3
-    assert summary["tokens"]["total"] == 1800
-    assert summary["waiting_sessions"] == 1
-    series = await store.timeseries("1h", now_ms=now_ms)
+    day = await summary(store)
+    assert day["by_framework"]["claude-code"]["tool_calls"] == 3
+    assert day["tokens"]["total"] == 1800
+    assert day["waiting_sessions"] == 1
+    series = views.timeseries_view(await store.timeseries("1h", now_ms=now_ms)).model_dump()
     assert len(series["points"]) == 60
     assert (
         sum(p["events"] for p in series["points"])
@@ -300,29 +316,32 @@ async def test_stats_and_events_answer_identically(store: Store) -> None:
     )
     assert sum(p["tool_calls"] for p in series["points"]) == 3
     assert sum(p["tokens"] for p in series["points"]) == 1800
-    week = await store.timeseries("7d", now_ms=now_ms)
+    week = views.timeseries_view(await store.timeseries("7d", now_ms=now_ms)).model_dump()
     assert len(week["points"]) == 168
     assert sum(p["events"] for p in week["points"]) == len(conversation()) + len(other_sessions())
-    tools = await store.top_tools("24h")
+    tools = [views.tool_view(row).model_dump() for row in await store.top_tools("24h")]
     assert tools[0] == {"name": "Bash", "calls": 2, "errors": 0, "avg_ms": 1150.0}
-    assert await store.facets() == {
+    assert views.facets_view(await store.facets()).model_dump() == {
         "frameworks": ["claude-code", "codex", "gemini-cli", "hermes"],
         "hosts": ["devbox", "laptop", "vm"],
     }
-    recent = await store.list_events(event_type="error")
+    recent = await events(store, event_type="error")
     assert len(recent) == 1 and recent[0]["payload"]["kind"] == "tool"
-    assert len(await store.list_events(framework="codex", limit=2)) == 2
-    assert [e["event"]["type"] for e in await store.list_events(session_id="s1", limit=1)] == [
+    assert len(await events(store, framework="codex", limit=2)) == 2
+    assert [e["event"]["type"] for e in await events(store, session_id="s1", limit=1)] == [
         "session.end"
     ]
 
 
 async def test_vm_snapshots_keep_the_latest_and_history(store: Store) -> None:
     await store.write(other_sessions())
-    [zap] = await store.vm_instances()
+    [zap] = [
+        views.instance_view(row, int(NOW.timestamp() * 1000)).model_dump()
+        for row in await store.vm_instances()
+    ]
     assert zap["name"] == "zap" and zap["snapshot"]["state"] == "running"
     assert zap["issues"][0]["code"] == "disk_high"
-    history = await store.vm_history("zap", "1h")
+    history = [views.history_point(row).model_dump() for row in await store.vm_history("zap", "1h")]
     assert [p["cpu_pct"] for p in history] == [1.0, 12.5]
     assert history[1]["disk_pct"] == 91.0
 
@@ -331,8 +350,8 @@ async def test_concurrent_writers_of_the_same_events_store_them_once(store: Stor
     events = conversation()
     results = await asyncio.gather(*(store.write(events) for _ in range(4)))
     assert sum(len(r.new_events) for r in results) == len(events)
-    summary = await store.summary(now_ms=int(NOW.timestamp() * 1000))
-    assert summary["tool_calls"] == 3
+    day = await summary(store)
+    assert day["tool_calls"] == 3
 
 
 async def test_dead_letters_keep_reason_and_data(store: Store) -> None:
@@ -377,7 +396,7 @@ async def test_retention_prunes_what_is_older_than_the_cutoff_everywhere(store: 
         await store.get_session("old")
     with pytest.raises(NotFound):
         await store.get_run("old-r")
-    assert (await store.get_session("s1"))["session"]["run_count"] == 2
+    assert (await session_detail(store, "s1"))["session"]["run_count"] == 2
     assert await store.count_events() == len(conversation())
-    assert await store.facets() == {"frameworks": ["claude-code"], "hosts": ["laptop"]}
+    assert await store.facets() == {"framework": ["claude-code"], "host": ["laptop"]}
     assert (await store.prune(int((NOW - timedelta(days=7)).timestamp() * 1000)))["events"] == 0

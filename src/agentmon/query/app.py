@@ -4,47 +4,82 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated, Any, Literal
+import time
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+import msgspec
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from agentmon import __version__
-from agentmon.events import EVENT_TYPES, normalize_ts, ts_to_ms
+from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveHub
 from agentmon.metrics import metrics_endpoint
-from agentmon.store import BadCursor, NotFound, Store
-from agentmon.store.base import SESSION_STATUSES, WINDOWS
+from agentmon.query import views
+from agentmon.query.models import (
+    ErrorResponse,
+    EventPage,
+    Facets,
+    Health,
+    InstanceHistory,
+    Instances,
+    RunDetail,
+    Session,
+    SessionDetail,
+    SessionPage,
+    SessionStatus,
+    Summary,
+    Timeseries,
+    TopTools,
+    Window,
+)
+from agentmon.query.params import (
+    BadParameter,
+    check_text_params,
+    encode_cursor,
+    event_cursor,
+    session_cursor,
+    timestamp,
+)
+from agentmon.query.records import ExportFormat, encode_records
+from agentmon.store import NotFound, Store
+from agentmon.store.queries import (
+    EventFilters,
+    Page,
+    SessionFilters,
+    event_position,
+    every_row,
+    session_position,
+)
 
-Window = Literal["1h", "6h", "24h", "7d"]
-Status = Literal["active", "idle", "waiting", "ended", "error"]
-assert set(Status.__args__) == set(SESSION_STATUSES)  # type: ignore[attr-defined]
-assert set(Window.__args__) == set(WINDOWS)  # type: ignore[attr-defined]
+# an events page stops adding envelopes at this many bytes and hands back a cursor
+MAX_EVENT_PAGE_BYTES = 4 * 1024 * 1024
+SWAGGER_DIR = Path(__file__).parent / "static" / "swagger"
+SWAGGER_PATH = "/docs/static"
 
-
-class BadFilter(ValueError):
-    pass
-
-
-def _timestamp(name: str, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return normalize_ts(value)
-    except ValueError:
-        raise BadFilter(
-            f"query parameter {name!r}: {value!r} is not an RFC 3339 timestamp"
-        ) from None
+BAD_REQUEST: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "A parameter is invalid (the error names it)"}
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    **BAD_REQUEST,
+    404: {"model": ErrorResponse, "description": "No such id"},
+}
 
 
 def _explain(exc: RequestValidationError) -> str:
     problems = []
     for item in exc.errors():
         where = item.get("loc", ())
+        kind = where[0] if where and where[0] in ("path", "query") else "query"
         name = where[-1] if where else "request"
-        problems.append(f"query parameter {name!r}: {item.get('msg', 'invalid')}")
+        problems.append(f"{kind} parameter {name!r}: {item.get('msg', 'invalid')}")
     return "; ".join(problems)
 
 
@@ -53,113 +88,36 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
         title="agentmon query API",
         version=__version__,
         description="Sessions, runs, spans, stats and VM health of monitored AI agents.",
+        docs_url=None,
     )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"error": _explain(exc)}, status_code=400)
 
-    @app.exception_handler(BadFilter)
-    async def bad_filter(request: Request, exc: BadFilter) -> JSONResponse:
+    @app.exception_handler(BadParameter)
+    async def bad_parameter(request: Request, exc: BadParameter) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=400)
-
-    @app.exception_handler(BadCursor)
-    async def bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
-        return JSONResponse({"error": f"query parameter 'cursor': {exc}"}, status_code=400)
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=404)
 
     app.router.routes.append(Route("/metrics", metrics_endpoint, include_in_schema=False))
+    app.mount(SWAGGER_PATH, StaticFiles(directory=SWAGGER_DIR), name="swagger")
 
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> JSONResponse:
-        state = await store.health()
-        return JSONResponse(
-            {"status": "ok" if state == "ok" else "degraded", "store": state},
-            status_code=200 if state == "ok" else 503,
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="openapi.json",
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{SWAGGER_PATH.lstrip('/')}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_PATH.lstrip('/')}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_PATH.lstrip('/')}/favicon-32x32.png",
         )
 
-    @app.get("/v1/events", tags=["events"])
-    async def list_events(
-        event_type: str | None = None,
-        framework: str | None = None,
-        session_id: str | None = None,
-        run_id: str | None = None,
-        since: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> dict[str, Any]:
-        if event_type is not None and event_type not in EVENT_TYPES:
-            raise BadFilter(f"query parameter 'event_type': unknown type {event_type!r}")
-        events = await store.list_events(
-            event_type=event_type,
-            framework=framework,
-            session_id=session_id,
-            run_id=run_id,
-            since=_timestamp("since", since),
-            limit=limit,
-        )
-        return {"events": events}
-
-    @app.get("/v1/sessions", tags=["sessions"])
-    async def list_sessions(
-        from_: Annotated[str | None, Query(alias="from")] = None,
-        to: str | None = None,
-        framework: str | None = None,
-        host: str | None = None,
-        status: Status | None = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> dict[str, Any]:
-        start, end = _timestamp("from", from_), _timestamp("to", to)
-        sessions, next_cursor = await store.list_sessions(
-            from_ms=ts_to_ms(start) if start else None,
-            to_ms=ts_to_ms(end) if end else None,
-            framework=framework,
-            host=host,
-            status=status,
-            cursor=cursor,
-            limit=limit,
-        )
-        return {"sessions": sessions, "next_cursor": next_cursor}
-
-    @app.get("/v1/sessions/{session_id}", tags=["sessions"])
-    async def get_session(session_id: str) -> dict[str, Any]:
-        return await store.get_session(session_id)
-
-    @app.get("/v1/runs/{run_id}", tags=["runs"])
-    async def get_run(run_id: str) -> dict[str, Any]:
-        return await store.get_run(run_id)
-
-    @app.get("/v1/stats/summary", tags=["stats"])
-    async def summary() -> dict[str, Any]:
-        return await store.summary()
-
-    @app.get("/v1/stats/timeseries", tags=["stats"])
-    async def timeseries(window: Window = "1h", framework: str | None = None) -> dict[str, Any]:
-        return await store.timeseries(window, framework)
-
-    @app.get("/v1/stats/tools", tags=["stats"])
-    async def tools(
-        window: Window = "24h", limit: Annotated[int, Query(ge=1, le=100)] = 10
-    ) -> dict[str, Any]:
-        return {"window": window, "tools": await store.top_tools(window, limit)}
-
-    @app.get("/v1/facets", tags=["stats"])
-    async def facets() -> dict[str, Any]:
-        return await store.facets()
-
-    @app.get("/v1/openclaw/instances", tags=["openclaw"])
-    async def instances() -> dict[str, Any]:
-        return {"instances": await store.vm_instances()}
-
-    @app.get("/v1/openclaw/instances/{name}/history", tags=["openclaw"])
-    async def instance_history(name: str, window: Window = "1h") -> dict[str, Any]:
-        names = {i["name"] for i in await store.vm_instances()}
-        if name not in names:
-            raise NotFound(f"no instance {name!r}")
-        return {"name": name, "window": window, "points": await store.vm_history(name, window)}
+    app.include_router(_http_routes(store))
+    app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
 
     @app.websocket("/v1/ws")
     async def live(
@@ -209,3 +167,200 @@ async def _read_filters(websocket: WebSocket, live_filter: LiveFilter) -> None:
             live_filter.session_id = message.get("session_id")
             live_filter.event_type = message.get("event_type")
             live_filter.host = message.get("host")
+
+
+def _http_routes(store: Store) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(check_text_params)])
+
+    @router.get(
+        "/healthz",
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "The store does not answer"}},
+    )
+    async def healthz() -> JSONResponse:
+        state = await store.health()
+        return JSONResponse(
+            {"status": "ok" if state == "ok" else "degraded", "store": state},
+            status_code=200 if state == "ok" else 503,
+        )
+
+    @router.get(
+        "/v1/events",
+        tags=["events"],
+        response_class=Response,
+        responses={
+            200: {"model": EventPage, "description": "Envelopes, newest first"},
+            **BAD_REQUEST,
+        },
+    )
+    async def list_events(
+        event_type: str | None = None,
+        framework: str | None = None,
+        session_id: str | None = None,
+        run_id: str | None = None,
+        since: Annotated[str | None, Query(description="ts ≥ since")] = None,
+        after: Annotated[str | None, Query(description="ts > after")] = None,
+        before: Annotated[str | None, Query(description="ts < before")] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the last page")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> Response:
+        if event_type is not None and event_type not in EVENT_TYPES:
+            raise BadParameter(f"query parameter 'event_type': unknown type {event_type!r}")
+        filters = EventFilters(
+            event_type=event_type,
+            framework=framework,
+            session_id=session_id,
+            run_id=run_id,
+            since=timestamp("since", since),
+            after=timestamp("after", after),
+            before=timestamp("before", before),
+        )
+        page = await store.list_events(
+            filters, position=event_cursor(cursor), limit=limit, max_bytes=MAX_EVENT_PAGE_BYTES
+        )
+        return Response(_event_page_json(page), media_type="application/json")
+
+    @router.get("/v1/sessions", tags=["sessions"], responses=BAD_REQUEST)
+    async def list_sessions(
+        filters: Annotated[SessionFilters, Depends(_session_filters)],
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> SessionPage:
+        page = await store.list_sessions(filters, position=session_cursor(cursor), limit=limit)
+        return SessionPage(
+            sessions=[views.session_view(row) for row in page.rows],
+            next_cursor=_session_next(page),
+        )
+
+    @router.get(
+        "/v1/sessions/export",
+        tags=["sessions"],
+        response_class=StreamingResponse,
+        responses={
+            200: {
+                "description": "Every session the filters select, newest start first",
+                "content": {"text/csv": {}, "application/x-ndjson": {}},
+            },
+            **BAD_REQUEST,
+        },
+    )
+    async def export_sessions(
+        filters: Annotated[SessionFilters, Depends(_session_filters)],
+        format: ExportFormat = "csv",
+    ) -> StreamingResponse:
+        sessions = _all_sessions(store, filters)
+        media = "text/csv" if format == "csv" else "application/x-ndjson"
+        name = f"sessions-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.{format}"
+        return StreamingResponse(
+            encode_records(sessions, Session, format),
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @router.get("/v1/sessions/{session_id}", tags=["sessions"], responses=NOT_FOUND)
+    async def get_session(session_id: str) -> SessionDetail:
+        return views.session_detail(await store.get_session(session_id))
+
+    @router.get("/v1/runs/{run_id}", tags=["runs"], responses=NOT_FOUND)
+    async def get_run(run_id: str) -> RunDetail:
+        return views.run_detail(await store.get_run(run_id))
+
+    @router.get("/v1/stats/summary", tags=["stats"])
+    async def summary() -> Summary:
+        return views.summary_view(await store.summary())
+
+    @router.get("/v1/stats/timeseries", tags=["stats"], responses=BAD_REQUEST)
+    async def timeseries(window: Window = "1h", framework: str | None = None) -> Timeseries:
+        return views.timeseries_view(await store.timeseries(window, framework))
+
+    @router.get("/v1/stats/tools", tags=["stats"], responses=BAD_REQUEST)
+    async def tools(
+        window: Window = "24h", limit: Annotated[int, Query(ge=1, le=100)] = 10
+    ) -> TopTools:
+        rows = await store.top_tools(window, limit)
+        return TopTools(window=window, tools=[views.tool_view(row) for row in rows])
+
+    @router.get("/v1/facets", tags=["stats"])
+    async def facets() -> Facets:
+        return views.facets_view(await store.facets())
+
+    @router.get("/v1/openclaw/instances", tags=["openclaw"])
+    async def instances() -> Instances:
+        now_ms = int(time.time() * 1000)
+        rows = await store.vm_instances()
+        return Instances(instances=[views.instance_view(row, now_ms) for row in rows])
+
+    @router.get("/v1/openclaw/instances/{name}/history", tags=["openclaw"], responses=NOT_FOUND)
+    async def instance_history(name: str, window: Window = "1h") -> InstanceHistory:
+        if name not in {row["name"] for row in await store.vm_instances()}:
+            raise NotFound(f"no instance {name!r}")
+        rows = await store.vm_history(name, window)
+        return InstanceHistory(
+            name=name, window=window, points=[views.history_point(row) for row in rows]
+        )
+
+    return router
+
+
+def _session_filters(
+    from_: Annotated[
+        str | None, Query(alias="from", description="Started at or after (RFC 3339)")
+    ] = None,
+    to: Annotated[str | None, Query(description="Started before (RFC 3339)")] = None,
+    framework: str | None = None,
+    host: str | None = None,
+    status: SessionStatus | None = None,
+) -> SessionFilters:
+    start, end = timestamp("from", from_), timestamp("to", to)
+    return SessionFilters(
+        from_ms=ts_to_ms(start) if start else None,
+        to_ms=ts_to_ms(end) if end else None,
+        framework=framework,
+        host=host,
+        status=status,
+    )
+
+
+def _session_next(page: Page) -> str | None:
+    return encode_cursor(*session_position(page.rows[-1])) if page.more else None
+
+
+async def _all_sessions(store: Store, filters: SessionFilters) -> AsyncIterator[Session]:
+    def read(position: tuple[int, str] | None) -> Awaitable[Page]:
+        return store.list_sessions(filters, position=position, limit=500)
+
+    async for row in every_row(read, session_position):
+        yield views.session_view(row)
+
+
+def _event_page_json(page: Page) -> bytes:
+    """The page as JSON, the stored envelopes copied as they are (never decoded)."""
+    next_cursor = encode_cursor(*event_position(page.rows[-1])) if page.more else None
+    events = ",".join(row["payload"] for row in page.rows)
+    return b'{"events":[%s],"next_cursor":%s}' % (
+        events.encode(),
+        msgspec.json.encode(next_cursor),
+    )
+
+
+def _openapi_document(app: FastAPI) -> dict[str, Any]:
+    """The generated document, minus the 422 FastAPI lists (this API answers 400 instead),
+    plus the event envelope's own schema for the events /v1/events answers."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        for path in schema["paths"].values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        components = schema["components"]["schemas"]
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        (envelope,), envelope_parts = msgspec.json.schema_components(
+            [Envelope], ref_template="#/components/schemas/{name}"
+        )
+        components.update(envelope_parts)
+        components["EventPage"]["properties"]["events"]["items"] = envelope
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agentmon.config import Settings
-from agentmon.store.base import BadCursor, NotFound, Store, WriteResult
+from agentmon.store.base import NotFound, Store, WriteResult
 from agentmon.store.errors import StoreUnavailable
 
 
@@ -18,4 +18,4 @@ def open_store(settings: Settings) -> Store:
     return SQLiteStore(settings.sqlite_path, settings.session_idle_timeout)
 
 
-__all__ = ["BadCursor", "NotFound", "Store", "StoreUnavailable", "WriteResult", "open_store"]
+__all__ = ["NotFound", "Store", "StoreUnavailable", "WriteResult", "open_store"]

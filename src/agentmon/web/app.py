@@ -38,7 +38,7 @@ log = logging.getLogger("agentmon.web")
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_PREFIX = "/static/"
 
-API_PREFIXES = ("/v1/",)
+API_PREFIXES = ("/v1/", "/docs/static/")
 API_PATHS = frozenset({"/v1", "/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
 
 CONTENT_SECURITY_POLICY = (

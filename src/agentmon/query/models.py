@@ -1,0 +1,230 @@
+"""The query API's answers, declared field by field (the web UI depends on every key)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Timestamp = str
+SessionStatus = Literal["active", "idle", "waiting", "ended", "error"]
+Window = Literal["1h", "6h", "24h", "7d"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ErrorResponse(Model):
+    error: str = Field(description="What is wrong, naming the parameter or the unknown id")
+
+
+class Health(Model):
+    status: Literal["ok", "degraded"]
+    store: str = Field(description='"ok", or the error the store answered')
+
+
+class Tokens(Model):
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+    total: int
+
+
+class DayTokens(Model):
+    input: int
+    output: int
+    total: int
+
+
+class ModelUsage(Model):
+    model: str
+    calls: int
+    tokens: Tokens
+    cost_usd: float
+
+
+class Session(Model):
+    session_id: str
+    framework: str | None
+    host: str | None
+    client_id: str | None
+    status: SessionStatus
+    started_at: Timestamp | None
+    ended_at: Timestamp | None
+    last_event_at: Timestamp | None
+    duration_ms: float | None
+    title: str | None
+    model: str | None
+    cwd: str | None
+    parent_session_id: str | None
+    end_reason: str | None
+    waiting_reason: str | None
+    waiting_message: str | None
+    run_count: int
+    span_count: int
+    tool_count: int
+    error_count: int
+    tokens: Tokens
+    cost_usd: float
+    last_run_status: str | None
+
+
+class SessionWithModels(Session):
+    models: list[ModelUsage] = Field(description="Usage per model, most tokens first")
+
+
+class Run(Model):
+    run_id: str
+    session_id: str | None
+    framework: str | None
+    host: str | None
+    status: str = Field(description='"running" until the run ends')
+    started_at: Timestamp | None
+    ended_at: Timestamp | None
+    duration_ms: float | None
+    input: str | None
+    output: str | None
+    error: str | None
+    model: str | None
+    usage: Any = Field(description="The usage object the agent reported, as sent")
+    span_count: int
+    tool_count: int
+    error_count: int
+    tokens: Tokens
+    cost_usd: float
+
+
+class Span(Model):
+    span_id: str
+    run_id: str | None
+    session_id: str | None
+    parent_span_id: str | None
+    trace_id: str | None
+    framework: str | None
+    kind: str
+    name: str | None
+    status: str = Field(description='"running" until the span ends')
+    started_at: Timestamp | None
+    ended_at: Timestamp | None
+    duration_ms: float | None
+    error: str | None
+    input: Any
+    output: Any
+    usage: Any
+    attributes: dict[str, Any]
+    reconstructed: bool = Field(description="Start time derived from the end and its duration")
+
+
+class ErrorRecord(Model):
+    event_id: str
+    ts: Timestamp | None
+    session_id: str | None
+    run_id: str | None
+    span_id: str | None
+    framework: str | None
+    host: str | None
+    kind: str | None
+    message: str | None
+
+
+class SessionPage(Model):
+    sessions: list[Session]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
+
+
+class SessionDetail(Model):
+    session: SessionWithModels
+    runs: list[Run]
+
+
+class RunDetail(Model):
+    run: Run
+    spans: list[Span]
+    errors: list[ErrorRecord]
+
+
+class EventPage(Model):
+    events: list[dict[str, Any]] = Field(description="agentmon.event envelopes, newest first")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
+
+
+class DayCounts(Model):
+    sessions: int = 0
+    active_sessions: int = 0
+    waiting_sessions: int = 0
+    runs: int = 0
+    tool_calls: int = 0
+    errors: int = 0
+    events: int = 0
+    tokens: DayTokens = Field(default_factory=lambda: DayTokens(input=0, output=0, total=0))
+    cost_usd: float = 0.0
+
+
+class Summary(DayCounts):
+    day_start: Timestamp
+    timezone: Literal["UTC"] = "UTC"
+    by_framework: dict[str, DayCounts]
+
+
+class TimeseriesPoint(Model):
+    ts: Timestamp
+    t: int = Field(description="The bucket's start in epoch seconds")
+    events: int
+    runs: int
+    tool_calls: int
+    errors: int
+    tokens: int
+    cost_usd: float
+
+
+class Timeseries(Model):
+    window: Window
+    bucket_seconds: int
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    points: list[TimeseriesPoint]
+
+
+class ToolStats(Model):
+    name: str
+    calls: int
+    errors: int
+    avg_ms: float | None
+
+
+class TopTools(Model):
+    window: Window
+    tools: list[ToolStats]
+
+
+class Facets(Model):
+    frameworks: list[str]
+    hosts: list[str]
+
+
+class Instance(Model):
+    name: str
+    ts: Timestamp | None
+    age_s: float
+    stale: bool = Field(description="No snapshot from the monitor for STALE_AFTER_S seconds")
+    snapshot: dict[str, Any] = Field(description="The latest openclaw.snapshot payload")
+    issues: list[dict[str, Any]] = Field(description="{severity, code, message} each")
+
+
+class Instances(Model):
+    instances: list[Instance]
+
+
+class HistoryPoint(Model):
+    ts: Timestamp
+    cpu_pct: float | None
+    mem_pct: float | None
+    disk_pct: float | None
+
+
+class InstanceHistory(Model):
+    name: str
+    window: Window
+    points: list[HistoryPoint]

@@ -1,0 +1,99 @@
+"""Checks on query and path parameters, so no input reaches the store that it cannot take."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import msgspec
+from fastapi import Request
+
+from agentmon.events import normalize_ts
+
+# the longest text a parameter may hold: ids, names and cursors are far shorter
+MAX_PARAM_CHARS = 1024
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class BadParameter(ValueError):
+    """A parameter the API cannot use; its message names the parameter (answered as 400)."""
+
+
+def check_text_params(request: Request) -> None:
+    """Refuse NUL characters (PostgreSQL cannot take them) and over-long values anywhere."""
+    named = [("path", request.path_params.items()), ("query", request.query_params.multi_items())]
+    for where, items in named:
+        for name, value in items:
+            if not isinstance(value, str):
+                continue
+            if "\x00" in value:
+                raise BadParameter(f"{where} parameter {name!r}: contains a NUL character")
+            if len(value) > MAX_PARAM_CHARS:
+                raise BadParameter(
+                    f"{where} parameter {name!r}: longer than {MAX_PARAM_CHARS} characters"
+                )
+
+
+def timestamp(name: str, value: str | None) -> str | None:
+    """An RFC 3339 timestamp in canonical form, or None."""
+    if value is None:
+        return None
+    try:
+        return normalize_ts(value)
+    except (ValueError, OverflowError):
+        raise BadParameter(
+            f"query parameter {name!r}: {value!r} is not an RFC 3339 timestamp with a time zone "
+            "between years 1 and 9999"
+        ) from None
+
+
+def encode_cursor(*parts: int | str) -> str:
+    raw = msgspec.json.encode(list(parts))
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_parts(cursor: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = msgspec.json.decode(raw)
+    except (binascii.Error, msgspec.DecodeError, ValueError, TypeError):
+        parts = None
+    if not isinstance(parts, list) or len(parts) != 2:
+        raise _bad_cursor(cursor)
+    return parts
+
+
+def _bad_cursor(cursor: str) -> BadParameter:
+    return BadParameter(f"query parameter 'cursor': {cursor!r} is not one this API issued")
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and "\x00" not in value and len(value) <= MAX_PARAM_CHARS
+
+
+def session_cursor(cursor: str | None) -> tuple[int, str] | None:
+    """The (first_ts, session_id) position a sessions cursor holds."""
+    if cursor is None:
+        return None
+    first_ts, session_id = _cursor_parts(cursor)
+    in_range = type(first_ts) is int and INT64_MIN <= first_ts <= INT64_MAX
+    if not in_range or not _is_id(session_id):
+        raise _bad_cursor(cursor)
+    return first_ts, session_id
+
+
+def event_cursor(cursor: str | None) -> tuple[str, str] | None:
+    """The (ts, event_id) position an events cursor holds."""
+    if cursor is None:
+        return None
+    ts, event_id = _cursor_parts(cursor)
+    if not isinstance(ts, str) or not _is_id(event_id):
+        raise _bad_cursor(cursor)
+    try:
+        canonical = normalize_ts(ts)
+    except (ValueError, OverflowError):
+        raise _bad_cursor(cursor) from None
+    if canonical != ts:
+        raise _bad_cursor(cursor)
+    return ts, event_id

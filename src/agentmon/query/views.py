@@ -1,0 +1,300 @@
+"""Store rows → the API's response models, plus the rules that belong to monitoring.
+
+Rows come from `agentmon.store.queries`; timestamps in read models are epoch milliseconds,
+JSON columns are text (SQLite) or already decoded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from agentmon.events import ms_to_ts
+from agentmon.query.models import (
+    DayCounts,
+    DayTokens,
+    ErrorRecord,
+    Facets,
+    HistoryPoint,
+    Instance,
+    ModelUsage,
+    Run,
+    RunDetail,
+    Session,
+    SessionDetail,
+    SessionWithModels,
+    Span,
+    Summary,
+    Timeseries,
+    TimeseriesPoint,
+    Tokens,
+    ToolStats,
+)
+from agentmon.store.queries import (
+    Row,
+    RunDetailRows,
+    SessionDetailRows,
+    SummaryRows,
+    TimeseriesRows,
+)
+
+# A VM whose monitor has not reported for this long is flagged: the monitor itself has
+# stopped or is cut off from the ingest gateway (its own "stale" means its checks fail).
+STALE_AFTER_S = 300
+
+
+def decode_json(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        return msgspec.json.decode(value)
+    return value
+
+
+def iso(ms: Any) -> str | None:
+    return ms_to_ts(int(ms)) if ms is not None else None
+
+
+def tokens(row: Row) -> Tokens:
+    return Tokens(
+        input=int(row.get("input_tokens") or 0),
+        output=int(row.get("output_tokens") or 0),
+        cache_read=int(row.get("cache_read_tokens") or 0),
+        cache_write=int(row.get("cache_write_tokens") or 0),
+        total=int(row.get("total_tokens") or 0),
+    )
+
+
+def _duration(start: Any, end: Any, given: Any = None) -> float | None:
+    if given is not None:
+        return float(given)
+    if start is not None and end is not None:
+        return float(end - start)
+    return None
+
+
+def _session_fields(row: Row) -> dict[str, Any]:
+    started = row["started_at"] if row["started_at"] is not None else row["first_ts"]
+    end = row["ended_at"] if row["ended_at"] is not None else row["last_ts"]
+    return {
+        "session_id": row["session_id"],
+        "framework": row["framework"],
+        "host": row["host"],
+        "client_id": row["client_id"],
+        "status": row["status"],
+        "started_at": iso(started),
+        "ended_at": iso(row["ended_at"]),
+        "last_event_at": iso(row["last_ts"]),
+        "duration_ms": _duration(started, end),
+        "title": row["title"],
+        "model": row["model"],
+        "cwd": row["cwd"],
+        "parent_session_id": row["parent_session_id"],
+        "end_reason": row["end_reason"],
+        "waiting_reason": row["waiting_reason"],
+        "waiting_message": row["waiting_message"],
+        "run_count": int(row["run_count"]),
+        "span_count": int(row["span_count"]),
+        "tool_count": int(row["tool_count"] or 0),
+        "error_count": int(row["error_count"] or 0),
+        "tokens": tokens(row),
+        "cost_usd": float(row["cost_usd"] or 0),
+        "last_run_status": row["last_run_status"],
+    }
+
+
+def session_view(row: Row) -> Session:
+    """A sessions row with its status and `run_count`, `span_count`, `tool_count`."""
+    return Session(**_session_fields(row))
+
+
+def run_view(row: Row) -> Run:
+    """A runs row with its `span_count` and `tool_count`."""
+    started = row["started_at"] if row["started_at"] is not None else row["first_ts"]
+    return Run(
+        run_id=row["run_id"],
+        session_id=row["session_id"],
+        framework=row["framework"],
+        host=row["host"],
+        status=row["status"] or "running",
+        started_at=iso(started),
+        ended_at=iso(row["ended_at"]),
+        duration_ms=_duration(started, row["ended_at"], row["duration_ms"]),
+        input=row["input"],
+        output=row["output"],
+        error=row["error"],
+        model=row["model"],
+        usage=decode_json(row["usage"]),
+        span_count=int(row["span_count"]),
+        tool_count=int(row["tool_count"]),
+        error_count=int(row["error_count"] or 0),
+        tokens=tokens(row),
+        cost_usd=float(row["cost_usd"] or 0),
+    )
+
+
+def span_view(row: Row) -> Span:
+    started = row["started_at"]
+    if started is None:
+        started = row["derived_start"] if row["derived_start"] is not None else row["first_ts"]
+    return Span(
+        span_id=row["span_id"],
+        run_id=row["run_id"],
+        session_id=row["session_id"],
+        parent_span_id=row["parent_span_id"],
+        trace_id=row["trace_id"],
+        framework=row["framework"],
+        kind=row["kind"] or "other",
+        name=row["name"],
+        status=row["status"] or "running",
+        started_at=iso(started),
+        ended_at=iso(row["ended_at"]),
+        duration_ms=_duration(started, row["ended_at"], row["duration_ms"]),
+        error=row["error"],
+        input=decode_json(row["input"]),
+        output=decode_json(row["output"]),
+        usage=decode_json(row["usage"]),
+        attributes=decode_json(row["attributes"]) or {},
+        reconstructed=row["started_at"] is None and row["derived_start"] is not None,
+    )
+
+
+def error_view(row: Row) -> ErrorRecord:
+    return ErrorRecord(**{**row, "ts": iso(row["ts"])})
+
+
+def usage_view(row: Row) -> ModelUsage:
+    return ModelUsage(
+        model=row["model"],
+        calls=int(row["calls"]),
+        tokens=tokens(row),
+        cost_usd=float(row["cost_usd"] or 0),
+    )
+
+
+def session_detail(rows: SessionDetailRows) -> SessionDetail:
+    session = SessionWithModels(
+        **_session_fields(rows.session), models=[usage_view(m) for m in rows.models]
+    )
+    return SessionDetail(session=session, runs=[run_view(run) for run in rows.runs])
+
+
+def run_detail(rows: RunDetailRows) -> RunDetail:
+    return RunDetail(
+        run=run_view(rows.run),
+        spans=[span_view(s) for s in rows.spans],
+        errors=[error_view(e) for e in rows.errors],
+    )
+
+
+_DAY_COUNTS = ("sessions", "runs", "tool_calls", "errors", "events")
+
+
+def _day_counts(row: Row) -> DayCounts:
+    return DayCounts(
+        **{name: int(row[name] or 0) for name in _DAY_COUNTS},
+        tokens=DayTokens(
+            input=int(row["input_tokens"] or 0),
+            output=int(row["output_tokens"] or 0),
+            total=int(row["total_tokens"] or 0),
+        ),
+        cost_usd=round(float(row["cost_usd"] or 0), 6),
+    )
+
+
+def summary_view(rows: SummaryRows) -> Summary:
+    by_framework = {row["framework"]: _day_counts(row) for row in rows.totals}
+    for row in rows.live:
+        if row["status"] == "active":
+            by_framework.setdefault(row["framework"], DayCounts()).active_sessions += int(row["n"])
+    for row in rows.waiting:
+        counts = by_framework.setdefault(row["framework"], DayCounts())
+        counts.waiting_sessions += int(row["n"])
+        counts.active_sessions += int(row["n"])
+    overall = DayCounts()
+    for counts in by_framework.values():
+        for name in (*_DAY_COUNTS, "active_sessions", "waiting_sessions"):
+            setattr(overall, name, getattr(overall, name) + getattr(counts, name))
+        for key in ("input", "output", "total"):
+            setattr(overall.tokens, key, getattr(overall.tokens, key) + getattr(counts.tokens, key))
+        overall.cost_usd += counts.cost_usd
+    overall.cost_usd = round(overall.cost_usd, 6)
+    return Summary(
+        day_start=ms_to_ts(rows.day_start),
+        **overall.model_dump(exclude={"tokens"}),
+        tokens=overall.tokens,
+        by_framework=dict(sorted(by_framework.items())),
+    )
+
+
+def timeseries_view(rows: TimeseriesRows) -> Timeseries:
+    found = {int(r["b"]): r for r in rows.rows}
+    points = []
+    for bucket in range(rows.start, rows.end, rows.bucket_s * 1000):
+        row = found.get(bucket, {})
+        points.append(
+            TimeseriesPoint(
+                ts=ms_to_ts(bucket),
+                t=bucket // 1000,
+                events=int(row.get("events") or 0),
+                runs=int(row.get("runs") or 0),
+                tool_calls=int(row.get("tool_calls") or 0),
+                errors=int(row.get("errors") or 0),
+                tokens=int(row.get("tokens") or 0),
+                cost_usd=round(float(row.get("cost_usd") or 0), 6),
+            )
+        )
+    return Timeseries.model_validate(
+        {
+            "window": rows.window,
+            "bucket_seconds": rows.bucket_s,
+            "from": ms_to_ts(rows.start),
+            "to": ms_to_ts(rows.end),
+            "points": points,
+        }
+    )
+
+
+def tool_view(row: Row) -> ToolStats:
+    timed = int(row["timed"] or 0)
+    return ToolStats(
+        name=row["name"],
+        calls=int(row["calls"]),
+        errors=int(row["errors"]),
+        avg_ms=round(float(row["total_ms"]) / timed, 1) if timed else None,
+    )
+
+
+def facets_view(found: dict[str, list[str]]) -> Facets:
+    return Facets(frameworks=found["framework"], hosts=found["host"])
+
+
+def instance_view(row: Row, now_ms: int) -> Instance:
+    snapshot = decode_json(row["snapshot"]) or {}
+    age = max(0.0, (now_ms - int(row["ts"])) / 1000)
+    issues = list(snapshot.get("issues") or [])
+    stale = age > STALE_AFTER_S
+    if stale:
+        issues.append(
+            {
+                "severity": "critical",
+                "code": "no_recent_snapshot",
+                "message": f"no snapshot from the monitor for {int(age // 60)} min",
+            }
+        )
+    return Instance(
+        name=row["name"],
+        ts=iso(row["ts"]),
+        age_s=round(age, 1),
+        stale=stale,
+        snapshot=snapshot,
+        issues=issues,
+    )
+
+
+def history_point(row: Row) -> HistoryPoint:
+    return HistoryPoint(
+        ts=ms_to_ts(int(row["ts"])),
+        cpu_pct=row["cpu_pct"],
+        mem_pct=row["mem_pct"],
+        disk_pct=row["disk_pct"],
+    )
