@@ -63,6 +63,13 @@ class Settings:
     alert_cooldown: float = 600.0
     log_level: str = "info"
     log_format: str = "text"
+    idle_timeout: float = 75.0
+    header_timeout: float = 10.0
+    max_connections: int = 0
+    live_max_viewers: int = 1000
+    allowed_origins: str = ""
+    nats_max_age: float = 7 * 86400.0
+    nats_max_bytes: int = 2 * 1024**3
 
     @property
     def sqlite_path(self) -> Path:
@@ -106,13 +113,30 @@ _ENV_NAMES = {
     "alert_cooldown": "AGENTMON_ALERT_COOLDOWN",
     "log_level": "AGENTMON_LOG_LEVEL",
     "log_format": "AGENTMON_LOG_FORMAT",
+    "idle_timeout": "AGENTMON_IDLE_TIMEOUT",
+    "header_timeout": "AGENTMON_HEADER_TIMEOUT",
+    "max_connections": "AGENTMON_MAX_CONNECTIONS",
+    "live_max_viewers": "AGENTMON_LIVE_MAX_VIEWERS",
+    "allowed_origins": "AGENTMON_ALLOWED_ORIGINS",
+    "nats_max_age": "AGENTMON_NATS_MAX_AGE",
+    "nats_max_bytes": "AGENTMON_NATS_MAX_BYTES",
 }
 assert set(_ENV_NAMES) == {f.name for f in fields(Settings)}
 
 
 def _convert(name: str, raw: str) -> Any:
-    if name in ("poll_interval", "session_idle_timeout", "retention_interval", "alert_cooldown"):
+    if name in (
+        "poll_interval",
+        "session_idle_timeout",
+        "retention_interval",
+        "alert_cooldown",
+        "idle_timeout",
+        "header_timeout",
+        "nats_max_age",
+    ):
         return parse_duration(raw)
+    if name in ("max_connections", "live_max_viewers", "nats_max_bytes"):
+        return int(raw)
     if name in ("data_dir", "openclaw_registry"):
         return Path(raw).expanduser()
     if name == "retention_days":

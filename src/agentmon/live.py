@@ -1,21 +1,34 @@
 """Fan-out of stored events to live WebSocket clients.
 
-Publishing never waits: each client has a bounded queue, and a client that falls behind has
-events skipped (counted, and told to refetch) rather than slowing the pipeline.
+Publishing never waits on a client. Stored events are gathered and flushed as frames at most
+every few milliseconds (longer the more viewers there are, so the total number of sends per
+second stays bounded); each frame is encoded once and the same text goes to every client
+whose filter it matches. Each client has a bounded outbox: a client that falls behind loses
+its oldest frames, and is told how many events it missed (a `dropped` notice) so it can
+refetch, rather than slowing the pipeline or growing without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import astuple, dataclass, field
 
 import msgspec
 
 from agentmon.events import Envelope, encode, now_ts
-from agentmon.metrics import LIVE_CLIENTS, LIVE_DROPPED
+from agentmon.metrics import LIVE_CLIENTS, LIVE_DROPPED, LIVE_REFUSED
 
-QUEUE_BATCHES = 256
 MAX_FRAME_EVENTS = 500
+OUTBOX_FRAMES = 64
+# all viewers together get at most about this many frames a second
+SENDS_PER_SECOND = 5000
+MAX_FLUSH_INTERVAL_S = 0.25
+
+
+class LiveFull(Exception):
+    """The viewer cap is reached."""
 
 
 @dataclass
@@ -38,29 +51,58 @@ class LiveFilter:
 @dataclass(eq=False)
 class Subscriber:
     filter: LiveFilter
-    queue: asyncio.Queue[list[bytes]] = field(
-        default_factory=lambda: asyncio.Queue(maxsize=QUEUE_BATCHES)
-    )
+    outbox: deque[tuple[str, int]] = field(default_factory=deque)
     dropped: int = 0
+    _waiting: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, frame: str, events: int) -> None:
+        """Queue a frame; when the outbox is full the oldest frame's events are dropped."""
+        if len(self.outbox) >= OUTBOX_FRAMES:
+            _, lost = self.outbox.popleft()
+            self.dropped += lost
+            LIVE_DROPPED.inc(lost)
+        self.outbox.append((frame, events))
+        self._waiting.set()
 
     async def next_frames(self) -> list[str]:
-        """Wait for events, then return ready-to-send frames (a drop notice first)."""
-        encoded = list(await self.queue.get())
-        while not self.queue.empty() and len(encoded) < MAX_FRAME_EVENTS:
-            encoded.extend(self.queue.get_nowait())
+        """Wait for frames, then return all queued ones (a drop notice first)."""
+        while not self.outbox:
+            self._waiting.clear()
+            await self._waiting.wait()
         frames = []
         if self.dropped:
             frames.append(msgspec.json.encode({"type": "dropped", "count": self.dropped}).decode())
             self.dropped = 0
-        frames.append((b'{"type":"events","events":[' + b",".join(encoded) + b"]}").decode())
+        frames.extend(frame for frame, _ in self.outbox)
+        self.outbox.clear()
         return frames
+
+    async def deliver(self, send: Callable[[str], Awaitable[None]]) -> None:
+        """Send frames as they come until cancelled; a slow client only delays itself."""
+        while True:
+            for frame in await self.next_frames():
+                await send(frame)
 
 
 class LiveHub:
-    def __init__(self) -> None:
+    def __init__(self, max_viewers: int = 1000) -> None:
+        self.max_viewers = max_viewers
         self._subscribers: set[Subscriber] = set()
+        self._pending: list[Envelope] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+
+    @property
+    def full(self) -> bool:
+        return len(self._subscribers) >= self.max_viewers
 
     def subscribe(self, live_filter: LiveFilter) -> Subscriber:
+        if self.full:
+            LIVE_REFUSED.inc()
+            raise LiveFull(
+                f"too many live viewers (AGENTMON_LIVE_MAX_VIEWERS={self.max_viewers}); "
+                "try again later"
+            )
         subscriber = Subscriber(live_filter)
         self._subscribers.add(subscriber)
         LIVE_CLIENTS.set(len(self._subscribers))
@@ -71,19 +113,45 @@ class LiveHub:
         LIVE_CLIENTS.set(len(self._subscribers))
 
     def publish(self, events: list[Envelope]) -> None:
+        """Take newly stored events; they go out at the next flush. Never waits."""
         if not self._subscribers or not events:
             return
-        encoded: dict[str, bytes] = {}
-        for subscriber in list(self._subscribers):
-            chosen = [e for e in events if subscriber.filter.matches(e)]
-            if not chosen:
-                continue
-            frame = [encoded.setdefault(e.event.id, encode(e)) for e in chosen]
-            try:
-                subscriber.queue.put_nowait(frame)
-            except asyncio.QueueFull:
-                subscriber.dropped += len(frame)
-                LIVE_DROPPED.inc(len(frame))
+        self._pending.extend(events)
+        if self._flush is None:
+            loop = asyncio.get_running_loop()
+            interval = min(MAX_FLUSH_INTERVAL_S, len(self._subscribers) / SENDS_PER_SECOND)
+            delay = max(0.0, self._last_flush + interval - loop.time())
+            self._flush = loop.call_later(delay, self.flush)
+
+    def flush(self) -> None:
+        """Send what was published since the last flush: one encoding per filter."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        self._last_flush = asyncio.get_running_loop().time()
+        events, self._pending = self._pending, []
+        cache: dict[int, bytes] = {}
+
+        def encoded(event: Envelope) -> bytes:
+            data = cache.get(id(event))
+            if data is None:
+                data = cache[id(event)] = encode(event)
+            return data
+
+        for group in self._by_filter().values():
+            chosen = [event for event in events if group[0].filter.matches(event)]
+            for start in range(0, len(chosen), MAX_FRAME_EVENTS):
+                part = chosen[start : start + MAX_FRAME_EVENTS]
+                data = b",".join(encoded(event) for event in part)
+                frame = (b'{"type":"events","events":[' + data + b"]}").decode()
+                for subscriber in group:
+                    subscriber.offer(frame, len(part))
+
+    def _by_filter(self) -> dict[tuple[str | None, ...], list[Subscriber]]:
+        groups: dict[tuple[str | None, ...], list[Subscriber]] = {}
+        for subscriber in self._subscribers:
+            groups.setdefault(astuple(subscriber.filter), []).append(subscriber)
+        return groups
 
     @staticmethod
     def hello() -> str:
