@@ -72,13 +72,7 @@ class Runtime:
         for name, _, addr in self.servers:
             log.info("%s listening on %s", name, addr)
         waiter = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([waiter, *running], return_when=asyncio.FIRST_COMPLETED)
-        refused = None
-        for task in done:
-            if task is not waiter and task.exception():
-                log.error("%s stopped: %s", task.get_name(), task.exception())
-                if isinstance(task.exception(), StartupRefused):
-                    refused = task.exception()
+        refused = await self._until_stopped(waiter, running)
         for server in servers:
             server.should_exit = True
         for task in running:
@@ -88,6 +82,25 @@ class Runtime:
         waiter.cancel()
         if refused is not None:
             raise SystemExit(str(refused))
+
+    async def _until_stopped(
+        self, waiter: asyncio.Task[Any], running: list[asyncio.Task[Any]]
+    ) -> BaseException | None:
+        """Wait for a stop signal, a server ending or a task failing (a background task that
+        simply finishes, such as a connect, is no reason to stop); a refusal to start."""
+        watched: set[asyncio.Task[Any]] = {waiter, *running}
+        background = {name for name, _ in self.tasks}
+        while True:
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            watched -= done
+            finished = [t for t in done if t is waiter or t.get_name() not in background]
+            failed = [t for t in done if t is not waiter and not t.cancelled() and t.exception()]
+            for task in failed:
+                log.error("%s stopped: %s", task.get_name(), task.exception())
+                if isinstance(task.exception(), StartupRefused):
+                    return task.exception()
+            if finished or failed:
+                return None
 
     def _server(self, app: Any, addr: str, max_connections: int) -> _Server:
         host, port = parse_addr(addr)

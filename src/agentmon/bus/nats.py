@@ -55,6 +55,11 @@ def split_for_messages(events: list[Envelope]) -> list[bytes]:
     return messages
 
 
+async def _log_nats_error(exc: Exception) -> None:
+    # one line, not the client library's traceback for every failed (re)connect attempt
+    log.warning("NATS: %s", exc or type(exc).__name__)
+
+
 class StreamMismatch(RuntimeError):
     """The configured stream exists, belongs to someone else and does not take our topic."""
 
@@ -126,7 +131,11 @@ class NatsBus:
         try:
             self._nc = await asyncio.wait_for(
                 nats.connect(
-                    self.url, name="agentmon", max_reconnect_attempts=-1, reconnect_time_wait=1
+                    self.url,
+                    name="agentmon",
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    error_cb=_log_nats_error,
                 ),
                 timeout,
             )
