@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,12 +16,27 @@ from agentmon.store.base import Store, WriteResult, event_row, unique_by_id
 from agentmon.store.migrations import migration_scripts
 from agentmon.store.tables import rows_as_tuples
 
+log = logging.getLogger("agentmon.store.sqlite")
+
 _EVENT_COLUMNS = (
     "event_id, ts, type, session_id, run_id, trace_id, span_id, parent_span_id, "
     "source_framework, client_id, payload"
 )
 _ID_CHUNK = 500
 CHECKPOINT_INTERVAL_S = 1.0
+# the WAL is truncated at half of this and never kept above it after a checkpoint
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+TRUNCATE_INTERVAL_S = 60.0
+VACUUM_INTERVAL_S = 30.0
+VACUUM_PAGES = 4096  # 16 MiB of 4 KiB pages per round: short, so the writer barely waits
+INCREMENTAL = 2  # PRAGMA auto_vacuum value
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 class SQLiteStore(Store):
@@ -44,28 +61,63 @@ class SQLiteStore(Store):
     def _open_writer(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # before the first table exists, so a new database starts with it
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a commit survives the process dying (kill -9); only an OS crash or
         # power loss can lose the last transactions.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA cache_size=-65536")
+        conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         # checkpoints run on their own connection and thread, not inside the writer's commits
         conn.execute("PRAGMA wal_autocheckpoint=0")
         self._migrate(conn)
+        self._use_incremental_vacuum(conn)
         self._writer = conn
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="agentmon-sqlite-checkpoint", daemon=True
         )
         self._checkpointer.start()
 
+    def _use_incremental_vacuum(self, conn: sqlite3.Connection) -> None:
+        """A database made before agentmon used incremental vacuum is rebuilt once with it,
+        so space freed by retention can be given back to the file system."""
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == INCREMENTAL:
+            return
+        log.info(
+            "rebuilding %s once for incremental vacuum (VACUUM); this may take a while", self.path
+        )
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("VACUUM")
+
     def _checkpoint_loop(self) -> None:
-        """Copy the WAL into the database every second; PASSIVE never blocks the writer."""
+        """Copy the WAL into the database every second (PASSIVE never blocks the writer);
+        truncate the WAL when it has grown past half its limit and at least every
+        TRUNCATE_INTERVAL_S; give free pages back to the file system now and then."""
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=1000")
+        conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
+        wal = self.path.with_name(self.path.name + "-wal")
+        last_truncate = last_vacuum = time.monotonic()
         try:
             while not self._closing.wait(CHECKPOINT_INTERVAL_S):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                now = time.monotonic()
+                try:
+                    if (
+                        _size(wal) > WAL_LIMIT_BYTES // 2
+                        or now - last_truncate > TRUNCATE_INTERVAL_S
+                    ):
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                        last_truncate = now
+                    else:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    if now - last_vacuum > VACUUM_INTERVAL_S:
+                        last_vacuum = now
+                        if conn.execute("PRAGMA freelist_count").fetchone()[0]:
+                            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})")
+                except sqlite3.OperationalError as exc:  # busy: the next round tries again
+                    log.debug("checkpoint round skipped: %s", exc)
         finally:
             conn.close()
 
