@@ -23,10 +23,12 @@ _EVENT_COLUMNS = (
     "source_framework, client_id, payload"
 )
 _ID_CHUNK = 500
-CHECKPOINT_INTERVAL_S = 1.0
-# the WAL is truncated at half of this and never kept above it after a checkpoint
+CHECKPOINT_INTERVAL_S = 0.5
+# the WAL is truncated once it passes a quarter of this, leaving room for the writes that
+# arrive before the truncation gets its turn between two batches
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 TRUNCATE_INTERVAL_S = 60.0
+TRUNCATE_BUSY_MS = 250
 VACUUM_INTERVAL_S = 30.0
 VACUUM_PAGES = 4096  # 16 MiB of 4 KiB pages per round: short, so the writer barely waits
 INCREMENTAL = 2  # PRAGMA auto_vacuum value
@@ -92,12 +94,15 @@ class SQLiteStore(Store):
         conn.execute("VACUUM")
 
     def _checkpoint_loop(self) -> None:
-        """Copy the WAL into the database every second (PASSIVE never blocks the writer);
-        truncate the WAL when it has grown past half its limit and at least every
-        TRUNCATE_INTERVAL_S; give free pages back to the file system now and then."""
+        """Copy the WAL into the database twice a second (PASSIVE never blocks the writer).
+
+        Under constant writes a PASSIVE checkpoint never catches up with the writer, so the
+        WAL is never restarted and grows without bound; once it passes a quarter of its
+        limit (and at least every TRUNCATE_INTERVAL_S) a TRUNCATE checkpoint runs in the
+        writer's own thread, between two batches, where no other writer can starve it.
+        Free pages left by retention go back to the file system every VACUUM_INTERVAL_S."""
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=1000")
-        conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         wal = self.path.with_name(self.path.name + "-wal")
         last_truncate = last_vacuum = time.monotonic()
         try:
@@ -105,21 +110,38 @@ class SQLiteStore(Store):
                 now = time.monotonic()
                 try:
                     if (
-                        _size(wal) > WAL_LIMIT_BYTES // 2
+                        _size(wal) > WAL_LIMIT_BYTES // 4
                         or now - last_truncate > TRUNCATE_INTERVAL_S
                     ):
-                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                        self._writer_pool.submit(self._truncate_wal).result()
                         last_truncate = now
                     else:
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                     if now - last_vacuum > VACUUM_INTERVAL_S:
                         last_vacuum = now
-                        if conn.execute("PRAGMA freelist_count").fetchone()[0]:
-                            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})")
+                        self._writer_pool.submit(self._vacuum_some).result()
                 except sqlite3.OperationalError as exc:  # busy: the next round tries again
                     log.debug("checkpoint round skipped: %s", exc)
+                except RuntimeError:  # the writer pool is shutting down
+                    return
         finally:
             conn.close()
+
+    def _truncate_wal(self) -> None:
+        """In the writer thread: wait briefly for readers, never long for the ingest path."""
+        conn = self._writer
+        if conn is None:
+            return
+        conn.execute(f"PRAGMA busy_timeout={TRUNCATE_BUSY_MS}")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.execute("PRAGMA busy_timeout=10000")
+
+    def _vacuum_some(self) -> None:
+        conn = self._writer
+        if conn is not None and conn.execute("PRAGMA freelist_count").fetchone()[0]:
+            conn.execute(f"PRAGMA incremental_vacuum({VACUUM_PAGES})")
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
