@@ -5,7 +5,9 @@ every few milliseconds (longer the more viewers there are, so the total number o
 second stays bounded); each frame is encoded once and the same text goes to every client
 whose filter it matches. Each client has a bounded outbox: a client that falls behind loses
 its oldest frames, and is told how many events it missed (a `dropped` notice) so it can
-refetch, rather than slowing the pipeline or growing without bound.
+refetch, rather than slowing the pipeline or growing without bound. The bytes sent to all
+viewers together are budgeted too: many viewers of a busy fleet get `dropped` notices for
+what exceeds the budget instead of taking the event loop from ingest.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from agentmon.events import Envelope, encode, now_ts
 from agentmon.metrics import LIVE_CLIENTS, LIVE_DROPPED, LIVE_REFUSED
 
 MAX_FRAME_EVENTS = 500
-OUTBOX_FRAMES = 64
+OUTBOX_FRAMES = 16
 # all viewers together get at most about this many frames a second
 SENDS_PER_SECOND = 5000
 MAX_FLUSH_INTERVAL_S = 0.25
+# what all viewers together are sent per second at most; beyond it a flush sends `dropped`
+# notices instead of events, so hundreds of viewers of a busy fleet cannot starve ingest
+SEND_BYTES_PER_SECOND = 8 * 1024 * 1024
 
 
 class LiveFull(Exception):
@@ -55,6 +60,12 @@ class Subscriber:
     dropped: int = 0
     _waiting: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def miss(self, events: int) -> None:
+        """Count events this client will not get; the notice goes out at its next send."""
+        self.dropped += events
+        LIVE_DROPPED.inc(events)
+        self._waiting.set()
+
     def offer(self, frame: str, events: int) -> None:
         """Queue a frame; when the outbox is full the oldest frame's events are dropped."""
         if len(self.outbox) >= OUTBOX_FRAMES:
@@ -66,7 +77,7 @@ class Subscriber:
 
     async def next_frames(self) -> list[str]:
         """Wait for frames, then return all queued ones (a drop notice first)."""
-        while not self.outbox:
+        while not self.outbox and not self.dropped:
             self._waiting.clear()
             await self._waiting.wait()
         frames = []
@@ -91,6 +102,7 @@ class LiveHub:
         self._pending: list[Envelope] = []
         self._flush: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
+        self._send_budget = float(SEND_BYTES_PER_SECOND)
 
     @property
     def full(self) -> bool:
@@ -128,7 +140,12 @@ class LiveHub:
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
-        self._last_flush = asyncio.get_running_loop().time()
+        now = asyncio.get_running_loop().time()
+        self._send_budget = min(
+            float(SEND_BYTES_PER_SECOND),
+            self._send_budget + (now - self._last_flush) * SEND_BYTES_PER_SECOND,
+        )
+        self._last_flush = now
         events, self._pending = self._pending, []
         cache: dict[int, bytes] = {}
 
@@ -144,8 +161,17 @@ class LiveHub:
                 part = chosen[start : start + MAX_FRAME_EVENTS]
                 data = b",".join(encoded(event) for event in part)
                 frame = (b'{"type":"events","events":[' + data + b"]}").decode()
-                for subscriber in group:
-                    subscriber.offer(frame, len(part))
+                self._fan_out(group, frame, len(part))
+
+    def _fan_out(self, group: list[Subscriber], frame: str, events: int) -> None:
+        cost = len(frame) * len(group)
+        if cost > self._send_budget:
+            for subscriber in group:
+                subscriber.miss(events)
+            return
+        self._send_budget -= cost
+        for subscriber in group:
+            subscriber.offer(frame, events)
 
     def _by_filter(self) -> dict[tuple[str | None, ...], list[Subscriber]]:
         groups: dict[tuple[str | None, ...], list[Subscriber]] = {}

@@ -113,6 +113,8 @@ class Runtime:
             access_log=False,
             lifespan="off",
             ws_max_size=16 * 1024 * 1024,
+            # compression would be done per client, undoing the live feed's encode-once
+            ws_per_message_deflate=False,
             # hooks and SDKs keep connections open between batches; 5 s (uvicorn's default)
             # closes them under clients that reuse them
             timeout_keep_alive=max(1, round(self.settings.idle_timeout)),

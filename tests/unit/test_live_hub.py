@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from agentmon import live
 from agentmon.events import new_event
 from agentmon.live import OUTBOX_FRAMES, LiveFilter, LiveFull, LiveHub
 
@@ -64,3 +65,17 @@ async def test_viewers_beyond_the_cap_are_refused_with_the_setting_named() -> No
         hub.subscribe(LiveFilter())
     hub.unsubscribe(kept)
     hub.subscribe(LiveFilter())
+
+
+async def test_beyond_the_send_budget_viewers_get_a_dropped_notice_instead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(live, "SEND_BYTES_PER_SECOND", 2000)
+    hub = LiveHub()
+    viewers = [hub.subscribe(LiveFilter()) for _ in range(3)]
+    hub.publish([event() for _ in range(4)])  # ~4 x 300 bytes x 3 viewers: over budget
+    hub.flush()
+    for viewer in viewers:
+        assert [json.loads(f) for f in await viewer.next_frames()] == [
+            {"type": "dropped", "count": 4}
+        ]
