@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +14,7 @@ import pytest
 
 from agentmon.events import new_event
 from agentmon.store import base
+from agentmon.store import sqlite as sqlite_store
 from agentmon.store.base import Store
 from agentmon.store.postgres import PostgresStore
 from agentmon.store.sqlite import SQLiteStore
@@ -55,3 +59,34 @@ async def test_retention_deletes_in_chunks_and_keeps_what_is_recent(
     assert deleted["events"] == 25 and deleted["sessions"] == 25
     assert max(chunks) == 4 and len(chunks) == 7  # 6 full chunks, then the last 1
     assert await store.count_events() == 5
+
+
+async def test_sqlite_gives_space_freed_by_retention_back_to_the_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "VACUUM_INTERVAL_S", 0.2)
+    store = SQLiteStore(tmp_path / "vacuum.db")
+    await store.open()
+    try:
+        old = datetime.now(UTC) - timedelta(days=10)
+        big = {"kind": "tool", "name": "Bash", "output": "x" * 2000}
+        await store.write(
+            [
+                new_event(
+                    "span.end", framework="f", session_id="s", span_id=f"o{i}", ts=old, payload=big
+                )
+                for i in range(3000)
+            ]
+        )
+        await store.prune(int((datetime.now(UTC) - timedelta(days=7)).timestamp() * 1000))
+
+        def free_pages() -> int:
+            with sqlite3.connect(tmp_path / "vacuum.db") as conn:
+                return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+        deadline = time.monotonic() + 15
+        while free_pages() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert free_pages() == 0
+    finally:
+        await store.close()
