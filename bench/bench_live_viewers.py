@@ -28,14 +28,10 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_live import percentile
 from tests.conftest import start_embedded
 
 from agentmon.events import new_event
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 class Frame(msgspec.Struct):

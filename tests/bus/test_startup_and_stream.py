@@ -127,24 +127,14 @@ def test_processor_and_query_api_started_before_their_database(
     name = f"agentmon_test_{uuid.uuid4().hex[:12]}"
     env = {"NATS_URL": nats_url, "DATABASE_URL": f"{postgres_server}/{name}", **nats_names}
     processor_port, query_port = free_port(), free_port()
-    processes.append(
-        start_agentmon(
-            ["event-processor", "--metrics-addr", f"127.0.0.1:{processor_port}"],
-            {"metrics": processor_port},
-            tmp_path / "processor.log",
-            env,
-            health=[],
+    for args, port in (
+        (["event-processor", "--metrics-addr"], processor_port),
+        (["query-api", "--addr"], query_port),
+    ):
+        log = tmp_path / f"{args[0]}.log"
+        processes.append(
+            start_agentmon([*args, f"127.0.0.1:{port}"], {"it": port}, log, env, health=[])
         )
-    )
-    processes.append(
-        start_agentmon(
-            ["query-api", "--addr", f"127.0.0.1:{query_port}"],
-            {"query": query_port},
-            tmp_path / "query.log",
-            env,
-            health=[],
-        )
-    )
     processor_health = f"http://127.0.0.1:{processor_port}/healthz"
     query_health = f"http://127.0.0.1:{query_port}/healthz"
     try:
@@ -174,25 +164,16 @@ def test_processor_and_query_api_started_before_their_database(
 def test_stream_gets_the_limits_from_settings_and_they_are_updated(
     tmp_path: Path, nats_url: str, nats_names: dict[str, str], processes: list[ServerProcess]
 ) -> None:
-    env = {"NATS_URL": nats_url, **nats_names}
-    stream = nats_names["AGENTMON_NATS_STREAM"]
-    first = _gateway(
-        tmp_path,
-        {**env, "AGENTMON_NATS_MAX_AGE": "2h", "AGENTMON_NATS_MAX_BYTES": "50000000"},
-        processes,
-    )
-    wait_until(lambda: _status(f"{first.ingest_url}/healthz") == 200, 30, "gateway healthy")
-    config = _run(_stream_config(nats_url, stream))
-    assert (config.max_age, config.max_bytes) == (7200, 50_000_000)
-    first.stop()
-    second = _gateway(
-        tmp_path,
-        {**env, "AGENTMON_NATS_MAX_AGE": "1d", "AGENTMON_NATS_MAX_BYTES": "80000000"},
-        processes,
-    )
-    wait_until(lambda: _status(f"{second.ingest_url}/healthz") == 200, 30, "gateway healthy")
-    config = _run(_stream_config(nats_url, stream))
-    assert (config.max_age, config.max_bytes) == (86400, 80_000_000)
+    def limits_after_start(max_age: str, max_bytes: str) -> tuple[float, int]:
+        limits = {"AGENTMON_NATS_MAX_AGE": max_age, "AGENTMON_NATS_MAX_BYTES": max_bytes}
+        gateway = _gateway(tmp_path, {"NATS_URL": nats_url, **nats_names, **limits}, processes)
+        wait_until(lambda: _status(f"{gateway.ingest_url}/healthz") == 200, 30, "gateway")
+        gateway.stop()
+        config = _run(_stream_config(nats_url, nats_names["AGENTMON_NATS_STREAM"]))
+        return config.max_age, config.max_bytes
+
+    assert limits_after_start("2h", "50000000") == (7200, 50_000_000)
+    assert limits_after_start("1d", "80000000") == (86400, 80_000_000)  # updated in place
 
 
 def test_agentmons_own_stream_gets_a_changed_topic_added(

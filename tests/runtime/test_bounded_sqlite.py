@@ -3,16 +3,16 @@ its limit throughout, and retention deletes old rows in chunks while ingest goes
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from bench.bench_wal import batch
 
-from agentmon.events import encode_many, new_event
 from agentmon.store.sqlite import WAL_LIMIT_BYTES
 from tests.conftest import start_embedded, wait_until
 
@@ -22,31 +22,13 @@ EVENTS = 100_000
 PER_POST = 1000
 
 
-def _batch(index: int, old: bool) -> bytes:
-    ts = datetime.now(UTC) - (timedelta(days=3) if old else timedelta(0))
-    session = f"{'old' if old else 'new'}-{index}"
-    return encode_many(
-        [
-            new_event(
-                "span.end",
-                framework="bounded",
-                session_id=session,
-                run_id=f"{session}-r",
-                span_id=f"{session}-{n}",
-                ts=ts,
-                payload={"kind": "tool", "name": "Bash", "status": "ok", "output": "x" * 200},
-            )
-            for n in range(PER_POST)
-        ]
-    )
-
-
 @pytest.mark.timeout(600)
 def test_wal_stays_under_its_limit_while_retention_runs_during_a_large_load(
     tmp_path: Path,
 ) -> None:
     env = {"AGENTMON_RETENTION_DAYS": "1", "AGENTMON_RETENTION_INTERVAL": "3s"}
     server = start_embedded(tmp_path / "data", env=env)
+    database = tmp_path / "data" / "agentmon.db"
     wal = tmp_path / "data" / "agentmon.db-wal"
     largest = 0
     loading = threading.Event()
@@ -66,7 +48,7 @@ def test_wal_stays_under_its_limit_while_retention_runs_during_a_large_load(
         with httpx.Client(timeout=60) as client, ThreadPoolExecutor(4) as pool:
 
             def post(index: int) -> int:
-                body = _batch(index, old=index % 2 == 0)
+                body = batch(index, PER_POST)
                 started = time.perf_counter()
                 answer = client.post(
                     f"{server.ingest_url}/v1/events",
@@ -80,11 +62,9 @@ def test_wal_stays_under_its_limit_while_retention_runs_during_a_large_load(
         assert accepted == EVENTS
 
         def old_gone() -> bool:
-            answer = httpx.get(f"{server.query_url}/v1/events?framework=bounded&limit=1000")
-            return all(
-                not e["correlation"]["session_id"].startswith("old")
-                for e in answer.json()["events"]
-            )
+            with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+                query = "SELECT count(*) FROM events WHERE session_id LIKE 'old-%'"
+                return int(conn.execute(query).fetchone()[0]) == 0
 
         wait_until(old_gone, 60, "retention to delete the old half")
     finally:
@@ -92,7 +72,7 @@ def test_wal_stays_under_its_limit_while_retention_runs_during_a_large_load(
         watcher.join()
         server.stop()
     acks.sort()
-    database_mb = (tmp_path / "data" / "agentmon.db").stat().st_size / 1e6
+    database_mb = database.stat().st_size / 1e6
     print(
         f"{EVENTS} events: largest WAL {largest / 1e6:.1f} MB (limit {WAL_LIMIT_BYTES / 1e6:.0f}); "
         f"ack p50 {acks[len(acks) // 2] * 1000:.0f} ms, max {acks[-1] * 1000:.0f} ms; "

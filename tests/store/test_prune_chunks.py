@@ -5,31 +5,20 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.store import test_contract
 
 from agentmon.events import new_event
 from agentmon.store import base
 from agentmon.store import sqlite as sqlite_store
 from agentmon.store.base import Store
-from agentmon.store.postgres import PostgresStore
 from agentmon.store.sqlite import SQLiteStore
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        opened: Store = SQLiteStore(tmp_path / "prune.db")
-    else:
-        make_database: Callable[[], str] = request.getfixturevalue("make_database")
-        opened = PostgresStore(make_database())
-    await opened.open()
-    yield opened
-    await opened.close()
+store = test_contract.store  # the contract suite's fixture: each test runs on both stores
 
 
 async def test_retention_deletes_in_chunks_and_keeps_what_is_recent(
@@ -65,12 +54,12 @@ async def test_sqlite_gives_space_freed_by_retention_back_to_the_file_system(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_store, "VACUUM_INTERVAL_S", 0.2)
-    store = SQLiteStore(tmp_path / "vacuum.db")
-    await store.open()
+    sqlite = SQLiteStore(tmp_path / "vacuum.db")
+    await sqlite.open()
     try:
         old = datetime.now(UTC) - timedelta(days=10)
         big = {"kind": "tool", "name": "Bash", "output": "x" * 2000}
-        await store.write(
+        await sqlite.write(
             [
                 new_event(
                     "span.end", framework="f", session_id="s", span_id=f"o{i}", ts=old, payload=big
@@ -78,7 +67,7 @@ async def test_sqlite_gives_space_freed_by_retention_back_to_the_file_system(
                 for i in range(3000)
             ]
         )
-        await store.prune(int((datetime.now(UTC) - timedelta(days=7)).timestamp() * 1000))
+        await sqlite.prune(int((datetime.now(UTC) - timedelta(days=7)).timestamp() * 1000))
 
         def free_pages() -> int:
             with sqlite3.connect(tmp_path / "vacuum.db") as conn:
@@ -89,4 +78,4 @@ async def test_sqlite_gives_space_freed_by_retention_back_to_the_file_system(
             await asyncio.sleep(0.2)
         assert free_pages() == 0
     finally:
-        await store.close()
+        await sqlite.close()
