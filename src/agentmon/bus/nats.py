@@ -34,6 +34,7 @@ DEFAULT_STREAM = "AGENTMON_EVENTS"
 # a warning is logged once the unprocessed backlog reaches this share of a stream limit,
 # because beyond the limit JetStream discards the oldest messages, processed or not
 LAG_WARNING_SHARE = 0.8
+DUPLICATE_WINDOW_S = 120.0  # JetStream refuses a window longer than the stream's max age
 MAX_MESSAGE_BYTES = 900_000  # under the server's default 1 MiB max_payload
 PUBLISH_TIMEOUT_S = 5.0
 
@@ -153,7 +154,7 @@ class NatsBus:
             description=STREAM_DESCRIPTION,
             subjects=[self.topic],
             storage=StorageType.FILE,
-            duplicate_window=120,
+            duplicate_window=min(DUPLICATE_WINDOW_S, self.max_age_s or DUPLICATE_WINDOW_S),
             max_age=self.max_age_s,
             max_bytes=self.max_bytes,
         )
@@ -177,6 +178,8 @@ class NatsBus:
         if changed:
             config.subjects = subjects if covered else [*subjects, self.topic]
             config.max_age, config.max_bytes = self.max_age_s, self.max_bytes
+            if self.max_age_s and (config.duplicate_window or 0) > self.max_age_s:
+                config.duplicate_window = self.max_age_s
             config.description = STREAM_DESCRIPTION
             await self.js.update_stream(config)
             log.info(
