@@ -24,7 +24,7 @@ _EVENT_COLUMNS = (
 )
 _ID_CHUNK = 500
 CHECKPOINT_INTERVAL_S = 0.5
-# the WAL is truncated once it passes a quarter of this, leaving room for the writes that
+# the WAL is truncated once it passes an eighth of this, leaving room for the writes that
 # arrive before the truncation gets its turn between two batches
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 TRUNCATE_INTERVAL_S = 60.0
@@ -97,7 +97,7 @@ class SQLiteStore(Store):
         """Copy the WAL into the database twice a second (PASSIVE never blocks the writer).
 
         Under constant writes a PASSIVE checkpoint never catches up with the writer, so the
-        WAL is never restarted and grows without bound; once it passes a quarter of its
+        WAL is never restarted and grows without bound; once it passes an eighth of its
         limit (and at least every TRUNCATE_INTERVAL_S) a TRUNCATE checkpoint runs in the
         writer's own thread, between two batches, where no other writer can starve it.
         Free pages left by retention go back to the file system every VACUUM_INTERVAL_S."""
@@ -110,7 +110,7 @@ class SQLiteStore(Store):
                 now = time.monotonic()
                 try:
                     if (
-                        _size(wal) > WAL_LIMIT_BYTES // 4
+                        _size(wal) > WAL_LIMIT_BYTES // 8
                         or now - last_truncate > TRUNCATE_INTERVAL_S
                     ):
                         self._writer_pool.submit(self._truncate_wal).result()
