@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -30,6 +30,7 @@ MAX_FLUSH_INTERVAL_S = 0.25
 # what all viewers together are sent per second at most; beyond it a flush sends `dropped`
 # notices instead of events, so hundreds of viewers of a busy fleet cannot starve ingest
 SEND_BYTES_PER_SECOND = 8 * 1024 * 1024
+DROP_NOTICE_INTERVAL_S = 1.0
 
 
 class LiveFull(Exception):
@@ -42,6 +43,9 @@ class LiveFilter:
     session_id: str | None = None
     event_type: str | None = None
     host: str | None = None
+
+    def key(self) -> tuple[str | None, ...]:
+        return (self.framework, self.session_id, self.event_type, self.host)
 
     def matches(self, event: Envelope) -> bool:
         source = event.event.source
@@ -61,10 +65,14 @@ class Subscriber:
     _waiting: asyncio.Event = field(default_factory=asyncio.Event)
 
     def miss(self, events: int) -> None:
-        """Count events this client will not get; the notice goes out at its next send."""
+        """Count events this client will not get; the notice goes out with its next frame,
+        or when the hub announces drops (at most once a second)."""
         self.dropped += events
         LIVE_DROPPED.inc(events)
-        self._waiting.set()
+
+    def announce_drops(self) -> None:
+        if self.dropped:
+            self._waiting.set()
 
     def offer(self, frame: str, events: int) -> None:
         """Queue a frame; when the outbox is full the oldest frame's events are dropped."""
@@ -98,11 +106,13 @@ class Subscriber:
 class LiveHub:
     def __init__(self, max_viewers: int = 1000) -> None:
         self.max_viewers = max_viewers
-        self._subscribers: set[Subscriber] = set()
+        self._subscribers: dict[Subscriber, None] = {}  # in arrival order: fair turns
         self._pending: list[Envelope] = []
         self._flush: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
         self._send_budget = float(SEND_BYTES_PER_SECOND)
+        self._turn = 0
+        self._last_announce = 0.0
 
     @property
     def full(self) -> bool:
@@ -116,12 +126,12 @@ class LiveHub:
                 "try again later"
             )
         subscriber = Subscriber(live_filter)
-        self._subscribers.add(subscriber)
+        self._subscribers[subscriber] = None
         LIVE_CLIENTS.set(len(self._subscribers))
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.discard(subscriber)
+        self._subscribers.pop(subscriber, None)
         LIVE_CLIENTS.set(len(self._subscribers))
 
     def publish(self, events: list[Envelope]) -> None:
@@ -155,28 +165,46 @@ class LiveHub:
                 data = cache[id(event)] = encode(event)
             return data
 
-        for group in self._by_filter().values():
+        groups = self._by_filter()
+        for group in groups.values():
             chosen = [event for event in events if group[0].filter.matches(event)]
             for start in range(0, len(chosen), MAX_FRAME_EVENTS):
                 part = chosen[start : start + MAX_FRAME_EVENTS]
                 data = b",".join(encoded(event) for event in part)
                 frame = (b'{"type":"events","events":[' + data + b"]}").decode()
                 self._fan_out(group, frame, len(part))
+        self._announce_drops(now)
+
+    def _announce_drops(self, now: float) -> None:
+        """Wake viewers that only have a drop count, at most every DROP_NOTICE_INTERVAL_S
+        (a notice per flush per viewer would cost as much as the frames saved)."""
+        behind = [s for s in self._subscribers if s.dropped and not s.outbox]
+        if not behind:
+            return
+        if now - self._last_announce >= DROP_NOTICE_INTERVAL_S:
+            self._last_announce = now
+            for subscriber in behind:
+                subscriber.announce_drops()
+        elif self._flush is None:
+            wait = self._last_announce + DROP_NOTICE_INTERVAL_S - now
+            self._flush = asyncio.get_running_loop().call_later(wait, self.flush)
 
     def _fan_out(self, group: list[Subscriber], frame: str, events: int) -> None:
-        cost = len(frame) * len(group)
-        if cost > self._send_budget:
-            for subscriber in group:
+        """The frame to as many of the group as the send budget affords, taking turns."""
+        affordable = min(len(group), int(self._send_budget // max(1, len(frame))))
+        self._send_budget -= affordable * len(frame)
+        start = self._turn % len(group)
+        self._turn += affordable
+        for index, subscriber in enumerate(group[start:] + group[:start]):
+            if index < affordable:
+                subscriber.offer(frame, events)
+            else:
                 subscriber.miss(events)
-            return
-        self._send_budget -= cost
-        for subscriber in group:
-            subscriber.offer(frame, events)
 
     def _by_filter(self) -> dict[tuple[str | None, ...], list[Subscriber]]:
         groups: dict[tuple[str | None, ...], list[Subscriber]] = {}
         for subscriber in self._subscribers:
-            groups.setdefault(astuple(subscriber.filter), []).append(subscriber)
+            groups.setdefault(subscriber.filter.key(), []).append(subscriber)
         return groups
 
     @staticmethod

@@ -73,9 +73,10 @@ async def test_beyond_the_send_budget_viewers_get_a_dropped_notice_instead(
     monkeypatch.setattr(live, "SEND_BYTES_PER_SECOND", 2000)
     hub = LiveHub()
     viewers = [hub.subscribe(LiveFilter()) for _ in range(3)]
-    hub.publish([event() for _ in range(4)])  # ~4 x 300 bytes x 3 viewers: over budget
+    hub.publish([event() for _ in range(4)])  # a ~1 KB frame: the budget affords one viewer
     hub.flush()
-    for viewer in viewers:
-        assert [json.loads(f) for f in await viewer.next_frames()] == [
-            {"type": "dropped", "count": 4}
-        ]
+    got = [[json.loads(f) for f in await viewer.next_frames()] for viewer in viewers]
+    served = [frames for frames in got if frames[0]["type"] == "events"]
+    told = [frames for frames in got if frames == [{"type": "dropped", "count": 4}]]
+    assert len(served) >= 1 and len(told) >= 1 and len(served) + len(told) == 3
+    assert all(len(frames[0]["events"]) == 4 for frames in served)
