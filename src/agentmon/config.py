@@ -178,6 +178,18 @@ DAYS = Kind(
 )
 DIRECTORY = Kind(_path(must_be_dir=True), "a directory (expected e.g. ~/.local/share/agentmon)")
 FILE = Kind(_path(must_be_dir=False), "a file path (expected e.g. ~/instances.json)")
+def _count(raw: str) -> int:
+    if not raw.strip().isdigit():
+        raise ValueError(raw)
+    return int(raw)
+
+
+COUNT = Kind(_count, "a whole number (expected e.g. 1000, or 0 for no limit)")
+ORIGINS = Kind(
+    _checked(lambda raw: all(_url_with(("http", "https"))(o.strip()) for o in raw.split(","))),
+    "origins (expected e.g. https://agentmon.example.com, comma-separated)",
+    empty_means="same origin only",
+)
 LOG_LEVEL = Kind(_choice(LOG_LEVELS), f"a log level (expected one of {', '.join(LOG_LEVELS)})")
 LOG_FORMAT = Kind(_choice(LOG_FORMATS), f"a log format (expected one of {', '.join(LOG_FORMATS)})")
 
@@ -281,6 +293,27 @@ class Settings:
     )
     log_level: str = setting("AGENTMON_LOG_LEVEL", LOG_LEVEL, "info", "log level")
     log_format: str = setting("AGENTMON_LOG_FORMAT", LOG_FORMAT, "text", "log line format")
+    idle_timeout: float = setting(
+        "AGENTMON_IDLE_TIMEOUT", INTERVAL, 75.0, "an idle kept-alive connection is closed after"
+    )
+    header_timeout: float = setting(
+        "AGENTMON_HEADER_TIMEOUT", INTERVAL, 10.0, "a request's headers must arrive within"
+    )
+    max_connections: int = setting(
+        "AGENTMON_MAX_CONNECTIONS", COUNT, 0, "open connections per port (0: below the fd limit)"
+    )
+    live_max_viewers: int = setting(
+        "AGENTMON_LIVE_MAX_VIEWERS", COUNT, 1000, "live feed WebSocket viewers at most"
+    )
+    allowed_origins: str = setting(
+        "AGENTMON_ALLOWED_ORIGINS", ORIGINS, "", "other origins allowed to open WebSockets"
+    )
+    nats_max_age: float = setting(
+        "AGENTMON_NATS_MAX_AGE", INTERVAL, 7 * 86400.0, "JetStream keeps events at most this long"
+    )
+    nats_max_bytes: int = setting(
+        "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
+    )
 
     @property
     def sqlite_path(self) -> Path:

@@ -41,8 +41,13 @@ PROCESSOR_LAG_SECONDS = Gauge(
 PROCESSOR_PENDING = Gauge(
     "agentmon_processor_pending_messages", "Messages waiting in the bus for the processors"
 )
+PROCESSOR_OLDEST_PENDING_SECONDS = Gauge(
+    "agentmon_processor_oldest_pending_seconds",
+    "Age of the oldest message the processors have not yet acknowledged",
+)
 LIVE_CLIENTS = Gauge("agentmon_live_clients", "Connected live WebSocket clients")
 LIVE_DROPPED = Counter("agentmon_live_dropped_events_total", "Events skipped for slow live clients")
+LIVE_REFUSED = Counter("agentmon_live_refused_total", "Live viewers refused over the viewer cap")
 
 
 async def metrics_endpoint(request: Request) -> Response:

@@ -12,13 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from starlette.responses import JSONResponse
 
 from agentmon.client.sink import Sink
 from agentmon.config import Settings, parse_addr
+from agentmon.connections import bounded_protocol, connection_limit
 from agentmon.events import Envelope
 from agentmon.ingest import create_ingest_app, create_otlp_app, otlp_routes
 from agentmon.intake import Intake
 from agentmon.live import LiveHub
+from agentmon.origins import OriginCheck, parse_origins
 from agentmon.processor import BatchWriter, EmbeddedWriter
 from agentmon.query import create_query_app
 from agentmon.store import Store, open_store
@@ -38,19 +41,23 @@ class _Server(uvicorn.Server):
 class Runtime:
     """Servers and background tasks that start together and stop together."""
 
+    settings: Settings
     servers: list[tuple[str, Any, str]] = field(default_factory=list)
     tasks: list[tuple[str, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
 
     def serve(self, name: str, app: Any, addr: str) -> None:
+        """Serve `app` on `addr`; WebSocket handshakes from foreign origins are refused."""
         if addr:
-            self.servers.append((name, app, addr))
+            allowed = parse_origins(self.settings.allowed_origins)
+            self.servers.append((name, OriginCheck(app, allowed), addr))
 
     def background(self, name: str, factory: Callable[[], Awaitable[Any]]) -> None:
         self.tasks.append((name, factory))
 
     async def run(self) -> None:
         sockets = [_listen(name, addr) for name, _, addr in self.servers]
-        servers = [self._server(app, addr) for _, app, addr in self.servers]
+        limit = connection_limit(len(self.servers), self.settings.max_connections)
+        servers = [self._server(app, addr, limit) for _, app, addr in self.servers]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -65,10 +72,7 @@ class Runtime:
         for name, _, addr in self.servers:
             log.info("%s listening on %s", name, addr)
         waiter = asyncio.create_task(stop.wait())
-        done, _ = await asyncio.wait([waiter, *running], return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if task is not waiter and task.exception():
-                log.error("%s stopped: %s", task.get_name(), task.exception())
+        refused = await self._until_stopped(waiter, running)
         for server in servers:
             server.should_exit = True
         for task in running:
@@ -76,21 +80,45 @@ class Runtime:
                 task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
         waiter.cancel()
+        if refused is not None:
+            raise SystemExit(str(refused))
 
-    @staticmethod
-    def _server(app: Any, addr: str) -> _Server:
+    async def _until_stopped(
+        self, waiter: asyncio.Task[Any], running: list[asyncio.Task[Any]]
+    ) -> BaseException | None:
+        """Wait for a stop signal, a server ending or a task failing (a background task that
+        simply finishes, such as a connect, is no reason to stop); a refusal to start."""
+        watched: set[asyncio.Task[Any]] = {waiter, *running}
+        background = {name for name, _ in self.tasks}
+        while True:
+            done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            watched -= done
+            finished = [t for t in done if t is waiter or t.get_name() not in background]
+            failed = [t for t in done if t is not waiter and not t.cancelled() and t.exception()]
+            for task in failed:
+                log.error("%s stopped: %s", task.get_name(), task.exception())
+                if isinstance(task.exception(), StartupRefused):
+                    return task.exception()
+            if finished or failed:
+                return None
+
+    def _server(self, app: Any, addr: str, max_connections: int) -> _Server:
         host, port = parse_addr(addr)
         config = uvicorn.Config(
             app,
             host=host,
             port=port,
+            http=bounded_protocol(self.settings.header_timeout, max_connections),
             log_config=None,
             access_log=False,
             lifespan="off",
             ws_max_size=16 * 1024 * 1024,
+            # compression would be done per client, undoing the live feed's encode-once
+            ws_per_message_deflate=False,
             # hooks and SDKs keep connections open between batches; 5 s (uvicorn's default)
             # closes them under clients that reuse them
-            timeout_keep_alive=75,
+            timeout_keep_alive=max(1, round(self.settings.idle_timeout)),
+            limit_concurrency=max_connections,
             timeout_graceful_shutdown=5,
         )
         return _Server(config)
@@ -109,7 +137,10 @@ def _listen(name: str, addr: str) -> socket.socket:
     """Bind before anything starts, so a taken port is one clear error, not a traceback."""
     host, port = parse_addr(addr)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on connections of sockets created
+    # with it, and without it Nagle holds each response's second write for the client's
+    # delayed ACK (40 ms per request on a kept-alive connection)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
@@ -160,8 +191,8 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
     from agentmon.bus.local import LocalBus
 
     async with opened_store(settings) as store:
-        hub = LiveHub()
-        runtime = Runtime()
+        hub = LiveHub(settings.live_max_viewers)
+        runtime = Runtime(settings)
         bus = LocalBus()
         writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish))
         query_app = create_query_app(store, hub)
@@ -213,10 +244,13 @@ def _listeners(
 
 def _retention(runtime: Runtime, store: Store, settings: Settings) -> None:
     if settings.retention_days > 0:
-        from agentmon.retention import run_retention
+        runtime.background("retention", lambda: _run_retention(store, settings))
 
-        days, every = settings.retention_days, settings.retention_interval
-        runtime.background("retention", lambda: run_retention(store, days, every))
+
+async def _run_retention(store: Store, settings: Settings) -> None:
+    from agentmon.retention import run_retention
+
+    await run_retention(store, settings.retention_days, settings.retention_interval)
 
 
 def _require(value: str | None, name: str) -> str:
@@ -225,71 +259,199 @@ def _require(value: str | None, name: str) -> str:
     return value
 
 
-async def run_ingest_gateway(settings: Settings) -> None:
+class WhenReady:
+    """An ASGI app that answers 503 (and refuses WebSockets) until `ready` is set."""
+
+    def __init__(self, app: Any, waiting_for: str) -> None:
+        self.app = app
+        self.waiting_for = waiting_for
+        self.ready = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.ready or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http":
+            response = JSONResponse(
+                {"status": "starting", "error": self.waiting_for},
+                status_code=503,
+                headers={"retry-after": "2"},
+            )
+            await response(scope, receive, send)
+        else:
+            await send({"type": "websocket.close", "code": 1013, "reason": self.waiting_for})
+
+
+LAG_CHECK_INTERVAL_S = 5.0
+MAX_BACKOFF_S = 10.0
+
+
+class ProcessorHealth:
+    """The processor's port: /healthz (503 until consuming; the backlog) and /metrics."""
+
+    def __init__(self, bus: Any, store: Store, settings: Settings) -> None:
+        self.bus = bus
+        self.store = store
+        self.settings = settings
+        self.store_open = False
+        self.consuming = False
+        self.lag: dict[str, Any] = {}
+
+    def app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.routing import Route
+
+        from agentmon.metrics import metrics_endpoint
+
+        return Starlette(
+            routes=[Route("/healthz", self.healthz), Route("/metrics", metrics_endpoint)]
+        )
+
+    async def healthz(self, request: Any) -> JSONResponse:
+        bus = (await self.bus.health())["bus"]
+        store = await self.store.health() if self.store_open else "connecting"
+        healthy = self.consuming and bus == "ok" and store == "ok"
+        return JSONResponse(
+            {"status": "ok" if healthy else "degraded", "bus": bus, "store": store, **self.lag},
+            status_code=200 if healthy else 503,
+        )
+
+    async def watch_lag(self, every_s: float = LAG_CHECK_INTERVAL_S) -> None:
+        """Measure the backlog; warn while it nears a limit beyond which JetStream discards."""
+        from agentmon.metrics import PROCESSOR_OLDEST_PENDING_SECONDS, PROCESSOR_PENDING
+
+        max_age, max_bytes = self.settings.nats_max_age, self.settings.nats_max_bytes
+        while True:
+            try:
+                lag = await self.bus.lag()
+            except Exception as exc:
+                log.warning("cannot measure the processor backlog: %s", exc)
+            else:
+                PROCESSOR_PENDING.set(lag.pending)
+                PROCESSOR_OLDEST_PENDING_SECONDS.set(lag.oldest_age_s)
+                self.lag = {
+                    "pending": lag.pending,
+                    "oldest_pending_age_s": round(lag.oldest_age_s, 1),
+                    "stream_bytes": lag.stream_bytes,
+                }
+                for warning in lag.warnings(max_age, max_bytes):
+                    log.warning("processor backlog: %s", warning)
+            await asyncio.sleep(every_s)
+
+
+class StartupRefused(RuntimeError):
+    """A configuration that waiting cannot fix: the service exits with this sentence."""
+
+
+async def connect_with_backoff(
+    what: str, connect: Callable[[], Awaitable[Any]], fatal: tuple[type[Exception], ...] = ()
+) -> None:
+    """Call `connect` until it succeeds, waiting longer after each failure (up to 10 s)."""
+    delay = 0.5
+    while True:
+        try:
+            await connect()
+            log.info("connected to %s", what)
+            return
+        except fatal as exc:
+            raise StartupRefused(str(exc)) from exc
+        except Exception as exc:
+            log.warning("%s not reachable yet (%s); retrying in %.1fs", what, exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, MAX_BACKOFF_S)
+
+
+def _nats_bus(settings: Settings) -> Any:
     from agentmon.bus.nats import NatsBus
 
     _require(settings.nats_url, "NATS_URL")
-    bus = NatsBus(settings)
-    await bus.connect()
+    return NatsBus(settings)
+
+
+async def _connect_nats(bus: Any) -> None:
+    from agentmon.bus.nats import StreamMismatch
+
+    await connect_with_backoff(f"NATS at {bus.url}", bus.connect, fatal=(StreamMismatch,))
+
+
+async def run_ingest_gateway(settings: Settings) -> None:
+    """Serve at once; /healthz says 503 and POSTs are refused with 503 until NATS answers."""
+    bus = _nats_bus(settings)
     try:
-        runtime = Runtime()
+        runtime = Runtime(settings)
         _serve_ingest(runtime, bus, settings)
+        runtime.background("nats-connect", lambda: _connect_nats(bus))
         await runtime.run()
     finally:
         await bus.close()
 
 
 async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
-    from agentmon.bus.nats import NatsBus
-    from agentmon.metrics import metrics_endpoint
+    """Serve /healthz and /metrics at once; consume once NATS and the database answer."""
     from agentmon.processor import JetStreamProcessor
 
-    _require(settings.nats_url, "NATS_URL")
     _require(settings.database_url, "DATABASE_URL")
-    bus = NatsBus(settings)
-    await bus.connect()
+    bus = _nats_bus(settings)
+    store = open_store(settings)
+    runtime = Runtime(settings)
+    on_stored = _listeners(runtime, settings, bus.announce_stored)
+    health = ProcessorHealth(bus, store, settings)
+    runtime.serve("processor-metrics", health.app(), metrics_addr)
+
+    async def consume() -> None:
+        await _connect_nats(bus)
+        await connect_with_backoff("the database", store.open)
+        health.store_open = True
+        subscription = await bus.pull_subscription()
+        processor = JetStreamProcessor(subscription, BatchWriter(store, on_stored))
+        health.consuming = True
+        work = [processor.run(), health.watch_lag()]
+        if settings.retention_days > 0:
+            work.append(_run_retention(store, settings))
+        await asyncio.gather(*work)
+
+    runtime.background("event-processor", consume)
     try:
-        async with opened_store(settings) as store:
-            subscription = await bus.pull_subscription()
-            runtime = Runtime()
-            on_stored = _listeners(runtime, settings, bus.announce_stored)
-            processor = JetStreamProcessor(subscription, BatchWriter(store, on_stored))
-            runtime.serve(
-                "processor-metrics",
-                Starlette(routes=[Route("/metrics", metrics_endpoint)]),
-                metrics_addr,
-            )
-            runtime.background("event-processor", processor.run)
-            _retention(runtime, store, settings)
-            await runtime.run()
+        await runtime.run()
     finally:
         await bus.close()
+        if health.store_open:
+            await store.close()
 
 
 async def run_query_api(settings: Settings) -> None:
-    from agentmon.bus.nats import NatsBus
-
+    """Serve at once (503 until the database answers); the live feed follows NATS when set."""
     _require(settings.database_url, "DATABASE_URL")
-    async with opened_store(settings) as store:
-        hub = LiveHub()
-        bus = None
-        if settings.nats_url:
-            bus = NatsBus(settings)
-            await bus.connect()
+    store = open_store(settings)
+    hub = LiveHub(settings.live_max_viewers)
+    runtime = Runtime(settings)
+    query_app = WhenReady(create_query_app(store, hub), "waiting for the database")
+    runtime.serve("query-api", query_app, settings.query_addr)
+
+    async def open_store_when_reachable() -> None:
+        await connect_with_backoff("the database", store.open)
+        query_app.ready = True
+
+    runtime.background("store-connect", open_store_when_reachable)
+    bus = None
+    if settings.nats_url:
+        bus = _nats_bus(settings)
+
+        async def follow() -> None:
+            await _connect_nats(bus)
             await bus.follow_stored(hub.publish)
-        try:
-            runtime = Runtime()
-            runtime.serve("query-api", create_query_app(store, hub), settings.query_addr)
-            await runtime.run()
-        finally:
-            if bus:
-                await bus.close()
+
+        runtime.background("nats-connect", follow)
+    try:
+        await runtime.run()
+    finally:
+        if bus:
+            await bus.close()
+        if query_app.ready:
+            await store.close()
 
 
 async def run_web_ui(settings: Settings) -> None:
-    runtime = Runtime()
+    runtime = Runtime(settings)
     runtime.serve("web-ui", _web_app(settings.query_base), settings.ui_addr)
     await runtime.run()

@@ -52,6 +52,8 @@ class Cluster:
             health=[],
         )
         wait_until(lambda: _metrics_up(port), 30, "event-processor metrics")
+        health = f"http://127.0.0.1:{port}/healthz"
+        wait_until(lambda: _answers(health) == 200, 30, "event-processor consuming")
         self.processes.append(process)
         return process
 
@@ -234,12 +236,27 @@ def test_poison_message_is_dead_lettered_and_does_not_block(
     assert len(reasons) == 1 and "undecodable" in reasons[0]
 
 
-def test_gateway_refuses_to_start_without_nats(tmp_path: Path) -> None:
+def test_gateway_without_nats_waits_answering_503(tmp_path: Path) -> None:
     port, dead_nats = free_port(), free_port()
-    with pytest.raises(RuntimeError, match="exited early"):
-        start_agentmon(
-            ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
-            {"ingest": port},
-            tmp_path / "gw.log",
-            {"NATS_URL": f"nats://127.0.0.1:{dead_nats}"},
-        )
+    gateway = start_agentmon(
+        ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
+        {"ingest": port},
+        tmp_path / "gw.log",
+        {"NATS_URL": f"nats://127.0.0.1:{dead_nats}"},
+        health=[],
+    )
+    try:
+        health = f"{gateway.ingest_url}/healthz"
+        wait_until(lambda: _answers(health) == 503, 30, "the gateway to answer 503")
+        time.sleep(2)
+        assert gateway.process.poll() is None
+        assert _answers(health) == 503
+    finally:
+        gateway.stop()
+
+
+def _answers(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.HTTPError:
+        return 0

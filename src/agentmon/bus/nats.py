@@ -8,9 +8,12 @@ are announced on the core subject `<topic>.stored` for the query API's live feed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import nats
@@ -26,6 +29,12 @@ from agentmon.intake import IntakeUnavailable
 
 log = logging.getLogger("agentmon.bus.nats")
 
+STREAM_DESCRIPTION = "agentmon events"
+DEFAULT_STREAM = "AGENTMON_EVENTS"
+# a warning is logged once the unprocessed backlog reaches this share of a stream limit,
+# because beyond the limit JetStream discards the oldest messages, processed or not
+LAG_WARNING_SHARE = 0.8
+DUPLICATE_WINDOW_S = 120.0  # JetStream refuses a window longer than the stream's max age
 MAX_MESSAGE_BYTES = 900_000  # under the server's default 1 MiB max_payload
 PUBLISH_TIMEOUT_S = 5.0
 
@@ -47,6 +56,50 @@ def split_for_messages(events: list[Envelope]) -> list[bytes]:
     return messages
 
 
+async def _log_nats_error(exc: Exception) -> None:
+    # one line, not the client library's traceback for every failed (re)connect attempt
+    log.warning("NATS: %s", exc or type(exc).__name__)
+
+
+class StreamMismatch(RuntimeError):
+    """The configured stream exists, belongs to someone else and does not take our topic."""
+
+
+def subject_covers(pattern: str, subject: str) -> bool:
+    """Whether the NATS subject `pattern` (with `*` and `>` wildcards) matches `subject`."""
+    wanted, given = pattern.split("."), subject.split(".")
+    for index, token in enumerate(wanted):
+        if token == ">":
+            return len(given) > index
+        if index >= len(given) or (token != "*" and token != given[index]):
+            return False
+    return len(wanted) == len(given)
+
+
+@dataclass(frozen=True)
+class Lag:
+    """What the processors have not yet done, against the stream's limits."""
+
+    pending: int
+    oldest_age_s: float
+    stream_bytes: int
+
+    def warnings(self, max_age_s: float, max_bytes: int) -> list[str]:
+        found = []
+        if max_age_s > 0 and self.oldest_age_s >= LAG_WARNING_SHARE * max_age_s:
+            found.append(
+                f"the oldest unprocessed message is {self.oldest_age_s:.0f}s old; "
+                f"JetStream discards it at {max_age_s:.0f}s (AGENTMON_NATS_MAX_AGE)"
+            )
+        if max_bytes > 0 and self.pending and self.stream_bytes >= LAG_WARNING_SHARE * max_bytes:
+            found.append(
+                f"the stream holds {self.stream_bytes} bytes with {self.pending} messages "
+                f"unprocessed; beyond {max_bytes} (AGENTMON_NATS_MAX_BYTES) the oldest are "
+                "discarded"
+            )
+        return found
+
+
 class NatsBus:
     def __init__(self, settings: Settings) -> None:
         if not settings.nats_url:
@@ -55,6 +108,8 @@ class NatsBus:
         self.topic = settings.nats_topic
         self.stream = settings.nats_stream
         self.consumer = settings.nats_consumer
+        self.max_age_s = settings.nats_max_age
+        self.max_bytes = settings.nats_max_bytes
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
 
@@ -77,7 +132,11 @@ class NatsBus:
         try:
             self._nc = await asyncio.wait_for(
                 nats.connect(
-                    self.url, name="agentmon", max_reconnect_attempts=-1, reconnect_time_wait=1
+                    self.url,
+                    name="agentmon",
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=1,
+                    error_cb=_log_nats_error,
                 ),
                 timeout,
             )
@@ -89,17 +148,50 @@ class NatsBus:
         await self._ensure_stream()
 
     async def _ensure_stream(self) -> None:
+        """Create the stream with its limits, or bring agentmon's existing one up to date."""
+        wanted = StreamConfig(
+            name=self.stream,
+            description=STREAM_DESCRIPTION,
+            subjects=[self.topic],
+            storage=StorageType.FILE,
+            duplicate_window=min(DUPLICATE_WINDOW_S, self.max_age_s or DUPLICATE_WINDOW_S),
+            max_age=self.max_age_s,
+            max_bytes=self.max_bytes,
+        )
         try:
-            await self.js.stream_info(self.stream)
+            info = await self.js.stream_info(self.stream)
         except NotFoundError:
-            await self.js.add_stream(
-                StreamConfig(
-                    name=self.stream,
-                    subjects=[self.topic],
-                    storage=StorageType.FILE,
-                    duplicate_window=120,
-                )
+            await self.js.add_stream(wanted)
+            return
+        config = info.config
+        subjects = list(config.subjects or [])
+        covered = any(subject_covers(pattern, self.topic) for pattern in subjects)
+        if not covered and not self._is_own(config):
+            raise StreamMismatch(
+                f"JetStream stream {self.stream!r} (AGENTMON_NATS_STREAM) does not take subject "
+                f"{self.topic!r} (NATS_TOPIC) and is not agentmon's: its subjects are "
+                f"{subjects}; set NATS_TOPIC to one of them or AGENTMON_NATS_STREAM to another name"
             )
+        changed = (
+            not covered or config.max_age != self.max_age_s or config.max_bytes != self.max_bytes
+        )
+        if changed:
+            config.subjects = subjects if covered else [*subjects, self.topic]
+            config.max_age, config.max_bytes = self.max_age_s, self.max_bytes
+            if self.max_age_s and (config.duplicate_window or 0) > self.max_age_s:
+                config.duplicate_window = self.max_age_s
+            config.description = STREAM_DESCRIPTION
+            await self.js.update_stream(config)
+            log.info(
+                "stream %s updated: subjects %s, max age %gs, max bytes %d",
+                self.stream,
+                config.subjects,
+                self.max_age_s,
+                self.max_bytes,
+            )
+
+    def _is_own(self, config: StreamConfig) -> bool:
+        return config.description == STREAM_DESCRIPTION or self.stream == DEFAULT_STREAM
 
     async def close(self) -> None:
         # close, not drain: every publish was already acknowledged, and an unacked pull
@@ -146,6 +238,20 @@ class NatsBus:
         for data in split_for_messages(events):
             await self.nc.publish(self.live_subject, data)
 
+    async def lag(self) -> Lag:
+        """The shared consumer's backlog: messages not yet delivered or not yet acked."""
+        consumer = await self.js.consumer_info(self.stream, self.consumer)
+        stream = await self.js.stream_info(self.stream)
+        pending = (consumer.num_pending or 0) + (consumer.num_ack_pending or 0)
+        oldest_age = 0.0
+        if pending and consumer.ack_floor is not None:
+            oldest_seq = max(consumer.ack_floor.stream_seq or 0, stream.state.first_seq - 1) + 1
+            with contextlib.suppress(NotFoundError):
+                oldest = await self.js.get_msg(self.stream, oldest_seq)
+                if oldest.time is not None:
+                    oldest_age = max(0.0, time.time() - oldest.time.timestamp())
+        return Lag(pending, oldest_age, stream.state.bytes)
+
     # --- the query API's side ----------------------------------------------------------
 
     async def follow_stored(
@@ -162,4 +268,4 @@ class NatsBus:
         await self.nc.subscribe(self.live_subject, cb=on_message)
 
 
-__all__ = ["NatsBus", "encode_many", "split_for_messages"]
+__all__ = ["Lag", "NatsBus", "StreamMismatch", "encode_many", "split_for_messages"]

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from agentmon import __version__
 from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
-from agentmon.live import LiveFilter, LiveHub
+from agentmon.live import LiveFilter, LiveFull, LiveHub
 from agentmon.metrics import metrics_endpoint
 from agentmon.query import views
 from agentmon.query.models import (
@@ -128,27 +128,27 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
         host: str | None = None,
     ) -> None:
         await websocket.accept()
-        subscriber = hub.subscribe(LiveFilter(framework, session_id, event_type, host))
-        reader = asyncio.create_task(_read_filters(websocket, subscriber.filter))
         try:
-            await websocket.send_text(hub.hello())
-            while not reader.done():
-                next_frames = asyncio.create_task(subscriber.next_frames())
-                done, _ = await asyncio.wait(
-                    {next_frames, reader}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if next_frames not in done:
-                    next_frames.cancel()
-                    break
-                for frame in next_frames.result():
-                    await websocket.send_text(frame)
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+            subscriber = hub.subscribe(LiveFilter(framework, session_id, event_type, host))
+        except LiveFull as full:
+            await websocket.close(code=1013, reason=str(full))
+            return
+
+        async def send_frames() -> None:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await websocket.send_text(hub.hello())
+                await subscriber.deliver(websocket.send_text)
+
+        reader = asyncio.create_task(_read_filters(websocket, subscriber.filter))
+        sender = asyncio.create_task(send_frames())
+        try:
+            await asyncio.wait({reader, sender}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             hub.unsubscribe(subscriber)
-            reader.cancel()
-            with contextlib.suppress(BaseException):
-                await reader
+            for task in (reader, sender):
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
 
     return app
 

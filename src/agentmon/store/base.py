@@ -8,6 +8,7 @@ the connection, the placeholder style and a few dialect words. Only the processo
 from __future__ import annotations
 
 import abc
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,8 @@ PRUNE_CONDITIONS = (
     ("vm_history", "ts < ?"),
     ("facets", "last_ts < ?"),
 )
+PRUNE_CHUNK_ROWS = 5000
+PRUNE_PAUSE_S = 0.005
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,25 @@ class Store(Queries):
     # --- retention -----------------------------------------------------------------------
 
     async def prune(self, before_ms: int) -> dict[str, int]:
-        """Delete what is older than `before_ms` from every table; rows deleted per table."""
+        """Delete what is older than `before_ms` from every table; rows deleted per table.
+
+        In chunks of PRUNE_CHUNK_ROWS rows, each its own short transaction, yielding between
+        them, so the writer takes ingest batches in between instead of stalling behind one
+        delete of millions of rows."""
         before_ts = self.ts_param(ms_to_ts(before_ms))
+        row = "ctid" if self.dialect == "postgres" else "rowid"
         deleted = {}
         for table, condition in PRUNE_CONDITIONS:
             param = before_ts if table == "events" else before_ms
-            deleted[table] = await self.execute(f"DELETE FROM {table} WHERE {condition}", [param])
+            chosen = f"SELECT {row} FROM {table} WHERE {condition} LIMIT {PRUNE_CHUNK_ROWS}"
+            in_chunk = f"= ANY(ARRAY({chosen}))" if self.dialect == "postgres" else f"IN ({chosen})"
+            deleted[table] = 0
+            while True:
+                count = await self.execute(f"DELETE FROM {table} WHERE {row} {in_chunk}", [param])
+                deleted[table] += count
+                if count < PRUNE_CHUNK_ROWS:
+                    break
+                await asyncio.sleep(PRUNE_PAUSE_S)
         return deleted
 
     @abc.abstractmethod

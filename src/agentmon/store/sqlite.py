@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -15,14 +17,31 @@ from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
 from agentmon.store.tables import rows_as_tuples
 
+log = logging.getLogger("agentmon.store.sqlite")
+
 _EVENT_COLUMNS = (
     "event_id, ts, type, session_id, run_id, trace_id, span_id, parent_span_id, "
     "source_framework, client_id, payload"
 )
 _ID_CHUNK = 500
-CHECKPOINT_INTERVAL_S = 1.0
+CHECKPOINT_INTERVAL_S = 0.5
 # locked, busy, disk full, I/O error, cannot open: the file, not the data, is at fault
 _UNAVAILABLE = (sqlite3.OperationalError,)
+# the WAL is truncated once it passes an eighth of this, leaving room for the writes that
+# arrive before the truncation gets its turn between two batches
+WAL_LIMIT_BYTES = 64 * 1024 * 1024
+TRUNCATE_INTERVAL_S = 60.0
+TRUNCATE_BUSY_MS = 250
+VACUUM_INTERVAL_S = 10.0
+VACUUM_PAGES = 4096  # 16 MiB of 4 KiB pages per round: short, so the writer barely waits
+INCREMENTAL = 2  # PRAGMA auto_vacuum value
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 class SQLiteStore(Store):
@@ -47,30 +66,86 @@ class SQLiteStore(Store):
     def _open_writer(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # before the first table exists, so a new database starts with it
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL: a commit survives the process dying (kill -9); only an OS crash or
         # power loss can lose the last transactions.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA cache_size=-65536")
+        conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         # checkpoints run on their own connection and thread, not inside the writer's commits
         conn.execute("PRAGMA wal_autocheckpoint=0")
         self._migrate(conn)
+        self._use_incremental_vacuum(conn)
         self._writer = conn
         self._checkpointer = threading.Thread(
             target=self._checkpoint_loop, name="agentmon-sqlite-checkpoint", daemon=True
         )
         self._checkpointer.start()
 
+    def _use_incremental_vacuum(self, conn: sqlite3.Connection) -> None:
+        """A database made before agentmon used incremental vacuum is rebuilt once with it,
+        so space freed by retention can be given back to the file system."""
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] == INCREMENTAL:
+            return
+        log.info(
+            "rebuilding %s once for incremental vacuum (VACUUM); this may take a while", self.path
+        )
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        conn.execute("VACUUM")
+
     def _checkpoint_loop(self) -> None:
-        """Copy the WAL into the database every second; PASSIVE never blocks the writer."""
+        """Copy the WAL into the database twice a second (PASSIVE never blocks the writer).
+
+        Under constant writes a PASSIVE checkpoint never catches up with the writer, so the
+        WAL is never restarted and grows without bound; once it passes an eighth of its
+        limit (and at least every TRUNCATE_INTERVAL_S) a TRUNCATE checkpoint runs in the
+        writer's own thread, between two batches, where no other writer can starve it.
+        Free pages left by retention go back to the file system every VACUUM_INTERVAL_S."""
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=1000")
+        wal = self.path.with_name(self.path.name + "-wal")
+        last_truncate = last_vacuum = time.monotonic()
         try:
             while not self._closing.wait(CHECKPOINT_INTERVAL_S):
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                now = time.monotonic()
+                try:
+                    if (
+                        _size(wal) > WAL_LIMIT_BYTES // 8
+                        or now - last_truncate > TRUNCATE_INTERVAL_S
+                    ):
+                        self._writer_pool.submit(self._truncate_wal).result()
+                        last_truncate = now
+                    else:
+                        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    if now - last_vacuum > VACUUM_INTERVAL_S:
+                        last_vacuum = now
+                        self._writer_pool.submit(self._vacuum_some).result()
+                except sqlite3.OperationalError as exc:  # busy: the next round tries again
+                    log.debug("checkpoint round skipped: %s", exc)
+                except RuntimeError:  # the writer pool is shutting down
+                    return
         finally:
             conn.close()
+
+    def _truncate_wal(self) -> None:
+        """In the writer thread: wait briefly for readers, never long for the ingest path."""
+        conn = self._writer
+        if conn is None:
+            return
+        conn.execute(f"PRAGMA busy_timeout={TRUNCATE_BUSY_MS}")
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.execute("PRAGMA busy_timeout=10000")
+
+    def _vacuum_some(self) -> None:
+        conn = self._writer
+        if conn is not None and conn.execute("PRAGMA freelist_count").fetchone()[0]:
+            # executescript steps the pragma to its end; execute() would free a single page
+            conn.executescript(f"PRAGMA incremental_vacuum({VACUUM_PAGES});")
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
