@@ -27,6 +27,9 @@ BAD_VALUES = [
     ("AGENTMON_LOG_LEVEL", "verbose", "is not a log level (expected one of debug, info,"),
     ("AGENTMON_LOG_FORMAT", "xml", "is not a log format (expected one of text, json)"),
     ("AGENTMON_API_KEY", "   ", "is not any text"),
+    ("AGENTMON_MAX_CONNECTIONS", "-1", "is not a whole number (expected e.g. 1000"),
+    ("AGENTMON_LIVE_MAX_VIEWERS", "many", "is not a whole number"),
+    ("AGENTMON_ALLOWED_ORIGINS", "example.com", "is not origins (expected e.g. https://"),
 ]
 
 

@@ -15,7 +15,12 @@ from agentmon.query.params import BadParameter, session_cursor
 from agentmon.store import NotFound, Store
 from agentmon.store.queries import EventFilters, SessionFilters
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+# the conversation starts 10 minutes before NOW and "today" is the UTC day of NOW: keep both
+# on one day when the suite runs just after midnight
+NOW = max(
+    datetime.now(UTC).replace(microsecond=0),
+    datetime.now(UTC).replace(hour=0, minute=15, second=0, microsecond=0),
+)
 
 
 def at(seconds: float) -> datetime:

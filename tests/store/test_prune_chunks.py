@@ -10,15 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.store import test_contract
 
 from agentmon.events import new_event
 from agentmon.store import base
 from agentmon.store import sqlite as sqlite_store
 from agentmon.store.base import Store
 from agentmon.store.sqlite import SQLiteStore
-
-store = test_contract.store  # the contract suite's fixture: each test runs on both stores
 
 
 async def test_retention_deletes_in_chunks_and_keeps_what_is_recent(
