@@ -33,7 +33,7 @@ PRUNE_CONDITIONS = (
     ("vm_history", "ts < ?"),
     ("facets", "last_ts < ?"),
 )
-PRUNE_CHUNK_ROWS = 5000
+PRUNE_CHUNK_ROWS = 2000
 PRUNE_PAUSE_S = 0.005
 
 
