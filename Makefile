@@ -48,7 +48,8 @@ test:
 	./scripts/test.sh
 lint: venv
 	.venv/bin/ruff check src tests bench
-	.venv/bin/mypy
+	.venv/bin/mypy          # src/, strict (pyproject.toml)
+	.venv/bin/mypy tests    # tests/, plain
 tidy: venv     ## the Python equivalent of `go mod tidy`: fix imports/style, check dependencies
 	.venv/bin/ruff check --fix src tests bench
 	.venv/bin/pip check

@@ -292,7 +292,7 @@ def _web(args: argparse.Namespace, settings: Settings) -> Any:
 
 
 async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
-    from agentmon.monitor import main
+    from agentmon.monitor.command import main
 
     if settings.nats_url and not args.ingest_url:
         from agentmon.bus.nats import NatsBus

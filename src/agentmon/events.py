@@ -285,9 +285,9 @@ def _is_plain(item: Any) -> bool:
     """A leaf that needs no further look: ASCII text without NUL, an int64, a bool, null."""
     kind = type(item)
     if kind is str:
-        return "\x00" not in item and item.isascii()
+        return "\x00" not in item and bool(item.isascii())
     if kind is int:
-        return INT64_MIN <= item <= INT64_MAX
+        return bool(INT64_MIN <= item <= INT64_MAX)
     return kind is bool or item is None
 
 

@@ -181,7 +181,7 @@ def _web_app(query_base: str | None, query_app: Any = None) -> Any:
 
 
 def _monitor_task(settings: Settings, sink: Sink) -> Callable[[], Awaitable[Any]]:
-    from agentmon.monitor import MonitorService
+    from agentmon.monitor.service import MonitorService
 
     service = MonitorService(settings.openclaw_registry, settings.poll_interval, sink)
     return service.run

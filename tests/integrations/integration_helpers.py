@@ -100,13 +100,13 @@ class QueryClient:
             return json.loads(answer.read())
 
     def session(self, session_id: str) -> dict[str, Any]:
-        return self.get(f"/v1/sessions/{urllib.parse.quote(session_id, safe='')}")  # type: ignore[no-any-return]
+        return self.get(f"/v1/sessions/{urllib.parse.quote(session_id, safe='')}")
 
     def run(self, run_id: str) -> dict[str, Any]:
-        return self.get(f"/v1/runs/{urllib.parse.quote(run_id, safe='')}")  # type: ignore[no-any-return]
+        return self.get(f"/v1/runs/{urllib.parse.quote(run_id, safe='')}")
 
     def events(self, **query: Any) -> list[Event]:
-        return self.get("/v1/events", **{"limit": 1000, **query})["events"]  # type: ignore[no-any-return]
+        return self.get("/v1/events", **{"limit": 1000, **query})["events"]
 
     def wait_for_session(
         self, session_id: str, predicate: Callable[[dict[str, Any]], bool]

@@ -8,6 +8,7 @@ import pytest
 from integration_helpers import Replay, of_type, types
 
 from agentmon.integrations import claude
+from agentmon.integrations._hookio import MalformedPayload
 
 SESSION = "9b2f0c3a-1d4e-4f5a-8b6c-7d8e9f0a1b2c"
 
@@ -199,9 +200,9 @@ def test_session_end_closes_what_is_open(replay: Replay) -> None:
 
 def test_unknown_hook_names_map_to_nothing_and_missing_names_are_malformed(replay: Replay) -> None:
     assert replay(hook("TaskCreated")) == []
-    with pytest.raises(claude.MalformedPayload):
+    with pytest.raises(MalformedPayload):
         replay({"session_id": SESSION})
-    with pytest.raises(claude.MalformedPayload):
+    with pytest.raises(MalformedPayload):
         claude.session_of({"hook_event_name": "Stop"})
 
 

@@ -8,6 +8,7 @@ import pytest
 from integration_helpers import Replay, of_type, types
 
 from agentmon.integrations import codex
+from agentmon.integrations._hookio import MalformedPayload
 
 THREAD = "019d036d-c7fa-72d2-b6fd-78878bfe34e4"
 TURN = "019d036e-3164-72c3-a170-98925564c4fc"
@@ -171,7 +172,7 @@ def test_stop_failure_compaction_subagents_and_permission(replay: Replay) -> Non
 
 
 def test_malformed_payloads(replay: Replay) -> None:
-    with pytest.raises(codex.MalformedPayload):
+    with pytest.raises(MalformedPayload):
         codex.session_of({"type": "agent-turn-complete"})
-    with pytest.raises(codex.MalformedPayload):
+    with pytest.raises(MalformedPayload):
         replay({"session_id": THREAD})

@@ -93,7 +93,7 @@ def test_read_payload_takes_argv_last_only_when_asked() -> None:
     assert read_payload(["cmd", "--verbose"], lambda: '{"b": 2}', from_argv=True) == {"b": 2}
     for text in ("", "   ", "{oops", "[1]", "null"):
         with pytest.raises(MalformedPayload):
-            read_payload(["cmd"], lambda text=text: text)
+            read_payload(["cmd"], lambda text=text: text)  # type: ignore[misc]
 
 
 def _increment(args: tuple[str, int]) -> None:

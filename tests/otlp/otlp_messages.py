@@ -63,7 +63,7 @@ def span(
     start_ms: int = 0,
     end_ms: int = 100,
     error: str | None = None,
-    kind: int = Span.SPAN_KIND_INTERNAL,
+    kind: Span.SpanKind.ValueType = Span.SPAN_KIND_INTERNAL,
 ) -> Span:
     status = Status(code=Status.STATUS_CODE_ERROR, message=error) if error else Status()
     return Span(

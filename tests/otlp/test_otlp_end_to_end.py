@@ -59,13 +59,13 @@ class Api:
         return response.json()
 
     def session(self, session_id: str) -> dict[str, Any]:
-        return self.get(f"/v1/sessions/{quote(session_id, safe='')}")  # type: ignore[no-any-return]
+        return self.get(f"/v1/sessions/{quote(session_id, safe='')}")
 
     def run(self, run_id: str) -> dict[str, Any]:
-        return self.get(f"/v1/runs/{quote(run_id, safe='')}")  # type: ignore[no-any-return]
+        return self.get(f"/v1/runs/{quote(run_id, safe='')}")
 
     def events(self, session_id: str) -> list[dict[str, Any]]:
-        return self.get("/v1/events", session_id=session_id, limit=1000)["events"]  # type: ignore[no-any-return]
+        return self.get("/v1/events", session_id=session_id, limit=1000)["events"]
 
 
 @pytest.fixture(scope="module")

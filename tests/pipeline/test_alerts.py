@@ -44,7 +44,7 @@ def test_waiting_failed_runs_and_errors_alert_once_each(
     url, received = webhook
     server = make_embedded_server(env={"AGENTMON_ALERT_WEBHOOK": url})
     session = str(uuid.uuid4())
-    common = {"framework": "claude-code", "host": "laptop", "session_id": session}
+    common: dict[str, Any] = {"framework": "claude-code", "host": "laptop", "session_id": session}
     waiting = {"agent_state": "waiting_for_human", "waiting_reason": "permission_prompt"}
     events = [
         new_event(

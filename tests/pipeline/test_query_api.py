@@ -27,7 +27,7 @@ def get(server: Any, path: str, **params: Any) -> httpx.Response:
 @pytest.fixture
 def session(embedded_server: Any) -> str:
     session_id, run_id = str(uuid.uuid4()), str(uuid.uuid4())
-    common = {"framework": "query-test", "host": "qhost", "session_id": session_id}
+    common: dict[str, Any] = {"framework": "query-test", "host": "qhost", "session_id": session_id}
     send(
         embedded_server,
         new_event("session.start", payload={"title": "query me"}, **common),

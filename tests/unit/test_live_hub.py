@@ -7,11 +7,11 @@ import json
 import pytest
 
 from agentmon import live
-from agentmon.events import new_event
+from agentmon.events import Envelope, new_event
 from agentmon.live import OUTBOX_FRAMES, LiveFilter, LiveFull, LiveHub
 
 
-def event(framework: str = "x") -> object:
+def event(framework: str = "x") -> Envelope:
     return new_event("session.start", framework=framework, session_id="s")
 
 

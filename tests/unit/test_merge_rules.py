@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from agentmon.store.tables import Column, Rule, Table, rows_as_tuples
 
@@ -19,7 +20,7 @@ TABLE = Table(
     ),
 )
 
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {"k": 1, "first": "a", "override": None, "low": 5, "high": 5, "total": 1, "latest": "five"},
     {"k": 1, "first": "b", "override": "x", "low": None, "high": 9, "total": 2, "latest": "nine"},
     {
@@ -44,8 +45,8 @@ def test_python_merge_and_sql_upsert_agree() -> None:
         "total NOT NULL DEFAULT 0, latest)"
     )
     sql = TABLE.upsert_sql("sqlite", "VALUES (?, ?, ?, ?, ?, ?, ?)")
-    for row in rows_as_tuples(TABLE, ROWS):
-        conn.execute(sql, row)
+    for values in rows_as_tuples(TABLE, ROWS):
+        conn.execute(sql, values)
     stored = dict(zip(TABLE.column_names, conn.execute("SELECT * FROM t").fetchone(), strict=True))
     assert merged == {
         "k": 1,

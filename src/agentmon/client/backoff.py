@@ -43,7 +43,7 @@ class Backoff:
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (0 for the first retry)."""
         ceiling = min(self.cap, self.base * 2 ** min(attempt, 64))
-        jitter = self.uniform() * ceiling
+        jitter: float = self.uniform() * ceiling
         if retry_after is None:
             return jitter
         return min(max(retry_after, 0.0), self.retry_after_cap) + jitter

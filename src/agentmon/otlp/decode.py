@@ -108,4 +108,5 @@ def _hex_to_base64(key: str, value: Any) -> Any:
 
 
 def _name(message: Message) -> str:
-    return message.DESCRIPTOR.name
+    name: str = message.DESCRIPTOR.name
+    return name

@@ -37,7 +37,10 @@ def _status_message_class() -> type[Message]:
     )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(proto)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("google.rpc.Status"))
+    message_class: type[Message] = message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("google.rpc.Status")
+    )
+    return message_class
 
 
 StatusMessage = _status_message_class()
@@ -45,8 +48,9 @@ StatusMessage = _status_message_class()
 
 def encode(message: Message, encoding: Encoding) -> bytes:
     if encoding is Encoding.PROTOBUF:
-        return message.SerializeToString()
-    return json_format.MessageToJson(message, indent=None).encode()
+        data: bytes = message.SerializeToString()
+        return data
+    return str(json_format.MessageToJson(message, indent=None)).encode()
 
 
 def message_response(message: Message, encoding: Encoding, status: int = 200) -> Response:
