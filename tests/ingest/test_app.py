@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.otlp.otlp_intake import ListIntake
 
 from agentmon.events import new_event, to_dict
 from agentmon.ingest import create_ingest_app
 from agentmon.intake import IntakeUnavailable
-from tests.otlp.otlp_intake import ListIntake
 
 JSON = {"content-type": "application/json"}
 
