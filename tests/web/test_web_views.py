@@ -4,6 +4,7 @@ it loads without console errors, shows what it should, and keeps its state in th
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -256,3 +257,17 @@ def test_sessions_load_more_follows_the_cursor(
     expect(page.get_by_text("That is all.")).to_be_visible()
     ids = [text.split()[-1] for text in rows.locator(".session-cell .mono").all_text_contents()]
     assert sorted(ids) == [f"{host}-{i:02d}" for i in range(57)]
+
+
+def test_the_filtered_sessions_list_downloads_as_csv(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    page.goto(embedded_server.ui_url + "/sessions?host=ci-runner")
+    link = page.get_by_role("link", name="CSV")
+    expect(link).to_have_attribute("href", re.compile(r"/v1/sessions/export\?.*host=ci-runner"))
+    with page.expect_download() as download:
+        link.click()
+    text = Path(download.value.path()).read_text()
+    header, *rows = text.strip().splitlines()
+    assert "session_id" in header
+    assert rows and all("ci-runner" in row for row in rows)

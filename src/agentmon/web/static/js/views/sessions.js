@@ -167,7 +167,12 @@ export function SessionsView() {
   }
 
   return html`<div class="view sessions">
-    <header class="view-head"><h1>Sessions</h1></header>
+    <header class="view-head"><h1>Sessions</h1>
+      <span class="downloads">Download
+        <a href=${withQuery("/v1/sessions/export", { ...filters, format: "csv" })} download="sessions.csv">CSV</a>
+        <a href=${withQuery("/v1/sessions/export", { ...filters, format: "jsonl" })} download="sessions.jsonl">JSONL</a>
+      </span>
+    </header>
     <${Filters} filters=${filters} setQuery=${setQuery} facets=${facets} />
     ${body}
   </div>`;
