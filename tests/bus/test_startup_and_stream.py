@@ -18,6 +18,7 @@ import pytest
 from nats.js.api import StreamConfig
 
 from agentmon.events import new_event, to_dict
+from tests.bus.streams import delete_stream
 from tests.conftest import (
     BIN,
     ServerProcess,
@@ -54,6 +55,13 @@ async def _stream_config(url: str, stream: str) -> StreamConfig:
         return (await client.jetstream().stream_info(stream)).config
     finally:
         await client.close()
+
+
+@pytest.fixture(autouse=True)
+def _delete_test_streams(nats_url: str, nats_names: dict[str, str]) -> Iterator[None]:
+    yield
+    delete_stream(nats_url, nats_names["AGENTMON_NATS_STREAM"])
+    delete_stream(nats_url, nats_names["AGENTMON_NATS_STREAM"].replace("AGENTMON", "OTHER"))
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from tests.bus.streams import delete_stream
 from tests.conftest import ServerProcess, free_port, start_agentmon, wait_until
 from websockets.sync.client import connect
 
@@ -83,6 +84,7 @@ def cluster(
     started = Cluster(tmp_path, env)
     yield started
     started.stop()
+    delete_stream(nats_url, nats_names["AGENTMON_NATS_STREAM"])
 
 
 def batch(session: str, count: int, framework: str = "pytest") -> list[dict[str, Any]]:
