@@ -305,11 +305,16 @@ def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def nats_names() -> dict[str, str]:
-    """Stream, subject and consumer names no other test run uses."""
+def nats_names(nats_url: str) -> Iterator[dict[str, str]]:
+    """Stream, subject and consumer names no other test run uses; the stream is deleted
+    afterwards (its byte limit reserves JetStream storage, which leftovers would exhaust)."""
+    from tests.bus.streams import delete_stream
+
     suffix = uuid.uuid4().hex[:10]
-    return {
+    names = {
         "NATS_TOPIC": f"agentmon.test.{suffix}",
         "AGENTMON_NATS_STREAM": f"AGENTMON_TEST_{suffix}",
         "AGENTMON_NATS_CONSUMER": f"processor-{suffix}",
     }
+    yield names
+    delete_stream(nats_url, names["AGENTMON_NATS_STREAM"])
