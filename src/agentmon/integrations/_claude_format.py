@@ -42,6 +42,7 @@ def start_tool(tracker: Tracker, payload: Payload, run_id: str | None = None) ->
         parent_key=subagent_key(payload),
         input=clip(payload.get("tool_input")),
         tool_use_id=payload.get("tool_use_id"),
+        once=bool(payload.get("tool_use_id")),
     )
 
 
@@ -63,6 +64,7 @@ def end_tool(
         status=status,
         parent_key=subagent_key(payload),
         tool_use_id=payload.get("tool_use_id"),
+        once=bool(payload.get("tool_use_id")),
         **{key: value for key, value in details.items() if value is not None},
     )
     if error:

@@ -129,11 +129,18 @@ def make_event(
     correlation: dict[str, str | None],
     payload: Payload,
     attributes: Payload | None = None,
+    event_id: str | None = None,
 ) -> Event:
-    """One ``agentmon.event`` v1 envelope as a plain dict, with a fresh event id."""
+    """One ``agentmon.event`` v1 envelope as a plain dict, with a fresh event id unless a
+    derived one is given (an event a re-read may produce again)."""
     return {
         "schema": dict(SCHEMA),
-        "event": {"id": new_event_id(), "type": event_type, "ts": format_ts(ts), "source": source},
+        "event": {
+            "id": event_id or new_event_id(),
+            "type": event_type,
+            "ts": format_ts(ts),
+            "source": source,
+        },
         "correlation": {key: value for key, value in correlation.items() if value},
         "attributes": attributes or {},
         "payload": payload,

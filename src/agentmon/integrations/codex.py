@@ -9,9 +9,10 @@ Usage found on a turn end goes on ``run.end.payload.usage`` and into a ``metric.
 
 from __future__ import annotations
 
+from agentmon.client.usage import known_usage
 from agentmon.integrations import _claude_format as claude_format
 from agentmon.integrations._hookio import MalformedPayload, run_hook
-from agentmon.integrations._tracker import Tracker, clip, first_id, normalize_usage, run_mapping
+from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def _turn(payload: Payload) -> str | None:
 
 def _usage_of(payload: Payload) -> dict[str, int]:
     for key in ("usage", "token_usage", "last_token_usage"):
-        usage = normalize_usage(payload.get(key))
+        usage = known_usage(payload.get(key))
         if usage:
             return usage
     return {}
