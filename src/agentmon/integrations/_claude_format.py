@@ -68,7 +68,10 @@ def end_tool(
         **{key: value for key, value in details.items() if value is not None},
     )
     if error:
-        tracker.error(error, kind="tool", span_id=span_id, tool_name=payload.get("tool_name"))
+        once = tracker.event_id_for(span_id, "error") if payload.get("tool_use_id") else None
+        tracker.error(
+            error, kind="tool", span_id=span_id, event_id=once, tool_name=payload.get("tool_name")
+        )
 
 
 def permission_request(tracker: Tracker, payload: Payload) -> None:

@@ -302,13 +302,23 @@ class Tracker:
 
     # ------------------------------------------------------------ errors, usage, waiting
 
-    def error(self, message: str, *, kind: str, span_id: str | None = None, **payload: Any) -> None:
+    def error(
+        self,
+        message: str,
+        *,
+        kind: str,
+        span_id: str | None = None,
+        run_id: str | None = None,
+        event_id: str | None = None,
+        **payload: Any,
+    ) -> None:
         self.ensure_session()
         self.emit(
             "error",
             {"message": message, "kind": kind, **payload},
-            run_id=self.run_id,
+            run_id=run_id or self.run_id,
             span_id=span_id,
+            event_id=event_id,
         )
 
     def usage(

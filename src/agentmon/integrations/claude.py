@@ -111,7 +111,11 @@ def _post_tool_failure(tracker: Tracker, payload: Payload) -> None:
 def _subagent_start(tracker: Tracker, payload: Payload) -> None:
     key = subagent_key(payload) or tracker.queue_push(f"agent:{payload.get('agent_type')}")
     tracker.start_span(
-        key, kind="agent", name=payload.get("agent_type"), agent_id=payload.get("agent_id")
+        key,
+        kind="agent",
+        name=payload.get("agent_type"),
+        agent_id=payload.get("agent_id"),
+        once=bool(payload.get("agent_id")),
     )
 
 
@@ -124,6 +128,7 @@ def _subagent_stop(tracker: Tracker, payload: Payload) -> None:
         output=clip(payload.get("last_assistant_message")),
         agent_id=payload.get("agent_id"),
         transcript_path=payload.get("agent_transcript_path"),
+        once=bool(payload.get("agent_id")),
     )
 
 
