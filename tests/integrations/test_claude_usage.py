@@ -119,7 +119,7 @@ def test_subagent_transcript_calls_are_children_of_the_agent_span(tmp_path: Path
         )
     )
     calls = llm_spans(stopped)
-    agent_span = [e for e in of_type(stopped, "span.end") if e["payload"]["kind"] == "agent"][0]
+    agent_span = next(e for e in of_type(stopped, "span.end") if e["payload"]["kind"] == "agent")
     assert len(calls) == 2
     assert {c["correlation"]["parent_span_id"] for c in calls} == {
         agent_span["correlation"]["span_id"]

@@ -113,3 +113,38 @@ def normalize_usage(raw: Any) -> dict[str, int]:
     if not counts["total_tokens"]:
         counts["total_tokens"] = counts["input_tokens"] + counts["output_tokens"]
     return counts
+
+
+# The same counters as OTLP span and log attributes: GenAI semantic conventions (current and
+# deprecated names), OpenClaw's `openclaw.tokens.*` and OpenInference's `llm.token_count.*`.
+ATTRIBUTE_ALIASES: dict[str, tuple[str, ...]] = {
+    "input_tokens": (
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "openclaw.tokens.input",
+        "llm.token_count.prompt",
+    ),
+    "output_tokens": (
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "openclaw.tokens.output",
+        "llm.token_count.completion",
+    ),
+    "cache_read_tokens": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "openclaw.tokens.cache_read",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "cache_write_tokens": (
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens",
+        "openclaw.tokens.cache_write",
+        "llm.token_count.prompt_details.cache_write",
+    ),
+    "total_tokens": (
+        "gen_ai.usage.total_tokens",
+        "openclaw.tokens.total",
+        "llm.token_count.total",
+    ),
+}
