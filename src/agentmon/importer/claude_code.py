@@ -19,11 +19,11 @@ from agentmon.integrations._claude_transcript import (
     CallFolder,
     compaction,
     emit_call,
-    parse_line,
     prompt_text,
     tool_results,
 )
 from agentmon.integrations._hookio import parse_ts
+from agentmon.integrations._jsonl import parse_line
 from agentmon.integrations._tracker import Tracker, clip
 
 FRAMEWORK = "claude-code"
@@ -144,7 +144,7 @@ def import_session(session: SessionFiles, source: dict[str, str]) -> SessionImpo
         lines += len(reading.records)
         for reason, count in reading.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
-    replay.close(ended=_quiet(session.main))
+    replay.close(ended=quiet(session.main))
     return SessionImport(replay.tracker.events, skipped, lines)
 
 
@@ -156,7 +156,7 @@ def _session_id(records: list[Record]) -> str | None:
     return None
 
 
-def _quiet(path: Path) -> bool:
+def quiet(path: Path) -> bool:
     import time
 
     return time.time() - path.stat().st_mtime > QUIET_SECONDS

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +15,9 @@ from typing import Any, TextIO
 from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
 from agentmon.client.usage import normalize_usage
-from agentmon.importer import claude_code
+from agentmon.importer import claude_code, codex
 
-TOOLS = ("claude-code", "all")
+TOOLS = ("claude-code", "codex", "all")
 POST_TIMEOUT = 10.0
 POST_ATTEMPTS = 5
 POST_BUDGET = 120.0
@@ -25,10 +26,11 @@ POST_BUDGET = 120.0
 def add_import_command(commands: Any) -> None:
     parser = commands.add_parser(
         "import",
-        help="import the agent history on this machine (Claude Code transcripts)",
+        help="import the agent history on this machine (Claude Code, Codex)",
         description="Reads the tools' local transcripts (Claude Code: $CLAUDE_CONFIG_DIR, else "
-        "~/.claude and ~/.config/claude) and posts their sessions, runs, tool and LLM spans, "
-        "usage, errors and compactions to the ingest gateway. Ids are derived from the "
+        "~/.claude and ~/.config/claude; Codex: $CODEX_HOME, else ~/.codex) and posts their "
+        "sessions, runs, tool and LLM spans, usage, errors and compactions to the ingest "
+        "gateway. Ids are derived from the "
         "tools' own ids, so importing again, or importing sessions the hooks already "
         "reported, adds nothing twice.",
     )
@@ -97,6 +99,43 @@ def parse_since(text: str | None) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
+@dataclass
+class Tool:
+    """One tool's history: where it lives, how to find its sessions and import one."""
+
+    framework: str
+    roots: Callable[[dict[str, str]], list[Path]]
+    find: Callable[[list[Path], float | None], list[Any]]
+    size: Callable[[Any], int]
+    files: Callable[[Any], int]
+    load: Callable[[Any, dict[str, str]], claude_code.SessionImport | None]
+
+
+def _codex_find(roots: list[Path], since: float | None) -> list[Path]:
+    rollouts, _compressed = codex.find_rollouts(roots, since)
+    return rollouts
+
+
+TOOL_READERS = {
+    "claude-code": Tool(
+        claude_code.FRAMEWORK,
+        claude_code.default_roots,
+        claude_code.find_sessions,
+        lambda session: claude_code.file_size(session.main),
+        lambda session: len(session.paths),
+        claude_code.import_session,
+    ),
+    "codex": Tool(
+        codex.FRAMEWORK,
+        codex.default_roots,
+        _codex_find,
+        claude_code.file_size,
+        lambda _path: 1,
+        codex.import_rollout,
+    ),
+}
+
+
 def import_history(
     tool: str,
     path: Path | None,
@@ -105,24 +144,27 @@ def import_history(
     dry_run: bool,
     progress_to: TextIO,
 ) -> Summary:
-    """Read every session of `tool` (only Claude Code so far) and post its events."""
+    """Read every session of `tool` (or of every tool) and post its events."""
     config = ClientConfig()
-    roots = [path] if path else claude_code.default_roots(dict(os.environ))
-    sessions = claude_code.find_sessions(roots, since)
     endpoint = Endpoint(ingest_url or config.ingest_url, config.api_key)
     policy = RetryPolicy(timeout=POST_TIMEOUT, attempts=POST_ATTEMPTS, budget=POST_BUDGET)
-    source = config.source(claude_code.FRAMEWORK)
+    readers = list(TOOL_READERS.values()) if tool == "all" else [TOOL_READERS[tool]]
+    found = [
+        (reader, item)
+        for reader in readers
+        for item in reader.find([path] if path else reader.roots(dict(os.environ)), since)
+    ]
     summary = Summary()
-    progress = Progress(progress_to, sum(claude_code.file_size(s.main) for s in sessions))
-    for session in sessions:
-        summary.files += len(session.paths)
-        imported = claude_code.import_session(session, source)
-        progress.advance(claude_code.file_size(session.main))
+    progress = Progress(progress_to, sum(reader.size(item) for reader, item in found))
+    for reader, item in found:
+        summary.files += reader.files(item)
+        imported = reader.load(item, config.source(reader.framework))
+        progress.advance(reader.size(item))
         if imported is None:
             continue
         _count(summary, imported)
         if not dry_run:
-            _post(summary, endpoint, policy, imported.events, session.main)
+            _post(summary, endpoint, policy, imported.events, str(item))
     progress.done()
     return summary
 
@@ -143,15 +185,15 @@ def _post(
     endpoint: Endpoint,
     policy: RetryPolicy,
     events: list[dict[str, Any]],
-    path: Path,
+    where: str,
 ) -> None:
     report = deliver_events(endpoint, events, policy)
     summary.delivered += report.delivered
     for batch, reason in report.refused:
-        summary.problems.append(f"{path}: {len(batch)} event(s) refused: {reason}")
+        summary.problems.append(f"{where}: {len(batch)} event(s) refused: {reason}")
     if report.leftover:
         summary.problems.append(
-            f"{path}: {len(report.leftover)} event(s) not delivered: {report.problem}"
+            f"{where}: {len(report.leftover)} event(s) not delivered: {report.problem}"
         )
 
 
