@@ -158,7 +158,7 @@ class GrowingTranscript:
         """One response streamed as two lines (text, then a tool call), about 2 KB."""
         self.calls += 1
         message_id, usage = f"msg_{self.calls:08d}", {"input_tokens": 4, "output_tokens": 85}
-        lines = []
+        lines: list[str] = []
         for block in (
             {"type": "text", "text": "Looking at the failing test. " * 30},
             {"type": "tool_use", "id": f"toolu_{self.calls}", "name": "Bash",

@@ -77,6 +77,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 ALL_KEYS = frozenset(alias for aliases in ALIASES.values() for alias in aliases)
+_SLOTS = {
+    alias: (name, rank) for name, aliases in ALIASES.items() for rank, alias in enumerate(aliases)
+}
 
 
 def _count(value: object) -> int | None:
@@ -90,17 +93,22 @@ def _count(value: object) -> int | None:
 
 
 def known_usage(raw: object) -> dict[str, int]:
-    """The counters `raw` reports, under agentmon's names (absent ones left out); {} if none."""
+    """The counters `raw` reports, under agentmon's names (absent ones left out); {} if none.
+    Where `raw` has several keys for one counter, the one earliest in ALIASES wins."""
     if not isinstance(raw, dict):
         return {}
-    usage: dict[str, int] = {}
-    for name, aliases in ALIASES.items():
-        for alias in aliases:
-            count = _count(raw.get(alias))
-            if count is not None:
-                usage[name] = count
-                break
-    return usage
+    best: dict[str, tuple[int, int]] = {}
+    for key, value in raw.items():
+        slot = _SLOTS.get(key)
+        if slot is None:
+            continue
+        count = _count(value)
+        if count is None:
+            continue
+        name, rank = slot
+        if name not in best or rank < best[name][0]:
+            best[name] = (rank, count)
+    return {name: count for name, (_rank, count) in best.items()}
 
 
 def normalize_usage(raw: Any) -> dict[str, int]:
