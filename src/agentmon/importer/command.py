@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
 from agentmon.client.usage import normalize_usage
-from agentmon.importer import claude_code, codex
+from agentmon.integrations import claude_history, codex_history
 
 TOOLS = ("claude-code", "codex", "all")
 POST_TIMEOUT = 10.0
@@ -108,30 +108,30 @@ class Tool:
     find: Callable[[list[Path], float | None], list[Any]]
     size: Callable[[Any], int]
     files: Callable[[Any], int]
-    load: Callable[[Any, dict[str, str]], claude_code.SessionImport | None]
+    load: Callable[[Any, dict[str, str]], claude_history.SessionImport | None]
 
 
 def _codex_find(roots: list[Path], since: float | None) -> list[Path]:
-    rollouts, _compressed = codex.find_rollouts(roots, since)
+    rollouts, _compressed = codex_history.find_rollouts(roots, since)
     return rollouts
 
 
 TOOL_READERS = {
     "claude-code": Tool(
-        claude_code.FRAMEWORK,
-        claude_code.default_roots,
-        claude_code.find_sessions,
-        lambda session: claude_code.file_size(session.main),
+        claude_history.FRAMEWORK,
+        claude_history.default_roots,
+        claude_history.find_sessions,
+        lambda session: claude_history.file_size(session.main),
         lambda session: len(session.paths),
-        claude_code.import_session,
+        claude_history.import_session,
     ),
     "codex": Tool(
-        codex.FRAMEWORK,
-        codex.default_roots,
+        codex_history.FRAMEWORK,
+        codex_history.default_roots,
         _codex_find,
-        claude_code.file_size,
+        claude_history.file_size,
         lambda _path: 1,
-        codex.import_rollout,
+        codex_history.import_rollout,
     ),
 }
 
@@ -169,7 +169,7 @@ def import_history(
     return summary
 
 
-def _count(summary: Summary, imported: claude_code.SessionImport) -> None:
+def _count(summary: Summary, imported: claude_history.SessionImport) -> None:
     summary.sessions += 1
     summary.lines += imported.lines
     summary.events += len(imported.events)

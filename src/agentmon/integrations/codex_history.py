@@ -1,4 +1,5 @@
-"""Codex CLI history: rollout files → events, replayed through the Codex hooks' Tracker.
+"""Codex CLI history for ``agentmon import``: rollout files → events, replayed through the
+Codex hooks' Tracker.
 
 Runs are Codex's turns (``turn_context.turn_id``, the hooks' ``turn_id``), tool spans its
 ``call_id`` (the hooks' ``tool_use_id``), and usage the ``token_count`` totals as they
@@ -11,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from agentmon.client.jsonio import json_loads
-from agentmon.importer.claude_code import SessionImport, quiet, read_records
 from agentmon.integrations import _claude_format as claude_format
 from agentmon.integrations._codex_rollout import (
     emit_usage,
@@ -21,6 +21,7 @@ from agentmon.integrations._codex_rollout import (
 )
 from agentmon.integrations._hookio import derived_id, parse_ts
 from agentmon.integrations._tracker import Tracker, clip
+from agentmon.integrations.claude_history import SessionImport, quiet, read_records
 
 FRAMEWORK = "codex"
 TOOL_CALLS = ("function_call", "custom_tool_call", "local_shell_call")

@@ -1,4 +1,5 @@
-"""Claude Code history: ``projects/<cwd>/<session>.jsonl`` (and its sub-agent files) → events.
+"""Claude Code history for ``agentmon import``: ``projects/<cwd>/<session>.jsonl`` (and
+its sub-agent files) → events.
 
 Each session file is replayed through the same ``Tracker`` and the same hook mappings the
 live handler uses, with the transcript's own times, so every id (session, run from the
