@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from claude_transcripts import Transcript, text, usage, write_session, write_subagent
-from integration_helpers import Replay, of_type
+from integration_helpers import Replay, counted_tokens, of_type
 
-from agentmon.client.usage import normalize_usage
 from agentmon.integrations import claude
 
 SESSION = "5b1e0000-0000-4000-8000-000000000001"
@@ -24,15 +23,6 @@ def hook(path: Path, name: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def totals(events: list[dict[str, Any]]) -> dict[str, int]:
-    summed = {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0}
-    for event in of_type(events, "metric.snapshot"):
-        counts = normalize_usage(event["payload"].get("usage"))
-        for name in summed:
-            summed[name] += counts.get(f"{name}_tokens", 0)
-    return summed
-
-
 def llm_spans(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in of_type(events, "span.end") if e["payload"]["kind"] == "llm"]
 
@@ -46,7 +36,7 @@ def test_a_whole_turn_counts_each_call_once_in_the_run_of_its_prompt(tmp_path: P
     second = replay(hook(path, "UserPromptSubmit", prompt="Fix them"))
     replay(hook(path, "Stop"), hook(path, "SessionEnd", reason="exit"))
 
-    assert totals(replay.events) == expected
+    assert counted_tokens(replay.events) == expected
     calls = llm_spans(replay.events)
     assert [c["payload"]["message_id"] for c in calls] == ["msg_01", "msg_02", "msg_03"]
     first_run = of_type(first, "run.start")[0]["correlation"]["run_id"]
@@ -124,7 +114,7 @@ def test_subagent_transcript_calls_are_children_of_the_agent_span(tmp_path: Path
     assert {c["correlation"]["parent_span_id"] for c in calls} == {
         agent_span["correlation"]["span_id"]
     }
-    assert totals(stopped) == expected
+    assert counted_tokens(stopped) == expected
 
 
 def test_sidechain_copies_and_malformed_lines_in_the_main_file_count_nothing(

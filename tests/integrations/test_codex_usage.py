@@ -11,19 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from codex_rollouts import write_rollout
-from integration_helpers import BIN, HandlerRunner, QueryClient, Replay, of_type
+from integration_helpers import BIN, HandlerRunner, QueryClient, Replay, counted_tokens, of_type
 
-from agentmon.client.usage import normalize_usage
 from agentmon.integrations import codex
-
-
-def counted(events: list[dict[str, Any]]) -> dict[str, int]:
-    summed = {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0}
-    for event in of_type(events, "metric.snapshot"):
-        usage = normalize_usage(event["payload"].get("usage"))
-        for name in summed:
-            summed[name] += usage.get(f"{name}_tokens", 0)
-    return summed
 
 
 def rollout_path(home: Path, thread_id: str) -> Path:
@@ -49,7 +39,7 @@ def test_repeated_token_counts_count_once_in_their_turn(tmp_path: Path) -> None:
     hook("UserPromptSubmit", f"{thread}-t2", prompt="Fix them")
     again = hook("Stop", f"{thread}-t2")
     snapshots = of_type(stopped + again, "metric.snapshot")
-    assert counted(replay.events) == expected
+    assert counted_tokens(replay.events) == expected
     assert [s["correlation"]["run_id"] for s in snapshots] == [f"{thread}-t1", f"{thread}-t2"]
     assert {s["payload"]["model"] for s in snapshots} == {"gpt-5.4"}
 

@@ -23,9 +23,10 @@ from agentmon.integrations._claude_transcript import (
     prompt_text,
     tool_results,
 )
+from agentmon.integrations._history import HistoryReplay
 from agentmon.integrations._hookio import parse_ts
 from agentmon.integrations._jsonl import parse_line
-from agentmon.integrations._tracker import Tracker, clip
+from agentmon.integrations._tracker import clip
 
 FRAMEWORK = "claude-code"
 QUIET_SECONDS = 3600  # a file untouched this long is a session that ended
@@ -167,27 +168,14 @@ def _ts(record: Record) -> float | None:
     return parse_ts(str(record.get("timestamp") or ""))
 
 
-class _Replay:
+class _Replay(HistoryReplay):
     """Drives a Tracker through one session's records as the hooks would have."""
 
     def __init__(self, session_id: str, source: dict[str, str], records: list[Record]) -> None:
         first = next((ts for ts in map(_ts, records) if ts is not None), 0.0)
         cwd = next((r["cwd"] for r in records if isinstance(r.get("cwd"), str)), None)
-        self.tracker = Tracker(
-            session_id=session_id,
-            state={},
-            source=source,
-            now=first,
-            attributes={"cwd": cwd} if cwd else {},
-        )
-        self.tracker.emit(
-            "session.start",
-            {"source": "import", "cwd": cwd, "imported": True},
-            event_id=self.tracker.event_id_for("session", "start"),
-        )
-        self.tracker.state.update(started=True, ended=False, started_at=first)
+        super().__init__(session_id, source, first, cwd)
         self.tool_names: dict[str, str] = {}
-        self.last_text: str | None = None
 
     def transcript(
         self, records: list[Record], *, parent_key: str | None, run_id: str | None = None
@@ -305,33 +293,11 @@ class _Replay:
         )
 
     def _compaction(self, record: Record, boundary: Record) -> None:
-        key = f"compaction:{record.get('uuid') or self.tracker.now}"
-        span_id = self.tracker.span_id_for(key)
-        self.tracker.emit(
-            "span.end",
-            {
-                "kind": "compaction",
-                "name": "compaction",
-                "status": "ok",
-                "trigger": boundary.get("trigger"),
-                "pre_tokens": boundary.get("pre_tokens"),
-            },
-            run_id=self.tracker.ensure_run(),
-            span_id=span_id,
-            event_id=self.tracker.event_id_for(span_id, "end"),
+        self.compaction(
+            str(record.get("uuid") or self.tracker.now),
+            trigger=boundary.get("trigger"),
+            pre_tokens=boundary.get("pre_tokens"),
         )
-
-    def close(self, *, ended: bool) -> None:
-        """End the last run (and the session, when its file has gone quiet)."""
-        if self.tracker.state.get("run"):
-            self.tracker.end_run(status="ok", output=clip(self.last_text))
-        if ended:
-            self.tracker.close_open_spans(status="cancelled")
-            self.tracker.emit(
-                "session.end",
-                {"reason": "imported"},
-                event_id=self.tracker.event_id_for("session", "end"),
-            )
 
 
 def _text_of(message: Record) -> str | None:

@@ -19,8 +19,9 @@ from agentmon.integrations._codex_rollout import (
     token_delta,
     turn_context,
 )
+from agentmon.integrations._history import HistoryReplay
 from agentmon.integrations._hookio import derived_id, parse_ts
-from agentmon.integrations._tracker import Tracker, clip
+from agentmon.integrations._tracker import clip
 from agentmon.integrations.claude_history import SessionImport, quiet, read_records
 
 FRAMEWORK = "codex"
@@ -62,41 +63,21 @@ def import_rollout(path: Path, source: dict[str, str]) -> SessionImport | None:
     meta = next((r["payload"] for r in reading.records if r.get("type") == "session_meta"), None)
     if not isinstance(meta, dict) or not meta.get("id"):
         return None
-    replay = _Replay(str(meta["id"]), source, meta, reading.records)
+    replay = _Replay(str(meta["id"]), source, meta)
     for record in reading.records:
         replay.record(record)
     replay.close(ended=quiet(path))
     return SessionImport(replay.tracker.events, reading.skipped, len(reading.records))
 
 
-class _Replay:
-    def __init__(
-        self, session_id: str, source: dict[str, str], meta: Record, records: list[Record]
-    ) -> None:
+class _Replay(HistoryReplay):
+    def __init__(self, session_id: str, source: dict[str, str], meta: Record) -> None:
         first = parse_ts(str(meta.get("timestamp") or "")) or 0.0
         cwd = meta.get("cwd") if isinstance(meta.get("cwd"), str) else None
-        self.tracker = Tracker(
-            session_id=session_id,
-            state={},
-            source=source,
-            now=first,
-            attributes={"cwd": cwd} if cwd else {},
-        )
-        self.tracker.emit(
-            "session.start",
-            {
-                "source": "import",
-                "cwd": cwd,
-                "imported": True,
-                "cli_version": meta.get("cli_version"),
-            },
-            event_id=self.tracker.event_id_for("session", "start"),
-        )
-        self.tracker.state.update(started=True, ended=False, started_at=first)
+        super().__init__(session_id, source, first, cwd, cli_version=meta.get("cli_version"))
         self.tokens: Record = {}
         self.pending_turn: str | None = None
         self.prompts = 0
-        self.last_text: str | None = None
 
     def record(self, record: Record) -> None:
         ts = parse_ts(str(record.get("timestamp") or ""))
@@ -180,26 +161,7 @@ class _Replay:
             )
 
     def _compaction(self, record: Record) -> None:
-        key = f"compaction:{record.get('timestamp')}"
-        span_id = self.tracker.span_id_for(key)
-        self.tracker.emit(
-            "span.end",
-            {"kind": "compaction", "name": "compaction", "status": "ok"},
-            run_id=self.tracker.ensure_run(),
-            span_id=span_id,
-            event_id=self.tracker.event_id_for(span_id, "end"),
-        )
-
-    def close(self, *, ended: bool) -> None:
-        if self.tracker.state.get("run"):
-            self.tracker.end_run(status="ok", output=clip(self.last_text))
-        if ended:
-            self.tracker.close_open_spans(status="cancelled")
-            self.tracker.emit(
-                "session.end",
-                {"reason": "imported"},
-                event_id=self.tracker.event_id_for("session", "end"),
-            )
+        self.compaction(str(record.get("timestamp")))
 
 
 def _in_turn(record: Record) -> bool:
