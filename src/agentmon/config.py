@@ -178,8 +178,6 @@ DAYS = Kind(
 )
 DIRECTORY = Kind(_path(must_be_dir=True), "a directory (expected e.g. ~/.local/share/agentmon)")
 FILE = Kind(_path(must_be_dir=False), "a file path (expected e.g. ~/instances.json)")
-
-
 def _count(raw: str) -> int:
     if not raw.strip().isdigit():
         raise ValueError(raw)
