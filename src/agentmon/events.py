@@ -17,6 +17,8 @@ from typing import Any
 
 import msgspec
 
+from agentmon.client.usage import ALL_KEYS as USAGE_KEYS
+
 SCHEMA_NAME = "agentmon.event"
 SCHEMA_VERSION = 1
 
@@ -324,13 +326,7 @@ def _check_unusual(value: Any, depth: int) -> None:
 
 _NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _DIGITS_TEXT = re.compile(r"[0-9]+")
-_USAGE_COUNTERS = frozenset((
-    "input_tokens", "input", "prompt_tokens", "input_token_count",
-    "output_tokens", "output", "completion_tokens", "output_token_count",
-    "cache_read_tokens", "cacheRead", "cache_read", "cached_tokens",
-    "cache_write_tokens", "cacheWrite", "cache_write", "cache_creation_tokens",
-    "total_tokens", "total", "total_token_count",
-))  # fmt: skip
+_USAGE_COUNTERS = USAGE_KEYS
 _METRIC_SNAPSHOT = EventType.METRIC_SNAPSHOT.value  # a plain str compares faster
 _OPENCLAW_SNAPSHOT = EventType.OPENCLAW_SNAPSHOT.value
 _VM_NUMBERS = (("cpu_pct",), ("memory", "pct"), ("disk", "pct"))

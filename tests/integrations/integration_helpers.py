@@ -125,3 +125,15 @@ class QueryClient:
                     return detail
             time.sleep(0.05)
         raise AssertionError(f"session {session_id} never reached the expected state: {detail}")
+
+
+def counted_tokens(events: list[Event]) -> dict[str, int]:
+    """Tokens the store would count from these events: their `metric.snapshot`s' usage."""
+    from agentmon.client.usage import normalize_usage
+
+    summed = {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0}
+    for event in of_type(events, "metric.snapshot"):
+        counts = normalize_usage(event["payload"].get("usage"))
+        for name in summed:
+            summed[name] += counts.get(f"{name}_tokens", 0)
+    return summed

@@ -42,6 +42,7 @@ def start_tool(tracker: Tracker, payload: Payload, run_id: str | None = None) ->
         parent_key=subagent_key(payload),
         input=clip(payload.get("tool_input")),
         tool_use_id=payload.get("tool_use_id"),
+        once=bool(payload.get("tool_use_id")),
     )
 
 
@@ -63,10 +64,14 @@ def end_tool(
         status=status,
         parent_key=subagent_key(payload),
         tool_use_id=payload.get("tool_use_id"),
+        once=bool(payload.get("tool_use_id")),
         **{key: value for key, value in details.items() if value is not None},
     )
     if error:
-        tracker.error(error, kind="tool", span_id=span_id, tool_name=payload.get("tool_name"))
+        once = tracker.event_id_for(span_id, "error") if payload.get("tool_use_id") else None
+        tracker.error(
+            error, kind="tool", span_id=span_id, event_id=once, tool_name=payload.get("tool_name")
+        )
 
 
 def permission_request(tracker: Tracker, payload: Payload) -> None:

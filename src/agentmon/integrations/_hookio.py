@@ -39,6 +39,11 @@ if TYPE_CHECKING:
 SCHEMA = {"name": "agentmon.event", "version": 1}
 STATE_MAX_AGE_SECONDS = 7 * 86400
 
+try:  # the built-in SHA-1 loads in a fraction of the time OpenSSL's (via hashlib) takes
+    from _sha1 import sha1 as _sha1
+except ImportError:  # an interpreter built without it
+    from hashlib import sha1 as _sha1
+
 _NAMESPACE = bytes.fromhex("6d2f0a57c1b04c8e9c1f3d2b7a4e5f60")
 
 
@@ -55,12 +60,7 @@ def new_event_id() -> str:
 
 def derived_id(*parts: str) -> str:
     """A name-based (version 5) UUID: the same parts always give the same id."""
-    try:  # the built-in SHA-1 loads in a fraction of the time OpenSSL's (via hashlib) takes
-        from _sha1 import sha1
-    except ImportError:  # an interpreter built without it
-        from hashlib import sha1
-
-    digest = bytearray(sha1(_NAMESPACE + "\x1f".join(parts).encode()).digest()[:16])
+    digest = bytearray(_sha1(_NAMESPACE + "\x1f".join(parts).encode()).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50
     digest[8] = (digest[8] & 0x3F) | 0x80
     return _uuid_text(bytes(digest))
@@ -129,11 +129,18 @@ def make_event(
     correlation: dict[str, str | None],
     payload: Payload,
     attributes: Payload | None = None,
+    event_id: str | None = None,
 ) -> Event:
-    """One ``agentmon.event`` v1 envelope as a plain dict, with a fresh event id."""
+    """One ``agentmon.event`` v1 envelope as a plain dict, with a fresh event id unless a
+    derived one is given (an event a re-read may produce again)."""
     return {
         "schema": dict(SCHEMA),
-        "event": {"id": new_event_id(), "type": event_type, "ts": format_ts(ts), "source": source},
+        "event": {
+            "id": event_id or new_event_id(),
+            "type": event_type,
+            "ts": format_ts(ts),
+            "source": source,
+        },
         "correlation": {key: value for key, value in correlation.items() if value},
         "attributes": attributes or {},
         "payload": payload,

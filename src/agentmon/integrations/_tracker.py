@@ -28,67 +28,6 @@ MAX_FIELD_CHARS = 16_384
 RECENT_RUNS_KEPT = 20
 ENDED_EARLY_KEPT = 50
 
-_USAGE_ALIASES = {
-    "input_tokens": (
-        "input_tokens",
-        "prompt_tokens",
-        "input",
-        "inputTokens",
-        "input_token_count",
-        "promptTokenCount",
-    ),
-    "output_tokens": (
-        "output_tokens",
-        "completion_tokens",
-        "output",
-        "outputTokens",
-        "output_token_count",
-        "candidatesTokenCount",
-    ),
-    "cache_read_tokens": (
-        "cache_read_tokens",
-        "cached_input_tokens",
-        "cacheRead",
-        "cache_read_input_tokens",
-        "cached_tokens",
-        "cached_token_count",
-        "cachedContentTokenCount",
-    ),
-    "cache_write_tokens": (
-        "cache_write_tokens",
-        "cacheWrite",
-        "cache_creation_tokens",
-        "cache_creation_input_tokens",
-    ),
-    "total_tokens": (
-        "total_tokens",
-        "total",
-        "totalTokens",
-        "totalTokenCount",
-        "total_token_count",
-    ),
-    "reasoning_tokens": (
-        "reasoning_tokens",
-        "reasoning_output_tokens",
-        "thoughtsTokenCount",
-        "thoughts_token_count",
-    ),
-}
-
-
-def normalize_usage(raw: object) -> dict[str, int]:
-    """Token counts under agentmon's names, whatever the tool called them; {} if none."""
-    if not isinstance(raw, dict):
-        return {}
-    usage: dict[str, int] = {}
-    for name, aliases in _USAGE_ALIASES.items():
-        for alias in aliases:
-            value = raw.get(alias)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                usage[name] = int(value)
-                break
-    return usage
-
 
 def clip(value: Any) -> Any:
     """Keep a prompt, tool input or output small enough for one event."""
@@ -143,6 +82,7 @@ class Tracker:
         parent_span_id: str | None = None,
         ts: float | None = None,
         session_id: str | None = None,
+        event_id: str | None = None,
     ) -> Event:
         """One envelope of this session (or of ``session_id``, for a session handed over)."""
         event = make_event(
@@ -157,12 +97,18 @@ class Tracker:
             },
             payload=_compact(payload),
             attributes=dict(self.attributes),
+            event_id=event_id,
         )
         self.events.append(event)
         return event
 
     def span_id_for(self, key: str) -> str:
         return derived_id(self.source["framework"], self.session_id, "span", key)
+
+    def event_id_for(self, *parts: str) -> str:
+        """The id of an event that happens once per run or span: the same whoever emits it
+        (a hook or ``agentmon import``), so the store keeps one."""
+        return derived_id(self.source["framework"], self.session_id, "event", *parts)
 
     def _elapsed_ms(self, started: float | None) -> int | None:
         return None if started is None else max(round((self.now - started) * 1000), 0)
@@ -201,7 +147,7 @@ class Tracker:
         if current:
             self.end_run(status="unknown")
         new_id = run_id or new_event_id()
-        self.emit("run.start", payload, run_id=new_id)
+        self.emit("run.start", payload, run_id=new_id, event_id=self.event_id_for(new_id, "start"))
         self.state["run"] = {"id": new_id, "started_at": self.now}
         return new_id
 
@@ -223,7 +169,12 @@ class Tracker:
             self.ensure_run(run_id)
             current = self.state["run"]
         payload.setdefault("duration_ms", self._elapsed_ms(current.get("started_at")))
-        self.emit("run.end", payload, run_id=current["id"])
+        self.emit(
+            "run.end",
+            payload,
+            run_id=current["id"],
+            event_id=self.event_id_for(current["id"], "end"),
+        )
         recent = [*self.state.get("recent_runs", []), current["id"]][-RECENT_RUNS_KEPT:]
         self.state.update(run=None, recent_runs=recent)
 
@@ -238,9 +189,13 @@ class Tracker:
         parent_key: str | None = None,
         run_id: str | None = None,
         ts: float | None = None,
+        once: bool = False,
         **payload: Any,
     ) -> str:
-        """Open a span; a start arriving after its end (out of order) is reported, not opened."""
+        """Open a span; a start arriving after its end (out of order) is reported, not opened.
+
+        ``once``: the key names one span for good (a tool's own call id), so its events get
+        derived ids and a second producer of the same span (``agentmon import``) adds none."""
         span_run = self.ensure_run(run_id)
         span_id = self.span_id_for(key)
         parent = self._parent_of(parent_key)
@@ -263,6 +218,7 @@ class Tracker:
             span_id=span_id,
             parent_span_id=parent,
             ts=ts,
+            event_id=self.event_id_for(span_id, "start") if once else None,
         )
         return span_id
 
@@ -276,6 +232,7 @@ class Tracker:
         parent_key: str | None = None,
         run_id: str | None = None,
         ts: float | None = None,
+        once: bool = False,
         **payload: Any,
     ) -> str:
         """Close a span; one never started is still reported (without a duration)."""
@@ -303,6 +260,7 @@ class Tracker:
             span_id=opened["id"],
             parent_span_id=opened.get("parent"),
             ts=ts,
+            event_id=self.event_id_for(opened["id"], "end") if once else None,
         )
         return str(opened["id"])
 
@@ -344,21 +302,47 @@ class Tracker:
 
     # ------------------------------------------------------------ errors, usage, waiting
 
-    def error(self, message: str, *, kind: str, span_id: str | None = None, **payload: Any) -> None:
+    def error(
+        self,
+        message: str,
+        *,
+        kind: str,
+        span_id: str | None = None,
+        run_id: str | None = None,
+        event_id: str | None = None,
+        **payload: Any,
+    ) -> None:
         self.ensure_session()
         self.emit(
             "error",
             {"message": message, "kind": kind, **payload},
-            run_id=self.run_id,
+            run_id=run_id or self.run_id,
             span_id=span_id,
+            event_id=event_id,
         )
 
-    def usage(self, usage: dict[str, int], *, run_id: str | None = None, **payload: Any) -> None:
+    def usage(
+        self,
+        usage: dict[str, int],
+        *,
+        run_id: str | None = None,
+        span_id: str | None = None,
+        event_id: str | None = None,
+        ts: float | None = None,
+        **payload: Any,
+    ) -> None:
         """A ``metric.snapshot`` carrying token usage: the only place usage is counted."""
         if not usage and payload.get("cost_usd") is None:
             return
         self.ensure_session()
-        self.emit("metric.snapshot", {"usage": usage, **payload}, run_id=run_id or self.run_id)
+        self.emit(
+            "metric.snapshot",
+            {"usage": usage, **payload},
+            run_id=run_id or self.run_id,
+            span_id=span_id,
+            event_id=event_id,
+            ts=ts,
+        )
 
     def waiting(self, reason: str, message: str | None) -> None:
         """Mark the session as waiting for a human (cleared by its next event)."""

@@ -3,12 +3,18 @@
 Claude Code gives no turn id, so runs are the handler's own: ``UserPromptSubmit`` opens one
 (closing a run still open as ``unknown``) and ``Stop``/``StopFailure`` closes it. Tool spans
 are keyed by ``tool_use_id``; tools run inside a subagent are children of its span.
+
+Hooks carry no token counts: every hook reads what was appended to the session's transcript
+since the last one (a byte cursor in the session state) and reports each model call there
+as an ``llm`` span plus the ``metric.snapshot`` that counts its usage. ``SubagentStop`` reads
+the sub-agent's own transcript the same way.
 """
 
 from __future__ import annotations
 
 from agentmon.integrations import _claude_format as claude_format
 from agentmon.integrations._claude_format import subagent_key
+from agentmon.integrations._claude_transcript import count_prompt, pick_up_calls, prompt_run_id
 from agentmon.integrations._hookio import MalformedPayload, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
@@ -33,9 +39,11 @@ def map_payload(
     event_name = payload.get("hook_event_name")
     if not isinstance(event_name, str):
         raise MalformedPayload("no hook_event_name in the hook input")
+    handler = _HANDLERS.get(event_name)
     return run_mapping(
-        _HANDLERS.get(event_name),
+        _reading_transcripts if handler else None,
         payload,
+        handler,
         session_id=session_of(payload),
         state=state,
         source=source,
@@ -44,12 +52,38 @@ def map_payload(
     )
 
 
+TURN_OVER = frozenset(("Stop", "StopFailure", "SubagentStop", "PreCompact", "SessionEnd"))
+
+
+def _reading_transcripts(
+    tracker: Tracker, payload: Payload, handler: Callable[[Tracker, Payload], None]
+) -> None:
+    """The model calls written since the last hook, then the hook's own events."""
+    event_name = payload.get("hook_event_name")
+    path = payload.get("transcript_path")
+    if isinstance(path, str) and path:
+        finish = event_name in TURN_OVER
+        pick_up_calls(tracker, path, finish=finish, force=event_name == "SessionEnd")
+    agent_path = payload.get("agent_transcript_path")
+    if event_name == "SubagentStop" and isinstance(agent_path, str) and agent_path:
+        parent = subagent_key(payload)
+        pick_up_calls(tracker, agent_path, parent_key=parent, finish=True, force=True)
+        tracker.state.get("transcripts", {}).pop(agent_path, None)
+    handler(tracker, payload)
+
+
 def _session_end(tracker: Tracker, payload: Payload) -> None:
     tracker.end_session(reason=payload.get("reason"))
 
 
 def _prompt(tracker: Tracker, payload: Payload) -> None:
-    tracker.start_run(input=clip(payload.get("prompt")))
+    """A run whose id the transcript's prompt line derives too (see prompt_run_id)."""
+    prompt = payload.get("prompt")
+    run_id = None
+    if isinstance(prompt, str):
+        occurrence = count_prompt(tracker.state.setdefault("prompts", {}), prompt)
+        run_id = prompt_run_id(tracker.session_id, prompt, occurrence)
+    tracker.start_run(run_id, input=clip(prompt))
 
 
 def _stop(tracker: Tracker, payload: Payload) -> None:
@@ -77,7 +111,11 @@ def _post_tool_failure(tracker: Tracker, payload: Payload) -> None:
 def _subagent_start(tracker: Tracker, payload: Payload) -> None:
     key = subagent_key(payload) or tracker.queue_push(f"agent:{payload.get('agent_type')}")
     tracker.start_span(
-        key, kind="agent", name=payload.get("agent_type"), agent_id=payload.get("agent_id")
+        key,
+        kind="agent",
+        name=payload.get("agent_type"),
+        agent_id=payload.get("agent_id"),
+        once=bool(payload.get("agent_id")),
     )
 
 
@@ -90,6 +128,7 @@ def _subagent_stop(tracker: Tracker, payload: Payload) -> None:
         output=clip(payload.get("last_assistant_message")),
         agent_id=payload.get("agent_id"),
         transcript_path=payload.get("agent_transcript_path"),
+        once=bool(payload.get("agent_id")),
     )
 
 

@@ -4,14 +4,18 @@ Two ways in: the legacy ``notify`` program gets the ``agent-turn-complete`` JSON
 last argv element; lifecycle hooks (hooks.json) get a Claude-style JSON object on stdin.
 Codex gives turn ids, so runs use ``turn_id``; a ``notify`` for a turn already closed by
 ``Stop`` is dropped, and one for a turn never seen opens a synthetic session and run first.
-Usage found on a turn end goes on ``run.end.payload.usage`` and into a ``metric.snapshot``.
+Usage found on a turn end goes on ``run.end.payload.usage``; it is counted (a
+``metric.snapshot``) from the rollout file's ``token_count`` events when the hook names the
+rollout (``transcript_path``), else from the payload.
 """
 
 from __future__ import annotations
 
+from agentmon.client.usage import known_usage
 from agentmon.integrations import _claude_format as claude_format
+from agentmon.integrations._codex_rollout import pick_up_usage
 from agentmon.integrations._hookio import MalformedPayload, run_hook
-from agentmon.integrations._tracker import Tracker, clip, first_id, normalize_usage, run_mapping
+from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,7 +72,7 @@ def _turn(payload: Payload) -> str | None:
 
 def _usage_of(payload: Payload) -> dict[str, int]:
     for key in ("usage", "token_usage", "last_token_usage"):
-        usage = normalize_usage(payload.get(key))
+        usage = known_usage(payload.get(key))
         if usage:
             return usage
     return {}
@@ -97,7 +101,9 @@ def _finish_turn(tracker: Tracker, payload: Payload, *, status: str, **extra: ob
         usage=usage or None,
         **extra,
     )
-    tracker.usage(usage, run_id=closing, model=payload.get("model"))
+    rollout = payload.get("transcript_path")
+    if not (isinstance(rollout, str) and rollout and pick_up_usage(tracker, rollout, closing)):
+        tracker.usage(usage, run_id=closing, model=payload.get("model"))
 
 
 def _stop(tracker: Tracker, payload: Payload) -> None:

@@ -11,8 +11,9 @@ stdout as JSON, so the handler always prints ``{}``.
 
 from __future__ import annotations
 
+from agentmon.client.usage import known_usage
 from agentmon.integrations._hookio import MalformedPayload, parse_ts, run_hook
-from agentmon.integrations._tracker import Tracker, clip, first_id, normalize_usage
+from agentmon.integrations._tracker import Tracker, clip, first_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def _after_model(tracker: Tracker, payload: Payload) -> None:
     call = tracker.state["llm"]
     response = payload.get("llm_response")
     response = response if isinstance(response, dict) else {}
-    for key, value in normalize_usage(response.get("usageMetadata")).items():
+    for key, value in known_usage(response.get("usageMetadata")).items():
         call["usage"][key] = max(value, call["usage"].get(key, 0))
     call["chunks"] += 1
     candidates = response.get("candidates")

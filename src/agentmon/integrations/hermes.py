@@ -9,8 +9,9 @@ The shell-hook payload has ``hook_event_name``, ``session_id``, ``tool_name``,
 
 from __future__ import annotations
 
+from agentmon.client.usage import known_usage
 from agentmon.integrations._hookio import MalformedPayload, run_hook
-from agentmon.integrations._tracker import Tracker, clip, first_id, normalize_usage, run_mapping
+from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def _api_duration_ms(extra: Payload) -> int | None:
 
 
 def _post_api_request(tracker: Tracker, payload: Payload, extra: Payload) -> None:
-    usage = normalize_usage(extra.get("usage"))
+    usage = known_usage(extra.get("usage"))
     model = extra.get("response_model") or extra.get("model")
     tracker.end_span(
         f"api:{extra.get('api_request_id')}",

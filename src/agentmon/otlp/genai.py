@@ -5,12 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agentmon.client.usage import ATTRIBUTE_ALIASES
 from agentmon.otlp.attributes import as_float, as_int, as_text, first
 from agentmon.otlp.build import usage_payload
 
 SESSION_KEYS = ("gen_ai.conversation.id", "session.id", "conversation.id")
-MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "openclaw.model", "model")
-PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "openclaw.provider")
+MODEL_KEYS = (
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "openclaw.model",
+    "llm.model_name",
+    "model",
+)
+PROVIDER_KEYS = (
+    "gen_ai.provider.name",
+    "gen_ai.system",
+    "openclaw.provider",
+    "llm.provider",
+    "llm.system",
+)
 TOOL_CALL_ID_KEYS = ("gen_ai.tool.call.id", "gen_ai.tool.call_id")
 COST_KEYS = ("gen_ai.usage.cost", "gen_ai.usage.cost_usd", "openclaw.cost.usd", "cost_usd")
 
@@ -36,27 +49,7 @@ def cost_of(attrs: Mapping[str, Any]) -> float | None:
 
 
 def usage_of(attrs: Mapping[str, Any]) -> dict[str, int] | None:
-    """`gen_ai.usage.*` (current and deprecated names) or OpenClaw's `openclaw.tokens.*`."""
-
-    def count(*keys: str) -> int | None:
-        return as_int(first(attrs, *keys))
-
-    return usage_payload(
-        input_tokens=count(
-            "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "openclaw.tokens.input"
-        ),
-        output_tokens=count(
-            "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "openclaw.tokens.output"
-        ),
-        cache_read_tokens=count(
-            "gen_ai.usage.cache_read.input_tokens",
-            "gen_ai.usage.cache_read_input_tokens",
-            "openclaw.tokens.cache_read",
-        ),
-        cache_write_tokens=count(
-            "gen_ai.usage.cache_creation.input_tokens",
-            "gen_ai.usage.cache_creation_input_tokens",
-            "openclaw.tokens.cache_write",
-        ),
-        total_tokens=count("gen_ai.usage.total_tokens", "openclaw.tokens.total"),
-    )
+    """`gen_ai.usage.*` (current and deprecated names), OpenClaw's `openclaw.tokens.*` or
+    OpenInference's `llm.token_count.*` (the table is agentmon.client.usage's)."""
+    counts = {name: as_int(first(attrs, *keys)) for name, keys in ATTRIBUTE_ALIASES.items()}
+    return usage_payload(**counts)

@@ -53,6 +53,14 @@ SPAN_NAME_ROLES = {
 }
 """Span names that decide the role before `gen_ai.operation.name` does."""
 
+OPENINFERENCE_KINDS = {
+    "LLM": "llm_call",
+    "EMBEDDING": "embeddings",
+    "TOOL": "tool_call",
+    "AGENT": "agent_call",
+}
+"""OpenInference's `openinference.span.kind` as the `gen_ai.operation.name` it amounts to."""
+
 USAGE_SPAN_FRAMEWORKS = frozenset({"openclaw"})
 """Frameworks whose usage is counted from dedicated usage spans, not from their LLM spans."""
 
@@ -175,6 +183,8 @@ def classify(view: SpanView) -> Role:
     if by_name is not None:
         return by_name
     operation = view.attrs.get("gen_ai.operation.name")
+    if operation is None:
+        operation = OPENINFERENCE_KINDS.get(str(view.attrs.get("openinference.span.kind")))
     if operation in AGENT_OPERATIONS:
         return Role.AGENT
     if operation in TOOL_OPERATIONS:
@@ -251,7 +261,7 @@ def _describe(view: SpanView, role: Role) -> tuple[str, str, dict[str, Any]]:
     """(kind, name, extra payload) of a span by its role."""
     attrs = view.attrs
     if role is Role.TOOL:
-        name = as_text(first(attrs, "gen_ai.tool.name", "openclaw.toolName"))
+        name = as_text(first(attrs, "gen_ai.tool.name", "openclaw.toolName", "tool.name"))
         name = name or view.name.removeprefix("execute_tool ")
         details = {
             "tool_call_id": tool_call_id_of(attrs),

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from agentmon.client.usage import normalize_usage
 from agentmon.events import Envelope, EventType, normalize_ts, ts_to_ms
 from agentmon.store import tables
 from agentmon.store.tables import Table
@@ -33,19 +34,6 @@ _RUN_STATUS = {
     "aborted": "cancelled",
     "blocked": "cancelled",
     "unknown": "unknown",
-}
-
-_USAGE_ALIASES = {
-    "input_tokens": ("input_tokens", "input", "prompt_tokens", "input_token_count"),
-    "output_tokens": ("output_tokens", "output", "completion_tokens", "output_token_count"),
-    "cache_read_tokens": ("cache_read_tokens", "cacheRead", "cache_read", "cached_tokens"),
-    "cache_write_tokens": (
-        "cache_write_tokens",
-        "cacheWrite",
-        "cache_write",
-        "cache_creation_tokens",
-    ),
-    "total_tokens": ("total_tokens", "total", "total_token_count"),
 }
 
 _json = msgspec.json.Encoder()
@@ -75,28 +63,6 @@ def normalize_status(value: Any, default: str = "ok") -> str:
     if value is None or value == "":
         return default
     return _RUN_STATUS.get(str(value).lower(), "unknown")
-
-
-def normalize_usage(usage: Any) -> dict[str, int]:
-    """Any tool's token-count keys → agentmon's five counters (missing ones are 0)."""
-    if not isinstance(usage, dict):
-        return {}
-    counts = {name: _first_int(usage, aliases) for name, aliases in _USAGE_ALIASES.items()}
-    if not counts["total_tokens"]:
-        counts["total_tokens"] = counts["input_tokens"] + counts["output_tokens"]
-    return counts
-
-
-def _first_int(mapping: dict[str, Any], keys: tuple[str, ...]) -> int:
-    for key in keys:
-        value = mapping.get(key)
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int | float):
-            return int(value)
-        if isinstance(value, str) and value.isdigit():
-            return int(value)
-    return 0
 
 
 def as_text(value: Any) -> str | None:

@@ -1,0 +1,229 @@
+"""``agentmon import``: the user's local agent history, posted to an ingest gateway."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from agentmon.client.config import ClientConfig
+from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
+from agentmon.client.usage import normalize_usage
+from agentmon.integrations import claude_history, codex_history
+
+TOOLS = ("claude-code", "codex", "all")
+POST_TIMEOUT = 10.0
+POST_ATTEMPTS = 5
+POST_BUDGET = 120.0
+
+
+def add_import_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "import",
+        help="import the agent history on this machine (Claude Code, Codex)",
+        description="Reads the tools' local transcripts (Claude Code: $CLAUDE_CONFIG_DIR, else "
+        "~/.claude and ~/.config/claude; Codex: $CODEX_HOME, else ~/.codex) and posts their "
+        "sessions, runs, tool and LLM spans, usage, errors and compactions to the ingest "
+        "gateway. Ids are derived from the "
+        "tools' own ids, so importing again, or importing sessions the hooks already "
+        "reported, adds nothing twice.",
+    )
+    parser.add_argument("tool", nargs="?", choices=TOOLS, default="all", help="whose history")
+    parser.add_argument(
+        "--path", type=Path, help="read this directory instead (a tool's root or its projects/)"
+    )
+    parser.add_argument(
+        "--since", help="only sessions written on or after this date (YYYY-MM-DD or RFC 3339)"
+    )
+    parser.add_argument(
+        "--ingest-url", help="the gateway to post to (default: $AGENTMON_INGEST_URL)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="read and count everything, post nothing"
+    )
+    parser.set_defaults(run=run_import)
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    sessions: int = 0
+    lines: int = 0
+    events: int = 0
+    delivered: int = 0
+    tokens: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def lines_of_text(self, dry_run: bool) -> list[str]:
+        posted = "would post" if dry_run else "posted"
+        skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(self.skipped.items()))
+        return [
+            f"files: {self.files}, sessions: {self.sessions}, lines: {self.lines}",
+            f"events: {self.events} ({posted}: {self.events if dry_run else self.delivered})",
+            f"tokens: {self.tokens}",
+            f"skipped lines: {sum(self.skipped.values())}" + (f" ({skipped})" if skipped else ""),
+            *(f"problem: {problem}" for problem in self.problems),
+        ]
+
+
+async def run_import(args: argparse.Namespace, settings: object) -> int:
+    import asyncio
+
+    try:
+        since = parse_since(args.since)
+    except ValueError as exc:
+        print(f"agentmon import: {exc}", file=sys.stderr)
+        return 2
+    summary = await asyncio.to_thread(
+        import_history, args.tool, args.path, since, args.ingest_url, args.dry_run, sys.stderr
+    )
+    for line in summary.lines_of_text(args.dry_run):
+        print(line)
+    return 1 if summary.problems else 0
+
+
+def parse_since(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since {text!r} is not a date (YYYY-MM-DD or RFC 3339)") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+@dataclass
+class Tool:
+    """One tool's history: where it lives, how to find its sessions and import one."""
+
+    framework: str
+    roots: Callable[[dict[str, str]], list[Path]]
+    find: Callable[[list[Path], float | None], list[Any]]
+    size: Callable[[Any], int]
+    files: Callable[[Any], int]
+    load: Callable[[Any, dict[str, str]], claude_history.SessionImport | None]
+
+
+def _codex_find(roots: list[Path], since: float | None) -> list[Path]:
+    rollouts, _compressed = codex_history.find_rollouts(roots, since)
+    return rollouts
+
+
+TOOL_READERS = {
+    "claude-code": Tool(
+        claude_history.FRAMEWORK,
+        claude_history.default_roots,
+        claude_history.find_sessions,
+        lambda session: claude_history.file_size(session.main),
+        lambda session: len(session.paths),
+        claude_history.import_session,
+    ),
+    "codex": Tool(
+        codex_history.FRAMEWORK,
+        codex_history.default_roots,
+        _codex_find,
+        claude_history.file_size,
+        lambda _path: 1,
+        codex_history.import_rollout,
+    ),
+}
+
+
+def import_history(
+    tool: str,
+    path: Path | None,
+    since: float | None,
+    ingest_url: str | None,
+    dry_run: bool,
+    progress_to: TextIO,
+) -> Summary:
+    """Read every session of `tool` (or of every tool) and post its events."""
+    config = ClientConfig()
+    endpoint = Endpoint(ingest_url or config.ingest_url, config.api_key)
+    policy = RetryPolicy(timeout=POST_TIMEOUT, attempts=POST_ATTEMPTS, budget=POST_BUDGET)
+    readers = list(TOOL_READERS.values()) if tool == "all" else [TOOL_READERS[tool]]
+    found = [
+        (reader, item)
+        for reader in readers
+        for item in reader.find([path] if path else reader.roots(dict(os.environ)), since)
+    ]
+    summary = Summary()
+    progress = Progress(progress_to, sum(reader.size(item) for reader, item in found))
+    for reader, item in found:
+        summary.files += reader.files(item)
+        imported = reader.load(item, config.source(reader.framework))
+        progress.advance(reader.size(item))
+        if imported is None:
+            continue
+        _count(summary, imported)
+        if not dry_run:
+            _post(summary, endpoint, policy, imported.events, str(item))
+    progress.done()
+    return summary
+
+
+def _count(summary: Summary, imported: claude_history.SessionImport) -> None:
+    summary.sessions += 1
+    summary.lines += imported.lines
+    summary.events += len(imported.events)
+    for reason, count in imported.skipped.items():
+        summary.skipped[reason] = summary.skipped.get(reason, 0) + count
+    for event in imported.events:
+        if event["event"]["type"] == "metric.snapshot":
+            summary.tokens += normalize_usage(event["payload"].get("usage")).get("total_tokens", 0)
+
+
+def _post(
+    summary: Summary,
+    endpoint: Endpoint,
+    policy: RetryPolicy,
+    events: list[dict[str, Any]],
+    where: str,
+) -> None:
+    report = deliver_events(endpoint, events, policy)
+    summary.delivered += report.delivered
+    for batch, reason in report.refused:
+        summary.problems.append(f"{where}: {len(batch)} event(s) refused: {reason}")
+    if report.leftover:
+        summary.problems.append(
+            f"{where}: {len(report.leftover)} event(s) not delivered: {report.problem}"
+        )
+
+
+class Progress:
+    """A one-line bar on stderr (by bytes read), redrawn at most ten times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, out: TextIO, total: int) -> None:
+        self.out = out
+        self.total = max(total, 1)
+        self.seen = 0
+        self.drawn_at = 0.0
+
+    def advance(self, amount: int) -> None:
+        self.seen += amount
+        now = time.monotonic()
+        if now - self.drawn_at >= 0.1:
+            self.drawn_at = now
+            self._draw()
+
+    def done(self) -> None:
+        self.seen = self.total
+        self._draw()
+        self.out.write("\n")
+        self.out.flush()
+
+    def _draw(self) -> None:
+        share = min(self.seen / self.total, 1.0)
+        filled = round(share * self.WIDTH)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        self.out.write(f"\rimporting [{bar}] {share:4.0%}")
+        self.out.flush()

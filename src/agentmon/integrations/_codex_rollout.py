@@ -1,0 +1,110 @@
+"""Codex rollout files (``sessions/YYYY/MM/DD/rollout-*.jsonl``): token usage from their
+``token_count`` events, shared by the Codex hook handler and ``agentmon import``.
+
+Codex re-emits ``token_count`` with an unchanged cumulative total, so summing the per-response
+``last_token_usage`` overcounts; an event counts only when ``total_token_usage.total_tokens``
+advances, by the difference from the previous total (after a drop, ``last_token_usage``).
+The cumulative total keys the snapshot's id, the same for the hook and the importer.
+"""
+
+from __future__ import annotations
+
+from agentmon.client.usage import known_usage
+from agentmon.integrations._hookio import parse_ts
+from agentmon.integrations._jsonl import parse_line, read_new_lines
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from agentmon.integrations._tracker import Tracker
+
+    Record = dict[str, Any]
+
+
+def turn_context(record: Record) -> Record | None:
+    """The ``turn_context`` payload (the turn's id and model), or None."""
+    payload = record.get("payload")
+    if record.get("type") == "turn_context" and isinstance(payload, dict):
+        return payload
+    return None
+
+
+def event_payload(record: Record, kind: str) -> Record | None:
+    """The payload of an ``event_msg`` of type `kind`, or None."""
+    payload = record.get("payload")
+    if record.get("type") == "event_msg" and isinstance(payload, dict):
+        return payload if payload.get("type") == kind else None
+    return None
+
+
+def token_delta(state: Record, record: Record) -> Record | None:
+    """``{key, usage}`` for a ``token_count`` whose total advanced since the last one seen
+    (`state["total"]`, updated); None for any other line or an unchanged total."""
+    payload = event_payload(record, "token_count")
+    info = payload.get("info") if payload else None
+    if not isinstance(info, dict):
+        return None
+    total = info.get("total_token_usage")
+    if not isinstance(total, dict) or not isinstance(total.get("total_tokens"), int):
+        return None
+    previous = state.get("total") or {}
+    before = previous.get("total_tokens", 0)
+    if total["total_tokens"] == before:
+        return None
+    if total["total_tokens"] > before:
+        delta = {
+            name: value - int(previous.get(name, 0))
+            for name, value in total.items()
+            if isinstance(value, int)
+        }
+    else:
+        last = info.get("last_token_usage")
+        delta = last if isinstance(last, dict) else total
+    state["total"] = total
+    return {"key": str(total["total_tokens"]), "usage": known_usage(delta)}
+
+
+def emit_usage(
+    tracker: Tracker, delta: Record, *, run_id: str | None, model: str | None, ts: float | None
+) -> None:
+    tracker.usage(
+        delta["usage"],
+        run_id=run_id,
+        event_id=tracker.event_id_for("usage", delta["key"]),
+        model=model,
+        ts=ts,
+    )
+
+
+def pick_up_usage(tracker: Tracker, path: str, run_id: str | None) -> bool:
+    """Report the usage appended to rollout `path` since the last reading (in the run of
+    its turn, else `run_id`); False when the file cannot be read."""
+    files = tracker.state.setdefault("rollouts", {})
+    file_state = files.setdefault(path, {"cursor": {}, "tokens": {}})
+    lines = read_new_lines(path, file_state["cursor"])
+    if not file_state["cursor"].get("inode"):
+        files.pop(path, None)
+        return False
+    tokens = file_state["tokens"]
+    for line in lines:
+        try:
+            record = parse_line(line)
+        except ValueError:
+            continue
+        if record is None:
+            continue
+        context = turn_context(record)
+        if context is not None:
+            tokens.update(turn=context.get("turn_id"), model=context.get("model"))
+        delta = token_delta(tokens, record)
+        if delta is not None:
+            ts = parse_ts(str(record.get("timestamp") or ""))
+            emit_usage(
+                tracker,
+                delta,
+                run_id=tokens.get("turn") or run_id,
+                model=tokens.get("model"),
+                ts=ts,
+            )
+    return True

@@ -1,0 +1,57 @@
+"""What replaying any tool's history file has in common: a Tracker driven with the file's
+own times, the imported session's start and end (ids derived once per session), compaction
+spans keyed by the file's own line, and closing the last run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentmon.integrations._tracker import Tracker, clip
+
+
+class HistoryReplay:
+    def __init__(
+        self,
+        session_id: str,
+        source: dict[str, str],
+        first_ts: float,
+        cwd: str | None,
+        **start: Any,
+    ) -> None:
+        self.tracker = Tracker(
+            session_id=session_id,
+            state={},
+            source=source,
+            now=first_ts,
+            attributes={"cwd": cwd} if cwd else {},
+        )
+        self.tracker.emit(
+            "session.start",
+            {"source": "import", "cwd": cwd, "imported": True, **start},
+            event_id=self.tracker.event_id_for("session", "start"),
+        )
+        self.tracker.state.update(started=True, ended=False, started_at=first_ts)
+        self.last_text: str | None = None
+
+    def compaction(self, key: str, **details: Any) -> None:
+        """A compaction, as a complete span in one event."""
+        span_id = self.tracker.span_id_for(f"compaction:{key}")
+        self.tracker.emit(
+            "span.end",
+            {"kind": "compaction", "name": "compaction", "status": "ok", **details},
+            run_id=self.tracker.ensure_run(),
+            span_id=span_id,
+            event_id=self.tracker.event_id_for(span_id, "end"),
+        )
+
+    def close(self, *, ended: bool) -> None:
+        """End the last run (and the session, when its file has gone quiet)."""
+        if self.tracker.state.get("run"):
+            self.tracker.end_run(status="ok", output=clip(self.last_text))
+        if ended:
+            self.tracker.close_open_spans(status="cancelled")
+            self.tracker.emit(
+                "session.end",
+                {"reason": "imported"},
+                event_id=self.tracker.event_id_for("session", "end"),
+            )
