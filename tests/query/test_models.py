@@ -18,7 +18,8 @@ SESSION_KEYS = {
     "session_id", "framework", "host", "client_id", "status", "started_at", "ended_at",
     "last_event_at", "duration_ms", "title", "model", "cwd", "parent_session_id",
     "end_reason", "waiting_reason", "waiting_message", "run_count", "span_count",
-    "tool_count", "error_count", "tokens", "cost_usd", "last_run_status",
+    "tool_count", "error_count", "tokens", "cost_usd", "cost_source",
+    "last_run_status",
 }  # fmt: skip
 
 
