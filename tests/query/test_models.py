@@ -90,7 +90,8 @@ def test_summary_adds_frameworks_and_counts_waiting_as_active() -> None:
     def totals(framework: str, events: int, cost: float) -> dict[str, Any]:
         counts = {"sessions": 1, "runs": 2, "tool_calls": 3, "errors": 0, "events": events}
         tokens = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
-        return {"framework": framework, **counts, **tokens, "cost_usd": cost}
+        calls = {"reported_calls": 1, "estimated_calls": 0, "unpriced_calls": 0}
+        return {"framework": framework, **counts, **tokens, "cost_usd": cost, **calls}
 
     rows = SummaryRows(
         day_start=0,
@@ -106,7 +107,7 @@ def test_summary_adds_frameworks_and_counts_waiting_as_active() -> None:
         1,
     )
     assert summary["tokens"] == {"input": 20, "output": 10, "total": 30}
-    assert summary["cost_usd"] == 0.3
+    assert (summary["cost_usd"], summary["cost_source"]) == (0.3, "reported")
     assert list(summary["by_framework"]) == ["claude-code", "codex", "hermes"]
     assert summary["by_framework"]["hermes"]["active_sessions"] == 1
 

@@ -232,7 +232,7 @@ def summary_view(rows: SummaryRows) -> Summary:
         for key in ("input", "output", "total"):
             setattr(overall.tokens, key, getattr(overall.tokens, key) + getattr(counts.tokens, key))
     overall_cost = {
-        name: sum(row[name] or 0 for row in rows.totals) for name in ("cost_usd", *COST_COUNTS)
+        name: sum(row.get(name) or 0 for row in rows.totals) for name in ("cost_usd", *COST_COUNTS)
     }
     overall = overall.model_copy(update=cost_fields(overall_cost))
     return Summary(

@@ -1,0 +1,123 @@
+"""Costs in the read models, on both stores: reported wins, else estimated, else not priced."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from agentmon.events import Envelope, new_event
+from agentmon.query import views
+from agentmon.store import Store
+
+NOW = max(
+    datetime.now(UTC).replace(microsecond=0),
+    datetime.now(UTC).replace(hour=0, minute=15, second=0, microsecond=0),
+)
+SONNET_1K_IN_100_OUT = 0.0045  # claude-sonnet-4-6: $3 / $15 per million (genai-prices data)
+
+
+def ev(kind: str, t: float, session: str, **fields: Any) -> Envelope:
+    fields.setdefault("framework", "claude-code")
+    fields.setdefault("host", "laptop")
+    return new_event(kind, session_id=session, ts=NOW - timedelta(seconds=300 - t), **fields)
+
+
+def call(
+    t: float, session: str, model: str, cost: float | None = None, **fields: Any
+) -> Envelope:
+    payload: dict[str, Any] = {"model": model, "usage": {"input_tokens": 1000, "output_tokens": 100}}
+    if cost is not None:
+        payload["cost_usd"] = cost
+    return ev("metric.snapshot", t, session, run_id=f"{session}-r", payload=payload, **fields)
+
+
+def mixed_session() -> list[Envelope]:
+    """A reported call, an estimated one, one of an unknown model, and an llm span."""
+    return [
+        ev("session.start", 0, "mixed", payload={"model": "claude-sonnet-4-6"}),
+        ev("run.start", 1, "mixed", run_id="mixed-r", payload={"input": "go"}),
+        call(2, "mixed", "claude-sonnet-4-6", cost=0.5),
+        call(3, "mixed", "claude-sonnet-4-6"),
+        call(4, "mixed", "house-model-7"),
+        ev(
+            "span.end",
+            5,
+            "mixed",
+            run_id="mixed-r",
+            span_id="llm1",
+            payload={
+                "kind": "llm",
+                "name": "claude-sonnet-4-6",
+                "model": "claude-sonnet-4-6",
+                "usage": {"input_tokens": 1000, "output_tokens": 100},
+                "duration_ms": 800,
+            },
+        ),
+    ]
+
+
+def unknown_session() -> list[Envelope]:
+    return [
+        ev("session.start", 10, "unknown", framework="hermes"),
+        call(11, "unknown", "house-model-7", framework="hermes"),
+    ]
+
+
+async def detail(store: Store, session_id: str) -> dict[str, Any]:
+    return views.session_detail(await store.get_session(session_id)).model_dump()
+
+
+async def test_reported_estimated_and_unpriced_calls_each_say_so(store: Store) -> None:
+    await store.write(mixed_session() + unknown_session())
+
+    mixed = await detail(store, "mixed")
+    session = mixed["session"]
+    assert session["cost_source"] == "mixed"
+    assert session["cost_usd"] == pytest.approx(0.5 + SONNET_1K_IN_100_OUT)
+    assert session["tokens"]["input"] == 3000  # the llm span's usage is not counted again
+    models = {m["model"]: m for m in session["models"]}
+    assert models["claude-sonnet-4-6"]["cost_source"] == "mixed"
+    assert models["house-model-7"] == {
+        **models["house-model-7"],
+        "cost_usd": None,
+        "cost_source": "none",
+        "calls": 1,
+    }
+    assert mixed["runs"][0]["cost_source"] == "mixed"
+    assert mixed["runs"][0]["cost_usd"] == pytest.approx(0.5 + SONNET_1K_IN_100_OUT)
+
+    span = views.run_detail(await store.get_run("mixed-r")).spans[0]
+    assert (span.cost_source, span.cost_usd) == ("estimated", pytest.approx(SONNET_1K_IN_100_OUT))
+
+    unknown = (await detail(store, "unknown"))["session"]
+    assert (unknown["cost_usd"], unknown["cost_source"]) == (None, "none")
+    assert unknown["tokens"]["total"] == 1100
+
+
+async def test_summary_and_timeseries_say_where_the_cost_came_from(store: Store) -> None:
+    await store.write(mixed_session() + unknown_session())
+    now_ms = int(NOW.timestamp() * 1000)
+
+    summary = views.summary_view(await store.summary(now_ms=now_ms))
+    assert summary.cost_source == "mixed"
+    assert summary.cost_usd == pytest.approx(0.5 + SONNET_1K_IN_100_OUT)
+    hermes = summary.by_framework["hermes"]
+    assert (hermes.cost_usd, hermes.cost_source) == (None, "none")
+    assert summary.by_framework["claude-code"].cost_source == "mixed"
+
+    series = views.timeseries_view(await store.timeseries("1h", now_ms=now_ms))
+    priced = [p for p in series.points if p.cost_source is not None]
+    assert sum(p.cost_usd or 0 for p in priced) == pytest.approx(0.5 + SONNET_1K_IN_100_OUT)
+    assert {p.cost_source for p in priced} <= {"mixed", "reported", "estimated", "none"}
+    assert all(p.cost_usd is None for p in series.points if p.cost_source in (None, "none"))
+
+
+async def test_a_redelivered_call_is_priced_once(store: Store) -> None:
+    events = [call(1, "again", "claude-sonnet-4-6"), call(2, "again", "claude-sonnet-4-6")]
+    await store.write(events)
+    await store.write(events)
+    session = (await detail(store, "again"))["session"]
+    assert session["cost_source"] == "estimated"
+    assert session["cost_usd"] == pytest.approx(2 * SONNET_1K_IN_100_OUT)
