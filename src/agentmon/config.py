@@ -178,6 +178,8 @@ DAYS = Kind(
 )
 DIRECTORY = Kind(_path(must_be_dir=True), "a directory (expected e.g. ~/.local/share/agentmon)")
 FILE = Kind(_path(must_be_dir=False), "a file path (expected e.g. ~/instances.json)")
+
+
 def _price_file(raw: str) -> Path:
     from agentmon.pricing import load_price_file
 
@@ -325,7 +327,7 @@ class Settings:
     nats_max_bytes: int = setting(
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
     )
-    prices_file: Path | None = setting(
+    prices_file: Path | None = setting(  # noqa: RUF009
         "AGENTMON_PRICES", PRICE_FILE, None, "your own model prices, USD per million tokens"
     )
 

@@ -24,10 +24,9 @@ def ev(kind: str, t: float, session: str, **fields: Any) -> Envelope:
     return new_event(kind, session_id=session, ts=NOW - timedelta(seconds=300 - t), **fields)
 
 
-def call(
-    t: float, session: str, model: str, cost: float | None = None, **fields: Any
-) -> Envelope:
-    payload: dict[str, Any] = {"model": model, "usage": {"input_tokens": 1000, "output_tokens": 100}}
+def call(t: float, session: str, model: str, cost: float | None = None, **fields: Any) -> Envelope:
+    usage = {"input_tokens": 1000, "output_tokens": 100}
+    payload: dict[str, Any] = {"model": model, "usage": usage}
     if cost is not None:
         payload["cost_usd"] = cost
     return ev("metric.snapshot", t, session, run_id=f"{session}-r", payload=payload, **fields)
