@@ -151,34 +151,34 @@ _TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_writ
 def _genai_estimate(
     usage: dict[str, int], model: str, provider: str | None, ts_ms: int
 ) -> float | None:
-    from genai_prices import calc_price
-
-    provider = _known_provider(model, provider)
-    if provider == "":
+    found = _find_model(model, provider)
+    if found is None:
         return None
+    provider_info, model_info = found
     when = datetime.fromtimestamp(ts_ms / 1000, UTC)
     try:
-        result = calc_price(
-            _genai_usage(usage), model, provider_id=provider, genai_request_timestamp=when
+        result = model_info.calc_price(
+            _genai_usage(usage), provider_info, genai_request_timestamp=when
         )
-    except (LookupError, ValueError):
+    except (LookupError, ValueError):  # no price on that date, or counts it cannot take
         return None
     return float(result.total_price)
 
 
 @lru_cache(maxsize=4096)
-def _known_provider(model: str, hint: str | None) -> str | None:
-    """The provider to ask for `model`: the hint when it knows the model, else any provider
-    that does (None), else "" (nobody does; remembered, so an unknown model costs one lookup)."""
-    from genai_prices import Usage, calc_price
+def _find_model(model: str, hint: str | None) -> tuple[Any, Any] | None:
+    """genai-prices' provider and model for `model`: under the hinted provider when it has
+    it, else under whichever does; None when nobody does. Remembered: the lookup costs ten
+    times the price calculation."""
+    from genai_prices import data_snapshot
 
+    snapshot = data_snapshot.get_snapshot()
     for provider in (hint, None) if hint else (None,):
         try:
-            calc_price(Usage(input_tokens=1, output_tokens=1), model, provider_id=provider)
+            return snapshot.find_provider_model(model, None, provider, None)
         except LookupError:
             continue
-        return provider
-    return ""
+    return None
 
 
 def _genai_usage(usage: dict[str, int]) -> Any:

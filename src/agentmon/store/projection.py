@@ -7,6 +7,7 @@ rollup counts) are exact even when a batch is redelivered. Every rule that folds
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -168,6 +169,15 @@ def _project_one(projection: Projection, event: Envelope) -> None:
     if kind == EventType.ERROR:
         projection.add(tables.ERRORS, _error_row(event, ms))
     _project_rollups(projection, event, ms, usage, cost)
+
+
+def model_calls(events: list[Envelope]) -> Iterator[tuple[Envelope, dict[str, int], Priced]]:
+    """The model calls among `events` (their `metric.snapshot`s), with usage and price: what
+    the projection sums, for whoever else counts them (the Prometheus counters)."""
+    for event in events:
+        usage, priced = _usage_of(event)
+        if priced is not None:
+            yield event, usage, priced
 
 
 def _usage_of(event: Envelope) -> tuple[dict[str, int], Priced | None]:
