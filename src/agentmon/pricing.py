@@ -173,12 +173,23 @@ def _find_model(model: str, hint: str | None) -> tuple[Any, Any] | None:
     from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
-    for provider in (hint, None) if hint else (None,):
+    for name, provider in _candidates(model, hint):
         try:
-            return snapshot.find_provider_model(model, None, provider, None)
+            return snapshot.find_provider_model(name, None, provider, None)
         except LookupError:
             continue
     return None
+
+
+def _candidates(model: str, hint: str | None) -> list[tuple[str, str | None]]:
+    """Where to look: under the hint, anywhere, and for a routed id ("anthropic/claude-…",
+    as Hermes and OpenRouter name models) the vendor's own price, then the router's."""
+    tries: list[tuple[str, str | None]] = [(model, hint)] if hint else []
+    tries.append((model, None))
+    vendor, _, name = model.partition("/")
+    if name:
+        tries += [(name, vendor), (model, "openrouter")]
+    return tries
 
 
 def _genai_usage(usage: dict[str, int]) -> Any:

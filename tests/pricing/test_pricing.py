@@ -80,6 +80,12 @@ def test_the_framework_hint_does_not_hide_a_model_of_another_provider() -> None:
     assert result.cost_usd == pytest.approx(0.0040)
 
 
+def test_a_routed_model_id_is_priced_at_the_vendors_price() -> None:
+    usage = {"input_tokens": 1000, "output_tokens": 100}
+    routed = priced(usage, "anthropic/claude-sonnet-4.6", framework="hermes")
+    assert routed.cost_usd == pytest.approx(0.0045)
+
+
 def test_the_users_price_file_adds_and_overrides_models(tmp_path: Path) -> None:
     prices = tmp_path / "prices.toml"
     prices.write_text(
