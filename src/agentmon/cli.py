@@ -120,9 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     # commands defined beside what they do (imported here: they import this module)
     from agentmon.export import add_export_command
     from agentmon.hooks_setup.command import add_hooks_command
+    from agentmon.reprice import add_reprice_command
 
     add_hooks_command(commands)
     add_export_command(commands)
+    add_reprice_command(commands)
     _annotate_flags(parser)
     return parser
 

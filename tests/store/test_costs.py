@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agentmon import pricing
 from agentmon.events import Envelope, new_event
 from agentmon.query import views
+from agentmon.reprice import reprice
 from agentmon.store import Store
 
 NOW = max(
@@ -120,3 +123,38 @@ async def test_a_redelivered_call_is_priced_once(store: Store) -> None:
     session = (await detail(store, "again"))["session"]
     assert session["cost_source"] == "estimated"
     assert session["cost_usd"] == pytest.approx(2 * SONNET_1K_IN_100_OUT)
+
+
+async def test_reprice_estimates_stored_calls_with_new_prices(store: Store, tmp_path: Path) -> None:
+    await store.write(mixed_session() + unknown_session())
+    now_ms = int(NOW.timestamp() * 1000)
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[models."house-model-7"]\ninput = 1000\noutput = 0\n')
+    pricing.use_price_file(prices)
+    try:
+        done = await reprice(store, since_ms=now_ms - 3_600_000)
+    finally:
+        pricing.use_price_file(None)
+    assert done.calls == 4
+
+    unknown = (await detail(store, "unknown"))["session"]
+    assert (unknown["cost_usd"], unknown["cost_source"]) == (pytest.approx(1.0), "estimated")
+    mixed = (await detail(store, "mixed"))["session"]  # the reported cost is kept
+    assert mixed["cost_usd"] == pytest.approx(0.5 + SONNET_1K_IN_100_OUT + 1.0)
+    assert mixed["cost_source"] == "mixed"
+    models = {m["model"]: m for m in mixed["models"]}
+    assert models["house-model-7"]["cost_source"] == "estimated"
+    assert models["claude-sonnet-4-6"]["cost_usd"] == pytest.approx(0.5 + SONNET_1K_IN_100_OUT)
+    run = views.run_detail(await store.get_run("unknown-r")).run
+    assert (run.cost_usd, run.cost_source) == (pytest.approx(1.0), "estimated")
+
+    summary = views.summary_view(await store.summary(now_ms=now_ms))
+    assert summary.by_framework["hermes"].cost_source == "estimated"
+    assert summary.cost_usd == pytest.approx(0.5 + SONNET_1K_IN_100_OUT + 2.0)
+    series = views.timeseries_view(await store.timeseries("24h", now_ms=now_ms))
+    assert sum(p.cost_usd or 0 for p in series.points) == pytest.approx(summary.cost_usd)
+
+    again = await reprice(store)  # with the bundled prices again: back to not priced
+    assert again.calls == 4
+    unknown = (await detail(store, "unknown"))["session"]
+    assert (unknown["cost_usd"], unknown["cost_source"]) == (None, "none")
