@@ -154,15 +154,68 @@ def _genai_estimate(
     found = _find_model(model, provider)
     if found is None:
         return None
-    provider_info, model_info = found
     when = datetime.fromtimestamp(ts_ms / 1000, UTC)
+    counts = _genai_counts(usage)
     try:
-        result = model_info.calc_price(
-            _genai_usage(usage), provider_info, genai_request_timestamp=when
-        )
+        rates = _rates(found, when, counts["input_tokens"])
     except (LookupError, ValueError):  # no price on that date, or counts it cannot take
         return None
-    return float(result.total_price)
+    fresh_input = (
+        counts["input_tokens"] - counts["cache_read_tokens"] - counts["cache_write_tokens"]
+    )
+    return (
+        fresh_input * rates.input
+        + counts["cache_read_tokens"] * rates.cache_read
+        + counts["cache_write_tokens"] * rates.cache_write
+        + counts["output_tokens"] * rates.output
+    )
+
+
+@dataclass(frozen=True)
+class _Rates:
+    """USD per token, for one model's prices at one time and one tier."""
+
+    input: float
+    output: float
+    cache_read: float
+    cache_write: float
+
+
+_rates_cache: dict[tuple[int, int, tuple[bool, ...]], _Rates] = {}
+
+
+def _rates(found: tuple[Any, Any], when: datetime, total_input: int) -> _Rates:
+    """Per-token rates from genai-prices' own calculation, remembered per price set and tier.
+
+    A price is linear in each count once its tier is fixed, and the tier depends only on the
+    total input (`total_input > tier.start`), so four calculations give every call in the
+    same tier its price: a full calculation costs ~0.3 ms, which would bound the write path.
+    """
+    provider_info, model_info = found
+    prices = model_info.get_prices(when)
+    starts = sorted(
+        {tier.start for value in vars(prices).values() for tier in getattr(value, "tiers", ())}
+    )
+    key = (id(model_info), id(prices), tuple(total_input > start for start in starts))
+    rates = _rates_cache.get(key)
+    if rates is None:
+        size = max(total_input, 1)
+
+        def per_token(**counts: int) -> float:
+            price = model_info.calc_price(
+                _genai_usage(counts), provider_info, genai_request_timestamp=when
+            )
+            return float(price.total_price) / size
+
+        only_input = per_token(input_tokens=size)
+        rates = _Rates(
+            input=only_input,
+            output=per_token(input_tokens=size, output_tokens=size) - only_input,
+            cache_read=per_token(input_tokens=size, cache_read_tokens=size),
+            cache_write=per_token(input_tokens=size, cache_write_tokens=size),
+        )
+        _rates_cache[key] = rates
+    return rates
 
 
 @lru_cache(maxsize=4096)
@@ -192,17 +245,22 @@ def _candidates(model: str, hint: str | None) -> list[tuple[str, str | None]]:
     return tries
 
 
-def _genai_usage(usage: dict[str, int]) -> Any:
-    from genai_prices import Usage
-
+def _genai_counts(usage: dict[str, int]) -> dict[str, int]:
+    """agentmon's counts → genai-prices' (whose input includes the cache reads and writes)."""
     cache_read = usage.get("cache_read_tokens", 0)
     cache_write = usage.get("cache_write_tokens", 0)
-    return Usage(
-        input_tokens=usage.get("input_tokens", 0) + cache_read + cache_write,
-        output_tokens=usage.get("output_tokens", 0),
-        cache_read_tokens=cache_read,
-        cache_write_tokens=cache_write,
-    )
+    return {
+        "input_tokens": usage.get("input_tokens", 0) + cache_read + cache_write,
+        "output_tokens": usage.get("output_tokens", 0),
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+    }
+
+
+def _genai_usage(counts: dict[str, int]) -> Any:
+    from genai_prices import Usage
+
+    return Usage(**counts)
 
 
 def cost_source(reported: int, estimated: int, unpriced: int) -> str | None:

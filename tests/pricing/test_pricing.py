@@ -60,6 +60,17 @@ def test_the_price_of_the_calls_day_is_used() -> None:
     assert priced(usage, "claude-sonnet-4-6", ts_ms=AUGUST).cost_usd == pytest.approx(3.0)
 
 
+def test_a_call_past_a_tier_pays_the_tier_price_for_all_its_tokens() -> None:
+    small = {"input_tokens": 1000, "output_tokens": 100}
+    assert priced(small, "gpt-5.4", framework="codex").cost_usd == pytest.approx(0.0040)
+    # genai-prices' figures: 1M input (500k cached) and 100k out is the >272k tier: $5.00
+    large = {"input_tokens": 500_000, "cache_read_tokens": 500_000, "output_tokens": 100_000}
+    assert priced(large, "gpt-5.4", framework="codex").cost_usd == pytest.approx(5.0)
+    assert priced(small, "gpt-5.4", framework="codex").cost_usd == pytest.approx(0.0040)
+    tiered = {"input_tokens": 300_000, "output_tokens": 1000}
+    assert priced(tiered, "gemini-2.5-pro", framework="gemini-cli").cost_usd == pytest.approx(0.765)
+
+
 def test_a_reported_cost_wins_even_when_zero() -> None:
     usage = {"input_tokens": 1000, "output_tokens": 100}
     assert priced(usage, "claude-sonnet-4-6", reported_cost=0.25) == pricing.Priced(
