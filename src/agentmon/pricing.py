@@ -6,7 +6,7 @@ is known for stays unpriced: its cost is `None`, never 0.
 
 agentmon's `input_tokens` counts only the uncached input (as Claude Code and OTLP GenAI
 report it); genai-prices' `input_tokens` counts all input, cache reads and writes included.
-`_genai_usage` is the one place that converts.
+`_genai_counts` is the one place that converts.
 """
 
 from __future__ import annotations
