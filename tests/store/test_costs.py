@@ -158,3 +158,24 @@ async def test_reprice_estimates_stored_calls_with_new_prices(store: Store, tmp_
     assert again.calls == 4
     unknown = (await detail(store, "unknown"))["session"]
     assert (unknown["cost_usd"], unknown["cost_source"]) == (None, "none")
+
+
+async def test_an_llm_span_keeps_the_cost_its_usage_reports(store: Store) -> None:
+    def llm_end(span_id: str, usage: dict[str, Any]) -> Envelope:
+        payload = {"kind": "llm", "name": "claude-opus-4", "usage": usage}
+        return ev("span.end", 1, "spans", run_id="spans-r", span_id=span_id, payload=payload)
+
+    tokens = {"input_tokens": 8000, "output_tokens": 900}
+    await store.write(
+        [
+            llm_end("reported", {**tokens, "cost_usd": 0.19}),
+            llm_end("nan", {**tokens, "cost_usd": "NaN"}),  # unchecked display field: ignored
+            llm_end("no-usage", {}),
+        ]
+    )
+    spans = {s.span_id: s for s in views.run_detail(await store.get_run("spans-r")).spans}
+    assert (spans["reported"].cost_usd, spans["reported"].cost_source) == (0.19, "reported")
+    assert spans["nan"].cost_source == "estimated"
+    assert (spans["no-usage"].cost_usd, spans["no-usage"].cost_source) == (None, None)
+    session = (await detail(store, "spans"))["session"]
+    assert (session["cost_usd"], session["cost_source"]) == (None, None)  # spans are not summed

@@ -185,14 +185,15 @@ def _usage_of(event: Envelope) -> tuple[dict[str, int], Priced | None]:
     None when the event carries neither usage nor cost."""
     if event.event.type != EventType.METRIC_SNAPSHOT:
         return {}, None
-    return _priced_usage(event, event.payload.get("model"))
+    return _priced_usage(event, event.payload.get("model"), _number(event.payload.get("cost_usd")))
 
 
-def _priced_usage(event: Envelope, model: Any) -> tuple[dict[str, int], Priced | None]:
+def _priced_usage(
+    event: Envelope, model: Any, reported: float | None
+) -> tuple[dict[str, int], Priced | None]:
     payload = event.payload
     usage = normalize_usage(payload.get("usage"))
-    reported = _number(payload.get("cost_usd"))
-    if not usage and reported is None:
+    if not any(usage.values()) and reported is None:  # no tokens, no cost: not a model call
         return usage, None
     priced = price_call(
         usage,
@@ -330,10 +331,21 @@ def _span_row(event: Envelope, ms: int) -> dict[str, Any]:
         input=as_json(payload.get("input")),
     )
     if row["kind"] == "llm":
-        _, priced = _priced_usage(event, payload.get("model") or row["name"])
+        model = payload.get("model") or row["name"]
+        _, priced = _priced_usage(event, model, _span_reported_cost(payload))
         if priced is not None:
             row.update(cost_usd=priced.cost_usd, cost_source=priced.source)
     return row
+
+
+def _span_reported_cost(payload: dict[str, Any]) -> float | None:
+    """A span's cost as its tool reported it: `cost_usd`, or inside its `usage` (a display
+    field, unchecked at intake: only a finite, non-negative number is taken)."""
+    usage = payload.get("usage")
+    cost = _number(payload.get("cost_usd"))
+    if cost is None and isinstance(usage, dict):
+        cost = _number(usage.get("cost_usd", usage.get("cost")))
+    return cost if cost is not None and 0 <= cost < float("inf") else None
 
 
 def _start_of(value: Any) -> int | None:
