@@ -121,10 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
     from agentmon.export import add_export_command
     from agentmon.hooks_setup.command import add_hooks_command
     from agentmon.importer.command import add_import_command
+    from agentmon.reprice import add_reprice_command
 
     add_hooks_command(commands)
     add_export_command(commands)
     add_import_command(commands)
+    add_reprice_command(commands)
     _annotate_flags(parser)
     return parser
 

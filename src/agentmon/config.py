@@ -178,6 +178,19 @@ DAYS = Kind(
 )
 DIRECTORY = Kind(_path(must_be_dir=True), "a directory (expected e.g. ~/.local/share/agentmon)")
 FILE = Kind(_path(must_be_dir=False), "a file path (expected e.g. ~/instances.json)")
+
+
+def _price_file(raw: str) -> Path:
+    from agentmon.pricing import load_price_file
+
+    path = _path(must_be_dir=False)(raw)
+    load_price_file(path)  # its own error says what is wrong; the setting's says where
+    return path
+
+
+PRICE_FILE = Kind(_price_file, "a readable price file (TOML or JSON as docs/costs.md shows)")
+
+
 def _count(raw: str) -> int:
     if not raw.strip().isdigit():
         raise ValueError(raw)
@@ -313,6 +326,9 @@ class Settings:
     )
     nats_max_bytes: int = setting(
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
+    )
+    prices_file: Path | None = setting(  # noqa: RUF009
+        "AGENTMON_PRICES", PRICE_FILE, None, "your own model prices, USD per million tokens"
     )
 
     @property

@@ -49,13 +49,6 @@ AGENTS = (
     ),
 )
 
-PRICES = {  # USD per million input / output tokens
-    "claude-sonnet-4-6": (3.0, 15.0),
-    "anthropic/claude-sonnet-4.6": (3.0, 15.0),
-    "gpt-5.4": (1.25, 10.0),
-    "gemini-2.5-pro": (1.25, 10.0),
-}
-
 PROMPTS = (
     "Fix the failing test in tests/test_parse.py",
     "Summarize today's calendar and draft replies",
@@ -147,20 +140,20 @@ class SessionScript:
         llm = {"kind": "llm", "name": model}
         self.event(EventType.SPAN_START, run_id=run_id, span_id=span_id, payload=llm)
         self.wait(0.6, 6.0)
-        tokens_in, tokens_out = self.rng.randint(800, 24_000), self.rng.randint(40, 1_500)
-        usage = {"input_tokens": tokens_in, "output_tokens": tokens_out}
+        usage = {
+            "input_tokens": self.rng.randint(800, 24_000),
+            "output_tokens": self.rng.randint(40, 1_500),
+            "cache_read_tokens": self.rng.randint(0, 60_000),
+        }
         self.event(
             EventType.SPAN_END,
             run_id=run_id,
             span_id=span_id,
-            payload={**llm, "status": "ok", "usage": usage},
+            payload={**llm, "model": model, "status": "ok", "usage": usage},
         )
-        price_in, price_out = PRICES[model]
-        cost = (tokens_in * price_in + tokens_out * price_out) / 1_000_000
+        # no cost_usd: the demo's costs are estimated by the same price path as real ones
         self.event(
-            EventType.METRIC_SNAPSHOT,
-            run_id=run_id,
-            payload={"usage": usage, "cost_usd": round(cost, 6), "model": model},
+            EventType.METRIC_SNAPSHOT, run_id=run_id, payload={"usage": usage, "model": model}
         )
 
     def tool_call(self, run_id: str) -> bool:

@@ -6,6 +6,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from starlette.requests import Request
 from starlette.responses import Response
 
+from agentmon.events import Envelope
+from agentmon.store.projection import model_calls
+
 EVENTS_ACCEPTED = Counter(
     "agentmon_ingest_events_accepted_total", "Events acknowledged to producers", ["source"]
 )
@@ -48,6 +51,52 @@ PROCESSOR_OLDEST_PENDING_SECONDS = Gauge(
 LIVE_CLIENTS = Gauge("agentmon_live_clients", "Connected live WebSocket clients")
 LIVE_DROPPED = Counter("agentmon_live_dropped_events_total", "Events skipped for slow live clients")
 LIVE_REFUSED = Counter("agentmon_live_refused_total", "Live viewers refused over the viewer cap")
+
+TOKENS = Counter(
+    "agentmon_tokens_total",
+    "Tokens of newly stored model calls (kind: input, output, cache_read, cache_write)",
+    ["framework", "model", "kind"],
+)
+COST_USD = Counter(
+    "agentmon_cost_usd_total",
+    "USD of newly stored model calls (source: reported by the tool, or estimated)",
+    ["framework", "model", "source"],
+)
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_write")
+# Producers name frameworks and models freely: past this many values a label reads "other",
+# so a typo storm cannot grow the scrape without bound.
+MAX_LABEL_VALUES = 200
+
+
+class BoundedLabel:
+    def __init__(self, limit: int = MAX_LABEL_VALUES) -> None:
+        self.limit = limit
+        self.seen: set[str] = set()
+
+    def __call__(self, value: str | None) -> str:
+        name = (value or "").strip().lower()[:80] or "unknown"
+        if name in self.seen:
+            return name
+        if len(self.seen) >= self.limit:
+            return "other"
+        self.seen.add(name)
+        return name
+
+
+_framework_label, _model_label = BoundedLabel(), BoundedLabel()
+
+
+def count_model_calls(events: list[Envelope]) -> None:
+    """Tokens and cost of the model calls among newly stored events (each counted once)."""
+    for event, usage, priced in model_calls(events):
+        framework = _framework_label(event.event.source.framework)
+        model = _model_label(str(event.payload.get("model") or ""))
+        for kind in TOKEN_KINDS:
+            tokens = usage.get(f"{kind}_tokens", 0)
+            if tokens:
+                TOKENS.labels(framework, model, kind).inc(tokens)
+        if priced.cost_usd:
+            COST_USD.labels(framework, model, priced.source).inc(priced.cost_usd)
 
 
 async def metrics_endpoint(request: Request) -> Response:

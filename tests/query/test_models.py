@@ -18,7 +18,8 @@ SESSION_KEYS = {
     "session_id", "framework", "host", "client_id", "status", "started_at", "ended_at",
     "last_event_at", "duration_ms", "title", "model", "cwd", "parent_session_id",
     "end_reason", "waiting_reason", "waiting_message", "run_count", "span_count",
-    "tool_count", "error_count", "tokens", "cost_usd", "last_run_status",
+    "tool_count", "error_count", "tokens", "cost_usd", "cost_source",
+    "last_run_status",
 }  # fmt: skip
 
 
@@ -89,7 +90,8 @@ def test_summary_adds_frameworks_and_counts_waiting_as_active() -> None:
     def totals(framework: str, events: int, cost: float) -> dict[str, Any]:
         counts = {"sessions": 1, "runs": 2, "tool_calls": 3, "errors": 0, "events": events}
         tokens = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
-        return {"framework": framework, **counts, **tokens, "cost_usd": cost}
+        calls = {"reported_calls": 1, "estimated_calls": 0, "unpriced_calls": 0}
+        return {"framework": framework, **counts, **tokens, "cost_usd": cost, **calls}
 
     rows = SummaryRows(
         day_start=0,
@@ -105,7 +107,7 @@ def test_summary_adds_frameworks_and_counts_waiting_as_active() -> None:
         1,
     )
     assert summary["tokens"] == {"input": 20, "output": 10, "total": 30}
-    assert summary["cost_usd"] == 0.3
+    assert (summary["cost_usd"], summary["cost_source"]) == (0.3, "reported")
     assert list(summary["by_framework"]) == ["claude-code", "codex", "hermes"]
     assert summary["by_framework"]["hermes"]["active_sessions"] == 1
 

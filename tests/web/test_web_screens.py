@@ -220,7 +220,7 @@ def test_the_waterfall_nests_sub_agent_spans(
     assert indent_of[0] < indent_of[1], indent_of
     # Tokens and cost on the model calls that report them.
     expect(rows.nth(0).locator(".wf-usage")).to_have_text("8.9K tok · $0.19")
-    expect(rows.nth(2).locator(".wf-usage")).to_have_text("5.8K tok")
+    expect(rows.nth(2).locator(".wf-usage")).to_have_text("5.8K tok · not priced")
     expect(rows.nth(3).locator(".wf-usage")).to_have_text("")
     legend = page.locator(".wf-legend")
     for text in ("model call", "tool call", "agent / sub-agent", "failed", "running"):

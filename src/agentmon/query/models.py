@@ -9,6 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field
 Timestamp = str
 SessionStatus = Literal["active", "idle", "waiting", "ended", "error"]
 Window = Literal["1h", "6h", "24h", "7d"]
+CostSource = Literal["reported", "estimated", "mixed", "none"]
+
+
+def _cost_usd() -> Any:
+    return Field(None, description="USD; null when none of its calls had a price (≠ free)")
+
+
+def _cost_source() -> Any:
+    return Field(
+        None,
+        description='"reported" by the tool, "estimated" from prices, "mixed", '
+        '"none" (tokens but no price known), or null (no model calls)',
+    )
 
 
 class Model(BaseModel):
@@ -42,7 +55,8 @@ class ModelUsage(Model):
     model: str
     calls: int
     tokens: Tokens
-    cost_usd: float
+    cost_usd: float | None = _cost_usd()
+    cost_source: CostSource | None = _cost_source()
 
 
 class Session(Model):
@@ -67,7 +81,8 @@ class Session(Model):
     tool_count: int
     error_count: int
     tokens: Tokens
-    cost_usd: float
+    cost_usd: float | None = _cost_usd()
+    cost_source: CostSource | None = _cost_source()
     last_run_status: str | None
 
 
@@ -93,7 +108,8 @@ class Run(Model):
     tool_count: int
     error_count: int
     tokens: Tokens
-    cost_usd: float
+    cost_usd: float | None = _cost_usd()
+    cost_source: CostSource | None = _cost_source()
 
 
 class Span(Model):
@@ -113,6 +129,8 @@ class Span(Model):
     input: Any
     output: Any
     usage: Any
+    cost_usd: float | None = Field(None, description="An llm span's own cost (never summed)")
+    cost_source: CostSource | None = _cost_source()
     attributes: dict[str, Any]
     reconstructed: bool = Field(description="Start time derived from the end and its duration")
 
@@ -159,7 +177,8 @@ class DayCounts(Model):
     errors: int = 0
     events: int = 0
     tokens: DayTokens = Field(default_factory=lambda: DayTokens(input=0, output=0, total=0))
-    cost_usd: float = 0.0
+    cost_usd: float | None = _cost_usd()
+    cost_source: CostSource | None = _cost_source()
 
 
 class Summary(DayCounts):
@@ -176,7 +195,8 @@ class TimeseriesPoint(Model):
     tool_calls: int
     errors: int
     tokens: int
-    cost_usd: float
+    cost_usd: float | None = _cost_usd()
+    cost_source: CostSource | None = _cost_source()
 
 
 class Timeseries(Model):

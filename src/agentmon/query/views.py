@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from agentmon.events import ms_to_ts
+from agentmon.pricing import cost_source, priced_total
 from agentmon.query.models import (
     DayCounts,
     DayTokens,
@@ -38,6 +39,7 @@ from agentmon.store.queries import (
     SummaryRows,
     TimeseriesRows,
 )
+from agentmon.store.tables import COST_COUNTS
 
 # A VM whose monitor has not reported for this long is flagged: the monitor itself has
 # stopped or is cut off from the ingest gateway (its own "stale" means its checks fail).
@@ -62,6 +64,16 @@ def tokens(row: Row) -> Tokens:
         cache_write=int(row.get("cache_write_tokens") or 0),
         total=int(row.get("total_tokens") or 0),
     )
+
+
+def cost_fields(row: Row) -> dict[str, Any]:
+    """`cost_usd` (null when no call had a price) and `cost_source`, from a row's call counts."""
+    reported, estimated, unpriced = (int(row.get(name) or 0) for name in COST_COUNTS)
+    total = priced_total(float(row.get("cost_usd") or 0), reported, estimated)
+    return {
+        "cost_usd": None if total is None else round(total, 6),
+        "cost_source": cost_source(reported, estimated, unpriced),
+    }
 
 
 def _duration(start: Any, end: Any, given: Any = None) -> float | None:
@@ -97,7 +109,7 @@ def _session_fields(row: Row) -> dict[str, Any]:
         "tool_count": int(row["tool_count"] or 0),
         "error_count": int(row["error_count"] or 0),
         "tokens": tokens(row),
-        "cost_usd": float(row["cost_usd"] or 0),
+        **cost_fields(row),
         "last_run_status": row["last_run_status"],
     }
 
@@ -128,7 +140,7 @@ def run_view(row: Row) -> Run:
         tool_count=int(row["tool_count"]),
         error_count=int(row["error_count"] or 0),
         tokens=tokens(row),
-        cost_usd=float(row["cost_usd"] or 0),
+        **cost_fields(row),
     )
 
 
@@ -153,6 +165,8 @@ def span_view(row: Row) -> Span:
         input=decode_json(row["input"]),
         output=decode_json(row["output"]),
         usage=decode_json(row["usage"]),
+        cost_usd=row.get("cost_usd"),
+        cost_source=row.get("cost_source"),
         attributes=decode_json(row["attributes"]) or {},
         reconstructed=row["started_at"] is None and row["derived_start"] is not None,
     )
@@ -167,7 +181,7 @@ def usage_view(row: Row) -> ModelUsage:
         model=row["model"],
         calls=int(row["calls"]),
         tokens=tokens(row),
-        cost_usd=float(row["cost_usd"] or 0),
+        **cost_fields(row),
     )
 
 
@@ -190,14 +204,15 @@ _DAY_COUNTS = ("sessions", "runs", "tool_calls", "errors", "events")
 
 
 def _day_counts(row: Row) -> DayCounts:
+    counts: dict[str, Any] = {name: int(row[name] or 0) for name in _DAY_COUNTS}
     return DayCounts(
-        **{name: int(row[name] or 0) for name in _DAY_COUNTS},
+        **counts,
         tokens=DayTokens(
             input=int(row["input_tokens"] or 0),
             output=int(row["output_tokens"] or 0),
             total=int(row["total_tokens"] or 0),
         ),
-        cost_usd=round(float(row["cost_usd"] or 0), 6),
+        **cost_fields(row),
     )
 
 
@@ -216,8 +231,10 @@ def summary_view(rows: SummaryRows) -> Summary:
             setattr(overall, name, getattr(overall, name) + getattr(counts, name))
         for key in ("input", "output", "total"):
             setattr(overall.tokens, key, getattr(overall.tokens, key) + getattr(counts.tokens, key))
-        overall.cost_usd += counts.cost_usd
-    overall.cost_usd = round(overall.cost_usd, 6)
+    overall_cost = {
+        name: sum(row.get(name) or 0 for row in rows.totals) for name in ("cost_usd", *COST_COUNTS)
+    }
+    overall = overall.model_copy(update=cost_fields(overall_cost))
     return Summary(
         day_start=ms_to_ts(rows.day_start),
         **overall.model_dump(exclude={"tokens"}),
@@ -240,7 +257,7 @@ def timeseries_view(rows: TimeseriesRows) -> Timeseries:
                 tool_calls=int(row.get("tool_calls") or 0),
                 errors=int(row.get("errors") or 0),
                 tokens=int(row.get("tokens") or 0),
-                cost_usd=round(float(row.get("cost_usd") or 0), 6),
+                **cost_fields(row),
             )
         )
     return Timeseries.model_validate(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from agentmon.config import Settings
+from agentmon.pricing import use_price_file
 from agentmon.store.base import NotFound, Store, WriteResult
 from agentmon.store.errors import StoreUnavailable
 
 
 def open_store(settings: Settings) -> Store:
     """PostgreSQL when DATABASE_URL is set, else SQLite in the data directory (not yet opened)."""
+    use_price_file(settings.prices_file)
     if settings.database_url:
         from agentmon.store.postgres import PostgresStore
 

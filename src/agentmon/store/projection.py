@@ -7,12 +7,14 @@ rollup counts) are exact even when a batch is redelivered. Every rule that folds
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 
 from agentmon.client.usage import normalize_usage
 from agentmon.events import Envelope, EventType, normalize_ts, ts_to_ms
+from agentmon.pricing import Priced, price_call
 from agentmon.store import tables
 from agentmon.store.tables import Table
 
@@ -124,7 +126,7 @@ def _project_one(projection: Projection, event: Envelope) -> None:
         _project_vm(projection, event, ms)
     if event.correlation.session_id:
         projection.add(tables.SESSIONS, _session_row(event, ms, usage, cost))
-        if usage or cost:
+        if cost is not None:
             projection.add(tables.MODEL_USAGE, _model_usage_row(event, ms, usage, cost))
     if event.correlation.run_id:
         projection.add(tables.RUNS, _run_row(event, ms, usage, cost))
@@ -135,19 +137,56 @@ def _project_one(projection: Projection, event: Envelope) -> None:
     _project_rollups(projection, event, ms, usage, cost)
 
 
-def _usage_of(event: Envelope) -> tuple[dict[str, int], float]:
+def model_calls(events: list[Envelope]) -> Iterator[tuple[Envelope, dict[str, int], Priced]]:
+    """The model calls among `events` (their `metric.snapshot`s), with usage and price: what
+    the projection sums, for whoever else counts them (the Prometheus counters)."""
+    for event in events:
+        usage, priced = _usage_of(event)
+        if priced is not None:
+            yield event, usage, priced
+
+
+def _usage_of(event: Envelope) -> tuple[dict[str, int], Priced | None]:
+    """The model call a `metric.snapshot` counts (the only events whose usage is summed), priced;
+    None when the event carries neither usage nor cost."""
     if event.event.type != EventType.METRIC_SNAPSHOT:
-        return {}, 0.0
-    usage = normalize_usage(event.payload.get("usage"))
-    cost = _number(event.payload.get("cost_usd")) or 0.0
-    return usage, cost
+        return {}, None
+    return _priced_usage(event, event.payload.get("model"), _number(event.payload.get("cost_usd")))
 
 
-def _usage_columns(usage: dict[str, int], cost: float) -> dict[str, Any]:
-    return {**usage, "cost_usd": cost} if (usage or cost) else {}
+def _priced_usage(
+    event: Envelope, model: Any, reported: float | None
+) -> tuple[dict[str, int], Priced | None]:
+    payload = event.payload
+    usage = normalize_usage(payload.get("usage"))
+    if not any(usage.values()) and reported is None:  # no tokens, no cost: not a model call
+        return usage, None
+    priced = price_call(
+        usage,
+        reported,
+        model=str(model) if model else None,
+        provider=str(payload["provider"]) if payload.get("provider") else None,
+        framework=event.event.source.framework,
+        ts_ms=ts_to_ms(event.event.ts),
+    )
+    return usage, priced
 
 
-def _session_row(event: Envelope, ms: int, usage: dict[str, int], cost: float) -> dict[str, Any]:
+def _usage_columns(usage: dict[str, int], priced: Priced | None) -> dict[str, Any]:
+    return {} if priced is None else {**usage, **_cost_counts(priced)}
+
+
+def _cost_counts(priced: Priced) -> dict[str, Any]:
+    """The priced cost (None adds nothing to a sum) and which kind of call it was."""
+    return {"cost_usd": priced.cost_usd, _COUNT_OF[priced.source]: 1}
+
+
+_COUNT_OF = {"reported": "reported_calls", "estimated": "estimated_calls", "none": "unpriced_calls"}
+
+
+def _session_row(
+    event: Envelope, ms: int, usage: dict[str, int], cost: Priced | None
+) -> dict[str, Any]:
     source, payload, kind = event.event.source, event.payload, event.event.type
     row: dict[str, Any] = {
         "session_id": event.correlation.session_id,
@@ -181,7 +220,7 @@ def _session_row(event: Envelope, ms: int, usage: dict[str, int], cost: float) -
 
 
 def _model_usage_row(
-    event: Envelope, ms: int, usage: dict[str, int], cost: float
+    event: Envelope, ms: int, usage: dict[str, int], cost: Priced | None
 ) -> dict[str, Any]:
     return {
         "session_id": event.correlation.session_id,
@@ -193,7 +232,9 @@ def _model_usage_row(
     }
 
 
-def _run_row(event: Envelope, ms: int, usage: dict[str, int], cost: float) -> dict[str, Any]:
+def _run_row(
+    event: Envelope, ms: int, usage: dict[str, int], cost: Priced | None
+) -> dict[str, Any]:
     source, payload, kind = event.event.source, event.payload, event.event.type
     row: dict[str, Any] = {
         "run_id": event.correlation.run_id,
@@ -255,7 +296,22 @@ def _span_row(event: Envelope, ms: int) -> dict[str, Any]:
         usage=as_json(payload.get("usage")),
         input=as_json(payload.get("input")),
     )
+    if row["kind"] == "llm":
+        model = payload.get("model") or row["name"]
+        _, priced = _priced_usage(event, model, _span_reported_cost(payload))
+        if priced is not None:
+            row.update(cost_usd=priced.cost_usd, cost_source=priced.source)
     return row
+
+
+def _span_reported_cost(payload: dict[str, Any]) -> float | None:
+    """A span's cost as its tool reported it: `cost_usd`, or inside its `usage` (a display
+    field, unchecked at intake: only a finite, non-negative number is taken)."""
+    usage = payload.get("usage")
+    cost = _number(payload.get("cost_usd"))
+    if cost is None and isinstance(usage, dict):
+        cost = _number(usage.get("cost_usd", usage.get("cost")))
+    return cost if cost is not None and 0 <= cost < float("inf") else None
 
 
 def _start_of(value: Any) -> int | None:
@@ -314,7 +370,7 @@ _ROLLUP_COUNTED: dict[str, str] = {
 
 
 def _project_rollups(
-    projection: Projection, event: Envelope, ms: int, usage: dict[str, int], cost: float
+    projection: Projection, event: Envelope, ms: int, usage: dict[str, int], cost: Priced | None
 ) -> None:
     kind, payload = event.event.type, event.payload
     is_tool_end = kind == EventType.SPAN_END and payload.get("kind") == "tool"
@@ -328,8 +384,8 @@ def _project_rollups(
         counts["total_tokens"] = usage["total_tokens"]
         counts["input_tokens"] = usage["input_tokens"]
         counts["output_tokens"] = usage["output_tokens"]
-    if cost:
-        counts["cost_usd"] = cost
+    if cost is not None:
+        counts.update(_cost_counts(cost))
     projection.add(tables.ROLLUP_MINUTE, {"bucket": ms // MINUTE_MS * MINUTE_MS, **counts})
     if is_tool_end:
         duration = _number(payload.get("duration_ms"))

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from agentmon.events import format_ts
+from agentmon.store.tables import COST_COUNTS
 
 Row = dict[str, Any]
 
@@ -413,7 +414,8 @@ class Queries(abc.ABC):
             "SELECT framework, sum(events) AS events, sum(sessions) AS sessions, "
             "sum(runs) AS runs, sum(tool_calls) AS tool_calls, sum(errors) AS errors, "
             "sum(total_tokens) AS total_tokens, sum(input_tokens) AS input_tokens, "
-            "sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd "
+            "sum(output_tokens) AS output_tokens, sum(cost_usd) AS cost_usd, "
+            f"{_COST_COUNT_SUMS} "
             "FROM rollup_minute WHERE bucket >= ? GROUP BY framework ORDER BY framework",
             [day_start],
         )
@@ -443,7 +445,7 @@ class Queries(abc.ABC):
         rows = await self.fetch(
             f"SELECT bucket / ? * ? AS b, sum(events) AS events, sum(runs) AS runs, "
             "sum(tool_calls) AS tool_calls, sum(errors) AS errors, "
-            "sum(total_tokens) AS tokens, sum(cost_usd) AS cost_usd "
+            f"sum(total_tokens) AS tokens, sum(cost_usd) AS cost_usd, {_COST_COUNT_SUMS} "
             f"FROM rollup_{table} WHERE bucket >= ? AND bucket < ?"
             f"{where.replace(' WHERE', ' AND')} GROUP BY b ORDER BY b",
             [bucket_ms, bucket_ms, start, end, *params],
@@ -487,6 +489,9 @@ class Queries(abc.ABC):
         return await self.fetch(
             "SELECT id, reason, data FROM dead_letters ORDER BY id DESC LIMIT ?", [limit]
         )
+
+
+_COST_COUNT_SUMS = ", ".join(f"sum({name}) AS {name}" for name in COST_COUNTS)
 
 
 def _filters(*pairs: tuple[str, Any]) -> tuple[str, list[Any]]:

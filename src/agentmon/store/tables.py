@@ -114,6 +114,10 @@ def _columns(rule: Rule, *names: str, order_by: str | None = None) -> tuple[Colu
     return tuple(Column(n, rule, order_by) for n in names)
 
 
+# Calls whose cost was reported, estimated, or neither; `cost_usd` sums only priced calls,
+# and these say whether a total is reported, estimated, mixed or not priced at all.
+COST_COUNTS = ("reported_calls", "estimated_calls", "unpriced_calls")
+
 USAGE_COLUMNS = (
     "input_tokens",
     "output_tokens",
@@ -121,6 +125,7 @@ USAGE_COLUMNS = (
     "cache_write_tokens",
     "total_tokens",
     "cost_usd",
+    *COST_COUNTS,
 )
 
 SESSIONS = Table(
@@ -163,7 +168,17 @@ SPANS = Table(
     )
     + _columns(Rule.MIN, "first_ts", "started_at", "derived_start")
     + _columns(Rule.MAX, "ended_at")
-    + _columns(Rule.OVERRIDE, "status", "error", "output", "duration_ms", "attributes", "usage"),
+    + _columns(
+        Rule.OVERRIDE,
+        "status",
+        "error",
+        "output",
+        "duration_ms",
+        "attributes",
+        "usage",
+        "cost_usd",  # an llm span's own cost, for display: never summed
+        "cost_source",
+    ),
 )
 
 MODEL_USAGE = Table(
@@ -184,6 +199,7 @@ ROLLUP_COUNTS = (
     "input_tokens",
     "output_tokens",
     "cost_usd",
+    *COST_COUNTS,
 )
 
 

@@ -93,6 +93,28 @@ export function formatCost(usd) {
   return `$${usd.toFixed(2)}`;
 }
 
+/**
+ * A cost and where it came from (the API's `cost_usd` and `cost_source`): estimates read
+ * "≈$0.42 est.", a total without any price "not priced", no model calls "—"; never "$0" for
+ * a cost nobody reported.
+ */
+export function formatCostOf(usd, source) {
+  if (usd === null || usd === undefined) return source === "none" || source === "mixed" ? "not priced" : "—";
+  if (source === "estimated") return `≈${formatCost(usd)} est.`;
+  if (source === "mixed") return `≈${formatCost(usd)} part est.`;
+  return formatCost(usd);
+}
+
+/** What a cost is made of, for a tooltip. */
+export function costTitle(source) {
+  return {
+    reported: "cost reported by the agent",
+    estimated: "estimated from token counts and model prices",
+    mixed: "partly reported, partly estimated or not priced",
+    none: "no price known for this model: see docs/costs.md to add one",
+  }[source] ?? null;
+}
+
 export function formatPct(pct) {
   if (pct === null || pct === undefined || Number.isNaN(pct)) return "—";
   return `${pct.toFixed(pct < 10 ? 1 : 0)} %`;

@@ -5,7 +5,7 @@ import { html } from "../lib.js";
 import { useFetch } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import {
-  formatCompact, formatCost, formatDateTime, formatDuration, formatTime, parseTs, plural,
+  formatCompact, formatCostOf, formatDateTime, formatDuration, formatTime, parseTs, plural,
 } from "../format.js";
 import { ErrorNote, Loading, StatusBadge } from "./status.js";
 import { ClampedText } from "./text.js";
@@ -46,7 +46,7 @@ function SpanStep({ span }) {
     <span class="mono step-name">${span.name || "(unnamed)"}</span>
     <span class="muted small">${formatTime(span.started_at)} · ${span.status === "running" ? "running"
       : formatDuration(span.duration_ms)}${usage?.total != null ? ` · ${formatCompact(usage.total)} tokens` : ""}${
-      usage?.cost != null ? ` · ${formatCost(usage.cost)}` : ""}</span>
+      usage?.source != null ? ` · ${formatCostOf(usage.cost, usage.source)}` : ""}</span>
     ${span.status !== "ok" && span.status !== "running" && html`<${StatusBadge} status=${span.status} />`}`;
   if (span.kind === "llm") {
     return html`<li class="step llm"><div class="turn-head">${head}</div>
@@ -70,7 +70,7 @@ function Turn({ run, index }) {
       <strong>#${index + 1}</strong>
       <${StatusBadge} status=${run.status} />
       <time datetime=${run.started_at} class="muted">${formatDateTime(run.started_at)}</time>
-      <span class="muted">${`${run.status === "running" ? "running" : formatDuration(run.duration_ms)} · ${plural(run.tool_count, "tool call")} · ${formatCompact(run.tokens?.total ?? 0)} tokens · ${formatCost(run.cost_usd)}`}</span>
+      <span class="muted">${`${run.status === "running" ? "running" : formatDuration(run.duration_ms)} · ${plural(run.tool_count, "tool call")} · ${formatCompact(run.tokens?.total ?? 0)} tokens · ${formatCostOf(run.cost_usd, run.cost_source)}`}</span>
     </div>
     <div class="step user"><span class="step-label">prompt</span><${ClampedText} text=${run.input} /></div>
     ${data === null

@@ -3,7 +3,7 @@
 // its duration. Running spans are open-ended. A subtree collapses; the selected span's detail
 // opens directly under its row.
 import { html, useState } from "../lib.js";
-import { formatCompact, formatCost, formatDuration, parseTs } from "../format.js";
+import { formatCompact, formatCostOf, formatDuration, parseTs } from "../format.js";
 import { statusLabel } from "./status.js";
 
 /** The layout of a run's spans: rows with left/width in percent of the run's extent. */
@@ -104,16 +104,18 @@ export function spanUsage(span) {
   const input = firstNumber(usage, USAGE_KEYS.input);
   const output = firstNumber(usage, USAGE_KEYS.output);
   const total = firstNumber(usage, USAGE_KEYS.total) ?? (input !== null || output !== null ? (input ?? 0) + (output ?? 0) : null);
-  const cost = firstNumber(usage, ["cost_usd", "cost"]) ?? firstNumber(span.attributes, ["cost_usd", "gen_ai.usage.cost"]);
+  // the server's price (reported or estimated) first; a span stored before it had none
+  const cost = span.cost_usd ?? firstNumber(usage, ["cost_usd", "cost"]) ?? firstNumber(span.attributes, ["cost_usd", "gen_ai.usage.cost"]);
+  const source = span.cost_source ?? (cost !== null ? "reported" : null);
   if (total === null && cost === null) return null;
-  return { input, output, total, cost };
+  return { input, output, total, cost, source };
 }
 
 function usageText(usage) {
   if (!usage) return "";
   const parts = [];
   if (usage.total !== null) parts.push(`${formatCompact(usage.total)} tok`);
-  if (usage.cost !== null) parts.push(formatCost(usage.cost));
+  if (usage.source !== null) parts.push(formatCostOf(usage.cost, usage.source));
   return parts.join(" · ");
 }
 
@@ -123,7 +125,7 @@ function usageTitle(usage) {
   if (usage.input !== null) parts.push(`${usage.input} input`);
   if (usage.output !== null) parts.push(`${usage.output} output`);
   if (usage.total !== null) parts.push(`${usage.total} tokens in all`);
-  if (usage.cost !== null) parts.push(`${formatCost(usage.cost)}`);
+  if (usage.source !== null) parts.push(`${formatCostOf(usage.cost, usage.source)}`);
   return parts.join(", ");
 }
 

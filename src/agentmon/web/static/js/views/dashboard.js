@@ -6,7 +6,7 @@ import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
-  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, formatTime, oneLine,
+  costTitle, formatAgo, formatCompact, formatCost, formatCostOf, formatDateTime, formatDuration, formatInt, formatTime, oneLine,
   parseTs, plural,
 } from "../format.js";
 import { useEventFeed } from "../feed.js";
@@ -143,7 +143,8 @@ function StatCards({ summary }) {
         href=${summary.errors > 0 ? withQuery("/sessions", { status: "error", ...today }) : null} />
       <${StatCard} label="Tokens" value=${formatCompact(summary.tokens?.total ?? 0)}
         sub=${`${formatCompact(summary.tokens?.input ?? 0)} in · ${formatCompact(summary.tokens?.output ?? 0)} out`} />
-      <${StatCard} label="Cost" value=${formatCost(summary.cost_usd)} sub="from reported usage" />
+      <${StatCard} label="Cost" value=${formatCostOf(summary.cost_usd, summary.cost_source)}
+        sub=${costTitle(summary.cost_source) ?? "no model calls today"} />
     </div>
   </section>`;
 }
@@ -164,7 +165,7 @@ function FrameworkBars({ summary }) {
           <${Link} href=${list({ status: "active" })}>${f.active_sessions} active<//>${" · "}
           ${plural(f.runs, "run")} · ${plural(f.tool_calls, "tool call")}${f.errors
             ? html`${" · "}<${Link} class="bad-text" href=${list({ status: "error", from: summary.day_start })}>${plural(f.errors, "error")}<//>`
-            : ""} · ${formatCost(f.cost_usd)}
+            : ""} · ${formatCostOf(f.cost_usd, f.cost_source)}
         </span>
       </li>`;
     })}
@@ -234,7 +235,7 @@ function Activity({ range, setRange, chart, setChart, timeseries }) {
         ${below.length > 0 && html`<div class="chart-below"><${TimeChart} points=${done} series=${below} height=${110}
           label=${`Errors per ${bucket}, last ${data.window}`} /></div>`}
         <p class="muted small">One point per ${bucket}.${chart === "usage"
-          ? " Tokens and cost as reported by the agents' usage metrics." : " Errors on their own scale, below."}</p>
+          ? " Tokens as the agents report them; cost as reported, or estimated from model prices." : " Errors on their own scale, below."}</p>
         <${PartialNote} partial=${partial} series=${[...series, ...below]} bucket=${bucket} />`;
     }}<//>
   </section>`;

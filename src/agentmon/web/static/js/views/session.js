@@ -6,7 +6,7 @@ import { usePageTitle, useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
-  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, oneLine, plural,
+  costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, formatDuration, formatInt, oneLine, plural,
 } from "../format.js";
 import { Empty, ErrorNote, Loading, StatusBadge } from "../components/status.js";
 import { Waterfall, spanUsage } from "../components/waterfall.js";
@@ -33,7 +33,8 @@ function SessionHeader({ session: s, now }) {
     ["Last event", formatAgo(s.last_event_at, now)],
     ["Runs", `${formatInt(s.run_count)} · ${plural(s.tool_count, "tool call")} · ${plural(s.error_count, "error")}`],
     ["Tokens", tokensText(s.tokens)],
-    ["Cost", formatCost(s.cost_usd)],
+    ["Cost", html`<span class="cost" title=${costTitle(s.cost_source)}>${formatCostOf(s.cost_usd, s.cost_source)}${
+      s.cost_source === "none" ? ` (${formatCompact(s.tokens?.total ?? 0)} tokens)` : ""}</span>`],
   ];
   if (s.ended_at) facts.push(["Ended", `${formatDateTime(s.ended_at)}${s.end_reason ? ` (${s.end_reason})` : ""}`]);
   return html`<header class="session-head">
@@ -62,7 +63,7 @@ function SpanDetail({ span, onClose }) {
       ${span.parent_span_id && html`<div><dt>Parent</dt><dd class="mono">${span.parent_span_id}</dd></div>`}
       ${usage?.total != null && html`<div><dt>Tokens</dt><dd>${formatInt(usage.total)}${usage.input != null
         ? ` (${formatInt(usage.input)} in, ${formatInt(usage.output ?? 0)} out)` : ""}</dd></div>`}
-      ${usage?.cost != null && html`<div><dt>Cost</dt><dd>${formatCost(usage.cost)}</dd></div>`}
+      ${usage?.source != null && html`<div><dt>Cost</dt><dd title=${costTitle(usage.source)}>${formatCostOf(usage.cost, usage.source)}</dd></div>`}
     </dl>
     ${span.error && html`<div class="span-error"><h4>Error</h4><${ClampedText} text=${span.error} /></div>`}
     <h4>Input</h4><${JsonView} value=${span.input ?? null} label="span input" />
@@ -114,7 +115,7 @@ function RunItem({ run, index, open, toggle, spanId, setSpan, live, now }) {
         <time datetime=${run.started_at} title=${formatDateTime(run.started_at)}>${formatAgo(run.started_at, now)}</time>
         ${` · ${run.status === "running" ? "running" : formatDuration(run.duration_ms)} · ${plural(run.tool_count, "tool call")}`}
         ${run.error_count ? html`${" · "}<span class="bad-text">${plural(run.error_count, "error")}</span>` : ""}
-        ${` · ${formatCompact(run.tokens?.total ?? 0)} tokens · ${formatCost(run.cost_usd)}`}
+        ${` · ${formatCompact(run.tokens?.total ?? 0)} tokens · ${formatCostOf(run.cost_usd, run.cost_source)}`}
       </span>
     </button>
     ${open && html`<div id=${panelId} class="run-body">

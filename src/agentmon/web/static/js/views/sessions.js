@@ -6,7 +6,7 @@ import { usePageTitle, useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, navigate, useQueryParams } from "../router.js";
 import {
-  formatAgo, formatCompact, formatCost, formatDateTime, formatDuration, formatInt, formatShortDateTime,
+  costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, formatDuration, formatInt, formatShortDateTime,
   isoToLocalInput, localInputToIso, oneLine,
 } from "../format.js";
 import { Empty, ErrorNote, Loading, StatusBadge, statusLabel } from "../components/status.js";
@@ -124,7 +124,7 @@ function SessionRow({ session: s, now }) {
       ${formatInt(s.run_count)} · ${formatInt(s.tool_count)} · <span class=${s.error_count ? "bad-text" : "muted"}>${formatInt(s.error_count)}</span>
     </td>
     <td class="num" data-label="tokens">${formatCompact(s.tokens?.total ?? 0)}</td>
-    <td class="num" data-label="cost">${formatCost(s.cost_usd)}</td>
+    <td class="num" data-label="cost" title=${costTitle(s.cost_source)}>${formatCostOf(s.cost_usd, s.cost_source)}</td>
     <td data-label="last event">${formatAgo(s.last_event_at, now)}</td>
   </tr>`;
 }
