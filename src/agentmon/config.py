@@ -178,6 +178,16 @@ DAYS = Kind(
 )
 DIRECTORY = Kind(_path(must_be_dir=True), "a directory (expected e.g. ~/.local/share/agentmon)")
 FILE = Kind(_path(must_be_dir=False), "a file path (expected e.g. ~/instances.json)")
+SWITCHES = {"1": True, "true": True, "yes": True, "on": True}
+SWITCHES |= {"0": False, "false": False, "no": False, "off": False}
+
+
+def _switch(raw: str) -> bool:
+    if raw.strip().lower() not in SWITCHES:
+        raise ValueError(raw)
+    return SWITCHES[raw.strip().lower()]
+
+
 def _count(raw: str) -> int:
     if not raw.strip().isdigit():
         raise ValueError(raw)
@@ -192,6 +202,7 @@ ORIGINS = Kind(
 )
 LOG_LEVEL = Kind(_choice(LOG_LEVELS), f"a log level (expected one of {', '.join(LOG_LEVELS)})")
 LOG_FORMAT = Kind(_choice(LOG_FORMATS), f"a log format (expected one of {', '.join(LOG_FORMATS)})")
+SWITCH = Kind(_switch, "on or off (expected 1 or 0)", show=lambda on: "on" if on else "off")
 
 
 # ---------------------------------------------------------------------------------------
@@ -314,6 +325,8 @@ class Settings:
     nats_max_bytes: int = setting(
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
     )
+    insecure: bool = setting("AGENTMON_INSECURE", SWITCH, False, "serve reads to anyone, no key")
+    metrics_open: bool = setting("AGENTMON_METRICS_OPEN", SWITCH, False, "/metrics needs no key")
 
     @property
     def sqlite_path(self) -> Path:
