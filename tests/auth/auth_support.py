@@ -1,0 +1,98 @@
+"""Keys made in a real store, and every route of every app, enumerated from the apps."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from agentmon.config import Settings
+from agentmon.store import open_store
+from agentmon.store.keys import ADMIN, INGEST, READ, create_key
+
+API_KEY = "test-admin-key-0123456789abcdef"
+
+
+def make_keys(settings: Settings) -> dict[str, str]:
+    """An ingest, a read and an admin key in the store of `settings`: {scope: key}."""
+
+    async def make() -> dict[str, str]:
+        store = open_store(settings)
+        await store.open()
+        try:
+            return {scope: await create_key(store, f"{scope}-key", scope) for scope in (INGEST, READ, ADMIN)}
+        finally:
+            await store.close()
+
+    return asyncio.run(make())
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    path: str
+    method: str  # an HTTP method, or "WS"
+
+
+def endpoints_of(routes: list[BaseRoute], prefix: str = "") -> list[Endpoint]:
+    """Every (path, method) the routes answer, path parameters filled with 'x'."""
+    found = []
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI's include_router
+        if included is not None:
+            found += endpoints_of(included.routes, prefix + route.include_context.prefix)  # type: ignore[attr-defined]
+        elif isinstance(route, Mount):
+            found.append(Endpoint(_filled(prefix + route.path) + "/x", "GET"))
+        elif isinstance(route, WebSocketRoute):
+            found.append(Endpoint(_filled(prefix + route.path), "WS"))
+        elif isinstance(route, Route):
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                found.append(Endpoint(_filled(prefix + route.path), method))
+        else:
+            raise AssertionError(f"a route of an unknown kind: {route!r}: teach this test about it")
+    return found
+
+
+def _filled(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+def app_routes(data_dir: Path) -> dict[str, list[Endpoint]]:
+    """The endpoints of each port, taken from the app objects the services serve."""
+    from agentmon.bus.local import LocalBus
+    from agentmon.ingest import create_ingest_app, create_otlp_app
+    from agentmon.live import LiveHub
+    from agentmon.query import create_query_app
+    from agentmon.runtime import ProcessorHealth
+    from agentmon.web.app import API_PATHS
+
+    settings = Settings(data_dir=data_dir)
+    store = open_store(settings)
+    query = endpoints_of(create_query_app(store, LiveHub(10)).routes)
+    web_pages = [Endpoint(p, "GET") for p in ("/", "/sessions/x", "/static/app.css")]
+    web_login = [Endpoint(p, m) for p in ("/login", "/logout") for m in ("GET", "POST")]
+    proxied = [e for e in query if e.path in API_PATHS or e.path.startswith(("/v1/", "/docs/"))]
+    return {
+        "ingest": endpoints_of(create_ingest_app(LocalBus()).app.routes),
+        "otlp": endpoints_of(create_otlp_app(LocalBus()).app.routes),
+        "query": query,
+        "ui": [*web_pages, *web_login, *proxied],
+        "metrics": endpoints_of(ProcessorHealth(None, store, settings).app().routes),
+    }
+
+
+OPEN = "open"
+UI_OPEN = ("/login", "/logout", "/healthz")
+
+
+def needed_scope(port: str, endpoint: Endpoint) -> str:
+    """What this test expects each endpoint to need (written apart from auth.py's rules)."""
+    path = endpoint.path
+    if path == "/healthz" or (port == "ui" and (path in UI_OPEN or path.startswith("/static/"))):
+        return OPEN
+    if port in ("ingest", "otlp"):
+        reads = path in ("/metrics", "/openapi.json") or path.startswith("/docs")
+        return READ if reads else INGEST
+    return READ
