@@ -17,10 +17,9 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentmon.store.keys import (
     ADMIN,
@@ -33,6 +32,9 @@ from agentmon.store.keys import (
     mark_used,
     prefix_of,
 )
+
+if TYPE_CHECKING:  # the producer install (no starlette) imports this for audit_event
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 audit = logging.getLogger("agentmon.audit")
 

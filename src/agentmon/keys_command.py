@@ -22,11 +22,26 @@ def add_keys_command(commands: Any) -> None:
         "admin: both. AGENTMON_API_KEY stays a full-access key.",
     )
     actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="create a key and print it (only this once)")
+    create = actions.add_parser(
+        "create",
+        help="create a key and print it (only this once)",
+        description="Creates a key with a scope and prints it on standard output, the only "
+        "time it is shown: the store keeps its SHA-256 only.",
+    )
     create.add_argument("name", help="what the key is for, e.g. vm-fleet or grafana")
     create.add_argument("--scope", choices=SCOPES, required=True, help="what the key may do")
-    actions.add_parser("list", help="name, scope, prefix, created and last used (no secret)")
-    revoke = actions.add_parser("revoke", help="revoke a key by its name or prefix")
+    actions.add_parser(
+        "list",
+        help="name, scope, prefix, created and last used (no secret)",
+        description="Lists every key by name, scope, prefix, creation and last use (to the "
+        "minute); never the key itself.",
+    )
+    revoke = actions.add_parser(
+        "revoke",
+        help="revoke a key by its name or prefix",
+        description="Deletes the key; services refuse it within seconds (their key cache "
+        "lasts 5 s).",
+    )
     revoke.add_argument("key", metavar="NAME|PREFIX", help="the key's name or its prefix")
     keys.set_defaults(run=run_keys)
 

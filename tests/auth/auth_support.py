@@ -23,7 +23,10 @@ def make_keys(settings: Settings) -> dict[str, str]:
         store = open_store(settings)
         await store.open()
         try:
-            return {scope: await create_key(store, f"{scope}-key", scope) for scope in (INGEST, READ, ADMIN)}
+            return {
+                scope: await create_key(store, f"{scope}-key", scope)
+                for scope in (INGEST, READ, ADMIN)
+            }
         finally:
             await store.close()
 

@@ -10,20 +10,27 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import ServerProcess, free_port, start_agentmon, start_embedded
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from agentmon.config import Settings
 from agentmon.store.keys import ADMIN, INGEST, READ
-
-sys.path.insert(0, str(Path(__file__).parent))
-from auth_support import API_KEY, OPEN, Endpoint, app_routes, make_keys, needed_scope  # noqa: E402
+from tests.auth.auth_support import (
+    API_KEY,
+    OPEN,
+    Endpoint,
+    app_routes,
+    make_keys,
+    needed_scope,
+)
+from tests.conftest import ServerProcess, free_port, start_agentmon, start_embedded
 
 UI_PAGES = ("/", "/sessions/x", "/metrics", "/redoc")
 
 
-def status_of(base: str, endpoint: Endpoint, key: str | None) -> int:
+def status_of(
+    base: str, endpoint: Endpoint, key: str | None, client: httpx.Client | None = None
+) -> int:
     headers = {"authorization": f"Bearer {key}"} if key else {}
     if endpoint.method == "WS":
         url = "ws" + base[4:] + endpoint.path
@@ -32,7 +39,7 @@ def status_of(base: str, endpoint: Endpoint, key: str | None) -> int:
                 return 101
         except InvalidStatus as exc:
             return exc.response.status_code
-    response = httpx.request(
+    response = (client or httpx.Client()).request(
         endpoint.method,
         base + endpoint.path,
         headers=headers,
@@ -43,27 +50,34 @@ def status_of(base: str, endpoint: Endpoint, key: str | None) -> int:
 
 
 def check_port(base: str, port: str, endpoints: list[Endpoint], keys: dict[str, str]) -> None:
-    wrong_for = {READ: keys[INGEST], INGEST: keys[READ]}
     problems = []
-    for endpoint in endpoints:
-        need = needed_scope(port, endpoint)
-        anonymous = status_of(base, endpoint, None)
-        if need == OPEN:
-            if anonymous == 401 or anonymous >= 500:
-                problems.append(f"{port} {endpoint}: open, yet answered {anonymous}")
-            continue
-        page = port == "ui" and endpoint.path in UI_PAGES
-        expected = 303 if page else 401
-        if anonymous != expected:
-            problems.append(f"{port} {endpoint}: no credential → {anonymous}, not {expected}")
-        wrong = status_of(base, endpoint, wrong_for[need])
-        if wrong != 403:
-            problems.append(f"{port} {endpoint}: a {_other(need)} key → {wrong}, not 403")
-        for name, key in ((need, keys[need]), (ADMIN, keys[ADMIN]), ("AGENTMON_API_KEY", API_KEY)):
-            allowed = status_of(base, endpoint, key)
-            if allowed in (401, 403) or allowed >= 500:
-                problems.append(f"{port} {endpoint}: a {name} key → {allowed}")
+    with httpx.Client() as client:
+        for endpoint in endpoints:
+            problems += _problems(base, port, endpoint, keys, client)
     assert not problems, "\n".join(problems)
+
+
+def _problems(
+    base: str, port: str, endpoint: Endpoint, keys: dict[str, str], client: httpx.Client
+) -> list[str]:
+    need = needed_scope(port, endpoint)
+    anonymous = status_of(base, endpoint, None, client)
+    if need == OPEN:
+        if anonymous == 401 or anonymous >= 500:
+            return [f"{port} {endpoint}: open, yet answered {anonymous}"]
+        return []
+    problems = []
+    expected = 303 if port == "ui" and endpoint.path in UI_PAGES else 401
+    if anonymous != expected:
+        problems.append(f"{port} {endpoint}: no credential → {anonymous}, not {expected}")
+    wrong = status_of(base, endpoint, keys[_other(need)], client)
+    if wrong != 403:
+        problems.append(f"{port} {endpoint}: a {_other(need)} key → {wrong}, not 403")
+    for name, key in ((need, keys[need]), (ADMIN, keys[ADMIN]), ("AGENTMON_API_KEY", API_KEY)):
+        allowed = status_of(base, endpoint, key, client)
+        if allowed in (401, 403) or allowed >= 500:
+            problems.append(f"{port} {endpoint}: a {name} key → {allowed}")
+    return problems
 
 
 def _other(scope: str) -> str:
