@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,26 +13,30 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from agentmon.config import Settings
 from agentmon.store import open_store
-from agentmon.store.keys import ADMIN, INGEST, READ, create_key
+from agentmon.store.keys import ADMIN, INGEST, READ
 
 API_KEY = "test-admin-key-0123456789abcdef"
 
 
 def make_keys(settings: Settings) -> dict[str, str]:
-    """An ingest, a read and an admin key in the store of `settings`: {scope: key}."""
-
-    async def make() -> dict[str, str]:
-        store = open_store(settings)
-        await store.open()
-        try:
-            return {
-                scope: await create_key(store, f"{scope}-key", scope)
-                for scope in (INGEST, READ, ADMIN)
-            }
-        finally:
-            await store.close()
-
-    return asyncio.run(make())
+    """An ingest, a read and an admin key made with `agentmon keys create` in the store of
+    `settings` (its SQLite data directory, or its DATABASE_URL): {scope: key}."""
+    env = {**os.environ, "AGENTMON_DATA_DIR": str(settings.data_dir)}
+    env.pop("AGENTMON_API_KEY", None)
+    if settings.database_url:
+        env["DATABASE_URL"] = settings.database_url
+    keys = {}
+    for scope in (INGEST, READ, ADMIN):
+        created = subprocess.run(
+            [sys.executable, "-m", "agentmon", "keys", "create", f"{scope}-key", "--scope", scope],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        keys[scope] = created.stdout.strip()
+        assert re.fullmatch(r"amk_[0-9a-f]{8}_[A-Za-z0-9_-]{43}", keys[scope]), created.stdout
+    return keys
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,10 @@ class LoginPages:
         self.keyring = keyring
         self.sessions = sessions
         self.static_dir = static_dir
-        self.headers = headers
+        # no-referrer makes browsers send `Origin: null` on form POSTs; same-origin keeps the
+        # Origin our check needs and still tells other sites nothing
+        self.headers = [h for h in headers if h[0] != b"referrer-policy"]
+        self.headers.append((b"referrer-policy", b"same-origin"))
         self.limiter = LoginLimiter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
