@@ -50,7 +50,7 @@ class Runtime:
     sessions: Sessions = field(default_factory=Sessions)
 
     def __post_init__(self) -> None:
-        self.keyring = KeyRing(self.settings.api_key)
+        self.keyring = KeyRing(_master_key(self.settings.api_key))
 
     def serve(self, name: str, app: Any, addr: str) -> None:
         """Serve `app` on `addr` behind the credential check of its port; WebSocket
@@ -200,6 +200,18 @@ ADDRESS_SETTINGS = {
     "otlp": "AGENTMON_OTLP_ADDR / --otlp-addr",
     "processor-metrics": "--metrics-addr",
 }
+
+
+def _master_key(api_key: str | None) -> str | None:
+    """AGENTMON_API_KEY as the server's full-access key; not when it holds a stored key
+    (`amk_…`, say an ingest key exported for the hooks in the same shell): that one keeps
+    its own scope instead of becoming an admin key."""
+    from agentmon.store.keys import prefix_of
+
+    if api_key and prefix_of(api_key):
+        log.warning("AGENTMON_API_KEY holds a stored key (amk_…): it keeps its own scope here")
+        return None
+    return api_key
 
 
 READ_PORTS = {"query-api": "query_addr", "web-ui": "ui_addr"}
