@@ -42,10 +42,12 @@ def status_of(
     response = (client or httpx.Client()).request(
         endpoint.method,
         base + endpoint.path,
-        headers=headers,
+        headers={**headers, "origin": "https://elsewhere.example"},
         json={} if endpoint.method == "POST" else None,
         timeout=10,
     )
+    # no CORS: a page on another origin never gets to read an answer
+    assert "access-control-allow-origin" not in response.headers, endpoint
     return response.status_code
 
 
