@@ -40,36 +40,33 @@ def isolated(tmp_path: Path) -> dict[str, str]:
     return {"OPENCLAW_REGISTRY": str(tmp_path / "none.json"), "AGENTMON_API_KEY": ""}
 
 
-def test_without_a_credential_the_read_ports_listen_on_loopback_only(tmp_path: Path) -> None:
+def bound(tmp_path: Path, query_host: str, ui_host: str, *extra: str) -> tuple[list[str], str]:
+    """Start `agentmon serve` with these hosts for the read ports; the addresses its query,
+    UI and ingest sockets listen on (in that order) and its log."""
     query, ui = free_port(), free_port()
-    args = serve(tmp_path, f":{query}", f":{ui}")
+    args = [*serve(tmp_path, f"{query_host}:{query}", f"{ui_host}:{ui}"), *extra]
     ingest = int(args[4][1:])
     server = start_agentmon(
         args, {"query": query, "ui": ui}, tmp_path / "serve.log", isolated(tmp_path)
     )
     try:
         addresses = listening(server.process.pid)
-        assert addresses[query] == "127.0.0.1" and addresses[ui] == "127.0.0.1"
-        assert addresses[ingest] == "0.0.0.0"  # hooks on other machines keep working
-        assert "listens on 127.0.0.1" in server.log()
+        return [addresses[query], addresses[ui], addresses[ingest]], server.log()
     finally:
         server.stop()
+
+
+def test_without_a_credential_the_read_ports_listen_on_loopback_only(tmp_path: Path) -> None:
+    addresses, log = bound(tmp_path, "", "")
+    # the read ports stay on this machine; hooks on other machines keep reaching ingest
+    assert addresses == ["127.0.0.1", "127.0.0.1", "0.0.0.0"]
+    assert "listens on 127.0.0.1" in log
 
 
 def test_with_a_key_the_read_ports_listen_everywhere(tmp_path: Path) -> None:
     make_keys(Settings(data_dir=tmp_path / "data"))
-    query, ui = free_port(), free_port()
-    server = start_agentmon(
-        serve(tmp_path, f":{query}", f":{ui}"),
-        {"query": query, "ui": ui},
-        tmp_path / "serve.log",
-        isolated(tmp_path),
-    )
-    try:
-        addresses = listening(server.process.pid)
-        assert addresses[query] == "0.0.0.0" and addresses[ui] == "0.0.0.0"
-    finally:
-        server.stop()
+    addresses, _ = bound(tmp_path, "", "")
+    assert addresses == ["0.0.0.0", "0.0.0.0", "0.0.0.0"]
 
 
 def test_exposing_a_read_port_without_a_credential_is_refused_in_one_sentence(
@@ -90,16 +87,6 @@ def test_exposing_a_read_port_without_a_credential_is_refused_in_one_sentence(
 
 
 def test_the_insecure_opt_out_exposes_and_says_so(tmp_path: Path) -> None:
-    query, ui = free_port(), free_port()
-    server = start_agentmon(
-        [*serve(tmp_path, f"0.0.0.0:{query}", f":{ui}"), "--insecure"],
-        {"query": query, "ui": ui},
-        tmp_path / "serve.log",
-        isolated(tmp_path),
-    )
-    try:
-        addresses = listening(server.process.pid)
-        assert addresses[query] == "0.0.0.0" and addresses[ui] == "0.0.0.0"
-        assert server.log().count("INSECURE:") == 2
-    finally:
-        server.stop()
+    addresses, log = bound(tmp_path, "0.0.0.0", "", "--insecure")
+    assert addresses == ["0.0.0.0", "0.0.0.0", "0.0.0.0"]
+    assert log.count("INSECURE:") == 2

@@ -24,6 +24,7 @@ CSRF_COOKIE = "agentmon_csrf"
 MAX_FORM_BYTES = 8192
 FAILURES_ALLOWED = 5
 FAILURE_WINDOW_S = 60.0
+PAGE_TITLES = {"login": "log in", "logout": "log out"}
 
 
 @dataclass
@@ -78,7 +79,7 @@ class LoginPages:
             if login and not await self.keyring.configured():
                 await self._redirect(send, "/")
                 return
-            await self._page(scope, send, "login.html" if login else "logout.html")
+            await self._page(scope, send, "login" if login else "logout")
             return
         if scope["method"] != "POST":
             await self._reply(send, 405, b"method not allowed\n", [(b"allow", b"GET, HEAD, POST")])
@@ -113,7 +114,7 @@ class LoginPages:
             await self._page(
                 scope,
                 send,
-                "login.html",
+                "login",
                 f"Too many attempts: wait {wait} s.",
                 status=429,
                 extra=[(b"retry-after", str(wait).encode())],
@@ -128,7 +129,7 @@ class LoginPages:
                 why="ingest-only key" if identity else "unknown key",
             )
             message = "An ingest key cannot read." if identity else "That key is not valid."
-            await self._page(scope, send, "login.html", message, status=401)
+            await self._page(scope, send, "login", message, status=401)
             return
         token = self.sessions.start(key.strip())
         audit_event("login", key=identity.name, scope=identity.scope, address=address)
@@ -148,8 +149,11 @@ class LoginPages:
         status: int = 200,
         extra: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
+        """The login or logout page: the shared page around that form."""
         token = cookie(scope, CSRF_COOKIE) or secrets.token_urlsafe(24)
-        text = (self.static_dir / name).read_text()
+        form = (self.static_dir / f"{name}-form.html").read_text()
+        text = (self.static_dir / "login.html").read_text()
+        text = text.replace("__TITLE__", PAGE_TITLES[name]).replace("__FORM__", form)
         body = text.replace("__CSRF__", token).replace("__MESSAGE__", html.escape(message))
         headers = [
             (b"content-type", b"text/html; charset=utf-8"),
