@@ -117,11 +117,6 @@ class KeyRing:
             self._by_prefix[prefix] = cached
         return cached[0]
 
-    def forget(self) -> None:
-        """Drop the cache (after a key change in this process)."""
-        self._count = None
-        self._by_prefix.clear()
-
     def _note_use(self, key: StoredKey, address: str) -> None:
         if (key.prefix, address) not in self._seen:
             if len(self._seen) > MAX_REMEMBERED_ADDRESSES:

@@ -120,7 +120,11 @@ class LoginPages:
                 extra=[(b"retry-after", str(wait).encode())],
             )
             return
-        identity = await self.keyring.identify(key.strip(), address) if key.strip() else None
+        try:
+            identity = await self.keyring.identify(key.strip(), address) if key.strip() else None
+        except Exception as exc:  # the key store is away: say so, log nobody in
+            await self._page(scope, send, "login", f"Cannot check keys now: {exc}", status=503)
+            return
         if identity is None or identity.scope == INGEST:
             self.limiter.failed(address)
             audit_event(
