@@ -520,10 +520,13 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
     health = ProcessorHealth(bus, store, settings)
     runtime.serve("processor-metrics", health.app(), metrics_addr)
 
-    async def consume() -> None:
-        await _connect_nats(bus)
+    async def open_store_when_reachable() -> None:
         await connect_with_backoff("the database", store.open)
         health.store_open = runtime.keyring.store_open = True
+
+    async def consume() -> None:
+        # side by side: /metrics can check keys as soon as the database answers, NATS or not
+        await asyncio.gather(_connect_nats(bus), open_store_when_reachable())
         subscription = await bus.pull_subscription()
         processor = JetStreamProcessor(subscription, BatchWriter(store, on_stored))
         health.consuming = True
