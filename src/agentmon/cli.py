@@ -121,14 +121,27 @@ def build_parser() -> argparse.ArgumentParser:
     from agentmon.export import add_export_command
     from agentmon.hooks_setup.command import add_hooks_command
     from agentmon.importer.command import add_import_command
+    from agentmon.keys_command import add_keys_command
     from agentmon.reprice import add_reprice_command
 
     add_hooks_command(commands)
     add_export_command(commands)
     add_import_command(commands)
     add_reprice_command(commands)
+    add_keys_command(commands)
     _annotate_flags(parser)
     return parser
+
+
+def add_insecure_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--insecure",
+        dest="insecure",
+        action="store_const",
+        const=True,
+        default=None,
+        help="let the read ports answer anyone on any address without a key (loudly logged)",
+    )
 
 
 def _add_serve(commands: Any) -> None:
@@ -150,6 +163,7 @@ def _add_serve(commands: Any) -> None:
     add_setting_flag(serve, "--query-addr", "query_addr")
     add_setting_flag(serve, "--ui-addr", "ui_addr")
     add_setting_flag(serve, "--otlp-addr", "otlp_addr")
+    add_insecure_flag(serve)
     serve.set_defaults(run=_serve)
 
 
@@ -183,6 +197,7 @@ def _add_services(commands: Any) -> None:
         "for /v1/ws. Needs DATABASE_URL (and NATS_URL for the live feed).",
     )
     add_setting_flag(query, "--addr", "query_addr")
+    add_insecure_flag(query)
     query.set_defaults(run=_query)
 
     web = commands.add_parser(
@@ -193,6 +208,7 @@ def _add_services(commands: Any) -> None:
     )
     add_setting_flag(web, "--addr", "ui_addr")
     add_setting_flag(web, "--query-base", "query_base")
+    add_insecure_flag(web)
     web.set_defaults(run=_web)
 
     monitor = commands.add_parser(

@@ -191,6 +191,16 @@ def _price_file(raw: str) -> Path:
 PRICE_FILE = Kind(_price_file, "a readable price file (TOML or JSON as docs/costs.md shows)")
 
 
+SWITCHES = {"1": True, "true": True, "yes": True, "on": True}
+SWITCHES |= {"0": False, "false": False, "no": False, "off": False}
+
+
+def _switch(raw: str) -> bool:
+    if raw.strip().lower() not in SWITCHES:
+        raise ValueError(raw)
+    return SWITCHES[raw.strip().lower()]
+
+
 def _count(raw: str) -> int:
     if not raw.strip().isdigit():
         raise ValueError(raw)
@@ -205,6 +215,7 @@ ORIGINS = Kind(
 )
 LOG_LEVEL = Kind(_choice(LOG_LEVELS), f"a log level (expected one of {', '.join(LOG_LEVELS)})")
 LOG_FORMAT = Kind(_choice(LOG_FORMATS), f"a log format (expected one of {', '.join(LOG_FORMATS)})")
+SWITCH = Kind(_switch, "on or off (expected 1 or 0)", show=lambda on: "on" if on else "off")
 
 
 # ---------------------------------------------------------------------------------------
@@ -330,6 +341,8 @@ class Settings:
     prices_file: Path | None = setting(  # noqa: RUF009
         "AGENTMON_PRICES", PRICE_FILE, None, "your own model prices, USD per million tokens"
     )
+    insecure: bool = setting("AGENTMON_INSECURE", SWITCH, False, "serve reads to anyone, no key")
+    metrics_open: bool = setting("AGENTMON_METRICS_OPEN", SWITCH, False, "/metrics needs no key")
 
     @property
     def sqlite_path(self) -> Path:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,9 @@ from typing import Any
 import uvicorn
 from starlette.responses import JSONResponse
 
+from agentmon.auth import Guard, KeyRing, Rule, Sessions, ingest_rule, read_rule, web_rule
 from agentmon.client.sink import Sink
-from agentmon.config import Settings, parse_addr
+from agentmon.config import Settings, env_name, parse_addr
 from agentmon.connections import bounded_protocol, connection_limit
 from agentmon.events import Envelope
 from agentmon.ingest import create_ingest_app, create_otlp_app, otlp_routes
@@ -44,17 +46,41 @@ class Runtime:
     settings: Settings
     servers: list[tuple[str, Any, str]] = field(default_factory=list)
     tasks: list[tuple[str, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
+    keyring: KeyRing = field(init=False)
+    sessions: Sessions = field(default_factory=Sessions)
+
+    def __post_init__(self) -> None:
+        self.keyring = KeyRing(_master_key(self.settings.api_key))
 
     def serve(self, name: str, app: Any, addr: str) -> None:
-        """Serve `app` on `addr`; WebSocket handshakes from foreign origins are refused."""
+        """Serve `app` on `addr` behind the credential check of its port; WebSocket
+        handshakes from foreign origins are refused."""
         if addr:
             allowed = parse_origins(self.settings.allowed_origins)
-            self.servers.append((name, OriginCheck(app, allowed), addr))
+            self.servers.append((name, OriginCheck(self.guarded(name, app), allowed), addr))
+
+    def guarded(self, name: str, app: Any) -> Guard:
+        """`app` behind the check of port `name` (every port has one: a port without a
+        rule is a programming error, not an open door)."""
+        if name == "web-ui":
+            from agentmon.web.app import is_api_path
+
+            return Guard(app, self.keyring, web_rule, self.sessions, lambda p: not is_api_path(p))
+        rules: dict[str, Rule] = {
+            "ingest-gateway": ingest_rule(self.settings.metrics_open),
+            "otlp": ingest_rule(self.settings.metrics_open),
+            "query-api": read_rule(self.settings.metrics_open),
+            "processor-metrics": read_rule(self.settings.metrics_open),
+        }
+        return Guard(app, self.keyring, rules[name])
 
     def background(self, name: str, factory: Callable[[], Awaitable[Any]]) -> None:
         self.tasks.append((name, factory))
 
     async def run(self) -> None:
+        self.servers = [
+            (name, app, await self._exposure(name, addr)) for name, app, addr in self.servers
+        ]
         sockets = [_listen(name, addr) for name, _, addr in self.servers]
         limit = connection_limit(len(self.servers), self.settings.max_connections)
         servers = [self._server(app, addr, limit) for _, app, addr in self.servers]
@@ -102,6 +128,49 @@ class Runtime:
             if finished or failed:
                 return None
 
+    async def _exposure(self, name: str, addr: str) -> str:
+        """Where a port listens: a read port answers beyond this machine only once a
+        credential exists (or AGENTMON_INSECURE says so); by default it stays on loopback."""
+        setting = READ_PORTS.get(name)
+        host, port = parse_addr(addr)
+        if setting is None or _is_loopback(host):
+            return addr
+        if self.settings.insecure:
+            log.warning(
+                "INSECURE: %s answers anyone on %s without a credential (AGENTMON_INSECURE=1): "
+                "everything the agents did is readable from the network",
+                name,
+                addr,
+            )
+            return addr
+        if await self._credentials_exist():
+            return addr
+        if addr.startswith(":"):  # no host given (as the defaults): loopback until a key exists
+            log.warning(
+                "%s listens on 127.0.0.1:%d only: no credential exists yet (agentmon keys "
+                "create NAME --scope read, then restart, to serve it on every address)",
+                name,
+                port,
+            )
+            return f"127.0.0.1:{port}"
+        print(
+            f"agentmon: refusing to serve {name} on {addr} without a credential: set "
+            f"{env_name(setting)} to a 127.0.0.1 address, or create a key (agentmon keys create "
+            "NAME --scope read) or set AGENTMON_API_KEY, or AGENTMON_INSECURE=1 to expose "
+            "it anyway",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+    async def _credentials_exist(self) -> bool:
+        keyring = self.keyring
+        if keyring.api_key or keyring.store is None:
+            return bool(keyring.api_key)
+        if not keyring.store_open:
+            await connect_with_backoff("the database (for its keys)", keyring.store.open)
+            keyring.store_open = True
+        return await keyring.configured()
+
     def _server(self, app: Any, addr: str, max_connections: int) -> _Server:
         host, port = parse_addr(addr)
         config = uvicorn.Config(
@@ -131,6 +200,32 @@ ADDRESS_SETTINGS = {
     "otlp": "AGENTMON_OTLP_ADDR / --otlp-addr",
     "processor-metrics": "--metrics-addr",
 }
+
+
+def _master_key(api_key: str | None) -> str | None:
+    """AGENTMON_API_KEY as the server's full-access key; not when it holds a stored key
+    (`amk_…`, say an ingest key exported for the hooks in the same shell): that one keeps
+    its own scope instead of becoming an admin key."""
+    from agentmon.store.keys import prefix_of
+
+    if api_key and prefix_of(api_key):
+        log.warning("AGENTMON_API_KEY holds a stored key (amk_…): it keeps its own scope here")
+        return None
+    return api_key
+
+
+READ_PORTS = {"query-api": "query_addr", "web-ui": "ui_addr"}
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _listen(name: str, addr: str) -> socket.socket:
@@ -174,10 +269,13 @@ async def opened_store(settings: Settings) -> AsyncIterator[Store]:
         await store.close()
 
 
-def _web_app(query_base: str | None, query_app: Any = None) -> Any:
+def _web_app(runtime: Runtime, query_base: str | None, query_app: Any = None) -> Any:
     from agentmon.web import create_web_app
+    from agentmon.web.app import SECURITY_HEADERS, STATIC_DIR
+    from agentmon.web.login import LoginPages
 
-    return create_web_app(query_base, query_app)
+    login = LoginPages(runtime.keyring, runtime.sessions, STATIC_DIR, list(SECURITY_HEADERS))
+    return create_web_app(query_base, query_app, login=login)
 
 
 def _monitor_task(settings: Settings, sink: Sink) -> Callable[[], Awaitable[Any]]:
@@ -193,13 +291,14 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
     async with opened_store(settings) as store:
         hub = LiveHub(settings.live_max_viewers)
         runtime = Runtime(settings)
+        runtime.keyring.store = store
         bus = LocalBus()
         writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish))
         query_app = create_query_app(store, hub)
         _serve_ingest(runtime, bus, settings)
         runtime.serve("query-api", query_app, settings.query_addr)
         if ui:
-            runtime.serve("web-ui", _web_app(None, query_app), settings.ui_addr)
+            runtime.serve("web-ui", _web_app(runtime, None, query_app), settings.ui_addr)
         runtime.background("processor", EmbeddedWriter(bus, writer).run)
         _retention(runtime, store, settings)
         if settings.openclaw_registry.exists():
@@ -213,12 +312,31 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
 
 
 def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
-    """The ingest gateway and the OTLP port, sharing one OTLP receiver."""
+    """The ingest gateway and the OTLP port, sharing one OTLP receiver (the credential
+    check is the runtime's, as on every port)."""
     otlp = otlp_routes(intake)
-    runtime.serve(
-        "ingest-gateway", create_ingest_app(intake, settings.api_key, otlp), settings.ingest_addr
-    )
-    runtime.serve("otlp", create_otlp_app(intake, settings.api_key, otlp), settings.otlp_addr)
+    runtime.serve("ingest-gateway", create_ingest_app(intake, None, otlp), settings.ingest_addr)
+    runtime.serve("otlp", create_otlp_app(intake, None, otlp), settings.otlp_addr)
+
+
+def _keys_from_database(runtime: Runtime, settings: Settings) -> Store | None:
+    """A service without a store of its own (gateway, web UI) reads the keys from the
+    database when DATABASE_URL is set; until it answers only AGENTMON_API_KEY is accepted
+    (requests with other keys get 503: fail closed). Without DATABASE_URL only the API key
+    exists for it."""
+    if not settings.database_url:
+        return None
+    store = open_store(settings)
+    runtime.keyring.store = store
+    runtime.keyring.store_open = False
+
+    async def connect() -> None:
+        if not runtime.keyring.store_open:
+            await connect_with_backoff("the database (for its keys)", store.open)
+            runtime.keyring.store_open = True
+
+    runtime.background("keys-connect", connect)
+    return store
 
 
 def _listeners(
@@ -377,13 +495,16 @@ async def _connect_nats(bus: Any) -> None:
 async def run_ingest_gateway(settings: Settings) -> None:
     """Serve at once; /healthz says 503 and POSTs are refused with 503 until NATS answers."""
     bus = _nats_bus(settings)
+    runtime = Runtime(settings)
+    keys = _keys_from_database(runtime, settings)
     try:
-        runtime = Runtime(settings)
         _serve_ingest(runtime, bus, settings)
         runtime.background("nats-connect", lambda: _connect_nats(bus))
         await runtime.run()
     finally:
         await bus.close()
+        if keys is not None and runtime.keyring.store_open:
+            await keys.close()
 
 
 async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
@@ -394,14 +515,18 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
     bus = _nats_bus(settings)
     store = open_store(settings)
     runtime = Runtime(settings)
+    runtime.keyring.store, runtime.keyring.store_open = store, False
     on_stored = _listeners(runtime, settings, bus.announce_stored)
     health = ProcessorHealth(bus, store, settings)
     runtime.serve("processor-metrics", health.app(), metrics_addr)
 
-    async def consume() -> None:
-        await _connect_nats(bus)
+    async def open_store_when_reachable() -> None:
         await connect_with_backoff("the database", store.open)
-        health.store_open = True
+        health.store_open = runtime.keyring.store_open = True
+
+    async def consume() -> None:
+        # side by side: /metrics can check keys as soon as the database answers, NATS or not
+        await asyncio.gather(_connect_nats(bus), open_store_when_reachable())
         subscription = await bus.pull_subscription()
         processor = JetStreamProcessor(subscription, BatchWriter(store, on_stored))
         health.consuming = True
@@ -425,11 +550,14 @@ async def run_query_api(settings: Settings) -> None:
     store = open_store(settings)
     hub = LiveHub(settings.live_max_viewers)
     runtime = Runtime(settings)
+    runtime.keyring.store, runtime.keyring.store_open = store, False
     query_app = WhenReady(create_query_app(store, hub), "waiting for the database")
     runtime.serve("query-api", query_app, settings.query_addr)
 
     async def open_store_when_reachable() -> None:
-        await connect_with_backoff("the database", store.open)
+        if not runtime.keyring.store_open:  # opened already to see whether keys exist
+            await connect_with_backoff("the database", store.open)
+            runtime.keyring.store_open = True
         query_app.ready = True
 
     runtime.background("store-connect", open_store_when_reachable)
@@ -447,11 +575,16 @@ async def run_query_api(settings: Settings) -> None:
     finally:
         if bus:
             await bus.close()
-        if query_app.ready:
+        if runtime.keyring.store_open:
             await store.close()
 
 
 async def run_web_ui(settings: Settings) -> None:
     runtime = Runtime(settings)
-    runtime.serve("web-ui", _web_app(settings.query_base), settings.ui_addr)
-    await runtime.run()
+    keys = _keys_from_database(runtime, settings)
+    runtime.serve("web-ui", _web_app(runtime, settings.query_base), settings.ui_addr)
+    try:
+        await runtime.run()
+    finally:
+        if keys is not None and runtime.keyring.store_open:
+            await keys.close()

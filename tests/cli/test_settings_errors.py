@@ -26,6 +26,7 @@ BAD_VALUES = [
     ("AGENTMON_NATS_STREAM", "AGENTMON.EVENTS", "is not a JetStream name"),
     ("AGENTMON_LOG_LEVEL", "verbose", "is not a log level (expected one of debug, info,"),
     ("AGENTMON_LOG_FORMAT", "xml", "is not a log format (expected one of text, json)"),
+    ("AGENTMON_INSECURE", "maybe", "is not on or off (expected 1 or 0)"),
     ("AGENTMON_API_KEY", "   ", "is not any text"),
     ("AGENTMON_MAX_CONNECTIONS", "-1", "is not a whole number (expected e.g. 1000"),
     ("AGENTMON_LIVE_MAX_VIEWERS", "many", "is not a whole number"),

@@ -89,14 +89,16 @@ class HandlerRunner:
 
 
 class QueryClient:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, api_key: str | None = None) -> None:
         self.base = base.rstrip("/")
+        self.headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
 
     def get(self, path: str, **query: Any) -> Any:
         url = self.base + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
-        with urllib.request.urlopen(url, timeout=10) as answer:
+        request = urllib.request.Request(url, headers=self.headers)
+        with urllib.request.urlopen(request, timeout=10) as answer:
             return json.loads(answer.read())
 
     def session(self, session_id: str) -> dict[str, Any]:

@@ -464,7 +464,7 @@ def test_api_key_wrong_then_right_loses_nothing(
     run_handler: HandlerRunner, make_embedded_server: Any, tmp_path: Path
 ) -> None:
     guarded = make_embedded_server(env={"AGENTMON_API_KEY": "s3cret"})
-    guarded_query = QueryClient(guarded.query_url)
+    guarded_query = QueryClient(guarded.query_url, api_key="s3cret")  # it guards reads too
     sid = new_session()
     run_handler.env.update(AGENTMON_INGEST_URL=guarded.ingest_url, AGENTMON_API_KEY="wrong")
     run_handler("agentmon-claude-handler", claude(sid, "UserPromptSubmit", prompt="guarded"))

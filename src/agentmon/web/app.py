@@ -81,6 +81,9 @@ WS_HANDSHAKE_HEADERS = frozenset(
 )
 
 
+LOGIN_PATHS = frozenset({"/login", "/logout"})
+
+
 def is_api_path(path: str) -> bool:
     return path in API_PATHS or path.startswith(API_PREFIXES)
 
@@ -130,6 +133,7 @@ class WebApp:
         *,
         static_dir: Path = STATIC_DIR,
         forward_lifespan: bool = False,
+        login: ASGIApp | None = None,
     ) -> None:
         if query_app is None and not query_base:
             raise ValueError("the web UI needs a query API: pass query_app or query_base")
@@ -139,6 +143,7 @@ class WebApp:
         self.index = static_dir / "index.html"
         self.forward_lifespan = forward_lifespan
         self._client: httpx.AsyncClient | None = None
+        self.login = login
 
     # -- ASGI entry point -------------------------------------------------------------
 
@@ -158,6 +163,9 @@ class WebApp:
             return
         if kind == "websocket":
             await send({"type": "websocket.close", "code": 1008})
+            return
+        if kind == "http" and path in LOGIN_PATHS and self.login is not None:
+            await self.login(scope, receive, send)
             return
         if kind == "http":
             await self._serve_ui(scope, receive, send)
@@ -353,6 +361,7 @@ def create_web_app(
     query_app: ASGIApp | None = None,
     *,
     forward_lifespan: bool = False,
+    login: ASGIApp | None = None,
 ) -> ASGIApp:
     """The web UI as an ASGI app.
 
@@ -361,5 +370,7 @@ def create_web_app(
     ``http://127.0.0.1:8081``) is where API requests and the WebSocket are proxied to.
     ``forward_lifespan``: also hand ASGI lifespan events to ``query_app`` (only when nothing
     else runs that app's startup and shutdown).
+    ``login``: what answers /login and /logout (``web.login.LoginPages``) when the UI is
+    guarded by keys (runtime.py wraps the app in ``auth.Guard``).
     """
-    return WebApp(query_base, query_app, forward_lifespan=forward_lifespan)
+    return WebApp(query_base, query_app, forward_lifespan=forward_lifespan, login=login)
