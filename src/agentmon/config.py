@@ -314,6 +314,12 @@ class Settings:
     nats_max_bytes: int = setting(
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
     )
+    redact: str = setting(
+        "AGENTMON_REDACT", Kind(_choice(("on", "off")), "on or off"), "on", "redact secrets"
+    )
+    redact_patterns: Path | None = setting(  # noqa: RUF009
+        "AGENTMON_REDACT_PATTERNS", FILE, None, "file of extra `kind = regex` secret patterns"
+    )
 
     @property
     def sqlite_path(self) -> Path:

@@ -196,18 +196,19 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         bus = LocalBus()
         writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish))
         query_app = create_query_app(store, hub)
-        _serve_ingest(runtime, bus, settings)
+        intake = _redacting(bus, settings)
+        _serve_ingest(runtime, intake, settings)
         runtime.serve("query-api", query_app, settings.query_addr)
         if ui:
             runtime.serve("web-ui", _web_app(None, query_app), settings.ui_addr)
         runtime.background("processor", EmbeddedWriter(bus, writer).run)
         _retention(runtime, store, settings)
         if settings.openclaw_registry.exists():
-            runtime.background("openclaw-monitor", _monitor_task(settings, bus.accept))
+            runtime.background("openclaw-monitor", _monitor_task(settings, intake.accept))
         if demo:
             from agentmon.demo import DemoTraffic
 
-            runtime.background("demo", DemoTraffic(bus.accept).run)
+            runtime.background("demo", DemoTraffic(intake.accept).run)
         log.info("embedded agentmon: data in %s", settings.data_dir)
         await runtime.run()
 
@@ -219,6 +220,16 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
         "ingest-gateway", create_ingest_app(intake, settings.api_key, otlp), settings.ingest_addr
     )
     runtime.serve("otlp", create_otlp_app(intake, settings.api_key, otlp), settings.otlp_addr)
+
+
+def _redacting(intake: Intake, settings: Settings) -> Intake:
+    """Every ingest path's one intake, behind secret redaction unless AGENTMON_REDACT=off."""
+    from agentmon.redaction import PatternError, with_redaction
+
+    try:
+        return with_redaction(intake, settings.redact == "on", settings.redact_patterns)
+    except PatternError as exc:
+        raise SystemExit(f"AGENTMON_REDACT_PATTERNS: {exc}") from None
 
 
 def _listeners(
@@ -379,7 +390,7 @@ async def run_ingest_gateway(settings: Settings) -> None:
     bus = _nats_bus(settings)
     try:
         runtime = Runtime(settings)
-        _serve_ingest(runtime, bus, settings)
+        _serve_ingest(runtime, _redacting(bus, settings), settings)
         runtime.background("nats-connect", lambda: _connect_nats(bus))
         await runtime.run()
     finally:
