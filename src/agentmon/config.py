@@ -315,8 +315,9 @@ class Settings:
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
     )
     redact: str = setting(
-        "AGENTMON_REDACT", Kind(_choice(("on", "off")), "on or off"), "on", "redact secrets"
-    )
+        "AGENTMON_REDACT", Kind(_choice(("on", "off")), "a switch (expected on or off)"), "on",
+        "redact secrets at ingest",
+    )  # fmt: skip
     redact_patterns: Path | None = setting(  # noqa: RUF009
         "AGENTMON_REDACT_PATTERNS", FILE, None, "file of extra `kind = regex` secret patterns"
     )

@@ -36,6 +36,7 @@ MARKER = "[redacted:{kind}]"
 MARKER_PREFIX = "[redacted:"
 MIN_SECRET_TEXT = 8
 """Strings shorter than this hold no built-in rule's secret (user patterns see every string)."""
+MAX_KNOWN_KEYS = 10_000
 RENAMED_KINDS = {"aws-access-token": "aws-access-key"}
 """gitleaks rule ids shown under the name agentmon documents."""
 
@@ -96,6 +97,7 @@ class Redactor:
         self.rules = rules
         self.always = [rule for rule in rules if not rule.keywords]
         self.min_length = MIN_SECRET_TEXT if not self.always else 1
+        self.known_keys: dict[str, str] = {}
         by_keyword: dict[str, list[int]] = {}
         for index, rule in enumerate(rules):
             for keyword in rule.keywords:
@@ -128,16 +130,25 @@ class Redactor:
             for key, item in value.items():
                 if type(item) is not str or len(item) >= self.min_length:
                     value[key] = self.tree(item)
-                if type(key) is str and len(key) >= self.min_length and self.text(key) != key:
+                if type(key) is str and len(key) >= self.min_length and self._key(key) != key:
                     changed_keys = True
             if changed_keys:
-                redacted = {self.text(k) if type(k) is str else k: v for k, v in value.items()}
+                redacted = {self._key(k) if type(k) is str else k: v for k, v in value.items()}
                 value.clear()
                 value.update(redacted)
         elif kind is list:
             for index, item in enumerate(value):
                 value[index] = self.tree(item)
         return value
+
+    def _key(self, key: str) -> str:
+        """Keys come from a small vocabulary ("input_tokens" holds a keyword): remembered."""
+        redacted = self.known_keys.get(key)
+        if redacted is None:
+            if len(self.known_keys) >= MAX_KNOWN_KEYS:
+                self.known_keys.clear()
+            redacted = self.known_keys[key] = self.text(key)
+        return redacted
 
     def envelope(self, envelope: Envelope) -> None:
         self.tree(envelope.payload)

@@ -30,6 +30,7 @@ BAD_VALUES = [
     ("AGENTMON_MAX_CONNECTIONS", "-1", "is not a whole number (expected e.g. 1000"),
     ("AGENTMON_LIVE_MAX_VIEWERS", "many", "is not a whole number"),
     ("AGENTMON_ALLOWED_ORIGINS", "example.com", "is not origins (expected e.g. https://"),
+    ("AGENTMON_REDACT", "maybe", "is not a switch (expected on or off)"),
 ]
 
 
