@@ -13,7 +13,8 @@ the number of acknowledged events. Prints each round and the median.
 
 `--redact compare` starts one server with redaction on and one with it off
 (`AGENTMON_REDACT`), alternates their rounds (so load from elsewhere on the machine falls on
-both alike) and prints both medians and their ratio. `--redactor-only` times the redactor
+both alike) and prints both medians and their ratio, and the servers' CPU time per event
+(steadier than events/s on a shared machine). `--redactor-only` times the redactor
 alone on the same events, a tool event with 2 KB of output and one carrying secrets.
 """
 
@@ -197,6 +198,17 @@ def run_round(target: Target, args: argparse.Namespace) -> float:
     return accepted / elapsed
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time the server processes used so far: unlike events/s, barely moved by load
+    from elsewhere on the machine."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def total_rss_mb(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -282,20 +294,27 @@ def main() -> None:
             f"events, {args.clients} client process(es) x {args.concurrency} connections"
         )
         rates: dict[str, list[float]] = {setting: [] for setting in settings}
+        cpu: dict[str, list[float]] = {setting: [] for setting in settings}
         for _ in range(args.rounds):
             for setting, (target, servers) in targets.items():
                 print(f" redaction {setting}:")
+                pids = [s.process.pid for s in servers]
+                used = cpu_seconds(pids)
                 rates[setting].append(run_round(target, args))
-                print(f"  server RSS: {total_rss_mb([s.process.pid for s in servers]):.0f} MB")
+                cpu[setting].append((cpu_seconds(pids) - used) / args.batches / args.batch_size)
+                print(f"  server CPU: {cpu[setting][-1] * 1e6:.0f} µs per event")
+                print(f"  server RSS: {total_rss_mb(pids):.0f} MB")
         medians = {setting: statistics.median(rates[setting]) for setting in settings}
         for setting, median in medians.items():
+            per_event = statistics.median(cpu[setting]) * 1e6
             print(
-                f"median: {median:,.0f} events/s acknowledged and queryable "
-                f"({args.mode}, redaction {setting})"
+                f"median: {median:,.0f} events/s acknowledged and queryable, server CPU "
+                f"{per_event:.0f} µs per event ({args.mode}, redaction {setting})"
             )
         if len(medians) == 2:
-            cost = 1 - medians["on"] / medians["off"]
-            print(f"redaction on / off: {medians['on'] / medians['off']:.3f} (costs {cost:.1%})")
+            ratio = medians["on"] / medians["off"]
+            cpu_ratio = statistics.median(cpu["on"]) / statistics.median(cpu["off"])
+            print(f"redaction on / off: events/s {ratio:.3f}, server CPU per event {cpu_ratio:.3f}")
     finally:
         for _, servers in targets.values():
             for server in servers:

@@ -29,6 +29,7 @@ from typing import Any
 
 from ahocorasick_rs import AhoCorasick, MatchKind
 
+from agentmon.config import Settings
 from agentmon.events import Envelope
 from agentmon.intake import Intake
 
@@ -354,8 +355,13 @@ class RedactingIntake:
         return await self.inner.health()
 
 
-def with_redaction(intake: Intake, enabled: bool, patterns: Path | None) -> Intake:
-    """`intake` behind redaction, or `intake` itself when redaction is turned off."""
-    if not enabled:
+def with_redaction(intake: Intake, settings: Settings) -> Intake:
+    """`intake` behind redaction, or `intake` itself with AGENTMON_REDACT=off; a pattern
+    file that cannot be used stops the start with one line."""
+    if settings.redact == "off":
         return intake
-    return RedactingIntake(intake, build_redactor(patterns))
+    try:
+        redactor = build_redactor(settings.redact_patterns)
+    except PatternError as exc:
+        raise SystemExit(f"AGENTMON_REDACT_PATTERNS: {exc}") from None
+    return RedactingIntake(intake, redactor)

@@ -24,6 +24,7 @@ from agentmon.live import LiveHub
 from agentmon.origins import OriginCheck, parse_origins
 from agentmon.processor import BatchWriter, EmbeddedWriter
 from agentmon.query import create_query_app
+from agentmon.redaction import with_redaction
 from agentmon.store import Store, open_store
 
 log = logging.getLogger("agentmon")
@@ -196,7 +197,7 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         bus = LocalBus()
         writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish))
         query_app = create_query_app(store, hub)
-        intake = _redacting(bus, settings)
+        intake = with_redaction(bus, settings)
         _serve_ingest(runtime, intake, settings)
         runtime.serve("query-api", query_app, settings.query_addr)
         if ui:
@@ -220,16 +221,6 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
         "ingest-gateway", create_ingest_app(intake, settings.api_key, otlp), settings.ingest_addr
     )
     runtime.serve("otlp", create_otlp_app(intake, settings.api_key, otlp), settings.otlp_addr)
-
-
-def _redacting(intake: Intake, settings: Settings) -> Intake:
-    """Every ingest path's one intake, behind secret redaction unless AGENTMON_REDACT=off."""
-    from agentmon.redaction import PatternError, with_redaction
-
-    try:
-        return with_redaction(intake, settings.redact == "on", settings.redact_patterns)
-    except PatternError as exc:
-        raise SystemExit(f"AGENTMON_REDACT_PATTERNS: {exc}") from None
 
 
 def _listeners(
@@ -390,7 +381,7 @@ async def run_ingest_gateway(settings: Settings) -> None:
     bus = _nats_bus(settings)
     try:
         runtime = Runtime(settings)
-        _serve_ingest(runtime, _redacting(bus, settings), settings)
+        _serve_ingest(runtime, with_redaction(bus, settings), settings)
         runtime.background("nats-connect", lambda: _connect_nats(bus))
         await runtime.run()
     finally:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from agentmon.config import Settings
 from agentmon.events import new_event
 from agentmon.redaction import (
     PatternError,
@@ -169,7 +170,7 @@ class Recorder:
 
 async def test_the_intake_redacts_before_the_inner_one_sees_the_events() -> None:
     inner = Recorder()
-    intake = with_redaction(inner, enabled=True, patterns=None)
+    intake = with_redaction(inner, Settings())
     assert isinstance(intake, RedactingIntake)
     sample = samples()[0]
     await intake.accept([new_event("error", framework="t", payload={"message": sample.text})])
@@ -182,4 +183,4 @@ async def test_the_intake_redacts_before_the_inner_one_sees_the_events() -> None
 
 def test_turned_off_the_intake_is_the_inner_one() -> None:
     inner = Recorder()
-    assert with_redaction(inner, enabled=False, patterns=None) is inner
+    assert with_redaction(inner, Settings(redact="off")) is inner
