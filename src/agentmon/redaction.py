@@ -38,6 +38,9 @@ MARKER_PREFIX = "[redacted:"
 MIN_SECRET_TEXT = 8
 """Strings shorter than this hold no built-in rule's secret (user patterns see every string)."""
 MAX_KNOWN_KEYS = 10_000
+ANCHORED_GITLEAKS = frozenset({"generic-api-key"})
+"""gitleaks rules whose every match, once the leading `[\\w.-]{0,50}?` is dropped, starts
+with one of their keywords (see `Rule.anchored`): the costly ones that run most often."""
 RENAMED_KINDS = {"aws-access-token": "aws-access-key"}
 """gitleaks rule ids shown under the name agentmon documents."""
 
@@ -80,6 +83,7 @@ class Rule:
     secret_group: int = 0  # 0: the first group that matched, else the whole match
     allowlist_specs: tuple[dict[str, Any], ...] = ()
     needs_digit: bool = False  # gitleaks' extra condition on its generic rules
+    anchored: bool = False  # every match starts with one of the keywords
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
@@ -111,15 +115,41 @@ class Redactor:
         """`value` with every secret replaced by its marker."""
         if len(value) < self.min_length:
             return value
-        found = self.triggers.find_matches_as_indexes(value.lower(), overlapping=True)
+        found = self._keywords_in(value)
         if not found and not self.always:
             return value
         indexes = {index for keyword, _, _ in found for index in self.rules_of[keyword]}
         for index in sorted(indexes):
-            value = self._apply(self.rules[index], value)
+            rule = self.rules[index]
+            if rule.anchored and value.isascii():  # lower() keeps ASCII positions
+                value = self._apply_at_keywords(rule, value)
+            else:
+                value = self._apply(rule, value)
         for rule in self.always:
             value = self._apply(rule, value)
         return value
+
+    def _keywords_in(self, value: str) -> list[tuple[int, int, int]]:
+        """(keyword, start, end) of every keyword in `value`."""
+        found: list[tuple[int, int, int]] = self.triggers.find_matches_as_indexes(
+            value.lower(), overlapping=True
+        )
+        return found
+
+    def _apply_at_keywords(self, rule: Rule, text: str) -> str:
+        """A rule whose match starts at one of its keywords, tried only there: a regex
+        scanned over a long text costs Python's matcher a try at every position."""
+        keywords = set(rule.keywords)
+        starts = sorted(
+            start for k, start, _ in self._keywords_in(text) if self.keywords[k] in keywords
+        )
+        pieces, done = [], 0
+        for start in starts:
+            match = rule.pattern.match(text, start) if start >= done else None
+            if match and match.end() > start:
+                pieces += [text[done:start], self._replacement(rule, match, text)]
+                done = match.end()
+        return "".join(pieces) + text[done:] if pieces else text
 
     def tree(self, value: Any) -> Any:
         """A JSON value with every string (and key) redacted; containers change in place."""
@@ -157,16 +187,17 @@ class Redactor:
             self.tree(envelope.attributes)
 
     def _apply(self, rule: Rule, text: str) -> str:
-        def replace(match: re.Match[str]) -> str:
-            group = _secret_group(match, rule.secret_group)
-            secret = match.group(group)
-            if not secret or self._allowed(rule, secret, match, text):
-                return match.group(0)
-            start, end = match.start(group) - match.start(), match.end(group) - match.start()
-            whole = match.group(0)
-            return whole[:start] + MARKER.format(kind=rule.kind) + whole[end:]
+        return rule.pattern.sub(lambda match: self._replacement(rule, match, text), text)
 
-        return rule.pattern.sub(replace, text)
+    def _replacement(self, rule: Rule, match: re.Match[str], text: str) -> str:
+        """The match with its secret replaced by the marker, or as it is if allowed."""
+        group = _secret_group(match, rule.secret_group)
+        secret = match.group(group)
+        if not secret or self._allowed(rule, secret, match, text):
+            return match.group(0)
+        start, end = match.start(group) - match.start(), match.end(group) - match.start()
+        whole = match.group(0)
+        return whole[:start] + MARKER.format(kind=rule.kind) + whole[end:]
 
     def _allowed(self, rule: Rule, secret: str, match: re.Match[str], text: str) -> bool:
         if secret.startswith(MARKER_PREFIX):
@@ -285,6 +316,7 @@ def _rule(spec: dict[str, Any]) -> Rule:
         secret_group=int(spec.get("secretGroup", 0)),
         allowlist_specs=tuple(spec.get("allowlists", [])),
         needs_digit=kind.startswith("generic") and bool(spec.get("entropy")),
+        anchored=bool(spec.get("anchored", False)) or spec["id"] in ANCHORED_GITLEAKS,
     )
 
 

@@ -184,3 +184,20 @@ async def test_the_intake_redacts_before_the_inner_one_sees_the_events() -> None
 def test_turned_off_the_intake_is_the_inner_one() -> None:
     inner = Recorder()
     assert with_redaction(inner, Settings(redact="off")) is inner
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'api_key = "Zx81Kq0Lm2Nv7Bc4"',
+        "export SECRET_TOKEN=9f8e7d6c5b4a3f2e1d0c and AUTH: 73hf92jf83hg72hd",
+        "credentials: Q29udGVudC0xMjM0NTY3ODkw",
+        "PASSWORD => 'x8Kd93Lm20Qp'",
+        "the key facts; api usage; token counts",
+        "accesskey=AbC123dEf456GhI789",
+    ],
+)
+def test_anchored_rules_find_what_a_full_scan_finds(redactor: Redactor, text: str) -> None:
+    for rule in redactor.rules:
+        if rule.anchored:
+            assert redactor._apply_at_keywords(rule, text) == redactor._apply(rule, text)
