@@ -2,12 +2,20 @@
 
     .venv/bin/python bench/bench_ingest.py --mode embedded
     .venv/bin/python bench/bench_ingest.py --mode distributed --processors 2
+    .venv/bin/python bench/bench_ingest.py --redact compare   # secret redaction's cost
+    .venv/bin/python bench/bench_ingest.py --redactor-only    # µs per event, no server
 
 Starts the real services as subprocesses (embedded: `agentmon serve`; distributed:
 `ingest-gateway` + N `event-processor` against local NATS and a fresh PostgreSQL database),
 posts pre-encoded batches from a separate client process with keep-alive connections, and
 stops the clock when the store's own count (read through the query API's summary) reaches
 the number of acknowledged events. Prints each round and the median.
+
+`--redact compare` starts one server with redaction on and one with it off
+(`AGENTMON_REDACT`), alternates their rounds (so load from elsewhere on the machine falls on
+both alike) and prints both medians and their ratio, and the servers' CPU time per event
+(steadier than events/s on a shared machine). `--redactor-only` times the redactor
+alone on the same events, a tool event with 2 KB of output and one carrying secrets.
 """
 
 from __future__ import annotations
@@ -36,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.conftest import ServerProcess, admin_sql, free_port, start_agentmon, start_embedded
 
-from agentmon.events import new_event
+from agentmon.events import Envelope, new_event
+from agentmon.redaction import build_redactor
 
 FRAMEWORKS = ("claude-code", "codex", "openclaw", "gemini-cli")
 
@@ -189,6 +198,17 @@ def run_round(target: Target, args: argparse.Namespace) -> float:
     return accepted / elapsed
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time the server processes used so far: unlike events/s, barely moved by load
+    from elsewhere on the machine."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            times = psutil.Process(pid).cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def total_rss_mb(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -197,16 +217,17 @@ def total_rss_mb(pids: list[int]) -> float:
     return total / 1e6
 
 
-def start_embedded_target(tmp: Path) -> tuple[Target, list[ServerProcess]]:
-    server = start_embedded(tmp / "data")
+def start_embedded_target(tmp: Path, env: dict[str, str]) -> tuple[Target, list[ServerProcess]]:
+    server = start_embedded(tmp / "data", env=env)
     return Target(server.ingest_url, query_url=server.query_url), [server]
 
 
 def start_distributed_target(
-    tmp: Path, args: argparse.Namespace, dsn: str
+    tmp: Path, args: argparse.Namespace, dsn: str, redact: dict[str, str]
 ) -> tuple[Target, list[ServerProcess]]:
     suffix = uuid.uuid4().hex[:8]
     env = {
+        **redact,
         "DATABASE_URL": dsn,
         "NATS_URL": args.nats_url,
         "NATS_TOPIC": f"agentmon.bench.{suffix}",
@@ -240,31 +261,105 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--nats-url", default=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"))
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--redact",
+        choices=["on", "off", "compare"],
+        default="on",
+        help="secret redaction in the server (AGENTMON_REDACT), or both to compare (default: on)",
+    )
+    parser.add_argument(
+        "--redactor-only", action="store_true", help="time the redactor alone, in µs per event"
+    )
     args = parser.parse_args()
+    if args.redactor_only:
+        bench_redactor(args)
+        return
+    settings = ["on", "off"] if args.redact == "compare" else [args.redact]
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-"))
-    database = f"agentmon_bench_{uuid.uuid4().hex[:8]}" if args.mode == "distributed" else None
-    servers: list[ServerProcess] = []
+    databases: list[str] = []
+    targets: dict[str, tuple[Target, list[ServerProcess]]] = {}
     try:
-        if database:
-            admin_sql(args.pg, f'CREATE DATABASE "{database}"')
-            target, servers = start_distributed_target(tmp, args, f"{args.pg}/{database}")
-        else:
-            target, servers = start_embedded_target(tmp)
+        for setting in settings:
+            env, where = {"AGENTMON_REDACT": setting}, tmp / setting
+            where.mkdir()
+            if args.mode == "distributed":
+                databases.append(f"agentmon_bench_{uuid.uuid4().hex[:8]}")
+                admin_sql(args.pg, f'CREATE DATABASE "{databases[-1]}"')
+                dsn = f"{args.pg}/{databases[-1]}"
+                targets[setting] = start_distributed_target(where, args, dsn, env)
+            else:
+                targets[setting] = start_embedded_target(where, env)
         print(
             f"{args.mode}: {args.rounds} rounds of {args.batches} batches x {args.batch_size} "
             f"events, {args.clients} client process(es) x {args.concurrency} connections"
         )
-        rates = []
+        rates: dict[str, list[float]] = {setting: [] for setting in settings}
+        cpu: dict[str, list[float]] = {setting: [] for setting in settings}
         for _ in range(args.rounds):
-            rates.append(run_round(target, args))
-            print(f"  server RSS: {total_rss_mb([s.process.pid for s in servers]):.0f} MB")
-        median = statistics.median(rates)
-        print(f"median: {median:,.0f} events/s acknowledged and queryable ({args.mode})")
+            for setting, (target, servers) in targets.items():
+                print(f" redaction {setting}:")
+                pids = [s.process.pid for s in servers]
+                used = cpu_seconds(pids)
+                rates[setting].append(run_round(target, args))
+                cpu[setting].append((cpu_seconds(pids) - used) / args.batches / args.batch_size)
+                print(f"  server CPU: {cpu[setting][-1] * 1e6:.0f} µs per event")
+                print(f"  server RSS: {total_rss_mb(pids):.0f} MB")
+        medians = {setting: statistics.median(rates[setting]) for setting in settings}
+        for setting, median in medians.items():
+            per_event = statistics.median(cpu[setting]) * 1e6
+            print(
+                f"median: {median:,.0f} events/s acknowledged and queryable, server CPU "
+                f"{per_event:.0f} µs per event ({args.mode}, redaction {setting})"
+            )
+        if len(medians) == 2:
+            ratio = medians["on"] / medians["off"]
+            cpu_ratio = statistics.median(cpu["on"]) / statistics.median(cpu["off"])
+            print(f"redaction on / off: events/s {ratio:.3f}, server CPU per event {cpu_ratio:.3f}")
     finally:
-        for server in servers:
-            server.stop()
-        if database:
+        for _, servers in targets.values():
+            for server in servers:
+                server.stop()
+        for database in databases:
             admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def bench_redactor(args: argparse.Namespace) -> None:
+    """µs per event of the redactor alone, median of rounds, on three kinds of event."""
+    redactor = build_redactor()
+    decoder = msgspec.json.Decoder(list[Envelope])
+    typical = [
+        e for b in make_bodies(args.batches // 10, args.batch_size) for e in decoder.decode(b)
+    ]
+    listing = "-rw-r--r--  1 ada ada  220 Dec  4 10:00 README.md\n" * 40
+    tool = {"kind": "tool", "name": "Bash", "input": {"command": "ls -la"}, "output": listing}
+    secrets = {
+        "kind": "tool",
+        "name": "Bash",
+        "input": {"command": "curl -H 'Authorization: Bearer 8f2k4Lq9Zt7Xw3Pm' https://x"},
+        "output": "export DATABASE_URL=postgresql://app:S3cr3tPassw0rd@db:5432/app",
+    }
+    for name, make in (
+        (f"the benchmark's mix ({len(typical)} events)", lambda: typical),
+        (f"a tool event with {len(listing)} bytes of output", lambda: copies(tool, 1000)),
+        ("a tool event carrying two secrets", lambda: copies(secrets, 1000)),
+    ):
+        timings = []
+        for _ in range(max(args.rounds, 5)):
+            events = make()
+            started = time.perf_counter()
+            for envelope in events:
+                redactor.envelope(envelope)
+            timings.append((time.perf_counter() - started) / len(events) * 1e6)
+        print(f"redactor, {name}: median {statistics.median(timings):.1f} µs per event")
+
+
+def copies(payload: dict[str, Any], count: int) -> list[Envelope]:
+    return [
+        new_event(
+            "span.end", framework="bench", payload=msgspec.json.decode(msgspec.json.encode(payload))
+        )
+        for _ in range(count)
+    ]
 
 
 if __name__ == "__main__":

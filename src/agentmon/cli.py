@@ -316,11 +316,12 @@ async def _monitor(args: argparse.Namespace, settings: Settings) -> int:
 
     if settings.nats_url and not args.ingest_url:
         from agentmon.bus.nats import NatsBus
+        from agentmon.redaction import with_redaction
 
         bus = NatsBus(settings)
         await bus.connect()
         try:
-            return await main(args, settings, bus.accept)
+            return await main(args, settings, with_redaction(bus, settings).accept)
         finally:
             await bus.close()
     return await main(args, settings, None)

@@ -343,6 +343,10 @@ class Settings:
     )
     insecure: bool = setting("AGENTMON_INSECURE", SWITCH, False, "serve reads to anyone, no key")
     metrics_open: bool = setting("AGENTMON_METRICS_OPEN", SWITCH, False, "/metrics needs no key")
+    redact: bool = setting("AGENTMON_REDACT", SWITCH, True, "redact secrets at ingest")
+    redact_patterns: Path | None = setting(  # noqa: RUF009
+        "AGENTMON_REDACT_PATTERNS", FILE, None, "file of extra `kind = regex` secret patterns"
+    )
 
     @property
     def sqlite_path(self) -> Path:

@@ -26,6 +26,7 @@ from agentmon.live import LiveHub
 from agentmon.origins import OriginCheck, parse_origins
 from agentmon.processor import BatchWriter, EmbeddedWriter
 from agentmon.query import create_query_app
+from agentmon.redaction import with_redaction
 from agentmon.store import Store, open_store
 
 log = logging.getLogger("agentmon")
@@ -295,18 +296,19 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         bus = LocalBus()
         writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish))
         query_app = create_query_app(store, hub)
-        _serve_ingest(runtime, bus, settings)
+        intake = with_redaction(bus, settings)
+        _serve_ingest(runtime, intake, settings)
         runtime.serve("query-api", query_app, settings.query_addr)
         if ui:
             runtime.serve("web-ui", _web_app(runtime, None, query_app), settings.ui_addr)
         runtime.background("processor", EmbeddedWriter(bus, writer).run)
         _retention(runtime, store, settings)
         if settings.openclaw_registry.exists():
-            runtime.background("openclaw-monitor", _monitor_task(settings, bus.accept))
+            runtime.background("openclaw-monitor", _monitor_task(settings, intake.accept))
         if demo:
             from agentmon.demo import DemoTraffic
 
-            runtime.background("demo", DemoTraffic(bus.accept).run)
+            runtime.background("demo", DemoTraffic(intake.accept).run)
         log.info("embedded agentmon: data in %s", settings.data_dir)
         await runtime.run()
 
@@ -498,7 +500,7 @@ async def run_ingest_gateway(settings: Settings) -> None:
     runtime = Runtime(settings)
     keys = _keys_from_database(runtime, settings)
     try:
-        _serve_ingest(runtime, bus, settings)
+        _serve_ingest(runtime, with_redaction(bus, settings), settings)
         runtime.background("nats-connect", lambda: _connect_nats(bus))
         await runtime.run()
     finally:
