@@ -178,6 +178,8 @@ DAYS = Kind(
 )
 DIRECTORY = Kind(_path(must_be_dir=True), "a directory (expected e.g. ~/.local/share/agentmon)")
 FILE = Kind(_path(must_be_dir=False), "a file path (expected e.g. ~/instances.json)")
+
+
 def _count(raw: str) -> int:
     if not raw.strip().isdigit():
         raise ValueError(raw)
@@ -313,6 +315,18 @@ class Settings:
     )
     nats_max_bytes: int = setting(
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
+    )
+    stuck_after: float = setting(
+        "AGENTMON_STUCK_AFTER", INTERVAL, 600.0, "a run open this long without an event is stuck"
+    )
+    loop_repeats: int = setting(
+        "AGENTMON_LOOP_REPEATS",
+        COUNT,
+        5,
+        "identical tool calls in a row that are a loop (0: off)",
+    )
+    lost_after: float = setting(
+        "AGENTMON_LOST_AFTER", INTERVAL, 300.0, "VM silence after which its agents are lost"
     )
 
     @property

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Timestamp = str
-SessionStatus = Literal["active", "idle", "waiting", "ended", "error"]
+SessionStatus = Literal["active", "idle", "waiting", "ended", "error", "stuck", "looping", "lost"]
 Window = Literal["1h", "6h", "24h", "7d"]
 
 

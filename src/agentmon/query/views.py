@@ -42,6 +42,8 @@ from agentmon.store.queries import (
 # A VM whose monitor has not reported for this long is flagged: the monitor itself has
 # stopped or is cut off from the ingest gateway (its own "stale" means its checks fail).
 STALE_AFTER_S = 300
+# the statuses of an open session that is not waiting for an answer: all count as active today
+OPEN_UNASKED_STATUSES = ("active", "stuck", "looping", "lost")
 
 
 def decode_json(value: Any) -> Any:
@@ -204,7 +206,7 @@ def _day_counts(row: Row) -> DayCounts:
 def summary_view(rows: SummaryRows) -> Summary:
     by_framework = {row["framework"]: _day_counts(row) for row in rows.totals}
     for row in rows.live:
-        if row["status"] == "active":
+        if row["status"] in OPEN_UNASKED_STATUSES:
             by_framework.setdefault(row["framework"], DayCounts()).active_sessions += int(row["n"])
     for row in rows.waiting:
         counts = by_framework.setdefault(row["framework"], DayCounts())

@@ -5,10 +5,19 @@ from __future__ import annotations
 from agentmon.config import Settings
 from agentmon.store.base import NotFound, Store, WriteResult
 from agentmon.store.errors import StoreUnavailable
+from agentmon.store.queries import Attention
 
 
 def open_store(settings: Settings) -> Store:
     """PostgreSQL when DATABASE_URL is set, else SQLite in the data directory (not yet opened)."""
+    store = _new_store(settings)
+    store.attention = Attention(
+        int(settings.stuck_after * 1000), settings.loop_repeats, int(settings.lost_after * 1000)
+    )
+    return store
+
+
+def _new_store(settings: Settings) -> Store:
     if settings.database_url:
         from agentmon.store.postgres import PostgresStore
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import abc
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
+
+import msgspec
 
 from agentmon.events import format_ts
 
@@ -27,26 +29,47 @@ WINDOWS: dict[str, tuple[int, int, str]] = {
     "7d": (7 * 86400, 3600, "hour"),
 }
 
-SESSION_STATUSES = ("active", "idle", "waiting", "ended", "error")
+SESSION_STATUSES = ("active", "idle", "waiting", "ended", "error", "stuck", "looping", "lost")
+
+# a VM in one of these states runs its agents; in any other (shutoff, crashed, unknown: nothing
+# answered the monitor) its agents are lost
+VM_RUNNING_STATES = frozenset({"running", "blocked"})
 
 _NOT_FAILED = "coalesce(s.last_run_status, '') <> 'error'"
-_RUNNING = f"s.ended_at IS NULL AND s.waiting_reason IS NULL AND {_NOT_FAILED}"
+_OPEN_UNASKED = "s.ended_at IS NULL AND s.waiting_reason IS NULL"
 STATUS_FILTERS = {
-    # the same cases as STATUS_SQL, written so the open/waiting partial indexes can serve them
-    "active": f"{_RUNNING} AND s.last_ts >= ?",
-    "idle": f"{_RUNNING} AND s.last_ts < ?",
+    # written so the open/waiting partial indexes can serve them; the others are built by
+    # `Queries._status_filter` from the same cases as `Queries._status_case`
     "waiting": "s.ended_at IS NULL AND s.waiting_reason IS NOT NULL",
     "ended": f"s.ended_at IS NOT NULL AND {_NOT_FAILED}",
-    "error": "s.last_run_status = 'error' AND (s.ended_at IS NOT NULL OR s.waiting_reason IS NULL)",
 }
-
-STATUS_SQL = (
-    "CASE WHEN s.ended_at IS NOT NULL THEN "
-    "(CASE WHEN s.last_run_status = 'error' THEN 'error' ELSE 'ended' END) "
-    "WHEN s.waiting_reason IS NOT NULL THEN 'waiting' "
-    "WHEN s.last_run_status = 'error' THEN 'error' "
-    "WHEN s.last_ts < ? THEN 'idle' ELSE 'active' END"
+# a run that started and has not ended (the runs_open index serves it)
+_OPEN_RUN = (
+    "EXISTS (SELECT 1 FROM runs r WHERE r.session_id = s.session_id "
+    "AND r.started_at IS NOT NULL AND r.ended_at IS NULL)"
 )
+
+
+@dataclass(frozen=True)
+class Attention:
+    """When an open session needs a person without asking (AGENTMON_STUCK_AFTER,
+    AGENTMON_LOOP_REPEATS, AGENTMON_LOST_AFTER); a repeat count below 2 turns loops off."""
+
+    stuck_after_ms: int = 600_000
+    loop_repeats: int = 5
+    lost_after_ms: int = 300_000
+
+
+@dataclass(frozen=True)
+class StatusContext:
+    """What a session's status depends on besides its own row, read once per query."""
+
+    now_ms: int
+    idle_cutoff: int
+    stuck_cutoff: int
+    looping: dict[str, int]  # session id → when its loop began
+    lost_vms: dict[str, int]  # VM name → since when its agents are lost
+
 
 # events are read this many at a time, so a byte budget stops the reading, not only the answer
 EVENT_CHUNK = 50
@@ -156,6 +179,7 @@ async def every_row(
 
 class Queries(abc.ABC):
     idle_timeout_ms: int
+    attention: Attention = Attention()
 
     @abc.abstractmethod
     async def fetch(self, sql: str, params: list[Any]) -> list[Row]: ...
@@ -172,6 +196,110 @@ class Queries(abc.ABC):
 
     def _idle_cutoff(self, now_ms: int) -> int:
         return now_ms - self.idle_timeout_ms
+
+    # --- statuses ------------------------------------------------------------------------
+
+    async def status_context(self, now_ms: int | None = None) -> StatusContext:
+        now_ms = now_ms or self._now_ms()
+        stuck_cutoff = now_ms - self.attention.stuck_after_ms
+        looping, lost = await asyncio.gather(
+            self._looping_sessions(stuck_cutoff), self._lost_vms(now_ms)
+        )
+        return StatusContext(now_ms, self._idle_cutoff(now_ms), stuck_cutoff, looping, lost)
+
+    async def _looping_sessions(self, stuck_cutoff: int) -> dict[str, int]:
+        """Sessions whose open run's latest N tool spans repeat one call (same tool and input,
+        or same tool and error), with the start of the first repeat. Only sessions heard from
+        within the stuck threshold loop: a loop that went silent is stuck."""
+        repeats = self.attention.loop_repeats
+        if repeats < 2:
+            return {}
+        rows = await self.fetch(
+            "SELECT session_id, run_id, name, input, error, t FROM ("
+            "SELECT sp.session_id, sp.run_id, sp.name, sp.input, sp.error, "
+            "coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t, row_number() OVER ("
+            "PARTITION BY sp.run_id "
+            "ORDER BY coalesce(sp.started_at, sp.derived_start, sp.first_ts) DESC, sp.span_id DESC"
+            ") AS n FROM sessions s "
+            "JOIN runs r ON r.session_id = s.session_id "
+            "AND r.started_at IS NOT NULL AND r.ended_at IS NULL "
+            "JOIN spans sp ON sp.run_id = r.run_id AND sp.kind = 'tool' "
+            f"WHERE {_OPEN_UNASKED} AND s.last_ts >= ?) latest WHERE n <= ?",
+            [stuck_cutoff, repeats],
+        )
+        by_run: dict[str, list[Row]] = {}
+        for row in rows:
+            by_run.setdefault(row["run_id"], []).append(row)
+        looping: dict[str, int] = {}
+        for spans in by_run.values():
+            if len(spans) == repeats and _one_call_repeated(spans):
+                began = min(int(span["t"] or 0) for span in spans)
+                session = spans[0]["session_id"]
+                looping[session] = min(began, looping.get(session, began))
+        return looping
+
+    async def _lost_vms(self, now_ms: int) -> dict[str, int]:
+        """VMs silent for longer than the lost threshold or not running, and since when."""
+        lost: dict[str, int] = {}
+        for row in await self.fetch("SELECT name, ts, snapshot FROM vm_latest", []):
+            reported = int(row["ts"] or 0)
+            if reported < now_ms - self.attention.lost_after_ms:
+                lost[row["name"]] = reported + self.attention.lost_after_ms
+            elif vm_state(row["snapshot"]) not in VM_RUNNING_STATES:
+                lost[row["name"]] = reported
+        return lost
+
+    def _id_in(self, column: str, values: Iterable[str]) -> tuple[str, list[Any]]:
+        values = list(values)
+        return self.in_list(column, values) if values else ("1 = 0", [])
+
+    def _attention_cases(self, ctx: StatusContext) -> list[tuple[str, str, list[Any]]]:
+        """(status, condition, params) of an open session nobody is asked about, in the
+        order they win: lost, looping, stuck (each before its last run's failure)."""
+        by_client, client_params = self._id_in("coalesce(s.client_id, '')", ctx.lost_vms)
+        by_host, host_params = self._id_in("coalesce(s.host, '')", ctx.lost_vms)
+        looping, looping_params = self._id_in("s.session_id", ctx.looping)
+        return [
+            (
+                "lost",
+                f"({by_client} OR {by_host}) AND (coalesce(s.last_ts, 0) >= ? OR {_OPEN_RUN})",
+                [*client_params, *host_params, ctx.idle_cutoff],
+            ),
+            ("looping", looping, looping_params),
+            ("stuck", f"coalesce(s.last_ts, 0) < ? AND {_OPEN_RUN}", [ctx.stuck_cutoff]),
+        ]
+
+    def _status_case(self, ctx: StatusContext) -> tuple[str, list[Any]]:
+        """The status of `sessions s` as one SQL expression."""
+        sql = (
+            "CASE WHEN s.ended_at IS NOT NULL THEN "
+            "(CASE WHEN s.last_run_status = 'error' THEN 'error' ELSE 'ended' END) "
+            "WHEN s.waiting_reason IS NOT NULL THEN 'waiting' "
+        )
+        params: list[Any] = []
+        for status, condition, condition_params in self._attention_cases(ctx):
+            sql += f"WHEN {condition} THEN '{status}' "
+            params += condition_params
+        sql += "WHEN s.last_run_status = 'error' THEN 'error' WHEN s.last_ts < ? THEN 'idle' "
+        return sql + "ELSE 'active' END", [*params, ctx.idle_cutoff]
+
+    def _status_filter(self, status: str, ctx: StatusContext) -> tuple[str, list[Any]]:
+        """The WHERE condition selecting the sessions `_status_case` calls `status`."""
+        if status in STATUS_FILTERS:
+            return STATUS_FILTERS[status], []
+        clauses, params = [_OPEN_UNASKED], []
+        for case, condition, condition_params in self._attention_cases(ctx):
+            clauses.append(f"({condition})" if case == status else f"NOT ({condition})")
+            params += condition_params
+            if case == status:
+                return " AND ".join(clauses), params
+        if status == "error":
+            clauses.append("s.last_run_status = 'error'")
+            failed_open = " AND ".join(clauses)
+            failed_ended = "s.ended_at IS NOT NULL AND s.last_run_status = 'error'"
+            return f"(({failed_ended}) OR ({failed_open}))", params
+        clauses.append(f"{_NOT_FAILED} AND s.last_ts {'>=' if status == 'active' else '<'} ?")
+        return " AND ".join(clauses), [*params, ctx.idle_cutoff]
 
     # --- events --------------------------------------------------------------------------
 
@@ -252,24 +380,27 @@ class Queries(abc.ABC):
     ) -> Page:
         """Newest start first, after `position` (first_ts, session_id); each row has its
         `status`, `run_count`, `span_count` and `tool_count`."""
-        cutoff = self._idle_cutoff(self._now_ms())
-        where, params = self._session_where(filters, position, cutoff)
+        ctx = await self.status_context()
+        status_sql, status_params = self._status_case(ctx)
+        where, params = self._session_where(filters, position, ctx)
         sql = (
-            f"SELECT s.*, {STATUS_SQL} AS status FROM sessions s{where} "
+            f"SELECT s.*, {status_sql} AS status FROM sessions s{where} "
             "ORDER BY s.first_ts DESC, s.session_id DESC LIMIT ?"
         )
-        rows = await self.fetch(sql, [cutoff, *params, limit + 1])
+        rows = await self.fetch(sql, [*status_params, *params, limit + 1])
         page = Page(rows[:limit], len(rows) > limit)
         await self._add_session_counts(page.rows)
         return page
 
     async def count_sessions(self, filters: SessionFilters = SessionFilters()) -> int:
-        cutoff = self._idle_cutoff(self._now_ms())
-        return await self._count("sessions s", *self._session_where(filters, None, cutoff))
+        ctx = await self.status_context() if filters.status else None
+        return await self._count("sessions s", *self._session_where(filters, None, ctx))
 
-    @staticmethod
     def _session_where(
-        filters: SessionFilters, position: tuple[int, str] | None, cutoff: int
+        self,
+        filters: SessionFilters,
+        position: tuple[int, str] | None,
+        ctx: StatusContext | None,
     ) -> tuple[str, list[Any]]:
         where, params = _filters(
             ("s.first_ts >= ?", filters.from_ms),
@@ -278,9 +409,10 @@ class Queries(abc.ABC):
             ("s.host = ?", filters.host),
         )
         clauses = [where] if where else []
-        if filters.status:
-            clauses.append(f"{' AND' if clauses else ' WHERE'} {STATUS_FILTERS[filters.status]}")
-            params += [cutoff] if filters.status in ("active", "idle") else []
+        if filters.status and ctx is not None:
+            condition, status_params = self._status_filter(filters.status, ctx)
+            clauses.append(f"{' AND' if clauses else ' WHERE'} {condition}")
+            params += status_params
         if position:
             clauses.append(
                 f"{' AND' if clauses else ' WHERE'} "
@@ -317,11 +449,11 @@ class Queries(abc.ABC):
 
     async def get_session(self, session_id: str) -> SessionDetailRows:
         """The session (with counts), its runs oldest first (with span counts), its models."""
-        cutoff = self._idle_cutoff(self._now_ms())
+        status_sql, status_params = self._status_case(await self.status_context())
         rows, runs, counts, models = await asyncio.gather(
             self.fetch(
-                f"SELECT s.*, {STATUS_SQL} AS status FROM sessions s WHERE s.session_id = ?",
-                [cutoff, session_id],
+                f"SELECT s.*, {status_sql} AS status FROM sessions s WHERE s.session_id = ?",
+                [*status_params, session_id],
             ),
             self.fetch(
                 "SELECT * FROM runs WHERE session_id = ? "
@@ -408,7 +540,7 @@ class Queries(abc.ABC):
     async def summary(self, now_ms: int | None = None) -> SummaryRows:
         now_ms = now_ms or self._now_ms()
         day_start = now_ms // 86_400_000 * 86_400_000
-        cutoff = self._idle_cutoff(now_ms)
+        status_sql, status_params = self._status_case(await self.status_context(now_ms))
         totals = await self.fetch(
             "SELECT framework, sum(events) AS events, sum(sessions) AS sessions, "
             "sum(runs) AS runs, sum(tool_calls) AS tool_calls, sum(errors) AS errors, "
@@ -418,10 +550,10 @@ class Queries(abc.ABC):
             [day_start],
         )
         live = await self.fetch(
-            f"SELECT s.framework AS framework, {STATUS_SQL} AS status, count(*) AS n "
+            f"SELECT s.framework AS framework, {status_sql} AS status, count(*) AS n "
             "FROM sessions s WHERE s.ended_at IS NULL AND s.last_ts >= ? "
             "GROUP BY s.framework, status",
-            [cutoff, cutoff],
+            [*status_params, self._idle_cutoff(now_ms)],
         )
         waiting = await self.fetch(
             "SELECT framework, count(*) AS n FROM sessions "
@@ -487,6 +619,27 @@ class Queries(abc.ABC):
         return await self.fetch(
             "SELECT id, reason, data FROM dead_letters ORDER BY id DESC LIMIT ?", [limit]
         )
+
+
+def _one_call_repeated(spans: list[Row]) -> bool:
+    """The same tool with the same input, or the same tool failing with the same error."""
+    first = spans[0]
+    same_tool = all(span["name"] == first["name"] for span in spans)
+    same_input = all(span["input"] == first["input"] for span in spans)
+    error = first["error"]
+    same_error = error is not None and all(span["error"] == error for span in spans)
+    return same_tool and (same_input or same_error)
+
+
+def vm_state(snapshot: Any) -> str:
+    """The `state` an openclaw.snapshot payload (JSON text or decoded) reports."""
+    if isinstance(snapshot, str | bytes):
+        try:
+            snapshot = msgspec.json.decode(snapshot)
+        except msgspec.DecodeError:
+            return "unknown"
+    state = snapshot.get("state") if isinstance(snapshot, dict) else None
+    return str(state or "unknown")
 
 
 def _filters(*pairs: tuple[str, Any]) -> tuple[str, list[Any]]:
