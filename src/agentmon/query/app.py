@@ -24,6 +24,9 @@ from agentmon.live import LiveFilter, LiveFull, LiveHub
 from agentmon.metrics import metrics_endpoint
 from agentmon.query import views
 from agentmon.query.models import (
+    Agents,
+    ErrorGroups,
+    ErrorOccurrences,
     ErrorResponse,
     EventPage,
     Facets,
@@ -299,6 +302,22 @@ def _http_routes(store: Store) -> APIRouter:
         return InstanceHistory(
             name=name, window=window, points=[views.history_point(row) for row in rows]
         )
+
+    @router.get("/v1/agents", tags=["agents"], responses=BAD_REQUEST)
+    async def agents(window: Window = "24h") -> Agents:
+        return views.agents_view(window, await store.agents(window))
+
+    @router.get("/v1/errors/groups", tags=["errors"], responses=BAD_REQUEST)
+    async def error_groups(window: Window = "24h") -> ErrorGroups:
+        return views.error_groups_view(await store.recent_errors(window))
+
+    @router.get("/v1/errors", tags=["errors"], responses=BAD_REQUEST)
+    async def errors(
+        group: Annotated[str, Query(description="A group id from /v1/errors/groups")],
+        window: Window = "24h",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> ErrorOccurrences:
+        return views.error_occurrences_view(group, await store.recent_errors(window), limit)
 
     return router
 
