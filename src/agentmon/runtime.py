@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -194,7 +195,7 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         hub = LiveHub(settings.live_max_viewers)
         runtime = Runtime(settings)
         bus = LocalBus()
-        writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish))
+        writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish, store))
         query_app = create_query_app(store, hub)
         _serve_ingest(runtime, bus, settings)
         runtime.serve("query-api", query_app, settings.query_addr)
@@ -222,7 +223,10 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
 
 
 def _listeners(
-    runtime: Runtime, settings: Settings, announce: Callable[[list[Envelope]], Any]
+    runtime: Runtime,
+    settings: Settings,
+    announce: Callable[[list[Envelope]], Any],
+    store: Store,
 ) -> Callable[[list[Envelope]], Awaitable[None]]:
     """What newly stored events go to: the live feed, and the alert webhook when set."""
     notifier = None
@@ -231,6 +235,7 @@ def _listeners(
 
         notifier = AlertNotifier(settings.alert_webhook, settings.alert_cooldown)
         runtime.background("alerts", notifier.run)
+        runtime.background("attention-alerts", functools.partial(notifier.watch, store))
 
     async def stored(events: list[Envelope]) -> None:
         if notifier is not None:
@@ -394,7 +399,7 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
     bus = _nats_bus(settings)
     store = open_store(settings)
     runtime = Runtime(settings)
-    on_stored = _listeners(runtime, settings, bus.announce_stored)
+    on_stored = _listeners(runtime, settings, bus.announce_stored, store)
     health = ProcessorHealth(bus, store, settings)
     runtime.serve("processor-metrics", health.app(), metrics_addr)
 

@@ -144,3 +144,12 @@ def test_messages_normalise_what_varies() -> None:
         == "run <id> exited <n>"
     )
     assert views.normalize_message(None) == ""
+
+
+async def test_metrics_count_sessions_per_state(query: QueryApp) -> None:
+    await query.store.write(stuck_and_not() + loops() + lost_and_not())
+    response = await query.client.get("/metrics")
+    assert response.status_code == 200
+    lines = set(response.text.splitlines())
+    for state, n in (("stuck", 1), ("looping", 2), ("lost", 2), ("active", 5), ("waiting", 0)):
+        assert f'agentmon_sessions{{state="{state}"}} {n}.0' in lines

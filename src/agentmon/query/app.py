@@ -21,7 +21,7 @@ from starlette.routing import Route
 from agentmon import __version__
 from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveFull, LiveHub
-from agentmon.metrics import metrics_endpoint
+from agentmon.metrics import SESSIONS, metrics_endpoint
 from agentmon.query import views
 from agentmon.query.models import (
     Agents,
@@ -54,6 +54,7 @@ from agentmon.query.params import (
 from agentmon.query.records import ExportFormat, encode_records
 from agentmon.store import NotFound, Store
 from agentmon.store.queries import (
+    SESSION_STATUSES,
     EventFilters,
     Page,
     SessionFilters,
@@ -106,7 +107,14 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=404)
 
-    app.router.routes.append(Route("/metrics", metrics_endpoint, include_in_schema=False))
+    async def metrics(request: Request) -> Response:
+        counts = await store.open_session_counts()
+        for status in SESSION_STATUSES:
+            if status != "ended":
+                SESSIONS.labels(state=status).set(counts.get(status, 0))
+        return await metrics_endpoint(request)
+
+    app.router.routes.append(Route("/metrics", metrics, include_in_schema=False))
     app.mount(SWAGGER_PATH, StaticFiles(directory=SWAGGER_DIR), name="swagger")
 
     @app.get("/docs", include_in_schema=False)

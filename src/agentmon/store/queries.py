@@ -746,6 +746,16 @@ class Queries(abc.ABC):
         )
         return ErrorRows(window, bucket_s, start, end, rows[:limit], len(rows) > limit)
 
+    async def open_session_counts(self) -> dict[str, int]:
+        """Sessions not ended, per status."""
+        status_sql, params = self._status_case(await self.status_context())
+        rows = await self.fetch(
+            f"SELECT status, count(*) AS n FROM (SELECT {status_sql} AS status "
+            "FROM sessions s WHERE s.ended_at IS NULL) open_sessions GROUP BY status",
+            params,
+        )
+        return {row["status"]: int(row["n"]) for row in rows}
+
 
 def _most_urgent_per_agent(rows: list[Row]) -> list[Row]:
     """Per (framework, agent), the session that most needs a person, then the latest."""
