@@ -311,9 +311,20 @@ def _http_routes(store: Store) -> APIRouter:
             name=name, window=window, points=[views.history_point(row) for row in rows]
         )
 
-    @router.get("/v1/agents", tags=["agents"], responses=BAD_REQUEST)
-    async def agents(window: Window = "24h") -> Agents:
-        return views.agents_view(window, await store.agents(window))
+    @router.get(
+        "/v1/agents",
+        tags=["agents"],
+        response_class=Response,
+        responses={
+            200: {"model": Agents, "description": "Whoever needs a person first"},
+            **BAD_REQUEST,
+        },
+    )
+    async def agents(window: Window = "24h") -> Response:
+        # built once as the typed model and sent as is: validating 1,000 agents again on the
+        # way out doubled the answer's time
+        roster = views.agents_view(window, await store.agents(window))
+        return Response(roster.model_dump_json(), media_type="application/json")
 
     @router.get("/v1/errors/groups", tags=["errors"], responses=BAD_REQUEST)
     async def error_groups(window: Window = "24h") -> ErrorGroups:
