@@ -64,16 +64,15 @@ function AgentCard({ agent: a, now }) {
         ${SINCE_WORDS[a.state]} ${formatAgo(a.since, now)}</span>
     </div>
     ${a.state === "waiting" && html`<p class="agent-question">
-      <span class="muted">${a.waiting_reason ? a.waiting_reason.replace(/_/g, " ") : "It asks"}:</span>
+      <span class="muted">${a.waiting_reason ? a.waiting_reason.replace(/_/g, " ") : "It asks"}:</span>${" "}
       <q>${a.waiting_message || "(no question given)"}</q></p>`}
     <${Link} class="agent-task" href=${`/sessions/${encodeURIComponent(a.session_id)}`}>
       ${a.task ? oneLine(a.task, 160) : html`<span class="muted">no task yet</span>`}<//>
     <div class="agent-facts muted small">
-      ${tool ? html`<span>last tool <strong class="mono">${tool.name || "?"}</strong>
-        <span class=${tool.status === "error" ? "bad-text" : ""}>${tool.status}</span>
-        ${formatAgo(tool.at, now)}</span>` : html`<span>no tool call yet</span>`}
-      <span>today: ${plural(today.runs, "run")} · <span class=${today.errors ? "bad-text" : ""}>${plural(today.errors, "error")}</span>
-        · ${formatCompact(today.tokens)} tokens · ${formatCost(today.cost_usd)}</span>
+      ${tool ? html`<span class="agent-tool">last tool <strong class="mono">${tool.name || "?"}</strong>${" "}
+        <span class=${tool.status === "error" ? "bad-text" : ""}>${tool.status}</span>${" · "}${formatAgo(tool.at, now)}</span>`
+        : html`<span>no tool call yet</span>`}
+      <span class="agent-today">today: ${plural(today.runs, "run")}${" · "}<span class=${today.errors ? "bad-text" : ""}>${plural(today.errors, "error")}</span>${" · "}${formatCompact(today.tokens)} tokens · ${formatCost(today.cost_usd)}</span>
       <${VmHealth} vm=${a.vm} />
     </div>
   </li>`;

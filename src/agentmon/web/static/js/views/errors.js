@@ -63,8 +63,7 @@ export function ErrorsView() {
     <${Loaded} state=${groups} what="Loading the errors">${(data) => data.groups.length === 0
       ? html`<${Empty}>No error in the last ${span}.<//>`
       : html`
-        <p class="muted small">${plural(data.groups.reduce((n, g) => n + g.count, 0), "error")} in
-          ${plural(data.groups.length, "group")}${data.truncated ? " (the oldest left out)" : ""}</p>
+        <p class="muted small">${plural(data.groups.reduce((n, g) => n + g.count, 0), "error")}${" in "}${plural(data.groups.length, "group")}${data.truncated ? " (the oldest left out)" : ""}</p>
         <ol class="error-groups">${data.groups.map((g) => html`<${ErrorGroupCard} key=${g.group} group=${g} span=${span} now=${now} />`)}</ol>`}<//>
   </div>`;
 }
