@@ -325,8 +325,9 @@ AGENT_ORDER: tuple[str, ...] = get_args(AgentState)
 
 
 def agents_view(window: Window, rows: AgentRows) -> Agents:
+    vm_views: dict[str, AgentVm] = {}  # a VM's snapshot is decoded once for all its agents
     agents = sorted(
-        (_agent(row, rows) for row in rows.sessions),
+        (_agent(row, rows, vm_views) for row in rows.sessions),
         key=lambda a: (AGENT_ORDER.index(a.state), a.since or "", a.agent_id),
     )
     counts: dict[str, int] = dict.fromkeys(AGENT_ORDER, 0)
@@ -335,7 +336,7 @@ def agents_view(window: Window, rows: AgentRows) -> Agents:
     return Agents(window=window, day_start=ms_to_ts(rows.day_start), counts=counts, agents=agents)
 
 
-def _agent(row: Row, rows: AgentRows) -> Agent:
+def _agent(row: Row, rows: AgentRows, vm_views: dict[str, AgentVm]) -> Agent:
     session_id = row["session_id"]
     run, tool = rows.runs.get(session_id), rows.tools.get(session_id)
     today = rows.today.get((row["framework"], row["agent"]), {})
@@ -361,7 +362,7 @@ def _agent(row: Row, rows: AgentRows) -> Agent:
             tokens=int(today.get("tokens") or 0),
             cost_usd=round(float(today.get("cost_usd") or 0), 6),
         ),
-        vm=_agent_vm(vm, rows.ctx) if vm else None,
+        vm=_agent_vm(vm, rows.ctx, vm_views) if vm else None,
     )
 
 
@@ -392,16 +393,19 @@ def _tool_call(span: Row) -> AgentToolCall:
     return AgentToolCall(name=span["name"], status=span["status"] or "running", at=iso(started))
 
 
-def _agent_vm(vm: Row, ctx: StatusContext) -> AgentVm:
+def _agent_vm(vm: Row, ctx: StatusContext, vm_views: dict[str, AgentVm]) -> AgentVm:
+    if vm["name"] in vm_views:
+        return vm_views[vm["name"]]
     snapshot = decode_json(vm["snapshot"]) or {}
     lost_since = ctx.lost_vms.get(vm["name"])
-    return AgentVm(
+    view = vm_views[vm["name"]] = AgentVm(
         name=vm["name"],
         state=vm_state(snapshot),
         reported_at=iso(vm["ts"]),
         stale=lost_since is not None and lost_since > int(vm["ts"] or 0),
         issues=list(snapshot.get("issues") or []),
     )
+    return view
 
 
 # placeholders, most specific first: what varies between two occurrences of one error
