@@ -75,6 +75,24 @@ class StatusContext:
 STATUS_URGENCY = ("waiting", "stuck", "looping", "lost", "error", "active", "idle", "ended")
 # an agent is its framework plus its client id, or its host when it has none
 _AGENT = "coalesce(s.client_id, s.host, '')"
+# the sessions columns the roster reads (a thousand agents' whole rows cost their conversion)
+_AGENT_COLUMNS = ", ".join(
+    f"s.{name}"
+    for name in (
+        "session_id",
+        "framework",
+        "client_id",
+        "host",
+        "title",
+        "first_ts",
+        "started_at",
+        "last_ts",
+        "ended_at",
+        "last_run_ts",
+        "waiting_reason",
+        "waiting_message",
+    )
+)
 
 # errors read for grouping at most; past it the groups cover the newest this many
 MAX_ERROR_ROWS = 50_000
@@ -246,27 +264,26 @@ class Queries(abc.ABC):
         if repeats < 2:
             return {}
         rows = await self.fetch(
-            "SELECT session_id, run_id, name, input, error, t FROM ("
-            "SELECT sp.session_id, sp.run_id, sp.name, sp.input, sp.error, "
-            "coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t, row_number() OVER ("
-            "PARTITION BY sp.run_id "
-            "ORDER BY coalesce(sp.started_at, sp.derived_start, sp.first_ts) DESC, sp.span_id DESC"
+            # per open run, its latest N tool spans, kept when they are one call repeated
+            "SELECT session_id, min(t) AS began FROM ("
+            "SELECT sp.session_id, sp.run_id, sp.name, coalesce(sp.input, '') AS input, "
+            "sp.error, coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t, "
+            # first seen, not started: the spans_run index holds that order
+            "row_number() OVER (PARTITION BY sp.run_id ORDER BY sp.first_ts DESC, sp.span_id DESC"
             ") AS n FROM sessions s "
             "JOIN runs r ON r.session_id = s.session_id "
             "AND r.started_at IS NOT NULL AND r.ended_at IS NULL "
             "JOIN spans sp ON sp.run_id = r.run_id AND sp.kind = 'tool' "
-            f"WHERE {_OPEN_UNASKED} AND s.last_ts >= ?) latest WHERE n <= ?",
-            [stuck_cutoff, repeats],
+            f"WHERE {_OPEN_UNASKED} AND s.last_ts >= ?) latest WHERE n <= ? "
+            "GROUP BY session_id, run_id HAVING count(*) = ? AND count(DISTINCT name) = 1 "
+            "AND count(name) = ? AND (count(DISTINCT input) = 1 "
+            "OR (count(error) = ? AND count(DISTINCT error) = 1))",
+            [stuck_cutoff, repeats, repeats, repeats, repeats],
         )
-        by_run: dict[str, list[Row]] = {}
-        for row in rows:
-            by_run.setdefault(row["run_id"], []).append(row)
         looping: dict[str, int] = {}
-        for spans in by_run.values():
-            if len(spans) == repeats and _one_call_repeated(spans):
-                began = min(int(span["t"] or 0) for span in spans)
-                session = spans[0]["session_id"]
-                looping[session] = min(began, looping.get(session, began))
+        for row in rows:
+            began = int(row["began"] or 0)
+            looping[row["session_id"]] = min(began, looping.get(row["session_id"], began))
         return looping
 
     async def _lost_vms(self, now_ms: int) -> dict[str, int]:
@@ -663,8 +680,8 @@ class Queries(abc.ABC):
         status_sql, status_params = self._status_case(ctx)
         rows, runs_today, errors_today, vms = await asyncio.gather(
             self.fetch(
-                f"SELECT s.*, {_AGENT} AS agent, {status_sql} AS status FROM sessions s "
-                "WHERE s.last_ts >= ?",
+                f"SELECT {_AGENT_COLUMNS}, {_AGENT} AS agent, {status_sql} AS status "
+                "FROM sessions s WHERE s.last_ts >= ?",
                 [*status_params, now_ms - WINDOWS[window][0] * 1000],
             ),
             self.fetch(
@@ -770,16 +787,6 @@ def _most_urgent_per_agent(rows: list[Row]) -> list[Row]:
 
 def _urgency(row: Row) -> tuple[int, int]:
     return STATUS_URGENCY.index(row["status"]), -int(row["last_ts"] or 0)
-
-
-def _one_call_repeated(spans: list[Row]) -> bool:
-    """The same tool with the same input, or the same tool failing with the same error."""
-    first = spans[0]
-    same_tool = all(span["name"] == first["name"] for span in spans)
-    same_input = all(span["input"] == first["input"] for span in spans)
-    error = first["error"]
-    same_error = error is not None and all(span["error"] == error for span in spans)
-    return same_tool and (same_input or same_error)
 
 
 def vm_state(snapshot: Any) -> str:
