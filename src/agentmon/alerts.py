@@ -1,4 +1,5 @@
-"""Alerts to a webhook: an agent waiting for a human, a failed run, an error.
+"""Alerts to a webhook: an agent waiting for a human, a failed run, an error, and a session
+that became stuck, looping or lost.
 
 Set AGENTMON_ALERT_WEBHOOK to a URL (a Slack or Mattermost incoming webhook, or anything that
 takes JSON). Each alert is one POST of `{"text": …, "kind": …, "session_id": …, …}`. Alerts
@@ -6,6 +7,10 @@ are raised from newly stored events only, so each fires once however often an ev
 redelivered; the same kind for the same session is sent at most once per
 AGENTMON_ALERT_COOLDOWN (default 10 min). Delivery runs beside the pipeline on a bounded
 queue: a slow or dead webhook drops alerts (logged), never slows storing.
+
+Stuck, looping and lost are read-time statuses, not events: `watch` asks the store for them
+every ATTENTION_POLL_S and alerts on a session when it enters one (again at most once per
+cooldown, and again only after it left the status).
 """
 
 from __future__ import annotations
@@ -19,29 +24,75 @@ from typing import Any
 import httpx
 
 from agentmon.events import Envelope, EventType
+from agentmon.query.models import Session
+from agentmon.query.views import session_view
+from agentmon.store import Store
+from agentmon.store.queries import SessionFilters
 
 log = logging.getLogger("agentmon.alerts")
 
+
 QUEUE_ALERTS = 1000
+ATTENTION_POLL_S = 30.0
+ATTENTION_STATUSES = ("stuck", "looping", "lost")
+# sessions read per status and poll: past this, a fleet-wide incident is already loud
+ATTENTION_PAGE = 200
+
+_ATTENTION_TEXT = {
+    "stuck": "has a run open with no event for a while",
+    "looping": "repeats the same tool call",
+    "lost": "runs on a VM that stopped reporting or is not running",
+}
 
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # waiting_for_human | run_failed | error
+    kind: str  # waiting_for_human | run_failed | error | stuck | looping | lost
     text: str
-    event: Envelope
+    framework: str | None
+    host: str | None
+    session_id: str | None
+    run_id: str | None
+    ts: str | None
 
     def body(self) -> dict[str, Any]:
-        source, correlation = self.event.event.source, self.event.correlation
         return {
             "text": self.text,
             "kind": self.kind,
-            "framework": source.framework,
-            "host": source.host,
-            "session_id": correlation.session_id,
-            "run_id": correlation.run_id,
-            "ts": self.event.event.ts,
+            "framework": self.framework,
+            "host": self.host,
+            "session_id": self.session_id,
+            "run_id": self.run_id,
+            "ts": self.ts,
         }
+
+
+def _event_alert(kind: str, text: str, event: Envelope) -> Alert:
+    source, correlation = event.event.source, event.correlation
+    return Alert(
+        kind,
+        text,
+        source.framework,
+        source.host,
+        correlation.session_id,
+        correlation.run_id,
+        event.event.ts,
+    )
+
+
+def attention_alert(status: str, session: Session) -> Alert:
+    """The alert a session raises on becoming stuck, looping or lost."""
+    where = f"{session.framework} on {session.host or session.client_id or 'an unknown host'}"
+    task = f" ({session.title})" if session.title else ""
+    return Alert(
+        status,
+        f"{where} {_ATTENTION_TEXT[status]}{task} [session {session.session_id}]",
+        session.framework,
+        session.host,
+        session.session_id,
+        None,
+        session.last_event_at,
+    )
 
 
 def alert_for(event: Envelope) -> Alert | None:
@@ -52,7 +103,7 @@ def alert_for(event: Envelope) -> Alert | None:
     if payload.get("agent_state") == "waiting_for_human":
         reason = payload.get("waiting_reason") or "waiting"
         detail = f": {payload['message']}" if payload.get("message") else ""
-        return Alert(
+        return _event_alert(
             "waiting_for_human",
             f"{where} is waiting for a human ({reason}){detail} [session {session}]",
             event,
@@ -60,10 +111,12 @@ def alert_for(event: Envelope) -> Alert | None:
     kind = event.event.type
     if kind == EventType.RUN_END and str(payload.get("status", "")).lower() in ("error", "failed"):
         error = f": {payload['error']}" if payload.get("error") else ""
-        return Alert("run_failed", f"{where}: a run failed{error} [session {session}]", event)
+        return _event_alert(
+            "run_failed", f"{where}: a run failed{error} [session {session}]", event
+        )
     if kind == EventType.ERROR:
         message = payload.get("message") or payload.get("error") or "error"
-        return Alert("error", f"{where}: {message} [session {session}]", event)
+        return _event_alert("error", f"{where}: {message} [session {session}]", event)
     return None
 
 
@@ -73,23 +126,45 @@ class AlertNotifier:
         self.cooldown_s = cooldown_s
         self._queue: asyncio.Queue[Alert] = asyncio.Queue(maxsize=QUEUE_ALERTS)
         self._last_sent: dict[tuple[str, str], float] = {}
+        self._in_status: set[tuple[str, str]] = set()
 
     def observe(self, events: list[Envelope]) -> None:
         """Queue the alerts newly stored events raise (never blocks)."""
         now = time.monotonic()
         for event in events:
             alert = alert_for(event)
-            if alert is None:
-                continue
-            key = (alert.kind, event.correlation.session_id or "")
-            if now - self._last_sent.get(key, -self.cooldown_s) < self.cooldown_s:
-                continue
-            self._last_sent[key] = now
-            try:
-                self._queue.put_nowait(alert)
-            except asyncio.QueueFull:
-                log.warning("alert queue full; dropped: %s", alert.text)
+            if alert is not None:
+                self._send(alert, now)
         self._forget_before(now - self.cooldown_s)
+
+    def observe_statuses(self, sessions: dict[str, list[Session]]) -> None:
+        """Queue an alert for each session newly in one of the statuses (status → sessions)."""
+        now = time.monotonic()
+        current = {(status, s.session_id) for status, found in sessions.items() for s in found}
+        for status, found in sessions.items():
+            for session in found:
+                if (status, session.session_id) not in self._in_status:
+                    self._send(attention_alert(status, session), now)
+        self._in_status = current
+
+    async def watch(self, store: Store, interval_s: float = ATTENTION_POLL_S) -> None:
+        """Alert on sessions becoming stuck, looping or lost, until cancelled."""
+        while True:
+            try:
+                self.observe_statuses(await _attention_sessions(store))
+            except Exception as exc:  # the store may be starting or away: try again later
+                log.warning("could not read stuck, looping or lost sessions: %s", exc)
+            await asyncio.sleep(interval_s)
+
+    def _send(self, alert: Alert, now: float) -> None:
+        key = (alert.kind, alert.session_id or "")
+        if now - self._last_sent.get(key, -self.cooldown_s) < self.cooldown_s:
+            return
+        self._last_sent[key] = now
+        try:
+            self._queue.put_nowait(alert)
+        except asyncio.QueueFull:
+            log.warning("alert queue full; dropped: %s", alert.text)
 
     def _forget_before(self, cutoff: float) -> None:
         if len(self._last_sent) > 10 * QUEUE_ALERTS:
@@ -108,3 +183,11 @@ class AlertNotifier:
                         )
                 except httpx.HTTPError as exc:
                     log.warning("alert webhook unreachable (%s): %s", exc, alert.text)
+
+
+async def _attention_sessions(store: Store) -> dict[str, list[Session]]:
+    found = {}
+    for status in ATTENTION_STATUSES:
+        page = await store.list_sessions(SessionFilters(status=status), limit=ATTENTION_PAGE)
+        found[status] = [session_view(row) for row in page.rows]
+    return found

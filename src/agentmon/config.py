@@ -347,6 +347,18 @@ class Settings:
     redact_patterns: Path | None = setting(  # noqa: RUF009
         "AGENTMON_REDACT_PATTERNS", FILE, None, "file of extra `kind = regex` secret patterns"
     )
+    stuck_after: float = setting(
+        "AGENTMON_STUCK_AFTER", INTERVAL, 600.0, "a run open this long without an event is stuck"
+    )
+    loop_repeats: int = setting(
+        "AGENTMON_LOOP_REPEATS",
+        COUNT,
+        5,
+        "identical tool calls in a row that are a loop (0: off)",
+    )
+    lost_after: float = setting(
+        "AGENTMON_LOST_AFTER", INTERVAL, 300.0, "VM silence after which its agents are lost"
+    )
 
     @property
     def sqlite_path(self) -> Path:

@@ -51,6 +51,11 @@ PROCESSOR_OLDEST_PENDING_SECONDS = Gauge(
 LIVE_CLIENTS = Gauge("agentmon_live_clients", "Connected live WebSocket clients")
 LIVE_DROPPED = Counter("agentmon_live_dropped_events_total", "Events skipped for slow live clients")
 LIVE_REFUSED = Counter("agentmon_live_refused_total", "Live viewers refused over the viewer cap")
+SESSIONS = Gauge(
+    "agentmon_sessions",
+    "Sessions not ended, per state (counted by the query API when scraped)",
+    ["state"],
+)
 
 TOKENS = Counter(
     "agentmon_tokens_total",

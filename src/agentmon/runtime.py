@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -294,7 +295,7 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         runtime = Runtime(settings)
         runtime.keyring.store = store
         bus = LocalBus()
-        writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish))
+        writer = BatchWriter(store, on_stored=_listeners(runtime, settings, hub.publish, store))
         query_app = create_query_app(store, hub)
         intake = with_redaction(bus, settings)
         _serve_ingest(runtime, intake, settings)
@@ -342,7 +343,10 @@ def _keys_from_database(runtime: Runtime, settings: Settings) -> Store | None:
 
 
 def _listeners(
-    runtime: Runtime, settings: Settings, announce: Callable[[list[Envelope]], Any]
+    runtime: Runtime,
+    settings: Settings,
+    announce: Callable[[list[Envelope]], Any],
+    store: Store,
 ) -> Callable[[list[Envelope]], Awaitable[None]]:
     """What newly stored events go to: the live feed, and the alert webhook when set."""
     notifier = None
@@ -351,6 +355,7 @@ def _listeners(
 
         notifier = AlertNotifier(settings.alert_webhook, settings.alert_cooldown)
         runtime.background("alerts", notifier.run)
+        runtime.background("attention-alerts", functools.partial(notifier.watch, store))
 
     async def stored(events: list[Envelope]) -> None:
         if notifier is not None:
@@ -518,7 +523,7 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
     store = open_store(settings)
     runtime = Runtime(settings)
     runtime.keyring.store, runtime.keyring.store_open = store, False
-    on_stored = _listeners(runtime, settings, bus.announce_stored)
+    on_stored = _listeners(runtime, settings, bus.announce_stored, store)
     health = ProcessorHealth(bus, store, settings)
     runtime.serve("processor-metrics", health.app(), metrics_addr)
 

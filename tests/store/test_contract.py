@@ -13,7 +13,7 @@ from agentmon.events import Envelope, new_event
 from agentmon.query import views
 from agentmon.query.params import BadParameter, session_cursor
 from agentmon.store import NotFound, Store
-from agentmon.store.queries import EventFilters, SessionFilters
+from agentmon.store.queries import Attention, EventFilters, SessionFilters
 
 # the conversation starts 10 minutes before NOW and "today" is the UTC day of NOW: keep both
 # on one day when the suite runs just after midnight
@@ -266,6 +266,9 @@ async def test_session_statuses_and_filters(store: Store) -> None:
 
 
 async def test_waiting_clears_on_the_next_event(store: Store) -> None:
+    # NOW was fixed at import and may lie minutes behind the clock: an open run that old would
+    # be stuck (tests/store/test_attention.py), which is not what this test is about
+    store.attention = Attention(stuck_after_ms=24 * 3600 * 1000)
     await store.write(other_sessions())
     await store.write(
         [

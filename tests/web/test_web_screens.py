@@ -61,7 +61,8 @@ def views(seed: Seed) -> list[tuple[str, str, str]]:
         ("session-tree", f"/sessions/{seed.sid('foxtrot')}?run={run}", ".wf-row"),
         ("session-waiting", f"/sessions/{seed.sid('bravo')}", ".waiting-question"),
         ("transcript", f"/sessions/{seed.main_session}?tab=transcript", ".turn-steps"),
-        ("agents", "/agents", ".timeline .feed-row"),
+        ("agents", "/agents", ".roster .agent-card"),
+        ("errors", "/errors", ".error-group"),
         ("openclaw", "/openclaw", "article.vm-card"),
     ]
 
@@ -117,7 +118,8 @@ def test_an_empty_store_fits_and_says_so(
             for name, path, text in (
                 ("dashboard", "/", "No agent is waiting for a human and none has failed."),
                 ("sessions", "/sessions", "No sessions yet."),
-                ("agents", "/agents", "No OpenClaw events yet."),
+                ("agents", "/agents", "No agent has reported in this window."),
+                ("errors", "/errors", "No error in the last 24h."),
                 ("openclaw", "/openclaw", "No OpenClaw VM has reported yet"),
             ):
                 page.goto(server.ui_url + path)

@@ -21,9 +21,12 @@ from starlette.routing import Route
 from agentmon import __version__
 from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveFull, LiveHub
-from agentmon.metrics import metrics_endpoint
+from agentmon.metrics import SESSIONS, metrics_endpoint
 from agentmon.query import views
 from agentmon.query.models import (
+    Agents,
+    ErrorGroups,
+    ErrorOccurrences,
     ErrorResponse,
     EventPage,
     Facets,
@@ -51,6 +54,7 @@ from agentmon.query.params import (
 from agentmon.query.records import ExportFormat, encode_records
 from agentmon.store import NotFound, Store
 from agentmon.store.queries import (
+    SESSION_STATUSES,
     EventFilters,
     Page,
     SessionFilters,
@@ -103,7 +107,14 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=404)
 
-    app.router.routes.append(Route("/metrics", metrics_endpoint, include_in_schema=False))
+    async def metrics(request: Request) -> Response:
+        counts = await store.open_session_counts()
+        for status in SESSION_STATUSES:
+            if status != "ended":
+                SESSIONS.labels(state=status).set(counts.get(status, 0))
+        return await metrics_endpoint(request)
+
+    app.router.routes.append(Route("/metrics", metrics, include_in_schema=False))
     app.mount(SWAGGER_PATH, StaticFiles(directory=SWAGGER_DIR), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
@@ -299,6 +310,33 @@ def _http_routes(store: Store) -> APIRouter:
         return InstanceHistory(
             name=name, window=window, points=[views.history_point(row) for row in rows]
         )
+
+    @router.get(
+        "/v1/agents",
+        tags=["agents"],
+        response_class=Response,
+        responses={
+            200: {"model": Agents, "description": "Whoever needs a person first"},
+            **BAD_REQUEST,
+        },
+    )
+    async def agents(window: Window = "24h") -> Response:
+        # built once as the typed model and sent as is: validating 1,000 agents again on the
+        # way out doubled the answer's time
+        roster = views.agents_view(window, await store.agents(window))
+        return Response(roster.model_dump_json(), media_type="application/json")
+
+    @router.get("/v1/errors/groups", tags=["errors"], responses=BAD_REQUEST)
+    async def error_groups(window: Window = "24h") -> ErrorGroups:
+        return views.error_groups_view(await store.recent_errors(window))
+
+    @router.get("/v1/errors", tags=["errors"], responses=BAD_REQUEST)
+    async def errors(
+        group: Annotated[str, Query(description="A group id from /v1/errors/groups")],
+        window: Window = "24h",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> ErrorOccurrences:
+        return views.error_occurrences_view(group, await store.recent_errors(window), limit)
 
     return router
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Timestamp = str
-SessionStatus = Literal["active", "idle", "waiting", "ended", "error"]
+SessionStatus = Literal["active", "idle", "waiting", "ended", "error", "stuck", "looping", "lost"]
 Window = Literal["1h", "6h", "24h", "7d"]
 CostSource = Literal["reported", "estimated", "mixed", "none"]
 
@@ -248,3 +248,81 @@ class InstanceHistory(Model):
     name: str
     window: Window
     points: list[HistoryPoint]
+
+
+AgentState = Literal["waiting", "stuck", "looping", "lost", "error", "working", "idle", "ended"]
+
+
+class AgentToolCall(Model):
+    name: str | None
+    status: str = Field(description='"running" until the call ends')
+    at: Timestamp | None = Field(description="When the call started")
+
+
+class AgentToday(Model):
+    runs: int = 0
+    errors: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class AgentVm(Model):
+    name: str
+    state: str = Field(description="The VM state the monitor last reported")
+    reported_at: Timestamp | None
+    stale: bool = Field(description="No snapshot for longer than AGENTMON_LOST_AFTER")
+    issues: list[dict[str, Any]] = Field(description="{severity, code, message} each")
+
+
+class Agent(Model):
+    agent_id: str = Field(description="framework/client id (or host)")
+    framework: str | None
+    client_id: str | None
+    host: str | None
+    state: AgentState
+    since: Timestamp | None = Field(description="When the agent entered its state")
+    session_id: str = Field(description="The session the state comes from (the most urgent)")
+    task: str | None = Field(description="The prompt of the session's latest run")
+    run_id: str | None
+    last_tool: AgentToolCall | None
+    waiting_reason: str | None
+    waiting_message: str | None = Field(description="The question it waits on, when waiting")
+    last_event_at: Timestamp | None
+    today: AgentToday = Field(description="Runs, errors, tokens and cost since UTC midnight")
+    vm: AgentVm | None = Field(description="The VM it runs on, when one is monitored")
+
+
+class Agents(Model):
+    window: Window = Field(description="Agents heard from within this window")
+    day_start: Timestamp
+    timezone: Literal["UTC"] = "UTC"
+    counts: dict[str, int] = Field(description="Agents per state")
+    agents: list[Agent] = Field(description="Whoever needs a person first")
+
+
+class ErrorGroup(Model):
+    group: str = Field(description="The group's id: pass as `group` to /v1/errors")
+    message: str = Field(description="The message with numbers, ids, paths and quotes as <…>")
+    example: str | None = Field(description="The newest message of the group as it was")
+    tool: str | None = Field(description="The tool (span name) the errors happened in")
+    count: int
+    first_seen: Timestamp
+    last_seen: Timestamp
+    sessions: int = Field(description="Sessions affected")
+    agents: list[str] = Field(description="framework/agent ids affected")
+    series: list[int] = Field(description="Errors per bucket, oldest first")
+
+
+class ErrorGroups(Model):
+    window: Window
+    bucket_seconds: int
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    truncated: bool = Field(description="More errors than were read: the oldest are left out")
+    groups: list[ErrorGroup] = Field(description="Most errors first")
+
+
+class ErrorOccurrences(Model):
+    group: str
+    window: Window
+    errors: list[ErrorRecord] = Field(description="Newest first")

@@ -6,15 +6,26 @@ JSON columns are text (SQLite) or already decoded.
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import re
+from typing import Any, cast, get_args
 
 import msgspec
 
 from agentmon.events import ms_to_ts
 from agentmon.pricing import cost_source, priced_total
 from agentmon.query.models import (
+    Agent,
+    Agents,
+    AgentState,
+    AgentToday,
+    AgentToolCall,
+    AgentVm,
     DayCounts,
     DayTokens,
+    ErrorGroup,
+    ErrorGroups,
+    ErrorOccurrences,
     ErrorRecord,
     Facets,
     HistoryPoint,
@@ -31,19 +42,26 @@ from agentmon.query.models import (
     TimeseriesPoint,
     Tokens,
     ToolStats,
+    Window,
 )
 from agentmon.store.queries import (
+    AgentRows,
+    ErrorRows,
     Row,
     RunDetailRows,
     SessionDetailRows,
+    StatusContext,
     SummaryRows,
     TimeseriesRows,
+    vm_state,
 )
 from agentmon.store.tables import COST_COUNTS
 
 # A VM whose monitor has not reported for this long is flagged: the monitor itself has
 # stopped or is cut off from the ingest gateway (its own "stale" means its checks fail).
 STALE_AFTER_S = 300
+# the statuses of an open session that is not waiting for an answer: all count as active today
+OPEN_UNASKED_STATUSES = ("active", "stuck", "looping", "lost")
 
 
 def decode_json(value: Any) -> Any:
@@ -219,7 +237,7 @@ def _day_counts(row: Row) -> DayCounts:
 def summary_view(rows: SummaryRows) -> Summary:
     by_framework = {row["framework"]: _day_counts(row) for row in rows.totals}
     for row in rows.live:
-        if row["status"] == "active":
+        if row["status"] in OPEN_UNASKED_STATUSES:
             by_framework.setdefault(row["framework"], DayCounts()).active_sessions += int(row["n"])
     for row in rows.waiting:
         counts = by_framework.setdefault(row["framework"], DayCounts())
@@ -314,4 +332,180 @@ def history_point(row: Row) -> HistoryPoint:
         cpu_pct=row["cpu_pct"],
         mem_pct=row["mem_pct"],
         disk_pct=row["disk_pct"],
+    )
+
+
+# the session statuses the roster words differently: the agent is working
+_AGENT_STATE = {"active": "working"}
+# the states in the order whoever needs a person comes first (the store's status urgency)
+AGENT_ORDER: tuple[str, ...] = get_args(AgentState)
+
+
+def agents_view(window: Window, rows: AgentRows) -> Agents:
+    vm_views: dict[str, AgentVm] = {}  # a VM's snapshot is decoded once for all its agents
+    agents = sorted(
+        (_agent(row, rows, vm_views) for row in rows.sessions),
+        key=lambda a: (AGENT_ORDER.index(a.state), a.since or "", a.agent_id),
+    )
+    counts: dict[str, int] = dict.fromkeys(AGENT_ORDER, 0)
+    for agent in agents:
+        counts[agent.state] += 1
+    return Agents(window=window, day_start=ms_to_ts(rows.day_start), counts=counts, agents=agents)
+
+
+def _agent(row: Row, rows: AgentRows, vm_views: dict[str, AgentVm]) -> Agent:
+    session_id = row["session_id"]
+    run, tool = rows.runs.get(session_id), rows.tools.get(session_id)
+    today = rows.today.get((row["framework"], row["agent"]), {})
+    vm = rows.vms.get(row["client_id"] or "") or rows.vms.get(row["host"] or "")
+    state = cast(AgentState, _AGENT_STATE.get(row["status"], row["status"]))
+    return Agent(
+        agent_id=f"{row['framework'] or 'unknown'}/{row['agent'] or 'unknown'}",
+        framework=row["framework"],
+        client_id=row["client_id"],
+        host=row["host"],
+        state=state,
+        since=iso(_state_since(row, run, vm, rows)),
+        session_id=session_id,
+        task=run["input"] if run else row["title"],
+        run_id=run["run_id"] if run else None,
+        last_tool=_tool_call(tool) if tool else None,
+        waiting_reason=row["waiting_reason"] if state == "waiting" else None,
+        waiting_message=row["waiting_message"] if state == "waiting" else None,
+        last_event_at=iso(row["last_ts"]),
+        today=AgentToday(
+            runs=int(today.get("runs") or 0),
+            errors=int(today.get("errors") or 0),
+            tokens=int(today.get("tokens") or 0),
+            cost_usd=round(float(today.get("cost_usd") or 0), 6),
+        ),
+        vm=_agent_vm(vm, rows.ctx, vm_views) if vm else None,
+    )
+
+
+def _state_since(row: Row, run: Row | None, vm: Row | None, rows: AgentRows) -> int | None:
+    """When the session entered its status, from the same thresholds that decide it."""
+    ctx, status, last = rows.ctx, row["status"], row["last_ts"]
+    if status == "stuck":
+        return int(last) + ctx.now_ms - ctx.stuck_cutoff
+    if status == "idle":
+        return int(last) + rows.idle_timeout_ms
+    if status == "looping":
+        return ctx.looping.get(row["session_id"])
+    if status == "lost" and vm is not None:
+        return ctx.lost_vms.get(vm["name"])
+    if status in ("ended", "error") and row["ended_at"] is not None:
+        return int(row["ended_at"])
+    if status == "error":
+        return _ms(row["last_run_ts"])
+    if status == "active" and run is not None and run["ended_at"] is None:
+        return _ms(run["started_at"] or run["first_ts"])
+    if status == "active":
+        return _ms(row["last_run_ts"] or row["started_at"] or row["first_ts"])
+    return _ms(last)  # waiting: the event that asked is the latest
+
+
+def _ms(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _tool_call(span: Row) -> AgentToolCall:
+    started = span["started_at"] or span["derived_start"] or span["first_ts"]
+    return AgentToolCall(name=span["name"], status=span["status"] or "running", at=iso(started))
+
+
+def _agent_vm(vm: Row, ctx: StatusContext, vm_views: dict[str, AgentVm]) -> AgentVm:
+    if vm["name"] in vm_views:
+        return vm_views[vm["name"]]
+    snapshot = decode_json(vm["snapshot"]) or {}
+    lost_since = ctx.lost_vms.get(vm["name"])
+    view = vm_views[vm["name"]] = AgentVm(
+        name=vm["name"],
+        state=vm_state(snapshot),
+        reported_at=iso(vm["ts"]),
+        stale=lost_since is not None and lost_since > int(vm["ts"] or 0),
+        issues=list(snapshot.get("issues") or []),
+    )
+    return view
+
+
+# placeholders, most specific first: what varies between two occurrences of one error
+_VARYING = (
+    (re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`"), "<str>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<id>"),
+    (re.compile(r"(?:[A-Za-z]:\\|~?/)[^\s:,;()\[\]]*"), "<path>"),
+    (
+        re.compile(r"\b0x[0-9a-f]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b", re.I),
+        "<id>",
+    ),
+    (re.compile(r"\d+(?:\.\d+)*"), "<n>"),
+)
+
+
+def normalize_message(message: str | None) -> str:
+    """The message with what varies between occurrences replaced by placeholders."""
+    text = (message or "").strip()
+    for pattern, placeholder in _VARYING:
+        text = pattern.sub(placeholder, text)
+    return text
+
+
+def error_group_id(tool: str | None, normalized: str) -> str:
+    return hashlib.sha1(f"{tool or ''}\x00{normalized}".encode()).hexdigest()[:16]
+
+
+def _group_of(row: Row) -> tuple[str, str]:
+    normalized = normalize_message(row["message"])
+    return error_group_id(row["tool"], normalized), normalized
+
+
+def error_groups_view(rows: ErrorRows) -> ErrorGroups:
+    bucket_ms = rows.bucket_s * 1000
+    buckets = (rows.end - rows.start) // bucket_ms
+    groups: dict[str, ErrorGroup] = {}
+    session_sets: dict[str, set[str]] = {}
+    for row in rows.rows:  # newest first
+        group_id, normalized = _group_of(row)
+        ts = iso(row["ts"]) or ""
+        group = groups.get(group_id)
+        if group is None:
+            group = groups[group_id] = ErrorGroup(
+                group=group_id,
+                message=normalized,
+                example=row["message"],
+                tool=row["tool"],
+                count=0,
+                first_seen=ts,
+                last_seen=ts,
+                sessions=0,
+                agents=[],
+                series=[0] * buckets,
+            )
+            session_sets[group_id] = set()
+        group.count += 1
+        group.first_seen = ts
+        group.series[min(buckets - 1, max(0, (int(row["ts"]) - rows.start) // bucket_ms))] += 1
+        agent = f"{row['framework'] or 'unknown'}/{row['agent'] or 'unknown'}"
+        if agent not in group.agents:
+            group.agents.append(agent)
+        if row["session_id"]:
+            session_sets[group_id].add(row["session_id"])
+    for group_id, group in groups.items():
+        group.sessions = len(session_sets[group_id])
+    return ErrorGroups.model_validate(
+        {
+            "window": rows.window,
+            "bucket_seconds": rows.bucket_s,
+            "from": ms_to_ts(rows.start),
+            "to": ms_to_ts(rows.end),
+            "truncated": rows.more,
+            "groups": sorted(groups.values(), key=lambda g: -g.count),  # stable: newest first
+        }
+    )
+
+
+def error_occurrences_view(group_id: str, rows: ErrorRows, limit: int) -> ErrorOccurrences:
+    found = [error_view(row) for row in rows.rows if _group_of(row)[0] == group_id]
+    return ErrorOccurrences.model_validate(
+        {"group": group_id, "window": rows.window, "errors": found[:limit]}
     )

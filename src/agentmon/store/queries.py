@@ -10,10 +10,12 @@ from __future__ import annotations
 import abc
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
+
+import msgspec
 
 from agentmon.events import format_ts
 from agentmon.store.tables import COST_COUNTS
@@ -28,26 +30,96 @@ WINDOWS: dict[str, tuple[int, int, str]] = {
     "7d": (7 * 86400, 3600, "hour"),
 }
 
-SESSION_STATUSES = ("active", "idle", "waiting", "ended", "error")
+SESSION_STATUSES = ("active", "idle", "waiting", "ended", "error", "stuck", "looping", "lost")
+
+# a VM in one of these states runs its agents; in any other (shutoff, crashed, unknown: nothing
+# answered the monitor) its agents are lost
+VM_RUNNING_STATES = frozenset({"running", "blocked"})
 
 _NOT_FAILED = "coalesce(s.last_run_status, '') <> 'error'"
-_RUNNING = f"s.ended_at IS NULL AND s.waiting_reason IS NULL AND {_NOT_FAILED}"
+_OPEN_UNASKED = "s.ended_at IS NULL AND s.waiting_reason IS NULL"
 STATUS_FILTERS = {
-    # the same cases as STATUS_SQL, written so the open/waiting partial indexes can serve them
-    "active": f"{_RUNNING} AND s.last_ts >= ?",
-    "idle": f"{_RUNNING} AND s.last_ts < ?",
+    # written so the open/waiting partial indexes can serve them; the others are built by
+    # `Queries._status_filter` from the same cases as `Queries._status_case`
     "waiting": "s.ended_at IS NULL AND s.waiting_reason IS NOT NULL",
     "ended": f"s.ended_at IS NOT NULL AND {_NOT_FAILED}",
-    "error": "s.last_run_status = 'error' AND (s.ended_at IS NOT NULL OR s.waiting_reason IS NULL)",
 }
-
-STATUS_SQL = (
-    "CASE WHEN s.ended_at IS NOT NULL THEN "
-    "(CASE WHEN s.last_run_status = 'error' THEN 'error' ELSE 'ended' END) "
-    "WHEN s.waiting_reason IS NOT NULL THEN 'waiting' "
-    "WHEN s.last_run_status = 'error' THEN 'error' "
-    "WHEN s.last_ts < ? THEN 'idle' ELSE 'active' END"
+# a run that started and has not ended (the runs_open index serves it)
+_OPEN_RUN = (
+    "EXISTS (SELECT 1 FROM runs r WHERE r.session_id = s.session_id "
+    "AND r.started_at IS NOT NULL AND r.ended_at IS NULL)"
 )
+
+
+@dataclass(frozen=True)
+class Attention:
+    """When an open session needs a person without asking (AGENTMON_STUCK_AFTER,
+    AGENTMON_LOOP_REPEATS, AGENTMON_LOST_AFTER); a repeat count below 2 turns loops off."""
+
+    stuck_after_ms: int = 600_000
+    loop_repeats: int = 5
+    lost_after_ms: int = 300_000
+
+
+@dataclass(frozen=True)
+class StatusContext:
+    """What a session's status depends on besides its own row, read once per query."""
+
+    now_ms: int
+    idle_cutoff: int
+    stuck_cutoff: int
+    looping: dict[str, int]  # session id → when its loop began
+    lost_vms: dict[str, int]  # VM name → since when its agents are lost
+
+
+# whoever needs a person first: the roster's order, and which session speaks for an agent
+STATUS_URGENCY = ("waiting", "stuck", "looping", "lost", "error", "active", "idle", "ended")
+# an agent is its framework plus its client id, or its host when it has none
+_AGENT = "coalesce(s.client_id, s.host, '')"
+# the sessions columns the roster reads (a thousand agents' whole rows cost their conversion)
+_AGENT_COLUMNS = ", ".join(
+    f"s.{name}"
+    for name in (
+        "session_id",
+        "framework",
+        "client_id",
+        "host",
+        "title",
+        "first_ts",
+        "started_at",
+        "last_ts",
+        "ended_at",
+        "last_run_ts",
+        "waiting_reason",
+        "waiting_message",
+    )
+)
+
+# errors read for grouping at most; past it the groups cover the newest this many
+MAX_ERROR_ROWS = 50_000
+
+
+@dataclass(frozen=True)
+class ErrorRows:
+    window: str
+    bucket_s: int
+    start: int
+    end: int
+    rows: list[Row]  # newest first, with `tool` and `agent`
+    more: bool  # older errors in the window were not read
+
+
+@dataclass(frozen=True)
+class AgentRows:
+    ctx: StatusContext
+    day_start: int
+    idle_timeout_ms: int
+    sessions: list[Row]  # one per agent, with `agent` and `status`
+    runs: dict[str, Row]  # session id → its latest run (`tool`: its latest tool span id)
+    tools: dict[str, Row]  # session id → that tool span
+    today: dict[tuple[str, str], Row]  # (framework, agent) → runs, tokens, cost_usd, errors
+    vms: dict[str, Row]  # vm_latest rows by name
+
 
 # events are read this many at a time, so a byte budget stops the reading, not only the answer
 EVENT_CHUNK = 50
@@ -157,6 +229,7 @@ async def every_row(
 
 class Queries(abc.ABC):
     idle_timeout_ms: int
+    attention: Attention = Attention()
 
     @abc.abstractmethod
     async def fetch(self, sql: str, params: list[Any]) -> list[Row]: ...
@@ -173,6 +246,109 @@ class Queries(abc.ABC):
 
     def _idle_cutoff(self, now_ms: int) -> int:
         return now_ms - self.idle_timeout_ms
+
+    # --- statuses ------------------------------------------------------------------------
+
+    async def status_context(self, now_ms: int | None = None) -> StatusContext:
+        now_ms = now_ms or self._now_ms()
+        stuck_cutoff = now_ms - self.attention.stuck_after_ms
+        looping, lost = await asyncio.gather(
+            self._looping_sessions(stuck_cutoff), self._lost_vms(now_ms)
+        )
+        return StatusContext(now_ms, self._idle_cutoff(now_ms), stuck_cutoff, looping, lost)
+
+    async def _looping_sessions(self, stuck_cutoff: int) -> dict[str, int]:
+        """Sessions whose open run's latest N tool spans repeat one call (same tool and input,
+        or same tool and error), with the start of the first repeat. Only sessions heard from
+        within the stuck threshold loop: a loop that went silent is stuck."""
+        repeats = self.attention.loop_repeats
+        if repeats < 2:
+            return {}
+        rows = await self.fetch(
+            # per open run, its latest N tool spans, kept when they are one call repeated
+            "SELECT session_id, min(t) AS began FROM ("
+            "SELECT sp.session_id, sp.run_id, sp.name, coalesce(sp.input, '') AS input, "
+            "sp.error, coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t, "
+            # first seen, not started: the spans_run index holds that order
+            "row_number() OVER (PARTITION BY sp.run_id ORDER BY sp.first_ts DESC, sp.span_id DESC"
+            ") AS n FROM sessions s "
+            "JOIN runs r ON r.session_id = s.session_id "
+            "AND r.started_at IS NOT NULL AND r.ended_at IS NULL "
+            "JOIN spans sp ON sp.run_id = r.run_id AND sp.kind = 'tool' "
+            f"WHERE {_OPEN_UNASKED} AND s.last_ts >= ?) latest WHERE n <= ? "
+            "GROUP BY session_id, run_id HAVING count(*) = ? AND count(DISTINCT name) = 1 "
+            "AND count(name) = ? AND (count(DISTINCT input) = 1 "
+            "OR (count(error) = ? AND count(DISTINCT error) = 1))",
+            [stuck_cutoff, repeats, repeats, repeats, repeats],
+        )
+        looping: dict[str, int] = {}
+        for row in rows:
+            began = int(row["began"] or 0)
+            looping[row["session_id"]] = min(began, looping.get(row["session_id"], began))
+        return looping
+
+    async def _lost_vms(self, now_ms: int) -> dict[str, int]:
+        """VMs silent for longer than the lost threshold or not running, and since when."""
+        lost: dict[str, int] = {}
+        for row in await self.fetch("SELECT name, ts, snapshot FROM vm_latest", []):
+            reported = int(row["ts"] or 0)
+            if reported < now_ms - self.attention.lost_after_ms:
+                lost[row["name"]] = reported + self.attention.lost_after_ms
+            elif vm_state(row["snapshot"]) not in VM_RUNNING_STATES:
+                lost[row["name"]] = reported
+        return lost
+
+    def _id_in(self, column: str, values: Iterable[str]) -> tuple[str, list[Any]]:
+        values = list(values)
+        return self.in_list(column, values) if values else ("1 = 0", [])
+
+    def _attention_cases(self, ctx: StatusContext) -> list[tuple[str, str, list[Any]]]:
+        """(status, condition, params) of an open session nobody is asked about, in the
+        order they win: lost, looping, stuck (each before its last run's failure)."""
+        by_client, client_params = self._id_in("coalesce(s.client_id, '')", ctx.lost_vms)
+        by_host, host_params = self._id_in("coalesce(s.host, '')", ctx.lost_vms)
+        looping, looping_params = self._id_in("s.session_id", ctx.looping)
+        return [
+            (
+                "lost",
+                f"({by_client} OR {by_host}) AND (coalesce(s.last_ts, 0) >= ? OR {_OPEN_RUN})",
+                [*client_params, *host_params, ctx.idle_cutoff],
+            ),
+            ("looping", looping, looping_params),
+            ("stuck", f"coalesce(s.last_ts, 0) < ? AND {_OPEN_RUN}", [ctx.stuck_cutoff]),
+        ]
+
+    def _status_case(self, ctx: StatusContext) -> tuple[str, list[Any]]:
+        """The status of `sessions s` as one SQL expression."""
+        sql = (
+            "CASE WHEN s.ended_at IS NOT NULL THEN "
+            "(CASE WHEN s.last_run_status = 'error' THEN 'error' ELSE 'ended' END) "
+            "WHEN s.waiting_reason IS NOT NULL THEN 'waiting' "
+        )
+        params: list[Any] = []
+        for status, condition, condition_params in self._attention_cases(ctx):
+            sql += f"WHEN {condition} THEN '{status}' "
+            params += condition_params
+        sql += "WHEN s.last_run_status = 'error' THEN 'error' WHEN s.last_ts < ? THEN 'idle' "
+        return sql + "ELSE 'active' END", [*params, ctx.idle_cutoff]
+
+    def _status_filter(self, status: str, ctx: StatusContext) -> tuple[str, list[Any]]:
+        """The WHERE condition selecting the sessions `_status_case` calls `status`."""
+        if status in STATUS_FILTERS:
+            return STATUS_FILTERS[status], []
+        clauses, params = [_OPEN_UNASKED], []
+        for case, condition, condition_params in self._attention_cases(ctx):
+            clauses.append(f"({condition})" if case == status else f"NOT ({condition})")
+            params += condition_params
+            if case == status:
+                return " AND ".join(clauses), params
+        if status == "error":
+            clauses.append("s.last_run_status = 'error'")
+            failed_open = " AND ".join(clauses)
+            failed_ended = "s.ended_at IS NOT NULL AND s.last_run_status = 'error'"
+            return f"(({failed_ended}) OR ({failed_open}))", params
+        clauses.append(f"{_NOT_FAILED} AND s.last_ts {'>=' if status == 'active' else '<'} ?")
+        return " AND ".join(clauses), [*params, ctx.idle_cutoff]
 
     # --- events --------------------------------------------------------------------------
 
@@ -253,24 +429,27 @@ class Queries(abc.ABC):
     ) -> Page:
         """Newest start first, after `position` (first_ts, session_id); each row has its
         `status`, `run_count`, `span_count` and `tool_count`."""
-        cutoff = self._idle_cutoff(self._now_ms())
-        where, params = self._session_where(filters, position, cutoff)
+        ctx = await self.status_context()
+        status_sql, status_params = self._status_case(ctx)
+        where, params = self._session_where(filters, position, ctx)
         sql = (
-            f"SELECT s.*, {STATUS_SQL} AS status FROM sessions s{where} "
+            f"SELECT s.*, {status_sql} AS status FROM sessions s{where} "
             "ORDER BY s.first_ts DESC, s.session_id DESC LIMIT ?"
         )
-        rows = await self.fetch(sql, [cutoff, *params, limit + 1])
+        rows = await self.fetch(sql, [*status_params, *params, limit + 1])
         page = Page(rows[:limit], len(rows) > limit)
         await self._add_session_counts(page.rows)
         return page
 
     async def count_sessions(self, filters: SessionFilters = SessionFilters()) -> int:
-        cutoff = self._idle_cutoff(self._now_ms())
-        return await self._count("sessions s", *self._session_where(filters, None, cutoff))
+        ctx = await self.status_context() if filters.status else None
+        return await self._count("sessions s", *self._session_where(filters, None, ctx))
 
-    @staticmethod
     def _session_where(
-        filters: SessionFilters, position: tuple[int, str] | None, cutoff: int
+        self,
+        filters: SessionFilters,
+        position: tuple[int, str] | None,
+        ctx: StatusContext | None,
     ) -> tuple[str, list[Any]]:
         where, params = _filters(
             ("s.first_ts >= ?", filters.from_ms),
@@ -279,9 +458,10 @@ class Queries(abc.ABC):
             ("s.host = ?", filters.host),
         )
         clauses = [where] if where else []
-        if filters.status:
-            clauses.append(f"{' AND' if clauses else ' WHERE'} {STATUS_FILTERS[filters.status]}")
-            params += [cutoff] if filters.status in ("active", "idle") else []
+        if filters.status and ctx is not None:
+            condition, status_params = self._status_filter(filters.status, ctx)
+            clauses.append(f"{' AND' if clauses else ' WHERE'} {condition}")
+            params += status_params
         if position:
             clauses.append(
                 f"{' AND' if clauses else ' WHERE'} "
@@ -318,11 +498,11 @@ class Queries(abc.ABC):
 
     async def get_session(self, session_id: str) -> SessionDetailRows:
         """The session (with counts), its runs oldest first (with span counts), its models."""
-        cutoff = self._idle_cutoff(self._now_ms())
+        status_sql, status_params = self._status_case(await self.status_context())
         rows, runs, counts, models = await asyncio.gather(
             self.fetch(
-                f"SELECT s.*, {STATUS_SQL} AS status FROM sessions s WHERE s.session_id = ?",
-                [cutoff, session_id],
+                f"SELECT s.*, {status_sql} AS status FROM sessions s WHERE s.session_id = ?",
+                [*status_params, session_id],
             ),
             self.fetch(
                 "SELECT * FROM runs WHERE session_id = ? "
@@ -409,7 +589,7 @@ class Queries(abc.ABC):
     async def summary(self, now_ms: int | None = None) -> SummaryRows:
         now_ms = now_ms or self._now_ms()
         day_start = now_ms // 86_400_000 * 86_400_000
-        cutoff = self._idle_cutoff(now_ms)
+        status_sql, status_params = self._status_case(await self.status_context(now_ms))
         totals = await self.fetch(
             "SELECT framework, sum(events) AS events, sum(sessions) AS sessions, "
             "sum(runs) AS runs, sum(tool_calls) AS tool_calls, sum(errors) AS errors, "
@@ -420,10 +600,10 @@ class Queries(abc.ABC):
             [day_start],
         )
         live = await self.fetch(
-            f"SELECT s.framework AS framework, {STATUS_SQL} AS status, count(*) AS n "
+            f"SELECT s.framework AS framework, {status_sql} AS status, count(*) AS n "
             "FROM sessions s WHERE s.ended_at IS NULL AND s.last_ts >= ? "
             "GROUP BY s.framework, status",
-            [cutoff, cutoff],
+            [*status_params, self._idle_cutoff(now_ms)],
         )
         waiting = await self.fetch(
             "SELECT framework, count(*) AS n FROM sessions "
@@ -489,6 +669,137 @@ class Queries(abc.ABC):
         return await self.fetch(
             "SELECT id, reason, data FROM dead_letters ORDER BY id DESC LIMIT ?", [limit]
         )
+
+    # --- agents and error groups ---------------------------------------------------------
+
+    async def agents(self, window: str, now_ms: int | None = None) -> AgentRows:
+        """Every agent (framework + client id, or host) heard from within the window: its
+        most urgent session, that session's latest run and tool call, today's figures and
+        the VM it runs on."""
+        now_ms = now_ms or self._now_ms()
+        ctx = await self.status_context(now_ms)
+        day_start = now_ms // 86_400_000 * 86_400_000
+        status_sql, status_params = self._status_case(ctx)
+        rows, runs_today, errors_today, vms = await asyncio.gather(
+            self.fetch(
+                f"SELECT {_AGENT_COLUMNS}, {_AGENT} AS agent, {status_sql} AS status "
+                "FROM sessions s WHERE s.last_ts >= ?",
+                [*status_params, now_ms - WINDOWS[window][0] * 1000],
+            ),
+            self.fetch(
+                f"SELECT s.framework AS framework, {_AGENT} AS agent, count(*) AS runs, "
+                "sum(r.total_tokens) AS tokens, sum(r.cost_usd) AS cost_usd "
+                "FROM runs r JOIN sessions s ON s.session_id = r.session_id "
+                "WHERE r.first_ts >= ? GROUP BY 1, 2",
+                [day_start],
+            ),
+            self.fetch(
+                f"SELECT s.framework AS framework, {_AGENT} AS agent, count(*) AS errors "
+                "FROM errors e JOIN sessions s ON s.session_id = e.session_id "
+                "WHERE e.ts >= ? GROUP BY 1, 2",
+                [day_start],
+            ),
+            self.fetch("SELECT * FROM vm_latest", []),
+        )
+        chosen = _most_urgent_per_agent(rows)
+        runs, tools = await self._latest_runs_and_tools([row["session_id"] for row in chosen])
+        today = {(r["framework"], r["agent"]): r for r in runs_today}
+        for row in errors_today:
+            today.setdefault((row["framework"], row["agent"]), {})["errors"] = row["errors"]
+        return AgentRows(
+            ctx,
+            day_start,
+            self.idle_timeout_ms,
+            chosen,
+            runs,
+            tools,
+            today,
+            {vm["name"]: vm for vm in vms},
+        )
+
+    async def _latest_runs_and_tools(
+        self, session_ids: list[str]
+    ) -> tuple[dict[str, Row], dict[str, Row]]:
+        """Each session's latest run, and that run's latest tool span, by session id."""
+        if not session_ids:
+            return {}, {}
+        chosen, params = self.in_list("s.session_id", session_ids)
+        runs = await self.fetch(
+            "SELECT r.session_id, r.run_id, r.input, r.status, r.first_ts, r.started_at, "
+            "r.ended_at, (SELECT sp.span_id FROM spans sp WHERE sp.run_id = r.run_id "
+            "AND sp.kind = 'tool' ORDER BY sp.first_ts DESC, sp.span_id DESC LIMIT 1) AS tool "
+            "FROM runs r WHERE r.run_id IN (SELECT (SELECT r2.run_id FROM runs r2 "
+            "WHERE r2.session_id = s.session_id ORDER BY r2.first_ts DESC, r2.run_id DESC "
+            f"LIMIT 1) FROM sessions s WHERE {chosen})",
+            params,
+        )
+        tool_ids = [run["tool"] for run in runs if run["tool"] is not None]
+        spans: list[Row] = []
+        if tool_ids:
+            wanted, span_params = self.in_list("span_id", tool_ids)
+            spans = await self.fetch(
+                "SELECT span_id, name, status, first_ts, started_at, derived_start, ended_at "
+                f"FROM spans WHERE {wanted}",
+                span_params,
+            )
+        by_span = {span["span_id"]: span for span in spans}
+        tools = {r["session_id"]: by_span[r["tool"]] for r in runs if r["tool"] in by_span}
+        return {run["session_id"]: run for run in runs}, tools
+
+    async def recent_errors(
+        self, window: str, limit: int = MAX_ERROR_ROWS, now_ms: int | None = None
+    ) -> ErrorRows:
+        """The window's errors, newest first, at most `limit` (`more` past it), each with
+        the tool (its span's name) and agent it came from."""
+        span_s, bucket_s, _ = WINDOWS[window]
+        now_ms = now_ms or self._now_ms()
+        bucket_ms = bucket_s * 1000
+        end = now_ms // bucket_ms * bucket_ms + bucket_ms
+        start = end - span_s * 1000
+        rows = await self.fetch(
+            "SELECT e.*, sp.name AS tool, coalesce(s.client_id, s.host, e.host, '') AS agent "
+            "FROM errors e LEFT JOIN spans sp ON sp.span_id = e.span_id "
+            "LEFT JOIN sessions s ON s.session_id = e.session_id "
+            "WHERE e.ts >= ? AND e.ts < ? ORDER BY e.ts DESC, e.event_id DESC LIMIT ?",
+            [start, end, limit + 1],
+        )
+        return ErrorRows(window, bucket_s, start, end, rows[:limit], len(rows) > limit)
+
+    async def open_session_counts(self) -> dict[str, int]:
+        """Sessions not ended, per status."""
+        status_sql, params = self._status_case(await self.status_context())
+        rows = await self.fetch(
+            f"SELECT status, count(*) AS n FROM (SELECT {status_sql} AS status "
+            "FROM sessions s WHERE s.ended_at IS NULL) open_sessions GROUP BY status",
+            params,
+        )
+        return {row["status"]: int(row["n"]) for row in rows}
+
+
+def _most_urgent_per_agent(rows: list[Row]) -> list[Row]:
+    """Per (framework, agent), the session that most needs a person, then the latest."""
+    best: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        key = (row["framework"], row["agent"])
+        held = best.get(key)
+        if held is None or _urgency(row) < _urgency(held):
+            best[key] = row
+    return list(best.values())
+
+
+def _urgency(row: Row) -> tuple[int, int]:
+    return STATUS_URGENCY.index(row["status"]), -int(row["last_ts"] or 0)
+
+
+def vm_state(snapshot: Any) -> str:
+    """The `state` an openclaw.snapshot payload (JSON text or decoded) reports."""
+    if isinstance(snapshot, str | bytes):
+        try:
+            snapshot = msgspec.json.decode(snapshot)
+        except msgspec.DecodeError:
+            return "unknown"
+    state = snapshot.get("state") if isinstance(snapshot, dict) else None
+    return str(state or "unknown")
 
 
 _COST_COUNT_SUMS = ", ".join(f"sum({name}) AS {name}" for name in COST_COUNTS)

@@ -11,6 +11,7 @@ import { SessionsView } from "./views/sessions.js";
 import { SessionView } from "./views/session.js";
 import { AgentsView } from "./views/agents.js";
 import { OpenClawView } from "./views/openclaw.js";
+import { ErrorsView } from "./views/errors.js";
 
 const ROUTES = [
   ["/", "dashboard"],
@@ -18,6 +19,7 @@ const ROUTES = [
   ["/sessions/:id", "session"],
   ["/agents", "agents"],
   ["/openclaw", "openclaw"],
+  ["/errors", "errors"],
 ];
 
 const NAV = [
@@ -25,6 +27,7 @@ const NAV = [
   ["/sessions", "Sessions", ["sessions", "session"]],
   ["/agents", "Agents", ["agents"]],
   ["/openclaw", "OpenClaw", ["openclaw"]],
+  ["/errors", "Errors", ["errors"]],
 ];
 
 // A tab's title before its view names a more precise subject (see usePageTitle).
@@ -32,8 +35,9 @@ const TITLES = {
   dashboard: "Dashboard",
   sessions: "Sessions",
   session: "Session",
-  agents: "OpenClaw agents",
+  agents: "Agents",
   openclaw: "OpenClaw VMs",
+  errors: "Errors",
 };
 
 function LiveIndicator() {
@@ -103,6 +107,7 @@ export function App() {
     case "session": view = html`<${SessionView} key=${match.params.id} id=${match.params.id} />`; break;
     case "agents": view = html`<${AgentsView} />`; break;
     case "openclaw": view = html`<${OpenClawView} />`; break;
+    case "errors": view = html`<${ErrorsView} />`; break;
     default: view = html`<${NotFound} path=${route.path} />`;
   }
 

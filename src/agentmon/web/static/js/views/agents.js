@@ -1,102 +1,125 @@
-// Agents: the live timeline of OpenClaw agent events, the VMs' status pills, and counts per
-// event type and host (click one to filter; filters live in the URL).
-import { html } from "../lib.js";
+// Agents: the roster. One card per agent (framework + client or host) in the order whoever
+// needs a person comes first: its state and since when, the question it waits on, its task,
+// its last tool call, today's figures and its VM. Live: refetched on events (throttled) and
+// every half minute, since stuck and lost agents are the ones that send nothing.
+import { html, useEffect } from "../lib.js";
 import { withQuery } from "../api.js";
 import { useFetch, useTick } from "../hooks.js";
-import { ev, useLiveRefresh } from "../live.js";
-import { useQueryParams } from "../router.js";
-import { formatInt } from "../format.js";
-import { useEventFeed } from "../feed.js";
-import { Empty, ErrorNote, Loaded, Loading } from "../components/status.js";
-import { EventRow } from "../components/events.js";
-import { VmPill } from "../components/vm.js";
+import { useLiveRefresh } from "../live.js";
+import { Link, useQueryParams } from "../router.js";
+import { formatAgo, formatCompact, formatCost, formatDateTime, oneLine, plural } from "../format.js";
+import { Empty, Loaded } from "../components/status.js";
 
-const FRAMEWORK = "openclaw";
-const isOpenClaw = (e) => ev.framework(e) === FRAMEWORK;
+const EVERY_EVENT = () => true;
+const REFRESH_MS = 30000;
+const STATES = ["waiting", "stuck", "looping", "lost", "error", "working", "idle", "ended"];
+const STATE_LABELS = {
+  waiting: "waiting for you",
+  stuck: "stuck",
+  looping: "looping",
+  lost: "lost",
+  error: "failed",
+  working: "working",
+  idle: "idle",
+  ended: "ended",
+};
+// what the time in a state means, per state
+const SINCE_WORDS = {
+  waiting: "asked",
+  stuck: "stuck since",
+  looping: "looping since",
+  lost: "lost since",
+  error: "failed",
+  working: "working since",
+  idle: "idle since",
+  ended: "ended",
+};
 
-function countBy(events, key) {
-  const counts = new Map();
-  for (const e of events) {
-    const k = key(e) || "—";
-    counts.set(k, (counts.get(k) || 0) + 1);
-  }
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
+function StateBadge({ state }) {
+  return html`<span class=${`badge badge-${state}`}>${STATE_LABELS[state] || state}</span>`;
 }
 
-function CountList({ title, counts, selected, onPick }) {
-  return html`<section class="panel counts">
-    <h3>${title}</h3>
-    ${counts.length === 0 ? html`<p class="muted">none</p>` : html`<ul>
-      ${counts.map(([name, n]) => html`<li key=${name}>
-        <button type="button" class=${`count-row ${selected === name ? "active" : ""}`} aria-pressed=${selected === name}
-            onClick=${() => onPick(selected === name ? null : name)}>
-          <span>${name}</span><span class="num">${formatInt(n)}</span>
-        </button>
-      </li>`)}
-    </ul>`}
-  </section>`;
+function VmHealth({ vm }) {
+  if (!vm) return null;
+  const level = vm.stale || !["running", "blocked"].includes(vm.state) ? "bad"
+    : vm.issues.length ? "warn" : "ok";
+  const issues = vm.issues.map((i) => i.message).join("; ");
+  const title = vm.stale ? `${vm.name}: no snapshot since ${formatDateTime(vm.reported_at)}` : issues || `${vm.name}: healthy`;
+  return html`<${Link} class=${`vm-pill level-${level}`} href="/openclaw" title=${title}>
+    <span class="dot" aria-hidden="true"></span>
+    <span class="vm-name">${vm.name}</span>
+    <span class="vm-state">${vm.stale ? "silent" : vm.state}</span>
+  <//>`;
+}
+
+function AgentCard({ agent: a, now }) {
+  const tool = a.last_tool;
+  const today = a.today;
+  return html`<li class=${`agent-card state-${a.state}`} data-agent=${a.agent_id}>
+    <div class="agent-head">
+      <${StateBadge} state=${a.state} />
+      <span class="agent-name">${a.client_id || a.host || "unknown"}</span>
+      <span class="muted small">${a.framework}</span>
+      <span class="agent-since muted small" title=${formatDateTime(a.since)}>
+        ${SINCE_WORDS[a.state]} ${formatAgo(a.since, now)}</span>
+    </div>
+    ${a.state === "waiting" && html`<p class="agent-question">
+      <span class="muted">${a.waiting_reason ? a.waiting_reason.replace(/_/g, " ") : "It asks"}:</span>${" "}
+      <q>${a.waiting_message || "(no question given)"}</q></p>`}
+    <${Link} class="agent-task" href=${`/sessions/${encodeURIComponent(a.session_id)}`}>
+      ${a.task ? oneLine(a.task, 160) : html`<span class="muted">no task yet</span>`}<//>
+    <div class="agent-facts muted small">
+      ${tool ? html`<span class="agent-tool">last tool <strong class="mono">${tool.name || "?"}</strong>${" "}
+        <span class=${tool.status === "error" ? "bad-text" : ""}>${tool.status}</span>${" · "}${formatAgo(tool.at, now)}</span>`
+        : html`<span>no tool call yet</span>`}
+      <span class="agent-today">today: ${plural(today.runs, "run")}${" · "}<span class=${today.errors ? "bad-text" : ""}>${plural(today.errors, "error")}</span>${" · "}${formatCompact(today.tokens)} tokens · ${formatCost(today.cost_usd)}</span>
+      <${VmHealth} vm=${a.vm} />
+    </div>
+  </li>`;
+}
+
+function StateFilter({ counts, selected, onPick }) {
+  return html`<div class="state-filter" role="group" aria-label="Filter by state">
+    ${STATES.map((state) => html`<button key=${state} type="button"
+        class=${`chip state-${state} ${selected === state ? "active" : ""}`} aria-pressed=${selected === state}
+        disabled=${!counts[state] && selected !== state}
+        onClick=${() => onPick(selected === state ? null : state)}>
+      ${STATE_LABELS[state]} <span class="num">${counts[state] || 0}</span>
+    </button>`)}
+  </div>`;
 }
 
 export function AgentsView() {
   const now = useTick(10000);
   const [query, setQuery] = useQueryParams();
-  const type = query.get("type");
-  const host = query.get("host");
-  const withSnapshots = query.get("snapshots") === "1";
-  const instances = useFetch("/v1/openclaw/instances");
-  useLiveRefresh((e) => ev.type(e) === "openclaw.snapshot", instances.reload, 2000);
-  const initial = useFetch(withQuery("/v1/events", { framework: FRAMEWORK, limit: 500 }));
-  const feed = useEventFeed(initial.data?.events ?? null, isOpenClaw, 500);
-
-  const base = withSnapshots || type === "openclaw.snapshot"
-    ? feed.events
-    : feed.events.filter((e) => ev.type(e) !== "openclaw.snapshot");
-  const shown = base.filter((e) => (!type || ev.type(e) === type) && (!host || (ev.host(e) || "—") === host));
-
-  let timeline;
-  if (initial.data === null) {
-    timeline = initial.error
-      ? html`<${ErrorNote} error=${initial.error} onRetry=${initial.reload} />`
-      : html`<${Loading} what="Loading OpenClaw events" />`;
-  } else if (shown.length === 0) {
-    timeline = html`<${Empty}>${feed.events.length === 0
-      ? "No OpenClaw events yet. Agents running in OpenClaw report here through the agentmon hook; VM snapshots come from agentmon openclaw-monitor."
-      : "No event matches this filter."}<//>`;
-  } else {
-    timeline = html`<ol class="feed timeline">
-      ${shown.map((e) => html`<${EventRow} key=${ev.id(e)} event=${e} now=${now} showFramework=${false} />`)}
-    </ol>`;
-  }
+  const state = query.get("state");
+  const span = query.get("window") || "24h";
+  const roster = useFetch(withQuery("/v1/agents", { window: span }));
+  useLiveRefresh(EVERY_EVENT, roster.reload, 2000);
+  useEffect(() => {
+    const timer = setInterval(roster.reload, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [roster.reload]);
 
   return html`<div class="view agents">
-    <header class="view-head"><h1>OpenClaw agents</h1></header>
-    <section class="vm-strip" aria-label="OpenClaw VMs">
-      <span class="strip-label">VMs</span>
-      <${Loaded} state=${instances} what="Loading VMs">${(data) => data.instances.length === 0
-        ? html`<span class="muted">no VM snapshots yet</span>`
-        : data.instances.map((i) => html`<${VmPill} key=${i.name} instance=${i} />`)}<//>
-    </section>
-    <div class="agents-layout">
-      <section class="panel feed-panel">
-        <header class="panel-head">
-          <h2>Timeline <span class="muted small">${shown.length} of the latest ${feed.events.length} events</span></h2>
-          <div class="panel-tools">
-            <label class="check"><input type="checkbox" checked=${withSnapshots}
-              onChange=${(e) => setQuery({ snapshots: e.currentTarget.checked ? "1" : null }, { replace: true })} /> VM snapshots</label>
-            <button type="button" class=${`toggle ${feed.paused ? "paused" : ""}`} aria-pressed=${feed.paused}
-                onClick=${() => feed.setPaused(!feed.paused)}>
-              ${feed.paused ? `Resume${feed.pending ? ` (${feed.pending} new)` : ""}` : "Pause"}
-            </button>
-          </div>
-        </header>
-        ${timeline}
-      </section>
-      <aside class="agents-stats">
-        <${CountList} title="By type" counts=${countBy(base, ev.type)} selected=${type}
-          onPick=${(v) => setQuery({ type: v }, { replace: true })} />
-        <${CountList} title="By host" counts=${countBy(base, ev.host)} selected=${host}
-          onPick=${(v) => setQuery({ host: v }, { replace: true })} />
-      </aside>
-    </div>
+    <header class="view-head">
+      <h1>Agents</h1>
+      <label class="window-pick">heard from in the last
+        <select value=${span} onChange=${(e) => setQuery({ window: e.currentTarget.value }, { replace: true })}>
+          ${["1h", "6h", "24h", "7d"].map((w) => html`<option key=${w} value=${w}>${w}</option>`)}
+        </select></label>
+    </header>
+    <${Loaded} state=${roster} what="Loading the agents">${(data) => {
+      const shown = state ? data.agents.filter((a) => a.state === state) : data.agents;
+      return html`
+        <${StateFilter} counts=${data.counts} selected=${state}
+          onPick=${(value) => setQuery({ state: value }, { replace: true })} />
+        ${shown.length === 0
+          ? html`<${Empty}>${data.agents.length === 0
+            ? "No agent has reported in this window. Agents appear here with their first event."
+            : "No agent is in this state now."}<//>`
+          : html`<ol class="roster">${shown.map((a) => html`<${AgentCard} key=${a.agent_id} agent=${a} now=${now} />`)}</ol>`}
+        <p class="muted small">Today is the UTC day since ${formatDateTime(data.day_start)}.</p>`;
+    }}<//>
   </div>`;
 }

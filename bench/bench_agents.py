@@ -1,0 +1,223 @@
+"""`GET /v1/agents` latency with 1,000 agents (PostgreSQL or SQLite).
+
+    .venv/bin/python bench/bench_agents.py                   # PostgreSQL, a fresh database
+    .venv/bin/python bench/bench_agents.py --store sqlite --agents 1000
+
+Seeding goes through the real write path (`Store.write`): each agent has `--sessions`
+sessions over the last 24 hours (runs with tool calls, usage and an error now and then), the
+latest one in a state of its own: working, waiting with a question, stuck, looping, lost (its
+VM shut off or silent), idle or ended; every fourth agent runs on a monitored VM. A real
+`agentmon query-api` (or `serve` for SQLite) then answers /v1/agents many times over HTTP;
+p50/p95 are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.conftest import admin_sql, free_port, start_agentmon
+
+from agentmon.events import Envelope, new_event
+from agentmon.store.base import Store
+from agentmon.store.postgres import PostgresStore
+from agentmon.store.sqlite import SQLiteStore
+
+FRAMEWORKS = ("claude-code", "codex", "openclaw", "gemini-cli", "hermes")
+LATEST = ("working", "waiting", "stuck", "looping", "lost", "idle", "ended")
+BATCH = 5000
+
+
+def agent_events(index: int, sessions: int, now: datetime, rng: random.Random) -> list[Envelope]:
+    host = f"agent-{index:04d}"
+    common: dict[str, Any] = {"framework": FRAMEWORKS[index % 5], "host": host, "client_id": host}
+    events: list[Envelope] = []
+    for n in range(sessions):
+        latest = n == sessions - 1
+        kind = LATEST[index % len(LATEST)] if latest else "ended"
+        start = now - timedelta(seconds=60) if latest else now - timedelta(hours=rng.uniform(1, 23))
+        if kind in ("stuck", "idle"):
+            start = now - timedelta(minutes=15 if kind == "stuck" else 45)
+        events += session(f"{host}-s{n}", kind, start, common)
+    if index % 4 == 0 or LATEST[index % len(LATEST)] == "lost":
+        state = "shutoff" if LATEST[index % len(LATEST)] == "lost" else "running"
+        events.append(
+            new_event(
+                "openclaw.snapshot",
+                framework="openclaw",
+                client_id=host,
+                host=host,
+                ts=now - timedelta(seconds=20),
+                payload={"instance": host, "state": state, "cpu_pct": 12.0, "issues": []},
+            )
+        )
+    return events
+
+
+def session(sid: str, kind: str, start: datetime, common: dict[str, Any]) -> list[Envelope]:
+    clock = start
+    events = [new_event("session.start", session_id=sid, ts=clock, **common)]
+    run = f"{sid}-r"
+    events.append(
+        new_event(
+            "run.start", session_id=sid, run_id=run, ts=clock, payload={"input": "fix it"}, **common
+        )
+    )
+    for call in range(6 if kind == "looping" else 4):
+        clock += timedelta(seconds=1)
+        same = kind == "looping"
+        events.append(
+            new_event(
+                "span.end",
+                session_id=sid,
+                run_id=run,
+                span_id=f"{run}-t{call}",
+                ts=clock,
+                payload={
+                    "kind": "tool",
+                    "name": "Bash",
+                    "status": "ok",
+                    "duration_ms": 300,
+                    "input": {"command": "npm test" if same else f"step {call}"},
+                },
+                **common,
+            )
+        )
+    events.append(
+        new_event(
+            "metric.snapshot",
+            session_id=sid,
+            run_id=run,
+            ts=clock,
+            payload={"usage": {"input": 900, "output": 120}, "cost_usd": 0.004},
+            **common,
+        )
+    )
+    if kind == "waiting":
+        ask = {"agent_state": "waiting_for_human", "message": "Allow Bash: rm -rf build/ ?"}
+        events.append(new_event("metric.snapshot", session_id=sid, ts=clock, payload=ask, **common))
+    if kind in ("ended", "idle"):
+        clock += timedelta(seconds=1)
+        events.append(
+            new_event(
+                "run.end", session_id=sid, run_id=run, ts=clock, payload={"status": "ok"}, **common
+            )
+        )
+    if kind == "ended":
+        events.append(new_event("session.end", session_id=sid, ts=clock, **common))
+    return events
+
+
+async def seed(kind: str, target: str, agents: int, sessions: int) -> int:
+    store = open_store(kind, target)
+    await store.open()
+    rng, now, written = random.Random(7), datetime.now(UTC), 0
+    started = time.perf_counter()
+    pending: list[Envelope] = []
+    try:
+        for index in range(agents):
+            pending += agent_events(index, sessions, now, rng)
+            if len(pending) >= BATCH or index == agents - 1:
+                await store.write(pending)
+                written, pending = written + len(pending), []
+    finally:
+        await store.close()
+    print(f"seeded {agents:,} agents, {written:,} events in {time.perf_counter() - started:.1f}s")
+    return written
+
+
+def open_store(kind: str, target: str) -> Store:
+    return PostgresStore(target) if kind == "postgres" else SQLiteStore(Path(target))
+
+
+def measure(base: str, rounds: int) -> list[float]:
+    times = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        first = client.get("/v1/agents").raise_for_status().json()
+        print(f"  {len(first['agents'])} agents; states {first['counts']}")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            client.get("/v1/agents").raise_for_status()
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def serve(kind: str, target: str, port: int, tmp: Path) -> Any:
+    if kind == "postgres":
+        return start_agentmon(
+            ["query-api", "--addr", f"127.0.0.1:{port}"],
+            {"query": port},
+            tmp / "query.log",
+            {"DATABASE_URL": target, "NATS_URL": ""},
+        )
+    ingest = free_port()
+    return start_agentmon(
+        [
+            "serve",
+            "--data-dir",
+            str(Path(target).parent),
+            "--no-ui",
+            "--otlp-addr",
+            "",
+            "--addr",
+            f"127.0.0.1:{ingest}",
+            "--query-addr",
+            f"127.0.0.1:{port}",
+        ],
+        {"ingest": ingest, "query": port},
+        tmp / "serve.log",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--store", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--sessions", type=int, default=3, help="sessions per agent")
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-agents-"))
+    created = None
+    if args.store == "postgres":
+        created = f"agentmon_bench_agents_{uuid.uuid4().hex[:8]}"
+        admin_sql(args.pg, f'CREATE DATABASE "{created}"')
+        target = f"{args.pg}/{created}"
+    else:
+        target = str(tmp / "data" / "agentmon.db")
+        Path(target).parent.mkdir(parents=True)
+    try:
+        asyncio.run(seed(args.store, target, args.agents, args.sessions))
+        port = free_port()
+        server = serve(args.store, target, port, tmp)
+        try:
+            times = measure(f"http://127.0.0.1:{port}", args.rounds)
+            p95 = sorted(times)[int(0.95 * (len(times) - 1))]
+            print(
+                f"{args.store}: GET /v1/agents ({args.rounds} requests) "
+                f"p50 {statistics.median(times):.1f} ms  p95 {p95:.1f} ms"
+            )
+        finally:
+            server.stop()
+    finally:
+        if created:
+            admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""The roster, the attention statuses and the error groups through the query API, on both
+stores (httpx ASGI transport over a real store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentmon.events import Envelope
+from agentmon.query import views
+from tests.query.conftest import QueryApp
+from tests.store.test_attention import at, ev, loops, lost_and_not, stuck_and_not, tool
+
+
+async def get(query: QueryApp, path: str, **params: Any) -> Any:
+    response = await query.client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def waiting_agent() -> list[Envelope]:
+    ask = {"agent_state": "waiting_for_human", "message": "Allow Bash: rm -rf build/ ?"}
+    return [
+        ev("run.start", 550, session="w", host="mac", run_id="w-r", payload={"input": "clean"}),
+        tool(551, "w", "w-r", 0, name="Read", input={"path": "Makefile"}),
+        ev("metric.snapshot", 560, session="w", host="mac", run_id="w-r", payload=ask),
+    ]
+
+
+async def test_the_roster_puts_whoever_needs_a_person_first(query: QueryApp) -> None:
+    events = waiting_agent()
+    for group in (stuck_and_not(), loops(), lost_and_not()):
+        for event in group:
+            if event.event.source.framework == "claude-code" and not event.event.source.client_id:
+                event.event.source.host = f"host-{event.correlation.session_id}"
+        events += group
+    await query.store.write(events)
+    roster = await get(query, "/v1/agents")
+    states = [(a["agent_id"], a["state"]) for a in roster["agents"]]
+    order = list(views.AGENT_ORDER)
+    assert [order.index(state) for _, state in states] == sorted(
+        order.index(state) for _, state in states
+    )
+    by_id = {a["agent_id"]: a for a in roster["agents"]}
+    waiting = by_id["claude-code/mac"]
+    assert states[0] == ("claude-code/mac", "waiting")
+    assert waiting["waiting_message"] == "Allow Bash: rm -rf build/ ?"
+    assert waiting["task"] == "clean"
+    assert waiting["last_tool"]["name"] == "Read"
+    assert by_id["claude-code/host-st"]["state"] == "stuck"
+    assert by_id["claude-code/host-loop"]["state"] == "looping"
+    assert by_id["claude-code/host-loop"]["last_tool"]["name"] == "Bash"
+    assert by_id["claude-code/off"]["state"] == "lost"
+    assert by_id["claude-code/off"]["vm"]["state"] == "shutoff"
+    assert by_id["claude-code/silent"]["vm"]["stale"] is True
+    assert by_id["claude-code/fine"]["state"] == "working"
+    assert by_id["claude-code/fine"]["vm"] == {
+        "name": "fine",
+        "state": "running",
+        "reported_at": by_id["claude-code/fine"]["vm"]["reported_at"],
+        "stale": False,
+        "issues": [],
+    }
+    assert roster["counts"]["waiting"] == 1 and roster["counts"]["lost"] == 2
+    assert sum(roster["counts"].values()) == len(roster["agents"])
+    same_day = at(500).date() == at(600).date()
+    assert by_id["claude-code/host-loop"]["today"]["runs"] == (1 if same_day else 0)
+
+
+async def test_one_agent_many_sessions_speaks_through_the_most_urgent(query: QueryApp) -> None:
+    ask = {"agent_state": "waiting_for_human", "message": "Continue?"}
+    await query.store.write(
+        [
+            ev("session.start", 590, session="new", host="box"),
+            ev("run.start", 500, session="old", host="box", run_id="old-r"),
+            ev("metric.snapshot", 510, session="old", host="box", payload=ask),
+        ]
+    )
+    (agent,) = (await get(query, "/v1/agents"))["agents"]
+    assert (agent["session_id"], agent["state"]) == ("old", "waiting")
+
+
+async def test_sessions_filter_on_the_attention_statuses(query: QueryApp) -> None:
+    await query.store.write(stuck_and_not() + loops() + lost_and_not())
+    for status, expected in (
+        ("stuck", {"st"}),
+        ("looping", {"loop", "err-loop"}),
+        ("lost", {"on-silent", "on-off"}),
+    ):
+        page = await get(query, "/v1/sessions", status=status)
+        assert {s["session_id"] for s in page["sessions"]} == expected
+        assert {s["status"] for s in page["sessions"]} == {status}
+    bad = await query.client.get("/v1/sessions", params={"status": "asleep"})
+    assert bad.status_code == 400 and "status" in bad.json()["error"]
+
+
+def failures() -> list[Envelope]:
+    def error(t: float, session: str, message: str, span: str | None = None) -> Envelope:
+        return ev(
+            "error",
+            t,
+            session=session,
+            run_id=f"{session}-r",
+            span_id=span,
+            payload={"message": message},
+        )
+
+    return [
+        ev("run.start", 100, session="e1", run_id="e1-r"),
+        ev("run.start", 100, session="e2", run_id="e2-r", host="other"),
+        tool(101, "e1", "e1-r", 0, name="Read", status="error"),
+        error(101, "e1", "ENOENT: no such file '/src/a.py'", span="e1-r-0"),
+        error(200, "e1", "timeout after 30s talking to 10.0.0.7"),
+        error(300, "e2", "timeout after 45s talking to 10.0.0.9"),
+        error(400, "e2", "timeout after 12.5s talking to 192.168.1.1"),
+    ]
+
+
+async def test_errors_group_by_normalised_message_and_tool(query: QueryApp) -> None:
+    await query.store.write(failures())
+    answer = await get(query, "/v1/errors/groups", window="1h")
+    top, other = answer["groups"]
+    assert top["message"] == "timeout after <n>s talking to <n>"
+    assert (top["count"], top["sessions"], top["tool"]) == (3, 2, None)
+    assert sorted(top["agents"]) == ["claude-code/laptop", "claude-code/other"]
+    assert top["example"] == "timeout after 12.5s talking to 192.168.1.1"
+    assert sum(top["series"]) == 3 and len(top["series"]) == 60
+    assert top["first_seen"] < top["last_seen"]
+    assert (other["tool"], other["message"]) == ("Read", "ENOENT: no such file <str>")
+    occurrences = await get(query, "/v1/errors", group=top["group"], window="1h")
+    assert [e["session_id"] for e in occurrences["errors"]] == ["e2", "e2", "e1"]
+    none = await get(query, "/v1/errors", group="nothing", window="1h")
+    assert none["errors"] == []
+    bad = await query.client.get("/v1/errors/groups", params={"window": "2y"})
+    assert bad.status_code == 400 and "window" in bad.json()["error"]
+
+
+def test_messages_normalise_what_varies() -> None:
+    assert (
+        views.normalize_message('open "/tmp/x 1" failed: /var/log/a.log id 3f2a9c1e7b at 0x7ffe12')
+        == "open <str> failed: <path> id <id> at <id>"
+    )
+    assert (
+        views.normalize_message("run 123e4567-e89b-12d3-a456-426614174000 exited 137")
+        == "run <id> exited <n>"
+    )
+    assert views.normalize_message(None) == ""
+
+
+async def test_metrics_count_sessions_per_state(query: QueryApp) -> None:
+    await query.store.write(stuck_and_not() + loops() + lost_and_not())
+    response = await query.client.get("/metrics")
+    assert response.status_code == 200
+    lines = set(response.text.splitlines())
+    for state, n in (("stuck", 1), ("looping", 2), ("lost", 2), ("active", 5), ("waiting", 0)):
+        assert f'agentmon_sessions{{state="{state}"}} {n}.0' in lines
