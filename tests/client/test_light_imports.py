@@ -12,33 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.light_install import SERVER_MODULES
 
 import agentmon
 
-SERVER_MODULES = [
-    "starlette",
-    "fastapi",
-    "uvicorn",
-    "asyncpg",
-    "nats",
-    "httpx",
-    "pydantic",
-    "aiosqlite",
-    "sqlite3",
-    "agentmon.store",
-    "agentmon.ingest",
-    "agentmon.query",
-    "agentmon.bus",
-    "agentmon.otlp",
-    "agentmon.web",
-    "agentmon.processor",
-    "agentmon.runtime",
-    "agentmon.intake",
-    "agentmon.live",
-    "agentmon.config",
-    "agentmon.cli",
-    "agentmon.monitor",
-]
 HANDLERS = ["claude", "codex", "gemini", "hermes"]
 PRODUCER_PACKAGES = ("client", "integrations", "sdk")
 SOURCE = Path(agentmon.__file__).parent

@@ -24,33 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.light_install import SERVER_MODULES
 
 REPO = Path(__file__).resolve().parents[2]
 DISTRIBUTION = "agentmon-fleet"
 HANDLER_MODULES = ["claude", "codex", "gemini", "hermes"]
-SERVER_MODULES = [
-    "starlette",
-    "fastapi",
-    "uvicorn",
-    "asyncpg",
-    "nats",
-    "httpx",
-    "websockets",
-    "prometheus_client",
-    "dotenv",
-    "asyncssh",
-    "google.protobuf",
-    "opentelemetry",
-    "agentmon.store",
-    "agentmon.ingest",
-    "agentmon.query",
-    "agentmon.bus",
-    "agentmon.processor",
-    "agentmon.runtime",
-    "agentmon.web",
-    "agentmon.otlp",
-    "agentmon.metrics",
-]
 SESSION = "5b0f7c2e-6a1d-4d8e-9a53-1f2b3c4d5e6f"
 # One real payload per tool, and whether the tool passes it as the last argument (Codex
 # `notify`) instead of on stdin.
