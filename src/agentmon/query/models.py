@@ -263,7 +263,8 @@ class AgentToday(Model):
     runs: int = 0
     errors: int = 0
     tokens: int = 0
-    cost_usd: float = 0.0
+    cost_usd: float | None = _cost_usd()
+    cost_source: CostSource | None = _cost_source()
 
 
 class AgentVm(Model):

@@ -377,7 +377,7 @@ def _agent(row: Row, rows: AgentRows, vm_views: dict[str, AgentVm]) -> Agent:
             runs=int(today.get("runs") or 0),
             errors=int(today.get("errors") or 0),
             tokens=int(today.get("tokens") or 0),
-            cost_usd=round(float(today.get("cost_usd") or 0), 6),
+            **cost_fields(today),
         ),
         vm=_agent_vm(vm, rows.ctx, vm_views) if vm else None,
     )

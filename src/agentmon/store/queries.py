@@ -688,8 +688,9 @@ class Queries(abc.ABC):
             ),
             self.fetch(
                 f"SELECT s.framework AS framework, {_AGENT} AS agent, count(*) AS runs, "
-                "sum(r.total_tokens) AS tokens, sum(r.cost_usd) AS cost_usd "
-                "FROM runs r JOIN sessions s ON s.session_id = r.session_id "
+                "sum(r.total_tokens) AS tokens, sum(r.cost_usd) AS cost_usd, "
+                + ", ".join(f"sum(r.{name}) AS {name}" for name in COST_COUNTS)
+                + " FROM runs r JOIN sessions s ON s.session_id = r.session_id "
                 "WHERE r.first_ts >= ? GROUP BY 1, 2",
                 [day_start],
             ),

@@ -7,7 +7,7 @@ import { withQuery } from "../api.js";
 import { useFetch, useTick } from "../hooks.js";
 import { useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
-import { formatAgo, formatCompact, formatCost, formatDateTime, oneLine, plural } from "../format.js";
+import { costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, oneLine, plural } from "../format.js";
 import { Empty, Loaded } from "../components/status.js";
 
 const EVERY_EVENT = () => true;
@@ -72,7 +72,7 @@ function AgentCard({ agent: a, now }) {
       ${tool ? html`<span class="agent-tool">last tool <strong class="mono">${tool.name || "?"}</strong>${" "}
         <span class=${tool.status === "error" ? "bad-text" : ""}>${tool.status}</span>${" · "}${formatAgo(tool.at, now)}</span>`
         : html`<span>no tool call yet</span>`}
-      <span class="agent-today">today: ${plural(today.runs, "run")}${" · "}<span class=${today.errors ? "bad-text" : ""}>${plural(today.errors, "error")}</span>${" · "}${formatCompact(today.tokens)} tokens · ${formatCost(today.cost_usd)}</span>
+      <span class="agent-today">today: ${plural(today.runs, "run")}${" · "}<span class=${today.errors ? "bad-text" : ""}>${plural(today.errors, "error")}</span>${" · "}${formatCompact(today.tokens)} tokens · <span title=${costTitle(today.cost_source)}>${formatCostOf(today.cost_usd, today.cost_source)}</span></span>
       <${VmHealth} vm=${a.vm} />
     </div>
   </li>`;
