@@ -195,3 +195,12 @@ def test_the_filtered_sessions_list_downloads_as_csv(
     header, *rows = text.strip().splitlines()
     assert "session_id" in header
     assert rows and all("ci-runner" in row for row in rows)
+
+
+def test_the_status_picker_offers_every_session_state(page: Page, embedded_server: Any) -> None:
+    page.goto(embedded_server.ui_url + "/sessions?status=stuck")
+    picker = page.locator("select[name=status]")
+    expect(picker).to_have_value("stuck")
+    values = picker.locator("option").evaluate_all("options => options.map(o => o.value)")
+    for state in ("active", "waiting", "stuck", "looping", "lost", "error", "idle", "ended"):
+        assert state in values

@@ -11,7 +11,7 @@ import {
 } from "../format.js";
 import { Empty, ErrorNote, Loading, StatusBadge, statusLabel } from "../components/status.js";
 
-const STATUSES = ["active", "idle", "waiting", "ended", "error"];
+const STATUSES = ["active", "waiting", "stuck", "looping", "lost", "error", "idle", "ended"];
 const FILTERS = ["from", "to", "framework", "host", "status"];
 const PAGE = 50;
 const MAX_PAGE = 500;
