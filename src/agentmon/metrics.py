@@ -6,8 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from starlette.requests import Request
 from starlette.responses import Response
 
-from agentmon.events import Envelope
-from agentmon.store.projection import model_calls
+from agentmon.store.projection import ModelCall
 
 EVENTS_ACCEPTED = Counter(
     "agentmon_ingest_events_accepted_total", "Events acknowledged to producers", ["source"]
@@ -91,9 +90,10 @@ class BoundedLabel:
 _framework_label, _model_label = BoundedLabel(), BoundedLabel()
 
 
-def count_model_calls(events: list[Envelope]) -> None:
-    """Tokens and cost of the model calls among newly stored events (each counted once)."""
-    for event, usage, priced in model_calls(events):
+def count_model_calls(calls: list[ModelCall]) -> None:
+    """Tokens and cost of newly stored model calls (each counted once, as the projection priced
+    them: no second pricing on the processor's path)."""
+    for event, usage, priced in calls:
         framework = _framework_label(event.event.source.framework)
         model = _model_label(str(event.payload.get("model") or ""))
         for kind in TOKEN_KINDS:

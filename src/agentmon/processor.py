@@ -49,7 +49,7 @@ class BatchWriter:
         BATCH_EVENTS.observe(len(events))
         EVENTS_STORED.inc(len(result.new_events))
         EVENTS_DUPLICATE.inc(len(events) - len(result.new_events))
-        count_model_calls(result.new_events)
+        count_model_calls(result.model_calls)
         if events:
             newest = max(e.event.ts for e in events)  # canonical timestamps sort as text
             PROCESSOR_LAG_SECONDS.set(max(0.0, time.time() - ts_to_ms(newest) / 1000))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agentmon.events import Envelope, encode, ms_to_ts
-from agentmon.store.projection import Projection, project
+from agentmon.store.projection import ModelCall, Projection, project
 from agentmon.store.queries import NotFound, Queries
 
 __all__ = ["NotFound", "Store", "WriteResult", "event_row", "unique_by_id"]
@@ -40,6 +40,7 @@ PRUNE_PAUSE_S = 0.005
 @dataclass(frozen=True)
 class WriteResult:
     new_events: list[Envelope]
+    model_calls: list[ModelCall] = field(default_factory=list)  # as priced by the projection
 
 
 class Store(Queries):

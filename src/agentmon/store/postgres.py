@@ -120,23 +120,24 @@ class PostgresStore(Store):
         for attempt in range(5):
             try:
                 with unavailable_on(_UNAVAILABLE, unless=_DATA_ERRORS):
-                    return WriteResult(await self._write_once(unique))
+                    return await self._write_once(unique)
             except _RETRYABLE:
                 if attempt == 4:
                     raise
                 await asyncio.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    async def _write_once(self, events: list[Envelope]) -> list[Envelope]:
+    async def _write_once(self, events: list[Envelope]) -> WriteResult:
         rows = [event_row(event) for event in events]
         columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 11
         columns[1] = [_parse_ts(ts) for ts in columns[1]]
         async with self.pool.acquire() as conn, conn.transaction():
             inserted = {r["event_id"] for r in await conn.fetch(_INSERT_EVENTS, *columns)}
             new_events = [event for event in events if event.event.id in inserted]
-            for table, table_rows in self.project(new_events).nonempty():
+            projection = self.project(new_events)
+            for table, table_rows in projection.nonempty():
                 await self._upsert(conn, table, table_rows)
-        return new_events
+        return WriteResult(new_events, projection.model_calls)
 
     async def _upsert(
         self, conn: asyncpg.Connection, table: Table, rows: list[dict[str, Any]]

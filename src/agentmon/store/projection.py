@@ -7,7 +7,6 @@ rollup counts) are exact even when a batch is redelivered. Every rule that folds
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -41,13 +40,19 @@ _RUN_STATUS = {
 _json = msgspec.json.Encoder()
 
 
+ModelCall = tuple[Envelope, dict[str, int], Priced]
+"""A model call the projection counted (its `metric.snapshot`), with its usage and price."""
+
+
 class Projection:
-    """Rows per read-model table, one per key, merged as events are added."""
+    """Rows per read-model table, one per key, merged as events are added; and the model calls
+    summed, priced once, for whoever else counts them (the Prometheus counters)."""
 
     def __init__(self) -> None:
         self.rows: dict[Table, dict[tuple[Any, ...], dict[str, Any]]] = {
             table: {} for table in tables.READ_MODELS
         }
+        self.model_calls: list[ModelCall] = []
 
     def add(self, table: Table, row: dict[str, Any]) -> None:
         key = tuple(row[k] for k in table.key)
@@ -122,6 +127,8 @@ def _project_one(projection: Projection, event: Envelope) -> None:
     ms = ts_to_ms(event.event.ts)
     kind = event.event.type
     usage, cost = _usage_of(event)
+    if cost is not None:
+        projection.model_calls.append((event, usage, cost))
     if kind == EventType.OPENCLAW_SNAPSHOT:
         _project_vm(projection, event, ms)
     if event.correlation.session_id:
@@ -135,15 +142,6 @@ def _project_one(projection: Projection, event: Envelope) -> None:
     if kind == EventType.ERROR:
         projection.add(tables.ERRORS, _error_row(event, ms))
     _project_rollups(projection, event, ms, usage, cost)
-
-
-def model_calls(events: list[Envelope]) -> Iterator[tuple[Envelope, dict[str, int], Priced]]:
-    """The model calls among `events` (their `metric.snapshot`s), with usage and price: what
-    the projection sums, for whoever else counts them (the Prometheus counters)."""
-    for event in events:
-        usage, priced = _usage_of(event)
-        if priced is not None:
-            yield event, usage, priced
 
 
 def _usage_of(event: Envelope) -> tuple[dict[str, int], Priced | None]:

@@ -189,16 +189,17 @@ class SQLiteStore(Store):
 
     async def write(self, events: list[Envelope]) -> WriteResult:
         with unavailable_on(_UNAVAILABLE):
-            new_events: list[Envelope] = await self._in_writer(self._write_sync, events)
-        return WriteResult(new_events)
+            result: WriteResult = await self._in_writer(self._write_sync, events)
+        return result
 
-    def _write_sync(self, events: list[Envelope]) -> list[Envelope]:
+    def _write_sync(self, events: list[Envelope]) -> WriteResult:
         conn = self._writer
         assert conn is not None, "store not open"
         conn.execute("BEGIN IMMEDIATE")
         try:
             new_events = self._insert_new_events(conn, events)
-            for table, rows in self.project(new_events).nonempty():
+            projection = self.project(new_events)
+            for table, rows in projection.nonempty():
                 sql = self._upserts.get(table.name)
                 if sql is None:
                     marks = ", ".join("?" * len(table.column_names))
@@ -210,7 +211,7 @@ class SQLiteStore(Store):
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        return new_events
+        return WriteResult(new_events, projection.model_calls)
 
     @staticmethod
     def _insert_new_events(conn: sqlite3.Connection, events: list[Envelope]) -> list[Envelope]:
