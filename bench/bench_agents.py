@@ -29,7 +29,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import admin_sql, free_port, start_agentmon
+from bench.bench_queries import serve_query_api
+from tests.conftest import admin_sql, free_port
 
 from agentmon.events import Envelope, new_event
 from agentmon.store.base import Store
@@ -155,33 +156,6 @@ def measure(base: str, rounds: int) -> list[float]:
     return times
 
 
-def serve(kind: str, target: str, port: int, tmp: Path) -> Any:
-    if kind == "postgres":
-        return start_agentmon(
-            ["query-api", "--addr", f"127.0.0.1:{port}"],
-            {"query": port},
-            tmp / "query.log",
-            {"DATABASE_URL": target, "NATS_URL": ""},
-        )
-    ingest = free_port()
-    return start_agentmon(
-        [
-            "serve",
-            "--data-dir",
-            str(Path(target).parent),
-            "--no-ui",
-            "--otlp-addr",
-            "",
-            "--addr",
-            f"127.0.0.1:{ingest}",
-            "--query-addr",
-            f"127.0.0.1:{port}",
-        ],
-        {"ingest": ingest, "query": port},
-        tmp / "serve.log",
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -204,7 +178,7 @@ def main() -> None:
     try:
         asyncio.run(seed(args.store, target, args.agents, args.sessions))
         port = free_port()
-        server = serve(args.store, target, port, tmp)
+        server = serve_query_api(args.store, target, port, tmp)
         try:
             times = measure(f"http://127.0.0.1:{port}", args.rounds)
             p95 = sorted(times)[int(0.95 * (len(times) - 1))]

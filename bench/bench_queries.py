@@ -260,6 +260,34 @@ async def _count(kind: str, target: str) -> int:
         await store.close()
 
 
+def serve_query_api(kind: str, target: str, port: int, tmp: Path) -> Any:
+    """The query API over a seeded store: `query-api` on PostgreSQL, `serve` on SQLite."""
+    if kind == "postgres":
+        return start_agentmon(
+            ["query-api", "--addr", f"127.0.0.1:{port}"],
+            {"query": port},
+            tmp / "query.log",
+            {"DATABASE_URL": target, "NATS_URL": ""},
+        )
+    ingest = free_port()
+    return start_agentmon(
+        [
+            "serve",
+            "--data-dir",
+            str(Path(target).parent),
+            "--no-ui",
+            "--otlp-addr",
+            "",
+            "--addr",
+            f"127.0.0.1:{ingest}",
+            "--query-addr",
+            f"127.0.0.1:{port}",
+        ],
+        {"ingest": ingest, "query": port},
+        tmp / "serve.log",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -296,31 +324,7 @@ def main() -> None:
     total = asyncio.run(_count(args.store, target))
     sessions = asyncio.run(_count_sessions(args.store, target))
     port = free_port()
-    if args.store == "postgres":
-        server = start_agentmon(
-            ["query-api", "--addr", f"127.0.0.1:{port}"],
-            {"query": port},
-            tmp / "query.log",
-            {"DATABASE_URL": target, "NATS_URL": ""},
-        )
-    else:
-        ports = {"ingest": free_port(), "query": port}
-        server = start_agentmon(
-            [
-                "serve",
-                "--data-dir",
-                str(Path(target).parent),
-                "--no-ui",
-                "--otlp-addr",
-                "",
-                "--addr",
-                f"127.0.0.1:{ports['ingest']}",
-                "--query-addr",
-                f"127.0.0.1:{port}",
-            ],
-            ports,
-            tmp / "serve.log",
-        )
+    server = serve_query_api(args.store, target, port, tmp)
     try:
         print(f"{args.store}: {total:,} events stored; {args.rounds} requests per query over HTTP")
         report(f"http://127.0.0.1:{port}", args.rounds, sessions)
