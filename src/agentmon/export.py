@@ -10,7 +10,6 @@ import csv
 import functools
 import io
 import sys
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import msgspec
 
 from agentmon.config import Settings
 from agentmon.events import ts_to_ms
+from agentmon.progress import ProgressBar
 from agentmon.store.queries import (
     SESSION_STATUSES,
     EventFilters,
@@ -110,7 +110,9 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> int:
         try:
             table = _table(store, args)
             with _output(args.out) as out:
-                progress = Progress(args.what, args.quiet, await table.count())
+                progress = ProgressBar(
+                    args.what, await table.count(), unit="exported", quiet=args.quiet
+                )
                 await _write(table, args.format, out, progress)
         finally:
             await store.close()
@@ -240,41 +242,6 @@ def _scalar(annotation: Any) -> type:
     return annotation if annotation in (int, float, bool, str) else str
 
 
-class Progress:
-    """A bar on stderr: records written of those counted at the start, rate, elapsed time;
-    redrawn at most 4 times a second (records stored meanwhile can take it past 100%)."""
-
-    WIDTH = 30
-
-    def __init__(self, what: str, quiet: bool, total: int) -> None:
-        self.what, self.quiet, self.total = what, quiet, total
-        self.count = 0
-        self.started = self.drawn = time.monotonic()
-
-    def add(self, n: int) -> None:
-        self.count += n
-        now = time.monotonic()
-        if now - self.drawn >= 0.25:
-            self.drawn = now
-            self._draw("\r")
-
-    def done(self) -> None:
-        self._draw("\r", end="\n")
-
-    def _draw(self, start: str, end: str = "") -> None:
-        if self.quiet:
-            return
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        share = min(self.count / self.total, 1.0) if self.total else 1.0
-        filled = round(share * self.WIDTH)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        line = (
-            f"{start}{self.what} [{bar}] {share:4.0%} {self.count:,}/{self.total:,} exported, "
-            f"{self.count / elapsed:,.0f}/s, {elapsed:.1f}s"
-        )
-        print(line, end=end, file=sys.stderr, flush=True)
-
-
 @contextlib.contextmanager
 def _output(path: Path | None) -> Iterator[IO[bytes]]:
     """The --out file, or standard output."""
@@ -286,7 +253,7 @@ def _output(path: Path | None) -> Iterator[IO[bytes]]:
         yield file
 
 
-async def _write(table: Table, format: str, out: IO[bytes], progress: Progress) -> None:
+async def _write(table: Table, format: str, out: IO[bytes], progress: ProgressBar) -> None:
     writer = {"jsonl": _write_jsonl, "csv": _write_csv, "parquet": _write_parquet}[format]
     batch: list[dict[str, Any]] = []
     sink = writer(table, out)

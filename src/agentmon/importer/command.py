@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
 from agentmon.client.usage import normalize_usage
 from agentmon.integrations import claude_history, codex_history
+from agentmon.progress import ProgressBar
 
 TOOLS = ("claude-code", "codex", "all")
 POST_TIMEOUT = 10.0
@@ -155,17 +155,19 @@ def import_history(
         for item in reader.find([path] if path else reader.roots(dict(os.environ)), since)
     ]
     summary = Summary()
-    progress = Progress(progress_to, sum(reader.size(item) for reader, item in found))
+    progress = ProgressBar(
+        "importing", sum(reader.size(item) for reader, item in found), out=progress_to, every=0.1
+    )
     for reader, item in found:
         summary.files += reader.files(item)
         imported = reader.load(item, config.source(reader.framework))
-        progress.advance(reader.size(item))
+        progress.add(reader.size(item))
         if imported is None:
             continue
         _count(summary, imported)
         if not dry_run:
             _post(summary, endpoint, policy, imported.events, str(item))
-    progress.done()
+    progress.done(complete=True)
     return summary
 
 
@@ -197,33 +199,3 @@ def _post(
         )
 
 
-class Progress:
-    """A one-line bar on stderr (by bytes read), redrawn at most ten times a second."""
-
-    WIDTH = 30
-
-    def __init__(self, out: TextIO, total: int) -> None:
-        self.out = out
-        self.total = max(total, 1)
-        self.seen = 0
-        self.drawn_at = 0.0
-
-    def advance(self, amount: int) -> None:
-        self.seen += amount
-        now = time.monotonic()
-        if now - self.drawn_at >= 0.1:
-            self.drawn_at = now
-            self._draw()
-
-    def done(self) -> None:
-        self.seen = self.total
-        self._draw()
-        self.out.write("\n")
-        self.out.flush()
-
-    def _draw(self) -> None:
-        share = min(self.seen / self.total, 1.0)
-        filled = round(share * self.WIDTH)
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.out.write(f"\rimporting [{bar}] {share:4.0%}")
-        self.out.flush()
