@@ -51,4 +51,14 @@ if [ -f hooks/openclaw/package.json ]; then
   npm --prefix hooks/openclaw test
 fi
 
+# The real agent CLIs (Claude Code, Codex, Gemini CLI, OpenClaw with its own Node 24), pinned,
+# from npm, for the tests in tests/real_agents. Each script installs one group and may fail
+# where npm is unreachable: the tests then skip, except under CI, where they must run.
+shopt -s nullglob
+for script in scripts/real-agents/*.sh; do
+  bash "$script" || echo "warning: $script failed; the real-agent tests it serves will skip" >&2
+done
+shopt -u nullglob
+if [ -n "${CI:-}" ]; then export AGENTMON_REQUIRE_REAL_AGENTS=1; fi
+
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
