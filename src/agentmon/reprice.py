@@ -27,7 +27,7 @@ from agentmon.store.tables import COST_COUNTS, Table
 SESSION_CHUNK = 200
 _COST_COLUMNS = ("cost_usd", *COST_COUNTS)
 _SESSION_TABLES = (tables.SESSIONS, tables.RUNS, tables.MODEL_USAGE)
-_ROLLUP_TABLES = (tables.ROLLUP_MINUTE, tables.ROLLUP_HOUR)
+_ROLLUP_TABLES = (tables.ROLLUP_MINUTE, tables.ROLLUP_HOUR, tables.USAGE_HOUR)
 
 
 class RepriceError(ValueError):

@@ -11,8 +11,10 @@ import pytest
 from agentmon import pricing
 from agentmon.events import Envelope, new_event
 from agentmon.query import views
+from agentmon.query.costs import Costs, costs_view
 from agentmon.reprice import reprice
 from agentmon.store import Store
+from agentmon.store.costs import DAY_MS, HOUR_MS, cost_rows
 
 NOW = max(
     datetime.now(UTC).replace(microsecond=0),
@@ -179,3 +181,72 @@ async def test_an_llm_span_keeps_the_cost_its_usage_reports(store: Store) -> Non
     assert (spans["no-usage"].cost_usd, spans["no-usage"].cost_source) == (None, None)
     session = (await detail(store, "spans"))["session"]
     assert (session["cost_usd"], session["cost_source"]) == (None, None)  # spans are not summed
+
+
+async def costs_now(store: Store, hours: int = 24) -> Costs:
+    end = int(NOW.timestamp() * 1000) + 1
+    return costs_view(await cost_rows(store, end - hours * HOUR_MS, end, HOUR_MS), "hour")
+
+
+async def test_the_costs_view_sums_by_model_agent_project_and_framework(store: Store) -> None:
+    mixed = mixed_session()
+    mixed[0].payload["cwd"] = "/src/shop"
+    await store.write(mixed + unknown_session())
+    costs = await costs_now(store)
+
+    assert (costs.total.calls, costs.total.sessions) == (4, 2)
+    assert costs.total.cost_source == "mixed"
+    assert costs.total.cost_usd == pytest.approx(0.5 + SONNET_1K_IN_100_OUT)
+    assert costs.total.tokens.total == 4400  # four calls; the llm span is not counted again
+    assert (costs.total.reported_calls, costs.total.estimated_calls) == (1, 1)
+    assert costs.total.unpriced_calls == 2
+
+    models = {m.model: m for m in costs.by_model}
+    assert (models["house-model-7"].cost_usd, models["house-model-7"].cost_source) == (None, "none")
+    assert models["house-model-7"].tokens.total == 2200  # not priced, tokens still counted
+    assert models["claude-sonnet-4-6"].cost_source == "mixed"
+    agents = {a.agent_id: a for a in costs.by_agent}
+    assert agents["claude-code/laptop"].calls == 3
+    assert agents["hermes/laptop"].cost_source == "none"
+    projects = {p.cwd: p for p in costs.by_project}
+    assert projects["/src/shop"].cost_usd == pytest.approx(0.5 + SONNET_1K_IN_100_OUT)
+    assert projects[None].cost_usd is None  # a session that named no cwd
+    frameworks = [f.framework for f in costs.by_framework]
+    assert frameworks == ["claude-code", "hermes"]  # most expensive first
+
+    assert [s.session_id for s in costs.top_sessions] == ["mixed", "unknown"]
+    assert costs.top_sessions[0].cwd == "/src/shop"
+    assert len(costs.series) == 25  # the range starts within an hour: that hour counts
+    assert costs.series[0].ts == costs.from_
+    assert sum(p.calls for p in costs.series) == 4
+    assert sum(p.cost_usd or 0 for p in costs.series) == pytest.approx(costs.total.cost_usd)
+    empty = [p for p in costs.series if p.calls == 0]
+    assert all((p.cost_usd, p.cost_source) == (None, None) for p in empty)  # never "$0"
+
+
+async def test_costs_count_a_redelivered_call_once_and_follow_reprice(
+    store: Store, tmp_path: Path
+) -> None:
+    events = unknown_session()
+    await store.write(events)
+    await store.write(events)
+    assert (await costs_now(store)).total.calls == 1
+
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[models."house-model-7"]\ninput = 1000\noutput = 0\n')
+    pricing.use_price_file(prices)
+    try:
+        await reprice(store)
+    finally:
+        pricing.use_price_file(None)
+    total = (await costs_now(store)).total
+    assert (total.cost_usd, total.cost_source) == (pytest.approx(1.0), "estimated")
+
+
+async def test_costs_outside_the_range_are_left_out(store: Store) -> None:
+    await store.write(unknown_session())
+    end = int(NOW.timestamp() * 1000) - 2 * HOUR_MS
+    rows = await cost_rows(store, end - DAY_MS, end, DAY_MS)
+    costs = costs_view(rows, "day")
+    assert (costs.total.calls, costs.top_sessions, costs.by_model) == (0, [], [])
+    assert (costs.total.cost_usd, costs.total.cost_source) == (None, None)

@@ -26,6 +26,7 @@ PRUNE_CONDITIONS = (
     ("spans", "coalesce(ended_at, first_ts) < ?"),
     ("errors", "ts < ?"),
     ("model_usage", "last_ts < ?"),
+    ("usage_hour", "bucket < ?"),
     ("rollup_minute", "bucket < ?"),
     ("rollup_hour", "bucket < ?"),
     ("tool_rollup_minute", "bucket < ?"),

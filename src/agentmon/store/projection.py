@@ -135,6 +135,8 @@ def _project_one(projection: Projection, event: Envelope) -> None:
         projection.add(tables.SESSIONS, _session_row(event, ms, usage, cost))
         if cost is not None:
             projection.add(tables.MODEL_USAGE, _model_usage_row(event, ms, usage, cost))
+    if cost is not None:
+        projection.add(tables.USAGE_HOUR, _usage_hour_row(event, ms, usage, cost))
     if event.correlation.run_id:
         projection.add(tables.RUNS, _run_row(event, ms, usage, cost))
     if event.correlation.span_id and kind in (EventType.SPAN_START, EventType.SPAN_END):
@@ -225,6 +227,19 @@ def _model_usage_row(
         "model": str(event.payload.get("model") or ""),
         "framework": event.event.source.framework,
         "last_ts": ms,
+        "calls": 1,
+        **_usage_columns(usage, cost),
+    }
+
+
+def _usage_hour_row(
+    event: Envelope, ms: int, usage: dict[str, int], cost: Priced
+) -> dict[str, Any]:
+    return {
+        "bucket": ms // HOUR_MS * HOUR_MS,
+        "session_id": event.correlation.session_id or "",
+        "model": str(event.payload.get("model") or ""),
+        "framework": event.event.source.framework,
         "calls": 1,
         **_usage_columns(usage, cost),
     }

@@ -189,6 +189,13 @@ MODEL_USAGE = Table(
     + _columns(Rule.SUM, "calls", *USAGE_COLUMNS),
 )
 
+# the Costs view's and the budgets' source: calls per hour, session and model
+USAGE_HOUR = Table(
+    "usage_hour",
+    ("bucket", "session_id", "model"),
+    _columns(Rule.FIRST, "framework") + _columns(Rule.SUM, "calls", *USAGE_COLUMNS),
+)
+
 ROLLUP_COUNTS = (
     "events",
     "sessions",
@@ -245,6 +252,7 @@ READ_MODELS: tuple[Table, ...] = (
     RUNS,
     SPANS,
     MODEL_USAGE,
+    USAGE_HOUR,
     ROLLUP_MINUTE,
     ROLLUP_HOUR,
     TOOL_ROLLUP_MINUTE,
