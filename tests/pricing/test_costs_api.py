@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.query.conftest import QueryApp, query  # noqa: F401 (the fixture)
+from tests.query.conftest import QueryApp
 from tests.store.test_costs import mixed_session, unknown_session
 
 

@@ -110,3 +110,46 @@ def test_cost_formatting(page: Page, embedded_server: Any) -> None:
         "—",
         "$0",
     ]
+
+
+def test_the_costs_view_breaks_spend_down_and_never_shows_unpriced_as_free(
+    page: Page, embedded_server: Any
+) -> None:
+    framework = f"costs-{uuid.uuid4().hex[:6]}"
+    store_session(embedded_server, framework, "claude-sonnet-4-6")
+    store_session(embedded_server, framework, "house-model-7")
+
+    page.goto(f"{embedded_server.ui_url}/costs?range=24h")
+    expect(page.locator(".segmented button.active")).to_have_text("24h")
+    by_model = page.get_by_role("region", name="By model")
+    unpriced = by_model.locator("tr", has_text="house-model-7")
+    expect(unpriced).to_contain_text("not priced")
+    expect(unpriced).not_to_contain_text("$0")
+    expect(by_model.locator("tr", has_text="claude-sonnet-4-6")).to_contain_text("est.")
+
+    by_framework = page.get_by_role("region", name="By framework")
+    row = by_framework.locator("tr", has_text=framework)
+    expect(row).to_contain_text("2")  # two calls
+    expect(row.locator(".cost")).to_have_text("≈$0.0045 part est.")
+    expect(page.locator("svg[aria-label=Cost] rect.bar-unpriced").first).to_be_attached()
+
+    page.get_by_role("region", name="By agent").get_by_role(
+        "link", name=f"{framework}/pricebox"
+    ).click()
+    expect(page).to_have_url(re.compile(f"/sessions\\?framework={framework}&host=pricebox"))
+    expect(page.locator("td[data-label=cost]")).to_have_count(2)
+
+    page.goto(f"{embedded_server.ui_url}/costs?range=24h")
+    top = page.get_by_role("region", name="The sessions that cost the most").get_by_role("link")
+    href = top.first.get_attribute("href")
+    top.first.click()
+    expect(page).to_have_url(re.compile(f"{href}$"))
+    expect(page.locator(".session-head")).to_be_visible()
+
+
+def test_the_costs_view_of_an_empty_range_says_so(page: Page, embedded_server: Any) -> None:
+    page.goto(
+        f"{embedded_server.ui_url}/costs?from=2001-01-01T00:00:00.000Z&to=2001-01-02T00:00:00.000Z"
+    )
+    expect(page.locator(".note.empty")).to_contain_text("No model calls between")
+    expect(page.locator(".segmented button.active")).to_have_count(0)

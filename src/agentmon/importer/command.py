@@ -197,5 +197,3 @@ def _post(
         summary.problems.append(
             f"{where}: {len(report.leftover)} event(s) not delivered: {report.problem}"
         )
-
-

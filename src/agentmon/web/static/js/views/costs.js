@@ -1,0 +1,235 @@
+// Costs: what the model calls cost over a range (last 24 h, 7 days, 30 days or a custom
+// one): spend and tokens per hour or day in two panels (never one line for both), by model,
+// agent, project and framework, the sessions that cost the most, and the budgets. A cost
+// nobody reported and no price covers reads "not priced" with its tokens, never "$0".
+import { html } from "../lib.js";
+import { withQuery } from "../api.js";
+import { useFetch } from "../hooks.js";
+import { ev, useLiveRefresh } from "../live.js";
+import { Link, useQueryParams } from "../router.js";
+import {
+  costTitle, formatCompact, formatCost, formatCostOf, formatDateTime, formatInt, formatShortDateTime,
+  isoToLocalInput, localInputToIso, parseTs, plural,
+} from "../format.js";
+import { Empty, Loaded } from "../components/status.js";
+
+const RANGES = ["24h", "7d", "30d"];
+const MODEL_CALL = (e) => ev.type(e) === "metric.snapshot";
+
+/** The range the URL asks for: a preset, or a custom from/to. */
+function useCostRange() {
+  const [query, setQuery] = useQueryParams();
+  const from = query.get("from") || "";
+  const to = query.get("to") || "";
+  const custom = Boolean(from);
+  const range = RANGES.includes(query.get("range")) ? query.get("range") : "7d";
+  return { from, to, custom, range, setQuery };
+}
+
+function RangePicker({ picked }) {
+  const { from, to, custom, range, setQuery } = picked;
+  const setPreset = (value) => setQuery({ range: value, from: null, to: null }, { replace: true });
+  const setCustom = (key) => (event) => {
+    const iso = localInputToIso(event.currentTarget.value);
+    const other = key === "from" ? to : from;
+    const fallback = new Date(Date.now() - (key === "to" ? 7 * 86400000 : 0)).toISOString();
+    setQuery({ range: null, [key]: iso || null, [key === "from" ? "to" : "from"]: other || fallback }, { replace: true });
+  };
+  return html`<div class="cost-range">
+    <div class="segmented" role="group" aria-label="Range">
+      ${RANGES.map((r) => html`<button type="button" key=${r} class=${!custom && range === r ? "active" : ""}
+        aria-pressed=${!custom && range === r} onClick=${() => setPreset(r)}>${r}</button>`)}
+    </div>
+    <label class="small">from <input type="datetime-local" value=${isoToLocalInput(from)} onChange=${setCustom("from")} /></label>
+    <label class="small">to <input type="datetime-local" value=${isoToLocalInput(to)} onChange=${setCustom("to")} /></label>
+  </div>`;
+}
+
+function Cost({ of }) {
+  const text = formatCostOf(of.cost_usd, of.cost_source);
+  const cls = of.cost_usd === null && of.cost_source ? "cost warn-text" : "cost";
+  return html`<span class=${cls} title=${costTitle(of.cost_source)}>${text}</span>`;
+}
+
+/** Calls that were reported, estimated and not priced, as words. */
+function callKinds(t) {
+  const parts = [];
+  if (t.reported_calls) parts.push(`${formatInt(t.reported_calls)} reported`);
+  if (t.estimated_calls) parts.push(`${formatInt(t.estimated_calls)} estimated`);
+  if (t.unpriced_calls) parts.push(`${formatInt(t.unpriced_calls)} not priced`);
+  return parts.join(" · ");
+}
+
+function tokenText(tokens) {
+  const cache = tokens.cache_read + tokens.cache_write;
+  return `${formatCompact(tokens.input)} in · ${formatCompact(tokens.output)} out${cache ? ` · ${formatCompact(cache)} cache` : ""}`;
+}
+
+function Totals({ data, sessionsHref }) {
+  const t = data.total;
+  return html`<div class="stat-cards">
+    <div class="stat-card">
+      <span class="stat-label">Spend</span>
+      <span class="stat-value"><${Cost} of=${t} /></span>
+      <span class="stat-sub muted">${costTitle(t.cost_source) ?? "no model calls in this range"}</span>
+    </div>
+    <div class="stat-card">
+      <span class="stat-label">Tokens</span>
+      <span class="stat-value">${formatCompact(t.tokens.total)}</span>
+      <span class="stat-sub muted">${tokenText(t.tokens)}</span>
+    </div>
+    <div class="stat-card">
+      <span class="stat-label">Model calls</span>
+      <span class="stat-value">${formatInt(t.calls)}</span>
+      <span class=${`stat-sub ${t.unpriced_calls ? "warn-text" : "muted"}`}>${callKinds(t) || "none"}</span>
+    </div>
+    <${Link} class="stat-card stat-link" href=${sessionsHref}>
+      <span class="stat-label">Sessions</span>
+      <span class="stat-value">${formatInt(t.sessions)}</span>
+      <span class="stat-sub">with model calls: list them</span>
+    <//>
+  </div>`;
+}
+
+const CHART_W = 720;
+const CHART_H = 140;
+
+function bucketLabel(point, bucket) {
+  const ms = parseTs(point.ts);
+  const options = bucket === "day"
+    ? { month: "short", day: "numeric", timeZone: "UTC" }
+    : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "UTC" };
+  return `${new Intl.DateTimeFormat(undefined, options).format(ms)} UTC`;
+}
+
+/** Bars over the series: `parts(point)` → [{value, cls}] stacked bottom up. */
+function BarChart({ data, parts, format, label, legend, marks }) {
+  const points = data.series;
+  const top = Math.max(...points.map((p) => parts(p).reduce((n, part) => n + part.value, 0)), 0);
+  const width = CHART_W / Math.max(points.length, 1);
+  const gap = width > 6 ? width * 0.18 : 0;
+  const first = points[0];
+  const last = points[points.length - 1];
+  return html`<figure class="cost-chart">
+    <figcaption class="cost-chart-head">
+      <span class="cost-chart-title">${label}</span>
+      <span class="muted small">peak ${top > 0 ? format(top) : "—"} per ${data.bucket}</span>
+      <span class="cost-legend small">${legend.map((l) => html`<span key=${l.cls}><i class=${`swatch ${l.cls}`}></i>${l.text}</span>`)}</span>
+    </figcaption>
+    <svg viewBox=${`0 0 ${CHART_W} ${CHART_H}`} preserveAspectRatio="none" role="img" aria-label=${label}>
+      <line class="cost-axis" x1="0" x2=${CHART_W} y1=${CHART_H - 0.5} y2=${CHART_H - 0.5} />
+      ${points.map((p, i) => {
+        let y = CHART_H;
+        const stack = parts(p).filter((part) => part.value > 0);
+        const title = `${bucketLabel(p, data.bucket)}: ${stack.length ? stack.map((part) => `${part.name} ${format(part.value)}`).join(", ") : "no model calls"}`;
+        return html`<g key=${p.ts}><title>${title}${marks && marks(p) ? `; ${marks(p)}` : ""}</title>
+          <rect class="cost-hit" x=${i * width} y="0" width=${width} height=${CHART_H} />
+          ${stack.map((part) => {
+            const h = top > 0 ? (part.value / top) * (CHART_H - 8) : 0;
+            y -= h;
+            return html`<rect class=${part.cls} x=${i * width + gap / 2} y=${y} width=${Math.max(width - gap, 0.5)} height=${Math.max(h, 1)} />`;
+          })}
+          ${marks && marks(p) && html`<rect class="bar-unpriced" x=${i * width + gap / 2} y=${CHART_H - 4} width=${Math.max(width - gap, 1)} height="4" />`}
+        </g>`;
+      })}
+    </svg>
+    <div class="cost-chart-axis muted small">
+      <span>${first && bucketLabel(first, data.bucket)}</span><span>${last && bucketLabel(last, data.bucket)}</span>
+    </div>
+  </figure>`;
+}
+
+const COST_PARTS = (p) => {
+  const estimated = p.cost_source === "estimated" || p.cost_source === "mixed";
+  return [{ name: estimated ? "≈ cost" : "cost", value: p.cost_usd ?? 0, cls: estimated ? "bar-estimated" : "bar-reported" }];
+};
+const TOKEN_PARTS = (p) => [
+  { name: "input", value: p.tokens.input, cls: "bar-input" },
+  { name: "output", value: p.tokens.output, cls: "bar-output" },
+  { name: "cache", value: p.tokens.cache_read + p.tokens.cache_write, cls: "bar-cache" },
+];
+const UNPRICED = (p) => (p.unpriced_calls ? `${plural(p.unpriced_calls, "call")} not priced (${formatCompact(p.tokens.total)} tokens)` : "");
+
+function SpendCharts({ data }) {
+  return html`<section class="panel" aria-label="Spend over time">
+    <div class="panel-head"><h2>Spend per ${data.bucket} <span class="muted small">(UTC)</span></h2></div>
+    <${BarChart} data=${data} parts=${COST_PARTS} format=${formatCost} label="Cost" marks=${UNPRICED}
+      legend=${[{ cls: "bar-reported", text: "reported" }, { cls: "bar-estimated", text: "estimated" }, { cls: "bar-unpriced", text: "calls not priced" }]} />
+    <${BarChart} data=${data} parts=${TOKEN_PARTS} format=${formatCompact} label="Tokens"
+      legend=${[{ cls: "bar-input", text: "input" }, { cls: "bar-output", text: "output" }, { cls: "bar-cache", text: "cache" }]} />
+  </section>`;
+}
+
+/** A breakdown table: `name(row)` is the first cell (a link where a list exists). */
+function Breakdown({ title, rows, name, what, empty }) {
+  return html`<section class="panel cost-breakdown" aria-label=${title}>
+    <div class="panel-head"><h2>${title}</h2></div>
+    ${rows.length === 0 ? html`<p class="muted small">${empty}</p>` : html`<div class="table-scroll">
+      <table class="table compact">
+        <thead><tr><th>${what}</th><th class="num">calls</th><th class="num">tokens</th><th class="num">cost</th></tr></thead>
+        <tbody>${rows.map((row, i) => html`<tr key=${i}>
+          <td class="cost-name">${name(row)}</td>
+          <td class="num">${formatInt(row.calls)}</td>
+          <td class="num" title=${tokenText(row.tokens)}>${formatCompact(row.tokens.total)}</td>
+          <td class="num"><${Cost} of=${row} /></td>
+        </tr>`)}</tbody>
+      </table></div>`}
+  </section>`;
+}
+
+function TopSessions({ sessions }) {
+  if (sessions.length === 0) return null;
+  return html`<section class="panel" aria-label="The sessions that cost the most">
+    <div class="panel-head"><h2>Most expensive sessions</h2></div>
+    <div class="table-scroll"><table class="table compact cost-sessions">
+      <thead><tr><th>session</th><th>agent</th><th class="wide-only">project</th><th class="wide-only">started</th><th class="num">tokens</th><th class="num">cost</th></tr></thead>
+      <tbody>${sessions.map((s) => html`<tr key=${s.session_id}>
+        <td><${Link} href=${`/sessions/${encodeURIComponent(s.session_id)}`}>${s.title || s.session_id}<//></td>
+        <td>${s.framework}${s.client_id || s.host ? ` · ${s.client_id || s.host}` : ""}</td>
+        <td class="wide-only">${s.cwd ? html`<span class="mono small">${s.cwd}</span>` : html`<span class="muted">not reported</span>`}</td>
+        <td class="wide-only" title=${formatDateTime(s.started_at)}>${formatShortDateTime(s.started_at)}</td>
+        <td class="num" title=${tokenText(s.tokens)}>${formatCompact(s.tokens.total)}</td>
+        <td class="num"><${Cost} of=${s} /></td>
+      </tr>`)}</tbody>
+    </table></div>
+  </section>`;
+}
+
+function CostsBody({ data }) {
+  const span = { from: data.from, to: data.to };
+  const sessions = (extra) => withQuery("/sessions", { ...extra, ...span });
+  if (data.total.calls === 0) {
+    return html`<${Empty}>No model calls between ${formatDateTime(data.from)} and ${formatDateTime(data.to)}.
+      Costs appear as agents report token usage (hooks, OpenTelemetry, or <span class="mono">agentmon import</span>).<//>`;
+  }
+  return html`
+    <${Totals} data=${data} sessionsHref=${sessions({})} />
+    <${SpendCharts} data=${data} />
+    <div class="cost-grid">
+      <${Breakdown} title="By agent" what="agent" rows=${data.by_agent} empty="No agent."
+        name=${(a) => html`<${Link} href=${sessions({ framework: a.framework, host: a.client_id ? null : a.host })}>${a.agent_id}<//>`} />
+      <${Breakdown} title="By model" what="model" rows=${data.by_model} empty="No model."
+        name=${(m) => m.model || html`<span class="muted">not named</span>`} />
+      <${Breakdown} title="By project" what="working directory" rows=${data.by_project} empty="No project."
+        name=${(p) => (p.cwd ? html`<span class="mono">${p.cwd}</span>` : html`<span class="muted">not reported</span>`)} />
+      <${Breakdown} title="By framework" what="framework" rows=${data.by_framework} empty="No framework."
+        name=${(f) => html`<${Link} href=${sessions({ framework: f.framework })}>${f.framework}<//>`} />
+    </div>
+    <${TopSessions} sessions=${data.top_sessions} />`;
+}
+
+export function CostsView() {
+  const picked = useCostRange();
+  const path = picked.custom
+    ? withQuery("/v1/costs", { from: picked.from, to: picked.to || null })
+    : withQuery("/v1/costs", { range: picked.range });
+  const costs = useFetch(path);
+  useLiveRefresh(MODEL_CALL, costs.reload, 5000);
+  return html`<div class="view costs">
+    <header class="view-head">
+      <h1>Costs</h1>
+      <${RangePicker} picked=${picked} />
+    </header>
+    <${Loaded} state=${costs} what="Loading the costs">${(data) => html`<${CostsBody} data=${data} />`}<//>
+  </div>`;
+}
