@@ -11,22 +11,29 @@ queue: a slow or dead webhook drops alerts (logged), never slows storing.
 Stuck, looping and lost are read-time statuses, not events: `watch` asks the store for them
 every ATTENTION_POLL_S and alerts on a session when it enters one (again at most once per
 cooldown, and again only after it left the status).
+
+Budgets (docs/costs.md): `BudgetWatch` alerts once per budget and period when its spend
+reaches its limit, claimed in the store so that only one of several processors sends it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from agentmon.events import Envelope, EventType
+from agentmon.events import Envelope, EventType, ts_to_ms
+from agentmon.query.budgets import BudgetStatus, budget_statuses
 from agentmon.query.models import Session
 from agentmon.query.views import session_view
 from agentmon.store import Store
+from agentmon.store.budgets import Budget, claim_alert
 from agentmon.store.queries import SessionFilters
 
 log = logging.getLogger("agentmon.alerts")
@@ -47,7 +54,7 @@ _ATTENTION_TEXT = {
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # waiting_for_human | run_failed | error | stuck | looping | lost
+    kind: str  # waiting_for_human | run_failed | error | stuck | looping | lost | budget
     text: str
     framework: str | None
     host: str | None
@@ -156,6 +163,13 @@ class AlertNotifier:
                 log.warning("could not read stuck, looping or lost sessions: %s", exc)
             await asyncio.sleep(interval_s)
 
+    def queue(self, alert: Alert) -> None:
+        """Queue an alert that needs no cooldown (its sender made sure it fires once)."""
+        try:
+            self._queue.put_nowait(alert)
+        except asyncio.QueueFull:
+            log.warning("alert queue full; dropped: %s", alert.text)
+
     def _send(self, alert: Alert, now: float) -> None:
         key = (alert.kind, alert.session_id or "")
         if now - self._last_sent.get(key, -self.cooldown_s) < self.cooldown_s:
@@ -191,3 +205,74 @@ async def _attention_sessions(store: Store) -> dict[str, list[Session]]:
         page = await store.list_sessions(SessionFilters(status=status), limit=ATTENTION_PAGE)
         found[status] = [session_view(row) for row in page.rows]
     return found
+
+
+# --- budgets -------------------------------------------------------------------------------
+
+BUDGET_POLL_S = 60.0
+# at most one look at the budgets per this many seconds, however many calls are stored
+BUDGET_MIN_GAP_S = 1.0
+
+
+@dataclass(frozen=True)
+class BudgetAlert(Alert):
+    budget: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "budget": self.budget}
+
+
+def budget_alert(status: BudgetStatus) -> BudgetAlert:
+    period = "today" if status.period == "day" else "this month"
+    what = {"agent": "agent", "project": "project", "framework": "framework"}[status.scope]
+    return BudgetAlert(
+        "budget",
+        f"Budget crossed: {what} {status.target} spent ${status.spent_usd:.2f} {period} "
+        f"(budget ${status.limit_usd:.2f} per {status.period}, UTC)",
+        status.target if status.scope == "framework" else None,
+        None,
+        None,
+        None,
+        status.period_start,
+        budget=status.model_dump(),
+    )
+
+
+class BudgetWatch:
+    """Alerts once per budget and period when its spend reaches its limit: after newly stored
+    model calls (at most once a second) and every BUDGET_POLL_S. The store's budget_alerts
+    row decides who sends, so several processors never alert twice."""
+
+    def __init__(self, store: Store, queue: Callable[[Alert], None]) -> None:
+        self.store = store
+        self.queue = queue
+        self._due = asyncio.Event()
+
+    def observe(self, events: list[Envelope]) -> None:
+        if any(e.event.type == EventType.METRIC_SNAPSHOT for e in events):
+            self._due.set()
+
+    async def check(self, now_ms: int | None = None) -> int:
+        """Alert on the budgets crossed and not yet alerted on; how many were sent."""
+        now_ms = now_ms or int(time.time() * 1000)
+        sent = 0
+        for status in await budget_statuses(self.store, now_ms):
+            if status.state != "over":
+                continue
+            budget = Budget(status.scope, status.target, status.period, status.limit_usd)
+            start = ts_to_ms(status.period_start)
+            if await claim_alert(self.store, budget, start, status.spent_usd, now_ms):
+                self.queue(budget_alert(status))
+                sent += 1
+        return sent
+
+    async def run(self, interval_s: float = BUDGET_POLL_S) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._due.wait(), interval_s)
+            self._due.clear()
+            try:
+                await self.check()
+            except Exception as exc:  # the store may be starting or away: try again later
+                log.warning("could not check the budgets: %s", exc)
+            await asyncio.sleep(BUDGET_MIN_GAP_S)

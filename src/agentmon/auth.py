@@ -175,6 +175,19 @@ def read_rule(metrics_open: bool) -> Rule:
     return rule
 
 
+# writes a read port takes only from an admin: budgets decide which alerts fire for everyone
+ADMIN_WRITES = frozenset({("PUT", "/v1/budgets"), ("DELETE", "/v1/budgets")})
+
+
+def needed_scope(rule: Rule, scope: Scope) -> str | None:
+    """The scope a request needs: its port's rule for its path, raised to admin for the
+    admin writes."""
+    need = rule(scope["path"])
+    if need is not None and (scope.get("method"), scope["path"]) in ADMIN_WRITES:
+        return ADMIN
+    return need
+
+
 WEB_OPEN_PATHS = frozenset({"/healthz", "/login", "/logout"})
 
 
@@ -207,7 +220,7 @@ class Guard:
         self.is_page = is_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        need = self.rule(scope["path"]) if scope["type"] in ("http", "websocket") else None
+        need = needed_scope(self.rule, scope) if scope["type"] in ("http", "websocket") else None
         if need is None:
             await self.app(scope, receive, send)
             return

@@ -191,6 +191,17 @@ def _price_file(raw: str) -> Path:
 PRICE_FILE = Kind(_price_file, "a readable price file (TOML or JSON as docs/costs.md shows)")
 
 
+def _budget_file(raw: str) -> Path:
+    from agentmon.store.budgets import load_budget_file
+
+    path = _path(must_be_dir=False)(raw)
+    load_budget_file(path)  # its own error says what is wrong; the setting's says where
+    return path
+
+
+BUDGET_FILE = Kind(_budget_file, "a readable budget file (TOML or JSON as docs/costs.md shows)")
+
+
 SWITCHES = {"1": True, "true": True, "yes": True, "on": True}
 SWITCHES |= {"0": False, "false": False, "no": False, "off": False}
 
@@ -340,6 +351,9 @@ class Settings:
     )
     prices_file: Path | None = setting(  # noqa: RUF009
         "AGENTMON_PRICES", PRICE_FILE, None, "your own model prices, USD per million tokens"
+    )
+    budgets_file: Path | None = setting(  # noqa: RUF009
+        "AGENTMON_BUDGETS", BUDGET_FILE, None, "daily and monthly USD budgets to alert on"
     )
     insecure: bool = setting("AGENTMON_INSECURE", SWITCH, False, "serve reads to anyone, no key")
     metrics_open: bool = setting("AGENTMON_METRICS_OPEN", SWITCH, False, "/metrics needs no key")

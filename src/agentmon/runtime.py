@@ -349,17 +349,20 @@ def _listeners(
     store: Store,
 ) -> Callable[[list[Envelope]], Awaitable[None]]:
     """What newly stored events go to: the live feed, and the alert webhook when set."""
-    notifier = None
+    notifier = budgets = None
     if settings.alert_webhook:
-        from agentmon.alerts import AlertNotifier
+        from agentmon.alerts import AlertNotifier, BudgetWatch
 
         notifier = AlertNotifier(settings.alert_webhook, settings.alert_cooldown)
         runtime.background("alerts", notifier.run)
         runtime.background("attention-alerts", functools.partial(notifier.watch, store))
+        budgets = BudgetWatch(store, notifier.queue)
+        runtime.background("budget-alerts", budgets.run)
 
     async def stored(events: list[Envelope]) -> None:
-        if notifier is not None:
+        if notifier is not None and budgets is not None:
             notifier.observe(events)
+            budgets.observe(events)
         outcome = announce(events)
         if asyncio.iscoroutine(outcome):
             await outcome

@@ -104,4 +104,6 @@ def needed_scope(port: str, endpoint: Endpoint) -> str:
     if port in ("ingest", "otlp"):
         reads = path in ("/metrics", "/openapi.json") or path.startswith("/docs")
         return READ if reads else INGEST
+    if path == "/v1/budgets" and endpoint.method in ("PUT", "DELETE"):
+        return ADMIN  # budgets decide the alerts everyone gets
     return READ

@@ -23,6 +23,7 @@ from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveFull, LiveHub
 from agentmon.metrics import SESSIONS, metrics_endpoint
 from agentmon.query import views
+from agentmon.query.budgets import budgets_routes
 from agentmon.query.costs import costs_routes
 from agentmon.query.models import (
     Agents,
@@ -82,6 +83,11 @@ def _explain(exc: RequestValidationError) -> str:
     problems = []
     for item in exc.errors():
         where = item.get("loc", ())
+        if where and where[0] == "body":  # a JSON body (PUT /v1/budgets): name the field
+            field = ".".join(str(part) for part in where[1:] if not isinstance(part, int))
+            named = f" field {field!r}" if field else ""
+            problems.append(f"request body{named}: {item.get('msg', 'invalid')}")
+            continue
         kind = where[0] if where and where[0] in ("path", "query") else "query"
         name = where[-1] if where else "request"
         problems.append(f"{kind} parameter {name!r}: {item.get('msg', 'invalid')}")
@@ -130,6 +136,7 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
 
     app.include_router(_http_routes(store))
     app.include_router(costs_routes(store))
+    app.include_router(budgets_routes(store))
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
 
     @app.websocket("/v1/ws")

@@ -3,6 +3,7 @@ framework, with the sessions that cost the most; declared field by field."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated, Any, Literal
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from agentmon.events import ms_to_ts, ts_to_ms
+from agentmon.query.budgets import BudgetStatus, budget_statuses
 from agentmon.query.models import CostSource, ErrorResponse, Model, Timestamp, Tokens
 from agentmon.query.params import BadParameter, check_text_params, timestamp
 from agentmon.query.views import cost_fields, iso, tokens
@@ -95,6 +97,7 @@ class Costs(Model):
     by_project: list[ProjectCost] = Field(description="Most expensive first (100 at most)")
     by_framework: list[FrameworkCost] = Field(description="Most expensive first (100 at most)")
     top_sessions: list[SessionCost] = Field(description="The sessions that cost the most")
+    budgets: list[BudgetStatus] = Field(description="Every budget, in its current period")
 
 
 def _totals(row: Row) -> dict[str, Any]:
@@ -111,7 +114,7 @@ def agent_id(framework: str | None, agent: str | None) -> str:
     return f"{framework or ''}/{agent or ''}"
 
 
-def costs_view(rows: CostRows, bucket: Bucket) -> Costs:
+def costs_view(rows: CostRows, bucket: Bucket, budgets: list[BudgetStatus] | None = None) -> Costs:
     by_bucket = {int(row["b"]): row for row in rows.series}
     first = rows.start // rows.bucket_ms * rows.bucket_ms
     series = [
@@ -143,6 +146,7 @@ def costs_view(rows: CostRows, bucket: Bucket) -> Costs:
                 FrameworkCost(framework=r["framework"], **_totals(r)) for r in rows.by_framework
             ],
             "top_sessions": [_session_cost(r) for r in rows.top_sessions],
+            "budgets": budgets or [],
         }
     )
 
@@ -200,6 +204,9 @@ def costs_routes(store: Store) -> APIRouter:
         now_ms = int(time.time() * 1000)
         start, end, chosen = cost_range(from_, to, range_, bucket, now_ms)
         bucket_ms = HOUR_MS if chosen == "hour" else DAY_MS
-        return costs_view(await cost_rows(store, start, end, bucket_ms, top), chosen)
+        rows, budgets = await asyncio.gather(
+            cost_rows(store, start, end, bucket_ms, top), budget_statuses(store, now_ms)
+        )
+        return costs_view(rows, chosen, budgets)
 
     return router

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agentmon.config import Settings
 from agentmon.pricing import use_price_file
 from agentmon.store.base import NotFound, Store, WriteResult
+from agentmon.store.budgets import use_budget_file
 from agentmon.store.errors import StoreUnavailable
 from agentmon.store.queries import Attention
 
@@ -12,6 +13,7 @@ from agentmon.store.queries import Attention
 def open_store(settings: Settings) -> Store:
     """PostgreSQL when DATABASE_URL is set, else SQLite in the data directory (not yet opened)."""
     use_price_file(settings.prices_file)
+    use_budget_file(settings.budgets_file)
     store = _new_store(settings)
     store.attention = Attention(
         int(settings.stuck_after * 1000), settings.loop_repeats, int(settings.lost_after * 1000)
