@@ -153,3 +153,20 @@ def test_the_costs_view_of_an_empty_range_says_so(page: Page, embedded_server: A
     )
     expect(page.locator(".note.empty")).to_contain_text("No model calls between")
     expect(page.locator(".segmented button.active")).to_have_count(0)
+
+
+def test_a_budget_shows_its_spend_and_where_it_is_heading(page: Page, embedded_server: Any) -> None:
+    framework = f"budgeted-{uuid.uuid4().hex[:6]}"
+    store_session(embedded_server, framework, "claude-sonnet-4-6")
+    budget = {"scope": "framework", "target": framework, "period": "day", "limit_usd": 0.001}
+    response = httpx.put(f"{embedded_server.query_url}/v1/budgets", json=budget)
+    assert response.status_code == 200, response.text
+    try:
+        page.goto(f"{embedded_server.ui_url}/costs")
+        row = page.locator(f'[data-budget="framework:day:{framework}"]')
+        expect(row).to_contain_text("≈$0.0045 of $0.0010 today")
+        expect(row).to_contain_text("over budget")
+        expect(row.get_by_role("meter")).to_be_visible()
+    finally:
+        params = {"scope": "framework", "target": framework, "period": "day"}
+        httpx.delete(f"{embedded_server.query_url}/v1/budgets", params=params)

@@ -195,15 +195,51 @@ function TopSessions({ sessions }) {
   </section>`;
 }
 
+const SCOPE_WORDS = { agent: "agent", project: "project", framework: "framework" };
+const PERIOD_WORDS = { day: "today", month: "this month" };
+
+/** Each budget: spent so far this period against its limit, and where the rate leads. */
+function BudgetsPanel({ budgets }) {
+  if (budgets.length === 0) {
+    return html`<p class="muted small">No budgets yet: set daily or monthly limits per agent, project or
+      framework in the file <span class="mono">AGENTMON_BUDGETS</span> names, or with${" "}
+      <span class="mono">PUT /v1/budgets</span> (see docs/costs.md).</p>`;
+  }
+  return html`<section class="panel" aria-label="Budgets">
+    <div class="panel-head"><h2>Budgets <span class="muted small">(current UTC day or month)</span></h2></div>
+    <ul class="budget-list">${budgets.map((b) => {
+      const pct = (usd) => `${Math.min(100, (usd / b.limit_usd) * 100)}%`;
+      const state = b.state === "over" ? "over" : b.state === "warning" ? "warn" : "";
+      return html`<li key=${b.budget_id} class=${state} data-budget=${b.budget_id}>
+        <span class="bar-label" title=${b.budget_id}>${SCOPE_WORDS[b.scope]} <span class=${b.scope === "project" ? "mono" : ""}>${b.target}</span></span>
+        <span class="budget-track" role="meter" aria-valuemin="0" aria-valuemax=${b.limit_usd} aria-valuenow=${b.spent_usd}
+          aria-label=${`${b.budget_id}: ${formatCost(b.spent_usd)} of ${formatCost(b.limit_usd)}`}>
+          <span class="budget-projected" style=${{ width: pct(b.projected_usd) }}></span>
+          <span class="budget-spent" style=${{ width: pct(b.spent_usd) }}></span>
+        </span>
+        <span class="bar-value">${b.cost_source === "estimated" || b.cost_source === "mixed" ? "≈" : ""}${formatCost(b.spent_usd)} of ${formatCost(b.limit_usd)} ${PERIOD_WORDS[b.period]}</span>
+        <span class="budget-detail muted small">
+          ${b.state === "over" ? html`<span class="bad-text">over budget</span>` : `projected ${formatCost(b.projected_usd)} by the end of the ${b.period}`}
+          ${b.state === "warning" ? html` · <span class="warn-text">heading over</span>` : ""}
+          ${b.unpriced_calls ? html` · <span class="warn-text">${plural(b.unpriced_calls, "call")} not priced (not counted)</span>` : ""}
+          ${b.source === "file" ? " · from AGENTMON_BUDGETS" : ""}
+        </span>
+      </li>`;
+    })}</ul>
+  </section>`;
+}
+
 function CostsBody({ data }) {
   const span = { from: data.from, to: data.to };
   const sessions = (extra) => withQuery("/sessions", { ...extra, ...span });
   if (data.total.calls === 0) {
     return html`<${Empty}>No model calls between ${formatDateTime(data.from)} and ${formatDateTime(data.to)}.
-      Costs appear as agents report token usage (hooks, OpenTelemetry, or <span class="mono">agentmon import</span>).<//>`;
+      Costs appear as agents report token usage (hooks, OpenTelemetry, or <span class="mono">agentmon import</span>).<//>
+      <${BudgetsPanel} budgets=${data.budgets} />`;
   }
   return html`
     <${Totals} data=${data} sessionsHref=${sessions({})} />
+    <${BudgetsPanel} budgets=${data.budgets} />
     <${SpendCharts} data=${data} />
     <div class="cost-grid">
       <${Breakdown} title="By agent" what="agent" rows=${data.by_agent} empty="No agent."
