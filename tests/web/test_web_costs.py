@@ -170,3 +170,76 @@ def test_a_budget_shows_its_spend_and_where_it_is_heading(page: Page, embedded_s
     finally:
         params = {"scope": "framework", "target": framework, "period": "day"}
         httpx.delete(f"{embedded_server.query_url}/v1/budgets", params=params)
+
+
+@pytest.mark.parametrize(
+    ("usage", "shown"),
+    [
+        (  # Anthropic's keys, as Claude Code's transcript has them
+            {
+                "input_tokens": 12,
+                "output_tokens": 345,
+                "cache_read_input_tokens": 20480,
+                "cache_creation_input_tokens": 1500,
+            },
+            {
+                "Input tokens": "12",
+                "Output tokens": "345",
+                "Cache read tokens": "20,480",
+                "Cache write tokens": "1,500",
+            },
+        ),
+        (  # OpenAI's chat keys
+            {"prompt_tokens": 900, "completion_tokens": 80, "total_tokens": 980},
+            {"Input tokens": "900", "Output tokens": "80", "Tokens": "980"},
+        ),
+        (  # Gemini's usageMetadata keys
+            {"promptTokenCount": 700, "candidatesTokenCount": 60, "cachedContentTokenCount": 512},
+            {"Input tokens": "700", "Output tokens": "60", "Cache read tokens": "512"},
+        ),
+    ],
+)
+def test_an_llm_span_detail_shows_its_usage_whatever_keys_the_tool_used(
+    page: Page, embedded_server: Any, usage: dict[str, int], shown: dict[str, str]
+) -> None:
+    session_id, run_id = str(uuid.uuid4()), str(uuid.uuid4())
+    common: dict[str, Any] = {
+        "framework": "claude-code",
+        "host": "spanbox",
+        "session_id": session_id,
+    }
+    llm = {"kind": "llm", "name": "claude-sonnet-4-6", "model": "claude-sonnet-4-6"}
+    post_events(
+        embedded_server,
+        [
+            to_dict(e)
+            for e in [
+                new_event("session.start", payload={"title": "usage keys"}, **common),
+                new_event("run.start", run_id=run_id, payload={"input": "go"}, **common),
+                new_event(
+                    "span.end",
+                    run_id=run_id,
+                    span_id=f"{run_id}-llm",
+                    payload={**llm, "status": "ok", "usage": usage, "duration_ms": 700},
+                    **common,
+                ),
+                new_event("run.end", run_id=run_id, payload={"status": "ok"}, **common),
+            ]
+        ],
+    )
+    wait_until(
+        lambda: httpx.get(f"{embedded_server.query_url}/v1/runs/{run_id}").status_code == 200,
+        "the run",
+    )
+    page.goto(f"{embedded_server.ui_url}/sessions/{session_id}")
+    page.locator(".run-list > li").first.get_by_role("button").first.click()
+    page.locator(".waterfall .wf-row", has_text="claude-sonnet-4-6").click()
+    detail = page.locator(".span-detail")
+    expect(detail.locator("div", has=page.locator("dt", has_text="Model"))).to_contain_text(
+        "claude-sonnet-4-6"
+    )
+    for name, value in shown.items():
+        fact = detail.locator(".facts > div", has=page.get_by_text(name, exact=True))
+        expect(fact.locator("dd")).to_have_text(value)
+    expect(detail).not_to_contain_text("null")  # no prompt or reply recorded: said so
+    expect(detail).to_contain_text("not recorded")

@@ -129,6 +129,9 @@ class Span(Model):
     input: Any
     output: Any
     usage: Any
+    tokens: Tokens | None = Field(
+        None, description="`usage` in agentmon's counters (any tool's keys); null: none reported"
+    )
     cost_usd: float | None = Field(None, description="An llm span's own cost (never summed)")
     cost_source: CostSource | None = _cost_source()
     attributes: dict[str, Any]

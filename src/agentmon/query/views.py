@@ -12,6 +12,7 @@ from typing import Any, cast, get_args
 
 import msgspec
 
+from agentmon.client.usage import normalize_usage
 from agentmon.events import ms_to_ts
 from agentmon.pricing import cost_source, priced_total
 from agentmon.query.models import (
@@ -162,7 +163,14 @@ def run_view(row: Row) -> Run:
     )
 
 
+def span_tokens(usage: Any) -> Tokens | None:
+    """A span's usage, whatever keys its tool used, in agentmon's counters."""
+    counted = normalize_usage(usage)
+    return tokens(counted) if any(counted.values()) else None
+
+
 def span_view(row: Row) -> Span:
+    usage = decode_json(row["usage"])
     started = row["started_at"]
     if started is None:
         started = row["derived_start"] if row["derived_start"] is not None else row["first_ts"]
@@ -182,7 +190,8 @@ def span_view(row: Row) -> Span:
         error=row["error"],
         input=decode_json(row["input"]),
         output=decode_json(row["output"]),
-        usage=decode_json(row["usage"]),
+        usage=usage,
+        tokens=span_tokens(usage),
         cost_usd=row.get("cost_usd"),
         cost_source=row.get("cost_source"),
         attributes=decode_json(row["attributes"]) or {},

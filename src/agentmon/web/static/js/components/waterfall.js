@@ -101,14 +101,19 @@ function firstNumber(object, keys) {
 /** Tokens and cost a span reports in its `usage` (or attributes, for cost), or null. */
 export function spanUsage(span) {
   const usage = span.usage && typeof span.usage === "object" ? span.usage : {};
-  const input = firstNumber(usage, USAGE_KEYS.input);
-  const output = firstNumber(usage, USAGE_KEYS.output);
-  const total = firstNumber(usage, USAGE_KEYS.total) ?? (input !== null || output !== null ? (input ?? 0) + (output ?? 0) : null);
+  // the server's reading of the usage (`tokens`: any tool's keys, cache counts too) first
+  const counted = span.tokens ?? null;
+  const input = counted ? counted.input : firstNumber(usage, USAGE_KEYS.input);
+  const output = counted ? counted.output : firstNumber(usage, USAGE_KEYS.output);
+  const cacheRead = counted ? counted.cache_read : null;
+  const cacheWrite = counted ? counted.cache_write : null;
+  const total = counted ? counted.total
+    : firstNumber(usage, USAGE_KEYS.total) ?? (input !== null || output !== null ? (input ?? 0) + (output ?? 0) : null);
   // the server's price (reported or estimated) first; a span stored before it had none
   const cost = span.cost_usd ?? firstNumber(usage, ["cost_usd", "cost"]) ?? firstNumber(span.attributes, ["cost_usd", "gen_ai.usage.cost"]);
   const source = span.cost_source ?? (cost !== null ? "reported" : null);
   if (total === null && cost === null) return null;
-  return { input, output, total, cost, source };
+  return { input, output, cacheRead, cacheWrite, total, cost, source };
 }
 
 function usageText(usage) {

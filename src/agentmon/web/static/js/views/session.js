@@ -49,6 +49,13 @@ function SessionHeader({ session: s, now }) {
   </header>`;
 }
 
+/** The model an llm span called: its GenAI/OpenInference attribute, else its name. */
+function spanModel(span) {
+  const attributes = span.attributes || {};
+  return attributes["gen_ai.response.model"] || attributes["gen_ai.request.model"]
+    || attributes["llm.model_name"] || span.name || "—";
+}
+
 function SpanDetail({ span, onClose }) {
   const usage = spanUsage(span);
   return html`<section class="span-detail" aria-label=${`Span ${span.name || span.span_id}`}>
@@ -61,13 +68,18 @@ function SpanDetail({ span, onClose }) {
       <div><dt>Duration</dt><dd>${span.status === "running" ? "running" : formatDuration(span.duration_ms)}</dd></div>
       <div><dt>Span id</dt><dd class="mono">${span.span_id}</dd></div>
       ${span.parent_span_id && html`<div><dt>Parent</dt><dd class="mono">${span.parent_span_id}</dd></div>`}
-      ${usage?.total != null && html`<div><dt>Tokens</dt><dd>${formatInt(usage.total)}${usage.input != null
-        ? ` (${formatInt(usage.input)} in, ${formatInt(usage.output ?? 0)} out)` : ""}</dd></div>`}
+      ${span.kind === "llm" && html`<div><dt>Model</dt><dd>${spanModel(span)}</dd></div>`}
+      ${usage?.total != null && html`<div><dt>Tokens</dt><dd>${formatInt(usage.total)}</dd></div>`}
+      ${usage?.input != null && html`<div><dt>Input tokens</dt><dd>${formatInt(usage.input)}</dd></div>`}
+      ${usage?.output != null && html`<div><dt>Output tokens</dt><dd>${formatInt(usage.output)}</dd></div>`}
+      ${usage?.cacheRead ? html`<div><dt>Cache read tokens</dt><dd>${formatInt(usage.cacheRead)}</dd></div>` : null}
+      ${usage?.cacheWrite ? html`<div><dt>Cache write tokens</dt><dd>${formatInt(usage.cacheWrite)}</dd></div>` : null}
+      ${span.kind === "llm" && !usage && html`<div><dt>Tokens</dt><dd class="muted">not reported</dd></div>`}
       ${usage?.source != null && html`<div><dt>Cost</dt><dd title=${costTitle(usage.source)}>${formatCostOf(usage.cost, usage.source)}</dd></div>`}
     </dl>
     ${span.error && html`<div class="span-error"><h4>Error</h4><${ClampedText} text=${span.error} /></div>`}
-    <h4>Input</h4><${JsonView} value=${span.input ?? null} label="span input" />
-    <h4>Output</h4><${JsonView} value=${span.output ?? null} label="span output" />
+    <h4>Input</h4>${span.input == null ? html`<p class="muted small">not recorded</p>` : html`<${JsonView} value=${span.input} label="span input" />`}
+    <h4>Output</h4>${span.output == null ? html`<p class="muted small">not recorded</p>` : html`<${JsonView} value=${span.output} label="span output" />`}
     <h4>Attributes</h4><${JsonView} value=${span.attributes ?? {}} label="span attributes" />
   </section>`;
 }
