@@ -183,19 +183,18 @@ def test_a_budget_shows_its_spend_and_where_it_is_heading(page: Page, embedded_s
                 "cache_creation_input_tokens": 1500,
             },
             {
-                "Input tokens": "12",
-                "Output tokens": "345",
+                "Tokens": "357 (12 in, 345 out)",
                 "Cache read tokens": "20,480",
                 "Cache write tokens": "1,500",
             },
         ),
         (  # OpenAI's chat keys
             {"prompt_tokens": 900, "completion_tokens": 80, "total_tokens": 980},
-            {"Input tokens": "900", "Output tokens": "80", "Tokens": "980"},
+            {"Tokens": "980 (900 in, 80 out)"},
         ),
         (  # Gemini's usageMetadata keys
             {"promptTokenCount": 700, "candidatesTokenCount": 60, "cachedContentTokenCount": 512},
-            {"Input tokens": "700", "Output tokens": "60", "Cache read tokens": "512"},
+            {"Tokens": "760 (700 in, 60 out)", "Cache read tokens": "512"},
         ),
     ],
 )

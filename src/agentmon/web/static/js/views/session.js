@@ -69,9 +69,8 @@ function SpanDetail({ span, onClose }) {
       <div><dt>Span id</dt><dd class="mono">${span.span_id}</dd></div>
       ${span.parent_span_id && html`<div><dt>Parent</dt><dd class="mono">${span.parent_span_id}</dd></div>`}
       ${span.kind === "llm" && html`<div><dt>Model</dt><dd>${spanModel(span)}</dd></div>`}
-      ${usage?.total != null && html`<div><dt>Tokens</dt><dd>${formatInt(usage.total)}</dd></div>`}
-      ${usage?.input != null && html`<div><dt>Input tokens</dt><dd>${formatInt(usage.input)}</dd></div>`}
-      ${usage?.output != null && html`<div><dt>Output tokens</dt><dd>${formatInt(usage.output)}</dd></div>`}
+      ${usage?.total != null && html`<div><dt>Tokens</dt><dd>${formatInt(usage.total)}${usage.input != null
+        ? ` (${formatInt(usage.input)} in, ${formatInt(usage.output ?? 0)} out)` : ""}</dd></div>`}
       ${usage?.cacheRead ? html`<div><dt>Cache read tokens</dt><dd>${formatInt(usage.cacheRead)}</dd></div>` : null}
       ${usage?.cacheWrite ? html`<div><dt>Cache write tokens</dt><dd>${formatInt(usage.cacheWrite)}</dd></div>` : null}
       ${span.kind === "llm" && !usage && html`<div><dt>Tokens</dt><dd class="muted">not reported</dd></div>`}
