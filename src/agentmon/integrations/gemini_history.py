@@ -1,0 +1,182 @@
+"""Gemini CLI history for ``agentmon import``: chat recordings → events.
+
+Files: ``<home>/.gemini/tmp/<project>/chats/session-*.jsonl`` (``$GEMINI_CLI_HOME`` replaces
+the home directory), sub-agents in ``chats/<parent session>/<session>.jsonl``. The first line
+is the session's metadata; then messages ``{id, timestamp, type, content}``, a message
+re-appended whole each time it changes (the last line per id wins); ``{"$set": …}`` patches
+the metadata (``$set.messages`` replaces the list: its messages are merged by id, so a call
+already made stays counted) and ``{"$rewindTo": id}`` is ignored for the same reason.
+
+Runs are the user's messages, ``llm`` spans and usage the ``gemini`` messages (their
+``tokens``), tool spans their ``toolCalls``; every id is derived from the file's own ids, so
+importing again adds nothing. Older builds' pretty-printed ``session-*.json`` files are not
+read (Gemini CLI turns them into ``.jsonl`` when such a session is resumed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agentmon.integrations._history import HistoryReplay
+from agentmon.integrations._hookio import parse_ts
+from agentmon.integrations._tracker import clip
+from agentmon.integrations.claude_history import SessionImport, quiet, read_records
+
+FRAMEWORK = "gemini-cli"
+
+Record = dict[str, Any]
+
+
+def default_roots(env: dict[str, str]) -> list[Path]:
+    """``$GEMINI_CLI_HOME/.gemini``, else ``~/.gemini``."""
+    home = env.get("GEMINI_CLI_HOME") or env.get("HOME") or str(Path.home())
+    return [Path(home).expanduser() / ".gemini"]
+
+
+def find_chats(roots: list[Path], since: float | None) -> list[Path]:
+    """Every chat recording under ``tmp/*/chats`` (a root may also be a ``chats`` folder)."""
+    found: set[Path] = set()
+    for root in roots:
+        folders = [root] if root.name == "chats" else list(root.glob("tmp/*/chats"))
+        folders += [root] if not folders and root.is_dir() else []
+        for folder in folders:
+            for path in folder.rglob("*.jsonl"):
+                if since is None or path.stat().st_mtime >= since:
+                    found.add(path)
+    return sorted(found)
+
+
+def latest_messages(records: list[Record]) -> tuple[Record, list[Record]]:
+    """The session's metadata (patches applied) and its messages, last version per id, in
+    the order each id first appeared."""
+    meta: Record = {}
+    messages: dict[str, Record] = {}
+    for record in records:
+        patch = record.get("$set")
+        if isinstance(patch, dict):
+            for message in patch.get("messages") or []:
+                _keep(messages, message)
+            meta.update({k: v for k, v in patch.items() if k != "messages"})
+        elif "sessionId" in record and "type" not in record:
+            meta.update(record)
+        elif "$rewindTo" not in record:
+            _keep(messages, record)
+    return meta, list(messages.values())
+
+
+def _keep(messages: dict[str, Record], message: Any) -> None:
+    if isinstance(message, dict) and isinstance(message.get("id"), str):
+        messages[message["id"]] = message
+
+
+def import_chat(path: Path, source: dict[str, str]) -> SessionImport | None:
+    reading = read_records(path)
+    meta, messages = latest_messages(reading.records)
+    session_id = meta.get("sessionId")
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    parent = path.parent.name if meta.get("kind") == "subagent" else None
+    replay = _Replay(session_id, source, meta, parent)
+    for message in messages:
+        replay.message(message)
+    replay.close(ended=quiet(path))
+    return SessionImport(replay.tracker.events, reading.skipped, len(reading.records))
+
+
+def gemini_usage(tokens: Any) -> dict[str, int]:
+    """A message's ``tokens`` in agentmon's counters: Gemini's ``input`` includes the cached
+    tokens, agentmon's input does not (they are the cache reads)."""
+    if not isinstance(tokens, dict):
+        return {}
+    counts = {k: v for k, v in tokens.items() if isinstance(v, int) and not isinstance(v, bool)}
+    cached = counts.get("cached", 0)
+    usage = {
+        "input_tokens": max(counts.get("input", 0) - cached, 0),
+        "output_tokens": counts.get("output", 0),
+        "cache_read_tokens": cached,
+        "reasoning_tokens": counts.get("thoughts", 0),
+        "total_tokens": counts.get("total", 0),
+    }
+    return {name: value for name, value in usage.items() if value}
+
+
+def _text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content or None
+    if isinstance(content, list):
+        parts = [p.get("text") for p in content if isinstance(p, dict)]
+        return "\n".join(p for p in parts if isinstance(p, str)) or None
+    return None
+
+
+class _Replay(HistoryReplay):
+    def __init__(
+        self, session_id: str, source: dict[str, str], meta: Record, parent: str | None
+    ) -> None:
+        first = parse_ts(str(meta.get("startTime") or "")) or 0.0
+        super().__init__(
+            session_id, source, first, None, parent_session_id=parent, kind=meta.get("kind")
+        )
+
+    def message(self, message: Record) -> None:
+        ts = parse_ts(str(message.get("timestamp") or ""))
+        if ts is not None:
+            self.tracker.now = ts
+        kind, key = message.get("type"), str(message["id"])
+        if kind == "user":
+            if self.tracker.state.get("run"):
+                self.tracker.end_run(status="ok", output=clip(self.last_text))
+            run_id = self.tracker.span_id_for(f"run:{key}")
+            self.tracker.start_run(run_id, input=clip(_text(message.get("content"))))
+            self.last_text = None
+        elif kind == "gemini":
+            self._model_call(key, message)
+        elif kind == "error":
+            self.tracker.error(
+                _text(message.get("content")) or "error",
+                kind="gemini",
+                event_id=self.tracker.event_id_for(key, "error"),
+            )
+
+    def _model_call(self, key: str, message: Record) -> None:
+        model = message.get("model") if isinstance(message.get("model"), str) else None
+        usage = gemini_usage(message.get("tokens"))
+        self.last_text = _text(message.get("content")) or self.last_text
+        span = f"llm:{key}"
+        self.tracker.start_span(span, kind="llm", name=model, once=True, model=model)
+        span_id = self.tracker.end_span(
+            span, kind="llm", name=model, once=True, model=model, usage=usage or None
+        )
+        self.tracker.usage(usage, model=model, event_id=self.tracker.event_id_for(span_id, "usage"))
+        for call in message.get("toolCalls") or []:
+            if isinstance(call, dict) and call.get("id"):
+                self._tool_call(call)
+
+    def _tool_call(self, call: Record) -> None:
+        key, name = f"tool:{call['id']}", str(call.get("name") or "tool")
+        at = parse_ts(str(call.get("timestamp") or ""))
+        self.tracker.start_span(
+            key, kind="tool", name=name, once=True, ts=at, input=clip(call.get("args"))
+        )
+        status = {"success": "ok", "error": "error", "cancelled": "cancelled"}.get(
+            str(call.get("status")), "unknown"
+        )
+        error = clip(_text(call.get("result"))) if status == "error" else None
+        span_id = self.tracker.end_span(
+            key,
+            kind="tool",
+            name=name,
+            once=True,
+            status=status,
+            output=clip(call.get("result")),
+            error=error,
+        )
+        if status == "error":
+            self.tracker.error(
+                str(error or "tool failed"),
+                kind="tool",
+                span_id=span_id,
+                tool_name=name,
+                event_id=self.tracker.event_id_for(span_id, "error"),
+            )
