@@ -14,10 +14,10 @@ from typing import Any, TextIO
 from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
 from agentmon.client.usage import normalize_usage
-from agentmon.integrations import claude_history, codex_history, gemini_history
+from agentmon.integrations import claude_history, codex_history, gemini_history, openclaw_history
 from agentmon.progress import ProgressBar
 
-TOOLS = ("claude-code", "codex", "gemini-cli", "all")
+TOOLS = ("claude-code", "codex", "gemini-cli", "openclaw", "all")
 POST_TIMEOUT = 10.0
 POST_ATTEMPTS = 5
 POST_BUDGET = 120.0
@@ -26,10 +26,11 @@ POST_BUDGET = 120.0
 def add_import_command(commands: Any) -> None:
     parser = commands.add_parser(
         "import",
-        help="import the agent history on this machine (Claude Code, Codex, Gemini CLI)",
+        help="import the agent history on this machine (Claude Code, Codex, Gemini CLI, OpenClaw)",
         description="Reads the tools' local transcripts (Claude Code: $CLAUDE_CONFIG_DIR, else "
         "~/.claude and ~/.config/claude; Codex: $CODEX_HOME, else ~/.codex; Gemini CLI: "
-        "$GEMINI_CLI_HOME/.gemini, else ~/.gemini) and posts their "
+        "$GEMINI_CLI_HOME/.gemini, else ~/.gemini; OpenClaw: $OPENCLAW_STATE_DIR, else "
+        "~/.openclaw) and posts their "
         "sessions, runs, tool and LLM spans, usage, errors and compactions to the ingest "
         "gateway. Ids are derived from the "
         "tools' own ids, so importing again, or importing sessions the hooks already "
@@ -141,6 +142,14 @@ TOOL_READERS = {
         claude_history.file_size,
         lambda _path: 1,
         gemini_history.import_chat,
+    ),
+    "openclaw": Tool(
+        openclaw_history.FRAMEWORK,
+        openclaw_history.default_roots,
+        openclaw_history.find_transcripts,
+        claude_history.file_size,
+        lambda _path: 1,
+        openclaw_history.import_transcript,
     ),
 }
 

@@ -1,0 +1,172 @@
+"""OpenClaw history for ``agentmon import``: session transcripts → events.
+
+Files: ``<state>/agents/<agentId>/sessions/<sessionId>.jsonl`` (also archived as
+``.jsonl.deleted.<ms>`` and ``.jsonl.reset.<time>``), where ``<state>`` is
+``$OPENCLAW_STATE_DIR``, else ``$OPENCLAW_HOME/.openclaw``, else ``~/.openclaw``. The first line
+is ``{"type": "session", "id", "timestamp", "cwd"}``; then entries with their own ``id``:
+``message`` (roles ``user``, ``assistant`` with ``toolCall`` blocks and ``usage``,
+``toolResult``), ``compaction`` and ``model_change``.
+
+Runs are the user's messages, ``llm`` spans and usage the assistant messages (``usage``, and
+``usage.cost.total`` as the reported cost when OpenClaw priced it), tool spans the
+``toolCall`` blocks closed by their ``toolResult``. Ids are derived from the entries' ids, so
+an archived copy of a transcript or a second import adds nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agentmon.client.usage import known_usage
+from agentmon.integrations._history import HistoryReplay
+from agentmon.integrations._hookio import parse_ts
+from agentmon.integrations._tracker import clip
+from agentmon.integrations.claude_history import SessionImport, quiet, read_records
+
+FRAMEWORK = "openclaw"
+
+Record = dict[str, Any]
+
+
+def default_roots(env: dict[str, str]) -> list[Path]:
+    if env.get("OPENCLAW_STATE_DIR"):
+        return [Path(env["OPENCLAW_STATE_DIR"]).expanduser()]
+    home = env.get("OPENCLAW_HOME") or env.get("HOME") or str(Path.home())
+    return [Path(home).expanduser() / ".openclaw"]
+
+
+def find_transcripts(roots: list[Path], since: float | None) -> list[Path]:
+    """Transcripts (live and archived) under ``agents/*/sessions`` of each root."""
+    found: set[Path] = set()
+    for root in roots:
+        folders = list(root.glob("agents/*/sessions")) or [root]
+        for folder in folders:
+            for path in folder.glob("*.jsonl*"):
+                if not path.is_file() or (since is not None and path.stat().st_mtime < since):
+                    continue
+                found.add(path)
+    return sorted(found)
+
+
+def import_transcript(path: Path, source: dict[str, str]) -> SessionImport | None:
+    reading = read_records(path)
+    header = next((r for r in reading.records if r.get("type") == "session"), None)
+    if header is None or not isinstance(header.get("id"), str):
+        return None
+    replay = _Replay(header, source)
+    seen: set[str] = set()
+    for entry in reading.records:
+        key = entry.get("id")
+        if entry is header or not isinstance(key, str) or key in seen:
+            continue
+        seen.add(key)
+        replay.entry(key, entry)
+    replay.close(ended=quiet(path))
+    return SessionImport(replay.tracker.events, reading.skipped, len(reading.records))
+
+
+def _text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content or None
+    if isinstance(content, list):
+        parts = [b.get("text") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+        return "\n".join(p for p in parts if isinstance(p, str)) or None
+    return None
+
+
+def _reported_cost(usage: Any) -> float | None:
+    cost = usage.get("cost") if isinstance(usage, dict) else None
+    total = cost.get("total") if isinstance(cost, dict) else None
+    return float(total) if isinstance(total, int | float) and not isinstance(total, bool) else None
+
+
+class _Replay(HistoryReplay):
+    def __init__(self, header: Record, source: dict[str, str]) -> None:
+        first = parse_ts(str(header.get("timestamp") or "")) or 0.0
+        cwd = header.get("cwd") if isinstance(header.get("cwd"), str) else None
+        super().__init__(str(header["id"]), source, first, cwd, version=header.get("version"))
+        self.model: str | None = None
+        self.provider: str | None = None
+
+    def entry(self, key: str, entry: Record) -> None:
+        ts = parse_ts(str(entry.get("timestamp") or ""))
+        if ts is not None:
+            self.tracker.now = ts
+        kind = entry.get("type")
+        if kind == "model_change":
+            self.model = entry.get("modelId") or self.model
+            self.provider = entry.get("provider") or self.provider
+        elif kind == "compaction":
+            self.compaction(key, tokens_before=entry.get("tokensBefore"))
+        elif kind == "message" and isinstance(entry.get("message"), dict):
+            self._message(key, entry["message"])
+
+    def _message(self, key: str, message: Record) -> None:
+        role = message.get("role")
+        if role == "user":
+            if self.tracker.state.get("run"):
+                self.tracker.end_run(status="ok", output=clip(self.last_text))
+            run_id = self.tracker.span_id_for(f"run:{key}")
+            self.tracker.start_run(run_id, input=clip(_text(message.get("content"))))
+            self.last_text = None
+        elif role == "assistant":
+            self._assistant(key, message)
+        elif role == "toolResult" and message.get("toolCallId"):
+            self._tool_result(message)
+
+    def _assistant(self, key: str, message: Record) -> None:
+        model = message.get("model") if isinstance(message.get("model"), str) else self.model
+        provider = message.get("provider") or self.provider
+        usage = known_usage(message.get("usage"))
+        reported = _reported_cost(message.get("usage"))
+        self.last_text = _text(message.get("content")) or self.last_text
+        span = f"llm:{key}"
+        details: dict[str, Any] = {
+            "model": model,
+            "provider": provider,
+            "stop_reason": message.get("stopReason"),
+        }
+        self.tracker.start_span(span, kind="llm", name=model, once=True, **details)
+        span_id = self.tracker.end_span(
+            span, kind="llm", name=model, once=True, usage=usage or None, **details
+        )
+        self.tracker.usage(
+            usage,
+            model=model,
+            provider=provider,
+            cost_usd=reported,
+            event_id=self.tracker.event_id_for(span_id, "usage"),
+        )
+        for block in message.get("content") or []:
+            if isinstance(block, dict) and block.get("type") == "toolCall" and block.get("id"):
+                self.tracker.start_span(
+                    f"tool:{block['id']}",
+                    kind="tool",
+                    name=str(block.get("name") or "tool"),
+                    once=True,
+                    input=clip(block.get("arguments")),
+                )
+
+    def _tool_result(self, message: Record) -> None:
+        key = f"tool:{message['toolCallId']}"
+        failed = message.get("isError") is True
+        output = _text(message.get("content"))
+        name = str(message.get("toolName") or "tool")
+        span_id = self.tracker.end_span(
+            key,
+            kind="tool",
+            name=name,
+            once=True,
+            status="error" if failed else "ok",
+            output=clip(output),
+            error=clip(output) if failed else None,
+        )
+        if failed:
+            self.tracker.error(
+                str(output or "tool failed"),
+                kind="tool",
+                span_id=span_id,
+                tool_name=name,
+                event_id=self.tracker.event_id_for(span_id, "error"),
+            )
