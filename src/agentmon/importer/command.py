@@ -14,10 +14,16 @@ from typing import Any, TextIO
 from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
 from agentmon.client.usage import normalize_usage
-from agentmon.integrations import claude_history, codex_history, gemini_history, openclaw_history
+from agentmon.integrations import (
+    claude_history,
+    codex_history,
+    gemini_history,
+    hermes_history,
+    openclaw_history,
+)
 from agentmon.progress import ProgressBar
 
-TOOLS = ("claude-code", "codex", "gemini-cli", "openclaw", "all")
+TOOLS = ("claude-code", "codex", "gemini-cli", "openclaw", "hermes", "all")
 POST_TIMEOUT = 10.0
 POST_ATTEMPTS = 5
 POST_BUDGET = 120.0
@@ -30,7 +36,8 @@ def add_import_command(commands: Any) -> None:
         description="Reads the tools' local transcripts (Claude Code: $CLAUDE_CONFIG_DIR, else "
         "~/.claude and ~/.config/claude; Codex: $CODEX_HOME, else ~/.codex; Gemini CLI: "
         "$GEMINI_CLI_HOME/.gemini, else ~/.gemini; OpenClaw: $OPENCLAW_STATE_DIR, else "
-        "~/.openclaw) and posts their "
+        "~/.openclaw; Hermes: $HERMES_HOME/state.db, else ~/.hermes/state.db, ended sessions) "
+        "and posts their "
         "sessions, runs, tool and LLM spans, usage, errors and compactions to the ingest "
         "gateway. Ids are derived from the "
         "tools' own ids, so importing again, or importing sessions the hooks already "
@@ -150,6 +157,14 @@ TOOL_READERS = {
         claude_history.file_size,
         lambda _path: 1,
         openclaw_history.import_transcript,
+    ),
+    "hermes": Tool(
+        hermes_history.FRAMEWORK,
+        hermes_history.default_roots,
+        hermes_history.find_sessions,
+        hermes_history.database_size,
+        lambda _session: 1,
+        hermes_history.import_session,
     ),
 }
 

@@ -1,0 +1,158 @@
+"""Hermes Agent history for ``agentmon import``: its SQLite state → events.
+
+``$HERMES_HOME/state.db`` (default ``~/.hermes/state.db``) and each profile's
+``profiles/<name>/state.db``, opened read-only. A ``sessions`` row is a session (``cwd``,
+``title``, ``model``, ``parent_session_id``, times in epoch seconds); its active ``messages``
+rows give the runs (one per ``user`` message) and the tool spans (``tool`` messages, by
+``tool_call_id``). Hermes keeps tokens per session, not per call, so a session's usage is
+one ``metric.snapshot`` of its totals (``session_model_usage`` per model when present), with
+``actual_cost_usd`` as the reported cost; only sessions that have ended are imported, since
+an open session's totals still grow and a second import must not add them again.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentmon.integrations._history import HistoryReplay
+from agentmon.integrations._tracker import clip
+from agentmon.integrations.claude_history import SessionImport
+
+FRAMEWORK = "hermes"
+USAGE_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HermesSession:
+    database: Path
+    session_id: str
+
+
+def default_roots(env: dict[str, str]) -> list[Path]:
+    if env.get("HERMES_HOME"):
+        return [Path(env["HERMES_HOME"]).expanduser()]
+    return [Path(env.get("HOME") or str(Path.home())).expanduser() / ".hermes"]
+
+
+def _databases(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in [root / "state.db", *root.glob("profiles/*/state.db")] if p.is_file())
+
+
+def _open(database: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def find_sessions(roots: list[Path], since: float | None) -> list[HermesSession]:
+    """The ended sessions of every database (active since `since`, when given)."""
+    found = []
+    for root in roots:
+        for database in _databases(root):
+            with closing(_open(database)) as conn:
+                rows = conn.execute(
+                    "SELECT id FROM sessions WHERE ended_at IS NOT NULL "
+                    "AND coalesce(last_activity_at, ended_at) >= ? ORDER BY started_at, id",
+                    [since or 0],
+                ).fetchall()
+            found += [HermesSession(database, str(row["id"])) for row in rows]
+    return found
+
+
+def database_size(session: HermesSession) -> int:
+    return 1
+
+
+def import_session(session: HermesSession, source: dict[str, str]) -> SessionImport | None:
+    with closing(_open(session.database)) as conn:
+        row = conn.execute("SELECT * FROM sessions WHERE id = ?", [session.session_id]).fetchone()
+        if row is None:
+            return None
+        messages = conn.execute(
+            "SELECT * FROM messages WHERE session_id = ? AND coalesce(active, 1) <> 0 "
+            "ORDER BY timestamp, id",
+            [session.session_id],
+        ).fetchall()
+        models = list(_model_usage(conn, session.session_id))
+    replay = _Replay(dict(row), source)
+    for message in messages:
+        replay.message(dict(message))
+    replay.usage(dict(row), models)
+    replay.close(ended=True)
+    return SessionImport(replay.tracker.events, {}, len(messages) + 1)
+
+
+def _model_usage(conn: sqlite3.Connection, session_id: str) -> Iterator[Row]:
+    try:
+        rows = conn.execute(
+            "SELECT * FROM session_model_usage WHERE session_id = ?", [session_id]
+        ).fetchall()
+    except sqlite3.OperationalError:  # an older schema without the table
+        return
+    for row in rows:
+        yield dict(row)
+
+
+def _counts(row: Row) -> dict[str, int]:
+    return {name: int(row.get(name) or 0) for name in USAGE_COLUMNS if row.get(name)}
+
+
+class _Replay(HistoryReplay):
+    def __init__(self, row: Row, source: dict[str, str]) -> None:
+        super().__init__(
+            str(row["id"]),
+            source,
+            float(row.get("started_at") or 0),
+            row.get("cwd"),
+            title=row.get("title"),
+            model=row.get("model"),
+            parent_session_id=row.get("parent_session_id"),
+            git_branch=row.get("git_branch"),
+        )
+        self.row = row
+
+    def message(self, message: Row) -> None:
+        if message.get("timestamp") is not None:
+            self.tracker.now = float(message["timestamp"])
+        role, key = message.get("role"), str(message["id"])
+        if role == "user":
+            if self.tracker.state.get("run"):
+                self.tracker.end_run(status="ok", output=clip(self.last_text))
+            run_id = self.tracker.span_id_for(f"run:{key}")
+            self.tracker.start_run(run_id, input=clip(message.get("content")))
+            self.last_text = None
+        elif role == "assistant":
+            self.last_text = message.get("content") or self.last_text
+        elif role == "tool":
+            call = str(message.get("tool_call_id") or key)
+            name = str(message.get("tool_name") or "tool")
+            span = f"tool:{call}"
+            self.tracker.start_span(span, kind="tool", name=name, once=True)
+            self.tracker.end_span(
+                span, kind="tool", name=name, once=True, output=clip(message.get("content"))
+            )
+
+    def usage(self, row: Row, models: list[Row]) -> None:
+        """The session's tokens: per model when Hermes kept them so, else its totals."""
+        self.tracker.now = float(row.get("ended_at") or self.tracker.now)
+        parts = [(m.get("model") or row.get("model"), _counts(m), m) for m in models]
+        if not parts:
+            parts = [(row.get("model"), _counts(row), row)]
+        for model, counts, source_row in parts:
+            cost = source_row.get("actual_cost_usd")
+            self.tracker.usage(
+                counts,
+                model=model,
+                provider=source_row.get("billing_provider"),
+                cost_usd=float(cost) if isinstance(cost, int | float) else None,
+                event_id=self.tracker.event_id_for("usage", str(model)),
+            )
