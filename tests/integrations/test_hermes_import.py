@@ -124,3 +124,24 @@ def test_import_hermes_twice_stores_each_ended_session_once(server: Any, tmp_pat
     with pytest.raises(urllib.error.HTTPError) as missing:  # still open: not imported
         query.session(still_open)
     assert missing.value.code == 404
+
+
+@pytest.mark.parametrize(
+    "content", [b"not a database at all", b"SQLite format 3\x00" + b"\xff" * 200, b""]
+)
+def test_a_state_db_that_is_not_hermes_is_named_and_skipped(
+    server: Any, tmp_path: Path, content: bytes
+) -> None:
+    (tmp_path / "hermes").mkdir()
+    (tmp_path / "hermes" / "state.db").write_bytes(content)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "HERMES_"))}
+    result = subprocess.run(
+        [str(BIN / "agentmon"), "import", "hermes", "--ingest-url", server.ingest_url],
+        env={**env, "HERMES_HOME": str(tmp_path / "hermes")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert "state.db: not read" in result.stderr and "sessions: 0" in result.stdout

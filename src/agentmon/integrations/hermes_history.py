@@ -13,6 +13,7 @@ an open session's totals still grow and a second import must not add them again.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -58,12 +59,16 @@ def find_sessions(roots: list[Path], since: float | None) -> list[HermesSession]
     found = []
     for root in roots:
         for database in _databases(root):
-            with closing(_open(database)) as conn:
-                rows = conn.execute(
-                    "SELECT id FROM sessions WHERE ended_at IS NOT NULL "
-                    "AND coalesce(last_activity_at, ended_at) >= ? ORDER BY started_at, id",
-                    [since or 0],
-                ).fetchall()
+            try:
+                with closing(_open(database)) as conn:
+                    rows = conn.execute(
+                        "SELECT id FROM sessions WHERE ended_at IS NOT NULL "
+                        "AND coalesce(last_activity_at, ended_at) >= ? ORDER BY started_at, id",
+                        [since or 0],
+                    ).fetchall()
+            except sqlite3.DatabaseError as exc:  # not Hermes' database, or not a database
+                print(f"agentmon import: {database}: not read ({exc})", file=sys.stderr)
+                continue
             found += [HermesSession(database, str(row["id"])) for row in rows]
     return found
 
