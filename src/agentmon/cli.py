@@ -273,6 +273,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> Any:
 
     if args.demo:
         settings = _demo_settings(settings, chosen=args.data_dir is not None)
+    elif not settings.database_url:
+        from agentmon.importer.offer import local_url, offer_import
+
+        offer_import(settings.sqlite_path, local_url(settings.ingest_addr))
     return run_embedded(settings, demo=args.demo, ui=not args.no_ui)
 
 
