@@ -32,6 +32,7 @@ BAD_VALUES = [
     ("AGENTMON_LIVE_MAX_VIEWERS", "many", "is not a whole number"),
     ("AGENTMON_ALLOWED_ORIGINS", "example.com", "is not origins (expected e.g. https://"),
     ("AGENTMON_PRICES", "/nonexistent/prices.toml", "is not a readable price file (TOML or"),
+    ("AGENTMON_PARTITION_PERIOD", "month", "is not a partition period (expected day or week)"),
 ]
 
 
