@@ -169,13 +169,10 @@ class PostgresStore(Store):
         """Partitioned `events`: drop the partitions wholly older than the cutoff (a partition
         that straddles it stays until it is all past), then delete old rows from the default
         partition in chunks; every other table in chunks as on SQLite."""
+        cutoff = datetime.fromtimestamp(before_ms / 1000, UTC)
         async with self.pool.acquire() as conn:  # converted by `agentmon migrate` meanwhile?
             self.partitioned = await partitions.is_partitioned(conn)
-            if not self.partitioned:
-                return await super().prune(before_ms)
-            dropped = await partitions.drop_before(
-                conn, datetime.fromtimestamp(before_ms / 1000, UTC)
-            )
+            dropped = await partitions.drop_before(conn, cutoff) if self.partitioned else 0
         deleted = await super().prune(before_ms)
         deleted["events"] += dropped
         return deleted
