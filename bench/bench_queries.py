@@ -1,8 +1,9 @@
-"""Dashboard and detail query latency at 10M stored events (PostgreSQL or SQLite).
+"""Dashboard, detail and event-list query latency at 10M+ stored events (PostgreSQL or SQLite).
 
     .venv/bin/python bench/bench_queries.py --events 10000000            # seed a fresh PG database
     .venv/bin/python bench/bench_queries.py --reuse postgresql://…/db     # measure an existing one
     .venv/bin/python bench/bench_queries.py --store sqlite --events 1000000
+    .venv/bin/python bench/bench_queries.py --fast-seed --events 30000000 [--unpartitioned]
 
 Seeding goes through the real write path (`Store.write`, which maintains the read models) from
 several processes with batches of 10,000 events: ~78 events a session (4 runs of tool calls,
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.conftest import admin_sql, free_port, start_agentmon
 
 from agentmon.events import Envelope, new_event
+from agentmon.store import partitions
 from agentmon.store.base import Store
 from agentmon.store.postgres import PostgresStore
 from agentmon.store.sqlite import SQLiteStore
@@ -181,8 +184,37 @@ def seed(kind: str, target: str, events: int, workers: int) -> None:
     )
 
 
-def fast_seed(dsn: str, events: int) -> None:
+UNPARTITIONED_EVENTS = """
+DROP TABLE events;
+CREATE TABLE events (event_id TEXT PRIMARY KEY, ts TIMESTAMPTZ NOT NULL, type TEXT NOT NULL,
+  session_id TEXT, run_id TEXT, trace_id TEXT, span_id TEXT, parent_span_id TEXT,
+  source_framework TEXT, client_id TEXT, payload JSONB NOT NULL);
+CREATE INDEX events_ts ON events (ts DESC);
+CREATE INDEX events_session_ts ON events (session_id, ts DESC);
+"""
+
+
+async def _lay_out_events(dsn: str, partitioned: bool) -> None:
+    """Daily partitions over the seeded week (else rows would wait in the default partition),
+    or the table as before migration 012 to compare."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        if not partitioned:
+            await conn.execute(UNPARTITIONED_EVENTS)
+            return
+        now = datetime.now(UTC)
+        async with conn.transaction():
+            have = {p.name for p in await partitions.existing(conn)}
+            for partition in partitions.between(now - timedelta(days=8), now, "day"):
+                if partition.name not in have:
+                    await partitions.create(conn, partition)
+    finally:
+        await conn.close()
+
+
+def fast_seed(dsn: str, events: int, partitioned: bool = True) -> None:
     asyncio.run(_migrate("postgres", dsn))
+    asyncio.run(_lay_out_events(dsn, partitioned))
     started = time.perf_counter()
     script = Path(__file__).with_name("seed_postgres.sql")
     subprocess.run(
@@ -223,6 +255,9 @@ def report(base: str, rounds: int, sessions: int) -> None:
         "/v1/stats/tools?window=24h",
         "/v1/facets",
         "/v1/openclaw/instances",
+        "/v1/events?limit=100",
+        "/v1/events?event_type=error&limit=50",
+        "/v1/events?framework=codex&limit=100",
     ]
     for path in dashboard:
         times = measure(base, path, rounds)
@@ -230,6 +265,7 @@ def report(base: str, rounds: int, sessions: int) -> None:
     for label, template in (
         ("session detail", "/v1/sessions/s{}"),
         ("run detail", "/v1/runs/s{}r2"),
+        ("events of a session", "/v1/events?session_id=s{}&limit=100"),
     ):
         times = []
         for _ in range(rounds):
@@ -305,6 +341,11 @@ def main() -> None:
         help="PostgreSQL only: generate the events and read models server-side "
         "(bench/seed_postgres.sql) instead of through Store.write",
     )
+    parser.add_argument(
+        "--unpartitioned",
+        action="store_true",
+        help="with --fast-seed: seed an events table laid out as before migration 012",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-q-"))
     created = None
@@ -318,7 +359,7 @@ def main() -> None:
             target = str(tmp / "data" / "agentmon.db")
             Path(target).parent.mkdir(parents=True)
         if args.fast_seed:
-            fast_seed(target, args.events)
+            fast_seed(target, args.events, partitioned=not args.unpartitioned)
         else:
             seed(args.store, target, args.events, args.workers)
     total = asyncio.run(_count(args.store, target))

@@ -20,6 +20,7 @@ needs=(
   "command:systemd-analyze systemd"
   "command:node nodejs"
   "command:npm npm"
+  "command:ip iproute2"
 )
 missing=()
 for need in "${needs[@]}"; do

@@ -242,9 +242,24 @@ def _add_migrate(commands: Any) -> None:
         help="apply database migrations and exit",
         description="Creates or upgrades the schema (the events table and the read models) in "
         "PostgreSQL when DATABASE_URL is set, else in the SQLite database in "
-        "AGENTMON_DATA_DIR, then exits. The services do this on start too.",
+        "AGENTMON_DATA_DIR, then exits. The services do this on start too. "
+        "`migrate partition-events` converts an existing PostgreSQL events table to time "
+        "partitions online (docs/scaling.md).",
+    )
+    migrate.add_argument("step", nargs="?", choices=["partition-events"], help="a one-off step")
+    migrate.add_argument(
+        "--batch-rows", type=_positive_int, default=10_000, help="rows copied per transaction"
+    )
+    migrate.add_argument(
+        "--drop-old", action="store_true", help="drop the unpartitioned table once swapped"
     )
     migrate.set_defaults(run=_migrate)
+
+
+def _positive_int(raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above zero, got {raw!r}")
+    return int(raw)
 
 
 def _add_config(commands: Any) -> None:
@@ -345,11 +360,16 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> None:
         await sink.aclose()
 
 
-async def _migrate(args: argparse.Namespace, settings: Settings) -> None:
+async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from agentmon.runtime import opened_store
 
     async with opened_store(settings):
         print("migrations applied")
+    if args.step == "partition-events":
+        from agentmon.store.partition_events import run_conversion
+
+        return await run_conversion(settings, args.batch_rows, args.drop_old)
+    return 0
 
 
 async def _config(args: argparse.Namespace, settings: Settings) -> None:

@@ -225,6 +225,7 @@ ORIGINS = Kind(
     empty_means="same origin only",
 )
 LOG_LEVEL = Kind(_choice(LOG_LEVELS), f"a log level (expected one of {', '.join(LOG_LEVELS)})")
+PARTITION_PERIOD = Kind(_choice(("day", "week")), "a partition period (expected day or week)")
 LOG_FORMAT = Kind(_choice(LOG_FORMATS), f"a log format (expected one of {', '.join(LOG_FORMATS)})")
 SWITCH = Kind(_switch, "on or off (expected 1 or 0)", show=lambda on: "on" if on else "off")
 
@@ -319,6 +320,9 @@ class Settings:
     )
     retention_interval: float = setting(
         "AGENTMON_RETENTION_INTERVAL", INTERVAL, 3600.0, "how often retention runs"
+    )
+    partition_period: str = setting(
+        "AGENTMON_PARTITION_PERIOD", PARTITION_PERIOD, "day", "PostgreSQL events partition size"
     )
     alert_webhook: str | None = setting(
         "AGENTMON_ALERT_WEBHOOK", HTTP_URL, None, "where alerts are posted", mask_path

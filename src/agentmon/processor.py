@@ -121,16 +121,24 @@ class JetStreamProcessor:
         self.fetch_batch = fetch_batch
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
+        from nats.errors import ConnectionClosedError, NoRespondersError
+        from nats.js.errors import ServiceUnavailableError
+
+        # a NATS server lost or a stream leader being elected: unacked messages are
+        # redelivered, so wait and pull again rather than stop the processor
+        bus_unavailable = (ServiceUnavailableError, NoRespondersError, ConnectionClosedError)
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
                 messages = await self.subscription.fetch(self.fetch_batch, timeout=1.0)
+                await self.handle(messages)
             except TimeoutError:
                 continue
-            try:
-                await self.handle(messages)
             except StoreUnavailable as exc:  # while dead-lettering: unacked, so redelivered
                 log.warning("store unavailable, messages will be redelivered: %s", exc)
+                await asyncio.sleep(1)
+            except bus_unavailable as exc:
+                log.warning("JetStream unavailable, pulling again shortly: %r", exc)
                 await asyncio.sleep(1)
 
     async def handle(self, messages: list[Any]) -> None:

@@ -373,6 +373,15 @@ def _listeners(
 def _retention(runtime: Runtime, store: Store, settings: Settings) -> None:
     if settings.retention_days > 0:
         runtime.background("retention", lambda: _run_retention(store, settings))
+    runtime.background("partitions", lambda: _keep_partitions_ahead(store))
+
+
+async def _keep_partitions_ahead(store: Store) -> None:
+    """The writer creates the PostgreSQL `events` partitions ahead of time (see partitions.py)."""
+    from agentmon.store.postgres import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        await store.keep_partitions_ahead()
 
 
 async def _run_retention(store: Store, settings: Settings) -> None:
@@ -540,7 +549,7 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
         subscription = await bus.pull_subscription()
         processor = JetStreamProcessor(subscription, BatchWriter(store, on_stored))
         health.consuming = True
-        work = [processor.run(), health.watch_lag()]
+        work = [processor.run(), health.watch_lag(), _keep_partitions_ahead(store)]
         if settings.retention_days > 0:
             work.append(_run_retention(store, settings))
         await asyncio.gather(*work)

@@ -33,6 +33,7 @@ BAD_VALUES = [
     ("AGENTMON_ALLOWED_ORIGINS", "example.com", "is not origins (expected e.g. https://"),
     ("AGENTMON_PRICES", "/nonexistent/prices.toml", "is not a readable price file (TOML or"),
     ("AGENTMON_BUDGETS", "/nonexistent/budgets.toml", "is not a readable budget file (TOML or"),
+    ("AGENTMON_PARTITION_PERIOD", "month", "is not a partition period (expected day or week)"),
 ]
 
 

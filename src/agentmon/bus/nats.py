@@ -132,7 +132,7 @@ class NatsBus:
         try:
             self._nc = await asyncio.wait_for(
                 nats.connect(
-                    self.url,
+                    [url.strip() for url in self.url.split(",")],  # nats-py wants a list
                     name="agentmon",
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=1,

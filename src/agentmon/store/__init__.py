@@ -25,7 +25,11 @@ def _new_store(settings: Settings) -> Store:
     if settings.database_url:
         from agentmon.store.postgres import PostgresStore
 
-        return PostgresStore(settings.database_url, settings.session_idle_timeout)
+        return PostgresStore(
+            settings.database_url,
+            settings.session_idle_timeout,
+            partition_period=settings.partition_period,
+        )
     from agentmon.store.sqlite import SQLiteStore
 
     return SQLiteStore(settings.sqlite_path, settings.session_idle_timeout)

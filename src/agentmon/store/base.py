@@ -85,20 +85,25 @@ class Store(Queries):
         them, so the writer takes ingest batches in between instead of stalling behind one
         delete of millions of rows."""
         before_ts = self.ts_param(ms_to_ts(before_ms))
-        row = "ctid" if self.dialect == "postgres" else "rowid"
         deleted = {}
         for table, condition in PRUNE_CONDITIONS:
             param = before_ts if table == "events" else before_ms
-            chosen = f"SELECT {row} FROM {table} WHERE {condition} LIMIT {PRUNE_CHUNK_ROWS}"
-            in_chunk = f"= ANY(ARRAY({chosen}))" if self.dialect == "postgres" else f"IN ({chosen})"
+            delete_chunk = self.prune_chunk_sql(table, condition)
             deleted[table] = 0
             while True:
-                count = await self.execute(f"DELETE FROM {table} WHERE {row} {in_chunk}", [param])
+                count = await self.execute(delete_chunk, [param])
                 deleted[table] += count
                 if count < PRUNE_CHUNK_ROWS:
                     break
                 await asyncio.sleep(PRUNE_PAUSE_S)
         return deleted
+
+    def prune_chunk_sql(self, table: str, condition: str) -> str:
+        """One chunk's DELETE: rows picked by their physical address, at most PRUNE_CHUNK_ROWS."""
+        row = "ctid" if self.dialect == "postgres" else "rowid"
+        chosen = f"SELECT {row} FROM {table} WHERE {condition} LIMIT {PRUNE_CHUNK_ROWS}"
+        in_chunk = f"= ANY(ARRAY({chosen}))" if self.dialect == "postgres" else f"IN ({chosen})"
+        return f"DELETE FROM {table} WHERE {row} {in_chunk}"
 
     @abc.abstractmethod
     async def execute(self, sql: str, params: list[Any]) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from agentmon.events import Envelope
+from agentmon.store import base, partitions
 from agentmon.store.base import Store, WriteResult, event_row, unique_by_id
 from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
@@ -27,7 +28,7 @@ _INSERT_EVENTS = (
     "parent_span_id, source_framework, client_id, payload) "
     "SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], "
     "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[]) "
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+    "ON CONFLICT DO NOTHING RETURNING event_id"  # the key is (event_id, ts) once partitioned
 )
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 _UNAVAILABLE = (
@@ -54,8 +55,16 @@ def _parse_ts(ts: str) -> datetime:
 class PostgresStore(Store):
     dialect = "postgres"
 
-    def __init__(self, dsn: str, idle_timeout_s: float = 1800.0, pool_size: int = 8) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        idle_timeout_s: float = 1800.0,
+        pool_size: int = 8,
+        partition_period: str = "day",
+    ) -> None:
         self.dsn = dsn
+        self.partition_period = partition_period
+        self.partitioned = False
         self.idle_timeout_ms = int(idle_timeout_s * 1000)
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
@@ -71,6 +80,8 @@ class PostgresStore(Store):
         async with self.pool.acquire() as conn:
             await self._migrate(conn)
             await self._prepare_upserts(conn)
+            await partitions.ensure(conn, self.partition_period)
+            self.partitioned = await partitions.is_partitioned(conn)
 
     @staticmethod
     async def _migrate(conn: asyncpg.Connection) -> None:
@@ -151,6 +162,34 @@ class PostgresStore(Store):
             if kind == "double precision":
                 columns[index] = [None if v is None else float(v) for v in columns[index]]
         await conn.execute(sql, *columns)
+
+    # --- retention and partitions ----------------------------------------------------------
+
+    async def prune(self, before_ms: int) -> dict[str, int]:
+        """Partitioned `events`: drop the partitions wholly older than the cutoff (a partition
+        that straddles it stays until it is all past), then delete old rows from the default
+        partition in chunks; every other table in chunks as on SQLite."""
+        cutoff = datetime.fromtimestamp(before_ms / 1000, UTC)
+        async with self.pool.acquire() as conn:  # converted by `agentmon migrate` meanwhile?
+            self.partitioned = await partitions.is_partitioned(conn)
+            dropped = await partitions.drop_before(conn, cutoff) if self.partitioned else 0
+        deleted = await super().prune(before_ms)
+        deleted["events"] += dropped
+        return deleted
+
+    def prune_chunk_sql(self, table: str, condition: str) -> str:
+        if table != "events" or not self.partitioned:
+            return super().prune_chunk_sql(table, condition)
+        default = partitions.DEFAULT_PARTITION
+        chosen = f"SELECT ctid FROM {default} WHERE {condition} LIMIT {base.PRUNE_CHUNK_ROWS}"
+        return (
+            f"DELETE FROM events WHERE tableoid = '{default}'::regclass "
+            f"AND ctid = ANY(ARRAY({chosen}))"
+        )
+
+    async def keep_partitions_ahead(self) -> None:
+        """Create upcoming partitions every hour until cancelled (a no-op when unpartitioned)."""
+        await partitions.keep_ahead(self.pool, self.partition_period)
 
     async def execute(self, sql: str, params: list[Any]) -> int:
         status = await self.pool.execute(numbered(sql), *params)
