@@ -123,12 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     from agentmon.importer.command import add_import_command
     from agentmon.keys_command import add_keys_command
     from agentmon.reprice import add_reprice_command
+    from agentmon.users_command import add_users_command
 
     add_hooks_command(commands)
     add_export_command(commands)
     add_import_command(commands)
     add_reprice_command(commands)
     add_keys_command(commands)
+    add_users_command(commands)
     _annotate_flags(parser)
     return parser
 
