@@ -100,6 +100,7 @@ class KeyRing:
     store_open: bool = True
     ttl_s: float = CACHE_TTL_S
     _count: tuple[int, float] | None = None
+    _ever_configured: bool = False
     _by_prefix: dict[str, tuple[StoredKey | None, float]] = field(default_factory=dict)
     _by_session: dict[str, tuple[Identity | None, float]] = field(default_factory=dict)
     _user_scopes: dict[str, tuple[str | None, float]] = field(default_factory=dict)
@@ -108,10 +109,13 @@ class KeyRing:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def configured(self) -> bool:
-        """Whether any credential exists (then every guarded path needs one)."""
-        if self.api_key:
+        """Whether any credential exists (then every guarded path needs one). Once one has,
+        it stays so for the life of the process: removing the last user or key must not
+        open a port that was bound beyond loopback because credentials existed."""
+        if self.api_key or self._ever_configured:
             return True
-        return await self._stored_count() > 0
+        self._ever_configured = await self._stored_count() > 0
+        return self._ever_configured
 
     async def _stored_count(self) -> int:
         if self.store is None:

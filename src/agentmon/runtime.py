@@ -198,6 +198,9 @@ class Runtime:
             http=bounded_protocol(self.settings.header_timeout, max_connections),
             log_config=None,
             access_log=False,
+            # who the client is behind a proxy is for AGENTMON_TRUSTED_PROXIES to say
+            # (auth.TrustedProxies), not for uvicorn's default trust of 127.0.0.1
+            proxy_headers=False,
             lifespan="off",
             ws_max_size=16 * 1024 * 1024,
             # compression would be done per client, undoing the live feed's encode-once
