@@ -206,3 +206,68 @@ def test_no_setup_link_once_a_credential_exists(tmp_path: Path) -> None:
         assert "/setup?token=" not in server.log()
     finally:
         server.stop()
+
+
+HOSTILE_FORMS: list[dict[str, str]] = [
+    {"user": "alice", "password": "x" * 5000},
+    {"user": "alice\x00", "password": PASSWORD},
+    {"user": "a" * 3000, "password": PASSWORD},
+    {"user": "", "password": ""},
+    {"user": "alice", "password": "\x00\n\r\u202e"},
+    {"key": "amk_zzzzzzzz_" + "y" * 50},
+    {"key": "ams_" + "z" * 60},
+    {"key": "\x00" * 100},
+]
+FORM = "application/x-www-form-urlencoded"
+
+
+def test_hostile_login_and_setup_forms_get_4xx_never_5xx(with_users: ServerProcess) -> None:
+    # last in this module: its failed logins throttle this address for a minute
+    origin = {"origin": with_users.ui_url}
+    with httpx.Client(base_url=with_users.ui_url) as client:
+        for form in HOSTILE_FORMS:
+            answer = client.post(
+                "/login", data={**form, "csrf": login_form(client)}, headers=origin
+            )
+            assert 400 <= answer.status_code < 500, (form, answer.status_code)
+        csrf = login_form(client).encode()
+        for raw in (b"user=alice&password=%ff%fe%00", b"user=%ff&user=%00&password=&csrf="):
+            answer = client.post(
+                "/login", content=raw + b"&csrf=" + csrf, headers={**origin, "content-type": FORM}
+            )
+            assert 400 <= answer.status_code < 500, (raw, answer.status_code)
+        huge = client.post(
+            "/login",
+            content=b"user=alice&password=" + b"p" * 100_000,
+            headers={
+                "origin": with_users.ui_url,
+                "content-type": "application/x-www-form-urlencoded",
+            },
+        )
+        assert huge.status_code == 403  # cut at 8 KiB, so no CSRF token: refused
+        raw = client.post(
+            "/login",
+            content=b"\xff\xfe%%%&&&==",
+            headers={"origin": with_users.ui_url},
+        )
+        assert raw.status_code == 403
+        for token in ("", "x" * 5000, "%00", "../../etc"):
+            setup = client.get("/setup", params={"token": token})
+            assert setup.status_code == 410  # credentials exist: setup is over
+        setup_post = client.post(
+            "/setup",
+            data={
+                "token": "x",
+                "user": "eve",
+                "password": PASSWORD,
+                "again": PASSWORD,
+                "csrf": login_form(client),
+            },
+            headers={"origin": with_users.ui_url},
+        )
+        assert setup_post.status_code == 410
+    for cookie in ("ams_" + "q" * 60, "x" * 4000, "ams_\x7f", ""):
+        answer = httpx.get(
+            with_users.ui_url + "/v1/sessions", headers={"cookie": f"agentmon_session={cookie}"}
+        )
+        assert answer.status_code in (400, 401), (cookie, answer.status_code)
