@@ -245,12 +245,12 @@ def test_hostile_login_and_setup_forms_get_4xx_never_5xx(with_users: ServerProce
             },
         )
         assert huge.status_code == 403  # cut at 8 KiB, so no CSRF token: refused
-        raw = client.post(
+        garbage = client.post(
             "/login",
             content=b"\xff\xfe%%%&&&==",
             headers={"origin": with_users.ui_url},
         )
-        assert raw.status_code == 403
+        assert garbage.status_code == 403
         for token in ("", "x" * 5000, "%00", "../../etc"):
             setup = client.get("/setup", params={"token": token})
             assert setup.status_code == 410  # credentials exist: setup is over
