@@ -165,6 +165,7 @@ def _add_serve(commands: Any) -> None:
     add_setting_flag(serve, "--query-addr", "query_addr")
     add_setting_flag(serve, "--ui-addr", "ui_addr")
     add_setting_flag(serve, "--otlp-addr", "otlp_addr")
+    add_setting_flag(serve, "--otlp-grpc-addr", "otlp_grpc_addr")
     add_insecure_flag(serve)
     serve.set_defaults(run=_serve)
 
@@ -178,6 +179,7 @@ def _add_services(commands: Any) -> None:
     )
     add_setting_flag(ingest, "--addr", "ingest_addr")
     add_setting_flag(ingest, "--otlp-addr", "otlp_addr")
+    add_setting_flag(ingest, "--otlp-grpc-addr", "otlp_grpc_addr")
     ingest.set_defaults(run=_ingest)
 
     processor = commands.add_parser(

@@ -305,6 +305,9 @@ class Settings:
     otlp_addr: str = setting(
         "AGENTMON_OTLP_ADDR", OPTIONAL_ADDRESS, ":4318", "OTLP/HTTP listen address ('' disables)"
     )
+    otlp_grpc_addr: str = setting(
+        "AGENTMON_OTLP_GRPC_ADDR", OPTIONAL_ADDRESS, "", "OTLP/gRPC listen address, e.g. :4317"
+    )
     query_base: str = setting(
         "AGENTMON_QUERY_BASE", HTTP_URL, "http://query-api:8081", "query API URL for the web UI"
     )

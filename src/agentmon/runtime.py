@@ -360,6 +360,20 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
     otlp = otlp_routes(intake)
     runtime.serve("ingest-gateway", create_ingest_app(intake, None, otlp), settings.ingest_addr)
     runtime.serve("otlp", create_otlp_app(intake, None, otlp), settings.otlp_addr)
+    if settings.otlp_grpc_addr:
+        runtime.background("otlp-grpc", _otlp_grpc(runtime, intake, settings.otlp_grpc_addr))
+
+
+def _otlp_grpc(runtime: Runtime, intake: Intake, addr: str) -> Callable[[], Awaitable[Any]]:
+    """OTLP/gRPC (the `grpc` extra), guarded by the runtime's keys as every port is."""
+    try:
+        from agentmon.otlp.grpc_receiver import GrpcReceiver
+    except ImportError:
+        raise SystemExit(
+            "AGENTMON_OTLP_GRPC_ADDR is set but grpcio is not installed: install the grpc extra "
+            "(pip install -c constraints.txt -e '.[server,grpc]') or unset it"
+        ) from None
+    return functools.partial(GrpcReceiver(intake, runtime.keyring).serve, addr)
 
 
 def _keys_from_database(runtime: Runtime, settings: Settings) -> Store | None:
