@@ -62,6 +62,7 @@ MAX_REMEMBERED_ADDRESSES = 10_000
 
 
 SESSION, PROXY, KEY = "session", "proxy", "key"
+SESSION_TOKEN = "session-token"  # an `ams_…` session token sent as a bearer (by the UI's proxy)
 SCOPE_EXTENSION = "x-agentmon-scope"
 IDENTITY = "agentmon.identity"
 """The ASGI scope entry where the Guard leaves who is asking (None while all is open)."""
@@ -73,7 +74,7 @@ class Identity:
     name: str
     scope: str
     prefix: str | None = None
-    via: str = KEY  # or SESSION (the UI's cookie), PROXY (a trusted proxy's user header)
+    via: str = KEY  # or SESSION (the UI's cookie), SESSION_TOKEN, PROXY (a proxy's header)
 
 
 def needs(scope: str) -> dict[str, Any]:
@@ -167,9 +168,10 @@ class KeyRing:
         found = await session_of(self._open_store(), token)
         if found is None:
             return None
-        if found.kind == API_KEY_SESSION and found.principal != self.api_key_tag():
+        api_key_gone = not self.api_key or found.principal != self.api_key_tag()
+        if found.kind == API_KEY_SESSION and api_key_gone:
             return None  # logged in with an API key this service does not have (any more)
-        return Identity(found.principal, found.scope)
+        return Identity(found.principal, found.scope, via=SESSION_TOKEN)
 
     def api_key_tag(self) -> str:
         """What an API-key session records instead of the key: a short digest of it."""

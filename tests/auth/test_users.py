@@ -46,7 +46,8 @@ def password_login(client: httpx.Client, user: str, password: str) -> httpx.Resp
     token = login_form(client)
     origin = str(client.base_url).rstrip("/")
     form = {"user": user, "password": password, "csrf": token}
-    return client.post("/login", data=form, headers={"origin": origin})
+    # a password check takes a few hundred milliseconds, seconds on a loaded machine
+    return client.post("/login", data=form, headers={"origin": origin}, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -83,21 +84,39 @@ def test_users_are_added_listed_changed_and_removed_without_a_password_on_argv(
 def test_a_viewer_reads_but_is_refused_the_admin_routes_an_admin_is_not(
     with_users: ServerProcess,
 ) -> None:
-    with httpx.Client(base_url=with_users.ui_url) as client:
+    with httpx.Client(base_url=with_users.ui_url, timeout=60) as client:
         answer = password_login(client, "victor", PASSWORD)
         assert answer.status_code == 303 and answer.headers["location"] == "/"
         assert client.get("/v1/sessions").status_code == 200
         refused = client.get("/v1/admin/users")
         assert refused.status_code == 403 and "admin" in refused.json()["error"]
-    with httpx.Client(base_url=with_users.ui_url) as client:
+    with httpx.Client(base_url=with_users.ui_url, timeout=60) as client:
         assert password_login(client, "alice", PASSWORD).status_code == 303
         users = client.get("/v1/admin/users").json()["users"]
         assert {(u["name"], u["role"]) for u in users} == {("alice", "admin"), ("victor", "viewer")}
         assert all("password" not in str(u) for u in users)
 
 
+def test_a_session_token_is_a_bearer_for_its_role_but_no_key_to_log_in_with(
+    with_users: ServerProcess,
+) -> None:
+    with httpx.Client(base_url=with_users.ui_url, timeout=60) as client:
+        assert password_login(client, "victor", PASSWORD).status_code == 303
+        token = client.cookies["agentmon_session"]
+    bearer = {"authorization": f"Bearer {token}"}
+    # what the web UI's proxy forwards to a query API of its own in distributed mode
+    assert httpx.get(with_users.query_url + "/v1/sessions", headers=bearer).status_code == 200
+    assert httpx.get(with_users.query_url + "/v1/admin/users", headers=bearer).status_code == 403
+    assert (
+        httpx.post(with_users.ingest_url + "/v1/events", json=[], headers=bearer).status_code == 403
+    )
+    with httpx.Client(base_url=with_users.ui_url, timeout=60) as client:
+        pasted = log_in(client, token)  # a viewer's own token must not become a new login
+        assert pasted.status_code == 401 and "agentmon_session" not in client.cookies
+
+
 def test_a_wrong_password_or_unknown_user_is_refused_alike(with_users: ServerProcess) -> None:
-    with httpx.Client(base_url=with_users.ui_url) as client:
+    with httpx.Client(base_url=with_users.ui_url, timeout=60) as client:
         wrong = password_login(client, "alice", "not the password")
         unknown = password_login(client, "mallory", PASSWORD)
         assert wrong.status_code == unknown.status_code == 401
@@ -112,7 +131,7 @@ def test_removing_a_user_ends_their_session(tmp_path: Path) -> None:
     add_user(data_dir, "dora", "viewer")
     server = start_embedded(data_dir)
     try:
-        with httpx.Client(base_url=server.ui_url) as client:
+        with httpx.Client(base_url=server.ui_url, timeout=60) as client:
             assert password_login(client, "dora", PASSWORD).status_code == 303
             assert client.get("/v1/sessions").status_code == 200
             assert users_cli(data_dir, "remove", "dora").returncode == 0
@@ -125,7 +144,7 @@ def test_removing_a_user_ends_their_session(tmp_path: Path) -> None:
 
 
 def test_a_cookie_session_changes_nothing_from_another_origin(with_users: ServerProcess) -> None:
-    with httpx.Client(base_url=with_users.ui_url) as client:
+    with httpx.Client(base_url=with_users.ui_url, timeout=60) as client:
         assert password_login(client, "alice", PASSWORD).status_code == 303
         forged = client.post("/v1/sessions", headers={"origin": "https://evil.example"})
         assert forged.status_code == 403 and "Origin" in forged.json()["error"]
@@ -172,7 +191,7 @@ def test_the_first_admin_is_created_once_from_the_printed_setup_link(tmp_path: P
         link = setup_link(server)
         assert link.startswith(server.ui_url + "/setup?token=")
         assert httpx.get(server.ui_url + "/v1/sessions").status_code == 200  # open until then
-        with httpx.Client(base_url=server.ui_url) as client:
+        with httpx.Client(base_url=server.ui_url, timeout=60) as client:
             assert client.get("/setup?token=guessed").status_code == 403
             page = client.get(link)
             assert page.status_code == 200 and 'name="again"' in page.text
@@ -224,7 +243,7 @@ FORM = "application/x-www-form-urlencoded"
 def test_hostile_login_and_setup_forms_get_4xx_never_5xx(with_users: ServerProcess) -> None:
     # last in this module: its failed logins throttle this address for a minute
     origin = {"origin": with_users.ui_url}
-    with httpx.Client(base_url=with_users.ui_url) as client:
+    with httpx.Client(base_url=with_users.ui_url, timeout=60) as client:
         for form in HOSTILE_FORMS:
             answer = client.post(
                 "/login", data={**form, "csrf": login_form(client)}, headers=origin

@@ -29,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from agentmon.auth import (
     IDENTITY,
+    KEY,
     SESSION,
     SESSION_COOKIE,
     Identity,
@@ -107,10 +108,11 @@ class SetupLink:
         return live and secrets.compare_digest(token.encode(), self.token.encode())
 
 
-@functools.cache
-def _decoy_hash() -> str:
-    """A hash to check unknown user names against, so they take as long as known ones."""
-    return hash_password(secrets.token_urlsafe(16))
+DECOY_HASH = (
+    "scrypt$131072$8$1$klffD9E2akr955uhjIgLpg==$ZA48s12aiBH+ERoxWJ120hCtdh78ijSYzygpRLhkDqU="
+)
+"""The hash of a random password nobody kept: unknown user names are checked against it, so
+they take as long as known ones (and tell nothing about which names exist)."""
 
 
 class LoginPages:
@@ -221,7 +223,9 @@ class LoginPages:
     async def _by_key(self, key: str, address: str) -> tuple[str, tuple[str, str, str] | None]:
         """(why not, None) or ("", (kind, principal, who)) for a key."""
         identity = await self.keyring.identify(key, address)
-        if identity is None or identity.scope == INGEST or identity.via != "key":
+        if identity is not None and identity.via != KEY:
+            identity = None  # a session's own token is no key to log in with
+        if identity is None or identity.scope == INGEST:
             return ("An ingest key cannot read." if identity else "That key is not valid."), None
         if identity.prefix is not None:
             return "", (KEY_SESSION, identity.prefix, identity.name)
@@ -234,7 +238,7 @@ class LoginPages:
         if not name or not password or len(password) > MAX_PASSWORD:
             return wrong, None
         user = await user_by_name(self.keyring.store, name) if self.keyring.store else None
-        encoded = user.password_hash if user is not None else await self._in_thread(_decoy_hash)
+        encoded = user.password_hash if user is not None else DECOY_HASH
         matches = await self._in_thread(functools.partial(password_matches, password, encoded))
         if user is None or not matches or user.role not in ROLE_SCOPES:
             return wrong, None
