@@ -4,6 +4,7 @@ one-time setup link for the first admin, the Log out link, and CSRF on API chang
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -290,3 +291,62 @@ def test_hostile_login_and_setup_forms_get_4xx_never_5xx(with_users: ServerProce
             with_users.ui_url + "/v1/sessions", headers={"cookie": f"agentmon_session={cookie}"}
         )
         assert answer.status_code in (400, 401), (cookie, answer.status_code)
+
+
+@pytest.mark.services
+def test_distributed_a_user_logs_in_at_the_web_ui_and_the_query_api_honours_the_session(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Users and sessions in PostgreSQL: the web UI (its own process) logs a user in, its
+    proxy forwards the session token, and the query API (another process) takes the role."""
+    from tests.conftest import free_port, start_agentmon
+
+    env = {"DATABASE_URL": database_url}
+    for name, role in (("alice", "admin"), ("victor", "viewer")):
+        added = subprocess.run(
+            [sys.executable, "-m", "agentmon", "users", "add", name, "--role", role],
+            env={**os.environ, **env},
+            input=PASSWORD + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert added.returncode == 0, added.stderr
+    ports = {"query": free_port(), "ui": free_port()}
+    query = start_agentmon(
+        ["query-api", "--addr", f"127.0.0.1:{ports['query']}"],
+        {"query": ports["query"]},
+        tmp_path / "query.log",
+        env,
+    )
+    ui = start_agentmon(
+        [
+            "web-ui",
+            "--addr",
+            f"127.0.0.1:{ports['ui']}",
+            "--query-base",
+            f"http://127.0.0.1:{ports['query']}",
+        ],
+        {"ui": ports["ui"]},
+        tmp_path / "ui.log",
+        env,
+    )
+    try:
+        for name, admin_status in (("victor", 403), ("alice", 200)):
+            with httpx.Client(base_url=ui.ui_url, timeout=60) as client:
+                wait_until(functools.partial(login_page_up, client), 30, "the UI's store")
+                assert password_login(client, name, PASSWORD).status_code == 303
+                assert client.get("/v1/sessions").status_code == 200
+                assert client.get("/v1/admin/users").status_code == admin_status
+                out = client.post(
+                    "/logout", data={"csrf": login_form(client)}, headers={"origin": ui.ui_url}
+                )
+                assert out.status_code == 303
+                assert client.get("/v1/sessions").status_code == 401
+    finally:
+        ui.stop()
+        query.stop()
+
+
+def login_page_up(client: httpx.Client) -> bool:
+    return client.get("/login").status_code == 200

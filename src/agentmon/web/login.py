@@ -168,7 +168,11 @@ class LoginPages:
         if name == "logout":
             await self._page(scope, send, "logout")
             return
-        configured = await self.keyring.configured()
+        try:
+            configured = await self.keyring.configured()
+        except Exception as exc:  # the store is away (still connecting): say so
+            await self._page(scope, send, "login", f"Cannot check credentials now: {exc}", 503)
+            return
         if name == "login":
             if configured:
                 await self._page(scope, send, "login")
@@ -259,8 +263,12 @@ class LoginPages:
         await self._redirect(send, "/", [_set_cookie(scope, SESSION_COOKIE, token)])
 
     async def _logout(self, scope: Scope, send: Send) -> None:
-        await self.sessions.end(cookie(scope, SESSION_COOKIE))
-        audit_event("logout", address=self.proxies.client_address(scope))
+        address = self.proxies.client_address(scope)
+        try:
+            await self.sessions.end(cookie(scope, SESSION_COOKIE))
+        except Exception as exc:  # the store is away: the cookie goes; the row expires
+            audit_event("logout-not-recorded", address=address, why=str(exc))
+        audit_event("logout", address=address)
         await self._redirect(send, "/login", [_set_cookie(scope, SESSION_COOKIE, "", 0)])
 
     # -- the first admin -----------------------------------------------------------------
@@ -286,7 +294,7 @@ class LoginPages:
     async def _create_first_admin(self, scope: Scope, send: Send, form: dict[str, str]) -> None:
         token, name = form.get("token", ""), form.get("user", "").strip()
         password = form.get("password", "")
-        configured = await self.keyring.configured()
+        configured = await self.keyring.configured()  # its store answered to print the link
         if configured or self.setup is None or not self.setup.accepts(token):
             await self._setup_page(scope, send, token, configured)
             return
