@@ -40,13 +40,33 @@ def add_users_command(commands: Any) -> None:
         "(one line) when that is not a terminal.",
     )
     actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = actions.add_parser("add", help="add a user (asks for the password)")
+    add = actions.add_parser(
+        "add",
+        help="add a user (asks for the password)",
+        description="Adds a user who can log in to the web UI. The password (at least 10 "
+        "characters) is asked for twice at a prompt, or read as one line from standard input.",
+    )
     add.add_argument("name", help="the user name, e.g. alice")
     add.add_argument("--role", choices=ROLES, default=VIEWER, help="what the user may do")
-    actions.add_parser("list", help="name, role, created and password changed")
-    remove = actions.add_parser("remove", help="remove a user and end their sessions")
+    actions.add_parser(
+        "list",
+        help="name, role, created and password changed",
+        description="Lists every user by name and role, with when they were added and when "
+        "their password last changed; never a password or its hash.",
+    )
+    remove = actions.add_parser(
+        "remove",
+        help="remove a user and end their sessions",
+        description="Deletes the user; their logged-in sessions end at once on this machine "
+        "and within seconds on every service sharing the store.",
+    )
     remove.add_argument("name")
-    passwd = actions.add_parser("passwd", help="change a user's password (ends their sessions)")
+    passwd = actions.add_parser(
+        "passwd",
+        help="change a user's password (ends their sessions)",
+        description="Sets a new password (asked for as with add) and ends the user's "
+        "sessions, so whoever knew the old one is logged out.",
+    )
     passwd.add_argument("name")
     users.set_defaults(run=run_users)
 

@@ -32,6 +32,10 @@ BAD_VALUES = [
     ("AGENTMON_LIVE_MAX_VIEWERS", "many", "is not a whole number"),
     ("AGENTMON_ALLOWED_ORIGINS", "example.com", "is not origins (expected e.g. https://"),
     ("AGENTMON_PRICES", "/nonexistent/prices.toml", "is not a readable price file (TOML or"),
+    ("AGENTMON_TRUSTED_PROXIES", "10.0.0.0/99", "is not addresses or networks (expected e.g."),
+    ("AGENTMON_TRUSTED_PROXIES", "proxy.local", "is not addresses or networks"),
+    ("AGENTMON_TRUSTED_USER_HEADER", "X User", "is not an HTTP header name (expected e.g."),
+    ("AGENTMON_TRUSTED_USER_ROLE", "root", "is not viewer, admin or none"),
 ]
 
 
