@@ -123,12 +123,14 @@ def build_parser() -> argparse.ArgumentParser:
     from agentmon.importer.command import add_import_command
     from agentmon.keys_command import add_keys_command
     from agentmon.reprice import add_reprice_command
+    from agentmon.users_command import add_users_command
 
     add_hooks_command(commands)
     add_export_command(commands)
     add_import_command(commands)
     add_reprice_command(commands)
     add_keys_command(commands)
+    add_users_command(commands)
     _annotate_flags(parser)
     return parser
 
@@ -163,6 +165,7 @@ def _add_serve(commands: Any) -> None:
     add_setting_flag(serve, "--query-addr", "query_addr")
     add_setting_flag(serve, "--ui-addr", "ui_addr")
     add_setting_flag(serve, "--otlp-addr", "otlp_addr")
+    add_setting_flag(serve, "--otlp-grpc-addr", "otlp_grpc_addr")
     add_insecure_flag(serve)
     serve.set_defaults(run=_serve)
 
@@ -176,6 +179,7 @@ def _add_services(commands: Any) -> None:
     )
     add_setting_flag(ingest, "--addr", "ingest_addr")
     add_setting_flag(ingest, "--otlp-addr", "otlp_addr")
+    add_setting_flag(ingest, "--otlp-grpc-addr", "otlp_grpc_addr")
     ingest.set_defaults(run=_ingest)
 
     processor = commands.add_parser(

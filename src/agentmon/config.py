@@ -230,6 +230,28 @@ LOG_FORMAT = Kind(_choice(LOG_FORMATS), f"a log format (expected one of {', '.jo
 SWITCH = Kind(_switch, "on or off (expected 1 or 0)", show=lambda on: "on" if on else "off")
 
 
+def _networks(raw: str) -> bool:
+    import ipaddress
+
+    try:
+        return all(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(","))
+    except ValueError:
+        return False
+
+
+NETWORKS = Kind(
+    _checked(_networks),
+    "addresses or networks (expected e.g. 127.0.0.1/32,10.0.0.0/8, comma-separated)",
+    empty_means="none",
+)
+HEADER_NAME = Kind(
+    _checked(lambda raw: re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}", raw) is not None),
+    "an HTTP header name (expected e.g. X-Forwarded-User)",
+    empty_means="off",
+)
+ROLE_OR_NONE = Kind(_choice(("viewer", "admin", "none")), "viewer, admin or none")
+
+
 # ---------------------------------------------------------------------------------------
 # How secrets are shown
 
@@ -294,6 +316,9 @@ class Settings:
     ui_addr: str = setting("AGENTMON_UI_ADDR", ADDRESS, ":8082", "web UI listen address")
     otlp_addr: str = setting(
         "AGENTMON_OTLP_ADDR", OPTIONAL_ADDRESS, ":4318", "OTLP/HTTP listen address ('' disables)"
+    )
+    otlp_grpc_addr: str = setting(
+        "AGENTMON_OTLP_GRPC_ADDR", OPTIONAL_ADDRESS, "", "OTLP/gRPC listen address, e.g. :4317"
     )
     query_base: str = setting(
         "AGENTMON_QUERY_BASE", HTTP_URL, "http://query-api:8081", "query API URL for the web UI"
@@ -361,6 +386,18 @@ class Settings:
     )
     insecure: bool = setting("AGENTMON_INSECURE", SWITCH, False, "serve reads to anyone, no key")
     metrics_open: bool = setting("AGENTMON_METRICS_OPEN", SWITCH, False, "/metrics needs no key")
+    trusted_proxies: str = setting(
+        "AGENTMON_TRUSTED_PROXIES",
+        NETWORKS,
+        "",
+        "proxies whose X-Forwarded-For and user header count",
+    )
+    trusted_user_header: str = setting(
+        "AGENTMON_TRUSTED_USER_HEADER", HEADER_NAME, "", "header a trusted proxy names the user in"
+    )
+    trusted_user_role: str = setting(
+        "AGENTMON_TRUSTED_USER_ROLE", ROLE_OR_NONE, "viewer", "role of a proxy's user not in users"
+    )
     redact: bool = setting("AGENTMON_REDACT", SWITCH, True, "redact secrets at ingest")
     redact_patterns: Path | None = setting(  # noqa: RUF009
         "AGENTMON_REDACT_PATTERNS", FILE, None, "file of extra `kind = regex` secret patterns"

@@ -16,7 +16,16 @@ from typing import Any
 import uvicorn
 from starlette.responses import JSONResponse
 
-from agentmon.auth import Guard, KeyRing, Rule, Sessions, ingest_rule, read_rule, web_rule
+from agentmon.auth import (
+    Guard,
+    KeyRing,
+    Rule,
+    Sessions,
+    TrustedProxies,
+    ingest_rule,
+    read_rule,
+    web_rule,
+)
 from agentmon.client.sink import Sink
 from agentmon.config import Settings, env_name, parse_addr
 from agentmon.connections import bounded_protocol, connection_limit
@@ -49,10 +58,16 @@ class Runtime:
     servers: list[tuple[str, Any, str]] = field(default_factory=list)
     tasks: list[tuple[str, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
     keyring: KeyRing = field(init=False)
-    sessions: Sessions = field(default_factory=Sessions)
+    sessions: Sessions = field(init=False)
+    proxies: TrustedProxies = field(init=False)
 
     def __post_init__(self) -> None:
         self.keyring = KeyRing(_master_key(self.settings.api_key))
+        self.sessions = Sessions(self.keyring)
+        settings = self.settings
+        self.proxies = TrustedProxies(
+            settings.trusted_proxies, settings.trusted_user_header, settings.trusted_user_role
+        )
 
     def serve(self, name: str, app: Any, addr: str) -> None:
         """Serve `app` on `addr` behind the credential check of its port; WebSocket
@@ -67,14 +82,15 @@ class Runtime:
         if name == "web-ui":
             from agentmon.web.app import is_api_path
 
-            return Guard(app, self.keyring, web_rule, self.sessions, lambda p: not is_api_path(p))
+            is_page = lambda p: not is_api_path(p)  # noqa: E731
+            return Guard(app, self.keyring, web_rule, self.sessions, is_page, self.proxies)
         rules: dict[str, Rule] = {
             "ingest-gateway": ingest_rule(self.settings.metrics_open),
             "otlp": ingest_rule(self.settings.metrics_open),
             "query-api": read_rule(self.settings.metrics_open),
             "processor-metrics": read_rule(self.settings.metrics_open),
         }
-        return Guard(app, self.keyring, rules[name])
+        return Guard(app, self.keyring, rules[name], proxies=self.proxies)
 
     def background(self, name: str, factory: Callable[[], Awaitable[Any]]) -> None:
         self.tasks.append((name, factory))
@@ -182,6 +198,9 @@ class Runtime:
             http=bounded_protocol(self.settings.header_timeout, max_connections),
             log_config=None,
             access_log=False,
+            # who the client is behind a proxy is for AGENTMON_TRUSTED_PROXIES to say
+            # (auth.TrustedProxies), not for uvicorn's default trust of 127.0.0.1
+            proxy_headers=False,
             lifespan="off",
             ws_max_size=16 * 1024 * 1024,
             # compression would be done per client, undoing the live feed's encode-once
@@ -276,8 +295,29 @@ def _web_app(runtime: Runtime, query_base: str | None, query_app: Any = None) ->
     from agentmon.web.app import SECURITY_HEADERS, STATIC_DIR
     from agentmon.web.login import LoginPages
 
-    login = LoginPages(runtime.keyring, runtime.sessions, STATIC_DIR, list(SECURITY_HEADERS))
+    headers = list(SECURITY_HEADERS)
+    login = LoginPages(runtime.keyring, runtime.sessions, STATIC_DIR, headers, runtime.proxies)
+    if runtime.keyring.store is not None:
+        runtime.background("setup-link", functools.partial(_offer_setup, runtime, login))
     return create_web_app(query_base, query_app, login=login)
+
+
+async def _offer_setup(runtime: Runtime, login: Any) -> None:
+    """While no user, no key and no API key exist, print a one-time link that creates the
+    first admin in the browser (as Jupyter prints its token)."""
+    if not runtime.keyring.store_open or await runtime.keyring.configured():
+        return
+    host, port = parse_addr(runtime.settings.ui_addr)
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    link = login.offer_setup()
+    print(
+        f"agentmon: no user or key exists yet. Create the first admin at\n"
+        f"    http://{shown}:{port}/setup?token={link.token}\n"
+        "  (works once, for an hour), or run: agentmon users add NAME --role admin",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _monitor_task(settings: Settings, sink: Sink) -> Callable[[], Awaitable[Any]]:
@@ -320,6 +360,20 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
     otlp = otlp_routes(intake)
     runtime.serve("ingest-gateway", create_ingest_app(intake, None, otlp), settings.ingest_addr)
     runtime.serve("otlp", create_otlp_app(intake, None, otlp), settings.otlp_addr)
+    if settings.otlp_grpc_addr:
+        runtime.background("otlp-grpc", _otlp_grpc(runtime, intake, settings.otlp_grpc_addr))
+
+
+def _otlp_grpc(runtime: Runtime, intake: Intake, addr: str) -> Callable[[], Awaitable[Any]]:
+    """OTLP/gRPC (the `grpc` extra), guarded by the runtime's keys as every port is."""
+    try:
+        from agentmon.otlp.grpc_receiver import GrpcReceiver
+    except ImportError:
+        raise SystemExit(
+            "AGENTMON_OTLP_GRPC_ADDR is set but grpcio is not installed: install the grpc extra "
+            "(pip install -c constraints.txt -e '.[server,grpc]') or unset it"
+        ) from None
+    return functools.partial(GrpcReceiver(intake, runtime.keyring).serve, addr)
 
 
 def _keys_from_database(runtime: Runtime, settings: Settings) -> Store | None:

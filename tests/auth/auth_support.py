@@ -11,6 +11,7 @@ from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from agentmon.auth import SCOPE_EXTENSION
 from agentmon.config import Settings
 from agentmon.store import open_store
 from agentmon.store.keys import ADMIN, INGEST, READ
@@ -43,6 +44,7 @@ def make_keys(settings: Settings) -> dict[str, str]:
 class Endpoint:
     path: str
     method: str  # an HTTP method, or "WS"
+    declared: str | None = None  # the scope the route declares it needs (auth.needs)
 
 
 def endpoints_of(routes: list[BaseRoute], prefix: str = "") -> list[Endpoint]:
@@ -57,8 +59,9 @@ def endpoints_of(routes: list[BaseRoute], prefix: str = "") -> list[Endpoint]:
         elif isinstance(route, WebSocketRoute):
             found.append(Endpoint(_filled(prefix + route.path), "WS"))
         elif isinstance(route, Route):
+            declared = (getattr(route, "openapi_extra", None) or {}).get(SCOPE_EXTENSION)
             for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
-                found.append(Endpoint(_filled(prefix + route.path), method))
+                found.append(Endpoint(_filled(prefix + route.path), method, declared))
         else:
             raise AssertionError(f"a route of an unknown kind: {route!r}: teach this test about it")
     return found
@@ -81,7 +84,7 @@ def app_routes(data_dir: Path) -> dict[str, list[Endpoint]]:
     store = open_store(settings)
     query = endpoints_of(create_query_app(store, LiveHub(10)).routes)
     web_pages = [Endpoint(p, "GET") for p in ("/", "/sessions/x", "/static/app.css")]
-    web_login = [Endpoint(p, m) for p in ("/login", "/logout") for m in ("GET", "POST")]
+    web_login = [Endpoint(p, m) for p in ("/login", "/logout", "/setup") for m in ("GET", "POST")]
     proxied = [e for e in query if e.path in API_PATHS or e.path.startswith(("/v1/", "/docs/"))]
     return {
         "ingest": endpoints_of(create_ingest_app(LocalBus()).app.routes),  # type: ignore[attr-defined]
@@ -93,17 +96,18 @@ def app_routes(data_dir: Path) -> dict[str, list[Endpoint]]:
 
 
 OPEN = "open"
-UI_OPEN = ("/login", "/logout", "/healthz")
+UI_OPEN = ("/login", "/logout", "/setup", "/healthz")
 
 
 def needed_scope(port: str, endpoint: Endpoint) -> str:
-    """What this test expects each endpoint to need (written apart from auth.py's rules)."""
+    """What this test expects each endpoint to need (written apart from auth.py's rules):
+    what its route declares, else what its port's paths need."""
     path = endpoint.path
+    if endpoint.declared is not None:
+        return endpoint.declared
     if path == "/healthz" or (port == "ui" and (path in UI_OPEN or path.startswith("/static/"))):
         return OPEN
     if port in ("ingest", "otlp"):
         reads = path in ("/metrics", "/openapi.json") or path.startswith("/docs")
         return READ if reads else INGEST
-    if path == "/v1/budgets" and endpoint.method in ("PUT", "DELETE"):
-        return ADMIN  # budgets decide the alerts everyone gets
     return READ

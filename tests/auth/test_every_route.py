@@ -83,7 +83,15 @@ def _problems(
 
 
 def _other(scope: str) -> str:
+    """A key that must be refused where `scope` is needed."""
     return INGEST if scope == READ else READ
+
+
+def test_the_admin_routes_are_enumerated_with_their_declared_scope(tmp_path: Path) -> None:
+    routes = app_routes(tmp_path)
+    for port in ("query", "ui"):
+        admin = {e.path for e in routes[port] if needed_scope(port, e) == ADMIN}
+        assert {"/v1/admin/users", "/v1/admin/keys"} <= admin, (port, admin)
 
 
 @pytest.fixture

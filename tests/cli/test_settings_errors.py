@@ -34,6 +34,10 @@ BAD_VALUES = [
     ("AGENTMON_PRICES", "/nonexistent/prices.toml", "is not a readable price file (TOML or"),
     ("AGENTMON_BUDGETS", "/nonexistent/budgets.toml", "is not a readable budget file (TOML or"),
     ("AGENTMON_PARTITION_PERIOD", "month", "is not a partition period (expected day or week)"),
+    ("AGENTMON_TRUSTED_PROXIES", "10.0.0.0/99", "is not addresses or networks (expected e.g."),
+    ("AGENTMON_TRUSTED_PROXIES", "proxy.local", "is not addresses or networks"),
+    ("AGENTMON_TRUSTED_USER_HEADER", "X User", "is not an HTTP header name (expected e.g."),
+    ("AGENTMON_TRUSTED_USER_ROLE", "root", "is not viewer, admin or none"),
 ]
 
 

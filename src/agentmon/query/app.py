@@ -23,6 +23,7 @@ from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveFull, LiveHub
 from agentmon.metrics import SESSIONS, metrics_endpoint
 from agentmon.query import views
+from agentmon.query.admin import admin_routes
 from agentmon.query.budgets import budgets_routes
 from agentmon.query.costs import costs_routes
 from agentmon.query.models import (
@@ -137,6 +138,7 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
     app.include_router(_http_routes(store))
     app.include_router(costs_routes(store))
     app.include_router(budgets_routes(store))
+    app.include_router(admin_routes(store))
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
 
     @app.websocket("/v1/ws")

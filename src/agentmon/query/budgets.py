@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from agentmon.auth import needs
 from agentmon.events import ms_to_ts
 from agentmon.query.models import CostSource, ErrorResponse, Model, Timestamp
 from agentmon.query.params import BadParameter, check_text_params
@@ -27,6 +28,7 @@ from agentmon.store.budgets import (
     put_budget,
     spent,
 )
+from agentmon.store.keys import ADMIN
 
 Scope = Literal["agent", "project", "framework"]
 Period = Literal["day", "month"]
@@ -110,6 +112,7 @@ def budgets_routes(store: Store) -> APIRouter:
     @router.put(
         "/v1/budgets",
         response_model=BudgetStatus,
+        openapi_extra=needs(ADMIN),  # budgets decide which alerts fire for everyone
         responses={**_ERRORS, 409: {"model": ErrorResponse, "description": "Set in the file"}},
     )
     async def set_budget(budget: BudgetIn) -> BudgetStatus | JSONResponse:
@@ -126,6 +129,7 @@ def budgets_routes(store: Store) -> APIRouter:
     @router.delete(
         "/v1/budgets",
         status_code=204,
+        openapi_extra=needs(ADMIN),
         responses={**_ERRORS, 404: {"model": ErrorResponse, "description": "No such budget"}},
     )
     async def remove_budget(

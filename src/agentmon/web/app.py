@@ -81,7 +81,8 @@ WS_HANDSHAKE_HEADERS = frozenset(
 )
 
 
-LOGIN_PATHS = frozenset({"/login", "/logout"})
+LOGIN_PATHS = frozenset({"/login", "/logout", "/setup"})
+LOGOUT_LINK = b'  <a class="logout-link" href="/logout">Log out</a>\n'
 
 
 def is_api_path(path: str) -> bool:
@@ -114,6 +115,12 @@ async def _send_bytes(
     headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if head_only else body})
+
+
+def _logged_in(scope: Scope) -> bool:
+    from agentmon.web.login import logged_in_identity
+
+    return logged_in_identity(scope) is not None
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -210,8 +217,15 @@ class WebApp:
             return
         if not self.index.is_file():
             raise RuntimeError(f"the web UI is not installed: no index.html in {self.index.parent}")
-        page = FileResponse(self.index, headers={"cache-control": "no-store"})
-        await page(scope, receive, _with_headers(send, list(SECURITY_HEADERS)))
+        if _logged_in(scope):
+            page = FileResponse(self.index, headers={"cache-control": "no-store"})
+            await page(scope, receive, _with_headers(send, list(SECURITY_HEADERS)))
+            return
+        # the log-out link only where there is a session to end
+        body = self.index.read_bytes().replace(LOGOUT_LINK, b"")
+        headers = [*SECURITY_HEADERS, (b"content-type", b"text/html; charset=utf-8")]
+        headers.append((b"cache-control", b"no-store"))
+        await _send_bytes(send, 200, body, headers, head_only=method == "HEAD")
 
     # -- reverse proxy (query_base) ----------------------------------------------------
 
