@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs Gemini CLI and OpenClaw (with the Node 24 it needs) at pinned versions from npm
-# for tests/real_agents/{gemini,openclaw}. Idempotent: an install already at its version is
+# Installs Gemini CLI and OpenClaw (with the Node 24 it needs) at pinned versions from npm,
+# and Hermes Agent from PyPI, for tests/real_agents/{gemini,openclaw,hermes}. Idempotent: an install already at its version is
 # left alone. OpenClaw needs Node >= 24.16: under an older node, npm silently resolves
 # `openclaw` to an empty 0.0.1 placeholder, so the real version is checked after install.
 set -euo pipefail
@@ -34,3 +34,16 @@ openclaw_dir="openclaw@$OPENCLAW_VERSION"
 install_pinned "$openclaw_dir" "node@$NODE24_VERSION"
 node24_bin="$AGENTS_HOME/$openclaw_dir/node_modules/node/bin"
 PATH="$node24_bin:$PATH" install_pinned "$openclaw_dir" "openclaw@$OPENCLAW_VERSION"
+
+# Hermes Agent, from PyPI, in a virtualenv of its own; its command is linked where the tests
+# look for every agent's binary (`<install>/node_modules/.bin/`).
+HERMES_VERSION=0.19.0
+hermes_dir="$AGENTS_HOME/hermes-agent@$HERMES_VERSION"
+hermes_installed=$("$hermes_dir/venv/bin/python" -c \
+  "import importlib.metadata as m; print(m.version('hermes-agent'))" 2>/dev/null || true)
+if [ "$hermes_installed" != "$HERMES_VERSION" ]; then
+  python3 -m venv "$hermes_dir/venv"
+  "$hermes_dir/venv/bin/python" -m pip install -q "hermes-agent==$HERMES_VERSION"
+fi
+mkdir -p "$hermes_dir/node_modules/.bin"
+ln -sf "$hermes_dir/venv/bin/hermes" "$hermes_dir/node_modules/.bin/hermes"
