@@ -131,6 +131,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 )
                 sessions[name].results.append(answer)
                 sessions[name].exit_codes.append(code)
+                # resuming rewrites the transcript under a new (time-stamped) name
+                sessions[name].transcript = _transcript_of(home, session_id)
         yield World(server, fake, QueryClient(server.query_url), sessions)
     finally:
         fake.stop()
