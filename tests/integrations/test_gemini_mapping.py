@@ -205,3 +205,29 @@ def test_session_end(replay: Replay) -> None:
     events = replay(hook("SessionEnd", "40.000", reason="exit"))
     assert types(events) == ["session.end"]
     assert events[0]["payload"] == {"reason": "exit", "duration_ms": 40000}
+
+
+def test_a_hostile_transcript_counts_only_well_formed_replies(
+    replay: Replay, tmp_path: Path
+) -> None:
+    transcript = tmp_path / "session.jsonl"
+    good = {"id": "ok", "type": "gemini", "tokens": {"input": 10, "output": 2, "total": 12}}
+    lines = [
+        b'not json at all, but it says "tokens"',
+        b"[" * 5000 + b'"tokens"' + b"]" * 5000,  # nested deeper than the parser allows
+        json.dumps({"type": "gemini", "id": 7, "tokens": {"input": 1}}).encode(),
+        json.dumps({"type": "gemini", "id": "s", "tokens": "many"}).encode(),
+        json.dumps({"type": "user", "id": "u", "tokens": {"input": 1}}).encode(),
+        b'\xff\xfe"tokens" \x00 binary',
+        json.dumps(good).encode(),
+        json.dumps({**good, "id": "half"}).encode()[:30],  # a line still being written
+    ]
+    at_path = {"transcript_path": str(transcript)}
+    replay(hook("BeforeAgent", "02.000", prompt="hi", **at_path))
+    replay({**chunk("03.000", 12, finish="STOP"), **at_path})
+    transcript.write_bytes(b"\n".join(lines))
+    events = replay(hook("AfterAgent", "04.000", prompt="hi", prompt_response="x", **at_path))
+    usages = [e["payload"]["usage"] for e in of_type(events, "metric.snapshot")]
+    assert usages == [{"input_tokens": 10, "output_tokens": 2, "total_tokens": 12}]
+    missing = replay(hook("BeforeAgent", "05.000", prompt="again", transcript_path="/nonexistent"))
+    assert types(missing) == ["run.start"]

@@ -297,7 +297,7 @@ def _reply_entry(line: str) -> tuple[str, Payload, str | None] | None:
         return None
     try:
         entry = json_loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a transcript is input like any other
         return None
     if not isinstance(entry, dict) or entry.get("type") != "gemini":
         return None
