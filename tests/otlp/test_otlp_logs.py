@@ -231,6 +231,26 @@ def test_gemini_real_shapes_cache_thoughts_and_a_failed_shell() -> None:
     assert tool_error.payload["message"] == "exit code 2"
 
 
+@pytest.mark.parametrize(
+    "metadata",
+    ["{not json", "[" * 5000 + "]" * 5000, '{"exitCode": "two", "isError": "yes"}', "{" + "}", 7],
+)
+def test_gemini_tool_call_with_odd_metadata_is_read_as_given(metadata: object) -> None:
+    shell = log_record(
+        {
+            "session.id": "gem",
+            "prompt_id": "gem",
+            "event.name": "gemini_cli.tool_call",
+            "function_name": "run_shell_command",
+            "duration_ms": 5,
+            "success": True,
+            "metadata": metadata,
+        }
+    )
+    (tool_end,) = mapped_events([shell], "gemini-cli")
+    assert tool_end.payload["status"] == "ok"
+
+
 def test_gemini_prompt_and_api_error() -> None:
     common = {"session.id": "gem-session", "prompt_id": "gem-session########1"}
     prompt = log_record({**common, "event.name": "gemini_cli.user_prompt", "prompt": "hi"})

@@ -341,7 +341,7 @@ def _json_object(value: Any) -> dict[str, Any]:
         return {}
     try:
         parsed = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     return parsed if isinstance(parsed, dict) else {}
 
