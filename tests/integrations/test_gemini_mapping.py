@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,33 +78,96 @@ def test_parallel_tools_of_one_name_pair_first_in_first_out(replay: Replay) -> N
     assert span_ends[0]["event"]["ts"] == "2026-08-20T14:30:05.000000Z"
 
 
-def test_streamed_model_chunks_fold_into_one_span_and_one_usage(replay: Replay) -> None:
+def test_streamed_model_chunks_fold_into_one_span(replay: Replay) -> None:
     replay(hook("BeforeAgent", "02.000", prompt="hi"))
     replay(hook("BeforeModel", "03.000", llm_request={"model": "gemini-2.5-pro", "messages": []}))
     chunks = replay(chunk("03.500", 1200), chunk("04.000", 3000))
     assert chunks == []
     final = replay(chunk("04.300", 4820, finish="STOP"))
-    assert types(final) == ["span.end", "metric.snapshot"]
+    assert types(final) == ["span.end"]
     assert final[0]["payload"]["kind"] == "llm"
     assert final[0]["payload"]["chunks"] == 3
     assert final[0]["payload"]["duration_ms"] == 1300
-    assert final[1]["payload"]["usage"] == {"total_tokens": 4820}
-    assert final[1]["payload"]["model"] == "gemini-2.5-pro"
+    assert final[0]["payload"]["usage"] == {"total_tokens": 4820}
 
 
-def test_a_model_call_without_finish_reason_closes_at_turn_end(replay: Replay) -> None:
-    replay(hook("BeforeAgent", "02.000", prompt="hi"), chunk("03.000", 900))
+def test_without_a_transcript_usage_is_counted_from_the_hook_at_the_turns_end(
+    replay: Replay,
+) -> None:
+    replay(hook("BeforeAgent", "02.000", prompt="hi"), chunk("03.000", 900, finish="STOP"))
     events = replay(hook("AfterAgent", "04.000", prompt="hi", prompt_response="hello"))
-    assert types(events) == ["span.end", "metric.snapshot", "run.end"]
-    assert events[2]["payload"]["output"] == "hello"
+    assert types(events) == ["metric.snapshot", "run.end"]
+    assert events[0]["payload"]["usage"] == {"total_tokens": 900}
+    assert events[0]["payload"]["model"] == "gemini-2.5-pro"
+    assert events[1]["payload"]["output"] == "hello"
+    assert events[1]["payload"]["model"] == "gemini-2.5-pro"
 
 
-def test_compression_span_ends_with_the_next_hook(replay: Replay) -> None:
-    started = replay(hook("PreCompress", "01.000", trigger="auto"))
-    events = replay(hook("BeforeAgent", "03.000", prompt="next"))
-    assert of_type(started, "span.start")[0]["payload"]["kind"] == "compaction"
-    assert types(events) == ["span.end", "run.end", "run.start"]
-    assert events[0]["payload"]["duration_ms"] == 2000
+def test_usage_comes_from_the_transcript_once_per_reply(replay: Replay, tmp_path: Path) -> None:
+    transcript = tmp_path / "session.jsonl"
+    reply = {
+        "id": "r1",
+        "type": "gemini",
+        "model": "gemini-2.5-pro",
+        "tokens": {"input": 1000, "output": 20, "cached": 600, "thoughts": 30, "total": 1050},
+    }
+    at_path = {"transcript_path": str(transcript)}
+    replay(hook("BeforeAgent", "02.000", prompt="hi", **at_path))
+    replay({**chunk("03.000", 1050, finish="STOP"), **at_path})
+    # once the reply is complete Gemini writes it, then rewrites it (same id) with its tools
+    transcript.write_text(json.dumps(reply) + "\n" + json.dumps({**reply, "toolCalls": []}) + "\n")
+    events = replay(hook("AfterAgent", "04.000", prompt="hi", prompt_response="x", **at_path))
+    snapshots = of_type(events, "metric.snapshot")
+    assert [s["payload"]["usage"] for s in snapshots] == [
+        {
+            "input_tokens": 400,
+            "output_tokens": 20,
+            "cache_read_tokens": 600,
+            "reasoning_tokens": 30,
+            "total_tokens": 1050,
+        }
+    ]
+    assert (
+        snapshots[0]["correlation"]["span_id"]
+        == of_type(replay.events, "span.end")[0]["correlation"]["span_id"]
+    )
+
+
+def test_a_shell_exit_code_in_the_output_fails_the_tool(replay: Replay) -> None:
+    replay(hook("BeforeAgent", "02.000", prompt="hi"), before_tool("03.000", "ls nope"))
+    response = {"llmContent": "Output: no such file\nExit Code: 2\nProcess Group PGID: 7"}
+    events = replay(
+        hook(
+            "AfterTool",
+            "04.000",
+            tool_name="run_shell_command",
+            tool_input={"command": "ls nope"},
+            tool_response={**response, "returnDisplay": "no such file"},
+        )
+    )
+    assert of_type(events, "span.end")[0]["payload"]["status"] == "error"
+    assert of_type(events, "span.end")[0]["payload"]["exit_code"] == 2
+    assert of_type(events, "error")[0]["payload"]["message"] == "exit code 2: no such file"
+
+
+def request(at: str, messages: int) -> dict[str, Any]:
+    llm_request = {"model": "gemini-2.5-pro", "messages": [{"role": "user"}] * messages}
+    return hook("BeforeModel", at, llm_request=llm_request)
+
+
+def test_a_pre_compress_that_compressed_nothing_is_ignored(replay: Replay) -> None:
+    replay(hook("BeforeAgent", "00.000", prompt="hi"), request("01.000", 4))
+    events = replay(hook("PreCompress", "02.000", trigger="auto"), request("03.000", 6))
+    assert "compaction" not in [e["payload"].get("kind") for e in events]
+
+
+def test_a_compression_shows_as_a_shorter_next_request(replay: Replay) -> None:
+    replay(hook("BeforeAgent", "00.000", prompt="hi"), request("01.000", 40))
+    events = replay(hook("PreCompress", "02.000", trigger="auto"), request("04.000", 3))
+    compaction = [e for e in events if e["payload"].get("kind") == "compaction"]
+    assert types(compaction) == ["span.start", "span.end"]
+    assert compaction[1]["payload"]["duration_ms"] == 2000
+    assert compaction[1]["payload"]["messages_after"] == 3
 
 
 def test_tool_permission_notification_marks_waiting(replay: Replay) -> None:
@@ -140,3 +205,29 @@ def test_session_end(replay: Replay) -> None:
     events = replay(hook("SessionEnd", "40.000", reason="exit"))
     assert types(events) == ["session.end"]
     assert events[0]["payload"] == {"reason": "exit", "duration_ms": 40000}
+
+
+def test_a_hostile_transcript_counts_only_well_formed_replies(
+    replay: Replay, tmp_path: Path
+) -> None:
+    transcript = tmp_path / "session.jsonl"
+    good = {"id": "ok", "type": "gemini", "tokens": {"input": 10, "output": 2, "total": 12}}
+    lines = [
+        b'not json at all, but it says "tokens"',
+        b"[" * 5000 + b'"tokens"' + b"]" * 5000,  # nested deeper than the parser allows
+        json.dumps({"type": "gemini", "id": 7, "tokens": {"input": 1}}).encode(),
+        json.dumps({"type": "gemini", "id": "s", "tokens": "many"}).encode(),
+        json.dumps({"type": "user", "id": "u", "tokens": {"input": 1}}).encode(),
+        b'\xff\xfe"tokens" \x00 binary',
+        json.dumps(good).encode(),
+        json.dumps({**good, "id": "half"}).encode()[:30],  # a line still being written
+    ]
+    at_path = {"transcript_path": str(transcript)}
+    replay(hook("BeforeAgent", "02.000", prompt="hi", **at_path))
+    replay({**chunk("03.000", 12, finish="STOP"), **at_path})
+    transcript.write_bytes(b"\n".join(lines))
+    events = replay(hook("AfterAgent", "04.000", prompt="hi", prompt_response="x", **at_path))
+    usages = [e["payload"]["usage"] for e in of_type(events, "metric.snapshot")]
+    assert usages == [{"input_tokens": 10, "output_tokens": 2, "total_tokens": 12}]
+    missing = replay(hook("BeforeAgent", "05.000", prompt="again", transcript_path="/nonexistent"))
+    assert types(missing) == ["run.start"]

@@ -244,7 +244,9 @@ def test_gemini_session_with_same_named_tools_streamed_model_and_compression(
     assert tools == [("pytest a", "error", 1000), ("pytest b", "ok", 2000)]
     llm = [s for s in spans if s["kind"] == "llm"]
     assert [(s["name"], s["duration_ms"]) for s in llm] == [("gemini-2.5-pro", 900)]
-    assert [s["status"] for s in spans if s["kind"] == "compaction"] == ["ok"]
+    # Gemini CLI fires PreCompress (auto) before every model call: no shorter request
+    # followed, so nothing was compressed and no compaction is recorded
+    assert [s["status"] for s in spans if s["kind"] == "compaction"] == []
 
 
 def test_hermes_turns_api_calls_tools_and_errors(

@@ -184,10 +184,71 @@ def test_gemini_api_response_and_tool_call() -> None:
         "output_tokens": 620,
         "cache_read_tokens": 0,
         "total_tokens": 4820,
+        "reasoning_tokens": 100,
     }
     assert (llm_end.payload["kind"], llm_end.payload["duration_ms"]) == ("llm", 3120)
     assert (tool_end.payload["name"], tool_end.payload["status"]) == ("run_shell_command", "error")
     assert tool_error.payload["message"] == "Command exited with code 1"
+
+
+def test_gemini_real_shapes_cache_thoughts_and_a_failed_shell() -> None:
+    """As Gemini CLI 0.61.0 sends them: input includes the cached tokens; a shell command
+    that exits 2 is `success: true` with `metadata` {exitCode, isError} as JSON text."""
+    common = {"session.id": "gem", "prompt_id": "gem"}
+    response = log_record(
+        {
+            **common,
+            "event.name": "gemini_cli.api_response",
+            "model": "gemini-3.8-flash",
+            "duration_ms": 226,
+            "input_token_count": 1000,
+            "output_token_count": 20,
+            "cached_content_token_count": 600,
+            "thoughts_token_count": 30,
+            "total_token_count": 1050,
+        }
+    )
+    shell = log_record(
+        {
+            **common,
+            "event.name": "gemini_cli.tool_call",
+            "function_name": "run_shell_command",
+            "duration_ms": 106,
+            "success": True,
+            "metadata": '{\n  "exitCode": 2,\n  "isError": true\n}',
+        }
+    )
+    _llm, snapshot, tool_end, tool_error = mapped_events([response, shell], "gemini-cli")
+    assert snapshot.payload["usage"] == {
+        "input_tokens": 400,
+        "output_tokens": 20,
+        "cache_read_tokens": 600,
+        "total_tokens": 1050,
+        "reasoning_tokens": 30,
+    }
+    assert (tool_end.payload["status"], tool_end.payload["error"]) == ("error", "exit code 2")
+    assert tool_end.payload["exit_code"] == 2
+    assert tool_error.payload["message"] == "exit code 2"
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    ["{not json", "[" * 5000 + "]" * 5000, '{"exitCode": "two", "isError": "yes"}', "{" + "}", 7],
+)
+def test_gemini_tool_call_with_odd_metadata_is_read_as_given(metadata: object) -> None:
+    shell = log_record(
+        {
+            "session.id": "gem",
+            "prompt_id": "gem",
+            "event.name": "gemini_cli.tool_call",
+            "function_name": "run_shell_command",
+            "duration_ms": 5,
+            "success": True,
+            "metadata": metadata,
+        }
+    )
+    (tool_end,) = mapped_events([shell], "gemini-cli")
+    assert tool_end.payload["status"] == "ok"
 
 
 def test_gemini_prompt_and_api_error() -> None:

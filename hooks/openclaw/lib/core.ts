@@ -84,18 +84,19 @@ function compact(record: Payload): Payload {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined && value !== null));
 }
 
-/** One `agentmon.event` v1 envelope with a fresh id. */
+/** One `agentmon.event` v1 envelope with a fresh id (or `options.id`, for an event several
+ * processes may send: the store keeps one). */
 export function envelope(
   type: string,
   correlation: Correlation,
   payload: Payload,
-  options: { at?: Date | string | number; attributes?: Payload; config?: Config } = {},
+  options: { at?: Date | string | number; attributes?: Payload; config?: Config; id?: string } = {},
 ): Envelope {
   const config = options.config ?? readConfig();
   return {
     schema: { name: "agentmon.event", version: 1 },
     event: {
-      id: randomUUID(),
+      id: options.id ?? randomUUID(),
       type,
       ts: toIso(options.at),
       source: { framework: FRAMEWORK, client_id: config.vmName, host: config.vmName },

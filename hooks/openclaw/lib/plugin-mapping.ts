@@ -1,29 +1,73 @@
 // OpenClaw typed plugin hooks → agentmon envelopes.
 //
+//   first hook of a session                  → session.start (synthetic in `--local` mode, where
+//                                              OpenClaw fires no session_start; one per session:
+//                                              its event id is derived from the session id)
 //   session_start / session_end              → session.start / session.end
-//   llm_input (first for a runId)            → run.start
-//   agent_end                                → run.end (+ error when it failed)
+//   before_reset                             → session.end (reason "reset"): `/new`, `/reset`
+//   llm_input (first for a runId)            → run.start (input without OpenClaw's
+//                                              "[Wed 2026-12-02 00:39 UTC] " stamp; raw kept)
+//   agent_end + llm_output                   → run.end (output = the reply; error when the
+//                                              turn's model call failed, with its real text)
 //   before_tool_call / after_tool_call       → span.start / span.end kind=tool (id from toolCallId)
 //   tool_result_persist                      → span.end, only when after_tool_call did not end it
-//   model_call_started / model_call_ended    → span.start / span.end kind=llm (id from callId)
+//   model_call_started / model_call_ended    → span.start / span.end kind=llm (id from callId and
+//                                              the attempt: a retried turn reuses its callId)
 //   llm_output.usage                         → metric.snapshot (the one place usage is counted)
+//
+// What OpenClaw 2026.9.6 really sends (tests/real_agents/openclaw): a turn whose model is
+// unreachable is retried (8 attempts): each attempt fires agent_end {success: true} and then
+// llm_output whose lastAssistant has stopReason "error" and the real errorMessage; the
+// failed model_call_ended says only errorCategory "Error". So a failed call's span and the
+// attempt's run.end wait for the llm_output that follows (or a short timer), and each
+// attempt's run.end updates the one run (the last attempt's status wins).
+// tool_result_persist carries only sessionKey: the session and run come from the key.
 //
 // A hook for a run never started opens it first (run.start, synthetic), so events are never
 // orphaned. Span ids are derived from the session id and the tool's own id.
 
-import { BoundedMap, clip, type Config, type Envelope, envelope, type Payload, readConfig, sessionIdOf, spanIdFor } from "./core.js";
+import {
+  BoundedMap,
+  clip,
+  type Config,
+  derivedId,
+  type Envelope,
+  envelope,
+  FRAMEWORK,
+  type Payload,
+  readConfig,
+  send,
+  sessionIdOf,
+  spanIdFor,
+} from "./core.js";
 
 export type HookContext = Payload;
 
+/** How long a finished attempt waits for the llm_output that carries its reply and error. */
+export const SETTLE_MS = 1000;
+
+interface PendingAttempt {
+  config: Config;
+  sessionId: string;
+  sessionKey?: string;
+  agentId?: string;
+  failedCall?: { key: string; payload: Payload; category: string };
+  end?: Payload;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+const startedSessions = new BoundedMap<boolean>();
 const startedRuns = new BoundedMap<boolean>();
 const endedToolSpans = new BoundedMap<boolean>();
 const startedSpans = new BoundedMap<boolean>();
+const callAttempts = new BoundedMap<number>();
+const currentRuns = new BoundedMap<string>();
+const pendingAttempts = new Map<string, PendingAttempt>();
 
 /** Forget in-memory state (tests). */
 export function resetPluginState(): void {
-  startedRuns.clear();
-  endedToolSpans.clear();
-  startedSpans.clear();
+  for (const attempt of pendingAttempts.values()) clearTimeout(attempt.timer);
+  for (const map of [startedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, currentRuns, pendingAttempts]) map.clear();
 }
 
 function text(value: unknown): string | undefined {
@@ -34,9 +78,29 @@ function num(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
+// "[Wed 2026-12-02 00:39 UTC] " (OpenClaw's time stamp in front of every prompt)
+const PROMPT_STAMP = /^\[[A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?(?: [A-Za-z0-9+:-]+)?\] /;
+
+/** The prompt without OpenClaw's leading time stamp. */
+export function withoutStamp(prompt: string): string {
+  return prompt.replace(PROMPT_STAMP, "");
+}
+
+/** The text of the last assistant message of a turn's messages. */
+function replyOf(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  const last = [...messages].reverse().find((message) => (message as Payload)?.role === "assistant") as Payload | undefined;
+  const content = last?.content;
+  if (typeof content === "string") return content || undefined;
+  if (!Array.isArray(content)) return undefined;
+  const texts = content.filter((part) => (part as Payload)?.type === "text").map((part) => String((part as Payload).text ?? ""));
+  return texts.join("") || undefined;
+}
+
 class PluginMapper {
   readonly events: Envelope[] = [];
   readonly sessionId: string | undefined;
+  readonly sessionKey: string | undefined;
   readonly runId: string | undefined;
 
   constructor(
@@ -44,21 +108,42 @@ class PluginMapper {
     readonly ctx: HookContext,
     readonly config: Config,
   ) {
-    const sessionKey = text(ctx.sessionKey) ?? text(event.sessionKey);
-    this.sessionId = sessionIdOf(sessionKey, text(ctx.sessionId) ?? text(event.sessionId));
-    this.runId = text(event.runId) ?? text(ctx.runId);
+    this.sessionKey = text(ctx.sessionKey) ?? text(event.sessionKey);
+    this.sessionId = sessionIdOf(this.sessionKey, text(ctx.sessionId) ?? text(event.sessionId));
+    this.runId = text(event.runId) ?? text(ctx.runId) ?? (this.sessionKey ? currentRuns.get(this.sessionKey) : undefined);
+    if (this.runId && this.sessionKey) currentRuns.set(this.sessionKey, this.runId);
   }
 
-  emit(type: string, payload: Payload, ids: { runId?: string; spanId?: string; sessionId?: string } = {}): void {
-    const sessionId = ids.sessionId ?? this.sessionId;
+  emit(type: string, payload: Payload, ids: { runId?: string; spanId?: string; eventId?: string } = {}): void {
+    const sessionId = this.sessionId;
     if (!sessionId) return;
-    const attributes = { sessionKey: text(this.ctx.sessionKey), agentId: text(this.ctx.agentId) };
+    if (type !== "session.start") this.ensureSession();
+    const attributes = { sessionKey: this.sessionKey, agentId: text(this.ctx.agentId) };
     this.events.push(
       envelope(type, { session_id: sessionId, run_id: ids.runId, span_id: ids.spanId }, payload, {
         config: this.config,
         attributes,
+        id: ids.eventId,
       }),
     );
+  }
+
+  /** The session's start, once: from session_start, else synthesised from the first hook. */
+  startSession(payload: Payload): void {
+    if (!this.sessionId || startedSessions.has(this.sessionId)) return;
+    startedSessions.set(this.sessionId, true);
+    this.emit("session.start", payload, { eventId: derivedId(FRAMEWORK, this.sessionId, "event", "session.start") });
+  }
+
+  ensureSession(): void {
+    if (!this.sessionId || startedSessions.has(this.sessionId)) return;
+    this.startSession({
+      synthetic: true,
+      agentId: text(this.ctx.agentId),
+      sessionKey: this.sessionKey,
+      model: text(this.event.model),
+      provider: text(this.event.provider),
+    });
   }
 
   ensureRun(payload: Payload = { synthetic: true }): string | undefined {
@@ -89,6 +174,54 @@ class PluginMapper {
     this.emit("span.end", { ...payload, status: error ? "error" : "ok", error, reconstructed: reconstructed || undefined }, { runId, spanId });
     if (error) this.emit("error", { message: error, kind: String(payload.kind) }, { runId, spanId });
   }
+
+  /** The unfinished business of this run's current attempt (see the header). */
+  attempt(): PendingAttempt | undefined {
+    if (!this.runId || !this.sessionId) return undefined;
+    let pending = pendingAttempts.get(this.runId);
+    if (!pending) {
+      pending = { config: this.config, sessionId: this.sessionId, sessionKey: this.sessionKey, agentId: text(this.ctx.agentId) };
+      pendingAttempts.set(this.runId, pending);
+    }
+    return pending;
+  }
+
+  /** End what the attempt left waiting: the failed call's span, then the run. */
+  settle(errorText?: string, reply?: string): void {
+    const runId = this.runId;
+    const pending = runId ? pendingAttempts.get(runId) : undefined;
+    if (!runId || !pending) return;
+    clearTimeout(pending.timer);
+    pendingAttempts.delete(runId);
+    const failure = pending.failedCall ? (errorText ?? pending.failedCall.category) : undefined;
+    if (pending.failedCall) this.endSpan(pending.failedCall.key, pending.failedCall.payload, failure);
+    if (!pending.end) return;
+    const error = text(pending.end.error) ?? failure;
+    this.emit("run.end", { ...pending.end, status: error ? "error" : "ok", error, output: pending.end.output ?? clip(reply) }, { runId });
+  }
+}
+
+/** After SETTLE_MS, end what no llm_output came to settle (sent from the timer). */
+function settleLater(runId: string, pending: PendingAttempt): void {
+  clearTimeout(pending.timer);
+  pending.timer = setTimeout(() => {
+    const ctx = { sessionId: pending.sessionId, sessionKey: pending.sessionKey, agentId: pending.agentId, runId };
+    const mapper = new PluginMapper({ runId }, ctx, pending.config);
+    mapper.settle();
+    send(mapper.events, pending.config);
+  }, SETTLE_MS);
+}
+
+/** End every attempt still waiting now (tests, shutdown); returns the envelopes. */
+export function settleAllNow(): Envelope[] {
+  const events: Envelope[] = [];
+  for (const [runId, pending] of [...pendingAttempts]) {
+    const ctx = { sessionId: pending.sessionId, sessionKey: pending.sessionKey, agentId: pending.agentId, runId };
+    const mapper = new PluginMapper({ runId }, ctx, pending.config);
+    mapper.settle();
+    events.push(...mapper.events);
+  }
+  return events;
 }
 
 function toolKey(event: Payload, ctx: HookContext): string {
@@ -102,9 +235,28 @@ function errorText(value: unknown): string | undefined {
   return text((value as Payload).message) ?? JSON.stringify(value);
 }
 
+/** A tool result's failure: its error, else a non-zero exit code (exec's `details`). */
+function toolFailure(event: Payload): string | undefined {
+  const error = errorText(event.error);
+  if (error) return error;
+  const details = ((event.result as Payload | undefined)?.details ?? {}) as Payload;
+  const code = num(details.exitCode);
+  if (code === undefined || code === 0) return undefined;
+  const output = text(details.aggregated);
+  return `exit code ${code}${output ? `: ${output.slice(0, 500)}` : ""}`;
+}
+
+/** The key of a model call's span: its callId, and the attempt when a retry reuses it. */
+function callKey(callId: string | undefined, started: boolean): string {
+  const id = callId ?? "unknown";
+  const attempt = (callAttempts.get(id) ?? 0) + (started ? 1 : 0);
+  if (started) callAttempts.set(id, attempt);
+  return attempt <= 1 ? `llm:${id}` : `llm:${id}#${attempt}`;
+}
+
 const HANDLERS: Record<string, (m: PluginMapper) => void> = {
   session_start(m) {
-    m.emit("session.start", { resumedFrom: text(m.event.resumedFrom), agentId: text(m.ctx.agentId) });
+    m.startSession({ resumedFrom: text(m.event.resumedFrom), agentId: text(m.ctx.agentId), sessionKey: m.sessionKey });
   },
   session_end(m) {
     m.emit("session.end", {
@@ -114,14 +266,28 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
       nextSessionId: text(m.event.nextSessionId),
     });
   },
+  before_reset(m) {
+    m.emit("session.end", { reason: text(m.event.reason) ?? "reset" });
+  },
   llm_input(m) {
-    m.ensureRun({ input: clip(m.event.prompt), model: text(m.event.model), provider: text(m.event.provider) });
+    const prompt = text(m.event.prompt);
+    const input = prompt === undefined ? undefined : withoutStamp(prompt);
+    m.ensureRun({
+      input: clip(input),
+      raw_input: prompt !== input ? clip(prompt) : undefined,
+      model: text(m.event.model),
+      provider: text(m.event.provider),
+    });
   },
   agent_end(m) {
     const runId = m.ensureRun();
-    const error = m.event.success === false ? (errorText(m.event.error) ?? "agent run failed") : undefined;
+    const failed = m.event.success === false;
+    const error = failed ? (errorText(m.event.error) ?? "agent run failed") : undefined;
     if (error) m.emit("error", { message: error, kind: "agent" }, { runId });
-    m.emit("run.end", { status: error ? "error" : "ok", error, duration_ms: num(m.event.durationMs) }, { runId });
+    const pending = m.attempt();
+    if (!pending || !runId) return;
+    pending.end = { error, duration_ms: num(m.event.durationMs), output: clip(replyOf(m.event.messages)) };
+    settleLater(runId, pending);
   },
   before_tool_call(m) {
     m.startSpan(toolKey(m.event, m.ctx), {
@@ -144,7 +310,7 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
         duration_ms: num(m.event.durationMs),
         toolCallId: text(m.event.toolCallId),
       },
-      errorText(m.event.error),
+      toolFailure(m.event),
     );
   },
   tool_result_persist(m) {
@@ -161,42 +327,60 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
     );
   },
   model_call_started(m) {
-    m.startSpan(`llm:${text(m.event.callId)}`, {
+    m.startSpan(callKey(text(m.event.callId), true), {
       kind: "llm",
       name: text(m.event.model),
       provider: text(m.event.provider),
+      callId: text(m.event.callId),
     });
   },
   model_call_ended(m) {
-    const failed = m.event.outcome === "error";
-    m.endSpan(
-      `llm:${text(m.event.callId)}`,
-      {
-        kind: "llm",
-        name: text(m.event.model),
-        provider: text(m.event.provider),
-        duration_ms: num(m.event.durationMs),
-        timeToFirstByteMs: num(m.event.timeToFirstByteMs),
-      },
-      failed ? [text(m.event.errorCategory), text(m.event.failureKind)].filter(Boolean).join(": ") || "model call failed" : undefined,
-    );
+    const key = callKey(text(m.event.callId), false);
+    const payload = {
+      kind: "llm",
+      name: text(m.event.model),
+      provider: text(m.event.provider),
+      duration_ms: num(m.event.durationMs),
+      timeToFirstByteMs: num(m.event.timeToFirstByteMs),
+      callId: text(m.event.callId),
+    };
+    if (m.event.outcome !== "error") {
+      m.endSpan(key, payload);
+      return;
+    }
+    const category = [text(m.event.errorCategory), text(m.event.failureKind)].filter(Boolean).join(": ") || "model call failed";
+    const pending = m.attempt();
+    if (!pending || !m.runId) {
+      m.endSpan(key, payload, category);
+      return;
+    }
+    pending.failedCall = { key, payload, category };
+    settleLater(m.runId, pending);
   },
   llm_output(m) {
-    const usage = (m.event.usage ?? {}) as Payload;
+    const last = (m.event.lastAssistant ?? {}) as Payload;
+    const usage = (m.event.usage ?? last.usage ?? {}) as Payload;
     const counts = {
       input_tokens: num(usage.input),
       output_tokens: num(usage.output),
       cache_read_tokens: num(usage.cacheRead),
       cache_write_tokens: num(usage.cacheWrite),
-      total_tokens: num(usage.total),
+      total_tokens: num(usage.total) ?? num(usage.totalTokens),
     };
-    if (Object.values(counts).every((value) => value === undefined)) return;
-    const runId = m.ensureRun();
-    m.emit(
-      "metric.snapshot",
-      { usage: Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== undefined)), model: text(m.event.model), provider: text(m.event.provider) },
-      { runId },
-    );
+    const failed = last.stopReason === "error";
+    const reported = Object.values(counts).some((value) => value !== undefined && value !== 0);
+    if (reported || (!failed && Object.values(counts).some((value) => value !== undefined))) {
+      m.emit(
+        "metric.snapshot",
+        { usage: Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== undefined)), model: text(m.event.model), provider: text(m.event.provider) },
+        { runId: m.ensureRun() },
+      );
+    }
+    const message = text(last.errorMessage);
+    const code = text(last.errorCode);
+    const error = failed ? [message ?? "model call failed", code ? `(${code})` : undefined].filter(Boolean).join(" ") : undefined;
+    const texts = Array.isArray(m.event.assistantTexts) ? m.event.assistantTexts.filter((t) => typeof t === "string") : [];
+    m.settle(error, texts.join("\n") || undefined);
   },
 };
 

@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 
 import plugin from "../plugin.js";
 import { settle } from "../lib/core.js";
-import { mapPluginHook, resetPluginState } from "../lib/plugin-mapping.js";
+import { mapPluginHook, resetPluginState, settleAllNow, withoutStamp } from "../lib/plugin-mapping.js";
 import { isolateSpool, type Receiver, startReceiver, types } from "./receiver.js";
 
 const SESSION = "0f9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c";
@@ -19,16 +19,16 @@ describe("plugin hook mapping", () => {
   it("pairs before/after_tool_call on one span derived from session and toolCallId", () => {
     const start = mapPluginHook("before_tool_call", execCall, { ...ctx, toolName: "exec", toolCallId: "call_01HZX8Q2" });
     const end = mapPluginHook("after_tool_call", execDone, { ...ctx, toolName: "exec", toolCallId: "call_01HZX8Q2" });
-    assert.deepEqual(types(start), ["run.start", "span.start"]);
+    assert.deepEqual(types(start), ["session.start", "run.start", "span.start"]);
     assert.deepEqual(types(end), ["span.end"]);
-    assert.equal(start[1].correlation.span_id, end[0].correlation.span_id);
+    assert.equal(start[2].correlation.span_id, end[0].correlation.span_id);
     assert.equal(end[0].correlation.run_id, RUN);
     assert.equal(end[0].payload.status, "ok");
     assert.equal(end[0].payload.duration_ms, 142);
     assert.equal(end[0].payload.toolCallId, "call_01HZX8Q2");
     assert.equal(end[0].payload.reconstructed, undefined);
     const elsewhere = mapPluginHook("before_tool_call", execCall, { ...ctx, sessionId: "another" });
-    assert.notEqual(elsewhere.at(-1)?.correlation.span_id, start[1].correlation.span_id);
+    assert.notEqual(elsewhere.at(-1)?.correlation.span_id, start[2].correlation.span_id);
   });
 
   it("a failed tool call is an error span and an error event; alone it is reconstructed", () => {
@@ -37,11 +37,11 @@ describe("plugin hook mapping", () => {
       { toolName: "web_fetch", params: { url: "https://example.invalid" }, runId: RUN, toolCallId: "call_01HZX8Q3", error: "getaddrinfo ENOTFOUND example.invalid", durationMs: 31 },
       ctx,
     );
-    assert.deepEqual(types(events), ["run.start", "span.end", "error"]);
-    assert.equal(events[1].payload.status, "error");
-    assert.equal(events[1].payload.reconstructed, true);
-    assert.equal(events[2].payload.message, "getaddrinfo ENOTFOUND example.invalid");
-    assert.equal(events[2].correlation.span_id, events[1].correlation.span_id);
+    assert.deepEqual(types(events), ["session.start", "run.start", "span.end", "error"]);
+    assert.equal(events[2].payload.status, "error");
+    assert.equal(events[2].payload.reconstructed, true);
+    assert.equal(events[3].payload.message, "getaddrinfo ENOTFOUND example.invalid");
+    assert.equal(events[3].correlation.span_id, events[2].correlation.span_id);
   });
 
   it("tool_result_persist ends a span only when after_tool_call did not", () => {
@@ -69,18 +69,23 @@ describe("plugin hook mapping", () => {
     const start = mapPluginHook("llm_input", { runId: RUN, sessionId: SESSION, provider: "anthropic", model: "claude-sonnet-4-6", prompt: "Summarize", historyMessages: [], imagesCount: 0 }, ctx);
     const again = mapPluginHook("llm_input", { runId: RUN, prompt: "again" }, ctx);
     const end = mapPluginHook("agent_end", { runId: RUN, messages: [], success: false, error: "boom", durationMs: 9412 }, ctx);
-    assert.deepEqual(types(start), ["run.start"]);
-    assert.equal(start[0].payload.input, "Summarize");
+    assert.deepEqual(types(start), ["session.start", "run.start"]);
+    assert.equal(start[1].payload.input, "Summarize");
     assert.deepEqual(again, []);
-    assert.deepEqual(types(end), ["error", "run.end"]);
-    assert.equal(end[1].payload.status, "error");
-    assert.equal(end[1].payload.duration_ms, 9412);
+    assert.deepEqual(types(end), ["error"]);
+    const settled = settleAllNow(); // no llm_output followed: the timer ends the run
+    assert.deepEqual(types(settled), ["run.end"]);
+    assert.equal(settled[0].payload.status, "error");
+    assert.equal(settled[0].payload.error, "boom");
+    assert.equal(settled[0].payload.duration_ms, 9412);
   });
 
   it("model calls are llm spans; a failed one carries its failure kind", () => {
     const call = { runId: RUN, callId: "c1", sessionId: SESSION, provider: "anthropic", model: "claude-sonnet-4-6" };
     mapPluginHook("model_call_started", call, ctx);
-    const end = mapPluginHook("model_call_ended", { ...call, durationMs: 800, outcome: "error", errorCategory: "network", failureKind: "timeout" }, ctx);
+    const waiting = mapPluginHook("model_call_ended", { ...call, durationMs: 800, outcome: "error", errorCategory: "network", failureKind: "timeout" }, ctx);
+    assert.deepEqual(waiting, []); // the real error text may follow in llm_output
+    const end = settleAllNow();
     assert.deepEqual(types(end), ["span.end", "error"]);
     assert.equal(end[0].payload.kind, "llm");
     assert.equal(end[0].payload.error, "network: timeout");
@@ -114,6 +119,79 @@ describe("plugin registration", () => {
     assert.equal(handlers.get("after_tool_call")!(execDone, ctx), undefined);
     assert.equal(handlers.get("tool_result_persist")!(undefined as unknown as Record<string, unknown>, ctx), undefined);
     await settle();
-    assert.deepEqual(types(receiver.events()), ["run.start", "span.end"]);
+    assert.deepEqual(types(receiver.events()), ["session.start", "run.start", "span.end"]);
+  });
+});
+
+describe("OpenClaw 2026.9.6 --local turns, as the real CLI sends them", () => {
+  beforeEach(() => resetPluginState());
+  const sessionKey = "agent:main:k1";
+  const local = { agentId: "main", sessionKey, sessionId: SESSION, runId: RUN };
+  const model = { provider: "fake", model: "fake-model" };
+  const usage = { input: 111, output: 22, cacheRead: 0, cacheWrite: 0, totalTokens: 133 };
+
+  it("a turn with a tool call: one session start, the run's clean title, its reply, its usage", () => {
+    const events = [
+      ...mapPluginHook("llm_input", { runId: RUN, sessionId: SESSION, ...model, prompt: "[Sat 2026-12-05 01:58 UTC] run echo hello" }, local),
+      ...mapPluginHook("model_call_started", { runId: RUN, callId: `${RUN}:model:1`, sessionKey, sessionId: SESSION, ...model }, local),
+      ...mapPluginHook("model_call_ended", { runId: RUN, callId: `${RUN}:model:1`, ...model, durationMs: 380, outcome: "completed" }, local),
+      ...mapPluginHook("before_tool_call", { toolName: "exec", params: { command: "echo hello" }, runId: RUN, toolCallId: "call_abc123" }, local),
+      ...mapPluginHook("after_tool_call", { toolName: "exec", params: { command: "echo hello" }, runId: RUN, toolCallId: "call_abc123", result: { content: [{ type: "text", text: "hello" }], details: { exitCode: 0, aggregated: "hello" } }, durationMs: 2549 }, local),
+      // tool_result_persist carries the session key only
+      ...mapPluginHook("tool_result_persist", { toolName: "exec", toolCallId: "call_abc123", message: { role: "toolResult", isError: false } }, { agentId: "main", sessionKey, toolName: "exec", toolCallId: "call_abc123" }),
+      ...mapPluginHook("agent_end", { runId: RUN, success: true, durationMs: 3657, messages: [{ role: "assistant", content: [{ type: "text", text: "The command printed hello." }] }] }, local),
+      ...mapPluginHook("llm_output", { runId: RUN, sessionId: SESSION, ...model, assistantTexts: ["The command printed hello."], lastAssistant: { role: "assistant", usage, stopReason: "stop" } }, local),
+    ];
+    assert.deepEqual(types(events), ["session.start", "run.start", "span.start", "span.end", "span.start", "span.end", "metric.snapshot", "run.end"]);
+    assert.equal(events[0].payload.model, "fake-model");
+    assert.equal(events[0].payload.synthetic, true);
+    assert.equal(events[1].payload.input, "run echo hello");
+    assert.equal(events[1].payload.raw_input, "[Sat 2026-12-05 01:58 UTC] run echo hello");
+    assert.deepEqual(events[6].payload.usage, { input_tokens: 111, output_tokens: 22, cache_read_tokens: 0, cache_write_tokens: 0, total_tokens: 133 });
+    assert.equal(events[7].payload.status, "ok");
+    assert.equal(events[7].payload.output, "The command printed hello.");
+    assert.deepEqual(settleAllNow(), []);
+    // a later process of the same session sends the same session.start id: the store keeps one
+    resetPluginState();
+    const again = mapPluginHook("llm_input", { runId: "run-2", sessionId: SESSION, ...model, prompt: "next" }, { ...local, runId: "run-2" });
+    assert.equal(again[0].event.id, events[0].event.id);
+  });
+
+  it("a failed turn: eight attempts, one failed run, eight failed calls with the real error", () => {
+    const callId = `${RUN}:model:1`;
+    const failed = [];
+    for (let attempt = 0; attempt < 8; attempt += 1) {
+      failed.push(
+        ...mapPluginHook("llm_input", { runId: RUN, sessionId: SESSION, ...model, prompt: "[Sat 2026-12-05 01:58 UTC] run echo hello" }, local),
+        ...mapPluginHook("model_call_started", { runId: RUN, callId, sessionKey, sessionId: SESSION, ...model }, local),
+        ...mapPluginHook("model_call_ended", { runId: RUN, callId, ...model, durationMs: 60, outcome: "error", errorCategory: "Error" }, local),
+        ...mapPluginHook("agent_end", { runId: RUN, success: true, durationMs: 160, messages: [{ role: "user", content: "run echo hello" }, { role: "assistant", content: [] }] }, local),
+        ...mapPluginHook("llm_output", { runId: RUN, sessionId: SESSION, ...model, assistantTexts: [], lastAssistant: { role: "assistant", content: [], usage: { ...usage, input: 0, output: 0, totalTokens: 0 }, stopReason: "error", errorMessage: "Connection error.", errorCode: "ECONNREFUSED" } }, local),
+      );
+    }
+    assert.equal(types(failed).filter((t) => t === "run.start").length, 1);
+    assert.equal(types(failed).filter((t) => t === "metric.snapshot").length, 0);
+    const ends = failed.filter((e) => e.event.type === "run.end");
+    assert.ok(ends.every((e) => e.payload.status === "error" && e.payload.error === "Connection error. (ECONNREFUSED)"));
+    assert.ok(ends.every((e) => e.correlation.run_id === RUN));
+    const llmEnds = failed.filter((e) => e.event.type === "span.end" && e.payload.kind === "llm");
+    assert.equal(new Set(llmEnds.map((e) => e.correlation.span_id)).size, 8);
+    assert.ok(llmEnds.every((e) => e.payload.error === "Connection error. (ECONNREFUSED)"));
+    const errors = failed.filter((e) => e.event.type === "error");
+    assert.equal(errors.length, 8);
+    assert.deepEqual(new Set(errors.map((e) => e.correlation.span_id)), new Set(llmEnds.map((e) => e.correlation.span_id)));
+  });
+
+  it("a command that exits non-zero is a failed tool call", () => {
+    const events = mapPluginHook("after_tool_call", { toolName: "exec", runId: RUN, toolCallId: "call_2", result: { content: [], details: { exitCode: 2, aggregated: "ls: cannot access 'nope'" } }, durationMs: 40 }, local);
+    const end = events.find((e) => e.event.type === "span.end")!;
+    assert.equal(end.payload.status, "error");
+    assert.equal(end.payload.error, "exit code 2: ls: cannot access 'nope'");
+  });
+
+  it("the prompt stamp goes, whatever the zone; other brackets stay", () => {
+    assert.equal(withoutStamp("[Wed 2026-12-02 00:39 UTC] hello"), "hello");
+    assert.equal(withoutStamp("[Wed 2026-12-02 00:39 GMT+2] hello"), "hello");
+    assert.equal(withoutStamp("[draft] hello"), "[draft] hello");
   });
 });

@@ -4,13 +4,30 @@ Gemini hooks carry a time stamp but no turn id and no tool-call id: runs are the
 own (``BeforeAgent`` → ``AfterAgent``), and a tool's ``AfterTool`` is paired with the
 oldest open ``BeforeTool`` of the same tool name in the session (first in, first out).
 ``AfterModel`` fires once per streamed chunk: the chunks of one model call are folded into
-one llm span and one usage figure, reported when a chunk carries a ``finishReason`` (or when
-the next model call, or the turn's end, shows the call is over). Gemini reads the hook's
-stdout as JSON, so the handler always prints ``{}``.
+one llm span, closed when a chunk carries a ``finishReason`` (or when the next model call,
+or the turn's end, shows the call is over).
+
+What Gemini CLI 0.61 really sends (tests/real_agents/gemini) shapes the rest:
+
+- usage: the hook's ``usageMetadata`` has only prompt, candidates and total tokens; the
+  session's transcript (``transcript_path``, JSONL) records every model reply once per id
+  with ``tokens{input,output,cached,thoughts,total}``. A finished call's usage waits for its
+  transcript entry (read incrementally by later hooks) and is counted from there, with an
+  event id derived from the entry's id; at the turn's end a call the transcript never showed
+  is counted from the hook's figures.
+- a failed shell command has no ``error``: only ``Exit Code: N`` inside ``llmContent``;
+- ``PreCompress`` (``trigger: "auto"``) fires before every model call although nothing is
+  compressed: a compaction is recorded only when the next request really is shorter than
+  the last one (or the user asked for it, ``trigger: "manual"``);
+- the model appears only per call (``llm_request.model``): the run's end carries the model
+  of its calls.
+
+Gemini reads the hook's stdout as JSON, so the handler always prints ``{}``.
 """
 
 from __future__ import annotations
 
+from agentmon.client.jsonio import json_loads
 from agentmon.client.usage import known_usage
 from agentmon.integrations._hookio import MalformedPayload, parse_ts, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id
@@ -24,6 +41,8 @@ if TYPE_CHECKING:
 FRAMEWORK = "gemini-cli"
 LLM_KEY = "llm"
 COMPACTION_KEY = "compaction"
+SEEN_ENTRIES_KEPT = 200
+TRANSCRIPT_READ_LIMIT = 4 * 1024 * 1024
 
 
 def event_name(payload: Payload) -> str | None:
@@ -55,8 +74,7 @@ def map_payload(
         now=now if at is None else at,
         attributes={"cwd": payload["cwd"]} if payload.get("cwd") else None,
     )
-    if name != "PreCompress":
-        _end_compaction(tracker)
+    _settle_usage(tracker, payload.get("transcript_path"))
     handler(tracker, payload)
     return tracker.events
 
@@ -70,17 +88,26 @@ def _session_start(tracker: Tracker, payload: Payload) -> None:
 
 
 def _session_end(tracker: Tracker, payload: Payload) -> None:
-    _close_model_call(tracker)
+    _finish_turn_usage(tracker, payload)
     tracker.end_session(reason=payload.get("reason"))
 
 
 def _before_agent(tracker: Tracker, payload: Payload) -> None:
+    tracker.state.pop("turn_model", None)
+    tracker.state.pop("answer", None)
     tracker.start_run(input=clip(payload.get("prompt")))
 
 
 def _after_agent(tracker: Tracker, payload: Payload) -> None:
+    _finish_turn_usage(tracker, payload)
+    answer = tracker.state.pop("answer", None) or payload.get("prompt_response")
+    tracker.end_run(status="ok", output=clip(answer), model=tracker.state.pop("turn_model", None))
+
+
+def _finish_turn_usage(tracker: Tracker, payload: Payload) -> None:
+    """Close the model call in progress and count every call of the turn exactly once."""
     _close_model_call(tracker)
-    tracker.end_run(status="ok", output=clip(payload.get("prompt_response")))
+    _settle_usage(tracker, payload.get("transcript_path"), final=True)
 
 
 def _before_tool(tracker: Tracker, payload: Payload) -> None:
@@ -98,35 +125,68 @@ def _after_tool(tracker: Tracker, payload: Payload) -> None:
     name = str(payload.get("tool_name"))
     key = tracker.queue_pop(f"tool:{name}") or tracker.queue_push(f"tool:{name}:unpaired")
     response = payload.get("tool_response")
-    error = response.get("error") if isinstance(response, dict) else None
-    message = (error.get("message") if isinstance(error, dict) else error) if error else None
     output = response.get("llmContent") if isinstance(response, dict) else response
+    message = _tool_failure(response)
     span_id = tracker.end_span(
         key,
         kind="tool",
         name=name,
-        status="error" if error else "ok",
+        status="error" if message else "ok",
         output=clip(output),
-        error=str(message) if error else None,
+        error=message,
+        exit_code=_exit_code(output),
     )
-    if error:
-        tracker.error(str(message or "tool failed"), kind="tool", span_id=span_id, tool_name=name)
+    if message:
+        tracker.error(message, kind="tool", span_id=span_id, tool_name=name)
+
+
+def _tool_failure(response: object) -> str | None:
+    """Why the tool failed: its ``error``, or a shell's non-zero ``Exit Code: N``."""
+    if isinstance(response, dict) and response.get("error"):
+        error = response["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+        return str(message or "tool failed")
+    output = response.get("llmContent") if isinstance(response, dict) else response
+    code = _exit_code(output)
+    if not code:
+        return None
+    display = response.get("returnDisplay") if isinstance(response, dict) else None
+    detail = display if isinstance(display, str) and display else None
+    return f"exit code {code}" + (f": {clip(detail)}" if detail else "")
+
+
+def _exit_code(output: object) -> int | None:
+    """The ``Exit Code: N`` line of a shell tool's output, if there is one."""
+    if not isinstance(output, str):
+        return None
+    marker = output.rfind("\nExit Code: ")
+    if marker < 0:
+        return None
+    digits = output[marker + len("\nExit Code: ") :].split("\n", 1)[0].strip()
+    return int(digits) if digits.lstrip("-").isdigit() else None
+
+
+def _request_of(payload: Payload) -> Payload:
+    request = payload.get("llm_request")
+    return request if isinstance(request, dict) else {}
 
 
 def _model_of(payload: Payload) -> str | None:
-    request = payload.get("llm_request")
-    model = request.get("model") if isinstance(request, dict) else None
+    model = _request_of(payload).get("model")
     return str(model) if model else None
 
 
 def _before_model(tracker: Tracker, payload: Payload) -> None:
     _close_model_call(tracker)
+    _settle_compression(tracker, payload)
     _open_model_call(tracker, _model_of(payload))
 
 
 def _open_model_call(tracker: Tracker, model: str | None) -> None:
     tracker.start_span(tracker.queue_push(LLM_KEY), kind="llm", name=model)
     tracker.state["llm"] = {"model": model, "usage": {}, "chunks": 0}
+    if model:
+        tracker.state["turn_model"] = model
 
 
 def _after_model(tracker: Tracker, payload: Payload) -> None:
@@ -138,6 +198,9 @@ def _after_model(tracker: Tracker, payload: Payload) -> None:
     for key, value in known_usage(response.get("usageMetadata")).items():
         call["usage"][key] = max(value, call["usage"].get(key, 0))
     call["chunks"] += 1
+    text = response.get("text")
+    if isinstance(text, str) and text:
+        tracker.state["answer"] = clip((tracker.state.get("answer") or "") + text)
     candidates = response.get("candidates")
     if isinstance(candidates, list) and any(
         isinstance(candidate, dict) and candidate.get("finishReason") for candidate in candidates
@@ -146,28 +209,137 @@ def _after_model(tracker: Tracker, payload: Payload) -> None:
 
 
 def _close_model_call(tracker: Tracker) -> None:
-    """End the llm span of the model call in progress and report its folded usage once."""
+    """End the llm span of the model call in progress; its usage waits for the transcript."""
     call = tracker.state.pop("llm", None)
     key = tracker.queue_pop(LLM_KEY)
     if call is None or key is None:
         return
     usage = call["usage"]
-    tracker.end_span(
+    span_id = tracker.end_span(
         key, kind="llm", name=call["model"], usage=usage or None, chunks=call["chunks"]
     )
-    tracker.usage(usage, model=call["model"])
+    pending = {"span": span_id, "run": tracker.run_id, "model": call["model"], "usage": usage}
+    tracker.state.setdefault("unsettled", []).append({**pending, "at": tracker.now})
+
+
+# ---------------------------------------------------------------- usage from the transcript
+
+
+def _settle_usage(tracker: Tracker, transcript_path: object, *, final: bool = False) -> None:
+    """Count the finished calls the transcript now records (its figures include cache reads
+    and thoughts); with ``final``, count the calls it never showed from the hook's figures."""
+    for entry_id, tokens, model in _new_transcript_replies(tracker.state, transcript_path):
+        unsettled = tracker.state.get("unsettled") or []
+        if not unsettled and tracker.state.get("llm") is not None:
+            _close_model_call(tracker)
+            unsettled = tracker.state.get("unsettled") or []
+        call = unsettled.pop(0) if unsettled else {}
+        tracker.usage(
+            _transcript_usage(tokens),
+            model=model or call.get("model"),
+            run_id=call.get("run"),
+            span_id=call.get("span"),
+            ts=call.get("at"),
+            event_id=tracker.event_id_for("usage", entry_id),
+        )
+    if final:
+        for call in tracker.state.pop("unsettled", None) or []:
+            tracker.usage(
+                call["usage"],
+                model=call["model"],
+                run_id=call["run"],
+                span_id=call["span"],
+                ts=call["at"],
+            )
+
+
+def _transcript_usage(tokens: Payload) -> dict[str, int]:
+    """The transcript's ``tokens`` → agentmon's counters (whose input excludes cache reads)."""
+    usage = known_usage(tokens)
+    cached = usage.get("cache_read_tokens", 0)
+    if "input_tokens" in usage:
+        usage["input_tokens"] = max(usage["input_tokens"] - cached, 0)
+    return usage
+
+
+def _new_transcript_replies(
+    state: Payload, transcript_path: object
+) -> list[tuple[str, Payload, str | None]]:
+    """The model replies (id, tokens, model) appended to the transcript since the last read,
+    each once although Gemini rewrites an entry (adding its tool calls) under the same id."""
+    if not isinstance(transcript_path, str) or not transcript_path:
+        return []
+    offset = state.get("transcript_offset", 0)
+    if state.get("transcript_path") != transcript_path:
+        offset = 0
+    try:
+        with open(transcript_path, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read(TRANSCRIPT_READ_LIMIT)
+    except OSError:
+        return []
+    complete = chunk[: chunk.rfind(b"\n") + 1]
+    state.update(transcript_path=transcript_path, transcript_offset=offset + len(complete))
+    seen: list[str] = state.setdefault("transcript_seen", [])
+    replies = []
+    for line in complete.decode("utf-8", "replace").splitlines():
+        entry = _reply_entry(line)
+        if entry is None or entry[0] in seen:
+            continue
+        seen.append(entry[0])
+        replies.append(entry)
+    del seen[:-SEEN_ENTRIES_KEPT]
+    return replies
+
+
+def _reply_entry(line: str) -> tuple[str, Payload, str | None] | None:
+    if '"tokens"' not in line:
+        return None
+    try:
+        entry = json_loads(line)
+    except (ValueError, RecursionError):  # a transcript is input like any other
+        return None
+    if not isinstance(entry, dict) or entry.get("type") != "gemini":
+        return None
+    tokens, entry_id, model = entry.get("tokens"), entry.get("id"), entry.get("model")
+    if not isinstance(tokens, dict) or not isinstance(entry_id, str) or not entry_id:
+        return None
+    return entry_id, tokens, model if isinstance(model, str) and model else None
+
+
+# ---------------------------------------------------------------- compression
 
 
 def _pre_compress(tracker: Tracker, payload: Payload) -> None:
-    """Gemini has no after-compression hook: the span ends with the session's next hook."""
+    """Gemini fires this before every model call; whether anything was compressed shows
+    only in the next request (see ``_settle_compression``)."""
+    tracker.state["compress"] = {"at": tracker.now, "trigger": payload.get("trigger")}
+
+
+def _settle_compression(tracker: Tracker, payload: Payload) -> None:
+    """Record the pending compression if the request it preceded really is shorter."""
+    pending = tracker.state.pop("compress", None)
+    messages = _request_of(payload).get("messages")
+    count = len(messages) if isinstance(messages, list) else None
+    previous = tracker.state.get("request_messages")
+    if count is not None:
+        tracker.state["request_messages"] = count
+    if pending is None:
+        return
+    shrank = count is not None and previous is not None and count < previous
+    if not shrank and pending.get("trigger") != "manual":
+        return
+    trigger = pending.get("trigger")
     tracker.start_span(
-        COMPACTION_KEY, kind="compaction", name="compaction", trigger=payload.get("trigger")
+        COMPACTION_KEY, kind="compaction", name="compaction", trigger=trigger, ts=pending["at"]
     )
-
-
-def _end_compaction(tracker: Tracker) -> None:
-    if tracker.has_open_span(COMPACTION_KEY):
-        tracker.end_span(COMPACTION_KEY, kind="compaction", name="compaction")
+    tracker.end_span(
+        COMPACTION_KEY,
+        kind="compaction",
+        name="compaction",
+        messages_before=previous,
+        messages_after=count,
+    )
 
 
 def _notification(tracker: Tracker, payload: Payload) -> None:

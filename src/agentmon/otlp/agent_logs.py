@@ -8,6 +8,7 @@ Duration-only events become reconstructed spans (start = end - duration_ms).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -287,12 +288,18 @@ def gemini_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelop
 
 
 def gemini_api_response(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """Gemini's `input_token_count` includes the cached tokens; agentmon's input does not."""
+    cached = view.count("cached_content_token_count")
+    prompt = view.count("input_token_count")
     usage = usage_payload(
-        input_tokens=view.count("input_token_count"),
+        input_tokens=None if prompt is None else max(prompt - (cached or 0), 0),
         output_tokens=view.count("output_token_count"),
-        cache_read_tokens=view.count("cached_content_token_count"),
+        cache_read_tokens=cached,
         total_tokens=view.count("total_token_count"),
     )
+    thoughts = view.count("thoughts_token_count")
+    if usage is not None and thoughts:
+        usage["reasoning_tokens"] = thoughts
     return llm_call(view, view.text("prompt_id"), usage, None)
 
 
@@ -302,10 +309,18 @@ def gemini_api_error(view: LogView, memory: CorrelationMemory) -> list[Envelope]
 
 
 def gemini_tool_call(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """A shell command that exits non-zero is `success: true`; its `metadata` (a JSON text)
+    says `{exitCode, isError}`."""
+    metadata = _json_object(view.attrs.get("metadata"))
+    exit_code = as_int(metadata.get("exitCode"))
+    failed_run = metadata.get("isError") is True or bool(exit_code)
+    succeeded = False if failed_run else as_bool(view.attrs.get("success"))
+    error = view.text("error") or (f"exit code {exit_code}" if failed_run else None)
     details = {
         "input": view.attrs.get("function_args"),
         "decision": view.text("decision"),
         "tool_type": view.text("tool_type"),
+        "exit_code": exit_code,
     }
     return reconstructed_span(
         view,
@@ -313,10 +328,22 @@ def gemini_tool_call(view: LogView, memory: CorrelationMemory) -> list[Envelope]
         kind="tool",
         name=view.text("function_name") or "tool",
         call_id=None,
-        succeeded=as_bool(view.attrs.get("success")),
-        error=view.text("error"),
+        succeeded=succeeded,
+        error=error,
         details=details,
     )
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return {}
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 HANDLERS: dict[str, Handler] = {

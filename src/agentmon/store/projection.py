@@ -214,6 +214,8 @@ def _session_row(
         row.update(title=as_text(payload.get("input") or payload.get("prompt")))
     elif kind == EventType.RUN_END:
         row.update(last_run_ts=ms, last_run_status=normalize_status(payload.get("status")))
+    if kind in (EventType.RUN_START, EventType.RUN_END):  # tools that name no model up front
+        row["model"] = as_text(payload.get("model"))
     elif kind == EventType.ERROR:
         row.update(error_count=1)
     return row
@@ -272,6 +274,7 @@ def _run_row(
             error=as_text(payload.get("error")),
             duration_ms=_number(payload.get("duration_ms")),
             usage=as_json(payload.get("usage")),
+            model=as_text(payload.get("model")),
         )
     elif kind == EventType.ERROR:
         row.update(error_count=1)

@@ -1,0 +1,192 @@
+"""A small Gemini API on loopback (stdlib HTTP server, SSE streaming) that scripts replies.
+
+What it answers depends on the prompt of the conversation: a prompt containing a key of
+`SCRIPTS` plays that script, one model reply per request (a reply is a list of chunks, each
+a list of parts); requests asking for JSON (the CLI's model router) get a routing answer.
+`API_ERROR` in the prompt gets HTTP 400. Every request is kept in `requests`, with the
+usage the fake reported, so tests can compare agentmon's figures with what was served.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Part = dict[str, Any]
+Reply = list[list[Part]]  # chunks of parts
+
+# prompt tokens, candidate tokens, cached tokens, thought tokens of every main-model reply
+USAGE = {"prompt": 1000, "candidates": 20, "cached": 600, "thoughts": 30}
+ROUTER_USAGE = {"promptTokenCount": 50, "candidatesTokenCount": 10, "totalTokenCount": 60}
+
+
+def shell(command: str) -> Part:
+    return {"functionCall": {"name": "run_shell_command", "args": {"command": command}}}
+
+
+SCRIPTS: dict[str, list[Reply]] = {
+    "TOOL_OK": [
+        [[{"text": "Let me look. "}], [shell("echo hello-from-tool")]],
+        [[{"text": "The tool said "}], [{"text": "hello."}]],
+    ],
+    "TOOL_FAIL": [
+        [[shell("ls /nonexistent-agentmon-dir")]],
+        [[{"text": "That directory does not exist."}]],
+    ],
+    "PLAIN": [[[{"text": "Just text."}]]],
+}
+API_ERROR = "API_ERROR"
+
+
+def _prompt_of(body: dict[str, Any]) -> str:
+    texts = [
+        part.get("text", "")
+        for content in body.get("contents", [])
+        if content.get("role") == "user"
+        for part in content.get("parts", [])
+    ]
+    return "\n".join(text for text in texts if isinstance(text, str))
+
+
+def _replies_so_far(body: dict[str, Any]) -> int:
+    """Model replies since the last user prompt (a function response does not count as one)."""
+    count = 0
+    for content in reversed(body.get("contents", [])):
+        parts = content.get("parts", [])
+        if content.get("role") == "user" and not any("functionResponse" in p for p in parts):
+            break
+        if content.get("role") == "model":
+            count += 1
+    return count
+
+
+def _last_prompt(body: dict[str, Any]) -> str:
+    for content in reversed(body.get("contents", [])):
+        if content.get("role") != "user":
+            continue
+        texts = [p["text"] for p in content.get("parts", []) if isinstance(p.get("text"), str)]
+        if texts:
+            return "\n".join(texts)
+    return _prompt_of(body)
+
+
+def usage_metadata(last: bool) -> dict[str, int]:
+    if not last:
+        return {"promptTokenCount": USAGE["prompt"], "totalTokenCount": USAGE["prompt"]}
+    return {
+        "promptTokenCount": USAGE["prompt"],
+        "candidatesTokenCount": USAGE["candidates"],
+        "cachedContentTokenCount": USAGE["cached"],
+        "thoughtsTokenCount": USAGE["thoughts"],
+        "totalTokenCount": USAGE["prompt"] + USAGE["candidates"] + USAGE["thoughts"],
+    }
+
+
+@dataclass
+class FakeGemini:
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FakeGemini:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake.answer(self, body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        config = body.get("generationConfig") or {}
+        record: dict[str, Any] = {"path": handler.path, "body": body}
+        self.requests.append(record)
+        if config.get("responseMimeType") == "application/json":
+            record["kind"] = "router"
+            text = json.dumps({"complexity_reasoning": "simple", "complexity_score": 5})
+            chunks = [[{"text": text}]]
+            return self._send(handler, chunks, ROUTER_USAGE, "router")
+        prompt = _last_prompt(body)
+        if API_ERROR in prompt:
+            record["kind"] = "error"
+            error = {
+                "error": {
+                    "code": 400,
+                    "message": "fake: invalid argument",
+                    "status": "INVALID_ARGUMENT",
+                }
+            }
+            data = json.dumps(error).encode()
+            handler.send_response(400)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return None
+        script = next((s for key, s in SCRIPTS.items() if key in prompt), SCRIPTS["PLAIN"])
+        step = min(_replies_so_far(body), len(script) - 1)
+        record["kind"] = "main"
+        record["usage"] = dict(USAGE)
+        return self._send(handler, script[step], None, f"resp-{len(self.requests)}")
+
+    def _send(
+        self,
+        handler: BaseHTTPRequestHandler,
+        chunks: Reply,
+        usage: dict[str, int] | None,
+        response_id: str,
+    ) -> None:
+        bodies: list[dict[str, Any]] = []
+        for index, parts in enumerate(chunks):
+            last = index == len(chunks) - 1
+            candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+            if last:
+                candidate["finishReason"] = "STOP"
+            bodies.append(
+                {
+                    "candidates": [candidate],
+                    "usageMetadata": usage or usage_metadata(last),
+                    "modelVersion": "fake-model",
+                    "responseId": response_id,
+                }
+            )
+        if "alt=sse" in handler.path:
+            handler.send_response(200)
+            handler.send_header("content-type", "text/event-stream")
+            handler.end_headers()
+            for chunk in bodies:
+                handler.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n")
+                handler.wfile.flush()
+            return
+        merged = {**bodies[-1]}
+        merged["candidates"] = [
+            {
+                **bodies[-1]["candidates"][0],
+                "content": {"role": "model", "parts": [p for c in chunks for p in c]},
+            }
+        ]
+        data = json.dumps(merged).encode()
+        handler.send_response(200)
+        handler.send_header("content-type", "application/json")
+        handler.send_header("content-length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)

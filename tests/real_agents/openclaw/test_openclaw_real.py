@@ -1,0 +1,218 @@
+"""OpenClaw 2026.9.6, the real CLI on its own Node 24, against a fake chat completions API.
+
+agentmon's hook and plugin, built from hooks/openclaw, are installed under a temporary HOME
+as a user would (`~/.openclaw/hooks/agentmon`, `~/.openclaw/extensions/agentmon`). Two
+`openclaw agent --local` turns run side by side (each takes 20-60 s here): one with an
+`exec` tool call against the fake, one whose model is unreachable (the CLI retries the turn
+and exits 1). Assertions compare agentmon's records with the CLI's `--json` result and the
+fake's request log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ServerProcess, free_port, start_embedded
+from tests.integrations.integration_helpers import QueryClient
+from tests.real_agents.installed import real_agent_bin
+from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, USAGE, FakeChat
+
+OPENCLAW = "openclaw@2026.9.6"
+HOOKS_SOURCE = Path(__file__).parents[3] / "hooks" / "openclaw"
+TURN_TIMEOUT = 420
+
+
+@dataclass
+class Turn:
+    exit_code: int
+    result: dict[str, Any]
+    session_key: str
+
+
+@dataclass
+class World:
+    server: ServerProcess
+    fake: FakeChat
+    query: QueryClient
+    ok: Turn
+    failed: Turn
+
+
+def _built_hooks() -> Path:
+    """hooks/openclaw compiled and laid out (`npm run build`: tsc, then assemble.mjs)."""
+    if not (HOOKS_SOURCE / "node_modules" / ".bin" / "tsc").exists():
+        pytest.skip("hooks/openclaw has no node_modules: run `npm --prefix hooks/openclaw ci`")
+    subprocess.run(
+        ["npm", "--prefix", str(HOOKS_SOURCE), "run", "build"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return HOOKS_SOURCE / "dist" / "install"
+
+
+def _home(root: Path, built: Path, base_url: str) -> Path:
+    home = root / "home"
+    shutil.copytree(built / "hook" / "agentmon", home / ".openclaw" / "hooks" / "agentmon")
+    shutil.copytree(built / "plugin" / "agentmon", home / ".openclaw" / "extensions" / "agentmon")
+    (home / "work").mkdir()
+    model = {"id": "fake-model", "name": "Fake", "api": "openai-completions", "input": ["text"]}
+    config = {
+        "models": {
+            "mode": "merge",
+            "providers": {
+                "fake": {
+                    "baseUrl": base_url,
+                    "apiKey": "fake-key",
+                    "api": "openai-completions",
+                    "models": [{**model, "contextWindow": 128000, "maxTokens": 4096}],
+                }
+            },
+        },
+        "agents": {
+            "defaults": {"model": {"primary": "fake/fake-model"}, "workspace": str(home / "work")}
+        },
+        "tools": {"exec": {"mode": "full"}},
+        **json.loads((Path(__file__).parents[3] / "examples/openclaw/openclaw.json").read_text()),
+    }
+    config["plugins"]["allow"] = ["agentmon"]
+    (home / ".openclaw" / "openclaw.json").write_text(json.dumps(config))
+    return home
+
+
+def _start_turn(home: Path, ingest_url: str, key: str, message: str) -> subprocess.Popen[str]:
+    binary = real_agent_bin(OPENCLAW, "openclaw")
+    node24 = binary.parent.parent / "node" / "bin"
+    env = {
+        "PATH": f"{node24}:{os.environ['PATH']}",
+        "HOME": str(home),
+        "AGENTMON_INGEST_URL": ingest_url,
+        "AGENTMON_SPOOL_DIR": str(home / "spool"),
+        "NO_COLOR": "1",
+    }
+    command = [str(binary), "agent", "--local", "--agent", "main", "--session-key", key]
+    return subprocess.Popen(
+        [*command, "--message", message, "--json"],
+        cwd=home / "work",
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+
+def _finish(process: subprocess.Popen[str], key: str) -> Turn:
+    stdout, _ = process.communicate(timeout=TURN_TIMEOUT)
+    try:
+        result = json.loads(stdout)
+    except ValueError:
+        result = {"stdout": stdout[-2000:]}
+    return Turn(process.returncode, result, key)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    real_agent_bin(OPENCLAW, "openclaw")
+    built = _built_hooks()
+    root = tmp_path_factory.mktemp("openclaw-real")
+    server = start_embedded(root / "data")
+    fake = FakeChat().start()
+    (root / "ok").mkdir()
+    (root / "down").mkdir()
+    ok_home = _home(root / "ok", built, fake.base_url)
+    unreachable = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    down_home = _home(root / "down", built, unreachable)
+    try:
+        ok = _start_turn(ok_home, server.ingest_url, "ok", "TOOL: run echo hello")
+        down = _start_turn(down_home, server.ingest_url, "down", "say hi")
+        yield World(
+            server, fake, QueryClient(server.query_url), _finish(ok, "ok"), _finish(down, "down")
+        )
+    finally:
+        fake.stop()
+        server.stop()
+
+
+def _session(world: World, turn: Turn) -> dict[str, Any]:
+    session_id = turn.result.get("meta", {}).get("agentMeta", {}).get("sessionId")
+    if session_id is None:  # a failed turn's result names no session: find it by its key
+        key = f"agent:main:{turn.session_key}"
+        rows = world.query.get("/v1/sessions", limit=50)["sessions"]
+        matches = [r["session_id"] for r in rows if r.get("framework") == "openclaw"]
+        session_id = next(s for s in matches if _key_of(world, s) == key)
+    return world.query.wait_for_session(
+        session_id, lambda d: bool(d.get("runs")) and all(r["ended_at"] for r in d["runs"])
+    )
+
+
+def _key_of(world: World, session_id: str) -> str | None:
+    events = world.query.events(session_id=session_id, limit=5)
+    return next((e["attributes"].get("sessionKey") for e in events), None)
+
+
+def test_a_turn_with_a_tool_call(world: World) -> None:
+    assert world.ok.exit_code == 0, world.ok.result
+    detail = _session(world, world.ok)
+    session, (run,) = detail["session"], detail["runs"]
+    assert session["model"] == run["model"] == "fake-model"
+    # OpenClaw prefixes "[Sat 2026-12-05 01:58 UTC] " to the prompt: not in the title
+    assert session["title"] == run["input"] == "TOOL: run echo hello"
+    assert run["status"] == "ok" and run["error_count"] == 0
+    assert run["output"] == world.ok.result["payloads"][0]["text"] == REPLY
+    spans = world.query.run(run["run_id"])["spans"]
+    assert [s["kind"] for s in spans].count("llm") == len(world.fake.requests) == 2
+    (tool,) = [s for s in spans if s["kind"] == "tool"]
+    assert (tool["name"], tool["status"], tool["input"]) == ("exec", "ok", {"command": COMMAND})
+    assert tool["duration_ms"] > 0
+    assert all(s["status"] == "ok" for s in spans)
+
+
+def test_tokens_are_what_the_model_reported(world: World) -> None:
+    detail = _session(world, world.ok)
+    reported = world.ok.result["meta"]["agentMeta"]["usage"]
+    served = len(world.fake.requests)
+    assert (
+        detail["session"]["tokens"]["input"] == reported["input"] == served * USAGE["prompt_tokens"]
+    )
+    assert detail["session"]["tokens"]["output"] == reported["output"]
+    assert (
+        detail["session"]["tokens"]["total"] == reported["total"] == served * USAGE["total_tokens"]
+    )
+
+
+def test_a_session_is_started_once_and_stays_open_in_local_mode(world: World) -> None:
+    """`--local` fires no session_start or session_end: the plugin starts the session from
+    its first hook; nothing ends it (a later turn of the same key continues it)."""
+    detail = _session(world, world.ok)
+    starts = world.query.events(
+        session_id=detail["session"]["session_id"], event_type="session.start"
+    )
+    assert len(starts) == 1 and starts[0]["payload"]["synthetic"] is True
+    assert detail["session"]["ended_at"] is None
+    assert all(run["ended_at"] for run in detail["runs"])  # its runs do close
+
+
+def test_a_turn_whose_model_is_unreachable_is_one_failed_run(world: World) -> None:
+    assert world.failed.exit_code == 1
+    assert "connection refused" in json.dumps(world.failed.result).lower()
+    detail = _session(world, world.failed)
+    (run,) = detail["runs"]
+    assert run["status"] == "error"
+    assert run["error"] == "Connection error. (ECONNREFUSED)"
+    spans = world.query.run(run["run_id"])["spans"]
+    llm = [s for s in spans if s["kind"] == "llm"]
+    assert len(llm) >= 2  # OpenClaw retries the turn; each attempt's call is its own span
+    assert {s["status"] for s in llm} == {"error"}
+    assert {s["error"] for s in llm} == {"Connection error. (ECONNREFUSED)"}
+    assert run["error_count"] == len(llm)
+    assert detail["session"]["tokens"]["total"] == 0
