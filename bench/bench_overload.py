@@ -133,6 +133,15 @@ class Connection:
         return int(status_line.split()[1]), headers, content
 
 
+async def stored_since(target: Target, before: int) -> int | str:
+    """Events stored since `before`; "?" when the query API is too busy to answer in time
+    (under overload it shares the server's process and cores)."""
+    try:
+        return await count_events(target) - before
+    except httpx.HTTPError:
+        return "?"
+
+
 async def overload(
     target: Target, pids: list[int], rate: float, args: argparse.Namespace
 ) -> list[float]:
@@ -181,12 +190,12 @@ async def overload(
         if now >= next_report:
             rss = total_rss_mb(pids)
             samples.append(rss)
-            stored = await count_events(target) - stored_before
+            stored = await stored_since(target, stored_before)
             elapsed = max(now - started, 1e-9)
             print(
                 f"{elapsed:6.0f} {rss:8.0f} {tally.sent * args.batch_size / elapsed:10,.0f} "
                 f"{tally.acknowledged / elapsed:11,.0f} "
-                f"{tally.refused_503:7d} {stored:9d} {tally.not_sent:9d}",
+                f"{tally.refused_503:7d} {stored:>9} {tally.not_sent:9d}",
                 flush=True,
             )
             next_report += args.every
