@@ -11,6 +11,10 @@ posts pre-encoded batches from a separate client process with keep-alive connect
 stops the clock when the store's own count (read through the query API's summary) reaches
 the number of acknowledged events. Prints each round and the median.
 
+Each round also inserts the same number of rows of the same shape raw into a scratch copy of
+the same store (`bench/raw_insert.py`: SQLite executemany, PostgreSQL binary COPY) and prints
+end-to-end / raw: the share of the store's own insert rate the whole pipeline reaches.
+
 `--redact compare` starts one server with redaction on and one with it off
 (`AGENTMON_REDACT`), alternates their rounds (so load from elsewhere on the machine falls on
 both alike) and prints both medians and their ratio, and the servers' CPU time per event
@@ -42,6 +46,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.raw_insert import PostgresRaw, SQLiteRaw
 from tests.conftest import ServerProcess, admin_sql, free_port, start_agentmon, start_embedded
 
 from agentmon.events import Envelope, new_event
@@ -278,6 +283,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-"))
     databases: list[str] = []
     targets: dict[str, tuple[Target, list[ServerProcess]]] = {}
+    raw = PostgresRaw(args.pg) if args.mode == "distributed" else SQLiteRaw(tmp / "raw.db")
+    decoder = msgspec.json.Decoder(list[Envelope])
     try:
         for setting in settings:
             env, where = {"AGENTMON_REDACT": setting}, tmp / setting
@@ -295,6 +302,7 @@ def main() -> None:
         )
         rates: dict[str, list[float]] = {setting: [] for setting in settings}
         cpu: dict[str, list[float]] = {setting: [] for setting in settings}
+        ratios: list[float] = []
         for _ in range(args.rounds):
             for setting, (target, servers) in targets.items():
                 print(f" redaction {setting}:")
@@ -304,6 +312,10 @@ def main() -> None:
                 cpu[setting].append((cpu_seconds(pids) - used) / args.batches / args.batch_size)
                 print(f"  server CPU: {cpu[setting][-1] * 1e6:.0f} µs per event")
                 print(f"  server RSS: {total_rss_mb(pids):.0f} MB")
+            bodies = make_bodies(args.batches, args.batch_size)
+            raw_rate = raw.rate([event for body in bodies for event in decoder.decode(body)])
+            ratios.append(rates[settings[0]][-1] / raw_rate)
+            print(f" raw insert of the same rows: {raw_rate:,.0f} rows/s; ratio {ratios[-1]:.2f}")
         medians = {setting: statistics.median(rates[setting]) for setting in settings}
         for setting, median in medians.items():
             per_event = statistics.median(cpu[setting]) * 1e6
@@ -311,6 +323,9 @@ def main() -> None:
                 f"median: {median:,.0f} events/s acknowledged and queryable, server CPU "
                 f"{per_event:.0f} µs per event ({args.mode}, redaction {setting})"
             )
+        print(
+            f"median ratio to the raw insert rate ({settings[0]}): {statistics.median(ratios):.2f}"
+        )
         if len(medians) == 2:
             ratio = medians["on"] / medians["off"]
             cpu_ratio = statistics.median(cpu["on"]) / statistics.median(cpu["off"])
@@ -321,6 +336,7 @@ def main() -> None:
                 server.stop()
         for database in databases:
             admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        raw.close()
 
 
 def bench_redactor(args: argparse.Namespace) -> None:

@@ -5,7 +5,8 @@ Starts its own embedded `agentmon serve` (temporary data dir, free ports), sends
 chat spans with token usage and four execute_tool spans) from a few concurrent senders, and
 stops the clock when every request has been answered 200 (agentmon answers once the events
 are committed) and the last trace's run is visible, with all its spans, in the query API.
-Prints every round and the median.
+Prints every round and the median, and the ratio to the rate at which the same spans' events
+insert raw into a scratch SQLite file with the store's schema (`bench/raw_insert.py`).
 
 With `--phoenix PATH` (the `phoenix` executable of a separate venv where arize-phoenix is
 installed) the same batches go to an Arize Phoenix server too, timed until Phoenix reports
@@ -36,6 +37,10 @@ import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.raw_insert import SQLiteRaw
 
 SPANS_PER_BATCH = 512
 SPANS_PER_TRACE = 8
@@ -278,8 +283,29 @@ class Phoenix:
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
-async def measure(target: Target, batches_per_round: int, args: argparse.Namespace) -> list[float]:
+def raw_spans_rate(raw: SQLiteRaw, batches: list[Batch]) -> float:
+    """Spans/s inserting the events these batches map to raw into SQLite (the limit)."""
+    from agentmon.otlp.decode import Encoding, parse
+    from agentmon.otlp.memory import CorrelationMemory
+    from agentmon.otlp.traces import map_traces
+
+    memory = CorrelationMemory()
+    events = [
+        event
+        for batch in batches
+        for event in map_traces(
+            parse(batch.body, Encoding.PROTOBUF, ExportTraceServiceRequest()), memory
+        ).events
+    ]
+    rows_per_s = raw.rate(events)
+    return len(batches) * SPANS_PER_BATCH / (len(events) / rows_per_s)
+
+
+async def measure(
+    target: Target, batches_per_round: int, args: argparse.Namespace, raw: SQLiteRaw | None
+) -> list[float]:
     rates: list[float] = []
+    ratios: list[float] = []
     async with httpx.AsyncClient(timeout=120) as client:
         await target.ready(client)
         warmup = [build_batch(time.time_ns()) for _ in range(2)]
@@ -296,12 +322,22 @@ async def measure(target: Target, batches_per_round: int, args: argparse.Namespa
                 f"in {elapsed:.2f} s = {rate:,.0f} spans/s",
                 flush=True,
             )
+            if raw is not None:
+                limit = raw_spans_rate(raw, batches)
+                ratios.append(rate / limit)
+                print(
+                    f"  raw insert of the same events: {limit:,.0f} spans/s; ratio {ratios[-1]:.2f}"
+                )
+    if ratios:
+        print(f"{target.name} median ratio to the raw insert rate: {statistics.median(ratios):.2f}")
     return rates
 
 
-def run_target(target: Target, batches_per_round: int, args: argparse.Namespace) -> float:
+def run_target(
+    target: Target, batches_per_round: int, args: argparse.Namespace, raw: SQLiteRaw | None = None
+) -> float:
     try:
-        rates = asyncio.run(measure(target, batches_per_round, args))
+        rates = asyncio.run(measure(target, batches_per_round, args, raw))
     finally:
         target.stop()
     median = statistics.median(rates)
@@ -334,7 +370,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"receiver decode + mapping alone: {mapping_only_rate():,.0f} spans/s", flush=True)
-    agentmon = run_target(Agentmon(), args.batches, args)
+    raw_dir = Path(tempfile.mkdtemp(prefix="bench-otlp-raw-"))
+    raw = SQLiteRaw(raw_dir / "raw.db")
+    try:
+        agentmon = run_target(Agentmon(), args.batches, args, raw)
+    finally:
+        raw.close()
+        shutil.rmtree(raw_dir, ignore_errors=True)
     if args.phoenix:
         phoenix = run_target(Phoenix(args.phoenix), args.phoenix_batches, args)
         print(f"agentmon / phoenix = {agentmon / phoenix:.1f}x")

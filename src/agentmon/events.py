@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import re
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import msgspec
 
+from agentmon.client.ids import uuid7
 from agentmon.client.usage import ALL_KEYS as USAGE_KEYS
 
 SCHEMA_NAME = "agentmon.event"
@@ -449,7 +449,8 @@ def to_dict(envelope: Envelope) -> dict[str, Any]:
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A fresh time-ordered (version 7) id: see `agentmon.client.ids`."""
+    return uuid7()
 
 
 def new_event(

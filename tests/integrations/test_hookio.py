@@ -59,7 +59,7 @@ def event(session: str, event_type: str = "session.start") -> dict[str, Any]:
 def test_ids_are_rfc4122_and_derived_ids_are_stable() -> None:
     fresh = uuid.UUID(new_event_id())
     derived = uuid.UUID(derived_id("claude-code", "s1", "span", "toolu_1"))
-    assert (fresh.version, derived.version) == (4, 5)
+    assert (fresh.version, derived.version) == (7, 5)
     assert str(derived) == derived_id("claude-code", "s1", "span", "toolu_1")
     assert derived_id("claude-code", "s2", "span", "toolu_1") != str(derived)
 

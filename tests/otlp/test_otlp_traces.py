@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from otlp_messages import key_values, new_span_id, new_trace_id, span, trace_request
@@ -310,10 +311,18 @@ def test_spans_that_would_make_invalid_events_are_rejected() -> None:
     assert [e.payload["name"] for e in by_type(mapped.events, "span.end")] == ["Ls"]
 
 
-def test_event_ids_are_uuid5_of_the_item_identity_and_event_type() -> None:
+def test_event_ids_are_time_led_and_derived_from_the_item_identity_and_event_type() -> None:
     identity = "span:4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7"
-    expected = uuid.uuid5(OTLP_NAMESPACE, f"{identity}|span.end")
-    assert event_id(identity, EventType.SPAN_END) == str(expected)
+    ts = "2026-03-13T12:00:00.250000Z"
+    made = uuid.UUID(event_id(identity, EventType.SPAN_END, ts))
+    hashed = hashlib.sha1(OTLP_NAMESPACE.bytes + f"{identity}|span.end".encode()).digest()
+    assert made.version == 7
+    assert made.bytes[:6] == (1773403200250).to_bytes(6, "big")  # the event's millisecond
+    assert made.bytes[7:8] == hashed[1:2] and made.bytes[9:] == hashed[3:10]  # the hash
+    assert str(made) == event_id(identity, EventType.SPAN_END, ts)  # the same every time
+    assert event_id(identity, EventType.ERROR, ts) != str(made)
+    later = uuid.UUID(event_id(identity, EventType.SPAN_END, "2026-03-13T12:00:01.000000Z"))
+    assert later > made
     assert derived_id("log:x", "span") == uuid.uuid5(OTLP_NAMESPACE, "log:x|span").hex
 
 

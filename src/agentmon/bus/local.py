@@ -26,7 +26,9 @@ class Waiting:
 
 
 class LocalBus:
-    def __init__(self, max_pending_events: int = 200_000, max_batch: int = 10_000) -> None:
+    # 40k events waiting is four full group commits: enough to keep the writer busy, and
+    # little enough (tens of MB of envelopes) that an overload costs callers a 503, not RAM
+    def __init__(self, max_pending_events: int = 40_000, max_batch: int = 10_000) -> None:
         self.max_pending_events = max_pending_events
         self.max_batch = max_batch
         self._queue: asyncio.Queue[Waiting] = asyncio.Queue()
@@ -42,6 +44,11 @@ class LocalBus:
         self._pending += len(events)
         self._queue.put_nowait(waiting)
         await asyncio.shield(waiting.done)
+
+    @property
+    def pending(self) -> int:
+        """Events accepted and not yet settled (committed, or failed)."""
+        return self._pending
 
     async def health(self) -> dict[str, str]:
         return {"bus": "ok" if self._last_error is None else f"error: {self._last_error}"}

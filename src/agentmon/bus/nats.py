@@ -37,6 +37,11 @@ LAG_WARNING_SHARE = 0.8
 DUPLICATE_WINDOW_S = 120.0  # JetStream refuses a window longer than the stream's max age
 MAX_MESSAGE_BYTES = 900_000  # under the server's default 1 MiB max_payload
 PUBLISH_TIMEOUT_S = 5.0
+PUBLISH_WINDOW = 16
+"""Publishes of one `accept` awaiting their acks at once (a large body makes many messages)."""
+MAX_IN_FLIGHT_EVENTS = 50_000
+"""Events a gateway holds waiting for JetStream's acks; beyond it new batches get 503 and
+Retry-After, so a slow bus costs callers a retry instead of costing the gateway memory."""
 
 
 def split_for_messages(events: list[Envelope]) -> list[bytes]:
@@ -54,6 +59,13 @@ def split_for_messages(events: list[Envelope]) -> list[bytes]:
     if current:
         messages.append(b"[" + b",".join(current) + b"]")
     return messages
+
+
+def _first(exc: BaseException) -> BaseException:
+    """The first failure inside a task group's ExceptionGroup, or `exc` itself."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 async def _log_nats_error(exc: Exception) -> None:
@@ -110,6 +122,8 @@ class NatsBus:
         self.consumer = settings.nats_consumer
         self.max_age_s = settings.nats_max_age
         self.max_bytes = settings.nats_max_bytes
+        self.max_in_flight_events = MAX_IN_FLIGHT_EVENTS
+        self._in_flight = 0
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
 
@@ -205,12 +219,34 @@ class NatsBus:
     async def accept(self, events: list[Envelope]) -> None:
         if self._nc is None or not self._nc.is_connected:
             raise IntakeUnavailable("not connected to NATS", retry_after=2.0)
+        if self._in_flight + len(events) > self.max_in_flight_events:
+            raise IntakeUnavailable(
+                f"{self._in_flight} events are waiting for JetStream; retry shortly", 1.0
+            )
+        self._in_flight += len(events)
         try:
-            for data in split_for_messages(events):
-                msg_id = hashlib.blake2b(data, digest_size=16).hexdigest()
-                await self.js.publish(self.topic, data, headers={"Nats-Msg-Id": msg_id})
+            await self._publish_all(split_for_messages(events))
         except Exception as exc:
-            raise IntakeUnavailable(f"JetStream did not acknowledge: {exc}", 2.0) from exc
+            raise IntakeUnavailable(f"JetStream did not acknowledge: {_first(exc)}", 2.0) from exc
+        finally:
+            self._in_flight -= len(events)
+
+    async def _publish_all(self, messages: list[bytes]) -> None:
+        """Up to PUBLISH_WINDOW publishes awaiting their acks at once; returns when every
+        message is acknowledged, and on the first failure cancels the rest and raises."""
+        window = asyncio.Semaphore(PUBLISH_WINDOW)
+
+        async def publish(data: bytes) -> None:
+            msg_id = hashlib.blake2b(data, digest_size=16).hexdigest()
+            async with window:
+                await self.js.publish(self.topic, data, headers={"Nats-Msg-Id": msg_id})
+
+        if len(messages) == 1:  # the common case: no task to create
+            await publish(messages[0])
+            return
+        async with asyncio.TaskGroup() as group:
+            for data in messages:
+                group.create_task(publish(data))
 
     async def health(self) -> dict[str, str]:
         if self._nc is None or not self._nc.is_connected:

@@ -25,6 +25,7 @@ import time
 
 from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy
+from agentmon.client.ids import uuid7
 from agentmon.client.jsonio import json_dumps, json_loads
 from agentmon.client.spool import Spool, deliver_or_spool
 
@@ -51,11 +52,8 @@ _NAMESPACE = bytes.fromhex("6d2f0a57c1b04c8e9c1f3d2b7a4e5f60")
 
 
 def new_event_id() -> str:
-    """A random (version 4) UUID string, without importing ``uuid``."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    return _uuid_text(bytes(raw))
+    """A time-ordered (version 7) UUID string, without importing ``uuid``."""
+    return uuid7()
 
 
 def derived_id(*parts: str) -> str:

@@ -1,7 +1,9 @@
 """Envelope builders shared by the trace, log and metric mappings.
 
-Every event id is a uuid5 of the OTLP item's identity and the event type, so a re-sent
-export maps to the same ids and the store's dedupe on `event.id` drops the repeats.
+Every event id is derived from the OTLP item's identity, the event type and the event's own
+timestamp (a time-led version 7 UUID: the millisecond, then a SHA-1 of the identity and
+type), so a re-sent export maps to the same ids and the store's dedupe on `event.id` drops
+the repeats, while ids still sort by time for the stores' indexes.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentmon.client.ids import time_led_id
 from agentmon.events import (
     MAX_EVENT_BYTES,
     Envelope,
@@ -18,6 +21,7 @@ from agentmon.events import (
     InvalidEvent,
     encode,
     new_event,
+    ts_to_ms,
 )
 from agentmon.otlp.attributes import Attributes, nanos_to_ms, nanos_to_ts
 from agentmon.otlp.origin import Origin
@@ -25,8 +29,10 @@ from agentmon.otlp.origin import Origin
 OTLP_NAMESPACE = uuid.UUID("6c4e1f0a-2b7d-5e39-9a41-0f3c8d2e7b15")
 
 
-def event_id(identity: str, event_type: EventType) -> str:
-    return _uuid5_hex(f"{identity}|{event_type.value}", dashed=True)
+def event_id(identity: str, event_type: EventType, ts: str) -> str:
+    """The id of the `event_type` event of the item `identity`, stamped `ts` (canonical)."""
+    name = f"{identity}|{event_type.value}".encode()
+    return time_led_id(ts_to_ms(ts), hashlib.sha1(_NAMESPACE_BYTES + name).digest())
 
 
 def derived_id(*parts: str) -> str:
@@ -83,7 +89,7 @@ def make_event(
         payload=_without_none(payload),
         attributes=attributes,
         ts=ts,
-        event_id=event_id(place.identity, event_type),
+        event_id=event_id(place.identity, event_type, ts),
     )
     size = len(encode(event))
     if size > MAX_EVENT_BYTES:

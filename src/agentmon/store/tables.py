@@ -8,10 +8,11 @@ Times are epoch milliseconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 
@@ -22,6 +23,11 @@ class Rule(Enum):
     MAX = "max"
     SUM = "sum"
     LATEST = "latest"  # the value that came with the greatest `order_by` column
+
+
+# Module-level aliases for the hot loop in `Table.merge`: reading `Rule.SUM` goes through the
+# enum's class attribute machinery (~0.2 µs a read on Python 3.11), a global is ~20 ns.
+_SUM, _FIRST, _OVERRIDE, _MIN = Rule.SUM, Rule.FIRST, Rule.OVERRIDE, Rule.MIN
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,11 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return self.key + tuple(c.name for c in self.columns)
+
+    @cached_property
+    def key_of(self) -> Callable[[dict[str, Any]], Any]:
+        """A row's key: its key column's value, or a tuple of them (one C call, not a loop)."""
+        return itemgetter(*self.key)
 
     @cached_property
     def _rule_of(self) -> dict[str, Rule]:
@@ -61,17 +72,17 @@ class Table:
             rule = rule_of.get(name)
             if rule is None or value is None:
                 continue
-            if rule is Rule.SUM:
+            if rule is _SUM:
                 if value:
                     stored[name] = (stored.get(name) or 0) + value
-            elif rule is Rule.FIRST:
+            elif rule is _FIRST:
                 if stored.get(name) is None:
                     stored[name] = value
-            elif rule is Rule.OVERRIDE:
+            elif rule is _OVERRIDE:
                 stored[name] = value
             else:
                 old = stored.get(name)
-                if old is None or (value < old if rule is Rule.MIN else value > old):
+                if old is None or (value < old if rule is _MIN else value > old):
                     stored[name] = value
         for name, order, stored_order in latest:
             new_order = new.get(order)
