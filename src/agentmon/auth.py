@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from agentmon.csrf import CREDENTIAL, IDENTITY
 from agentmon.store.keys import (
     ADMIN,
     INGEST,
@@ -234,7 +235,10 @@ class Guard:
                 f"cannot do this: it needs a {need} or admin key",
             )
             return
-        await self.app(_with_bearer(scope, token), receive, send)
+        # who acted and how they proved it, for changes (agentmon.csrf) and their records
+        proof = "bearer" if bearer_token(scope) is not None else "cookie"
+        marked = {**_with_bearer(scope, token), CREDENTIAL: proof, IDENTITY: identity.name}
+        await self.app(marked, receive, send)
 
     async def _identify(self, scope: Scope) -> tuple[Identity | None, str]:
         address = str((scope.get("client") or ("",))[0])

@@ -19,12 +19,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from agentmon import __version__
+from agentmon.csrf import IDENTITY, ForgedChange, check_change
 from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveFull, LiveHub
 from agentmon.metrics import SESSIONS, metrics_endpoint
 from agentmon.query import views
 from agentmon.query.models import (
     Agents,
+    AttentionItem,
+    AttentionKind,
+    AttentionList,
     ErrorGroups,
     ErrorOccurrences,
     ErrorResponse,
@@ -53,8 +57,17 @@ from agentmon.query.params import (
 )
 from agentmon.query.records import ExportFormat, encode_records
 from agentmon.store import NotFound, Store
+from agentmon.store.attention import (
+    ANONYMOUS,
+    NotInKind,
+    acknowledge,
+    attention,
+    current_item,
+    unacknowledge,
+)
 from agentmon.store.queries import (
     SESSION_STATUSES,
+    WINDOWS,
     EventFilters,
     Page,
     SessionFilters,
@@ -106,6 +119,14 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(NotInKind)
+    async def not_in_kind(request: Request, exc: NotInKind) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=409)
+
+    @app.exception_handler(ForgedChange)
+    async def forged(request: Request, exc: ForgedChange) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=403)
 
     async def metrics(request: Request) -> Response:
         counts = await store.open_session_counts()
@@ -337,6 +358,55 @@ def _http_routes(store: Store) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> ErrorOccurrences:
         return views.error_occurrences_view(group, await store.recent_errors(window), limit)
+
+    router.include_router(_attention_routes(store))
+    return router
+
+
+ACK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    403: {"model": ErrorResponse, "description": "Not sent by the agentmon page (CSRF)"},
+    409: {"model": ErrorResponse, "description": "The session is not in that kind now"},
+}
+
+
+def _attention_routes(store: Store) -> APIRouter:
+    router = APIRouter(tags=["attention"])
+
+    @router.get("/v1/attention", responses=BAD_REQUEST)
+    async def attention_list(
+        window: Annotated[Window | None, Query(description="Default 24h")] = None,
+        since: Annotated[str | None, Query(description="Instead of window (RFC 3339)")] = None,
+        limit: Annotated[int, Query(ge=1, le=200, description="Items per kind")] = 50,
+    ) -> AttentionList:
+        """What needs a person: sessions that began waiting, got stuck, looped, were lost or
+        failed within the window, per kind, each with its acknowledgement."""
+        if window is not None and since is not None:
+            raise BadParameter("query parameters 'window' and 'since': give one, not both")
+        start = timestamp("since", since)
+        if start is not None:
+            since_ms, shown = ts_to_ms(start), None
+        else:
+            shown = window or "24h"
+            since_ms = int(time.time() * 1000) - WINDOWS[shown][0] * 1000
+        return views.attention_view(shown, await attention(store, since_ms, limit))
+
+    @router.post("/v1/attention/{kind}/{item_id}/ack", responses=ACK_RESPONSES)
+    async def acknowledge_item(
+        kind: AttentionKind, item_id: str, request: Request
+    ) -> AttentionItem:
+        """Acknowledge the item's current occurrence, for every browser; it opens again when
+        the thing happens again (a new wait, a later failure). Read keys may acknowledge."""
+        check_change(request.scope)
+        by = str(request.scope.get(IDENTITY) or ANONYMOUS)
+        return views.attention_item(kind, await acknowledge(store, kind, item_id, by))
+
+    @router.delete("/v1/attention/{kind}/{item_id}/ack", responses=ACK_RESPONSES)
+    async def reopen_item(kind: AttentionKind, item_id: str, request: Request) -> AttentionItem:
+        """Forget the acknowledgement: the item is open again."""
+        check_change(request.scope)
+        await unacknowledge(store, kind, item_id)
+        return views.attention_item(kind, await current_item(store, kind, item_id))
 
     return router
 

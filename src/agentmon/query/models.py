@@ -327,3 +327,32 @@ class ErrorOccurrences(Model):
     group: str
     window: Window
     errors: list[ErrorRecord] = Field(description="Newest first")
+
+
+AttentionKind = Literal["waiting", "stuck", "looping", "lost", "error"]
+
+
+class AttentionAck(Model):
+    by: str = Field(description="The key (or login) that acknowledged; anonymous without keys")
+    at: Timestamp
+
+
+class AttentionItem(Model):
+    kind: AttentionKind
+    id: str = Field(description="The session id; acknowledge with POST …/{kind}/{id}/ack")
+    since: Timestamp = Field(description="When this occurrence began (a new one reopens it)")
+    acknowledged: AttentionAck | None = Field(description="Null while nobody acknowledged it")
+    session: Session
+
+
+class AttentionGroup(Model):
+    kind: AttentionKind
+    open: int = Field(description="Items of this kind nobody acknowledged")
+    acknowledged: int
+    items: list[AttentionItem] = Field(description="Open first, then latest first; at most limit")
+
+
+class AttentionList(Model):
+    window: Window | None = Field(description="The window asked for, null when since was given")
+    since: Timestamp = Field(description="Items that began at or after this")
+    groups: list[AttentionGroup] = Field(description="Every kind, most urgent first")

@@ -21,6 +21,11 @@ from agentmon.query.models import (
     AgentToday,
     AgentToolCall,
     AgentVm,
+    AttentionAck,
+    AttentionGroup,
+    AttentionItem,
+    AttentionKind,
+    AttentionList,
     DayCounts,
     DayTokens,
     ErrorGroup,
@@ -44,6 +49,7 @@ from agentmon.query.models import (
     ToolStats,
     Window,
 )
+from agentmon.store.attention import AttentionRows
 from agentmon.store.queries import (
     AgentRows,
     ErrorRows,
@@ -508,4 +514,34 @@ def error_occurrences_view(group_id: str, rows: ErrorRows, limit: int) -> ErrorO
     found = [error_view(row) for row in rows.rows if _group_of(row)[0] == group_id]
     return ErrorOccurrences.model_validate(
         {"group": group_id, "window": rows.window, "errors": found[:limit]}
+    )
+
+
+def attention_item(kind: str, row: Row) -> AttentionItem:
+    """A session row from `agentmon.store.attention` (with `occurred_ms` and `ack`)."""
+    ack = row["ack"]
+    return AttentionItem(
+        kind=cast(AttentionKind, kind),
+        id=row["session_id"],
+        since=ms_to_ts(int(row["occurred_ms"])),
+        acknowledged=None
+        if ack is None
+        else AttentionAck(by=ack.acked_by, at=ms_to_ts(ack.acked_ms)),
+        session=session_view(row),
+    )
+
+
+def attention_view(window: Window | None, found: AttentionRows) -> AttentionList:
+    return AttentionList(
+        window=window,
+        since=ms_to_ts(found.since_ms),
+        groups=[
+            AttentionGroup(
+                kind=cast(AttentionKind, kind),
+                open=found.open[kind],
+                acknowledged=found.acknowledged[kind],
+                items=[attention_item(kind, row) for row in rows],
+            )
+            for kind, rows in found.items.items()
+        ],
     )

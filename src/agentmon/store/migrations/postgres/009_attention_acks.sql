@@ -1,0 +1,10 @@
+-- Acknowledged attention items (a session waiting, stuck, looping, lost or failed): who
+-- acknowledged it, when, and which occurrence, so the item returns when the thing happens again.
+CREATE TABLE attention_acks (
+    kind TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    occurred_ms BIGINT NOT NULL,
+    acked_by TEXT NOT NULL,
+    acked_ms BIGINT NOT NULL,
+    PRIMARY KEY (kind, item_id)
+);
