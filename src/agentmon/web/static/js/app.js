@@ -12,6 +12,7 @@ import { SessionView } from "./views/session.js";
 import { AgentsView } from "./views/agents.js";
 import { OpenClawView } from "./views/openclaw.js";
 import { ErrorsView } from "./views/errors.js";
+import { AttentionNotifier } from "./attention.js";
 
 const ROUTES = [
   ["/", "dashboard"],
@@ -124,5 +125,6 @@ export function App() {
       <${LiveIndicator} />
     </header>
     <${ApiBanner} />
+    <${AttentionNotifier} />
     <main id="main" tabindex="-1">${view}</main>`;
 }
