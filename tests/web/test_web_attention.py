@@ -46,7 +46,9 @@ def event(kind: EventType, session: str, host: str, **fields: Any) -> dict[str, 
     )
 
 
-def failing_run(session: str, host: str, run: str, title: str | None = None) -> list[dict[str, Any]]:
+def failing_run(
+    session: str, host: str, run: str, title: str | None = None
+) -> list[dict[str, Any]]:
     start = {"title": title} if title else {}
     return [
         event(EventType.SESSION_START, session, host, payload=start),
@@ -69,7 +71,9 @@ def test_the_strip_groups_by_kind_and_acknowledges_for_everyone(
     post_events(embedded_server, failing_run(session, host, f"{session}-r1", title))
     page.goto(embedded_server.ui_url + "/")
     strip = page.locator("section.attention")
-    expect(strip.locator(".attention-group.kind-waiting")).to_contain_text("Migrate the build to uv")
+    expect(strip.locator(".attention-group.kind-waiting")).to_contain_text(
+        "Migrate the build to uv"
+    )
     failed = strip.locator(".attention-group.kind-error")
     expect(failed.locator(".attention-kind")).to_contain_text("failed")
     card = failed.locator("li", has_text=title)
