@@ -3,9 +3,10 @@ agentmon's own page.
 
 The Guard marks each request with how it proved itself (`CREDENTIAL`: "bearer" or "cookie")
 and who it is (`IDENTITY`). A bearer key cannot be sent by another site's page, so it passes.
-Otherwise a browser's Origin must be the host it talks to, and a logged-in browser (the
-session cookie) must also send the X-Agentmon-CSRF header, which another site cannot add
-without a CORS preflight that agentmon never grants.
+Otherwise (a session cookie, or no keys configured at all) the request must carry the
+X-Agentmon-CSRF header, which another site's page cannot add without a CORS preflight that
+agentmon never grants, and a browser's Origin, when it names one, must be the host it talks
+to.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ def forged_change(scope: Mapping[str, Any]) -> str | None:
     if scope.get("method", "GET") in SAFE_METHODS or scope.get(CREDENTIAL) == "bearer":
         return None
     origin = _header(scope, b"origin")
-    if origin is not None and origin.split("://", 1)[-1] != (_header(scope, b"host") or ""):
+    # "null": a page whose referrer policy hides its origin; the header below still decides
+    if origin not in (None, "null") and origin.split("://", 1)[-1] != _header(scope, b"host"):
         return "a change must be sent from the agentmon page itself (Origin mismatch)"
-    if scope.get(CREDENTIAL) == "cookie" and _header(scope, CSRF_HEADER) is None:
-        return "a change from a logged-in browser must carry the X-Agentmon-CSRF header"
+    if _header(scope, CSRF_HEADER) is None:
+        return "a change without a bearer key must carry the X-Agentmon-CSRF header"
     return None
 
 

@@ -9,6 +9,7 @@ from tests.query.conftest import QueryApp
 from tests.store.test_attention_acks import fleet
 
 ACK = "/v1/attention/{}/{}/ack"
+CSRF = {"x-agentmon-csrf": "1"}
 
 
 async def attention(query: QueryApp, **params: Any) -> dict[str, Any]:
@@ -38,13 +39,13 @@ async def test_every_kind_is_a_group_most_urgent_first(query: QueryApp) -> None:
 
 async def test_an_acknowledgement_is_seen_by_every_reader(query: QueryApp) -> None:
     await query.store.write(fleet())
-    response = await query.client.post(ACK.format("error", "broke"))
+    response = await query.client.post(ACK.format("error", "broke"), headers=CSRF)
     assert response.status_code == 200, response.text
     assert response.json()["acknowledged"]["by"] == "anonymous"
     failed = group(await attention(query), "error")
     assert (failed["open"], failed["acknowledged"]) == (0, 1)
     assert failed["items"][0]["acknowledged"]["at"].endswith("Z")
-    reopened = await query.client.delete(ACK.format("error", "broke"))
+    reopened = await query.client.delete(ACK.format("error", "broke"), headers=CSRF)
     assert reopened.status_code == 200 and reopened.json()["acknowledged"] is None
     assert group(await attention(query), "error")["open"] == 1
 
@@ -59,13 +60,15 @@ async def test_bad_acknowledgements_are_refused_with_the_reason(query: QueryApp)
         ("error", "x" * 2000, 400, "longer than"),
     ]
     for kind, item, status, words in cases:
-        response = await query.client.post(ACK.format(kind, item))
+        response = await query.client.post(ACK.format(kind, item), headers=CSRF)
         assert response.status_code == status, (kind, item, response.text)
         assert words in response.json()["error"]
     foreign = await query.client.post(
-        ACK.format("error", "broke"), headers={"origin": "https://elsewhere.example"}
+        ACK.format("error", "broke"), headers={**CSRF, "origin": "https://elsewhere.example"}
     )
     assert foreign.status_code == 403 and "Origin" in foreign.json()["error"]
+    bare = await query.client.post(ACK.format("error", "broke"))
+    assert bare.status_code == 403 and "X-Agentmon-CSRF" in bare.json()["error"]
 
 
 async def test_bad_window_parameters_are_refused(query: QueryApp) -> None:
@@ -89,10 +92,13 @@ def test_a_browser_change_needs_its_own_origin_and_the_csrf_header() -> None:
 
     same = (b"origin", b"http://mon:8082")
     token = (b"x-agentmon-csrf", b"1")
-    assert forged_change(scope("bearer", (b"origin", b"https://evil.example"))) is None
-    assert forged_change(scope(None)) is None  # a script without keys configured
-    assert forged_change(scope(None, same)) is None
-    assert "Origin" in (forged_change(scope(None, (b"origin", b"https://evil.example"))) or "")
+    evil = (b"origin", b"https://evil.example")
+    assert forged_change(scope("bearer", evil)) is None
+    assert forged_change(scope(None, token)) is None  # a script without keys configured
+    assert forged_change(scope(None, same, token)) is None
+    assert forged_change(scope("cookie", (b"origin", b"null"), token)) is None
+    assert "Origin" in (forged_change(scope(None, evil, token)) or "")
     assert "X-Agentmon-CSRF" in (forged_change(scope("cookie", same)) or "")
+    assert "X-Agentmon-CSRF" in (forged_change(scope(None, (b"origin", b"null"))) or "")
     assert forged_change(scope("cookie", same, token)) is None
     assert forged_change({**scope("cookie"), "method": "GET"}) is None
