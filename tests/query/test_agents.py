@@ -153,3 +153,21 @@ async def test_metrics_count_sessions_per_state(query: QueryApp) -> None:
     lines = set(response.text.splitlines())
     for state, n in (("stuck", 1), ("looping", 2), ("lost", 2), ("active", 5), ("waiting", 0)):
         assert f'agentmon_sessions{{state="{state}"}} {n}.0' in lines
+
+
+async def test_the_timeline_gives_each_agent_its_working_and_waiting_spans(
+    query: QueryApp,
+) -> None:
+    from tests.store.test_attention_timeline import day
+
+    await query.store.write(day())
+    found = await get(query, "/v1/agents/timeline", hours=6)
+    assert found["hours"] == 6 and found["from"] < found["to"]
+    lanes = {lane["agent_id"]: lane for lane in found["agents"]}
+    assert list(lanes) == ["codex/ci", "codex/asks"]
+    ci = lanes["codex/ci"]
+    assert [span["state"] for span in ci["spans"]] == ["working", "waiting", "working"]
+    assert ci["waiting_ms"] == 600_000 and ci["working_ms"] == 1_800_000
+    for hours in ("0", "49", "x"):
+        response = await query.client.get("/v1/agents/timeline", params={"hours": hours})
+        assert response.status_code == 400 and "hours" in response.json()["error"]

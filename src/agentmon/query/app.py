@@ -43,6 +43,7 @@ from agentmon.query.models import (
     SessionPage,
     SessionStatus,
     Summary,
+    Timeline,
     Timeseries,
     TopTools,
     Window,
@@ -75,6 +76,7 @@ from agentmon.store.queries import (
     every_row,
     session_position,
 )
+from agentmon.store.timeline import timeline
 
 # an events page stops adding envelopes at this many bytes and hands back a cursor
 MAX_EVENT_PAGE_BYTES = 4 * 1024 * 1024
@@ -346,6 +348,13 @@ def _http_routes(store: Store) -> APIRouter:
         # way out doubled the answer's time
         roster = views.agents_view(window, await store.agents(window))
         return Response(roster.model_dump_json(), media_type="application/json")
+
+    @router.get("/v1/agents/timeline", tags=["agents"], responses=BAD_REQUEST)
+    async def agents_timeline(
+        hours: Annotated[int, Query(ge=1, le=48, description="How far back, in hours")] = 6,
+    ) -> Timeline:
+        """Each agent's working and waiting spans over the last hours (the rest is idle)."""
+        return views.timeline_view(hours, await timeline(store, hours))
 
     @router.get("/v1/errors/groups", tags=["errors"], responses=BAD_REQUEST)
     async def error_groups(window: Window = "24h") -> ErrorGroups:

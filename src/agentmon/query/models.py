@@ -356,3 +356,24 @@ class AttentionList(Model):
     window: Window | None = Field(description="The window asked for, null when since was given")
     since: Timestamp = Field(description="Items that began at or after this")
     groups: list[AttentionGroup] = Field(description="Every kind, most urgent first")
+
+
+class TimelineSpan(Model):
+    state: Literal["working", "waiting"]
+    start: Timestamp
+    end: Timestamp
+
+
+class AgentTimeline(Model):
+    agent_id: str = Field(description="As in /v1/agents: framework/client id (or host)")
+    framework: str
+    spans: list[TimelineSpan] = Field(description="Oldest first; the time between is idle")
+    working_ms: int
+    waiting_ms: int = Field(description="How long it waited for a human in the window")
+
+
+class Timeline(Model):
+    hours: int
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    agents: list[AgentTimeline] = Field(description="Agents with any span, most waiting first")

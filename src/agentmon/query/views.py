@@ -18,6 +18,7 @@ from agentmon.query.models import (
     Agent,
     Agents,
     AgentState,
+    AgentTimeline,
     AgentToday,
     AgentToolCall,
     AgentVm,
@@ -43,6 +44,8 @@ from agentmon.query.models import (
     SessionWithModels,
     Span,
     Summary,
+    Timeline,
+    TimelineSpan,
     Timeseries,
     TimeseriesPoint,
     Tokens,
@@ -62,6 +65,7 @@ from agentmon.store.queries import (
     vm_state,
 )
 from agentmon.store.tables import COST_COUNTS
+from agentmon.store.timeline import TimelineRows
 
 # A VM whose monitor has not reported for this long is flagged: the monitor itself has
 # stopped or is cut off from the ingest gateway (its own "stale" means its checks fail).
@@ -544,4 +548,31 @@ def attention_view(window: Window | None, found: AttentionRows) -> AttentionList
             )
             for kind, rows in found.items.items()
         ],
+    )
+
+
+def timeline_view(hours: int, found: TimelineRows) -> Timeline:
+    agents = []
+    for lane in found.lanes:
+        spans = [(b, e, "working") for b, e in lane.working]
+        spans += [(b, e, "waiting") for b, e in lane.waiting]
+        agents.append(
+            AgentTimeline(
+                agent_id=f"{lane.framework}/{lane.agent}",
+                framework=lane.framework,
+                spans=[
+                    TimelineSpan(state=cast(Any, state), start=ms_to_ts(b), end=ms_to_ts(e))
+                    for b, e, state in sorted(spans)
+                ],
+                working_ms=sum(e - b for b, e in lane.working),
+                waiting_ms=sum(e - b for b, e in lane.waiting),
+            )
+        )
+    return Timeline.model_validate(
+        {
+            "hours": hours,
+            "from": ms_to_ts(found.start_ms),
+            "to": ms_to_ts(found.end_ms),
+            "agents": agents,
+        }
     )
