@@ -171,3 +171,24 @@ async def test_the_timeline_gives_each_agent_its_working_and_waiting_spans(
     for hours in ("0", "49", "x"):
         response = await query.client.get("/v1/agents/timeline", params={"hours": hours})
         assert response.status_code == 400 and "hours" in response.json()["error"]
+
+
+async def test_today_starts_at_midnight_in_the_zone_asked_for(query: QueryApp) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    utc = await get(query, "/v1/stats/summary")
+    assert utc["timezone"] == "UTC" and utc["day_start"].endswith("T00:00:00.000000Z")
+    for name in ("Pacific/Kiritimati", "America/St_Johns", "Asia/Kolkata"):
+        for path in ("/v1/stats/summary", "/v1/agents"):
+            found = await get(query, path, tz=name)
+            assert found["timezone"] == name
+            start = datetime.fromisoformat(found["day_start"].replace("Z", "+00:00"))
+            local = start.astimezone(ZoneInfo(name))
+            assert (local.hour, local.minute) == (0, 0), (name, found["day_start"])
+            assert datetime.now(ZoneInfo(name)).date() == local.date()
+    for bad in ("Mars/Olympus_Mons", "../../etc/passwd", "/etc/localtime", "x" * 80, "", "\t"):
+        for path in ("/v1/stats/summary", "/v1/agents"):
+            response = await query.client.get(path, params={"tz": bad})
+            assert response.status_code == 400, (path, bad, response.text)
+            assert "'tz'" in response.json()["error"]

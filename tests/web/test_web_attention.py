@@ -134,3 +134,19 @@ def test_a_new_wait_raises_a_browser_notification(
         expect(page.get_by_role("button", name="Notifications on")).to_be_visible()
     finally:
         context.close()
+
+
+def test_today_is_the_viewers_own_day_and_says_so(
+    browser: Browser, embedded_server: Any, seeded: Seed
+) -> None:
+    context = browser.new_context(viewport=VIEWPORT, timezone_id="Europe/Paris")
+    page = context.new_page()
+    try:
+        page.goto(embedded_server.ui_url + "/")
+        today = page.locator("section.today h2")
+        expect(today).to_contain_text("Today (Europe/Paris)")
+        expect(today).to_contain_text(re.compile(r"since \w+ \d+, 12:00 AM Europe/Paris"))
+        page.goto(embedded_server.ui_url + "/agents")
+        expect(page.locator(".view.agents")).to_contain_text("Today is the day in Europe/Paris")
+    finally:
+        context.close()

@@ -23,7 +23,7 @@ from agentmon.csrf import IDENTITY, ForgedChange, check_change
 from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveFull, LiveHub
 from agentmon.metrics import SESSIONS, metrics_endpoint
-from agentmon.query import views
+from agentmon.query import timezones, views
 from agentmon.query.models import (
     Agents,
     AttentionItem,
@@ -82,6 +82,7 @@ from agentmon.store.timeline import timeline
 MAX_EVENT_PAGE_BYTES = 4 * 1024 * 1024
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger"
 SWAGGER_PATH = "/docs/static"
+TZ_HELP = "IANA time zone whose midnight starts today (default UTC), e.g. Europe/Paris"
 
 BAD_REQUEST: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "A parameter is invalid (the error names it)"}
@@ -300,9 +301,11 @@ def _http_routes(store: Store) -> APIRouter:
     async def get_run(run_id: str) -> RunDetail:
         return views.run_detail(await store.get_run(run_id))
 
-    @router.get("/v1/stats/summary", tags=["stats"])
-    async def summary() -> Summary:
-        return views.summary_view(await store.summary())
+    @router.get("/v1/stats/summary", tags=["stats"], responses=BAD_REQUEST)
+    async def summary(tz: Annotated[str | None, Query(description=TZ_HELP)] = None) -> Summary:
+        now_ms, zone = int(time.time() * 1000), timezones.zone(tz)
+        found = await store.summary(now_ms, timezones.day_start_ms(now_ms, zone))
+        return views.summary_view(found).model_copy(update={"timezone": tz or "UTC"})
 
     @router.get("/v1/stats/timeseries", tags=["stats"], responses=BAD_REQUEST)
     async def timeseries(window: Window = "1h", framework: str | None = None) -> Timeseries:
@@ -343,10 +346,15 @@ def _http_routes(store: Store) -> APIRouter:
             **BAD_REQUEST,
         },
     )
-    async def agents(window: Window = "24h") -> Response:
+    async def agents(
+        window: Window = "24h", tz: Annotated[str | None, Query(description=TZ_HELP)] = None
+    ) -> Response:
         # built once as the typed model and sent as is: validating 1,000 agents again on the
         # way out doubled the answer's time
-        roster = views.agents_view(window, await store.agents(window))
+        now_ms, zone = int(time.time() * 1000), timezones.zone(tz)
+        found = await store.agents(window, now_ms, timezones.day_start_ms(now_ms, zone))
+        roster = views.agents_view(window, found)
+        roster.timezone = tz or "UTC"
         return Response(roster.model_dump_json(), media_type="application/json")
 
     @router.get("/v1/agents/timeline", tags=["agents"], responses=BAD_REQUEST)

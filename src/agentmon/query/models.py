@@ -183,7 +183,9 @@ class DayCounts(Model):
 
 class Summary(DayCounts):
     day_start: Timestamp
-    timezone: Literal["UTC"] = "UTC"
+    timezone: str = Field(
+        default="UTC", description="The IANA zone whose midnight day_start is (tz)"
+    )
     by_framework: dict[str, DayCounts]
 
 
@@ -296,7 +298,9 @@ class Agent(Model):
 class Agents(Model):
     window: Window = Field(description="Agents heard from within this window")
     day_start: Timestamp
-    timezone: Literal["UTC"] = "UTC"
+    timezone: str = Field(
+        default="UTC", description="The IANA zone whose midnight day_start is (tz)"
+    )
     counts: dict[str, int] = Field(description="Agents per state")
     agents: list[Agent] = Field(description="Whoever needs a person first")
 

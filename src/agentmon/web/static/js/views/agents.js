@@ -9,7 +9,7 @@ import { useFetch, useTick } from "../hooks.js";
 import { useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
-  costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, formatDuration, formatTime, oneLine, parseTs, plural,
+  costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, formatDuration, formatTime, oneLine, parseTs, plural, browserZone,
 } from "../format.js";
 import { Empty, Loaded } from "../components/status.js";
 
@@ -124,7 +124,7 @@ export function AgentsView() {
   const state = query.get("state");
   const span = query.get("window") || "24h";
   const hours = LANE_HOURS.includes(Number(query.get("hours"))) ? Number(query.get("hours")) : 6;
-  const roster = useFetch(withQuery("/v1/agents", { window: span }));
+  const roster = useFetch(withQuery("/v1/agents", { window: span, tz: browserZone() }));
   const timeline = useFetch(withQuery("/v1/agents/timeline", { hours }));
   const reload = () => {
     roster.reload();
@@ -163,7 +163,7 @@ export function AgentsView() {
             : "No agent is in this state now."}<//>`
           : html`<ol class="roster">${shown.map((a) => html`<${AgentCard} key=${a.agent_id} agent=${a} now=${now}
             lane=${lanes.get(a.agent_id)} timeline=${timeline.data} />`)}</ol>`}
-        <p class="muted small">Today is the UTC day since ${formatDateTime(data.day_start)}.</p>`;
+        <p class="muted small">Today is the day in ${data.timezone} since ${formatDateTime(data.day_start)}.</p>`;
     }}<//>
   </div>`;
 }

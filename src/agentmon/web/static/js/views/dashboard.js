@@ -7,7 +7,7 @@ import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
   costTitle, formatAgo, formatCompact, formatCost, formatCostOf, formatDateTime, formatDuration, formatInt, formatTime, oneLine,
-  parseTs, plural,
+  parseTs, plural, browserZone,
 } from "../format.js";
 import { useEventFeed } from "../feed.js";
 import { Empty, ErrorNote, Loaded, StatusBadge, statusLabel } from "../components/status.js";
@@ -160,7 +160,8 @@ function AttentionStrip({ now, window: span, setWindow }) {
   </section>`;
 }
 
-/** "Today (UTC)": the summary's day, named with the zone the API counts it in. */
+/** "Today (Europe/Paris)": the summary's day, named with the zone the API counted it in (the
+ * browser's own, sent as `tz`). */
 function todayLabel(summary) {
   return `Today (${summary.timezone || "UTC"})`;
 }
@@ -355,7 +356,7 @@ export function DashboardView() {
   const [query, setQuery] = useQueryParams();
   const range = RANGES.includes(query.get("range")) ? query.get("range") : "24h";
   const chart = Object.hasOwn(CHARTS, query.get("chart") ?? "") ? query.get("chart") : "activity";
-  const summary = useFetch("/v1/stats/summary");
+  const summary = useFetch(withQuery("/v1/stats/summary", { tz: browserZone() }));
   const timeseries = useFetch(withQuery("/v1/stats/timeseries", { window: range }));
   const tools = useFetch(withQuery("/v1/stats/tools", { window: range, limit: 10 }));
   useLiveRefresh(ANY_EVENT, () => {
