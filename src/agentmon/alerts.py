@@ -10,7 +10,8 @@ queue: a slow or dead webhook drops alerts (logged), never slows storing.
 
 Stuck, looping and lost are read-time statuses, not events: `watch` asks the store for them
 every ATTENTION_POLL_S and alerts on a session when it enters one (again at most once per
-cooldown, and again only after it left the status).
+cooldown, and again only after it left the status). Each such alert is claimed in the store
+(`alert_claims`) first, so of several event processors watching one store only one sends it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from agentmon.events import Envelope, EventType
 from agentmon.query.models import Session
 from agentmon.query.views import session_view
 from agentmon.store import Store
+from agentmon.store.attention import claim_alert
 from agentmon.store.queries import SessionFilters
 
 log = logging.getLogger("agentmon.alerts")
@@ -137,21 +139,28 @@ class AlertNotifier:
                 self._send(alert, now)
         self._forget_before(now - self.cooldown_s)
 
-    def observe_statuses(self, sessions: dict[str, list[Session]]) -> None:
-        """Queue an alert for each session newly in one of the statuses (status → sessions)."""
-        now = time.monotonic()
+    def entered_statuses(self, sessions: dict[str, list[Session]]) -> list[tuple[str, Session]]:
+        """The (status, session) pairs newly in one of the statuses (status → sessions)."""
         current = {(status, s.session_id) for status, found in sessions.items() for s in found}
-        for status, found in sessions.items():
-            for session in found:
-                if (status, session.session_id) not in self._in_status:
-                    self._send(attention_alert(status, session), now)
+        entered = [
+            (status, session)
+            for status, found in sessions.items()
+            for session in found
+            if (status, session.session_id) not in self._in_status
+        ]
         self._in_status = current
+        return entered
 
     async def watch(self, store: Store, interval_s: float = ATTENTION_POLL_S) -> None:
-        """Alert on sessions becoming stuck, looping or lost, until cancelled."""
+        """Alert on sessions becoming stuck, looping or lost, until cancelled. Every event
+        processor watches; a claim in the store lets one of them send each alert."""
         while True:
             try:
-                self.observe_statuses(await _attention_sessions(store))
+                entered = self.entered_statuses(await _attention_sessions(store))
+                cooldown_ms = int(self.cooldown_s * 1000)
+                for status, session in entered:
+                    if await claim_alert(store, status, session.session_id, cooldown_ms):
+                        self._send(attention_alert(status, session), time.monotonic())
             except Exception as exc:  # the store may be starting or away: try again later
                 log.warning("could not read stuck, looping or lost sessions: %s", exc)
             await asyncio.sleep(interval_s)

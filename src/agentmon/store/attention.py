@@ -163,3 +163,18 @@ async def unacknowledge(store: Store, kind: str, session_id: str) -> bool:
         )
         > 0
     )
+
+
+async def claim_alert(
+    store: Store, kind: str, session_id: str, cooldown_ms: int, now_ms: int | None = None
+) -> bool:
+    """Whether this process may send the `kind` alert of the session now: no process sent
+    it within the cooldown. Two processors asking at once get one yes."""
+    now_ms = now_ms or int(time.time() * 1000)
+    changed = await store.execute(
+        "INSERT INTO alert_claims (kind, item_id, claimed_ms) VALUES (?, ?, ?) "
+        "ON CONFLICT (kind, item_id) DO UPDATE SET claimed_ms = excluded.claimed_ms "
+        "WHERE alert_claims.claimed_ms < ?",
+        [kind, session_id, now_ms, now_ms - cooldown_ms],
+    )
+    return changed > 0

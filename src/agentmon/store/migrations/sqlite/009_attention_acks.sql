@@ -8,3 +8,12 @@ CREATE TABLE attention_acks (
     acked_ms BIGINT NOT NULL,
     PRIMARY KEY (kind, item_id)
 );
+
+-- Which stuck, looping or lost alert was sent, and when: every event processor polls for
+-- them, and the one that claims the row first (or after the cooldown) sends it.
+CREATE TABLE alert_claims (
+    kind TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    claimed_ms BIGINT NOT NULL,
+    PRIMARY KEY (kind, item_id)
+);
