@@ -192,3 +192,15 @@ async def test_today_starts_at_midnight_in_the_zone_asked_for(query: QueryApp) -
             response = await query.client.get(path, params={"tz": bad})
             assert response.status_code == 400, (path, bad, response.text)
             assert "'tz'" in response.json()["error"]
+
+
+async def test_top_tools_carry_p50_and_p95_latency(query: QueryApp) -> None:
+    events = [ev("run.start", 500, session="t", run_id="t-r")]
+    # Bash: 1..20 s (p50 10 s, p95 19 s); Read: one untimed call
+    events += [tool(501, "t", "t-r", n, duration_ms=(n + 1) * 1000) for n in range(20)]
+    events.append(tool(502, "t", "t-r", 99, name="Read", duration_ms=None))
+    await query.store.write(events)
+    found = {t["name"]: t for t in (await get(query, "/v1/stats/tools", window="1h"))["tools"]}
+    assert (found["Bash"]["p50_ms"], found["Bash"]["p95_ms"]) == (10_000, 19_000)
+    assert found["Bash"]["avg_ms"] == 10_500
+    assert (found["Read"]["p50_ms"], found["Read"]["p95_ms"]) == (None, None)

@@ -136,7 +136,7 @@ def test_a_new_wait_raises_a_browser_notification(
         context.close()
 
 
-def test_today_is_the_viewers_own_day_and_says_so(
+def test_today_is_the_viewers_own_day_and_tools_show_p95(
     browser: Browser, embedded_server: Any, seeded: Seed
 ) -> None:
     context = browser.new_context(viewport=VIEWPORT, timezone_id="Europe/Paris")
@@ -146,6 +146,11 @@ def test_today_is_the_viewers_own_day_and_says_so(
         today = page.locator("section.today h2")
         expect(today).to_contain_text("Today (Europe/Paris)")
         expect(today).to_contain_text(re.compile(r"since \w+ \d+, 12:00 AM Europe/Paris"))
+        tools = page.locator(".panel", has_text="Top tools")
+        expect(tools.locator("thead")).to_contain_text("p50")
+        expect(tools.locator("tbody tr", has_text="Bash").locator("td").nth(4)).to_have_text(
+            re.compile(r"^\d+(\.\d+)? m?s$")
+        )
         page.goto(embedded_server.ui_url + "/agents")
         expect(page.locator(".view.agents")).to_contain_text("Today is the day in Europe/Paris")
     finally:

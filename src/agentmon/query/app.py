@@ -77,6 +77,7 @@ from agentmon.store.queries import (
     session_position,
 )
 from agentmon.store.timeline import timeline
+from agentmon.store.tool_latency import tool_latency
 
 # an events page stops adding envelopes at this many bytes and hands back a cursor
 MAX_EVENT_PAGE_BYTES = 4 * 1024 * 1024
@@ -316,7 +317,12 @@ def _http_routes(store: Store) -> APIRouter:
         window: Window = "24h", limit: Annotated[int, Query(ge=1, le=100)] = 10
     ) -> TopTools:
         rows = await store.top_tools(window, limit)
-        return TopTools(window=window, tools=[views.tool_view(row) for row in rows])
+        since_ms = int(time.time() * 1000) - WINDOWS[window][0] * 1000
+        latency = await tool_latency(store, [row["name"] for row in rows], since_ms)
+        tools = [views.tool_view(row) for row in rows]
+        for tool in tools:
+            tool.p50_ms, tool.p95_ms = latency.get(tool.name, (None, None))
+        return TopTools(window=window, tools=tools)
 
     @router.get("/v1/facets", tags=["stats"])
     async def facets() -> Facets:

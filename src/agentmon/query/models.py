@@ -214,6 +214,8 @@ class ToolStats(Model):
     calls: int
     errors: int
     avg_ms: float | None
+    p50_ms: float | None = Field(default=None, description="Median of its latest timed calls")
+    p95_ms: float | None = Field(default=None, description="95th percentile, likewise")
 
 
 class TopTools(Model):

@@ -17,3 +17,6 @@ CREATE TABLE alert_claims (
     claimed_ms BIGINT NOT NULL,
     PRIMARY KEY (kind, item_id)
 );
+
+-- The latest calls of one tool, for its p50/p95 latency in /v1/stats/tools.
+CREATE INDEX spans_tool_latency ON spans (name, first_ts) WHERE kind = 'tool';

@@ -331,11 +331,14 @@ function TopTools({ range, tools }) {
     <${Loaded} state=${tools} what="Loading tools">${(data) => data.tools.length === 0
       ? html`<${Empty}>No tool calls in the last ${range}.<//>`
       : html`<table class="table compact">
-          <thead><tr><th>tool</th><th class="num">calls</th><th class="num">errors</th><th class="num">avg</th></tr></thead>
+          <thead><tr><th>tool</th><th class="num">calls</th><th class="num">errors</th>
+            <th class="num" title="median latency of its latest calls">p50</th>
+            <th class="num" title="95th percentile latency of its latest calls">p95</th></tr></thead>
           <tbody>${data.tools.map((t) => html`<tr key=${t.name}>
             <td>${t.name}</td><td class="num">${formatInt(t.calls)}</td>
             <td class=${`num ${t.errors ? "bad-text" : ""}`}>${formatInt(t.errors)}</td>
-            <td class="num">${formatDuration(t.avg_ms)}</td></tr>`)}</tbody>
+            <td class="num" title=${t.avg_ms === null ? null : `mean ${formatDuration(t.avg_ms)}`}>${formatDuration(t.p50_ms)}</td>
+            <td class="num">${formatDuration(t.p95_ms)}</td></tr>`)}</tbody>
         </table>`}<//>
   </section>`;
 }
