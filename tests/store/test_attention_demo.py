@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import time
 
+from agentmon.client.sink import Sink
 from agentmon.demo import FOLLOW_UP, TASKS, WAITING_QUESTION, DemoTraffic
+from agentmon.events import Envelope
 from agentmon.store import Store
 from agentmon.store.attention import attention
 
 
+def into(store: Store) -> Sink:
+    async def write(events: list[Envelope]) -> None:
+        await store.write(events)
+
+    return write
+
+
 async def test_every_state_is_visible_when_the_demo_starts(store: Store) -> None:
-    demo = DemoTraffic(store.write, backfill_hours=2, seed=7)
+    demo = DemoTraffic(into(store), backfill_hours=2, seed=7)
     await demo.backfill()
     found = await attention(store, int(time.time() * 1000) - 86_400_000)
     hosts = {kind: {row["host"] for row in rows} for kind, rows in found.items.items()}
@@ -26,7 +35,7 @@ async def test_every_state_is_visible_when_the_demo_starts(store: Store) -> None
 
 
 async def test_each_run_answers_its_own_task(store: Store) -> None:
-    await DemoTraffic(store.write, backfill_hours=3, seed=11).backfill()
+    await DemoTraffic(into(store), backfill_hours=3, seed=11).backfill()
     answers = {task.prompt: {task.answer, task.failed_answer} for task in (*TASKS, FOLLOW_UP)}
     runs = await store.fetch(
         "SELECT input, output, status FROM runs WHERE ended_at IS NOT NULL", []
