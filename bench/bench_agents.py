@@ -144,14 +144,14 @@ def open_store(kind: str, target: str) -> Store:
     return PostgresStore(target) if kind == "postgres" else SQLiteStore(Path(target))
 
 
-def measure(base: str, rounds: int) -> list[float]:
+def measure(base: str, rounds: int, path: str = "/v1/agents") -> list[float]:
     times = []
     with httpx.Client(base_url=base, timeout=30) as client:
         first = client.get("/v1/agents").raise_for_status().json()
         print(f"  {len(first['agents'])} agents; states {first['counts']}")
         for _ in range(rounds):
             started = time.perf_counter()
-            client.get("/v1/agents").raise_for_status()
+            client.get(path).raise_for_status()
             times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -165,6 +165,11 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=3, help="sessions per agent")
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument(
+        "--path",
+        action="append",
+        help="what to ask instead, repeatable (e.g. /v1/attention, /v1/agents/timeline?hours=6)",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-agents-"))
     created = None
@@ -180,12 +185,13 @@ def main() -> None:
         port = free_port()
         server = serve_query_api(args.store, target, port, tmp)
         try:
-            times = measure(f"http://127.0.0.1:{port}", args.rounds)
-            p95 = sorted(times)[int(0.95 * (len(times) - 1))]
-            print(
-                f"{args.store}: GET /v1/agents ({args.rounds} requests) "
-                f"p50 {statistics.median(times):.1f} ms  p95 {p95:.1f} ms"
-            )
+            for path in args.path or ["/v1/agents"]:
+                times = measure(f"http://127.0.0.1:{port}", args.rounds, path)
+                p95 = sorted(times)[int(0.95 * (len(times) - 1))]
+                print(
+                    f"{args.store}: GET {path} ({args.rounds} requests) "
+                    f"p50 {statistics.median(times):.1f} ms  p95 {p95:.1f} ms"
+                )
         finally:
             server.stop()
     finally:

@@ -10,7 +10,8 @@ queue: a slow or dead webhook drops alerts (logged), never slows storing.
 
 Stuck, looping and lost are read-time statuses, not events: `watch` asks the store for them
 every ATTENTION_POLL_S and alerts on a session when it enters one (again at most once per
-cooldown, and again only after it left the status).
+cooldown, and again only after it left the status). Each such alert is claimed in the store
+(`alert_claims`) first, so of several event processors watching one store only one sends it.
 
 Budgets (docs/costs.md): `BudgetWatch` alerts once per budget and period when its spend
 reaches its limit, claimed in the store so that only one of several processors sends it.
@@ -33,7 +34,9 @@ from agentmon.query.budgets import BudgetStatus, budget_statuses
 from agentmon.query.models import Session
 from agentmon.query.views import session_view
 from agentmon.store import Store
-from agentmon.store.budgets import Budget, claim_alert
+from agentmon.store.attention import claim_alert as claim_attention_alert
+from agentmon.store.budgets import Budget
+from agentmon.store.budgets import claim_alert as claim_budget_alert
 from agentmon.store.queries import SessionFilters
 
 log = logging.getLogger("agentmon.alerts")
@@ -144,21 +147,28 @@ class AlertNotifier:
                 self._send(alert, now)
         self._forget_before(now - self.cooldown_s)
 
-    def observe_statuses(self, sessions: dict[str, list[Session]]) -> None:
-        """Queue an alert for each session newly in one of the statuses (status → sessions)."""
-        now = time.monotonic()
+    def entered_statuses(self, sessions: dict[str, list[Session]]) -> list[tuple[str, Session]]:
+        """The (status, session) pairs newly in one of the statuses (status → sessions)."""
         current = {(status, s.session_id) for status, found in sessions.items() for s in found}
-        for status, found in sessions.items():
-            for session in found:
-                if (status, session.session_id) not in self._in_status:
-                    self._send(attention_alert(status, session), now)
+        entered = [
+            (status, session)
+            for status, found in sessions.items()
+            for session in found
+            if (status, session.session_id) not in self._in_status
+        ]
         self._in_status = current
+        return entered
 
     async def watch(self, store: Store, interval_s: float = ATTENTION_POLL_S) -> None:
-        """Alert on sessions becoming stuck, looping or lost, until cancelled."""
+        """Alert on sessions becoming stuck, looping or lost, until cancelled. Every event
+        processor watches; a claim in the store lets one of them send each alert."""
         while True:
             try:
-                self.observe_statuses(await _attention_sessions(store))
+                entered = self.entered_statuses(await _attention_sessions(store))
+                cooldown_ms = int(self.cooldown_s * 1000)
+                for status, session in entered:
+                    if await claim_attention_alert(store, status, session.session_id, cooldown_ms):
+                        self._send(attention_alert(status, session), time.monotonic())
             except Exception as exc:  # the store may be starting or away: try again later
                 log.warning("could not read stuck, looping or lost sessions: %s", exc)
             await asyncio.sleep(interval_s)
@@ -261,7 +271,7 @@ class BudgetWatch:
                 continue
             budget = Budget(status.scope, status.target, status.period, status.limit_usd)
             start = ts_to_ms(status.period_start)
-            if await claim_alert(self.store, budget, start, status.spent_usd, now_ms):
+            if await claim_budget_alert(self.store, budget, start, status.spent_usd, now_ms):
                 self.queue(budget_alert(status))
                 sent += 1
         return sent

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from agentmon.csrf import CREDENTIAL, IDENTITY
 from agentmon.store.keys import (
     ADMIN,
     INGEST,
@@ -64,8 +65,6 @@ MAX_REMEMBERED_ADDRESSES = 10_000
 SESSION, PROXY, KEY = "session", "proxy", "key"
 SESSION_TOKEN = "session-token"  # an `ams_…` session token sent as a bearer (by the UI's proxy)
 SCOPE_EXTENSION = "x-agentmon-scope"
-IDENTITY = "agentmon.identity"
-"""The ASGI scope entry where the Guard leaves who is asking (None while all is open)."""
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -408,7 +407,11 @@ class Guard:
         what it calls, and a user header only when it came from a trusted proxy."""
         if identity is None or identity.via != PROXY:
             scope = self.proxies.without_user_header(scope)
-        scope = {**scope, IDENTITY: identity}
+        # how it proved itself, for agentmon.csrf: a bearer key no other site's page can send
+        proof = (
+            "bearer" if identity is not None and identity.via in (KEY, SESSION_TOKEN) else "cookie"
+        )
+        scope = {**scope, IDENTITY: identity, CREDENTIAL: proof}
         if not token:
             return scope
         dropped = (b"authorization", b"cookie")

@@ -49,26 +49,255 @@ AGENTS = (
     ),
 )
 
-PROMPTS = (
-    "Fix the failing test in tests/test_parse.py",
-    "Summarize today's calendar and draft replies",
-    "Rename foo to bar and update the call sites",
-    "Why is the nightly backup job slow?",
-    "Add pagination to the /v1/items endpoint",
-    "Check the staging deploy and roll back if unhealthy",
-    "Write a migration that adds an index on orders.created_at",
-    "Find out why the CI cache misses on every run",
-)
 
-TOOL_OUTPUTS = {
-    "ok": ("1 passed in 0.33s", "wrote 42 lines", "3 matches", "HTTP 200, 18 kB", "done"),
-    "error": (
-        "Command exited with code 1",
-        "File does not exist.",
-        "getaddrinfo ENOTFOUND example.invalid",
-        "permission denied",
+@dataclass(frozen=True)
+class Step:
+    """One tool call of a task: what kind of tool (each framework names it its own way), its
+    input and what it answers; `error` makes it the call that fails the run."""
+
+    kind: str  # shell | read | edit | search | fetch
+    input: dict[str, Any]
+    output: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One coherent piece of work: the prompt, the calls it takes, the answer; and how it
+    goes when it fails (the failing call replaces the calls from `fails_at` on)."""
+
+    prompt: str
+    steps: tuple[Step, ...]
+    answer: str
+    fails_at: int
+    failure: Step
+    failed_answer: str
+
+
+def _shell(command: str, output: str, error: str | None = None) -> Step:
+    return Step("shell", {"command": command}, output, error)
+
+
+TASKS = (
+    Task(
+        "Fix the failing test in tests/test_parse.py",
+        (
+            Step(
+                "read",
+                {"path": "tests/test_parse.py"},
+                "def test_leap_day(): assert parse('2024-02-30') is None",
+            ),
+            _shell("pytest tests/test_parse.py -q", "1 failed, 2 passed: test_leap_day"),
+            Step(
+                "edit",
+                {"path": "src/parse.py", "old": "day <= 31", "new": "day <= days_in(month, year)"},
+                "replaced 1 line",
+            ),
+            _shell("pytest tests/test_parse.py -q", "3 passed in 0.41s"),
+        ),
+        (
+            "Fixed: parse() now rejects 2024-02-30 (it checked day <= 31); the 3 tests in "
+            "tests/test_parse.py pass."
+        ),
+        1,
+        _shell(
+            "pytest tests/test_parse.py -q",
+            "ModuleNotFoundError: No module named 'dateutil'",
+            "ModuleNotFoundError: No module named 'dateutil'",
+        ),
+        (
+            "Stopped: the tests cannot start, the module dateutil is missing. Install it (uv add "
+            "python-dateutil) and ask again."
+        ),
     ),
+    Task(
+        "Why is the nightly backup job slow?",
+        (
+            _shell(
+                "journalctl -u backup --since yesterday",
+                "backup.sh[812]: pg_dump finished in 47m12s",
+            ),
+            Step(
+                "search",
+                {"pattern": "pg_dump", "path": "scripts/"},
+                "scripts/backup.sh:12: pg_dump --format=plain app",
+            ),
+        ),
+        (
+            "pg_dump writes one plain SQL file on one core (47 min last night). --format=directory "
+            "--jobs=4 in scripts/backup.sh should bring it near 15 min."
+        ),
+        0,
+        _shell(
+            "journalctl -u backup --since yesterday",
+            "permission denied",
+            "journalctl: permission denied",
+        ),
+        "I could not read the backup job's logs: journalctl says permission denied for this user.",
+    ),
+    Task(
+        "Add pagination to the /v1/items endpoint",
+        (
+            Step(
+                "read", {"path": "api/items.py"}, "def list_items(db): return db.query(Item).all()"
+            ),
+            Step(
+                "edit",
+                {"path": "api/items.py", "old": ".all()", "new": ".limit(limit).offset(offset)"},
+                "replaced 3 lines",
+            ),
+            _shell("pytest tests/test_items.py -q", "12 passed in 1.9s"),
+        ),
+        (
+            "/v1/items now takes limit (default 50, at most 500) and offset and says "
+            "next_offset; the "
+            "12 item tests pass."
+        ),
+        2,
+        _shell(
+            "pytest tests/test_items.py -q",
+            "FAILED test_items.py::test_limit - assert 50 == 20",
+            "AssertionError: assert 50 == 20",
+        ),
+        (
+            "The endpoint pages now, but test_limit still expects 20 items per page: tell me which "
+            "default you want."
+        ),
+    ),
+    Task(
+        "Check the staging deploy and roll back if unhealthy",
+        (
+            Step(
+                "fetch", {"url": "https://staging.example.com/healthz"}, 'HTTP 200 {"status": "ok"}'
+            ),
+            _shell(
+                "kubectl rollout status deploy/web -n staging",
+                'deployment "web" successfully rolled out',
+            ),
+        ),
+        (
+            "Staging is healthy: /healthz answers 200 and the rollout of web completed. "
+            "No rollback "
+            "needed."
+        ),
+        0,
+        Step(
+            "fetch",
+            {"url": "https://staging.example.com/healthz"},
+            "HTTP 503 Service Unavailable",
+            "HTTP 503 from staging /healthz",
+        ),
+        (
+            "Staging answers 503 on /healthz. I did not roll back on my own: say so and I will run "
+            "kubectl rollout undo."
+        ),
+    ),
+    Task(
+        "Find out why the CI cache misses on every run",
+        (
+            Step("read", {"path": ".github/workflows/ci.yml"}, "key: deps-${{ github.sha }}"),
+            Step(
+                "search",
+                {"pattern": "actions/cache", "path": ".github/"},
+                ".github/workflows/ci.yml:31: uses: actions/cache@v4",
+            ),
+        ),
+        (
+            "The cache key contains the commit SHA, so no two runs share it. Key it on "
+            "hashFiles('uv.lock') instead."
+        ),
+        0,
+        Step(
+            "read",
+            {"path": ".github/workflows/ci.yml"},
+            "File does not exist.",
+            "File does not exist: .github/workflows/ci.yml",
+        ),
+        "This checkout has no .github/workflows/ci.yml; which CI configuration do you mean?",
+    ),
+    Task(
+        "Rename foo to bar and update the call sites",
+        (
+            Step("search", {"pattern": "foo(", "path": "src/"}, "14 matches in 6 files"),
+            Step(
+                "edit",
+                {"path": "src/", "old": "foo(", "new": "bar("},
+                "updated 14 call sites in 6 files",
+            ),
+            _shell("pytest -q", "58 passed in 6.2s"),
+        ),
+        "Renamed foo to bar: 14 call sites in 6 files; the 58 tests pass.",
+        2,
+        _shell(
+            "pytest -q",
+            "FAILED tests/test_cli.py::test_help - NameError: name 'foo' is not defined",
+            "NameError: name 'foo' is not defined",
+        ),
+        (
+            "Renamed 14 call sites, but tests/test_cli.py still calls foo through a string lookup; "
+            "fix that by hand or let me change it."
+        ),
+    ),
+)
+FOLLOW_UP = Task(
+    "Now add a line about it to CHANGELOG.md",
+    (
+        Step(
+            "edit",
+            {"path": "CHANGELOG.md", "old": "## Unreleased", "new": "## Unreleased\n- …"},
+            "inserted 1 line",
+        ),
+    ),
+    "Added a line under Unreleased in CHANGELOG.md.",
+    0,
+    Step(
+        "edit",
+        {"path": "CHANGELOG.md"},
+        "File does not exist.",
+        "File does not exist: CHANGELOG.md",
+    ),
+    "There is no CHANGELOG.md here; shall I create one?",
+)
+# each framework's name for each kind of tool
+TOOL_NAMES = {
+    "claude-code": {
+        "shell": "Bash",
+        "read": "Read",
+        "edit": "Edit",
+        "search": "Grep",
+        "fetch": "WebFetch",
+    },
+    "codex": {
+        "shell": "Bash",
+        "read": "Bash",
+        "edit": "apply_patch",
+        "search": "Bash",
+        "fetch": "web_search",
+    },
+    "gemini-cli": {
+        "shell": "run_shell_command",
+        "read": "read_file",
+        "edit": "replace",
+        "search": "search_file_content",
+        "fetch": "web_fetch",
+    },
+    "openclaw": {
+        "shell": "exec",
+        "read": "read",
+        "edit": "write",
+        "search": "exec",
+        "fetch": "web_fetch",
+    },
+    "hermes": {
+        "shell": "terminal",
+        "read": "read_file",
+        "edit": "write_file",
+        "search": "terminal",
+        "fetch": "web_search",
+    },
 }
+FAILURE_RATE = 0.12
+WAITING_QUESTION = "Allow Bash: rm -rf build/ ?"
 
 
 class SessionScript:
@@ -98,42 +327,58 @@ class SessionScript:
         self.clock += timedelta(seconds=self.rng.uniform(low, high))
 
     def build(self) -> list[Envelope]:
-        rng = self.rng
-        prompt = rng.choice(PROMPTS)
-        self.event(EventType.SESSION_START, payload={"title": prompt, "model": self.agent.model})
-        for turn in range(rng.randint(1, 4)):
-            self.run(prompt if turn == 0 else rng.choice(PROMPTS))
+        """A whole session: its task, maybe a follow-up, then it ends (or, live, it may stop
+        to ask a person)."""
+        task = self.rng.choice(TASKS)
+        self.start(task)
+        ok = self.run(task)
+        if ok and self.rng.random() < 0.3:
             self.wait(5, 90)
-        if self.live and rng.random() < 0.3:
-            self.event(
-                EventType.METRIC_SNAPSHOT,
-                payload={
-                    "agent_state": "waiting_for_human",
-                    "waiting_reason": "permission_prompt",
-                    "message": "Allow Bash: rm -rf build/ ?",
-                },
-            )
-        elif rng.random() < 0.8:
+            self.run(FOLLOW_UP)
+        self.wait(5, 60)
+        if self.live and self.rng.random() < 0.3:
+            self.ask(WAITING_QUESTION)
+        elif self.rng.random() < 0.8:
             self.event(EventType.SESSION_END, payload={"reason": "prompt_input_exit"})
         return self.events
 
-    def run(self, prompt: str) -> None:
+    def start(self, task: Task) -> None:
+        self.event(
+            EventType.SESSION_START, payload={"title": task.prompt, "model": self.agent.model}
+        )
+
+    def ask(self, question: str, run_id: str | None = None) -> None:
+        self.event(
+            EventType.METRIC_SNAPSHOT,
+            run_id=run_id,
+            payload={
+                "agent_state": "waiting_for_human",
+                "waiting_reason": "permission_prompt",
+                "message": question,
+            },
+        )
+
+    def open_run(self, prompt: str) -> str:
         run_id = new_id()
         self.event(
             EventType.RUN_START, run_id=run_id, payload={"input": prompt, "model": self.agent.model}
         )
-        failed = False
-        for _ in range(self.rng.randint(1, 5)):
+        return run_id
+
+    def run(self, task: Task) -> bool:
+        """One run of the task, a model call before each tool call and after the last; whether
+        it succeeded."""
+        run_id = self.open_run(task.prompt)
+        fails = self.rng.random() < FAILURE_RATE
+        steps = (*task.steps[: task.fails_at], task.failure) if fails else task.steps
+        for step in steps:
             self.model_call(run_id)
-            for _ in range(self.rng.randint(0, 3)):
-                failed = self.tool_call(run_id) or failed
+            self.tool_call(run_id, step)
         self.model_call(run_id)
-        status = "error" if failed and self.rng.random() < 0.15 else "ok"
-        self.event(
-            EventType.RUN_END,
-            run_id=run_id,
-            payload={"status": status, "output": "Done. " + prompt.split(" ", 1)[-1]},
-        )
+        answer = task.failed_answer if fails else task.answer
+        payload = {"status": "error", "error": answer} if fails else {"status": "ok"}
+        self.event(EventType.RUN_END, run_id=run_id, payload={**payload, "output": answer})
+        return not fails
 
     def model_call(self, run_id: str) -> None:
         span_id, model = new_id(), self.agent.model
@@ -156,36 +401,115 @@ class SessionScript:
             EventType.METRIC_SNAPSHOT, run_id=run_id, payload={"usage": usage, "model": model}
         )
 
-    def tool_call(self, run_id: str) -> bool:
-        span_id, tool = new_id(), self.rng.choice(self.agent.tools)
+    def tool_call(self, run_id: str, step: Step) -> None:
+        span_id = new_id()
+        tool = TOOL_NAMES[self.agent.framework][step.kind]
         started = self.clock
         self.event(
             EventType.SPAN_START,
             run_id=run_id,
             span_id=span_id,
-            payload={"kind": "tool", "name": tool, "input": {"command": f"{tool} …"}},
+            payload={"kind": "tool", "name": tool, "input": step.input},
         )
-        self.wait(0.02, 8.0)
-        failed = self.rng.random() < 0.07
-        status = "error" if failed else "ok"
+        self.wait(0.05, 6.0)
         payload: dict[str, Any] = {
             "kind": "tool",
             "name": tool,
-            "status": status,
-            "output": self.rng.choice(TOOL_OUTPUTS[status]),
+            "input": step.input,
+            "status": "error" if step.error else "ok",
+            "output": step.output,
             "duration_ms": round((self.clock - started).total_seconds() * 1000, 1),
         }
-        if failed:
-            payload["error"] = payload["output"]
+        if step.error:
+            payload["error"] = step.error
         self.event(EventType.SPAN_END, run_id=run_id, span_id=span_id, payload=payload)
-        if failed:
+        if step.error:
             self.event(
                 EventType.ERROR,
                 run_id=run_id,
                 span_id=span_id,
-                payload={"message": f"{tool}: {payload['output']}", "kind": "tool"},
+                payload={"message": f"{tool}: {step.error}", "kind": "tool"},
             )
-        return failed
+
+
+LOOP_STEP = _shell(
+    "npm test",
+    "Error: connect ECONNREFUSED 127.0.0.1:5432",
+    "Error: connect ECONNREFUSED 127.0.0.1:5432",
+)
+LOST_VM = "orb"  # stops reporting shortly before the demo starts: its agent is lost
+VMS = ("zap", "orb", "sun")
+LOOP_EVERY_S = 45.0
+
+
+def agent_on(host: str) -> Agent:
+    return next(agent for agent in AGENTS if agent.host == host)
+
+
+@dataclass
+class Scenes:
+    """Sessions that need a person when the demo starts: one waiting with a question, one
+    stuck, one looping (and looping on, live), one on a VM that went silent, one failed."""
+
+    events: list[Envelope]
+    looping: SessionScript
+    looping_run: str
+
+
+def scenes(now: datetime, rng: random.Random) -> Scenes:
+    def script(host: str, minutes_ago: float) -> SessionScript:
+        return SessionScript(agent_on(host), now - timedelta(minutes=minutes_ago), rng, live=True)
+
+    waiting = script("ada-laptop", 6)
+    waiting.start(TASKS[0])
+    run = waiting.open_run(TASKS[0].prompt)
+    for step in TASKS[0].steps[:2]:
+        waiting.model_call(run)
+        waiting.tool_call(run, step)
+    waiting.ask(WAITING_QUESTION, run)
+
+    stuck = script("devbox-1", 30)
+    stuck.start(TASKS[3])
+    run = stuck.open_run(TASKS[3].prompt)
+    stuck.model_call(run)
+    tool = TOOL_NAMES["codex"]["shell"]
+    stuck.event(
+        EventType.SPAN_START,
+        run_id=run,
+        span_id=new_id(),
+        payload={"kind": "tool", "name": tool, "input": {"command": "kubectl logs -f deploy/web"}},
+    )
+
+    looping = script("devbox-2", 5)
+    looping.start(Task("Make the integration tests pass", (), "", 0, LOOP_STEP, ""))
+    looping_run = looping.open_run("Make the integration tests pass")
+    for _ in range(6):
+        looping.model_call(looping_run)
+        looping.tool_call(looping_run, LOOP_STEP)
+
+    lost = script(LOST_VM, 15)
+    lost.start(TASKS[4])
+    run = lost.open_run(TASKS[4].prompt)
+    lost.model_call(run)
+    lost.tool_call(run, TASKS[4].steps[0])
+
+    failed = script("hermes-vm", 40)
+    failed.start(TASKS[1])
+    run = failed.open_run(TASKS[1].prompt)
+    failed.model_call(run)
+    failed.tool_call(run, TASKS[1].failure)
+    failed.event(
+        EventType.RUN_END,
+        run_id=run,
+        payload={
+            "status": "error",
+            "error": TASKS[1].failed_answer,
+            "output": TASKS[1].failed_answer,
+        },
+    )
+    failed.event(EventType.SESSION_END, payload={"reason": "prompt_input_exit"})
+    events = [e for s in (waiting, stuck, looping, lost, failed) for e in s.events]
+    return Scenes(events, looping, looping_run)
 
 
 def vm_snapshot(name: str, rng: random.Random, at: datetime) -> Envelope:
@@ -247,7 +571,7 @@ class DemoTraffic:
         sink: Sink,
         *,
         backfill_hours: float = 24,
-        sessions_per_hour: float = 6,
+        sessions_per_hour: float = 12,
         seed: int | None = None,
     ) -> None:
         self.sink = sink
@@ -256,6 +580,7 @@ class DemoTraffic:
         self.rng = random.Random(seed)
         self._pending: list[tuple[float, int, Envelope]] = []
         self._order = itertools.count()
+        self.scenes: Scenes | None = None
 
     async def run(self) -> None:
         await self.backfill()
@@ -271,29 +596,54 @@ class DemoTraffic:
         minutes = int(self.backfill_hours * 60)
         for minute in range(0, minutes, 5):
             at = now - timedelta(minutes=minutes - minute)
-            events += [vm_snapshot(name, self.rng, at) for name in ("zap", "orb", "sun")]
+            silent = at > now - timedelta(minutes=8)
+            events += [
+                vm_snapshot(name, self.rng, at) for name in VMS if not (silent and name == LOST_VM)
+            ]
+        standing = scenes(now, self.rng)
+        self.scenes = standing
+        events += standing.events
         past = [e for e in events if e.event.ts <= format_ts(now)]
         for offset in range(0, len(past), 1000):
             await self._deliver(past[offset : offset + 1000])
         log.info("demo: backfilled %d events over %.0f h", len(past), self.backfill_hours)
 
     async def live(self) -> None:
-        next_session = next_vm = time.time()
+        """New sessions at the backfill's rate (on average), VM snapshots every 15 s (none
+        from the lost VM), and the looping agent repeating its call."""
+        next_session = next_vm = next_loop = time.time()
+        mean_gap_s = 3600 / self.sessions_per_hour
+        live_agents = [agent for agent in AGENTS if agent.host != LOST_VM]
         while True:
             now = time.time()
             if now >= next_session:
-                agent = self.rng.choice(AGENTS)
+                agent = self.rng.choice(live_agents)
                 for event in SessionScript(agent, datetime.now(UTC), self.rng, live=True).build():
                     self._schedule(event)
-                next_session = now + self.rng.uniform(8, 25)
+                next_session = now + self.rng.uniform(0.5, 1.5) * mean_gap_s
             if now >= next_vm:
-                for name in ("zap", "orb", "sun"):
-                    self._schedule(vm_snapshot(name, self.rng, datetime.now(UTC)))
+                for name in VMS:
+                    if name != LOST_VM:
+                        self._schedule(vm_snapshot(name, self.rng, datetime.now(UTC)))
                 next_vm = now + 15
+            if now >= next_loop and self.scenes is not None:
+                self._loop_again()
+                next_loop = now + LOOP_EVERY_S
             due = self._due(now)
             if due:
                 await self._deliver(due)
             await asyncio.sleep(0.5)
+
+    def _loop_again(self) -> None:
+        assert self.scenes is not None
+        script = self.scenes.looping
+        script.clock = max(script.clock, datetime.now(UTC))
+        known = len(script.events)
+        script.model_call(self.scenes.looping_run)
+        script.tool_call(self.scenes.looping_run, LOOP_STEP)
+        for event in script.events[known:]:
+            self._schedule(event)
+        del script.events[:]
 
     async def _deliver(self, events: list[Envelope]) -> None:
         """Demo traffic is best effort: a refused batch is logged, never fatal."""

@@ -153,3 +153,54 @@ async def test_metrics_count_sessions_per_state(query: QueryApp) -> None:
     lines = set(response.text.splitlines())
     for state, n in (("stuck", 1), ("looping", 2), ("lost", 2), ("active", 5), ("waiting", 0)):
         assert f'agentmon_sessions{{state="{state}"}} {n}.0' in lines
+
+
+async def test_the_timeline_gives_each_agent_its_working_and_waiting_spans(
+    query: QueryApp,
+) -> None:
+    from tests.store.test_attention_timeline import day
+
+    await query.store.write(day())
+    found = await get(query, "/v1/agents/timeline", hours=6)
+    assert found["hours"] == 6 and found["from"] < found["to"]
+    lanes = {lane["agent_id"]: lane for lane in found["agents"]}
+    assert list(lanes) == ["codex/ci", "codex/asks"]
+    ci = lanes["codex/ci"]
+    assert [span["state"] for span in ci["spans"]] == ["working", "waiting", "working"]
+    assert ci["waiting_ms"] == 600_000 and ci["working_ms"] == 1_800_000
+    for hours in ("0", "49", "x"):
+        response = await query.client.get("/v1/agents/timeline", params={"hours": hours})
+        assert response.status_code == 400 and "hours" in response.json()["error"]
+
+
+async def test_today_starts_at_midnight_in_the_zone_asked_for(query: QueryApp) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    utc = await get(query, "/v1/stats/summary")
+    assert utc["timezone"] == "UTC" and utc["day_start"].endswith("T00:00:00.000000Z")
+    for name in ("Pacific/Kiritimati", "America/St_Johns", "Asia/Kolkata"):
+        for path in ("/v1/stats/summary", "/v1/agents"):
+            found = await get(query, path, tz=name)
+            assert found["timezone"] == name
+            start = datetime.fromisoformat(found["day_start"].replace("Z", "+00:00"))
+            local = start.astimezone(ZoneInfo(name))
+            assert (local.hour, local.minute) == (0, 0), (name, found["day_start"])
+            assert datetime.now(ZoneInfo(name)).date() == local.date()
+    for bad in ("Mars/Olympus_Mons", "../../etc/passwd", "/etc/localtime", "x" * 80, "", "\t"):
+        for path in ("/v1/stats/summary", "/v1/agents"):
+            response = await query.client.get(path, params={"tz": bad})
+            assert response.status_code == 400, (path, bad, response.text)
+            assert "'tz'" in response.json()["error"]
+
+
+async def test_top_tools_carry_p50_and_p95_latency(query: QueryApp) -> None:
+    events = [ev("run.start", 500, session="t", run_id="t-r")]
+    # Bash: 1..20 s (p50 10 s, p95 19 s); Read: one untimed call
+    events += [tool(501, "t", "t-r", n, duration_ms=(n + 1) * 1000) for n in range(20)]
+    events.append(tool(502, "t", "t-r", 99, name="Read", duration_ms=None))
+    await query.store.write(events)
+    found = {t["name"]: t for t in (await get(query, "/v1/stats/tools", window="1h"))["tools"]}
+    assert (found["Bash"]["p50_ms"], found["Bash"]["p95_ms"]) == (10_000, 19_000)
+    assert found["Bash"]["avg_ms"] == 10_500
+    assert (found["Read"]["p50_ms"], found["Read"]["p95_ms"]) == (None, None)

@@ -29,7 +29,8 @@ def fuzz(served: ServedQuery, mode: schemathesis.GenerationMode) -> list[str]:
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), result.err()
         operation = result.ok()
-        has_parameters = bool(document["paths"][operation.path]["get"].get("parameters"))
+        operation_doc = document["paths"][operation.path][operation.method.lower()]
+        has_parameters = bool(operation_doc.get("parameters"))
         if mode == schemathesis.GenerationMode.NEGATIVE and not has_parameters:
             continue  # nothing to make invalid
         tried.append(operation.label)

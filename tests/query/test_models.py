@@ -34,9 +34,14 @@ def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return document["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
 
 
+def operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(path, operation) of every method of every path."""
+    return [(p, op) for p, methods in document["paths"].items() for op in methods.values()]
+
+
 def test_every_json_answer_is_described_field_by_field(document: dict[str, Any]) -> None:
-    for path, methods in document["paths"].items():
-        answer = methods["get"]["responses"]["200"]["content"]
+    for path, operation in operations(document):
+        answer = operation["responses"]["200"]["content"]
         if path == "/v1/sessions/export":
             assert set(answer) == {"text/csv", "application/x-ndjson"}
             continue
@@ -45,10 +50,10 @@ def test_every_json_answer_is_described_field_by_field(document: dict[str, Any])
 
 
 def test_errors_are_documented_as_answered_never_422(document: dict[str, Any]) -> None:
-    for path, methods in document["paths"].items():
-        responses = methods["get"]["responses"]
+    for path, operation in operations(document):
+        responses = operation["responses"]
         assert "422" not in responses, path
-        if methods["get"].get("parameters"):
+        if operation.get("parameters"):
             assert responses["400"]["content"]["application/json"]["schema"] == {
                 "$ref": "#/components/schemas/ErrorResponse"
             }, path

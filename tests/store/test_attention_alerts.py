@@ -73,3 +73,22 @@ async def test_stuck_looping_and_lost_alert_once_each(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_two_processors_on_one_store_send_each_alert_once(
+    store: Store, webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    url, received = webhook
+    await store.write(stuck_and_not() + loops() + lost_and_not())
+    notifiers = [AlertNotifier(url, cooldown_s=600), AlertNotifier(url, cooldown_s=600)]
+    tasks = [asyncio.create_task(n.run()) for n in notifiers]
+    tasks += [asyncio.create_task(n.watch(store, interval_s=0.1)) for n in notifiers]
+    try:
+        await until(lambda: len(received) >= 5)
+        await asyncio.sleep(1.0)  # both have polled many times by now
+        alerted = sorted((a["kind"], a["session_id"]) for a in received)
+        assert alerted == sorted(set(alerted)) and len(alerted) == 5
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

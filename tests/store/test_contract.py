@@ -328,7 +328,14 @@ async def test_stats_and_events_answer_identically(store: Store) -> None:
     assert len(week["points"]) == 168
     assert sum(p["events"] for p in week["points"]) == len(conversation()) + len(other_sessions())
     tools = [views.tool_view(row).model_dump() for row in await store.top_tools("24h")]
-    assert tools[0] == {"name": "Bash", "calls": 2, "errors": 0, "avg_ms": 1150.0}
+    assert tools[0] == {
+        "name": "Bash",
+        "calls": 2,
+        "errors": 0,
+        "avg_ms": 1150.0,
+        "p50_ms": None,  # the query API adds the percentiles (store.tool_latency)
+        "p95_ms": None,
+    }
     assert views.facets_view(await store.facets()).model_dump() == {
         "frameworks": ["claude-code", "codex", "gemini-cli", "hermes"],
         "hosts": ["devbox", "laptop", "vm"],

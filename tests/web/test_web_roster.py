@@ -1,6 +1,6 @@
 """The roster and the errors view in a real browser (Debian's Chromium) over the seed data:
-a waiting agent first with its question, a failed one, VM pills, error groups with their
-occurrences linking to the session."""
+a waiting agent first with its question and its swimlane, a failed one, VM pills, error
+groups with their occurrences linking to the session."""
 
 from __future__ import annotations
 
@@ -30,6 +30,11 @@ def test_the_roster_shows_who_waits_and_what_they_ask(
     failed = page.locator(".agent-card", has_text="desktop")
     expect(failed.locator(".badge")).to_have_text("failed")
     expect(failed).to_contain_text("1 error")
+    # its swimlane: the run it works in, then the wait for an answer, up to now
+    lane = waiting.locator(".swimlane")
+    expect(lane.locator(".lane-waiting")).to_have_count(1)
+    expect(lane.locator(".lane-working")).to_have_count(1)
+    expect(waiting.locator(".lane-summary")).to_contain_text("last 6 h: waited")
     screenshot(page, "roster")
     page.locator(".chip.state-waiting").click()
     expect(page).to_have_url(re.compile(r"/agents\?state=waiting$"))

@@ -116,7 +116,7 @@ def test_an_empty_store_fits_and_says_so(
         page = new_page(browser, problems, scheme, viewport)
         try:
             for name, path, text in (
-                ("dashboard", "/", "No agent is waiting for a human and none has failed."),
+                ("dashboard", "/", "Nothing needs you: in the last 24h"),
                 ("sessions", "/sessions", "No sessions yet."),
                 ("agents", "/agents", "No agent has reported in this window."),
                 ("errors", "/errors", "No error in the last 24h."),

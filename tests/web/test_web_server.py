@@ -212,9 +212,8 @@ def test_reverse_proxy_passes_methods_bodies_and_headers() -> None:
         ThreadedServer(create_web_app(upstream.url)) as ui,
     ):
         big = "x" * 300_000
-        response = httpx.post(
-            f"{ui.url}/v1/anything?a=1&b=two", content=big, headers={"x-test": "kept"}
-        )
+        headers = {"x-test": "kept", "x-agentmon-csrf": "1"}
+        response = httpx.post(f"{ui.url}/v1/anything?a=1&b=two", content=big, headers=headers)
         assert response.status_code == 201
         assert response.headers["x-upstream"] == "echo"
         assert "content-security-policy" not in response.headers  # API answers pass unchanged
@@ -226,3 +225,5 @@ def test_reverse_proxy_passes_methods_bodies_and_headers() -> None:
         assert echoed["forwarded_for"] == "127.0.0.1"
         assert echoed["body"] == big
         assert httpx.get(f"{ui.url}/v1/anything").json()["body"] == ""
+        # a change without a bearer key or the CSRF header never reaches the API
+        assert httpx.post(f"{ui.url}/v1/anything", content=b"x").status_code == 403

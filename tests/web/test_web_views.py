@@ -55,9 +55,10 @@ def test_dashboard(page: Page, embedded_server: Any, seeded: Seed) -> None:
     expect(page).to_have_title(re.compile(r"^\(\d+ waiting\) Dashboard · agentmon$"))
     screenshot(page, "dashboard")
 
-    page.get_by_role("button", name="1h", exact=True).click()
+    chart_window = page.get_by_role("group", name="Time window")
+    chart_window.get_by_role("button", name="1h", exact=True).click()
     expect(page).to_have_url(re.compile(r"\?range=1h$"))
-    expect(page.get_by_role("button", name="1h", exact=True)).to_have_attribute(
+    expect(chart_window.get_by_role("button", name="1h", exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
     expect(page.locator(".activity")).to_contain_text("One point per 1 min.")

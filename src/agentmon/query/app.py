@@ -19,15 +19,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Route
 
 from agentmon import __version__
+from agentmon.csrf import IDENTITY, ForgedChange, check_change
 from agentmon.events import EVENT_TYPES, Envelope, ts_to_ms
 from agentmon.live import LiveFilter, LiveFull, LiveHub
 from agentmon.metrics import SESSIONS, metrics_endpoint
-from agentmon.query import views
+from agentmon.query import timezones, views
 from agentmon.query.admin import admin_routes
 from agentmon.query.budgets import budgets_routes
 from agentmon.query.costs import costs_routes
 from agentmon.query.models import (
     Agents,
+    AttentionItem,
+    AttentionKind,
+    AttentionList,
     ErrorGroups,
     ErrorOccurrences,
     ErrorResponse,
@@ -42,6 +46,7 @@ from agentmon.query.models import (
     SessionPage,
     SessionStatus,
     Summary,
+    Timeline,
     Timeseries,
     TopTools,
     Window,
@@ -56,8 +61,17 @@ from agentmon.query.params import (
 )
 from agentmon.query.records import ExportFormat, encode_records
 from agentmon.store import NotFound, Store
+from agentmon.store.attention import (
+    ANONYMOUS,
+    NotInKind,
+    acknowledge,
+    attention,
+    current_item,
+    unacknowledge,
+)
 from agentmon.store.queries import (
     SESSION_STATUSES,
+    WINDOWS,
     EventFilters,
     Page,
     SessionFilters,
@@ -65,11 +79,14 @@ from agentmon.store.queries import (
     every_row,
     session_position,
 )
+from agentmon.store.timeline import timeline
+from agentmon.store.tool_latency import tool_latency
 
 # an events page stops adding envelopes at this many bytes and hands back a cursor
 MAX_EVENT_PAGE_BYTES = 4 * 1024 * 1024
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger"
 SWAGGER_PATH = "/docs/static"
+TZ_HELP = "IANA time zone whose midnight starts today (default UTC), e.g. Europe/Paris"
 
 BAD_REQUEST: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "A parameter is invalid (the error names it)"}
@@ -114,6 +131,14 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(NotInKind)
+    async def not_in_kind(request: Request, exc: NotInKind) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=409)
+
+    @app.exception_handler(ForgedChange)
+    async def forged(request: Request, exc: ForgedChange) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=403)
 
     async def metrics(request: Request) -> Response:
         counts = await store.open_session_counts()
@@ -288,9 +313,11 @@ def _http_routes(store: Store) -> APIRouter:
     async def get_run(run_id: str) -> RunDetail:
         return views.run_detail(await store.get_run(run_id))
 
-    @router.get("/v1/stats/summary", tags=["stats"])
-    async def summary() -> Summary:
-        return views.summary_view(await store.summary())
+    @router.get("/v1/stats/summary", tags=["stats"], responses=BAD_REQUEST)
+    async def summary(tz: Annotated[str | None, Query(description=TZ_HELP)] = None) -> Summary:
+        now_ms, zone = int(time.time() * 1000), timezones.zone(tz)
+        found = await store.summary(now_ms, timezones.day_start_ms(now_ms, zone))
+        return views.summary_view(found).model_copy(update={"timezone": tz or "UTC"})
 
     @router.get("/v1/stats/timeseries", tags=["stats"], responses=BAD_REQUEST)
     async def timeseries(window: Window = "1h", framework: str | None = None) -> Timeseries:
@@ -301,7 +328,12 @@ def _http_routes(store: Store) -> APIRouter:
         window: Window = "24h", limit: Annotated[int, Query(ge=1, le=100)] = 10
     ) -> TopTools:
         rows = await store.top_tools(window, limit)
-        return TopTools(window=window, tools=[views.tool_view(row) for row in rows])
+        since_ms = int(time.time() * 1000) - WINDOWS[window][0] * 1000
+        latency = await tool_latency(store, [row["name"] for row in rows], since_ms)
+        tools = [views.tool_view(row) for row in rows]
+        for tool in tools:
+            tool.p50_ms, tool.p95_ms = latency.get(tool.name, (None, None))
+        return TopTools(window=window, tools=tools)
 
     @router.get("/v1/facets", tags=["stats"])
     async def facets() -> Facets:
@@ -331,11 +363,23 @@ def _http_routes(store: Store) -> APIRouter:
             **BAD_REQUEST,
         },
     )
-    async def agents(window: Window = "24h") -> Response:
+    async def agents(
+        window: Window = "24h", tz: Annotated[str | None, Query(description=TZ_HELP)] = None
+    ) -> Response:
         # built once as the typed model and sent as is: validating 1,000 agents again on the
         # way out doubled the answer's time
-        roster = views.agents_view(window, await store.agents(window))
+        now_ms, zone = int(time.time() * 1000), timezones.zone(tz)
+        found = await store.agents(window, now_ms, timezones.day_start_ms(now_ms, zone))
+        roster = views.agents_view(window, found)
+        roster.timezone = tz or "UTC"
         return Response(roster.model_dump_json(), media_type="application/json")
+
+    @router.get("/v1/agents/timeline", tags=["agents"], responses=BAD_REQUEST)
+    async def agents_timeline(
+        hours: Annotated[int, Query(ge=1, le=48, description="How far back, in hours")] = 6,
+    ) -> Timeline:
+        """Each agent's working and waiting spans over the last hours (the rest is idle)."""
+        return views.timeline_view(hours, await timeline(store, hours))
 
     @router.get("/v1/errors/groups", tags=["errors"], responses=BAD_REQUEST)
     async def error_groups(window: Window = "24h") -> ErrorGroups:
@@ -348,6 +392,56 @@ def _http_routes(store: Store) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> ErrorOccurrences:
         return views.error_occurrences_view(group, await store.recent_errors(window), limit)
+
+    router.include_router(_attention_routes(store))
+    return router
+
+
+ACK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND,
+    403: {"model": ErrorResponse, "description": "Not sent by the agentmon page (CSRF)"},
+    409: {"model": ErrorResponse, "description": "The session is not in that kind now"},
+}
+
+
+def _attention_routes(store: Store) -> APIRouter:
+    router = APIRouter(tags=["attention"])
+
+    @router.get("/v1/attention", responses=BAD_REQUEST)
+    async def attention_list(
+        window: Annotated[Window | None, Query(description="Default 24h")] = None,
+        since: Annotated[str | None, Query(description="Instead of window (RFC 3339)")] = None,
+        limit: Annotated[int, Query(ge=1, le=200, description="Items per kind")] = 50,
+    ) -> AttentionList:
+        """What needs a person: sessions that began waiting, got stuck, looped, were lost or
+        failed within the window, per kind, each with its acknowledgement."""
+        if window is not None and since is not None:
+            raise BadParameter("query parameters 'window' and 'since': give one, not both")
+        start = timestamp("since", since)
+        if start is not None:
+            since_ms, shown = ts_to_ms(start), None
+        else:
+            shown = window or "24h"
+            since_ms = int(time.time() * 1000) - WINDOWS[shown][0] * 1000
+        return views.attention_view(shown, await attention(store, since_ms, limit))
+
+    @router.post("/v1/attention/{kind}/{item_id}/ack", responses=ACK_RESPONSES)
+    async def acknowledge_item(
+        kind: AttentionKind, item_id: str, request: Request
+    ) -> AttentionItem:
+        """Acknowledge the item's current occurrence, for every browser; it opens again when
+        the thing happens again (a new wait, a later failure). Read keys may acknowledge."""
+        check_change(request.scope)
+        identity = request.scope.get(IDENTITY)
+        by = identity.name if identity is not None else ANONYMOUS
+        return views.attention_item(kind, await acknowledge(store, kind, item_id, by))
+
+    @router.delete("/v1/attention/{kind}/{item_id}/ack", responses=ACK_RESPONSES)
+    async def reopen_item(kind: AttentionKind, item_id: str, request: Request) -> AttentionItem:
+        """Forget the acknowledgement: the item is open again."""
+        check_change(request.scope)
+        await unacknowledge(store, kind, item_id)
+        return views.attention_item(kind, await current_item(store, kind, item_id))
 
     return router
 

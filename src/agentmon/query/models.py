@@ -186,7 +186,9 @@ class DayCounts(Model):
 
 class Summary(DayCounts):
     day_start: Timestamp
-    timezone: Literal["UTC"] = "UTC"
+    timezone: str = Field(
+        default="UTC", description="The IANA zone whose midnight day_start is (tz)"
+    )
     by_framework: dict[str, DayCounts]
 
 
@@ -215,6 +217,8 @@ class ToolStats(Model):
     calls: int
     errors: int
     avg_ms: float | None
+    p50_ms: float | None = Field(default=None, description="Median of its latest timed calls")
+    p95_ms: float | None = Field(default=None, description="95th percentile, likewise")
 
 
 class TopTools(Model):
@@ -299,7 +303,9 @@ class Agent(Model):
 class Agents(Model):
     window: Window = Field(description="Agents heard from within this window")
     day_start: Timestamp
-    timezone: Literal["UTC"] = "UTC"
+    timezone: str = Field(
+        default="UTC", description="The IANA zone whose midnight day_start is (tz)"
+    )
     counts: dict[str, int] = Field(description="Agents per state")
     agents: list[Agent] = Field(description="Whoever needs a person first")
 
@@ -330,3 +336,53 @@ class ErrorOccurrences(Model):
     group: str
     window: Window
     errors: list[ErrorRecord] = Field(description="Newest first")
+
+
+AttentionKind = Literal["waiting", "stuck", "looping", "lost", "error"]
+
+
+class AttentionAck(Model):
+    by: str = Field(description="The key (or login) that acknowledged; anonymous without keys")
+    at: Timestamp
+
+
+class AttentionItem(Model):
+    kind: AttentionKind
+    id: str = Field(description="The session id; acknowledge with POST …/{kind}/{id}/ack")
+    since: Timestamp = Field(description="When this occurrence began (a new one reopens it)")
+    acknowledged: AttentionAck | None = Field(description="Null while nobody acknowledged it")
+    session: Session
+
+
+class AttentionGroup(Model):
+    kind: AttentionKind
+    open: int = Field(description="Items of this kind nobody acknowledged")
+    acknowledged: int
+    items: list[AttentionItem] = Field(description="Open first, then latest first; at most limit")
+
+
+class AttentionList(Model):
+    window: Window | None = Field(description="The window asked for, null when since was given")
+    since: Timestamp = Field(description="Items that began at or after this")
+    groups: list[AttentionGroup] = Field(description="Every kind, most urgent first")
+
+
+class TimelineSpan(Model):
+    state: Literal["working", "waiting"]
+    start: Timestamp
+    end: Timestamp
+
+
+class AgentTimeline(Model):
+    agent_id: str = Field(description="As in /v1/agents: framework/client id (or host)")
+    framework: str
+    spans: list[TimelineSpan] = Field(description="Oldest first; the time between is idle")
+    working_ms: int
+    waiting_ms: int = Field(description="How long it waited for a human in the window")
+
+
+class Timeline(Model):
+    hours: int
+    from_: Timestamp = Field(alias="from")
+    to: Timestamp
+    agents: list[AgentTimeline] = Field(description="Agents with any span, most waiting first")

@@ -19,9 +19,15 @@ from agentmon.query.models import (
     Agent,
     Agents,
     AgentState,
+    AgentTimeline,
     AgentToday,
     AgentToolCall,
     AgentVm,
+    AttentionAck,
+    AttentionGroup,
+    AttentionItem,
+    AttentionKind,
+    AttentionList,
     DayCounts,
     DayTokens,
     ErrorGroup,
@@ -39,12 +45,15 @@ from agentmon.query.models import (
     SessionWithModels,
     Span,
     Summary,
+    Timeline,
+    TimelineSpan,
     Timeseries,
     TimeseriesPoint,
     Tokens,
     ToolStats,
     Window,
 )
+from agentmon.store.attention import AttentionRows
 from agentmon.store.queries import (
     AgentRows,
     ErrorRows,
@@ -57,6 +66,7 @@ from agentmon.store.queries import (
     vm_state,
 )
 from agentmon.store.tables import COST_COUNTS
+from agentmon.store.timeline import TimelineRows
 
 # A VM whose monitor has not reported for this long is flagged: the monitor itself has
 # stopped or is cut off from the ingest gateway (its own "stale" means its checks fail).
@@ -517,4 +527,61 @@ def error_occurrences_view(group_id: str, rows: ErrorRows, limit: int) -> ErrorO
     found = [error_view(row) for row in rows.rows if _group_of(row)[0] == group_id]
     return ErrorOccurrences.model_validate(
         {"group": group_id, "window": rows.window, "errors": found[:limit]}
+    )
+
+
+def attention_item(kind: str, row: Row) -> AttentionItem:
+    """A session row from `agentmon.store.attention` (with `occurred_ms` and `ack`)."""
+    ack = row["ack"]
+    return AttentionItem(
+        kind=cast(AttentionKind, kind),
+        id=row["session_id"],
+        since=ms_to_ts(int(row["occurred_ms"])),
+        acknowledged=None
+        if ack is None
+        else AttentionAck(by=ack.acked_by, at=ms_to_ts(ack.acked_ms)),
+        session=session_view(row),
+    )
+
+
+def attention_view(window: Window | None, found: AttentionRows) -> AttentionList:
+    return AttentionList(
+        window=window,
+        since=ms_to_ts(found.since_ms),
+        groups=[
+            AttentionGroup(
+                kind=cast(AttentionKind, kind),
+                open=found.open[kind],
+                acknowledged=found.acknowledged[kind],
+                items=[attention_item(kind, row) for row in rows],
+            )
+            for kind, rows in found.items.items()
+        ],
+    )
+
+
+def timeline_view(hours: int, found: TimelineRows) -> Timeline:
+    agents = []
+    for lane in found.lanes:
+        spans = [(b, e, "working") for b, e in lane.working]
+        spans += [(b, e, "waiting") for b, e in lane.waiting]
+        agents.append(
+            AgentTimeline(
+                agent_id=f"{lane.framework}/{lane.agent}",
+                framework=lane.framework,
+                spans=[
+                    TimelineSpan(state=cast(Any, state), start=ms_to_ts(b), end=ms_to_ts(e))
+                    for b, e, state in sorted(spans)
+                ],
+                working_ms=sum(e - b for b, e in lane.working),
+                waiting_ms=sum(e - b for b, e in lane.waiting),
+            )
+        )
+    return Timeline.model_validate(
+        {
+            "hours": hours,
+            "from": ms_to_ts(found.start_ms),
+            "to": ms_to_ts(found.end_ms),
+            "agents": agents,
+        }
     )

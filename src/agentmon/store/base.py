@@ -33,6 +33,7 @@ PRUNE_CONDITIONS = (
     ("tool_rollup_hour", "bucket < ?"),
     ("vm_history", "ts < ?"),
     ("facets", "last_ts < ?"),
+    ("attention_acks", "acked_ms < ?"),
 )
 PRUNE_CHUNK_ROWS = 2000
 PRUNE_PAUSE_S = 0.005

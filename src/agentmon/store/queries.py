@@ -586,9 +586,10 @@ class Queries(abc.ABC):
 
     # --- stats ---------------------------------------------------------------------------
 
-    async def summary(self, now_ms: int | None = None) -> SummaryRows:
+    async def summary(self, now_ms: int | None = None, day_start: int | None = None) -> SummaryRows:
+        """Today's figures since `day_start` (epoch ms; default the UTC midnight)."""
         now_ms = now_ms or self._now_ms()
-        day_start = now_ms // 86_400_000 * 86_400_000
+        day_start = now_ms // 86_400_000 * 86_400_000 if day_start is None else day_start
         status_sql, status_params = self._status_case(await self.status_context(now_ms))
         totals = await self.fetch(
             "SELECT framework, sum(events) AS events, sum(sessions) AS sessions, "
@@ -672,13 +673,15 @@ class Queries(abc.ABC):
 
     # --- agents and error groups ---------------------------------------------------------
 
-    async def agents(self, window: str, now_ms: int | None = None) -> AgentRows:
+    async def agents(
+        self, window: str, now_ms: int | None = None, day_start: int | None = None
+    ) -> AgentRows:
         """Every agent (framework + client id, or host) heard from within the window: its
-        most urgent session, that session's latest run and tool call, today's figures and
-        the VM it runs on."""
+        most urgent session, that session's latest run and tool call, today's figures (since
+        `day_start`, default the UTC midnight) and the VM it runs on."""
         now_ms = now_ms or self._now_ms()
         ctx = await self.status_context(now_ms)
-        day_start = now_ms // 86_400_000 * 86_400_000
+        day_start = now_ms // 86_400_000 * 86_400_000 if day_start is None else day_start
         status_sql, status_params = self._status_case(ctx)
         rows, runs_today, errors_today, vms = await asyncio.gather(
             self.fetch(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
@@ -32,6 +33,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from agentmon.csrf import SAFE_METHODS, forged_change
 
 log = logging.getLogger("agentmon.web")
 
@@ -161,6 +164,11 @@ class WebApp:
             return
         path: str = scope.get("path", "/")
         if is_api_path(path):
+            problem = forged_change(scope) if kind == "http" else None
+            if problem:
+                body = json.dumps({"error": problem}).encode()
+                await _send_bytes(send, 403, body, [(b"content-type", b"application/json")])
+                return
             if self.query_app is not None:
                 await self.query_app(scope, receive, send)
             elif kind == "websocket":
@@ -273,11 +281,13 @@ class WebApp:
             _header(scope, b"content-length") not in (None, b"0")
             or _header(scope, b"transfer-encoding") is not None
         )
+        safe = scope["method"] in SAFE_METHODS
         client = self._http_client()
         request = client.build_request(
             scope["method"],
             self._target(scope),
-            headers=self._forward_headers(scope),
+            # a change's Origin was checked above; the query API's host is not the page's
+            headers=self._forward_headers(scope, frozenset() if safe else frozenset({"origin"})),
             content=body() if has_body else None,
         )
         try:

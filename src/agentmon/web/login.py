@@ -28,7 +28,6 @@ from anyio import to_thread
 from starlette.types import Receive, Scope, Send
 
 from agentmon.auth import (
-    IDENTITY,
     KEY,
     SESSION,
     SESSION_COOKIE,
@@ -41,6 +40,7 @@ from agentmon.auth import (
     header,
     same_origin,
 )
+from agentmon.csrf import IDENTITY
 from agentmon.store.keys import ADMIN, INGEST
 from agentmon.store.users import (
     API_KEY_SESSION,

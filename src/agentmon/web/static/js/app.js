@@ -13,6 +13,7 @@ import { AgentsView } from "./views/agents.js";
 import { OpenClawView } from "./views/openclaw.js";
 import { ErrorsView } from "./views/errors.js";
 import { CostsView } from "./views/costs.js";
+import { AttentionNotifier } from "./attention.js";
 
 const ROUTES = [
   ["/", "dashboard"],
@@ -129,5 +130,6 @@ export function App() {
       <${LiveIndicator} />
     </header>
     <${ApiBanner} />
+    <${AttentionNotifier} />
     <main id="main" tabindex="-1">${view}</main>`;
 }

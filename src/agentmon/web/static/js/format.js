@@ -160,3 +160,12 @@ export function localInputToIso(value) {
   const ms = new Date(value).getTime();
   return Number.isNaN(ms) ? "" : new Date(ms).toISOString();
 }
+
+/** The viewer's IANA time zone ("Europe/Paris"), which the API's `tz` takes; null if unknown. */
+export function browserZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+  } catch {
+    return null;
+  }
+}

@@ -1,13 +1,16 @@
 // Agents: the roster. One card per agent (framework + client or host) in the order whoever
 // needs a person comes first: its state and since when, the question it waits on, its task,
 // its last tool call, today's figures and its VM. Live: refetched on events (throttled) and
-// every half minute, since stuck and lost agents are the ones that send nothing.
+// every half minute, since stuck and lost agents are the ones that send nothing. Each card ends
+// with a swimlane of the agent's last hours (working, waiting for you, idle).
 import { html, useEffect } from "../lib.js";
 import { withQuery } from "../api.js";
 import { useFetch, useTick } from "../hooks.js";
 import { useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
-import { costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, oneLine, plural } from "../format.js";
+import {
+  costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, formatDuration, formatTime, oneLine, parseTs, plural, browserZone,
+} from "../format.js";
 import { Empty, Loaded } from "../components/status.js";
 
 const EVERY_EVENT = () => true;
@@ -52,7 +55,32 @@ function VmHealth({ vm }) {
   <//>`;
 }
 
-function AgentCard({ agent: a, now }) {
+const LANE_HOURS = [1, 6, 12, 24];
+
+/** The agent's last hours as one bar: working and waiting spans, idle between. */
+function Swimlane({ lane, timeline }) {
+  const from = parseTs(timeline.from);
+  const width = Math.max(parseTs(timeline.to) - from, 1);
+  const spans = lane ? lane.spans : [];
+  const parts = [];
+  if (lane?.waiting_ms) parts.push(`waited ${formatDuration(lane.waiting_ms)}`);
+  if (lane?.working_ms) parts.push(`worked ${formatDuration(lane.working_ms)}`);
+  const summary = `last ${timeline.hours} h: ${parts.length ? parts.join(", ") : "idle"}`;
+  return html`<div class="swimlane-row">
+    <div class="swimlane" role="img" aria-label=${summary}>
+      ${spans.map((span) => {
+        const start = parseTs(span.start);
+        const end = parseTs(span.end);
+        const style = { left: `${((start - from) / width) * 100}%`, width: `${Math.max(((end - start) / width) * 100, 0.4)}%` };
+        return html`<span key=${span.start + span.state} class=${`lane-span lane-${span.state}`} style=${style}
+          title=${`${span.state} ${formatTime(span.start)}–${formatTime(span.end)}`}></span>`;
+      })}
+    </div>
+    <span class=${`lane-summary small ${lane?.waiting_ms ? "warn-text" : "muted"}`}>${summary}</span>
+  </div>`;
+}
+
+function AgentCard({ agent: a, now, lane, timeline }) {
   const tool = a.last_tool;
   const today = a.today;
   return html`<li class=${`agent-card state-${a.state}`} data-agent=${a.agent_id}>
@@ -75,6 +103,7 @@ function AgentCard({ agent: a, now }) {
       <span class="agent-today">today: ${plural(today.runs, "run")}${" · "}<span class=${today.errors ? "bad-text" : ""}>${plural(today.errors, "error")}</span>${" · "}${formatCompact(today.tokens)} tokens · <span title=${costTitle(today.cost_source)}>${formatCostOf(today.cost_usd, today.cost_source)}</span></span>
       <${VmHealth} vm=${a.vm} />
     </div>
+    ${timeline && html`<${Swimlane} lane=${lane} timeline=${timeline} />`}
   </li>`;
 }
 
@@ -94,12 +123,19 @@ export function AgentsView() {
   const [query, setQuery] = useQueryParams();
   const state = query.get("state");
   const span = query.get("window") || "24h";
-  const roster = useFetch(withQuery("/v1/agents", { window: span }));
-  useLiveRefresh(EVERY_EVENT, roster.reload, 2000);
+  const hours = LANE_HOURS.includes(Number(query.get("hours"))) ? Number(query.get("hours")) : 6;
+  const roster = useFetch(withQuery("/v1/agents", { window: span, tz: browserZone() }));
+  const timeline = useFetch(withQuery("/v1/agents/timeline", { hours }));
+  const reload = () => {
+    roster.reload();
+    timeline.reload();
+  };
+  useLiveRefresh(EVERY_EVENT, reload, 2000);
   useEffect(() => {
-    const timer = setInterval(roster.reload, REFRESH_MS);
+    const timer = setInterval(reload, REFRESH_MS);
     return () => clearInterval(timer);
-  }, [roster.reload]);
+  }, [roster.reload, timeline.reload]);
+  const lanes = new Map((timeline.data?.agents ?? []).map((lane) => [lane.agent_id, lane]));
 
   return html`<div class="view agents">
     <header class="view-head">
@@ -108,6 +144,13 @@ export function AgentsView() {
         <select value=${span} onChange=${(e) => setQuery({ window: e.currentTarget.value }, { replace: true })}>
           ${["1h", "6h", "24h", "7d"].map((w) => html`<option key=${w} value=${w}>${w}</option>`)}
         </select></label>
+      <label class="window-pick lane-pick">timeline of the last
+        <select value=${hours} onChange=${(e) => setQuery({ hours: e.currentTarget.value === "6" ? null : e.currentTarget.value }, { replace: true })}>
+          ${LANE_HOURS.map((h) => html`<option key=${h} value=${h}>${h} h</option>`)}
+        </select></label>
+      <span class="lane-legend small muted" aria-hidden="true">
+        <span class="lane-key lane-working"></span>working <span class="lane-key lane-waiting"></span>waiting for you
+        <span class="lane-key lane-idle"></span>idle</span>
     </header>
     <${Loaded} state=${roster} what="Loading the agents">${(data) => {
       const shown = state ? data.agents.filter((a) => a.state === state) : data.agents;
@@ -118,8 +161,9 @@ export function AgentsView() {
           ? html`<${Empty}>${data.agents.length === 0
             ? "No agent has reported in this window. Agents appear here with their first event."
             : "No agent is in this state now."}<//>`
-          : html`<ol class="roster">${shown.map((a) => html`<${AgentCard} key=${a.agent_id} agent=${a} now=${now} />`)}</ol>`}
-        <p class="muted small">Today is the UTC day since ${formatDateTime(data.day_start)}.</p>`;
+          : html`<ol class="roster">${shown.map((a) => html`<${AgentCard} key=${a.agent_id} agent=${a} now=${now}
+            lane=${lanes.get(a.agent_id)} timeline=${timeline.data} />`)}</ol>`}
+        <p class="muted small">Today is the day in ${data.timezone} since ${formatDateTime(data.day_start)}.</p>`;
     }}<//>
   </div>`;
 }

@@ -1,24 +1,25 @@
 // Dashboard: who needs attention, today's numbers, activity over time, the live feed, top
 // tools and the VMs. Everything refreshes on live events.
-import { html } from "../lib.js";
+import { html, useEffect, useState } from "../lib.js";
 import { withQuery } from "../api.js";
 import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
   costTitle, formatAgo, formatCompact, formatCost, formatCostOf, formatDateTime, formatDuration, formatInt, formatTime, oneLine,
-  parseTs, plural,
+  parseTs, plural, browserZone,
 } from "../format.js";
 import { useEventFeed } from "../feed.js";
-import { Empty, ErrorNote, Loaded, StatusBadge } from "../components/status.js";
+import { Empty, ErrorNote, Loaded, StatusBadge, statusLabel } from "../components/status.js";
+import { NotifyToggle, acknowledge } from "../attention.js";
 import { TimeChart } from "../components/chart.js";
 import { EventRow } from "../components/events.js";
 import { VmPill } from "../components/vm.js";
 
 const RANGES = ["1h", "6h", "24h", "7d"];
-const ATTENTION_LIMIT = 20; // fetched per status
-const ATTENTION_SHOWN = 6; // cards shown, more only when more wait for a human
-const WAITING_SHOWN = 9; // at most this many waiting cards; the rest are one click away
+const ATTENTION_PER_KIND = 6; // cards per kind; the rest are one click away
+const WAITING_SHOWN = 9; // waiting agents get more room: each one is blocked on a person
+const ATTENTION_POLL_MS = 30000; // stuck and lost agents send no event that would say so
 const SESSION_EVENT = (e) => ev.session(e) !== null;
 const VM_EVENT = (e) => ev.type(e) === "openclaw.snapshot";
 const ANY_EVENT = () => true;
@@ -28,76 +29,139 @@ function reasonText(reason) {
   return reason ? reason.replace(/_/g, " ") : "";
 }
 
-/** The second line of an attention card: what the agent asks, or how it failed. */
-function AttentionDetail({ session: s, now }) {
-  const where = `${s.framework} · ${s.host || "—"}`;
-  if (s.status === "waiting") {
-    const since = html`<time datetime=${s.last_event_at} title=${formatDateTime(s.last_event_at)}>${formatTime(s.last_event_at)}</time>`;
-    return html`
-      ${s.waiting_message && html`<span class="attention-question">${oneLine(s.waiting_message, 160)}</span>`}
-      <span class="attention-why muted">${where}${s.waiting_reason ? ` · ${reasonText(s.waiting_reason)}` : ""}${" · "}waiting since ${since} (${formatAgo(s.last_event_at, now)})</span>`;
-  }
-  return html`<span class="attention-why muted">${where} · ${plural(s.error_count, "error")} · last event ${formatAgo(s.last_event_at, now)}</span>`;
+const SINCE_WORDS = {
+  stuck: "no event since",
+  looping: "repeating one tool call since",
+  lost: "its VM stopped reporting or runs no more, since",
+  error: "failed",
+};
+
+function Since({ ts, now }) {
+  return html`<time datetime=${ts} title=${formatDateTime(ts)}>${formatTime(ts)}</time> (${formatAgo(ts, now)})`;
 }
 
-/** The sessions that need someone: every one waiting for a human, then the latest failures. */
-function AttentionStrip({ now, waitingTotal }) {
-  const waiting = useFetch(withQuery("/v1/sessions", { status: "waiting", limit: ATTENTION_LIMIT }));
-  const failed = useFetch(withQuery("/v1/sessions", { status: "error", limit: ATTENTION_LIMIT }));
-  useLiveRefresh(SESSION_EVENT, () => {
-    waiting.reload();
-    failed.reload();
-  });
-  const error = waiting.error || failed.error;
-  if (!waiting.data || !failed.data) {
+/** The second line of an attention card: what the agent asks, or what went wrong since when. */
+function AttentionDetail({ item, now }) {
+  const s = item.session;
+  const where = `${s.framework} · ${s.host || "—"}`;
+  if (item.kind === "waiting") {
+    return html`
+      ${s.waiting_message && html`<span class="attention-question">${oneLine(s.waiting_message, 160)}</span>`}
+      <span class="attention-why muted">${where}${s.waiting_reason ? ` · ${reasonText(s.waiting_reason)}` : ""}${" · "}waiting since <${Since} ts=${item.since} now=${now} /></span>`;
+  }
+  const errors = item.kind === "error" && s.error_count ? ` · ${plural(s.error_count, "error")}` : "";
+  const since = item.kind === "stuck" ? s.last_event_at : item.since;
+  return html`<span class="attention-why muted">${where}${errors} · ${SINCE_WORDS[item.kind]} <${Since} ts=${since} now=${now} /></span>`;
+}
+
+function AckLine({ item, now, onChange }) {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState("");
+  const act = async (reopen) => {
+    setBusy(true);
+    setProblem("");
+    try {
+      await acknowledge(item.kind, item.id, { reopen });
+      onChange();
+    } catch (error) {
+      setProblem(error.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const ack = item.acknowledged;
+  return html`<span class="ack-line">
+    ${ack ? html`<span class="muted small">acknowledged by ${ack.by} ${formatAgo(ack.at, now)}</span>
+        <button type="button" class="link-button" disabled=${busy} onClick=${() => act(true)}>Reopen</button>`
+      : html`<button type="button" class="ack-button" disabled=${busy} onClick=${() => act(false)}
+          title="Mark as seen for everyone; it comes back if this happens again">Acknowledge</button>`}
+    ${problem && html`<span class="bad-text small" role="alert">${problem}</span>`}
+  </span>`;
+}
+
+function AttentionCard({ item, now, onChange }) {
+  const s = item.session;
+  return html`<li class=${item.acknowledged ? "acknowledged" : ""}>
+    <${Link} class=${`attention-card status-${item.kind}`} href=${`/sessions/${encodeURIComponent(item.id)}`}>
+      <span class="attention-line">
+        <${StatusBadge} status=${item.kind} />
+        <span class="attention-title">${oneLine(s.title || s.session_id, 70)}</span>
+      </span>
+      <${AttentionDetail} item=${item} now=${now} />
+    <//>
+    <${AckLine} item=${item} now=${now} onChange=${onChange} />
+  </li>`;
+}
+
+function WindowPicker({ value, onChange }) {
+  return html`<div class="segmented" role="group" aria-label="Attention window">
+    ${RANGES.map((w) => html`<button type="button" key=${w} aria-pressed=${w === value}
+      class=${w === value ? "active" : ""} onClick=${() => onChange(w)}>${w}</button>`)}
+  </div>`;
+}
+
+/** One kind's cards: the open ones (and the acknowledged ones when asked), the rest a link. */
+function AttentionGroup({ group, showAcked, now, onChange }) {
+  const limit = group.kind === "waiting" ? WAITING_SHOWN : ATTENTION_PER_KIND;
+  const candidates = group.items.filter((i) => showAcked || !i.acknowledged);
+  const shown = candidates.slice(0, limit);
+  const total = group.open + (showAcked ? group.acknowledged : 0);
+  if (shown.length === 0) return null;
+  return html`<div class=${`attention-group kind-${group.kind}`}>
+    <h3 class="attention-kind">${statusLabel(group.kind)} <span class="muted">${total}</span>
+      ${total > shown.length && html`<${Link} class="small" href=${`/sessions?status=${group.kind}`}>${total - shown.length} more<//>`}
+    </h3>
+    <ul class="attention-list">
+      ${shown.map((item) => html`<${AttentionCard} key=${item.id} item=${item} now=${now} onChange=${onChange} />`)}
+    </ul>
+  </div>`;
+}
+
+/** What needs a person within the window, by kind, most urgent first; each can be acknowledged. */
+function AttentionStrip({ now, window: span, setWindow }) {
+  const [showAcked, setShowAcked] = useState(false);
+  const found = useFetch(withQuery("/v1/attention", { window: span }));
+  useLiveRefresh(SESSION_EVENT, found.reload, 1000);
+  useEffect(() => {
+    const timer = setInterval(found.reload, ATTENTION_POLL_MS);
+    return () => clearInterval(timer);
+  }, [found.reload]);
+  if (!found.data) {
     return html`<section class="attention" aria-label="Agents needing attention">
-      ${error ? html`<${ErrorNote} error=${error} onRetry=${() => { waiting.reload(); failed.reload(); }} />`
+      ${found.error ? html`<${ErrorNote} error=${found.error} onRetry=${found.reload} />`
         : html`<p class="note loading">Checking for agents that need attention…</p>`}
     </section>`;
   }
-  const byRecent = (a, b) => (a.last_event_at < b.last_event_at ? 1 : -1);
-  const waits = [...waiting.data.sessions].sort(byRecent);
-  const fails = [...failed.data.sessions].sort(byRecent);
-  if (waits.length + fails.length === 0) {
+  const groups = found.data.groups;
+  const open = groups.reduce((n, g) => n + g.open, 0);
+  const acked = groups.reduce((n, g) => n + g.acknowledged, 0);
+  const controls = html`<span class="attention-controls">
+    <${WindowPicker} value=${span} onChange=${setWindow} />
+    ${acked > 0 && html`<button type="button" class="toggle" aria-pressed=${showAcked}
+      onClick=${() => setShowAcked(!showAcked)}>${showAcked ? "Hide" : "Show"} ${acked} acknowledged</button>`}
+    <${NotifyToggle} />
+  </span>`;
+  if (open === 0 && !showAcked) {
     return html`<section class="attention clear" aria-label="Agents needing attention">
       <span class="dot ok" aria-hidden="true"></span>
-      No agent is waiting for a human and none has failed.
+      <span class="attention-clear-text">Nothing needs you: in the last ${span} no agent started waiting for a human,
+        got stuck, looped, was lost or failed${acked ? " that nobody acknowledged" : ""}.</span>
+      ${controls}
     </section>`;
   }
-  const firstWaits = waits.slice(0, WAITING_SHOWN);
-  const shown = [...firstWaits, ...fails].slice(0, Math.max(ATTENTION_SHOWN, firstWaits.length));
-  // A full page may hide more; the summary's count of waiting sessions knows how many.
-  const totalWaiting = Math.max(waits.length, waitingTotal ?? 0);
-  const atMost = (list, total = list.length) => (total >= ATTENTION_LIMIT && total === list.length ? `${total}+` : total);
-  const hidden = (list, total = list.length) => {
-    const n = total - list.filter((s) => shown.includes(s)).length;
-    return total >= ATTENTION_LIMIT && total === list.length ? `${n}+` : n;
-  };
   return html`<section class="attention" aria-label="Agents needing attention">
     <header class="attention-head">
-      <h2>Needs attention</h2>
-      ${waits.length > 0 && html`<${Link} class="count" href="/sessions?status=waiting">${atMost(waits, totalWaiting)} waiting for a human<//>`}
-      ${fails.length > 0 && html`<${Link} class="count bad" href="/sessions?status=error">${atMost(fails)} failed<//>`}
-      <span class="attention-more">
-        ${totalWaiting > firstWaits.length && html`<${Link} href="/sessions?status=waiting">${hidden(waits, totalWaiting)} more waiting<//>`}
-        ${fails.some((s) => !shown.includes(s)) && html`<${Link} href="/sessions?status=error">${hidden(fails)} more failed<//>`}
-      </span>
+      <h2>Needs attention <span class="muted small">last ${span}</span></h2>
+      ${groups.filter((g) => g.open > 0).map((g) => html`<${Link} key=${g.kind}
+        class=${`count kind-${g.kind}`} href=${`/sessions?status=${g.kind}`}>${g.open} ${statusLabel(g.kind)}<//>`)}
+      ${controls}
     </header>
-    <ul class="attention-list">
-      ${shown.map((s) => html`<li key=${s.session_id}>
-        <${Link} class=${`attention-card status-${s.status}`} href=${`/sessions/${encodeURIComponent(s.session_id)}`}>
-          <span class="attention-line">
-            <${StatusBadge} status=${s.status} />
-            <span class="attention-title">${oneLine(s.title || s.session_id, 70)}</span>
-          </span>
-          <${AttentionDetail} session=${s} now=${now} />
-        <//>
-      </li>`)}
-    </ul>
+    ${groups.map((g) => html`<${AttentionGroup} key=${g.kind} group=${g} showAcked=${showAcked} now=${now} onChange=${found.reload} />`)}
   </section>`;
 }
 
-/** "Today (UTC)": the summary's day, named with the zone the API counts it in. */
+/** "Today (Europe/Paris)": the summary's day, named with the zone the API counted it in (the
+ * browser's own, sent as `tz`). */
 function todayLabel(summary) {
   return `Today (${summary.timezone || "UTC"})`;
 }
@@ -267,11 +331,14 @@ function TopTools({ range, tools }) {
     <${Loaded} state=${tools} what="Loading tools">${(data) => data.tools.length === 0
       ? html`<${Empty}>No tool calls in the last ${range}.<//>`
       : html`<table class="table compact">
-          <thead><tr><th>tool</th><th class="num">calls</th><th class="num">errors</th><th class="num">avg</th></tr></thead>
+          <thead><tr><th>tool</th><th class="num">calls</th><th class="num">errors</th>
+            <th class="num" title="median latency of its latest calls">p50</th>
+            <th class="num" title="95th percentile latency of its latest calls">p95</th></tr></thead>
           <tbody>${data.tools.map((t) => html`<tr key=${t.name}>
             <td>${t.name}</td><td class="num">${formatInt(t.calls)}</td>
             <td class=${`num ${t.errors ? "bad-text" : ""}`}>${formatInt(t.errors)}</td>
-            <td class="num">${formatDuration(t.avg_ms)}</td></tr>`)}</tbody>
+            <td class="num" title=${t.avg_ms === null ? null : `mean ${formatDuration(t.avg_ms)}`}>${formatDuration(t.p50_ms)}</td>
+            <td class="num">${formatDuration(t.p95_ms)}</td></tr>`)}</tbody>
         </table>`}<//>
   </section>`;
 }
@@ -292,7 +359,7 @@ export function DashboardView() {
   const [query, setQuery] = useQueryParams();
   const range = RANGES.includes(query.get("range")) ? query.get("range") : "24h";
   const chart = Object.hasOwn(CHARTS, query.get("chart") ?? "") ? query.get("chart") : "activity";
-  const summary = useFetch("/v1/stats/summary");
+  const summary = useFetch(withQuery("/v1/stats/summary", { tz: browserZone() }));
   const timeseries = useFetch(withQuery("/v1/stats/timeseries", { window: range }));
   const tools = useFetch(withQuery("/v1/stats/tools", { window: range, limit: 10 }));
   useLiveRefresh(ANY_EVENT, () => {
@@ -300,11 +367,13 @@ export function DashboardView() {
     timeseries.reload();
     tools.reload();
   }, 1500);
+  const attentionWindow = RANGES.includes(query.get("attention")) ? query.get("attention") : "24h";
+  const setAttentionWindow = (w) => setQuery({ attention: w === "24h" ? null : w }, { replace: true });
   const setRange = (w) => setQuery({ range: w === "24h" ? null : w }, { replace: true });
   const setChart = (c) => setQuery({ chart: c === "activity" ? null : c }, { replace: true });
 
   return html`<div class="view dashboard">
-    <${AttentionStrip} now=${now} waitingTotal=${summary.data?.waiting_sessions} />
+    <${AttentionStrip} now=${now} window=${attentionWindow} setWindow=${setAttentionWindow} />
     <${VmStrip} />
     <${Loaded} state=${summary} what="Loading today's numbers">${(data) => html`<${StatCards} summary=${data} />`}<//>
     <div class="grid-2">
