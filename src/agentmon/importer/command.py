@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
 from agentmon.client.usage import normalize_usage
+from agentmon.importer import hermes_db
 from agentmon.integrations import (
     claude_history,
     codex_history,
@@ -161,10 +162,10 @@ TOOL_READERS = {
     "hermes": Tool(
         hermes_history.FRAMEWORK,
         hermes_history.default_roots,
-        hermes_history.find_sessions,
-        hermes_history.database_size,
+        hermes_db.find_sessions,
+        hermes_db.database_size,
         lambda _session: 1,
-        hermes_history.import_session,
+        hermes_db.import_session,
     ),
 }
 

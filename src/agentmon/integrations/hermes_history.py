@@ -1,4 +1,5 @@
-"""Hermes Agent history for ``agentmon import``: its SQLite state → events.
+"""Hermes Agent history for ``agentmon import``: its SQLite state's rows → events (the
+database is read by ``agentmon.importer.hermes_db``).
 
 ``$HERMES_HOME/state.db`` (default ``~/.hermes/state.db``) and each profile's
 ``profiles/<name>/state.db``, opened read-only. A ``sessions`` row is a session (``cwd``,
@@ -12,11 +13,6 @@ an open session's totals still grow and a second import must not add them again.
 
 from __future__ import annotations
 
-import sqlite3
-import sys
-from collections.abc import Iterator
-from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,81 +26,22 @@ USAGE_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_wr
 Row = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class HermesSession:
-    database: Path
-    session_id: str
-
-
 def default_roots(env: dict[str, str]) -> list[Path]:
     if env.get("HERMES_HOME"):
         return [Path(env["HERMES_HOME"]).expanduser()]
     return [Path(env.get("HOME") or str(Path.home())).expanduser() / ".hermes"]
 
 
-def _databases(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(p for p in [root / "state.db", *root.glob("profiles/*/state.db")] if p.is_file())
-
-
-def _open(database: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def find_sessions(roots: list[Path], since: float | None) -> list[HermesSession]:
-    """The ended sessions of every database (active since `since`, when given)."""
-    found = []
-    for root in roots:
-        for database in _databases(root):
-            try:
-                with closing(_open(database)) as conn:
-                    rows = conn.execute(
-                        "SELECT id FROM sessions WHERE ended_at IS NOT NULL "
-                        "AND coalesce(last_activity_at, ended_at) >= ? ORDER BY started_at, id",
-                        [since or 0],
-                    ).fetchall()
-            except sqlite3.DatabaseError as exc:  # not Hermes' database, or not a database
-                print(f"agentmon import: {database}: not read ({exc})", file=sys.stderr)
-                continue
-            found += [HermesSession(database, str(row["id"])) for row in rows]
-    return found
-
-
-def database_size(session: HermesSession) -> int:
-    return 1
-
-
-def import_session(session: HermesSession, source: dict[str, str]) -> SessionImport | None:
-    with closing(_open(session.database)) as conn:
-        row = conn.execute("SELECT * FROM sessions WHERE id = ?", [session.session_id]).fetchone()
-        if row is None:
-            return None
-        messages = conn.execute(
-            "SELECT * FROM messages WHERE session_id = ? AND coalesce(active, 1) <> 0 "
-            "ORDER BY timestamp, id",
-            [session.session_id],
-        ).fetchall()
-        models = list(_model_usage(conn, session.session_id))
-    replay = _Replay(dict(row), source)
+def replay_session(
+    row: Row, messages: list[Row], models: list[Row], source: dict[str, str]
+) -> SessionImport:
+    """One ended session's events: its row, its active messages in order, its usage."""
+    replay = _Replay(row, source)
     for message in messages:
-        replay.message(dict(message))
-    replay.usage(dict(row), models)
+        replay.message(message)
+    replay.usage(row, models)
     replay.close(ended=True)
     return SessionImport(replay.tracker.events, {}, len(messages) + 1)
-
-
-def _model_usage(conn: sqlite3.Connection, session_id: str) -> Iterator[Row]:
-    try:
-        rows = conn.execute(
-            "SELECT * FROM session_model_usage WHERE session_id = ?", [session_id]
-        ).fetchall()
-    except sqlite3.OperationalError:  # an older schema without the table
-        return
-    for row in rows:
-        yield dict(row)
 
 
 def _counts(row: Row) -> dict[str, int]:
