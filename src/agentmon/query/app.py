@@ -52,6 +52,7 @@ from agentmon.query.params import (
     timestamp,
 )
 from agentmon.query.records import ExportFormat, encode_records
+from agentmon.query.search import search_routes
 from agentmon.store import NotFound, Store
 from agentmon.store.queries import (
     SESSION_STATUSES,
@@ -128,6 +129,7 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
         )
 
     app.include_router(_http_routes(store))
+    app.include_router(search_routes(store))
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
 
     @app.websocket("/v1/ws")
