@@ -12,6 +12,7 @@ import { SessionView } from "./views/session.js";
 import { AgentsView } from "./views/agents.js";
 import { OpenClawView } from "./views/openclaw.js";
 import { ErrorsView } from "./views/errors.js";
+import { SearchView } from "./views/search.js";
 
 const ROUTES = [
   ["/", "dashboard"],
@@ -20,6 +21,7 @@ const ROUTES = [
   ["/agents", "agents"],
   ["/openclaw", "openclaw"],
   ["/errors", "errors"],
+  ["/search", "search"],
 ];
 
 const NAV = [
@@ -28,6 +30,7 @@ const NAV = [
   ["/agents", "Agents", ["agents"]],
   ["/openclaw", "OpenClaw", ["openclaw"]],
   ["/errors", "Errors", ["errors"]],
+  ["/search", "Search", ["search"]],
 ];
 
 // A tab's title before its view names a more precise subject (see usePageTitle).
@@ -38,6 +41,7 @@ const TITLES = {
   agents: "Agents",
   openclaw: "OpenClaw VMs",
   errors: "Errors",
+  search: "Search",
 };
 
 function LiveIndicator() {
@@ -108,6 +112,7 @@ export function App() {
     case "agents": view = html`<${AgentsView} />`; break;
     case "openclaw": view = html`<${OpenClawView} />`; break;
     case "errors": view = html`<${ErrorsView} />`; break;
+    case "search": view = html`<${SearchView} />`; break;
     default: view = html`<${NotFound} path=${route.path} />`;
   }
 
