@@ -116,3 +116,29 @@ def test_search_on_an_empty_store(
         finally:
             page.context.close()
     problems.check()
+
+
+def test_sessions_sort_by_a_column_and_show_the_total(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    page.goto(embedded_server.ui_url + "/sessions")
+    expect(page.locator("tbody tr").first).to_be_visible()
+    expect(page.locator(".session-total")).to_contain_text("shown")
+    page.get_by_role("button", name="tokens").click()
+    expect(page).to_have_url(re.compile(r"sort=tokens&dir=desc"))
+    expect(page.locator("th[aria-sort=descending]")).to_have_text("tokens ▼")
+    cells = page.locator("tbody td[data-label=tokens]").all_text_contents()
+    values = [_compact(text) for text in cells]
+    assert values == sorted(values, reverse=True) and values[0] > 0
+    page.get_by_role("button", name="tokens").click()
+    expect(page.locator("th[aria-sort=ascending]")).to_have_text("tokens ▲")
+    values = [_compact(t) for t in page.locator("tbody td[data-label=tokens]").all_text_contents()]
+    assert values == sorted(values)
+    shot(page, "sessions-sorted-1440")
+
+
+def _compact(text: str) -> float:
+    """13.8K → 13800 (formatCompact's output)."""
+    text = text.strip().replace(",", "")
+    scale = {"K": 1e3, "M": 1e6, "B": 1e9}.get(text[-1:], 1)
+    return float(text.rstrip("KMB") or 0) * scale

@@ -244,6 +244,7 @@ def _http_routes(store: Store) -> APIRouter:
         return SessionPage(
             sessions=[views.session_view(row) for row in page.rows],
             next_cursor=_session_next(page),
+            total=await store.count_sessions(filters) if cursor is None else None,
         )
 
     @router.get(
