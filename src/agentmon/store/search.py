@@ -29,6 +29,7 @@ KINDS = ("prompt", "answer", "tool", "error")
 DEFAULT_MAX_CHARS = 8192  # AGENTMON_SEARCH_MAX_CHARS: text indexed per field at most (0: none)
 # a PostgreSQL tsvector holds at most 1 MB: a field past this is cut here whatever the setting
 LONGEST_SEARCH_TEXT = 100_000
+MAX_FIELD = LONGEST_SEARCH_TEXT  # a field's text before the store's own limit cuts it
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
 SNIPPET_CHARS = 240
@@ -67,27 +68,34 @@ Doc = tuple[Any, ...]  # COLUMNS + text
 def text_of(value: Any, max_chars: int) -> str:
     """The searchable text of a payload value: a string as is, otherwise its scalar leaves
     (keys left out) one per line; NUL removed, cut at `max_chars`."""
+    if isinstance(value, str):
+        return value[:max_chars].replace("\x00", "")
     parts: list[str] = []
     size = 0
     stack = [value]
     while stack and size < max_chars:
         item = stack.pop()
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            parts.append(item)
+            size += len(item) + 1
+        elif isinstance(item, dict):
             stack.extend(reversed(list(item.values())))
         elif isinstance(item, list | tuple):
             stack.extend(reversed(item))
         elif item is not None:
-            text = item if isinstance(item, str) else str(item).lower()
-            if text:
-                parts.append(text)
-                size += len(text) + 1
-    return "\n".join(parts).replace("\x00", "")[:max_chars]
+            parts.append(str(item).lower())
+            size += len(parts[-1]) + 1
+    return "\n".join(parts)[:max_chars].replace("\x00", "")
 
 
 def documents(events: list[Envelope], max_chars: int) -> list[Doc]:
-    """The batch's documents, one per key (the longest text wins), in key order."""
+    """The batch's documents, one per key (merged as the upsert merges), in key order."""
     docs: dict[str, Doc] = {}
+    if max_chars <= 0:
+        return []
     for event in events:
+        if event.event.type not in _INDEXED:
+            continue
         for doc in _documents_of(event, max_chars):
             held = docs.get(doc[0])
             docs[doc[0]] = doc if held is None else _merged(held, doc)
@@ -100,36 +108,83 @@ def _merged(held: Doc, new: Doc) -> Doc:
     return (*held[:-2], held[-2] or new[-2], text)
 
 
-def _documents_of(event: Envelope, max_chars: int) -> Iterator[Doc]:
+_INDEXED = frozenset(
+    (
+        EventType.RUN_START,
+        EventType.RUN_END,
+        EventType.SPAN_START,
+        EventType.SPAN_END,
+        EventType.ERROR,
+    )
+)
+
+
+Field = tuple[str, str, Any, str | None, Any]
+
+
+def _fields_of(event: Envelope) -> list[Field]:
+    """(key, kind, value, span id, tool name) for each field of the event that is searched."""
     kind, payload, c = event.event.type, event.payload, event.correlation
-    source = event.event.source
-    base = (ts_to_ms(event.event.ts), c.session_id, c.run_id)
-
-    def doc(key: str, doc_kind: str, value: Any, span: str | None = None, tool: Any = None) -> Doc:
-        text = text_of(value, max_chars)
-        name = str(tool)[:200] if tool else None
-        return (key, doc_kind, *base, span, source.framework, source.host, name, text)
-
     run = c.run_id or event.event.id
-    found: list[Doc] = []
     if kind == EventType.RUN_START:
-        prompt = payload.get("input") or payload.get("prompt")
-        found.append(doc(f"run:{run}:prompt", "prompt", prompt))
-    elif kind == EventType.RUN_END:
-        found.append(doc(f"run:{run}:answer", "answer", payload.get("output")))
-        found.append(doc(f"run:{run}:error", "error", payload.get("error")))
-    elif kind in (EventType.SPAN_START, EventType.SPAN_END) and c.span_id:
-        span, name = c.span_id, payload.get("name") or payload.get("tool_name")
-        if payload.get("kind") == "tool":
-            call = [name, payload.get("input")]
-            found.append(doc(f"span:{span}:call", "tool", call, span, name))
-            found.append(doc(f"span:{span}:output", "tool", payload.get("output"), span, name))
-        found.append(doc(f"span:{span}:error", "error", payload.get("error"), span, name))
-    elif kind == EventType.ERROR:
+        return [
+            (
+                f"run:{run}:prompt",
+                "prompt",
+                payload.get("input") or payload.get("prompt"),
+                None,
+                None,
+            )
+        ]
+    if kind == EventType.RUN_END:
+        return [
+            (f"run:{run}:answer", "answer", payload.get("output"), None, None),
+            (f"run:{run}:error", "error", payload.get("error"), None, None),
+        ]
+    if kind == EventType.ERROR:
         message = payload.get("message") or payload.get("error")
         key = f"span:{c.span_id}:error" if c.span_id else f"error:{event.event.id}"
-        found.append(doc(key, "error", message, c.span_id))
-    yield from (d for d in found if d[-1])
+        return [(key, "error", message, c.span_id, None)]
+    span = c.span_id
+    if not span:
+        return []
+    name = payload.get("name") or payload.get("tool_name")
+    fields: list[Field] = [(f"span:{span}:error", "error", payload.get("error"), span, name)]
+    if payload.get("kind") == "tool":
+        given = payload.get("input")
+        if given is not None or kind == EventType.SPAN_START:
+            call = (
+                f"{name}\n{text_of(given, MAX_FIELD)}"
+                if name and given is not None
+                else given or name
+            )
+            fields.append((f"span:{span}:call", "tool", call, span, name))
+        fields.append((f"span:{span}:output", "tool", payload.get("output"), span, name))
+    return fields
+
+
+def _documents_of(event: Envelope, max_chars: int) -> Iterator[Doc]:
+    fields = [f for f in _fields_of(event) if f[2] is not None and f[2] != ""]
+    if not fields:
+        return
+    source, c = event.event.source, event.correlation
+    ms = ts_to_ms(event.event.ts)
+    for key, kind, value, span, tool in fields:
+        text = text_of(value, max_chars)
+        if text:
+            name = str(tool)[:200] if tool else None
+            yield (
+                key,
+                kind,
+                ms,
+                c.session_id,
+                c.run_id,
+                span,
+                source.framework,
+                source.host,
+                name,
+                text,
+            )
 
 
 def write_sqlite(conn: Any, events: list[Envelope], max_chars: int) -> None:
