@@ -10,6 +10,7 @@ import pytest
 
 from agentmon.events import Envelope, new_event
 from agentmon.store import Store
+from agentmon.store import search as search_module
 from agentmon.store.search import BadQuery, SearchFilters, parse_query, search, snippet
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -146,6 +147,17 @@ async def test_pages_follow_each_other(seeded: Store) -> None:
         position = (int(rows[-1]["ts"]), rows[-1]["doc_key"])
     assert seen == [row["doc_key"] for row in every]
     assert len(seen) >= 4
+
+
+async def test_a_small_recent_window_gives_the_same_pages(
+    seeded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terms = parse_query("config")
+    wide, _ = await search(seeded, seeded.dialect, terms, SearchFilters(), limit=2)
+    monkeypatch.setattr(search_module, "RECENT_PROBE", 3)
+    narrow, more = await search(seeded, seeded.dialect, terms, SearchFilters(), limit=2)
+    assert [r["doc_key"] for r in narrow] == [r["doc_key"] for r in wide] and more
+    assert await keys(seeded, "-q") == [] and await keys(seeded, "conf") != []
 
 
 async def test_redelivery_adds_nothing_and_late_input_is_indexed(store: Store) -> None:

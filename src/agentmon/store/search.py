@@ -7,8 +7,8 @@ tsvector and GIN (migration 011); in both a word is a run of letters and digits.
 
 Read side: a query is words and "quoted phrases", all of which must match. A word with
 punctuation in it (`config/prod.yaml`, `-rf`) matches its letter-and-digit words in sequence
-and must then appear as typed (case aside); the last word of an unquoted term also matches as
-a prefix. Hits come newest first, with a snippet whose matching parts are marked.
+and must then appear as typed (case aside); the last word of an unquoted term, of 3 letters or
+more, also matches as a prefix. Hits come newest first, with a snippet whose matches are marked.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ LONGEST_SEARCH_TEXT = 100_000
 MAX_FIELD = LONGEST_SEARCH_TEXT  # a field's text before the store's own limit cuts it
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 16
+# a shorter last word is matched whole: `-q` or `rm` as a prefix would match thousands of words
+MIN_PREFIX = 3
 SNIPPET_CHARS = 240
 COLUMNS = ("doc_key", "kind", "ts", "session_id", "run_id", "span_id", "framework", "host", "tool")
 _ALL_COLUMNS = (*COLUMNS, "text")
@@ -227,7 +229,8 @@ def parse_query(q: str) -> list[Term]:
             continue
         words = tuple(_WORD.findall(raw))
         plain = not quoted and len(words) == 1 and words[0] == raw
-        terms.append(Term(words, None if plain else _SPACE.sub(" ", raw), not quoted))
+        prefix = not quoted and bool(words) and len(words[-1]) >= MIN_PREFIX
+        terms.append(Term(words, None if plain else _SPACE.sub(" ", raw), prefix))
     if not any(term.words for term in terms):
         raise BadQuery("has no letters or digits to search for")
     if len(terms) > MAX_TERMS:
@@ -262,6 +265,48 @@ def tsquery(terms: list[Term]) -> str:
     return " & ".join(phrases)
 
 
+# PostgreSQL first looks for the newest matches among this many newest documents (an index
+# scan by time): a common word fills a page there at once, where the GIN index would hand over
+# every one of its matches to be sorted. Only when they hold too few does the GIN query run.
+RECENT_PROBE = 5000
+_ORDER = "ORDER BY d.ts DESC, d.doc_key DESC"
+
+
+def _filter_clauses(
+    filters: SearchFilters, position: tuple[int, str] | None
+) -> tuple[list[str], list[Any]]:
+    """The conditions on a document's columns (none on its text)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("kind", filters.kind),
+        ("framework", filters.framework),
+        ("host", filters.host),
+        ("session_id", filters.session_id),
+    ):
+        if value is not None:
+            clauses.append(f"d.{column} = ?")
+            params.append(value)
+    for clause, bound in (("d.ts >= ?", filters.from_ms), ("d.ts < ?", filters.to_ms)):
+        if bound is not None:
+            clauses.append(clause)
+            params.append(bound)
+    if position is not None:
+        clauses.append("(d.ts < ? OR (d.ts = ? AND d.doc_key < ?))")
+        params += [position[0], position[0], position[1]]
+    return clauses, params
+
+
+def _text_clauses(dialect: str, terms: list[Term]) -> tuple[list[str], list[Any]]:
+    """The index match and each term's as-typed check."""
+    if dialect == "postgres":
+        match, expression, contains = "d.words @@ to_tsquery('simple', ?)", tsquery(terms), "strpos"
+    else:
+        match, expression, contains = "search_fts MATCH ?", fts5_match(terms), "instr"
+    exact = [t.exact for t in terms if t.exact is not None]
+    return [match] + [f"{contains}(lower(d.text), ?) > 0"] * len(exact), [expression, *exact]
+
+
 async def search(
     store: Queries,
     dialect: str,
@@ -273,42 +318,24 @@ async def search(
 ) -> tuple[list[dict[str, Any]], bool]:
     """The matching documents newest first after `position` (ts, doc_key), and whether more
     follow."""
-    if dialect == "postgres":
-        source = "search_docs d WHERE d.words @@ to_tsquery('simple', ?)"
-        params: list[Any] = [tsquery(terms)]
-        contains = "strpos(lower(d.text), ?) > 0"
-    else:
-        source = "search_fts JOIN search_docs d ON d.id = search_fts.rowid WHERE search_fts MATCH ?"
-        params = [fts5_match(terms)]
-        contains = "instr(lower(d.text), ?) > 0"
-    clauses = []
-    for column, value in (
-        ("kind", filters.kind),
-        ("framework", filters.framework),
-        ("host", filters.host),
-        ("session_id", filters.session_id),
-    ):
-        if value is not None:
-            clauses.append(f"d.{column} = ?")
-            params.append(value)
-    if filters.from_ms is not None:
-        clauses.append("d.ts >= ?")
-        params.append(filters.from_ms)
-    if filters.to_ms is not None:
-        clauses.append("d.ts < ?")
-        params.append(filters.to_ms)
-    for term in terms:
-        if term.exact is not None:
-            clauses.append(contains)
-            params.append(term.exact)
-    if position is not None:
-        clauses.append("(d.ts < ? OR (d.ts = ? AND d.doc_key < ?))")
-        params += [position[0], position[0], position[1]]
-    where = "".join(f" AND {clause}" for clause in clauses)
     columns = ", ".join(f"d.{name}" for name in _ALL_COLUMNS)
+    where, params = _filter_clauses(filters, position)
+    text, text_params = _text_clauses(dialect, terms)
+    if dialect == "postgres":
+        recent = await store.fetch(
+            f"SELECT {columns} FROM (SELECT * FROM search_docs d"
+            + "".join(f" {'AND' if i else 'WHERE'} {c}" for i, c in enumerate(where))
+            + f" {_ORDER} LIMIT ?) d WHERE {' AND '.join(text)} {_ORDER} LIMIT ?",
+            [*params, RECENT_PROBE, *text_params, limit + 1],
+        )
+        if len(recent) > limit:  # the newest matches of all are among the newest documents
+            return recent[:limit], True
+        source = "search_docs d"
+    else:
+        source = "search_fts JOIN search_docs d ON d.id = search_fts.rowid"
     rows = await store.fetch(
-        f"SELECT {columns} FROM {source}{where} ORDER BY d.ts DESC, d.doc_key DESC LIMIT ?",
-        [*params, limit + 1],
+        f"SELECT {columns} FROM {source} WHERE {' AND '.join(text + where)} {_ORDER} LIMIT ?",
+        [*text_params, *params, limit + 1],
     )
     return rows[:limit], len(rows) > limit
 
