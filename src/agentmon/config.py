@@ -414,6 +414,9 @@ class Settings:
     lost_after: float = setting(
         "AGENTMON_LOST_AFTER", INTERVAL, 300.0, "VM silence after which its agents are lost"
     )
+    search_max_chars: int = setting(
+        "AGENTMON_SEARCH_MAX_CHARS", COUNT, 8192, "characters indexed per field for search"
+    )
 
     @property
     def sqlite_path(self) -> Path:

@@ -60,6 +60,7 @@ from agentmon.query.params import (
     timestamp,
 )
 from agentmon.query.records import ExportFormat, encode_records
+from agentmon.query.search import search_routes
 from agentmon.store import NotFound, Store
 from agentmon.store.attention import (
     ANONYMOUS,
@@ -164,6 +165,7 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
     app.include_router(costs_routes(store))
     app.include_router(budgets_routes(store))
     app.include_router(admin_routes(store))
+    app.include_router(search_routes(store))
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
 
     @app.websocket("/v1/ws")
@@ -278,6 +280,7 @@ def _http_routes(store: Store) -> APIRouter:
         return SessionPage(
             sessions=[views.session_view(row) for row in page.rows],
             next_cursor=_session_next(page),
+            total=await store.count_sessions(filters) if cursor is None else None,
         )
 
     @router.get(

@@ -153,6 +153,7 @@ class ErrorRecord(Model):
 class SessionPage(Model):
     sessions: list[Session]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
+    total: int | None = Field(None, description="Sessions the filters select (first page only)")
 
 
 class SessionDetail(Model):

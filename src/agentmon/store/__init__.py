@@ -8,6 +8,7 @@ from agentmon.store.base import NotFound, Store, WriteResult
 from agentmon.store.budgets import use_budget_file
 from agentmon.store.errors import StoreUnavailable
 from agentmon.store.queries import Attention
+from agentmon.store.search import LONGEST_SEARCH_TEXT
 
 
 def open_store(settings: Settings) -> Store:
@@ -18,6 +19,7 @@ def open_store(settings: Settings) -> Store:
     store.attention = Attention(
         int(settings.stuck_after * 1000), settings.loop_repeats, int(settings.lost_after * 1000)
     )
+    store.search_max_chars = min(settings.search_max_chars, LONGEST_SEARCH_TEXT)
     return store
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from agentmon.events import Envelope, encode, ms_to_ts
 from agentmon.store.projection import ModelCall, Projection, project
 from agentmon.store.queries import NotFound, Queries
+from agentmon.store.search import DEFAULT_MAX_CHARS as DEFAULT_SEARCH_CHARS
 
 __all__ = ["NotFound", "Store", "WriteResult", "event_row", "unique_by_id"]
 
@@ -34,6 +35,7 @@ PRUNE_CONDITIONS = (
     ("vm_history", "ts < ?"),
     ("facets", "last_ts < ?"),
     ("attention_acks", "acked_ms < ?"),
+    ("search_docs", "ts < ?"),
 )
 PRUNE_CHUNK_ROWS = 2000
 PRUNE_PAUSE_S = 0.005
@@ -48,6 +50,7 @@ class WriteResult:
 class Store(Queries):
     dialect: str
     idle_timeout_ms: int
+    search_max_chars: int = DEFAULT_SEARCH_CHARS
 
     # --- adapter surface -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import { OpenClawView } from "./views/openclaw.js";
 import { ErrorsView } from "./views/errors.js";
 import { CostsView } from "./views/costs.js";
 import { AttentionNotifier } from "./attention.js";
+import { SearchView } from "./views/search.js";
 
 const ROUTES = [
   ["/", "dashboard"],
@@ -23,6 +24,7 @@ const ROUTES = [
   ["/openclaw", "openclaw"],
   ["/errors", "errors"],
   ["/costs", "costs"],
+  ["/search", "search"],
 ];
 
 const NAV = [
@@ -32,6 +34,7 @@ const NAV = [
   ["/openclaw", "OpenClaw", ["openclaw"]],
   ["/errors", "Errors", ["errors"]],
   ["/costs", "Costs", ["costs"]],
+  ["/search", "Search", ["search"]],
 ];
 
 // A tab's title before its view names a more precise subject (see usePageTitle).
@@ -43,6 +46,7 @@ const TITLES = {
   openclaw: "OpenClaw VMs",
   errors: "Errors",
   costs: "Costs",
+  search: "Search",
 };
 
 function LiveIndicator() {
@@ -114,6 +118,7 @@ export function App() {
     case "openclaw": view = html`<${OpenClawView} />`; break;
     case "errors": view = html`<${ErrorsView} />`; break;
     case "costs": view = html`<${CostsView} />`; break;
+    case "search": view = html`<${SearchView} />`; break;
     default: view = html`<${NotFound} path=${route.path} />`;
   }
 

@@ -15,6 +15,39 @@ const STATUSES = ["active", "waiting", "stuck", "looping", "lost", "error", "idl
 const FILTERS = ["from", "to", "framework", "host", "status"];
 const PAGE = 50;
 const MAX_PAGE = 500;
+// Sortable columns: [label, value of a row to sort by]; the loaded rows are sorted in place.
+const COLUMNS = [
+  ["status", "status", (s) => STATUSES.indexOf(s.status)],
+  ["session", "session", (s) => (s.title || "").toLowerCase()],
+  ["framework", "framework", (s) => s.framework || ""],
+  ["host", "host", (s) => s.host || ""],
+  ["started", "started", (s) => s.started_at || ""],
+  ["duration", "duration", (s) => s.duration_ms ?? -1, "num"],
+  ["runs", "runs · tools · errors", (s) => s.run_count, "num"],
+  ["tokens", "tokens", (s) => s.tokens?.total ?? 0, "num"],
+  ["cost", "cost", (s) => s.cost_usd ?? -1, "num"],
+  ["last", "last event", (s) => s.last_event_at || ""],
+];
+
+function sortedRows(rows, sort, dir) {
+  const column = COLUMNS.find(([key]) => key === sort);
+  if (!column) return rows;
+  const value = column[2];
+  const sign = dir === "asc" ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    const x = value(a), y = value(b);
+    return (x < y ? -1 : x > y ? 1 : 0) * sign;
+  });
+}
+
+function SortHeader({ column: [key, label, , kind], sort, dir, setQuery }) {
+  const active = sort === key;
+  const next = active && dir === "desc" ? "asc" : "desc";
+  const title = key === "runs" ? "runs · tool calls · errors" : null;
+  return html`<th class=${kind || null} aria-sort=${active ? (dir === "asc" ? "ascending" : "descending") : null} title=${title}>
+    <button type="button" class="sort-button" onClick=${() => setQuery({ sort: key, dir: next }, { replace: true })}>
+      ${label}<span class="sort-mark" aria-hidden="true">${active ? (dir === "asc" ? " ▲" : " ▼") : ""}</span></button></th>`;
+}
 
 function filtersFrom(query) {
   return Object.fromEntries(FILTERS.map((key) => [key, query.get(key) || ""]));
@@ -34,7 +67,7 @@ function useSessionPages(filters) {
     try {
       const data = await getJSON(withQuery("/v1/sessions", { ...JSON.parse(key), limit }));
       if (mine === seq.current) {
-        setState({ rows: data.sessions, cursor: data.next_cursor, error: null, loading: false, more: false });
+        setState({ rows: data.sessions, cursor: data.next_cursor, total: data.total, error: null, loading: false, more: false });
       }
     } catch (error) {
       if (mine === seq.current) setState((s) => ({ ...s, error, loading: false, more: false }));
@@ -149,17 +182,15 @@ export function SessionsView() {
       ? "No session matches these filters."
       : "No sessions yet. Sessions appear here live as soon as an agent sends its first event."}<//>`;
   } else {
+    const sort = query.get("sort"), dir = query.get("dir") === "asc" ? "asc" : "desc";
     body = html`<div class="table-scroll"><table class="table sessions-table">
-      <thead><tr>
-        <th>status</th><th>session</th><th>framework</th><th>host</th><th>started</th>
-        <th class="num">duration</th><th class="num" title="runs · tool calls · errors">runs · tools · errors</th>
-        <th class="num">tokens</th><th class="num">cost</th><th>last event</th>
-      </tr></thead>
-      <tbody>${pages.rows.map((s) => html`<${SessionRow} key=${s.session_id} session=${s} now=${now} />`)}</tbody>
+      <thead><tr>${COLUMNS.map((c) => html`<${SortHeader} key=${c[0]} column=${c} sort=${sort} dir=${dir} setQuery=${setQuery} />`)}</tr></thead>
+      <tbody>${sortedRows(pages.rows, sort, dir).map((s) => html`<${SessionRow} key=${s.session_id} session=${s} now=${now} />`)}</tbody>
     </table></div>
     ${pages.error && html`<${ErrorNote} error=${pages.error} onRetry=${pages.refresh} />`}
     <div class="paging">
-      <span class="muted">${pages.rows.length} session${pages.rows.length === 1 ? "" : "s"} shown</span>
+      <span class="muted session-total">${pages.rows.length}${pages.total != null && pages.total > pages.rows.length ? ` of ${pages.total}` : ""} session${(pages.total ?? pages.rows.length) === 1 ? "" : "s"} shown${
+        query.get("sort") && pages.cursor ? ", sorted among those loaded" : ""}</span>
       ${pages.cursor
         ? html`<button type="button" onClick=${pages.loadMore} disabled=${pages.more}>${pages.more ? "Loading…" : "Load more"}</button>`
         : html`<span class="muted">That is all.</span>`}

@@ -1,0 +1,386 @@
+"""Full-text search over prompts, answers, tool calls and their output, and error messages.
+
+Write side: each new event yields at most a few documents (one per searchable field), upserted
+into `search_docs` by one statement per batch inside the write transaction (`write_sqlite`,
+`write_postgres`, each called from one place). SQLite indexes them with FTS5, PostgreSQL with a
+tsvector and GIN (migration 011); in both a word is a run of letters and digits.
+
+Read side: a query is words and "quoted phrases", all of which must match. A word with
+punctuation in it (`config/prod.yaml`, `-rf`) matches its letter-and-digit words in sequence
+and must then appear as typed (case aside); the last word of an unquoted term, of 3 letters or
+more, also matches as a prefix. Hits come newest first, with a snippet whose matches are marked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agentmon.events import Envelope, EventType, ts_to_ms
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from agentmon.store.queries import Queries
+
+KINDS = ("prompt", "answer", "tool", "error")
+DEFAULT_MAX_CHARS = 8192  # AGENTMON_SEARCH_MAX_CHARS: text indexed per field at most (0: none)
+# a PostgreSQL tsvector holds at most 1 MB: a field past this is cut here whatever the setting
+LONGEST_SEARCH_TEXT = 100_000
+MAX_FIELD = LONGEST_SEARCH_TEXT  # a field's text before the store's own limit cuts it
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 16
+# a shorter last word is matched whole: `-q` or `rm` as a prefix would match thousands of words
+MIN_PREFIX = 3
+SNIPPET_CHARS = 240
+COLUMNS = ("doc_key", "kind", "ts", "session_id", "run_id", "span_id", "framework", "host", "tool")
+_ALL_COLUMNS = (*COLUMNS, "text")
+_PG_TYPES = ("text", "text", "int8", "text", "text", "text", "text", "text", "text", "text")
+# a key seen again (a span's end after its start, an error event on a failed span) takes the
+# longer text and a tool name it lacked; otherwise the row is left alone
+_CONFLICT = (
+    "ON CONFLICT (doc_key) DO UPDATE SET "
+    "text = CASE WHEN length(excluded.text) > length(search_docs.text) "
+    "THEN excluded.text ELSE search_docs.text END, "
+    "tool = coalesce(search_docs.tool, excluded.tool) "
+    "WHERE length(excluded.text) > length(search_docs.text) "
+    "OR (search_docs.tool IS NULL AND excluded.tool IS NOT NULL)"
+)
+SQLITE_UPSERT = (
+    f"INSERT INTO search_docs ({', '.join(_ALL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_ALL_COLUMNS))}) {_CONFLICT}"
+)
+POSTGRES_UPSERT = (
+    f"INSERT INTO search_docs ({', '.join(_ALL_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_PG_TYPES, start=1))
+    + f") {_CONFLICT}"
+)
+_WORD = re.compile(r"[^\W_]+")
+_TERM = re.compile(r'"([^"]*)"|(\S+)')
+_SPACE = re.compile(r"\s+")
+
+Doc = tuple[Any, ...]  # COLUMNS + text
+
+
+# --- write side ------------------------------------------------------------------------
+
+
+def text_of(value: Any, max_chars: int) -> str:
+    """The searchable text of a payload value: a string as is, otherwise its scalar leaves
+    (keys left out) one per line; NUL removed, cut at `max_chars`."""
+    if isinstance(value, str):
+        return value[:max_chars].replace("\x00", "")
+    parts: list[str] = []
+    size = 0
+    stack = [value]
+    while stack and size < max_chars:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            size += len(item) + 1
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed(item))
+        elif item is not None:
+            parts.append(str(item).lower())
+            size += len(parts[-1]) + 1
+    return "\n".join(parts)[:max_chars].replace("\x00", "")
+
+
+def documents(events: list[Envelope], max_chars: int) -> list[Doc]:
+    """The batch's documents, one per key (merged as the upsert merges), in key order."""
+    docs: dict[str, Doc] = {}
+    if max_chars <= 0:
+        return []
+    for event in events:
+        if event.event.type not in _INDEXED:
+            continue
+        for doc in _documents_of(event, max_chars):
+            held = docs.get(doc[0])
+            docs[doc[0]] = doc if held is None else _merged(held, doc)
+    return [docs[key] for key in sorted(docs)]
+
+
+def _merged(held: Doc, new: Doc) -> Doc:
+    """As the upsert merges: the first row, with the longer text and a tool name."""
+    text = new[-1] if len(new[-1]) > len(held[-1]) else held[-1]
+    return (*held[:-2], held[-2] or new[-2], text)
+
+
+_INDEXED = frozenset(
+    (
+        EventType.RUN_START,
+        EventType.RUN_END,
+        EventType.SPAN_START,
+        EventType.SPAN_END,
+        EventType.ERROR,
+    )
+)
+
+
+Field = tuple[str, str, Any, str | None, Any]
+
+
+def _fields_of(event: Envelope) -> list[Field]:
+    """(key, kind, value, span id, tool name) for each field of the event that is searched."""
+    kind, payload, c = event.event.type, event.payload, event.correlation
+    run = c.run_id or event.event.id
+    if kind == EventType.RUN_START:
+        return [
+            (
+                f"run:{run}:prompt",
+                "prompt",
+                payload.get("input") or payload.get("prompt"),
+                None,
+                None,
+            )
+        ]
+    if kind == EventType.RUN_END:
+        return [
+            (f"run:{run}:answer", "answer", payload.get("output"), None, None),
+            (f"run:{run}:error", "error", payload.get("error"), None, None),
+        ]
+    if kind == EventType.ERROR:
+        message = payload.get("message") or payload.get("error")
+        key = f"span:{c.span_id}:error" if c.span_id else f"error:{event.event.id}"
+        return [(key, "error", message, c.span_id, None)]
+    span = c.span_id
+    if not span:
+        return []
+    name = payload.get("name") or payload.get("tool_name")
+    fields: list[Field] = [(f"span:{span}:error", "error", payload.get("error"), span, name)]
+    if payload.get("kind") == "tool":
+        given = payload.get("input")
+        if given is not None or kind == EventType.SPAN_START:
+            call = (
+                f"{name}\n{text_of(given, MAX_FIELD)}"
+                if name and given is not None
+                else given or name
+            )
+            fields.append((f"span:{span}:call", "tool", call, span, name))
+        fields.append((f"span:{span}:output", "tool", payload.get("output"), span, name))
+    return fields
+
+
+def _documents_of(event: Envelope, max_chars: int) -> Iterator[Doc]:
+    fields = [f for f in _fields_of(event) if f[2] is not None and f[2] != ""]
+    if not fields:
+        return
+    source, c = event.event.source, event.correlation
+    ms = ts_to_ms(event.event.ts)
+    for key, kind, value, span, tool in fields:
+        text = text_of(value, max_chars)
+        if text:
+            name = str(tool)[:200] if tool else None
+            yield (
+                key,
+                kind,
+                ms,
+                c.session_id,
+                c.run_id,
+                span,
+                source.framework,
+                source.host,
+                name,
+                text,
+            )
+
+
+def write_sqlite(conn: Any, events: list[Envelope], max_chars: int) -> None:
+    """Index the new events' text (sqlite3 connection, inside the write transaction)."""
+    conn.executemany(SQLITE_UPSERT, documents(events, max_chars))
+
+
+async def write_postgres(conn: asyncpg.Connection, events: list[Envelope], max_chars: int) -> None:
+    """Index the new events' text (one statement, inside the write transaction)."""
+    docs = documents(events, max_chars)
+    if docs:
+        await conn.execute(POSTGRES_UPSERT, *(list(column) for column in zip(*docs, strict=True)))
+
+
+# --- the query -----------------------------------------------------------------------------
+
+
+class BadQuery(ValueError):
+    """A search the index cannot answer; the message says why (answered as 400)."""
+
+
+@dataclass(frozen=True)
+class Term:
+    words: tuple[str, ...]  # lower case, in order; empty for punctuation alone
+    exact: str | None  # lower-case text the document must contain as is
+    prefix: bool  # the last word may be the start of a longer one
+
+
+def parse_query(q: str) -> list[Term]:
+    """Words and "quoted phrases" → terms; BadQuery when nothing searchable is left."""
+    if not q.strip():
+        raise BadQuery("is empty: give a word, a path or a command to search for")
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadQuery(f"is longer than {MAX_QUERY_CHARS} characters")
+    terms = []
+    for match in _TERM.finditer(q):
+        quoted = match.group(1) is not None
+        raw = (match.group(1) if quoted else match.group(2).replace('"', "")).lower().strip()
+        if not raw:
+            continue
+        words = tuple(_WORD.findall(raw))
+        plain = not quoted and len(words) == 1 and words[0] == raw
+        prefix = not quoted and bool(words) and len(words[-1]) >= MIN_PREFIX
+        terms.append(Term(words, None if plain else _SPACE.sub(" ", raw), prefix))
+    if not any(term.words for term in terms):
+        raise BadQuery("has no letters or digits to search for")
+    if len(terms) > MAX_TERMS:
+        raise BadQuery(f"has more than {MAX_TERMS} words or phrases")
+    return terms
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    kind: str | None = None
+    framework: str | None = None
+    host: str | None = None
+    session_id: str | None = None
+    from_ms: int | None = None
+    to_ms: int | None = None
+
+
+def fts5_match(terms: list[Term]) -> str:
+    """The FTS5 MATCH expression: each term a phrase (words never carry syntax)."""
+    return " ".join(f'"{" ".join(t.words)}"' + (" *" if t.prefix else "") for t in terms if t.words)
+
+
+def tsquery(terms: list[Term]) -> str:
+    """The to_tsquery('simple', …) text: each term its words in sequence, ANDed."""
+    phrases = []
+    for term in terms:
+        if term.words:
+            words = [f"'{w}'" for w in term.words]
+            if term.prefix:
+                words[-1] += ":*"
+            phrases.append("(" + " <-> ".join(words) + ")")
+    return " & ".join(phrases)
+
+
+# PostgreSQL first looks for the newest matches among this many newest documents (an index
+# scan by time): a common word fills a page there at once, where the GIN index would hand over
+# every one of its matches to be sorted. Only when they hold too few does the GIN query run.
+RECENT_PROBE = 5000
+_ORDER = "ORDER BY d.ts DESC, d.doc_key DESC"
+
+
+def _filter_clauses(
+    filters: SearchFilters, position: tuple[int, str] | None
+) -> tuple[list[str], list[Any]]:
+    """The conditions on a document's columns (none on its text)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("kind", filters.kind),
+        ("framework", filters.framework),
+        ("host", filters.host),
+        ("session_id", filters.session_id),
+    ):
+        if value is not None:
+            clauses.append(f"d.{column} = ?")
+            params.append(value)
+    for clause, bound in (("d.ts >= ?", filters.from_ms), ("d.ts < ?", filters.to_ms)):
+        if bound is not None:
+            clauses.append(clause)
+            params.append(bound)
+    if position is not None:
+        clauses.append("(d.ts < ? OR (d.ts = ? AND d.doc_key < ?))")
+        params += [position[0], position[0], position[1]]
+    return clauses, params
+
+
+def _text_clauses(dialect: str, terms: list[Term]) -> tuple[list[str], list[Any]]:
+    """The index match and each term's as-typed check."""
+    if dialect == "postgres":
+        match, expression, contains = "d.words @@ to_tsquery('simple', ?)", tsquery(terms), "strpos"
+    else:
+        match, expression, contains = "search_fts MATCH ?", fts5_match(terms), "instr"
+    exact = [t.exact for t in terms if t.exact is not None]
+    return [match] + [f"{contains}(lower(d.text), ?) > 0"] * len(exact), [expression, *exact]
+
+
+async def search(
+    store: Queries,
+    dialect: str,
+    terms: list[Term],
+    filters: SearchFilters,
+    *,
+    position: tuple[int, str] | None = None,
+    limit: int = 20,
+) -> tuple[list[dict[str, Any]], bool]:
+    """The matching documents newest first after `position` (ts, doc_key), and whether more
+    follow."""
+    columns = ", ".join(f"d.{name}" for name in _ALL_COLUMNS)
+    where, params = _filter_clauses(filters, position)
+    text, text_params = _text_clauses(dialect, terms)
+    if dialect == "postgres":
+        recent = await store.fetch(
+            f"SELECT {columns} FROM (SELECT * FROM search_docs d"
+            + "".join(f" {'AND' if i else 'WHERE'} {c}" for i, c in enumerate(where))
+            + f" {_ORDER} LIMIT ?) d WHERE {' AND '.join(text)} {_ORDER} LIMIT ?",
+            [*params, RECENT_PROBE, *text_params, limit + 1],
+        )
+        if len(recent) > limit:  # the newest matches of all are among the newest documents
+            return recent[:limit], True
+        source = "search_docs d"
+    else:
+        source = "search_fts JOIN search_docs d ON d.id = search_fts.rowid"
+    rows = await store.fetch(
+        f"SELECT {columns} FROM {source} WHERE {' AND '.join(text + where)} {_ORDER} LIMIT ?",
+        [*text_params, *params, limit + 1],
+    )
+    return rows[:limit], len(rows) > limit
+
+
+# --- snippets ------------------------------------------------------------------------------
+
+
+def _highlighter(terms: list[Term]) -> re.Pattern[str]:
+    """Matches what the terms matched: exact texts first (longest first), then words at a
+    word's start."""
+    exact = sorted({t.exact for t in terms if t.exact}, key=len, reverse=True)
+    words = sorted(
+        {(w, t.prefix and i == len(t.words) - 1) for t in terms for i, w in enumerate(t.words)},
+        key=lambda pair: len(pair[0]),
+        reverse=True,
+    )
+    pieces = [re.escape(text) for text in exact] + [
+        r"(?<![^\W_])" + re.escape(word) + ("" if open_end else r"(?![^\W_])")
+        for word, open_end in words
+    ]
+    return re.compile("|".join(pieces), re.IGNORECASE)
+
+
+def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
+    """Up to `width` characters of `text` (whitespace folded) around its first match, as
+    (text, is_match) parts."""
+    flat = _SPACE.sub(" ", text).strip()
+    pattern = _highlighter(terms)
+    first = pattern.search(flat)
+    start = 0 if first is None else max(0, first.start() - width // 4)
+    if start:
+        space = flat.find(" ", start, first.start() if first else start)
+        start = space + 1 if space != -1 else start
+    end = min(len(flat), start + width)
+    window = flat[start:end]
+    parts: list[tuple[str, bool]] = [("…", False)] if start else []
+    at = 0
+    for match in pattern.finditer(window):
+        if match.start() > at:
+            parts.append((window[at : match.start()], False))
+        if match.end() > match.start():
+            parts.append((match.group(), True))
+        at = match.end()
+    if at < len(window):
+        parts.append((window[at:], False))
+    if end < len(flat):
+        parts.append(("…", False))
+    return parts

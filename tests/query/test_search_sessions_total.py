@@ -1,0 +1,18 @@
+"""The sessions list's first page says how many sessions its filters select (both stores)."""
+
+from __future__ import annotations
+
+from tests.query.conftest import QueryApp, seed_events
+
+
+async def test_the_first_page_counts_what_the_filters_select(query: QueryApp) -> None:
+    await query.store.write(seed_events())
+    every = (await query.client.get("/v1/sessions", params={"limit": 1})).json()
+    assert every["total"] == await query.store.count_sessions() and every["total"] > 1
+    assert len(every["sessions"]) == 1 and every["next_cursor"]
+    following = await query.client.get("/v1/sessions", params={"cursor": every["next_cursor"]})
+    assert following.json()["total"] is None
+    laptop = (await query.client.get("/v1/sessions", params={"host": "laptop"})).json()
+    assert laptop["total"] == len(laptop["sessions"]) >= 1
+    ended = (await query.client.get("/v1/sessions", params={"status": "ended"})).json()
+    assert ended["total"] == len(ended["sessions"])
