@@ -35,7 +35,9 @@ CLAUDE_CODE = ToolSpec(
         Hook("PreToolUse", "*"),
         Hook("PostToolUse", "*"),
         Hook("PostToolUseFailure", "*"),
+        Hook("PostToolBatch"),  # tells which calls were refused (only PreToolUse fired)
         Hook("PermissionRequest", "*"),
+        Hook("PermissionDenied", "*"),
         Hook("Notification"),
         Hook("SubagentStart"),
         Hook("SubagentStop"),

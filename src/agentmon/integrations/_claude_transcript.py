@@ -37,6 +37,21 @@ def prompt_run_id(session_id: str, prompt: str, occurrence: int) -> str:
     return derived_id(FRAMEWORK, session_id, "run", prompt.strip(), str(occurrence))
 
 
+def prompt_id_run_id(session_id: str, prompt_id: str) -> str:
+    """The run of Claude Code's own prompt id (``prompt_id`` on hooks, ``promptId`` in the
+    transcript): every source of the same prompt derives this id."""
+    return derived_id(FRAMEWORK, session_id, "run", "prompt_id", prompt_id)
+
+
+def run_id_of(session_id: str, prompt_id: object, counts: dict[str, int], prompt: str) -> str:
+    """The run id of a prompt: from its prompt id when given, else from its text (older
+    builds); the text's occurrence count is bumped either way, so both stay in step."""
+    occurrence = count_prompt(counts, prompt)
+    if isinstance(prompt_id, str) and prompt_id:
+        return prompt_id_run_id(session_id, prompt_id)
+    return prompt_run_id(session_id, prompt, occurrence)
+
+
 def count_prompt(counts: dict[str, int], prompt: str) -> int:
     """Bump and return how often this prompt text opened a run (kept small: a digest key)."""
     key = derived_id("prompt", prompt.strip())[:13]
@@ -221,8 +236,9 @@ class CallFolder:
             return done
         prompt = None if self.subagent else prompt_text(record)
         if prompt is not None:
-            occurrence = count_prompt(self.state.setdefault("prompts", {}), prompt)
-            self.state["run"] = prompt_run_id(self.session_id, prompt, occurrence)
+            counts = self.state.setdefault("prompts", {})
+            prompt_id = record.get("promptId")
+            self.state["run"] = run_id_of(self.session_id, prompt_id, counts, prompt)
         if prompt is not None or tool_results(record):
             self.state["since"] = parse_ts(str(record.get("timestamp") or ""))
         return done
@@ -316,3 +332,5 @@ def pick_up_calls(
         calls += folder.finish(force=force)
     for call in calls:
         emit_call(tracker, call, parent_key)
+        if parent_key is None and call.get("model"):
+            tracker.state["model"] = call["model"]  # the session's model, for run.end

@@ -34,6 +34,7 @@ _RUN_STATUS = {
     "interrupted": "cancelled",
     "aborted": "cancelled",
     "blocked": "cancelled",
+    "denied": "denied",  # a tool call refused permission (never ran)
     "unknown": "unknown",
 }
 
@@ -212,6 +213,7 @@ def _session_row(
         row.update(title=as_text(payload.get("input") or payload.get("prompt")))
     elif kind == EventType.RUN_END:
         row.update(last_run_ts=ms, last_run_status=normalize_status(payload.get("status")))
+        row.update(model=as_text(payload.get("model")))  # when only the turn's end knows it
     elif kind == EventType.ERROR:
         row.update(error_count=1)
     return row
@@ -257,6 +259,7 @@ def _run_row(
             error=as_text(payload.get("error")),
             duration_ms=_number(payload.get("duration_ms")),
             usage=as_json(payload.get("usage")),
+            model=as_text(payload.get("model")),  # first known wins (Rule.FIRST)
         )
     elif kind == EventType.ERROR:
         row.update(error_count=1)
