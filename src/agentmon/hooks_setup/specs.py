@@ -57,6 +57,7 @@ CODEX = ToolSpec(
     handler="agentmon-codex-handler",
     hooks=(
         Hook("SessionStart", "startup|resume|clear"),
+        Hook("SessionEnd"),  # closes the session; the only hook after a turn the API failed
         Hook("UserPromptSubmit"),
         Hook("PreToolUse"),
         Hook("PermissionRequest"),
