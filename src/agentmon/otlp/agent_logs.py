@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentmon.events import Envelope, EventType
+from agentmon.integrations.codex import exit_code_in
 from agentmon.otlp.attributes import (
     Attributes,
     as_bool,
@@ -247,13 +248,20 @@ def codex_sse_event(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
 
 
 def codex_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """A tool call; `success` says only that the tool ran, so a command's exit code (the
+    ``Process exited with code N`` line of its output) decides too."""
     succeeded = as_bool(view.attrs.get("success"))
+    output = view.text("output") or ""
+    exit_code = exit_code_in(output)
+    if exit_code:
+        succeeded = False
     details = {
         "tool_call_id": view.text("call_id"),
         "input": view.attrs.get("arguments"),
         "output": view.attrs.get("output"),
+        "exit_code": exit_code,
     }
-    error = view.text("output") if succeeded is False else None
+    error = (f"exit code {exit_code}: " if exit_code else "") + output if succeeded is False else None
     return reconstructed_span(
         view,
         codex_run(view, memory),

@@ -87,6 +87,7 @@ class Sessions:
     first: Result
     resumed: Result
     api_error: Result
+    otel_only: Result
     fake: FakeOpenAI
     query: Callable[[str], Any]
 
@@ -101,6 +102,14 @@ env_key = "FAKE_OPENAI_KEY"
 wire_api = "responses"
 request_max_retries = 0
 stream_max_retries = 0
+"""
+
+OTEL = """
+[otel]
+environment = "test"
+log_user_prompt = true
+exporter = {{ otlp-http = {{ endpoint = "{otlp}/v1/logs", protocol = "json" }} }}
+trace_exporter = {{ otlp-http = {{ endpoint = "{otlp}/v1/traces", protocol = "json" }} }}
 """
 
 
@@ -141,6 +150,12 @@ def sessions(
         ]
         subprocess.run(install, env=env, check=True, capture_output=True, timeout=60)
         codex = Codex(binary, home, workdir, env)
+        otel_home = root / "codex-otel-home"  # OTel export only, no hooks
+        otel_home.mkdir()
+        otel_config = CONFIG.format(model=MODEL, url=fake.url)
+        otel_config += OTEL.format(otlp=embedded_server.otlp_url)
+        (otel_home / "config.toml").write_text(otel_config)
+        otel = Codex(binary, otel_home, workdir, {**env, "CODEX_HOME": str(otel_home)})
         first = codex.run("RUN echo first")
         yield Sessions(
             tool=codex.run("RUN echo hello"),
@@ -148,6 +163,7 @@ def sessions(
             first=first,
             resumed=codex.run("RUN echo second", first.session_id),
             api_error=codex.run("FAIL 400"),
+            otel_only=otel.run("RUN ls /nonexistent-dir"),
             fake=fake,
             query=query,
         )
@@ -285,3 +301,30 @@ def test_an_api_error_fails_the_run(sessions: Sessions) -> None:
     assert run["status"] == "error", run
     assert run["error_count"] >= 1
     assert sum(tokens_of(detail["session"]).values()) == 0
+
+
+def test_otel_only_gives_the_run_the_failed_tool_and_the_tokens(sessions: Sessions) -> None:
+    """Codex's OTel logs name their events in `event.name` (`eventName` is a source
+    location) and its traces are its internals: one run, one tool span, the rollout's
+    tokens, and none of the ~450 internal spans."""
+    result = sessions.otel_only
+    session_id = result.session_id
+    deadline = time.monotonic() + 20
+    detail: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            detail = sessions.query(f"/v1/sessions/{session_id}")
+        except urllib.error.HTTPError:
+            detail = {}
+        if detail and tokens_of(detail["session"]) == rollout_tokens(result.rollout):
+            break
+        time.sleep(0.2)
+    assert detail, "no session from Codex's OTel export"
+    assert tokens_of(detail["session"]) == rollout_tokens(result.rollout)
+    assert detail["session"]["model"] == MODEL
+    (run,) = detail["runs"]
+    spans = sessions.query(f"/v1/runs/{run['run_id']}")["spans"]
+    (tool,) = spans
+    assert tool["kind"] == "tool" and tool["name"] == "exec_command"
+    assert tool["status"] == "error" and tool["error"].startswith("exit code 2")
+    assert detail["session"]["span_count"] == 1
