@@ -10,6 +10,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from otlp_messages import fixture_text, flattened_record, log_record, logs_request
 
 from agentmon.events import Envelope
+from agentmon.integrations._hookio import derived_id
 from agentmon.otlp.decode import Encoding, parse
 from agentmon.otlp.logs import map_logs
 from agentmon.otlp.memory import CorrelationMemory
@@ -79,7 +80,9 @@ def test_claude_tool_result_is_a_reconstructed_tool_span_joined_by_tool_use_id()
     events = mapped_events([record], "claude-code")
     assert types(events) == ["span.end"]
     (end,) = events
-    assert end.correlation.span_id == "toolu_01ABCDEFG"
+    # the span id the hook handler derives from the same tool_use_id: one span for both
+    hook_span = derived_id("claude-code", CLAUDE_SESSION, "span", "tool:toolu_01ABCDEFG")
+    assert end.correlation.span_id == hook_span
     assert end.correlation.run_id == CLAUDE_PROMPT
     assert (end.payload["kind"], end.payload["name"], end.payload["status"]) == (
         "tool",

@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 AGENTS_HOME = Path(
-    os.environ.get("AGENTMON_REAL_AGENTS_DIR")
-    or Path.home() / ".cache" / "agentmon-real-agents"
+    os.environ.get("AGENTMON_REAL_AGENTS_DIR") or Path.home() / ".cache" / "agentmon-real-agents"
 )
 
 
@@ -29,4 +28,3 @@ def real_agent_bin(install: str, binary: str) -> Path:
     if os.environ.get("AGENTMON_REQUIRE_REAL_AGENTS") == "1":
         pytest.fail(message)
     pytest.skip(message)
-

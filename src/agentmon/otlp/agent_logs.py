@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentmon.events import Envelope, EventType
+from agentmon.integrations._claude_transcript import FRAMEWORK as CLAUDE
+from agentmon.integrations._claude_transcript import llm_call_ids
+from agentmon.integrations._hookio import derived_id as claude_derived_id
 from agentmon.integrations.codex import exit_code_in
 from agentmon.otlp.attributes import (
     Attributes,
@@ -170,6 +173,9 @@ def claude_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelop
 
 
 def claude_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """The call's span and counted usage, under the ids the hook handler and the importer
+    derive from the transcript's ``requestId`` (see `llm_call_ids`): hooks plus OTel count
+    each call once."""
     usage = usage_payload(
         input_tokens=view.count("input_tokens"),
         output_tokens=view.count("output_tokens"),
@@ -177,25 +183,43 @@ def claude_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelop
         cache_write_tokens=view.count("cache_creation_tokens"),
     )
     cost = as_float(view.attrs.get("cost_usd"))
-    return llm_call(view, view.text("prompt.id"), usage, cost)
+    events = llm_call(view, view.text("prompt.id"), usage, cost)
+    request_id = view.text("request_id")
+    if view.session_id and request_id:
+        span_id, usage_event_id = llm_call_ids(view.session_id, request_id)
+        for event in events:
+            event.correlation.span_id = span_id
+            if event.event.type == EventType.METRIC_SNAPSHOT:
+                event.event.id = usage_event_id
+    return events
 
 
 def claude_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """The tool call, under the span id the hook handler derives from ``tool_use_id``; its
+    error event too, so hooks plus OTel report one failure."""
+    tool_use_id = view.text("tool_use_id")
     details = {
-        "tool_call_id": view.text("tool_use_id"),
+        "tool_call_id": tool_use_id,
         "input": first(view.attrs, "tool_input", "tool_parameters"),
         "decision": view.text("decision_type"),
     }
-    return reconstructed_span(
+    span_id = None
+    if view.session_id and tool_use_id:
+        span_id = claude_derived_id(CLAUDE, view.session_id, "span", f"tool:{tool_use_id}")
+    events = reconstructed_span(
         view,
         view.text("prompt.id"),
         kind="tool",
         name=view.text("tool_name") or "tool",
-        call_id=view.text("tool_use_id"),
+        call_id=span_id or tool_use_id,
         succeeded=as_bool(view.attrs.get("success")),
         error=view.text("error"),
         details=details,
     )
+    for event in events:
+        if span_id and view.session_id and event.event.type == EventType.ERROR:
+            event.event.id = claude_derived_id(CLAUDE, view.session_id, "event", span_id, "error")
+    return events
 
 
 def claude_api_error(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
@@ -261,7 +285,9 @@ def codex_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope
         "output": view.attrs.get("output"),
         "exit_code": exit_code,
     }
-    error = (f"exit code {exit_code}: " if exit_code else "") + output if succeeded is False else None
+    error = None
+    if succeeded is False:
+        error = (f"exit code {exit_code}: " if exit_code else "") + output
     return reconstructed_span(
         view,
         codex_run(view, memory),

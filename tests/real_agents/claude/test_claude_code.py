@@ -95,6 +95,8 @@ class Sessions:
     resumed: Result
     subagent: Result
     api_error: Result
+    otel_only: Result
+    hooks_and_otel: Result
     fake: FakeAnthropic
     query: Callable[[str], Any]
     home: Path
@@ -138,9 +140,22 @@ def sessions(
         with urllib.request.urlopen(url, timeout=10) as answer:
             return json.loads(answer.read())
 
+    telemetry = {
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": embedded_server.otlp_url,
+        "OTEL_LOGS_EXPORT_INTERVAL": "500",
+        "OTEL_LOG_TOOL_DETAILS": "1",
+    }
+    otel_home = root / "otel-home"  # no hooks installed here: OTel only
+    otel_home.mkdir()
     with FakeAnthropic() as fake:
         env["ANTHROPIC_BASE_URL"] = fake.url
         claude = ClaudeCode(binary, home, workdir, env)
+        both = ClaudeCode(binary, home, workdir, {**env, **telemetry})
+        otel = ClaudeCode(binary, otel_home, workdir, {**env, **telemetry, "HOME": str(otel_home)})
         first = claude.run("RUN echo first", "--allowedTools", "Bash")
         yield Sessions(
             tool=claude.run("RUN echo hello", "--allowedTools", "Bash"),
@@ -152,6 +167,8 @@ def sessions(
             ),
             subagent=claude.run("AGENT RUN echo from-sub", "--allowedTools", "Bash", "Agent"),
             api_error=claude.run("FAIL 400"),
+            otel_only=otel.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
+            hooks_and_otel=both.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
             fake=fake,
             query=query,
             home=home,
@@ -354,3 +371,68 @@ def test_an_api_error_keeps_the_message_the_user_saw(sessions: Sessions) -> None
     assert [error["message"] for error in run["errors"]] == [run["error"]]
     assert tokens_of(detail["session"]) == transcript_tokens(result.transcript)
     assert sum(tokens_of(detail["session"]).values()) == 0
+
+
+def settled(sessions: Sessions, result: Result, check: Callable[[dict[str, Any]], bool]) -> Any:
+    """The session detail once `check` holds (OTel batches arrive after the CLI exits)."""
+    deadline = time.monotonic() + 20
+    detail: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            detail = sessions.query(f"/v1/sessions/{result.session_id}")
+        except urllib.error.HTTPError:
+            detail = {}
+        if detail and check(detail):
+            break
+        time.sleep(0.2)
+    assert detail, "nothing stored"
+    time.sleep(0.5)
+    detail = sessions.query(f"/v1/sessions/{result.session_id}")
+    for run in detail["runs"]:
+        run_detail = sessions.query(f"/v1/runs/{run['run_id']}")
+        run["spans"], run["errors"] = run_detail["spans"], run_detail["errors"]
+    return detail
+
+
+def test_otel_only_gives_the_prompt_run_the_failed_tool_and_the_tokens(
+    sessions: Sessions,
+) -> None:
+    result = sessions.otel_only
+    expected = transcript_tokens(result.transcript)
+    detail = settled(sessions, result, lambda d: tokens_of(d["session"]) == expected)
+    assert tokens_of(detail["session"]) == expected
+    (prompt_id,) = prompts(result.transcript)
+    (run,) = detail["runs"]
+    assert run["run_id"] == prompt_id_run_id(result.session_id, prompt_id)
+    (span,) = tool_spans(detail)
+    assert span["name"] == "Bash" and span["status"] == "error"
+
+
+def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
+    sessions: Sessions,
+) -> None:
+    """The same prompt, tool call and model calls arrive by hooks (+ transcript) and by
+    OTel; ids derived from Claude Code's own ids (prompt_id, tool_use_id, requestId) make
+    them one run, one span each and one count."""
+    result = sessions.hooks_and_otel
+    expected = transcript_tokens(result.transcript)
+    calls_seen = len(calls(result.transcript))
+
+    def otel_names(detail: dict[str, Any]) -> set[str]:
+        query = urllib.parse.urlencode({"session_id": result.session_id, "limit": 1000})
+        events = sessions.query(f"/v1/events?{query}")["events"]
+        return {str((event.get("attributes") or {}).get("event.name")) for event in events}
+
+    def complete(detail: dict[str, Any]) -> bool:
+        arrived = {"api_request", "tool_result"} <= otel_names(detail)
+        return arrived and detail["session"]["status"] == "ended"
+
+    detail = settled(sessions, result, complete)
+    assert {"user_prompt", "api_request", "tool_result"} <= otel_names(detail)
+    assert tokens_of(detail["session"]) == expected
+    (run,) = detail["runs"]
+    assert run["status"] == "ok" and run["error_count"] == 1
+    (span,) = tool_spans(detail)
+    assert span["status"] == "error"
+    llm = [span for span in run["spans"] if span["kind"] == "llm"]
+    assert len(llm) == calls_seen == 2
