@@ -96,7 +96,7 @@ def end_tool(
 def own_duration_ms(payload: Payload) -> int | None:
     """The tool's own ``duration_ms`` (Claude Code ≥ 2.1 sends it on PostToolUse), when sane."""
     value = payload.get("duration_ms")
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e12:
         return round(value)
     return None
 

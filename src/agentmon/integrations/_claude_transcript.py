@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 FRAMEWORK = "claude-code"
 SKIPPED_PROMPT_PREFIXES = ("<command-name>", "<local-command-caveat>", "<local-command-stdout>")
 SYNTHETIC_MODEL = "<synthetic>"
+MAX_OWN_ID_CHARS = 128  # a tool's own id used as ours; event ids allow 256
 
 
 # ---------------------------------------------------------------- ids shared with the importer
@@ -40,8 +41,10 @@ def prompt_run_id(session_id: str, prompt: str, occurrence: int) -> str:
 def prompt_id_run_id(session_id: str, prompt_id: str) -> str:
     """The run of Claude Code's own prompt id (``prompt_id`` on hooks, ``promptId`` in the
     transcript, ``prompt.id`` in its OTel events): the id itself (a UUID), so every source
-    of the same prompt names the same run."""
-    return prompt_id
+    of the same prompt names the same run (a derived id for one too long to be an id)."""
+    if len(prompt_id) <= MAX_OWN_ID_CHARS:
+        return prompt_id
+    return derived_id(FRAMEWORK, session_id, "run", "prompt_id", prompt_id)
 
 
 def run_id_of(session_id: str, prompt_id: object, counts: dict[str, int], prompt: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from agentmon.client.usage import known_usage
 from agentmon.integrations import _claude_format as claude_format
 from agentmon.integrations._codex_rollout import pick_up_usage, tool_call_records, turn_failure
-from agentmon.integrations._hookio import MalformedPayload, run_hook
+from agentmon.integrations._hookio import MalformedPayload, derived_id, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False
@@ -71,9 +71,15 @@ def map_payload(
     )
 
 
+MAX_TURN_ID_CHARS = 128  # Codex's turn ids are UUIDs; a longer one is hashed to fit
+
+
 def _turn(payload: Payload) -> str | None:
     turn = payload.get("turn_id") or payload.get("turn-id")
-    return str(turn) if turn else None
+    if not turn:
+        return None
+    text = str(turn)
+    return text if len(text) <= MAX_TURN_ID_CHARS else derived_id(FRAMEWORK, "turn", text)
 
 
 def _usage_of(payload: Payload) -> dict[str, int]:
