@@ -15,7 +15,7 @@ from typing import Any
 from agentmon.events import Envelope, EventType
 from agentmon.integrations._claude_transcript import FRAMEWORK as CLAUDE
 from agentmon.integrations._claude_transcript import llm_call_ids
-from agentmon.integrations._hookio import derived_id as claude_derived_id
+from agentmon.integrations._hookio import derived_id as hook_derived_id
 from agentmon.integrations.codex import exit_code_in
 from agentmon.otlp.attributes import (
     Attributes,
@@ -203,9 +203,7 @@ def claude_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelop
         "input": first(view.attrs, "tool_input", "tool_parameters"),
         "decision": view.text("decision_type"),
     }
-    span_id = None
-    if view.session_id and tool_use_id:
-        span_id = claude_derived_id(CLAUDE, view.session_id, "span", f"tool:{tool_use_id}")
+    span_id = hook_tool_span_id(CLAUDE, view, tool_use_id)
     events = reconstructed_span(
         view,
         view.text("prompt.id"),
@@ -216,9 +214,24 @@ def claude_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelop
         error=view.text("error"),
         details=details,
     )
+    return with_hook_error_id(CLAUDE, view, span_id, events)
+
+
+def hook_tool_span_id(framework: str, view: LogView, call_id: str | None) -> str | None:
+    """The span id the framework's hook handler gives tool call `call_id` (see
+    `Tracker.span_id_for`), so the call arriving by hooks and by OTel is one span."""
+    if not (view.session_id and call_id):
+        return None
+    return hook_derived_id(framework, view.session_id, "span", f"tool:{call_id}")
+
+
+def with_hook_error_id(
+    framework: str, view: LogView, span_id: str | None, events: list[Envelope]
+) -> list[Envelope]:
+    """`events` with the tool's `error` event under the hook handler's id: one failure."""
     for event in events:
         if span_id and view.session_id and event.event.type == EventType.ERROR:
-            event.event.id = claude_derived_id(CLAUDE, view.session_id, "event", span_id, "error")
+            event.event.id = hook_derived_id(framework, view.session_id, "event", span_id, "error")
     return events
 
 
@@ -288,16 +301,18 @@ def codex_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope
     error = None
     if succeeded is False:
         error = (f"exit code {exit_code}: " if exit_code else "") + output
-    return reconstructed_span(
+    span_id = hook_tool_span_id("codex", view, view.text("call_id"))
+    events = reconstructed_span(
         view,
         codex_run(view, memory),
         kind="tool",
         name=view.text("tool_name") or "tool",
-        call_id=view.text("call_id"),
+        call_id=span_id or view.text("call_id"),
         succeeded=succeeded,
         error=error,
         details=details,
     )
+    return with_hook_error_id("codex", view, span_id, events)
 
 
 def codex_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
