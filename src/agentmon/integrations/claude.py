@@ -122,6 +122,14 @@ def _stop_failure(tracker: Tracker, payload: Payload) -> None:
         run_id=run_id,
         event_id=tracker.event_id_for(run_id, "stop-failure"),
     )
+    if run_id in tracker.state.get("recent_runs", []):
+        # Claude Code does not wait for StopFailure: SessionEnd may have closed the run as
+        # `unknown` first; a run.end of its own id corrects it (the later status wins)
+        ending = {"status": "error", "error": clip(message), "error_type": error_type}
+        tracker.emit(
+            "run.end", ending, run_id=run_id, event_id=tracker.event_id_for(run_id, "failed")
+        )
+        return
     tracker.end_run(run_id, status="error", error=clip(message), error_type=error_type)
 
 
@@ -224,11 +232,16 @@ def _subagent_start(tracker: Tracker, payload: Payload) -> None:
 
 
 def _subagent_stop(tracker: Tracker, payload: Payload) -> None:
+    """A sub-agent's end; one never started while a compaction is open is the compaction's
+    own summariser (Claude Code fires only SubagentStop for it, ``agent_type`` empty)."""
     key = subagent_key(payload) or tracker.queue_pop(f"agent:{payload.get('agent_type')}")
+    summariser = tracker.has_open_span("compaction") and not tracker.has_open_span(key or "")
     tracker.end_span(
         key or f"agent:{payload.get('agent_type')}:anonymous",
         kind="agent",
-        name=payload.get("agent_type"),
+        name=payload.get("agent_type") or ("compaction" if summariser else None),
+        run_id=_prompt_run(tracker, payload),
+        parent_key="compaction" if summariser else None,
         output=clip(payload.get("last_assistant_message")),
         agent_id=payload.get("agent_id"),
         transcript_path=payload.get("agent_transcript_path"),
@@ -241,6 +254,7 @@ def _pre_compact(tracker: Tracker, payload: Payload) -> None:
         "compaction",
         kind="compaction",
         name="compaction",
+        run_id=_prompt_run(tracker, payload),
         trigger=payload.get("trigger"),
         input=clip(payload.get("custom_instructions")),
     )
@@ -248,7 +262,12 @@ def _pre_compact(tracker: Tracker, payload: Payload) -> None:
 
 def _post_compact(tracker: Tracker, payload: Payload) -> None:
     tracker.end_span(
-        "compaction", kind="compaction", name="compaction", trigger=payload.get("trigger")
+        "compaction",
+        kind="compaction",
+        name="compaction",
+        run_id=_prompt_run(tracker, payload),
+        trigger=payload.get("trigger"),
+        output=clip(payload.get("compact_summary")),
     )
 
 

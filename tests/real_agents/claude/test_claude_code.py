@@ -97,6 +97,7 @@ class Sessions:
     api_error: Result
     otel_only: Result
     hooks_and_otel: Result
+    compacted: Result
     fake: FakeAnthropic
     query: Callable[[str], Any]
     home: Path
@@ -157,6 +158,8 @@ def sessions(
         both = ClaudeCode(binary, home, workdir, {**env, **telemetry})
         otel = ClaudeCode(binary, otel_home, workdir, {**env, **telemetry, "HOME": str(otel_home)})
         first = claude.run("RUN echo first", "--allowedTools", "Bash")
+        before = claude.run("RUN echo one", "--allowedTools", "Bash")
+        claude.run("RUN echo two", "--resume", before.session_id, "--allowedTools", "Bash")
         yield Sessions(
             tool=claude.run("RUN echo hello", "--allowedTools", "Bash"),
             failing=claude.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
@@ -169,6 +172,7 @@ def sessions(
             api_error=claude.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
             hooks_and_otel=both.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
+            compacted=claude.run("/compact", "--resume", before.session_id),
             fake=fake,
             query=query,
             home=home,
@@ -436,3 +440,23 @@ def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
     assert span["status"] == "error"
     llm = [span for span in run["spans"] if span["kind"] == "llm"]
     assert len(llm) == calls_seen == 2
+
+
+def test_a_manual_compaction_is_one_span_holding_its_summariser(sessions: Sessions) -> None:
+    result = sessions.compacted
+    boundaries = [r for r in result.transcript if r.get("subtype") == "compact_boundary"]
+    assert len(boundaries) == 1, "Claude Code did not compact"
+    detail = stored(sessions, result.session_id, runs=3)
+    spans = [span for run in detail["runs"] for span in run["spans"]]
+    (compaction,) = [span for span in spans if span["kind"] == "compaction"]
+    assert compaction["status"] == "ok"
+    (summariser,) = [span for span in spans if span["kind"] == "agent"]
+    assert summariser["parent_span_id"] == compaction["span_id"]
+    assert summariser["name"] == "compaction"
+    expected = transcript_tokens(result.transcript)
+    pattern = f".claude/projects/*/{result.session_id}/subagents/*.jsonl"
+    for path in sessions.home.glob(pattern):
+        records = [json.loads(line) for line in path.read_text().splitlines() if line]
+        for name, value in transcript_tokens(records).items():
+            expected[name] += value
+    assert tokens_of(detail["session"]) == expected
