@@ -80,6 +80,53 @@ class ClaudeCode:
         output = json.loads(completed.stdout.strip().splitlines()[-1])
         return Result(output, self.transcript(str(output["session_id"])))
 
+    def answering(self, prompt: str, behavior: str) -> Result:
+        """A stream-json session whose permission prompts (`can_use_tool`, via
+        `--permission-prompt-tool stdio`) this test answers with `behavior`."""
+        command = [str(self.binary), "-p", "--input-format", "stream-json"]
+        command += ["--output-format", "stream-json", "--verbose"]
+        command += ["--permission-prompt-tool", "stdio"]
+        process = subprocess.Popen(
+            command,
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert process.stdin is not None and process.stdout is not None
+
+        def send(message: Record) -> None:
+            assert process.stdin is not None
+            process.stdin.write(json.dumps(message) + "\n")
+            process.stdin.flush()
+
+        initialize = {"subtype": "initialize"}
+        send({"type": "control_request", "request_id": "init", "request": initialize})
+        message = {"role": "user", "content": prompt}
+        send({"type": "user", "message": message, "parent_tool_use_id": None, "session_id": ""})
+        asked, result = 0, None
+        for line in process.stdout:
+            record = json.loads(line)
+            request = record.get("request") or {}
+            if record.get("type") == "control_request" and request.get("subtype") == "can_use_tool":
+                asked += 1
+                answer: Record = {"behavior": behavior}
+                if behavior == "allow":
+                    answer["updatedInput"] = request["input"]
+                else:
+                    answer["message"] = "not now, scripted refusal"
+                response = {"subtype": "success", "request_id": record["request_id"]}
+                send({"type": "control_response", "response": {**response, "response": answer}})
+            if record.get("type") == "result":
+                result = record
+                break
+        process.stdin.close()
+        process.wait(timeout=60)
+        assert result is not None and asked == 1, (result, asked)
+        return Result(result, self.transcript(str(result["session_id"])))
+
     def transcript(self, session_id: str) -> list[Record]:
         paths = list((self.home / ".claude" / "projects").glob(f"*/{session_id}.jsonl"))
         assert len(paths) == 1, paths
@@ -98,6 +145,8 @@ class Sessions:
     otel_only: Result
     hooks_and_otel: Result
     compacted: Result
+    prompted_allowed: Result
+    prompted_denied: Result
     fake: FakeAnthropic
     query: Callable[[str], Any]
     home: Path
@@ -173,6 +222,8 @@ def sessions(
             otel_only=otel.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
             hooks_and_otel=both.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
             compacted=claude.run("/compact", "--resume", before.session_id),
+            prompted_allowed=claude.answering("RUN touch allowed.txt", "allow"),
+            prompted_denied=claude.answering("RUN touch refused.txt", "deny"),
             fake=fake,
             query=query,
             home=home,
@@ -460,3 +511,26 @@ def test_a_manual_compaction_is_one_span_holding_its_summariser(sessions: Sessio
         for name, value in transcript_tokens(records).items():
             expected[name] += value
     assert tokens_of(detail["session"]) == expected
+
+
+def test_a_permission_prompt_waits_for_a_human_then_runs_the_tool(sessions: Sessions) -> None:
+    result = sessions.prompted_allowed
+    detail = stored(sessions, result.session_id, runs=1)
+    (span,) = tool_spans(detail)
+    assert span["status"] == "ok"
+    query = urllib.parse.urlencode({"session_id": result.session_id, "limit": 1000})
+    events = sessions.query(f"/v1/events?{query}")["events"]
+    waiting = [e for e in events if e["payload"].get("agent_state") == "waiting_for_human"]
+    assert [e["payload"]["waiting_reason"] for e in waiting] == ["permission_prompt"]
+    assert detail["session"]["waiting_reason"] is None or detail["session"]["status"] == "ended"
+
+
+def test_a_permission_prompt_answered_no_closes_the_tool_as_denied(sessions: Sessions) -> None:
+    result = sessions.prompted_denied
+    detail = stored(sessions, result.session_id, runs=1)
+    (span,) = tool_spans(detail)
+    (tool_result,) = tool_results(result.transcript).values()
+    assert span["status"] == "denied"
+    assert "scripted refusal" in str(tool_result["content"])
+    (run,) = detail["runs"]
+    assert run["error_count"] == 1 and run["status"] == "ok"
