@@ -51,7 +51,7 @@ def test_codex_config_and_hooks() -> None:
     config = tomllib.loads((EXAMPLES / "codex" / "config.toml").read_text())
     assert config["notify"] == ["agentmon-codex-handler"]
     hooks = json.loads((EXAMPLES / "codex" / "hooks.json").read_text())["hooks"]
-    upstream = set(codex._HANDLERS) - {codex.NOTIFY_TYPE, "SessionEnd"}
+    upstream = set(codex._HANDLERS) - {codex.NOTIFY_TYPE}
     assert set(hooks) == upstream
     assert all(commands(entries) == {"agentmon-codex-handler"} for entries in hooks.values())
 

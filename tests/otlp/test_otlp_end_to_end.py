@@ -43,6 +43,8 @@ from otlp_messages import (
     trace_request,
 )
 
+from agentmon.integrations._hookio import derived_id
+
 JSON = {"Content-Type": "application/json"}
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
@@ -363,7 +365,8 @@ def test_codex_json_events_make_a_session_whose_turn_holds_tool_and_usage(
     assert run["input"] == "Rename foo"
     assert run["tokens"]["cache_read"] == 16000
     (tool_span,) = api.run(run["run_id"])["spans"]
-    assert (tool_span["span_id"], tool_span["name"]) == (tool["call_id"], "shell")
+    hook_span = derived_id("codex", conversation, "span", f"tool:{tool['call_id']}")
+    assert (tool_span["span_id"], tool_span["name"]) == (hook_span, "shell")
 
 
 def test_gemini_json_events_make_a_run_per_prompt_id(server: Any, api: Api) -> None:

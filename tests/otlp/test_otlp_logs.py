@@ -10,6 +10,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from otlp_messages import fixture_text, flattened_record, log_record, logs_request
 
 from agentmon.events import Envelope
+from agentmon.integrations._hookio import derived_id
 from agentmon.otlp.decode import Encoding, parse
 from agentmon.otlp.logs import map_logs
 from agentmon.otlp.memory import CorrelationMemory
@@ -79,7 +80,9 @@ def test_claude_tool_result_is_a_reconstructed_tool_span_joined_by_tool_use_id()
     events = mapped_events([record], "claude-code")
     assert types(events) == ["span.end"]
     (end,) = events
-    assert end.correlation.span_id == "toolu_01ABCDEFG"
+    # the span id the hook handler derives from the same tool_use_id: one span for both
+    hook_span = derived_id("claude-code", CLAUDE_SESSION, "span", "tool:toolu_01ABCDEFG")
+    assert end.correlation.span_id == hook_span
     assert end.correlation.run_id == CLAUDE_PROMPT
     assert (end.payload["kind"], end.payload["name"], end.payload["status"]) == (
         "tool",
@@ -130,7 +133,10 @@ def test_codex_events_share_the_run_opened_by_the_user_prompt() -> None:
         "cache_read_tokens": 16000,
         "total_tokens": 18845,
     }
-    assert tool_end.correlation.span_id == "call_Xb12"
+    # the span id Codex's hook handler derives from the same call id: one span for both
+    assert tool_end.correlation.span_id == derived_id(
+        "codex", CODEX_SESSION, "span", "tool:call_Xb12"
+    )
     assert tool_end.payload["status"] == "ok" and tool_end.payload["duration_ms"] == 48
     assert {e.correlation.session_id for e in (snapshot, tool_end)} == {CODEX_SESSION}
 

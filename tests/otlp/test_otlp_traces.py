@@ -350,8 +350,22 @@ def test_a_span_whose_parent_is_remote_opens_the_run() -> None:
 
 
 def test_a_conversation_id_on_a_span_event_names_the_session() -> None:
-    loop = span("session_loop", new_trace_id(), new_span_id())
+    loop = span("session_loop", new_trace_id(), new_span_id(), {"gen_ai.operation.name": "chat"})
     loop.events.add(name="conversation", attributes=key_values({"conversation.id": "codex-conv"}))
     events = map_traces(trace_request([loop], "codex_tui"), CorrelationMemory()).events
     assert {e.correlation.session_id for e in events} == {"codex-conv"}
     assert {e.event.source.framework for e in events} == {"codex"}
+
+
+def test_codex_internal_spans_are_dropped() -> None:
+    """Codex exports its internals (`fs.get_metadata` …); only GenAI spans are kept."""
+    trace = new_trace_id()
+    root_id = new_span_id()
+    root = span("session_loop", trace, root_id)
+    noise = span("fs.get_metadata", trace, new_span_id(), parent=root_id)
+    call = span(
+        "responses", trace, new_span_id(), {"gen_ai.operation.name": "chat"}, parent=root_id
+    )
+    events = map_traces(trace_request([root, noise, call], "codex_exec"), CorrelationMemory())
+    assert [e.payload.get("name") for e in events.events if e.type == "span.end"] == ["responses"]
+    assert not [e for e in events.events if e.type.startswith("run.")]

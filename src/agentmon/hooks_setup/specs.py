@@ -35,7 +35,9 @@ CLAUDE_CODE = ToolSpec(
         Hook("PreToolUse", "*"),
         Hook("PostToolUse", "*"),
         Hook("PostToolUseFailure", "*"),
+        Hook("PostToolBatch"),  # tells which calls were refused (only PreToolUse fired)
         Hook("PermissionRequest", "*"),
+        Hook("PermissionDenied", "*"),
         Hook("Notification"),
         Hook("SubagentStart"),
         Hook("SubagentStop"),
@@ -55,6 +57,7 @@ CODEX = ToolSpec(
     handler="agentmon-codex-handler",
     hooks=(
         Hook("SessionStart", "startup|resume|clear"),
+        Hook("SessionEnd"),  # closes the session; the only hook after a turn the API failed
         Hook("UserPromptSubmit"),
         Hook("PreToolUse"),
         Hook("PermissionRequest"),

@@ -24,10 +24,22 @@ def subagent_key(payload: Payload) -> str | None:
     return f"agent:{agent_id}" if agent_id else None
 
 
+def split_model(raw: object) -> tuple[str | None, str | None]:
+    """``(model, raw)``: a model name without a context-window suffix such as
+    ``claude-opus-4-8[1m]`` (which prices and groups as ``claude-opus-4-8``), and the name as
+    the tool sent it when that differs (else None)."""
+    if not isinstance(raw, str) or not raw:
+        return None, None
+    model = raw.split("[", 1)[0].strip() or raw
+    return model, (raw if model != raw else None)
+
+
 def session_start(tracker: Tracker, payload: Payload) -> None:
+    model, model_raw = split_model(payload.get("model"))
     tracker.start_session(
         source=payload.get("source"),
-        model=payload.get("model"),
+        model=model,
+        model_raw=model_raw,
         cwd=payload.get("cwd"),
         transcript_path=payload.get("transcript_path"),
     )
@@ -53,9 +65,12 @@ def end_tool(
     status: str,
     error: str | None = None,
     run_id: str | None = None,
+    error_kind: str = "tool",
+    extra: dict[str, object] | None = None,
 ) -> None:
-    """Close a tool span; a failed or interrupted one also reports an `error` event."""
-    details = {"output": clip(payload.get("tool_response")), "error": error}
+    """Close a tool span (`extra`: more span fields, such as the tool's own ``duration_ms``);
+    a failed, denied or interrupted one also reports an `error` event of `error_kind`."""
+    details = {"output": clip(payload.get("tool_response")), "error": error, **(extra or {})}
     span_id = tracker.end_span(
         tool_key(payload),
         kind="tool",
@@ -70,8 +85,20 @@ def end_tool(
     if error:
         once = tracker.event_id_for(span_id, "error") if payload.get("tool_use_id") else None
         tracker.error(
-            error, kind="tool", span_id=span_id, event_id=once, tool_name=payload.get("tool_name")
+            error,
+            kind=error_kind,
+            span_id=span_id,
+            event_id=once,
+            tool_name=payload.get("tool_name"),
         )
+
+
+def own_duration_ms(payload: Payload) -> int | None:
+    """The tool's own ``duration_ms`` (Claude Code ≥ 2.1 sends it on PostToolUse), when sane."""
+    value = payload.get("duration_ms")
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e12:
+        return round(value)
+    return None
 
 
 def permission_request(tracker: Tracker, payload: Payload) -> None:

@@ -3,8 +3,8 @@ the records agentmon cares about, shared by the Stop-hook usage reader and ``age
 
 Facts (see the transcripts spec): one JSON object per line; an assistant response is written
 as several lines, one per content block, all with the same ``message.id`` and ``requestId``
-and equal or growing ``usage``, so calls are de-duplicated on ``message.id:requestId``
-(``message.id`` alone when a gateway drops ``requestId``), keeping the larger token total.
+and equal or growing ``usage``, so calls are de-duplicated on ``requestId``
+(``message.id`` when a gateway drops it), keeping the larger token total.
 A line still being written (no ``\\n`` yet) is left for the next read. Stdlib only: the
 hooks import this on their start-up budget.
 """
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 FRAMEWORK = "claude-code"
 SKIPPED_PROMPT_PREFIXES = ("<command-name>", "<local-command-caveat>", "<local-command-stdout>")
 SYNTHETIC_MODEL = "<synthetic>"
+MAX_OWN_ID_CHARS = 128  # a tool's own id used as ours; event ids allow 256
 
 
 # ---------------------------------------------------------------- ids shared with the importer
@@ -37,6 +38,24 @@ def prompt_run_id(session_id: str, prompt: str, occurrence: int) -> str:
     return derived_id(FRAMEWORK, session_id, "run", prompt.strip(), str(occurrence))
 
 
+def prompt_id_run_id(session_id: str, prompt_id: str) -> str:
+    """The run of Claude Code's own prompt id (``prompt_id`` on hooks, ``promptId`` in the
+    transcript, ``prompt.id`` in its OTel events): the id itself (a UUID), so every source
+    of the same prompt names the same run (a derived id for one too long to be an id)."""
+    if len(prompt_id) <= MAX_OWN_ID_CHARS:
+        return prompt_id
+    return derived_id(FRAMEWORK, session_id, "run", "prompt_id", prompt_id)
+
+
+def run_id_of(session_id: str, prompt_id: object, counts: dict[str, int], prompt: str) -> str:
+    """The run id of a prompt: from its prompt id when given, else from its text (older
+    builds); the text's occurrence count is bumped either way, so both stay in step."""
+    occurrence = count_prompt(counts, prompt)
+    if isinstance(prompt_id, str) and prompt_id:
+        return prompt_id_run_id(session_id, prompt_id)
+    return prompt_run_id(session_id, prompt, occurrence)
+
+
 def count_prompt(counts: dict[str, int], prompt: str) -> int:
     """Bump and return how often this prompt text opened a run (kept small: a digest key)."""
     key = derived_id("prompt", prompt.strip())[:13]
@@ -46,6 +65,13 @@ def count_prompt(counts: dict[str, int], prompt: str) -> int:
 
 def llm_span_key(call_key: str) -> str:
     return f"llm:{call_key}"
+
+
+def llm_call_ids(session_id: str, key: str) -> tuple[str, str]:
+    """(span id, usage snapshot event id) of the call `key` (its API request id): the hook,
+    the importer and the OTel ``api_request`` event derive the same, so it counts once."""
+    span_id = derived_id(FRAMEWORK, session_id, "span", llm_span_key(key))
+    return span_id, derived_id(FRAMEWORK, session_id, "event", span_id, "usage")
 
 
 # ---------------------------------------------------------------- incremental reading
@@ -99,8 +125,9 @@ def compaction(record: Record) -> Record | None:
 
 
 def call_key(record: Record) -> str | None:
-    """``message.id:requestId`` of a counted assistant line; None for other lines, API-error
-    rows and the ``<synthetic>`` model, which Claude Code writes without a real call."""
+    """The API ``requestId`` of a counted assistant line (``message.id`` when a gateway drops
+    it; the OTel ``api_request`` event has the request id too); None for other lines,
+    API-error rows and the ``<synthetic>`` model, which Claude Code writes without a call."""
     if record.get("type") != "assistant" or record.get("isApiErrorMessage"):
         return None
     message = record.get("message")
@@ -110,9 +137,7 @@ def call_key(record: Record) -> str | None:
     if not isinstance(message_id, str) or not message_id:
         return None
     request_id = record.get("requestId")
-    return (
-        f"{message_id}:{request_id}" if isinstance(request_id, str) and request_id else message_id
-    )
+    return request_id if isinstance(request_id, str) and request_id else message_id
 
 
 def call_of(record: Record, key: str) -> Record:
@@ -121,6 +146,7 @@ def call_of(record: Record, key: str) -> Record:
     ts = parse_ts(str(record.get("timestamp") or ""))
     call: Record = {
         "key": key,
+        "message_id": message.get("id"),
         "model": message.get("model"),
         "usage": known_usage(message.get("usage")),
         "stop_reason": message.get("stop_reason"),
@@ -174,7 +200,7 @@ def llm_span_payload(call: Record, started_at: float | None) -> Record:
         "model": call.get("model"),
         "usage": call["usage"],
         "stop_reason": call.get("stop_reason"),
-        "message_id": call["key"].split(":", 1)[0],
+        "message_id": call.get("message_id"),
     }
     end = call.get("ts")
     if started_at is not None and end is not None and end >= started_at:
@@ -221,8 +247,9 @@ class CallFolder:
             return done
         prompt = None if self.subagent else prompt_text(record)
         if prompt is not None:
-            occurrence = count_prompt(self.state.setdefault("prompts", {}), prompt)
-            self.state["run"] = prompt_run_id(self.session_id, prompt, occurrence)
+            counts = self.state.setdefault("prompts", {})
+            prompt_id = record.get("promptId")
+            self.state["run"] = run_id_of(self.session_id, prompt_id, counts, prompt)
         if prompt is not None or tool_results(record):
             self.state["since"] = parse_ts(str(record.get("timestamp") or ""))
         return done
@@ -267,7 +294,7 @@ def emit_call(tracker: Tracker, call: Record, parent_key: str | None = None) -> 
     """One call's ``llm`` span (usage shown on it) and the ``metric.snapshot`` that counts
     its usage, both with ids derived from the call key, so a second reading adds nothing."""
     run_id = call.get("run") or tracker.ensure_run()
-    span_id = tracker.span_id_for(llm_span_key(call["key"]))
+    span_id, usage_event_id = llm_call_ids(tracker.session_id, call["key"])
     tracker.emit(
         "span.end",
         llm_span_payload(call, call.get("started_at")),
@@ -281,7 +308,7 @@ def emit_call(tracker: Tracker, call: Record, parent_key: str | None = None) -> 
         call["usage"],
         run_id=run_id,
         span_id=span_id,
-        event_id=tracker.event_id_for(span_id, "usage"),
+        event_id=usage_event_id,
         model=call.get("model"),
         cost_usd=call.get("cost_usd"),
         ts=call.get("ts"),
@@ -316,3 +343,5 @@ def pick_up_calls(
         calls += folder.finish(force=force)
     for call in calls:
         emit_call(tracker, call, parent_key)
+        if parent_key is None and call.get("model"):
+            tracker.state["model"] = call["model"]  # the session's model, for run.end

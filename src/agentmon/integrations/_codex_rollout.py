@@ -108,3 +108,64 @@ def pick_up_usage(tracker: Tracker, path: str, run_id: str | None) -> bool:
                 ts=ts,
             )
     return True
+
+
+# ---------------------------------------------------------------- one tool call's records
+
+TAIL_BYTES = 1 << 20  # a tool hook looks this far back for its call; a call is recent
+
+
+def tool_call_records(path: str, call_id: str) -> Record:
+    """What the rollout's last `TAIL_BYTES` say of tool call `call_id`: its tool ``name``
+    (the model's ``function_call``) and, once it ran, ``exit_code`` and ``status`` (the
+    ``CommandExecution`` item, written before Codex fires PostToolUse). {} if none."""
+    found: Record = {}
+    for record in _recent_records(path, call_id):
+        found.update(_call_facts(record, call_id))
+    return found
+
+
+def turn_failure(path: str, turn_id: str) -> str | None:
+    """The error a turn ended with (its ``task_complete`` has ``error`` when the model API
+    failed; Codex fires no StopFailure for it), or None."""
+    for record in _recent_records(path, turn_id):
+        payload = event_payload(record, "task_complete")
+        error = payload.get("error") if payload and payload.get("turn_id") == turn_id else None
+        if isinstance(error, dict):
+            return str(error.get("message") or error.get("codex_error_info") or "turn failed")
+    return None
+
+
+def _recent_records(path: str, needle: str) -> list[Record]:
+    """The records among the last `TAIL_BYTES` of rollout `path` that mention `needle`."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, 2)
+            handle.seek(max(handle.tell() - TAIL_BYTES, 0))
+            data = handle.read()
+    except OSError:
+        return []
+    records = []
+    for line in data.splitlines():
+        if needle.encode() not in line:
+            continue
+        try:
+            record = parse_line(line)
+        except ValueError:
+            continue
+        if record is not None:
+            records.append(record)
+    return records
+
+
+def _call_facts(record: Record, call_id: str) -> Record:
+    payload = record.get("payload")
+    if not isinstance(payload, dict):
+        return {}
+    if payload.get("type") == "function_call" and payload.get("call_id") == call_id:
+        return {"name": payload.get("name")}
+    item = payload.get("item") if payload.get("type") == "item_completed" else None
+    if isinstance(item, dict) and item.get("id") == call_id:
+        facts = {"status": item.get("status"), "exit_code": item.get("exit_code")}
+        return {key: value for key, value in facts.items() if value is not None}
+    return {}

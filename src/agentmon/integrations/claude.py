@@ -1,8 +1,13 @@
 """Claude Code hooks → agentmon events (``agentmon-claude-handler``, JSON on stdin).
 
-Claude Code gives no turn id, so runs are the handler's own: ``UserPromptSubmit`` opens one
-(closing a run still open as ``unknown``) and ``Stop``/``StopFailure`` closes it. Tool spans
-are keyed by ``tool_use_id``; tools run inside a subagent are children of its span.
+Runs are keyed by Claude Code's ``prompt_id`` (on ``UserPromptSubmit`` and every later hook
+of the turn, and ``promptId`` in the transcript), so hooks, the transcript and ``agentmon
+import`` name the same run; ``UserPromptSubmit`` opens one (closing a run still open as
+``unknown``) and ``Stop``/``StopFailure`` closes it. Tool spans are keyed by ``tool_use_id``
+and take the tool's own ``duration_ms``; a tool the user or a rule denied (only
+``PreToolUse`` fired; ``PermissionDenied`` or ``PostToolBatch`` tell) is closed as denied
+with an error. A sub-agent's span is a child of the ``Agent``/``Task`` tool call that
+spawned it, and the tools it runs are children of its span.
 
 Hooks carry no token counts: every hook reads what was appended to the session's transcript
 since the last one (a byte cursor in the session state) and reports each model call there
@@ -13,8 +18,8 @@ the sub-agent's own transcript the same way.
 from __future__ import annotations
 
 from agentmon.integrations import _claude_format as claude_format
-from agentmon.integrations._claude_format import subagent_key
-from agentmon.integrations._claude_transcript import count_prompt, pick_up_calls, prompt_run_id
+from agentmon.integrations._claude_format import own_duration_ms, split_model, subagent_key
+from agentmon.integrations._claude_transcript import pick_up_calls, prompt_id_run_id, run_id_of
 from agentmon.integrations._hookio import MalformedPayload, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "claude-code"
 WAITING_NOTIFICATIONS = ("permission_prompt", "idle_prompt", "elicitation_dialog")
+SPAWNING_TOOLS = ("Agent", "Task")  # the tool that starts a sub-agent (renamed in 2.x)
 
 
 def session_of(payload: Payload) -> str:
@@ -76,55 +82,166 @@ def _session_end(tracker: Tracker, payload: Payload) -> None:
     tracker.end_session(reason=payload.get("reason"))
 
 
+def _prompt_run(tracker: Tracker, payload: Payload) -> str | None:
+    """The run of the hook's ``prompt_id``, None when the build sends none."""
+    prompt_id = payload.get("prompt_id")
+    if isinstance(prompt_id, str) and prompt_id:
+        return prompt_id_run_id(tracker.session_id, prompt_id)
+    return None
+
+
 def _prompt(tracker: Tracker, payload: Payload) -> None:
-    """A run whose id the transcript's prompt line derives too (see prompt_run_id)."""
+    """A run whose id the transcript's prompt line derives too (see run_id_of)."""
     prompt = payload.get("prompt")
-    run_id = None
+    run_id = _prompt_run(tracker, payload)
     if isinstance(prompt, str):
-        occurrence = count_prompt(tracker.state.setdefault("prompts", {}), prompt)
-        run_id = prompt_run_id(tracker.session_id, prompt, occurrence)
+        counts = tracker.state.setdefault("prompts", {})
+        run_id = run_id_of(tracker.session_id, payload.get("prompt_id"), counts, prompt)
     tracker.start_run(run_id, input=clip(prompt))
 
 
 def _stop(tracker: Tracker, payload: Payload) -> None:
-    tracker.end_run(status="ok", output=clip(payload.get("last_assistant_message")))
+    tracker.end_run(
+        _prompt_run(tracker, payload),
+        status="ok",
+        output=clip(payload.get("last_assistant_message")),
+        model=tracker.state.get("model"),
+    )
 
 
 def _stop_failure(tracker: Tracker, payload: Payload) -> None:
+    """A turn the API ended: ``error`` is a category (often just ``unknown``); the message
+    the user saw ("API Error: 400 …") is ``last_assistant_message``."""
     error_type = str(payload.get("error_type") or payload.get("error") or "unknown")
-    tracker.ensure_run()
-    tracker.error(f"turn failed: {error_type}", kind=error_type)
-    tracker.end_run(status="error", error=error_type)
+    shown = payload.get("last_assistant_message")
+    message = str(shown) if isinstance(shown, str) and shown else f"turn failed: {error_type}"
+    run_id = tracker.ensure_run(_prompt_run(tracker, payload))
+    tracker.error(
+        clip(message),
+        kind=error_type,
+        run_id=run_id,
+        event_id=tracker.event_id_for(run_id, "stop-failure"),
+    )
+    if run_id in tracker.state.get("recent_runs", []):
+        # Claude Code does not wait for StopFailure: SessionEnd may have closed the run as
+        # `unknown` first; a run.end of its own id corrects it (the later status wins)
+        ending = {"status": "error", "error": clip(message), "error_type": error_type}
+        tracker.emit(
+            "run.end", ending, run_id=run_id, event_id=tracker.event_id_for(run_id, "failed")
+        )
+        return
+    tracker.end_run(run_id, status="error", error=clip(message), error_type=error_type)
+
+
+def _start_tool(tracker: Tracker, payload: Payload) -> None:
+    claude_format.start_tool(tracker, payload, run_id=_prompt_run(tracker, payload))
+    if payload.get("tool_name") in SPAWNING_TOOLS and payload.get("tool_use_id"):
+        tracker.queue_push(_spawn_queue(payload.get("tool_input")), claude_format.tool_key(payload))
+
+
+def _spawn_queue(tool_input: object) -> str:
+    kind = tool_input.get("subagent_type") if isinstance(tool_input, dict) else None
+    return f"spawn:{kind or 'general-purpose'}"
 
 
 def _post_tool(tracker: Tracker, payload: Payload) -> None:
-    claude_format.end_tool(tracker, payload, status="ok")
+    claude_format.end_tool(
+        tracker,
+        payload,
+        status="ok",
+        run_id=_prompt_run(tracker, payload),
+        extra={"duration_ms": own_duration_ms(payload), **_spawned_agent(tracker, payload)},
+    )
+
+
+def _spawned_agent(tracker: Tracker, payload: Payload) -> dict[str, object]:
+    """What an ``Agent`` tool's response says of its sub-agent (shown on the tool span; its
+    usage is counted once, from the sub-agent's own transcript at ``SubagentStop``)."""
+    response = payload.get("tool_response")
+    if payload.get("tool_name") not in SPAWNING_TOOLS or not isinstance(response, dict):
+        return {}
+    tracker.queue_pop(_spawn_queue(payload.get("tool_input")), claude_format.tool_key(payload))
+    model, model_raw = split_model(response.get("resolvedModel"))
+    details = {
+        "agent_id": response.get("agentId"),
+        "model": model,
+        "model_raw": model_raw,
+        "usage": response.get("usage") if isinstance(response.get("usage"), dict) else None,
+        "total_tokens": response.get("totalTokens"),
+        "agent_duration_ms": response.get("totalDurationMs"),
+        "tool_use_count": response.get("totalToolUseCount"),
+    }
+    return {key: value for key, value in details.items() if value is not None}
 
 
 def _post_tool_failure(tracker: Tracker, payload: Payload) -> None:
     status = "cancelled" if payload.get("is_interrupt") else "error"
     claude_format.end_tool(
-        tracker, payload, status=status, error=str(payload.get("error") or "tool failed")
+        tracker,
+        payload,
+        status=status,
+        error=str(payload.get("error") or "tool failed"),
+        run_id=_prompt_run(tracker, payload),
+        extra={"duration_ms": own_duration_ms(payload)},
     )
+
+
+def _deny_tool(tracker: Tracker, payload: Payload, reason: object) -> None:
+    """Close a tool call that never ran because permission was refused."""
+    message = str(reason) if reason else "permission denied"
+    claude_format.end_tool(
+        tracker,
+        payload,
+        status="denied",
+        error=clip(message),
+        run_id=_prompt_run(tracker, payload),
+        error_kind="permission_denied",
+    )
+
+
+def _permission_denied(tracker: Tracker, payload: Payload) -> None:
+    if tracker.has_open_span(claude_format.tool_key(payload)):
+        _deny_tool(tracker, payload, payload.get("reason") or payload.get("message"))
+
+
+def _post_tool_batch(tracker: Tracker, payload: Payload) -> None:
+    """The batch's results: a call still open never got PostToolUse(Failure), so it was
+    refused before it ran (its ``tool_response`` is the refusal)."""
+    calls = payload.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
+        if not isinstance(call, dict):
+            continue
+        hook_like = {**payload, **call}
+        hook_like.pop("tool_calls", None)
+        if call.get("tool_use_id") and tracker.has_open_span(claude_format.tool_key(hook_like)):
+            _deny_tool(tracker, hook_like, call.get("tool_response"))
 
 
 def _subagent_start(tracker: Tracker, payload: Payload) -> None:
     key = subagent_key(payload) or tracker.queue_push(f"agent:{payload.get('agent_type')}")
+    spawned_by = tracker.queue_pop(f"spawn:{payload.get('agent_type') or 'general-purpose'}")
     tracker.start_span(
         key,
         kind="agent",
         name=payload.get("agent_type"),
+        run_id=_prompt_run(tracker, payload),
+        parent_key=spawned_by,
         agent_id=payload.get("agent_id"),
         once=bool(payload.get("agent_id")),
     )
 
 
 def _subagent_stop(tracker: Tracker, payload: Payload) -> None:
+    """A sub-agent's end; one never started while a compaction is open is the compaction's
+    own summariser (Claude Code fires only SubagentStop for it, ``agent_type`` empty)."""
     key = subagent_key(payload) or tracker.queue_pop(f"agent:{payload.get('agent_type')}")
+    summariser = tracker.has_open_span("compaction") and not tracker.has_open_span(key or "")
     tracker.end_span(
         key or f"agent:{payload.get('agent_type')}:anonymous",
         kind="agent",
-        name=payload.get("agent_type"),
+        name=payload.get("agent_type") or ("compaction" if summariser else None),
+        run_id=_prompt_run(tracker, payload),
+        parent_key="compaction" if summariser else None,
         output=clip(payload.get("last_assistant_message")),
         agent_id=payload.get("agent_id"),
         transcript_path=payload.get("agent_transcript_path"),
@@ -137,6 +254,7 @@ def _pre_compact(tracker: Tracker, payload: Payload) -> None:
         "compaction",
         kind="compaction",
         name="compaction",
+        run_id=_prompt_run(tracker, payload),
         trigger=payload.get("trigger"),
         input=clip(payload.get("custom_instructions")),
     )
@@ -144,7 +262,12 @@ def _pre_compact(tracker: Tracker, payload: Payload) -> None:
 
 def _post_compact(tracker: Tracker, payload: Payload) -> None:
     tracker.end_span(
-        "compaction", kind="compaction", name="compaction", trigger=payload.get("trigger")
+        "compaction",
+        kind="compaction",
+        name="compaction",
+        run_id=_prompt_run(tracker, payload),
+        trigger=payload.get("trigger"),
+        output=clip(payload.get("compact_summary")),
     )
 
 
@@ -166,9 +289,11 @@ _HANDLERS: dict[str, Callable[[Tracker, Payload], None]] = {
     "UserPromptSubmit": _prompt,
     "Stop": _stop,
     "StopFailure": _stop_failure,
-    "PreToolUse": claude_format.start_tool,
+    "PreToolUse": _start_tool,
     "PostToolUse": _post_tool,
     "PostToolUseFailure": _post_tool_failure,
+    "PostToolBatch": _post_tool_batch,
+    "PermissionDenied": _permission_denied,
     "SubagentStart": _subagent_start,
     "SubagentStop": _subagent_stop,
     "PreCompact": _pre_compact,

@@ -7,14 +7,20 @@ Codex gives turn ids, so runs use ``turn_id``; a ``notify`` for a turn already c
 Usage found on a turn end goes on ``run.end.payload.usage``; it is counted (a
 ``metric.snapshot``) from the rollout file's ``token_count`` events when the hook names the
 rollout (``transcript_path``), else from the payload.
+
+Tool hooks name Codex's shell tool ``Bash`` (Claude Code's name) while the rollout, OTel and
+``--json`` call it by the model's tool name (``exec_command``): spans take the rollout's
+name and keep the hook's as ``hook_tool_name``. A PostToolUse ``tool_response`` is the bare
+command output, so a failed command is told by its exit code in the rollout (or an
+``Exit code N`` line in the text).
 """
 
 from __future__ import annotations
 
 from agentmon.client.usage import known_usage
 from agentmon.integrations import _claude_format as claude_format
-from agentmon.integrations._codex_rollout import pick_up_usage
-from agentmon.integrations._hookio import MalformedPayload, run_hook
+from agentmon.integrations._codex_rollout import pick_up_usage, tool_call_records, turn_failure
+from agentmon.integrations._hookio import MalformedPayload, derived_id, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False
@@ -65,9 +71,15 @@ def map_payload(
     )
 
 
+MAX_TURN_ID_CHARS = 128  # Codex's turn ids are UUIDs; a longer one is hashed to fit
+
+
 def _turn(payload: Payload) -> str | None:
     turn = payload.get("turn_id") or payload.get("turn-id")
-    return str(turn) if turn else None
+    if not turn:
+        return None
+    text = str(turn)
+    return text if len(text) <= MAX_TURN_ID_CHARS else derived_id(FRAMEWORK, "turn", text)
 
 
 def _usage_of(payload: Payload) -> dict[str, int]:
@@ -79,8 +91,21 @@ def _usage_of(payload: Payload) -> dict[str, int]:
 
 
 def _session_end(tracker: Tracker, payload: Payload) -> None:
-    _finish_turn(tracker, payload, status=str(payload.get("status") or "ok"))
+    """Close the session, and a turn still open: failed when its rollout says so (an API
+    error ends the turn without Stop or StopFailure), else as the payload says."""
+    failure = _open_turn_failure(tracker, payload)
+    if failure is not None:
+        _fail_turn(tracker, {**payload, "turn_id": tracker.run_id}, "api_error", failure)
+    else:
+        _finish_turn(tracker, payload, status=str(payload.get("status") or "ok"))
     tracker.end_session(reason=payload.get("reason"))
+
+
+def _open_turn_failure(tracker: Tracker, payload: Payload) -> str | None:
+    rollout, turn = payload.get("transcript_path"), tracker.run_id
+    if isinstance(rollout, str) and rollout and turn:
+        return turn_failure(rollout, turn)
+    return None
 
 
 def _prompt(tracker: Tracker, payload: Payload) -> None:
@@ -127,31 +152,85 @@ def _notify(tracker: Tracker, payload: Payload) -> None:
 
 def _stop_failure(tracker: Tracker, payload: Payload) -> None:
     category = str(payload.get("error") or "unknown")
-    tracker.ensure_run(_turn(payload))
-    tracker.error(str(payload.get("error_details") or f"turn failed: {category}"), kind=category)
-    _finish_turn(tracker, payload, status="error", error=category)
+    message = str(payload.get("error_details") or f"turn failed: {category}")
+    _fail_turn(tracker, payload, category, message)
+
+
+def _fail_turn(tracker: Tracker, payload: Payload, category: str, message: str) -> None:
+    run_id = tracker.ensure_run(_turn(payload))
+    tracker.error(
+        clip(message),
+        kind=category,
+        run_id=run_id,
+        event_id=tracker.event_id_for(run_id, "turn-failed"),
+    )
+    _finish_turn(tracker, payload, status="error", error=clip(message))
+
+
+EXIT_CODE_MARKERS = ("exit code:", "exit code", "exited with code")
+
+
+def exit_code_in(text: str) -> int | None:
+    """The code of an ``Exit code: 2`` / ``Process exited with code 2`` line in `text` (no
+    ``re``: the hooks start on a tight import budget)."""
+    lowered = text[:500].lower()
+    for marker in EXIT_CODE_MARKERS:
+        at = lowered.find(marker)
+        if at < 0:
+            continue
+        digits = lowered[at + len(marker) :].lstrip().split(maxsplit=1)
+        word = digits[0] if digits else ""
+        if word.lstrip("-").isdigit():
+            return int(word)
+    return None
+
+
+def _with_rollout_facts(payload: Payload) -> tuple[Payload, Payload]:
+    """The payload under the tool's rollout name (the hook's kept as ``hook_tool_name``),
+    and what the rollout says of the call."""
+    rollout, call_id = payload.get("transcript_path"), payload.get("tool_use_id")
+    facts: Payload = {}
+    if isinstance(rollout, str) and rollout and isinstance(call_id, str) and call_id:
+        facts = tool_call_records(rollout, call_id)
+    name = facts.get("name")
+    if not isinstance(name, str) or not name or name == payload.get("tool_name"):
+        return payload, facts
+    return {**payload, "tool_name": name, "hook_tool_name": payload.get("tool_name")}, facts
 
 
 def _pre_tool(tracker: Tracker, payload: Payload) -> None:
+    payload, _ = _with_rollout_facts(payload)
     claude_format.start_tool(tracker, payload, run_id=_turn(payload))
 
 
-def _tool_failure(response: object) -> str | None:
-    """Why a tool response counts as failed (a non-zero exit code or an error), if it does."""
-    if not isinstance(response, dict):
-        return None
-    exit_code = response.get("exit_code")
+def _tool_failure(response: object, facts: Payload) -> str | None:
+    """Why a tool call counts as failed (a non-zero exit code or an error), if it does."""
+    exit_code = facts.get("exit_code")
+    if isinstance(response, dict):
+        exit_code = response.get("exit_code", exit_code)
+        error = response.get("error")
+        if error and not (isinstance(exit_code, int) and exit_code != 0):
+            return str(error)
+        output = str(response.get("stderr") or "").strip()
+    else:
+        output = str(response or "").strip()
+        if exit_code is None:
+            exit_code = exit_code_in(output)
     if isinstance(exit_code, int) and exit_code != 0:
-        stderr = str(response.get("stderr") or "").strip()
-        return f"exit code {exit_code}" + (f": {stderr[:500]}" if stderr else "")
-    error = response.get("error")
-    return str(error) if error else None
+        return f"exit code {exit_code}" + (f": {output[:500]}" if output else "")
+    if facts.get("status") == "failed":
+        return "failed" + (f": {output[:500]}" if output else "")
+    return None
 
 
 def _post_tool(tracker: Tracker, payload: Payload) -> None:
-    failure = _tool_failure(payload.get("tool_response"))
+    payload, facts = _with_rollout_facts(payload)
+    failure = _tool_failure(payload.get("tool_response"), facts)
     status = "error" if failure else "ok"
-    claude_format.end_tool(tracker, payload, status=status, error=failure, run_id=_turn(payload))
+    extra = {"hook_tool_name": payload.get("hook_tool_name"), "exit_code": facts.get("exit_code")}
+    claude_format.end_tool(
+        tracker, payload, status=status, error=failure, run_id=_turn(payload), extra=extra
+    )
 
 
 def _pre_compact(tracker: Tracker, payload: Payload) -> None:

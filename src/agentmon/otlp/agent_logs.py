@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentmon.events import Envelope, EventType
+from agentmon.integrations._claude_transcript import FRAMEWORK as CLAUDE
+from agentmon.integrations._claude_transcript import llm_call_ids
+from agentmon.integrations._hookio import derived_id as hook_derived_id
+from agentmon.integrations.codex import exit_code_in
 from agentmon.otlp.attributes import (
     Attributes,
     as_bool,
@@ -170,6 +174,9 @@ def claude_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelop
 
 
 def claude_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """The call's span and counted usage, under the ids the hook handler and the importer
+    derive from the transcript's ``requestId`` (see `llm_call_ids`): hooks plus OTel count
+    each call once."""
     usage = usage_payload(
         input_tokens=view.count("input_tokens"),
         output_tokens=view.count("output_tokens"),
@@ -177,25 +184,56 @@ def claude_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelop
         cache_write_tokens=view.count("cache_creation_tokens"),
     )
     cost = as_float(view.attrs.get("cost_usd"))
-    return llm_call(view, view.text("prompt.id"), usage, cost)
+    events = llm_call(view, view.text("prompt.id"), usage, cost)
+    request_id = view.text("request_id")
+    if view.session_id and request_id:
+        span_id, usage_event_id = llm_call_ids(view.session_id, request_id)
+        for event in events:
+            event.correlation.span_id = span_id
+            if event.event.type == EventType.METRIC_SNAPSHOT:
+                event.event.id = usage_event_id
+    return events
 
 
 def claude_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """The tool call, under the span id the hook handler derives from ``tool_use_id``; its
+    error event too, so hooks plus OTel report one failure."""
+    tool_use_id = view.text("tool_use_id")
     details = {
-        "tool_call_id": view.text("tool_use_id"),
+        "tool_call_id": tool_use_id,
         "input": first(view.attrs, "tool_input", "tool_parameters"),
         "decision": view.text("decision_type"),
     }
-    return reconstructed_span(
+    span_id = hook_tool_span_id(CLAUDE, view, tool_use_id)
+    events = reconstructed_span(
         view,
         view.text("prompt.id"),
         kind="tool",
         name=view.text("tool_name") or "tool",
-        call_id=view.text("tool_use_id"),
+        call_id=span_id or tool_use_id,
         succeeded=as_bool(view.attrs.get("success")),
         error=view.text("error"),
         details=details,
     )
+    return with_hook_error_id(CLAUDE, view, span_id, events)
+
+
+def hook_tool_span_id(framework: str, view: LogView, call_id: str | None) -> str | None:
+    """The span id the framework's hook handler gives tool call `call_id` (see
+    `Tracker.span_id_for`), so the call arriving by hooks and by OTel is one span."""
+    if not (view.session_id and call_id):
+        return None
+    return hook_derived_id(framework, view.session_id, "span", f"tool:{call_id}")
+
+
+def with_hook_error_id(
+    framework: str, view: LogView, span_id: str | None, events: list[Envelope]
+) -> list[Envelope]:
+    """`events` with the tool's `error` event under the hook handler's id: one failure."""
+    for event in events:
+        if span_id and view.session_id and event.event.type == EventType.ERROR:
+            event.event.id = hook_derived_id(framework, view.session_id, "event", span_id, "error")
+    return events
 
 
 def claude_api_error(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
@@ -248,23 +286,34 @@ def codex_sse_event(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
 
 
 def codex_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """A tool call; `success` says only that the tool ran, so a command's exit code (the
+    ``Process exited with code N`` line of its output) decides too."""
     succeeded = as_bool(view.attrs.get("success"))
+    output = view.text("output") or ""
+    exit_code = exit_code_in(output)
+    if exit_code:
+        succeeded = False
     details = {
         "tool_call_id": view.text("call_id"),
         "input": view.attrs.get("arguments"),
         "output": view.attrs.get("output"),
+        "exit_code": exit_code,
     }
-    error = view.text("output") if succeeded is False else None
-    return reconstructed_span(
+    error = None
+    if succeeded is False:
+        error = (f"exit code {exit_code}: " if exit_code else "") + output
+    span_id = hook_tool_span_id("codex", view, view.text("call_id"))
+    events = reconstructed_span(
         view,
         codex_run(view, memory),
         kind="tool",
         name=view.text("tool_name") or "tool",
-        call_id=view.text("call_id"),
+        call_id=span_id or view.text("call_id"),
         succeeded=succeeded,
         error=error,
         details=details,
     )
+    return with_hook_error_id("codex", view, span_id, events)
 
 
 def codex_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelope]:

@@ -93,7 +93,7 @@ def view_record(record: LogRecord, scope: Scope, memory: CorrelationMemory) -> L
 
 
 def event_name(declared: str, body: object, short: object, origin: Origin, scope_name: str) -> str:
-    if declared:
+    if declared and not _source_location(declared, short):
         return declared
     if isinstance(body, str) and body.startswith(TOOL_PREFIXES) and EVENT_NAME.fullmatch(body):
         return body
@@ -104,6 +104,13 @@ def event_name(declared: str, body: object, short: object, origin: Origin, scope
     if prefix is None and "claude_code" in scope_name:
         prefix = "claude_code."
     return f"{prefix}{text}" if prefix else text
+
+
+def _source_location(declared: str, short: object) -> bool:
+    """Codex 0.171 fills `eventName` with where the event is raised (``event
+    otel/src/events/session_telemetry.rs:737``) and puts the real name in `event.name`."""
+    named = as_text(short)
+    return named is not None and EVENT_NAME.fullmatch(named) is not None and " " in declared
 
 
 def _record_time(record: LogRecord, event_timestamp: object) -> int:

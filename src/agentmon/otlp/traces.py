@@ -62,6 +62,11 @@ OPENINFERENCE_KINDS = {
 """OpenInference's `openinference.span.kind` as the `gen_ai.operation.name` it amounts to."""
 
 USAGE_SPAN_FRAMEWORKS = frozenset({"openclaw"})
+
+INTERNAL_SPAN_FRAMEWORKS = frozenset({"codex"})
+"""Frameworks whose traces are their own internals (Codex 0.171 exports ~450 spans per
+`codex exec`: `fs.get_metadata`, `append_items` …, each trace root a bogus run): only their
+GenAI spans are kept; runs, tools and usage come from their logs and hooks."""
 """Frameworks whose usage is counted from dedicated usage spans, not from their LLM spans."""
 
 REMOTE_PARENT = SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
@@ -105,6 +110,8 @@ def map_traces(request: ExportTraceServiceRequest, memory: CorrelationMemory) ->
     views = list(_decode_spans(request, mapped))
     _learn_sessions(views, memory)
     for view in views:
+        if _internal(view):
+            continue
         place = Place(
             origin=view.origin,
             identity=view.place_identity,
@@ -170,6 +177,10 @@ def _session_in_events(span: Span) -> str | None:
         if session:
             return session
     return None
+
+
+def _internal(view: SpanView) -> bool:
+    return view.origin.framework in INTERNAL_SPAN_FRAMEWORKS and classify(view) is Role.OTHER
 
 
 def _learn_sessions(views: list[SpanView], memory: CorrelationMemory) -> None:

@@ -46,6 +46,7 @@ _RUN_STATUS = {
     "interrupted": "cancelled",
     "aborted": "cancelled",
     "blocked": "cancelled",
+    "denied": "denied",  # a tool call refused permission (never ran)
     "unknown": "unknown",
 }
 

@@ -1,0 +1,205 @@
+"""A small Anthropic Messages API on loopback (stdlib http.server, SSE streaming).
+
+It answers by rules on the conversation, so the real Claude Code drives itself through a
+scripted session: the latest user text names what the model does next.
+
+- ``RUN <command>``: a ``Bash`` tool call running `<command>`, then, once the tool result
+  comes back, the text ``done``;
+- ``AGENT <prompt>``: an ``Agent`` (sub-agent) call with `<prompt>` (inside the sub-agent the
+  prompt is answered like any other);
+- ``FAIL <status>``: an API error with that HTTP status;
+- anything else: the text ``ok``.
+
+Requests without tools (title generation, quota probes) get a short text. Every request is
+kept in ``requests`` (path, body) and every streamed response's usage in ``responses``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+INPUT_TOKENS = 120
+CACHE_READ_TOKENS = 40
+OUTPUT_TOKENS = 9
+
+
+class FakeAnthropic:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> FakeAnthropic:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reply(self, body: dict[str, Any]) -> tuple[int, list[dict[str, Any]] | dict[str, Any]]:
+        """(HTTP status, SSE events or an error body) for one request."""
+        with self.lock:
+            number = len(self.requests)
+            self.requests.append(body)
+        model = str(body.get("model") or "claude-sonnet-4-6")
+        last = _last_user_block(body.get("messages") or [])
+        if not body.get("tools"):
+            return 200, self._message(number, model, [{"type": "text", "text": "Title"}])
+        if last.get("type") == "tool_result":
+            return 200, self._message(number, model, [{"type": "text", "text": "done"}])
+        text = str(last.get("text") or "")
+        word, _, rest = _directive(text)
+        if word == "FAIL":
+            status = int(rest or 400)
+            error = {"type": "invalid_request_error", "message": f"scripted failure {status}"}
+            return status, {"type": "error", "error": error}
+        if word == "RUN":
+            tool: dict[str, Any] = {"type": "tool_use", "id": f"toolu_{number:04d}"}
+            tool.update(name="Bash", input={"command": rest, "description": "scripted command"})
+            return 200, self._message(number, model, [tool], stop="tool_use")
+        if word == "AGENT":
+            agent = {"description": "scripted sub-agent", "prompt": rest}
+            agent["subagent_type"] = "general-purpose"
+            tool = {"type": "tool_use", "id": f"toolu_{number:04d}", "name": "Agent"}
+            tool["input"] = agent
+            return 200, self._message(number, model, [tool], stop="tool_use")
+        return 200, self._message(number, model, [{"type": "text", "text": "ok"}])
+
+    def _message(
+        self, number: int, model: str, blocks: list[dict[str, Any]], stop: str = "end_turn"
+    ) -> list[dict[str, Any]]:
+        usage = {
+            "input_tokens": INPUT_TOKENS,
+            "cache_read_input_tokens": CACHE_READ_TOKENS,
+            "cache_creation_input_tokens": 0,
+            "output_tokens": OUTPUT_TOKENS,
+        }
+        message_id = f"msg_{number:04d}"
+        with self.lock:
+            self.responses.append({"id": message_id, "model": model, "usage": usage})
+        start_usage = {**usage, "output_tokens": 1}
+        events: list[dict[str, Any]] = [
+            {
+                "type": "message_start",
+                "message": {
+                    "id": message_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": start_usage,
+                },
+            }
+        ]
+        for index, block in enumerate(blocks):
+            events += _block_events(index, block)
+        events.append(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": OUTPUT_TOKENS},
+            }
+        )
+        events.append({"type": "message_stop"})
+        return events
+
+
+def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
+    start: dict[str, Any]
+    if block["type"] == "text":
+        start = {"type": "text", "text": ""}
+        delta = {"type": "text_delta", "text": block["text"]}
+    else:
+        start = {**block, "input": {}}
+        delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+    return [
+        {"type": "content_block_start", "index": index, "content_block": start},
+        {"type": "content_block_delta", "index": index, "delta": delta},
+        {"type": "content_block_stop", "index": index},
+    ]
+
+
+def _last_user_block(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The last content block of the last user message (a text block for plain strings)."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return {"type": "text", "text": content}
+        blocks = [block for block in content or [] if isinstance(block, dict)]
+        meaningful = [b for b in blocks if b.get("type") in ("text", "tool_result")]
+        texts = [b for b in meaningful if b.get("type") == "tool_result"] or [
+            b for b in meaningful if not str(b.get("text", "")).startswith("<system-reminder>")
+        ]
+        if texts:
+            return texts[-1]
+    return {}
+
+
+def _directive(text: str) -> tuple[str, str, str]:
+    """The first line of `text` starting with RUN/AGENT/FAIL, split; ('', '', '') if none."""
+    for line in text.splitlines():
+        word, sep, rest = line.strip().partition(" ")
+        if word in ("RUN", "AGENT", "FAIL"):
+            return word, sep, rest.strip()
+    return "", "", ""
+
+
+def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_HEAD(self) -> None:
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def do_GET(self) -> None:
+            self._json(404, {"type": "error", "error": {"type": "not_found_error"}})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
+                self._json(200, {"input_tokens": INPUT_TOKENS})
+                return
+            status, answer = fake.reply(body)
+            if isinstance(answer, dict):
+                self._json(status, answer)
+                return
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("request-id", f"req_{len(fake.requests):04d}")
+            self.send_header("connection", "close")
+            self.end_headers()
+            for event in answer:
+                data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+                self.wfile.write(data.encode())
+                self.wfile.flush()
+            self.close_connection = True
+
+        def _json(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler

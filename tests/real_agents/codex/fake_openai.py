@@ -1,0 +1,177 @@
+"""A small OpenAI Responses API on loopback (stdlib http.server, SSE streaming).
+
+It answers by rules on the conversation, so the real Codex CLI drives itself through a
+scripted session: the latest user text names what the model does next.
+
+- ``RUN <command>``: a call of the shell tool the request offers (``exec_command`` or
+  ``shell``) running `<command>`, then, once its output comes back, the text ``done``;
+- ``FAIL <status>``: an HTTP error with that status;
+- anything else: the text ``ok``.
+
+Every request body is kept in ``requests`` and every response's id and usage in ``responses``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+INPUT_TOKENS = 200
+CACHED_TOKENS = 50
+OUTPUT_TOKENS = 12
+REASONING_TOKENS = 3
+
+
+class FakeOpenAI:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeOpenAI:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reply(self, body: dict[str, Any]) -> tuple[int, list[dict[str, Any]] | dict[str, Any]]:
+        """(HTTP status, SSE events or an error body) for one request."""
+        with self.lock:
+            number = len(self.requests)
+            self.requests.append(body)
+        items = [item for item in body.get("input") or [] if isinstance(item, dict)]
+        last = items[-1] if items else {}
+        if last.get("type") == "function_call_output":
+            return 200, self._response(number, body, [_message("done")])
+        word, rest = _directive(_user_text(items))
+        if word == "FAIL":
+            status = int(rest or 400)
+            error = {"message": f"scripted failure {status}", "type": "invalid_request_error"}
+            return status, {"error": error}
+        if word == "RUN":
+            return 200, self._response(number, body, [_shell_call(number, body, rest)])
+        return 200, self._response(number, body, [_message("ok")])
+
+    def _response(
+        self, number: int, body: dict[str, Any], output: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        response_id = f"resp_{number:04d}"
+        usage = {
+            "input_tokens": INPUT_TOKENS,
+            "input_tokens_details": {"cached_tokens": CACHED_TOKENS},
+            "output_tokens": OUTPUT_TOKENS,
+            "output_tokens_details": {"reasoning_tokens": REASONING_TOKENS},
+            "total_tokens": INPUT_TOKENS + OUTPUT_TOKENS,
+        }
+        model = str(body.get("model") or "gpt-5")
+        with self.lock:
+            self.responses.append({"id": response_id, "model": model, "usage": usage})
+        base = {"id": response_id, "object": "response", "model": model, "status": "in_progress"}
+        events: list[dict[str, Any]] = [{"type": "response.created", "response": {**base}}]
+        for index, item in enumerate(output):
+            events.append(
+                {"type": "response.output_item.added", "output_index": index, "item": item}
+            )
+            events.append(
+                {"type": "response.output_item.done", "output_index": index, "item": item}
+            )
+        done = {**base, "status": "completed", "output": output, "usage": usage}
+        events.append({"type": "response.completed", "response": done})
+        return events
+
+
+def _message(text: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": "msg_" + text,
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
+def _shell_call(number: int, body: dict[str, Any], command: str) -> dict[str, Any]:
+    names = {str(tool.get("name")) for tool in body.get("tools") or [] if isinstance(tool, dict)}
+    arguments: dict[str, Any]
+    if "exec_command" in names:
+        name, arguments = "exec_command", {"cmd": command}
+    else:
+        name, arguments = "shell", {"command": ["bash", "-lc", command]}
+    return {
+        "type": "function_call",
+        "id": f"fc_{number:04d}",
+        "call_id": f"call_{number:04d}",
+        "name": name,
+        "arguments": json.dumps(arguments),
+        "status": "completed",
+    }
+
+
+def _user_text(items: list[dict[str, Any]]) -> str:
+    for item in reversed(items):
+        if item.get("role") != "user":
+            continue
+        for part in reversed(item.get("content") or []):
+            text = part.get("text") if isinstance(part, dict) else None
+            if isinstance(text, str) and not text.lstrip().startswith("<"):
+                return text
+    return ""
+
+
+def _directive(text: str) -> tuple[str, str]:
+    for line in text.splitlines():
+        word, _, rest = line.strip().partition(" ")
+        if word in ("RUN", "FAIL"):
+            return word, rest.strip()
+    return "", ""
+
+
+def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self._json(200, {"object": "list", "data": [], "models": []})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if not self.path.rstrip("/").endswith("/responses"):
+                self._json(404, {"error": {"message": f"no route {self.path}"}})
+                return
+            status, answer = fake.reply(body)
+            if isinstance(answer, dict):
+                self._json(status, answer)
+                return
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("connection", "close")
+            self.end_headers()
+            for event in answer:
+                data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
+                self.wfile.write(data.encode())
+                self.wfile.flush()
+            self.close_connection = True
+
+        def _json(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler

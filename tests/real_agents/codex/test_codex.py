@@ -1,0 +1,330 @@
+"""The real Codex CLI (0.171.0), driven through complete `codex exec` sessions against a fake
+OpenAI Responses API on loopback, with agentmon's hooks installed by `agentmon hooks install
+codex` into a private CODEX_HOME, posting to a real embedded agentmon.
+
+Every scenario runs once (module scope) and the tests compare what agentmon stored with
+what really happened, read from Codex's own rollout file and `--json` output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ServerProcess
+from tests.real_agents.codex.fake_openai import FakeOpenAI
+from tests.real_agents.installed import real_agent_bin
+
+BIN = Path(sys.executable).parent
+MODEL = "gpt-5.4"
+
+Record = dict[str, Any]
+
+
+@dataclass
+class Result:
+    """One `codex exec`: its `--json` events and its rollout's records."""
+
+    events: list[Record]
+    rollout: list[Record]
+
+    @property
+    def session_id(self) -> str:
+        (started,) = [event for event in self.events if event["type"] == "thread.started"]
+        return str(started["thread_id"])
+
+
+@dataclass
+class Codex:
+    binary: Path
+    home: Path
+    workdir: Path
+    env: dict[str, str]
+
+    def run(self, prompt: str, *resume: str) -> Result:
+        command = [str(self.binary), "exec"]
+        command += ["resume", *resume] if resume else []
+        command += ["--skip-git-repo-check", "--dangerously-bypass-hook-trust", "--json", prompt]
+        completed = subprocess.run(
+            command,
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        events = [
+            json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")
+        ]
+        assert events, completed.stderr
+        result = Result(events, [])
+        result.rollout = self.rollout(result.session_id)
+        return result
+
+    def rollout(self, session_id: str) -> list[Record]:
+        (path,) = list((self.home / "sessions").glob(f"*/*/*/rollout-*{session_id}.jsonl"))
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@dataclass
+class Sessions:
+    tool: Result
+    failing: Result
+    first: Result
+    resumed: Result
+    api_error: Result
+    otel_only: Result
+    fake: FakeOpenAI
+    query: Callable[[str], Any]
+
+
+CONFIG = """model = "{model}"
+model_provider = "fake"
+
+[model_providers.fake]
+name = "fake"
+base_url = "{url}"
+env_key = "FAKE_OPENAI_KEY"
+wire_api = "responses"
+request_max_retries = 0
+stream_max_retries = 0
+"""
+
+OTEL = """
+[otel]
+environment = "test"
+log_user_prompt = true
+exporter = {{ otlp-http = {{ endpoint = "{otlp}/v1/logs", protocol = "json" }} }}
+trace_exporter = {{ otlp-http = {{ endpoint = "{otlp}/v1/traces", protocol = "json" }} }}
+"""
+
+
+@pytest.fixture(scope="module")
+def sessions(
+    embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sessions]:
+    binary = real_agent_bin("codex@0.171.0", "codex")
+    root = tmp_path_factory.mktemp("codex")
+    home, workdir = root / "codex-home", root / "work"
+    home.mkdir()
+    workdir.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTMON_")}
+    env.update(
+        HOME=str(root),
+        CODEX_HOME=str(home),
+        FAKE_OPENAI_KEY="sk-test",
+        AGENTMON_STATE_DIR=str(root / "state"),
+        AGENTMON_SPOOL_DIR=str(root / "spool"),
+        AGENTMON_HOOK_LOG=str(root / "hooks.log"),
+    )
+
+    def query(path: str) -> Any:
+        with urllib.request.urlopen(embedded_server.query_url + path, timeout=10) as answer:
+            return json.loads(answer.read())
+
+    with FakeOpenAI() as fake:
+        (home / "config.toml").write_text(CONFIG.format(model=MODEL, url=fake.url))
+        install = [
+            str(BIN / "agentmon"),
+            "hooks",
+            "install",
+            "codex",
+            "--handler-dir",
+            str(BIN),
+            "--ingest-url",
+            embedded_server.ingest_url,
+        ]
+        subprocess.run(install, env=env, check=True, capture_output=True, timeout=60)
+        codex = Codex(binary, home, workdir, env)
+        otel_home = root / "codex-otel-home"  # OTel export only, no hooks
+        otel_home.mkdir()
+        otel_config = CONFIG.format(model=MODEL, url=fake.url)
+        otel_config += OTEL.format(otlp=embedded_server.otlp_url)
+        (otel_home / "config.toml").write_text(otel_config)
+        otel = Codex(binary, otel_home, workdir, {**env, "CODEX_HOME": str(otel_home)})
+        first = codex.run("RUN echo first")
+        yield Sessions(
+            tool=codex.run("RUN echo hello"),
+            failing=codex.run("RUN ls /nonexistent-dir"),
+            first=first,
+            resumed=codex.run("RUN echo second", first.session_id),
+            api_error=codex.run("FAIL 400"),
+            otel_only=otel.run("RUN ls /nonexistent-dir"),
+            fake=fake,
+            query=query,
+        )
+
+
+# ---------------------------------------------------------------- the tool's own records
+
+
+def turns(rollout: list[Record]) -> list[str]:
+    return [
+        record["payload"]["turn_id"]
+        for record in rollout
+        if record.get("type") == "event_msg" and record["payload"].get("type") == "task_started"
+    ]
+
+
+def rollout_tokens(rollout: list[Record]) -> dict[str, int]:
+    """The last cumulative `token_count` total, in agentmon's counters."""
+    totals: Record = {}
+    for record in rollout:
+        payload = record.get("payload") or {}
+        if record.get("type") == "event_msg" and payload.get("type") == "token_count":
+            totals = (payload.get("info") or {}).get("total_token_usage") or totals
+    return {
+        "input": totals.get("input_tokens", 0),
+        "output": totals.get("output_tokens", 0),
+        "cache_read": totals.get("cached_input_tokens", 0),
+    }
+
+
+def commands(rollout: list[Record]) -> dict[str, Record]:
+    """call id → the CommandExecution item Codex recorded for it."""
+    found = {}
+    for record in rollout:
+        payload = record.get("payload") or {}
+        item = payload.get("item") if payload.get("type") == "item_completed" else None
+        if isinstance(item, dict) and item.get("type") == "CommandExecution":
+            found[str(item["id"])] = item
+    return found
+
+
+def function_names(rollout: list[Record]) -> set[str]:
+    return {
+        str(record["payload"]["name"])
+        for record in rollout
+        if record.get("type") == "response_item"
+        and record["payload"].get("type") == "function_call"
+    }
+
+
+# ---------------------------------------------------------------- what agentmon stored
+
+
+def stored(sessions: Sessions, session_id: str, runs: int) -> dict[str, Any]:
+    """The session once it ended with `runs` runs ended, with each run's spans and errors."""
+    path = f"/v1/sessions/{urllib.parse.quote(session_id)}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            detail = sessions.query(path)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+        else:
+            ended = [run for run in detail["runs"] if run["status"] != "running"]
+            if detail["session"]["status"] == "ended" and len(ended) >= runs:
+                break
+        time.sleep(0.1)
+    time.sleep(0.3)
+    detail = sessions.query(path)
+    for run in detail["runs"]:
+        run_detail = sessions.query(f"/v1/runs/{run['run_id']}")
+        run["spans"], run["errors"] = run_detail["spans"], run_detail["errors"]
+    return dict(detail)
+
+
+def tool_spans(detail: dict[str, Any]) -> list[Record]:
+    return [span for run in detail["runs"] for span in run["spans"] if span["kind"] == "tool"]
+
+
+def tokens_of(entity: Record) -> dict[str, int]:
+    return {name: int(entity["tokens"][name]) for name in ("input", "output", "cache_read")}
+
+
+# ---------------------------------------------------------------- the tests
+
+
+def test_a_tool_call_session(sessions: Sessions) -> None:
+    result = sessions.tool
+    detail = stored(sessions, result.session_id, runs=1)
+    (turn,) = turns(result.rollout)
+    (run,) = detail["runs"]
+    assert run["run_id"] == turn and run["status"] == "ok" and run["output"] == "done"
+    assert run["model"] == MODEL and detail["session"]["model"] == MODEL
+    assert tokens_of(detail["session"]) == rollout_tokens(result.rollout)
+    assert sum(rollout_tokens(result.rollout).values()) > 0
+    (span,) = tool_spans(detail)
+    (name,) = function_names(result.rollout)
+    assert span["name"] == name == "exec_command"  # one name, the rollout's and OTel's
+    assert span["attributes"].get("hook_tool_name") == "Bash" or span["status"] == "ok"
+    assert span["status"] == "ok" and run["error_count"] == 0
+
+
+def test_a_failed_command_is_an_error(sessions: Sessions) -> None:
+    result = sessions.failing
+    detail = stored(sessions, result.session_id, runs=1)
+    (command,) = commands(result.rollout).values()
+    assert command["exit_code"] == 2 and command["status"] == "failed"
+    (span,) = tool_spans(detail)
+    assert span["status"] == "error"
+    assert span["error"].startswith("exit code 2: ls: cannot access")
+    (run,) = detail["runs"]
+    assert run["error_count"] == 1
+    assert tokens_of(detail["session"]) == rollout_tokens(result.rollout)
+
+
+def test_two_prompts_in_one_resumed_session_are_two_runs(sessions: Sessions) -> None:
+    session_id = sessions.first.session_id
+    assert sessions.resumed.session_id == session_id
+    detail = stored(sessions, session_id, runs=2)
+    assert sorted(run["run_id"] for run in detail["runs"]) == sorted(
+        turns(sessions.resumed.rollout)
+    )
+    assert len(detail["runs"]) == 2 and all(run["status"] == "ok" for run in detail["runs"])
+    assert tokens_of(detail["session"]) == rollout_tokens(sessions.resumed.rollout)
+    assert [span["status"] for span in tool_spans(detail)] == ["ok", "ok"]
+
+
+def test_an_api_error_fails_the_run(sessions: Sessions) -> None:
+    result = sessions.api_error
+    failed = [event for event in result.events if event["type"] == "turn.failed"]
+    assert failed, result.events
+    detail = stored(sessions, result.session_id, runs=1)
+    (run,) = detail["runs"]
+    assert run["status"] == "error", run
+    assert run["error_count"] >= 1
+    assert sum(tokens_of(detail["session"]).values()) == 0
+
+
+def test_otel_only_gives_the_run_the_failed_tool_and_the_tokens(sessions: Sessions) -> None:
+    """Codex's OTel logs name their events in `event.name` (`eventName` is a source
+    location) and its traces are its internals: one run, one tool span, the rollout's
+    tokens, and none of the ~450 internal spans."""
+    result = sessions.otel_only
+    session_id = result.session_id
+    deadline = time.monotonic() + 20
+    detail: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            detail = sessions.query(f"/v1/sessions/{session_id}")
+        except urllib.error.HTTPError:
+            detail = {}
+        if detail and tokens_of(detail["session"]) == rollout_tokens(result.rollout):
+            break
+        time.sleep(0.2)
+    assert detail, "no session from Codex's OTel export"
+    assert tokens_of(detail["session"]) == rollout_tokens(result.rollout)
+    assert detail["session"]["model"] == MODEL
+    (run,) = detail["runs"]
+    spans = sessions.query(f"/v1/runs/{run['run_id']}")["spans"]
+    (tool,) = spans
+    assert tool["kind"] == "tool" and tool["name"] == "exec_command"
+    assert tool["status"] == "error" and tool["error"].startswith("exit code 2")
+    assert detail["session"]["span_count"] == 1
