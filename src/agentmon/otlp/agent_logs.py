@@ -357,7 +357,8 @@ class GeminiReply:
 
 def _gemini_reply(view: LogView) -> GeminiReply | None:
     """The text of a logged response (`response_text`: one response or a list of streamed
-    chunks) and whether it asks for a tool; None when it is not logged (`logPrompts` off)."""
+    chunks) and whether it asks for a tool; None when it is not logged (`logPrompts` off)
+    or has no parts to read."""
     raw = view.attrs.get("response_text")
     if not isinstance(raw, str):
         return None
@@ -365,10 +366,12 @@ def _gemini_reply(view: LogView) -> GeminiReply | None:
         parsed = json.loads(raw)
     except (ValueError, RecursionError):
         return None
-    chunks = parsed if isinstance(parsed, list) else [parsed]
+    parts = _reply_parts(parsed if isinstance(parsed, list) else [parsed])
+    if not parts:
+        return None
     texts: list[str] = []
     calls_tools = False
-    for part in _reply_parts(chunks):
+    for part in parts:
         calls_tools = calls_tools or "functionCall" in part
         if isinstance(part.get("text"), str) and not part.get("thought"):
             texts.append(part["text"])
