@@ -54,7 +54,7 @@ def response(response_text: object, at_ms: int, role: str = "main") -> Any:
     return log_record(attrs, at_ms=at_ms)
 
 
-def hook_call(name: str) -> Any:
+def hook_call(name: object) -> Any:
     attrs = {**HEADLESS, "event.name": "gemini_cli.hook_call", "hook_name": name}
     return log_record(attrs, at_ms=1)
 
@@ -125,7 +125,13 @@ def test_with_agentmon_hooks_in_the_session_otel_adds_only_api_errors() -> None:
     assert events[0].correlation.run_id is None and events[0].payload["message"] == "quota"
 
 
-@pytest.mark.parametrize("name", ["my-linter", "", "unknown-command"])
-def test_other_hooks_do_not_silence_otel(name: str) -> None:
+@pytest.mark.parametrize("name", ["my-linter", "", "unknown-command", 42, None, "x" * 100_000])
+def test_other_hooks_do_not_silence_otel(name: object) -> None:
     events = mapped([hook_call(name), prompt("hi", 1000)], CorrelationMemory())
     assert [e.type for e in events] == ["run.start"]
+
+
+def test_a_hook_call_without_a_session_marks_nothing() -> None:
+    record = log_record({"event.name": "gemini_cli.hook_call", "hook_name": "agentmon"})
+    memory = CorrelationMemory()
+    assert mapped([record], memory) == [] and len(memory.current_runs) == 0
