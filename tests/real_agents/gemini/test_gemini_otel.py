@@ -1,7 +1,8 @@
 """Gemini CLI 0.61.0 exporting OTLP/HTTP to agentmon: alone, and together with the hooks.
 
-Two sessions of the real binary against the fake Gemini API, each a tool-call prompt and a
-`--resume`d second prompt: one with telemetry only, one with telemetry and agentmon's hooks.
+Two sessions of the real binary against the fake Gemini API, each a tool-call prompt, then
+(`--resume`d) a failing shell command and a plain prompt: one session with telemetry only,
+one with telemetry and agentmon's hooks.
 Assertions compare agentmon's records with the CLI's own (its `-o json` answers, transcript
 and the fake's request log): one run per prompt, closed; the calls inside it; every model
 response counted once.
@@ -26,19 +27,18 @@ from tests.real_agents.gemini.test_gemini_real import (
     GEMINI,
     _gemini,
     _install_hooks,
-    _transcript_of,
-    transcript_tokens,
+    transcript_replies,
 )
 from tests.real_agents.installed import real_agent_bin
 
-PROMPTS = ("TOOL_OK please", "PLAIN second prompt")
+PROMPTS = ("TOOL_OK please", "TOOL_FAIL please", "PLAIN second prompt")
 
 
 @dataclass
 class Exported:
     session_id: str
     answers: list[dict[str, Any]]
-    transcript: Path
+    transcripts: list[Path]
     router_calls: int
 
 
@@ -95,7 +95,19 @@ def _run_session(
     session_id = answers[0]["session_id"]
     assert answers[1]["session_id"] == session_id
     routers = sum(1 for request in fake.requests if request["kind"] == "router")
-    return Exported(session_id, answers, _transcript_of(home, session_id), routers), fake
+    transcripts = sorted(home.glob(f".gemini/tmp/*/chats/session-*{session_id[:8]}*.jsonl"))
+    return Exported(session_id, answers, transcripts, routers), fake
+
+
+def session_tokens(transcripts: list[Path]) -> dict[str, int]:
+    """The token totals of a session's transcripts, each reply once: a resumed session may
+    go on in a new time-stamped file or in the old one."""
+    replies = {reply["id"]: reply for path in transcripts for reply in transcript_replies(path)}
+    totals: dict[str, int] = {}
+    for reply in replies.values():
+        for key, value in reply["tokens"].items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
 
 
 @pytest.fixture(scope="module")
@@ -148,24 +160,32 @@ def test_otel_alone_gives_one_closed_run_per_prompt(world: World) -> None:
     detail = settled(world, "otel_only")
     runs = detail["runs"]
     assert [run["input"] for run in runs] == list(PROMPTS)
-    assert [run["status"] for run in runs] == ["ok", "ok"]
+    assert [run["status"] for run in runs] == ["ok", "ok", "ok"]
     assert [run["output"] for run in runs] == [a["response"] for a in session.answers]
-    first, second = (spans_of(world, run["run_id"]) for run in runs)
+    first, failing, second = (spans_of(world, run["run_id"]) for run in runs)
     # the router's call, the main call asking for the tool, the tool, the main call after it
     assert [span["kind"] for span in first] == ["llm", "llm", "tool", "llm"]
     tool = first[2]
     assert tool["name"] == "run_shell_command" and tool["status"] == "ok"
     assert tool["duration_ms"] > 0
     assert [span["kind"] for span in second] == ["llm", "llm"]
-    assert all(span["ended_at"] for span in first + second)
+    assert all(span["ended_at"] for span in first + failing + second)
+    assert_one_failed_shell(runs[1], failing)
+
+
+def assert_one_failed_shell(run: dict[str, Any], spans: list[dict[str, Any]]) -> None:
+    (tool,) = [span for span in spans if span["kind"] == "tool"]
+    assert tool["name"] == "run_shell_command" and tool["status"] == "error"
+    assert tool["error"].startswith("exit code 2")
+    assert run["error_count"] == 1
 
 
 def test_otel_alone_counts_every_response_once(world: World) -> None:
     """OTel sees the router's calls too (the transcript does not): each counted once."""
     session = world.sessions["otel_only"]
     detail = settled(world, "otel_only")
-    assert session.router_calls == 2
-    totals = transcript_tokens(session.transcript)
+    assert session.router_calls == len(PROMPTS)
+    totals = session_tokens(session.transcripts)
     assert detail["session"]["tokens"] == expected_tokens(totals, session.router_calls)
 
 
@@ -174,10 +194,12 @@ def test_hooks_and_otel_give_one_set_of_runs_spans_and_tokens(world: World) -> N
     detail = settled(world, "hooks_and_otel")
     runs = detail["runs"]
     assert [run["input"] for run in runs] == list(PROMPTS)
-    assert [run["status"] for run in runs] == ["ok", "ok"]
+    assert [run["status"] for run in runs] == ["ok", "ok", "ok"]
     kinds = [span["kind"] for span in spans_of(world, runs[0]["run_id"])]
     assert kinds == ["llm", "tool", "llm"]
+    assert_one_failed_shell(runs[1], spans_of(world, runs[1]["run_id"]))
+    assert detail["session"]["error_count"] == 1
     # usage from the hooks' transcript reading only: never the OTel copy on top
-    totals = transcript_tokens(session.transcript)
+    totals = session_tokens(session.transcripts)
     assert detail["session"]["tokens"] == expected_tokens(totals, 0)
     assert detail["session"]["end_reason"] == "exit"
