@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
-from otlp_messages import log_record, logs_request
+from otlp_intake import ListIntake
+from otlp_messages import log_record, logs_request, otlp_json
 
 from agentmon.events import Envelope
 from agentmon.otlp.logs import map_logs
@@ -135,3 +137,36 @@ def test_a_hook_call_without_a_session_marks_nothing() -> None:
     record = log_record({"event.name": "gemini_cli.hook_call", "hook_name": "agentmon"})
     memory = CorrelationMemory()
     assert mapped([record], memory) == [] and len(memory.current_runs) == 0
+
+
+HOSTILE_VALUES: list[object] = [
+    None,
+    "",
+    "[[[[" * 400,
+    '{"candidates": [{"content": 1}]}',
+    7,
+    ["x"],
+]
+
+
+async def test_hostile_gemini_records_through_the_receiver_are_accepted(
+    receiver: httpx.AsyncClient, intake: ListIntake
+) -> None:
+    """Odd values in the attributes the Gemini mapping reads: 200 and mapped, never a 5xx."""
+    records = [
+        log_record({**HEADLESS, "event.name": name, key: value})
+        for value in HOSTILE_VALUES
+        for name, key in (
+            ("gemini_cli.hook_call", "hook_name"),
+            ("gemini_cli.api_response", "response_text"),
+            ("gemini_cli.api_response", "role"),
+            ("gemini_cli.user_prompt", "prompt_id"),
+            ("gemini_cli.api_error", "prompt_id"),
+        )
+    ]
+    body = otlp_json(logs_request(records, "gemini-cli"))
+    response = await receiver.post(
+        "/v1/logs", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert (response.status_code, response.json()) == (200, {})
+    assert any(event.type == "run.start" for event in intake.events)
