@@ -269,9 +269,11 @@ def test_gemini_prompt_and_api_error() -> None:
             "status_code": 429,
         }
     )
-    run_start, error = mapped_events([prompt, failure], "gemini-cli")
+    run_start, error, run_end = mapped_events([prompt, failure], "gemini-cli")
     assert run_start.type == "run.start" and run_start.correlation.run_id == common["prompt_id"]
     assert error.payload == {"message": "quota", "kind": "rate_limit", "status_code": 429}
+    assert run_end.type == "run.end" and run_end.correlation.run_id == common["prompt_id"]
+    assert (run_end.payload["status"], run_end.payload["error"]) == ("error", "quota")
 
 
 def test_unknown_records_are_kept_as_errors_or_snapshots() -> None:

@@ -127,7 +127,7 @@ def test_the_session_of_a_trace_is_remembered_across_exports() -> None:
     assert {e.correlation.session_id for e in forgotten.events} == {trace.hex()}
 
 
-def test_gemini_tool_call_id_and_custom_operation_names_are_understood() -> None:
+def test_tool_call_id_and_custom_operation_names_are_understood() -> None:
     trace, root = new_trace_id(), new_span_id()
     tool = span(
         "tool_call",
@@ -140,11 +140,20 @@ def test_gemini_tool_call_id_and_custom_operation_names_are_understood() -> None
         },
         parent=root,
     )
-    mapped = map_traces(trace_request([tool], "gemini-cli"), CorrelationMemory())
+    mapped = map_traces(trace_request([tool], "my-agent"), CorrelationMemory())
     end = one(mapped.events, "span.end")
-    assert end.event.source.framework == "gemini-cli"
+    assert end.event.source.framework == "my-agent"
     assert (end.payload["kind"], end.payload["name"]) == ("tool", "run_shell_command")
     assert end.payload["tool_call_id"] == "gem-call-7"
+
+
+def test_gemini_cli_spans_repeat_its_log_events_and_are_dropped() -> None:
+    """Gemini CLI 0.61's `llm_call` and `schedule_tool_calls` spans are trace roots of their
+    own: mapped, each would become a run (tests/real_agents/gemini/test_gemini_otel.py)."""
+    trace = new_trace_id()
+    llm = span("llm_call", trace, new_span_id(), {"gen_ai.operation.name": "llm_call"})
+    mapped = map_traces(trace_request([llm], "gemini-cli"), CorrelationMemory())
+    assert mapped.events == [] and mapped.rejected == 0
 
 
 def test_failed_spans_end_in_error_and_report_an_error_event() -> None:

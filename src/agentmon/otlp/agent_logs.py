@@ -329,15 +329,55 @@ def codex_generic(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
     return log_snapshot(view, codex_run(view, memory))
 
 
-# Gemini CLI: `session.id` is the session, `prompt_id` the run.
+# Gemini CLI: `session.id` is the session, `prompt_id` the run (`<session>########<n>` in
+# interactive mode). In headless mode (`-p`) `prompt_id` is the session id for every prompt:
+# then `gemini_cli.user_prompt` opens a run that the session's later events join. A
+# main-model response without a function call ends the run (no OTel event marks a turn's end).
+# When agentmon's own Gemini hooks run in the session (Gemini logs each hook as
+# `gemini_cli.hook_call`), the hooks own runs, spans and usage: OTel adds only API errors.
+
+GEMINI_HOOKED = "gemini-hooks:"
+"""`memory.current_runs` key prefix marking a session whose agentmon hooks are running."""
+
+
+def gemini_hook_call(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    hook = (view.text("hook_name") or "").lower()
+    if view.session_id and "agentmon" in hook:
+        memory.current_runs.put(GEMINI_HOOKED + view.session_id, "yes")
+    return []
+
+
+def gemini_hooked(view: LogView, memory: CorrelationMemory) -> bool:
+    return (
+        bool(view.session_id)
+        and memory.current_runs.get(GEMINI_HOOKED + str(view.session_id)) is not None
+    )
+
+
+def gemini_prompt_run(view: LogView) -> str | None:
+    """`prompt_id` when it names a prompt (not when it is only the session id)."""
+    prompt_id = view.text("prompt_id")
+    return prompt_id if prompt_id != view.session_id else None
+
+
+def gemini_run(view: LogView, memory: CorrelationMemory) -> str | None:
+    current = memory.current_runs.get(view.session_id) if view.session_id else None
+    return gemini_prompt_run(view) or current or view.text("prompt_id")
 
 
 def gemini_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
-    return run_start(view, view.text("prompt_id"))
+    if gemini_hooked(view, memory):
+        return []
+    run_id = gemini_prompt_run(view) or derived_id(view.identity, "run")
+    if view.session_id:
+        memory.current_runs.put(view.session_id, run_id)
+    return run_start(view, run_id)
 
 
 def gemini_api_response(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
     """Gemini's `input_token_count` includes the cached tokens; agentmon's input does not."""
+    if gemini_hooked(view, memory):
+        return []
     cached = view.count("cached_content_token_count")
     prompt = view.count("input_token_count")
     usage = usage_payload(
@@ -349,17 +389,73 @@ def gemini_api_response(view: LogView, memory: CorrelationMemory) -> list[Envelo
     thoughts = view.count("thoughts_token_count")
     if usage is not None and thoughts:
         usage["reasoning_tokens"] = thoughts
-    return llm_call(view, view.text("prompt_id"), usage, None)
+    run_id = gemini_run(view, memory)
+    events = llm_call(view, run_id, usage, None)
+    reply = _gemini_reply(view)
+    if view.text("role") in (None, "main") and reply is not None and not reply.calls_tools:
+        end = {"status": "ok", "output": reply.text or None, "model": view.text("model")}
+        events.append(make_event(EventType.RUN_END, view.place(run_id), view.ts, end))
+    return events
+
+
+@dataclass(frozen=True, slots=True)
+class GeminiReply:
+    text: str
+    calls_tools: bool
+
+
+def _gemini_reply(view: LogView) -> GeminiReply | None:
+    """The text of a logged response (`response_text`: one response or a list of streamed
+    chunks) and whether it asks for a tool; None when it is not logged (`logPrompts` off)
+    or has no parts to read."""
+    raw = view.attrs.get("response_text")
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    parts = _reply_parts(parsed if isinstance(parsed, list) else [parsed])
+    if not parts:
+        return None
+    texts: list[str] = []
+    calls_tools = False
+    for part in parts:
+        calls_tools = calls_tools or "functionCall" in part
+        if isinstance(part.get("text"), str) and not part.get("thought"):
+            texts.append(part["text"])
+    return GeminiReply("".join(texts), calls_tools)
+
+
+def _reply_parts(chunks: list[Any]) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for chunk in chunks:
+        candidates = chunk.get("candidates") if isinstance(chunk, dict) else None
+        for candidate in candidates if isinstance(candidates, list) else []:
+            content = candidate.get("content") if isinstance(candidate, dict) else None
+            found = content.get("parts") if isinstance(content, dict) else None
+            if isinstance(found, list):
+                parts.extend(part for part in found if isinstance(part, dict))
+    return parts
 
 
 def gemini_api_error(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """The error; without hooks it also ends the run (a headless CLI exits on it)."""
     kind = view.text("error_type") or "api"
-    return api_error(view, view.text("prompt_id"), view.text("error.message", "error"), kind)
+    message = view.text("error.message", "error")
+    if gemini_hooked(view, memory):
+        return api_error(view, None, message, kind)
+    run_id = gemini_run(view, memory)
+    end = {"status": "error", "error": message or f"{view.name} (no message)"}
+    run_end = make_event(EventType.RUN_END, view.place(run_id), view.ts, end)
+    return [*api_error(view, run_id, message, kind), run_end]
 
 
 def gemini_tool_call(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
     """A shell command that exits non-zero is `success: true`; its `metadata` (a JSON text)
     says `{exitCode, isError}`."""
+    if gemini_hooked(view, memory):
+        return []
     metadata = _json_object(view.attrs.get("metadata"))
     exit_code = as_int(metadata.get("exitCode"))
     failed_run = metadata.get("isError") is True or bool(exit_code)
@@ -373,7 +469,7 @@ def gemini_tool_call(view: LogView, memory: CorrelationMemory) -> list[Envelope]
     }
     return reconstructed_span(
         view,
-        view.text("prompt_id"),
+        gemini_run(view, memory),
         kind="tool",
         name=view.text("function_name") or "tool",
         call_id=None,
@@ -410,5 +506,6 @@ HANDLERS: dict[str, Handler] = {
     "gemini_cli.api_response": gemini_api_response,
     "gemini_cli.api_error": gemini_api_error,
     "gemini_cli.tool_call": gemini_tool_call,
+    "gemini_cli.hook_call": gemini_hook_call,
 }
 """Event name → handler; names not listed are kept by `logs.generic_events`."""

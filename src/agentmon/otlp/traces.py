@@ -69,6 +69,12 @@ INTERNAL_SPAN_FRAMEWORKS = frozenset({"codex"})
 GenAI spans are kept; runs, tools and usage come from their logs and hooks."""
 """Frameworks whose usage is counted from dedicated usage spans, not from their LLM spans."""
 
+LOG_MIRRORED_FRAMEWORKS = frozenset({"gemini-cli"})
+"""Frameworks whose spans repeat their OTel log events and are dropped: Gemini CLI's
+`llm_call`, `tool_call` and `schedule_tool_calls` spans are each a trace root of their own
+(no turn span joins them) and carry no usage or result that `gemini_cli.api_response` and
+`gemini_cli.tool_call` do not (see agent_logs)."""
+
 REMOTE_PARENT = SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 
 SPAN_KIND_NAMES = {
@@ -110,7 +116,7 @@ def map_traces(request: ExportTraceServiceRequest, memory: CorrelationMemory) ->
     views = list(_decode_spans(request, mapped))
     _learn_sessions(views, memory)
     for view in views:
-        if _internal(view):
+        if _internal(view) or view.origin.framework in LOG_MIRRORED_FRAMEWORKS:
             continue
         place = Place(
             origin=view.origin,

@@ -256,8 +256,9 @@ def test_the_pre_compress_before_every_call_opens_no_compaction(world: World) ->
 
 def test_an_api_error_in_headless_mode_reaches_no_hook_after_the_call(world: World) -> None:
     """The CLI exits (144) straight after the 400: no AfterModel, AfterAgent or SessionEnd
-    fires, so with hooks alone the call and the run stay open; the error text exists only
-    in OTel (`gemini_cli.api_error`). Recorded here so a CLI that starts sending it shows."""
+    fires, so with hooks alone the call and the run stay open; the CLI does not flush its OTel
+    export either (no `gemini_cli.api_error` is sent). Recorded here so a CLI that starts
+    sending it shows."""
     session = world.sessions["api_error"]
     assert session.exit_codes != [0]
     assert [r["kind"] for r in world.fake.requests if r["kind"] == "error"] == ["error"]
