@@ -53,10 +53,12 @@ from agentmon.query.models import (
 )
 from agentmon.query.params import (
     BadParameter,
+    SortDirection,
     check_text_params,
     encode_cursor,
     event_cursor,
-    session_cursor,
+    filter_text,
+    sorted_session_cursor,
     timestamp,
 )
 from agentmon.query.records import ExportFormat, encode_records
@@ -76,6 +78,8 @@ from agentmon.store.queries import (
     EventFilters,
     Page,
     SessionFilters,
+    SessionOrder,
+    SessionSort,
     event_position,
     every_row,
     session_position,
@@ -275,11 +279,15 @@ def _http_routes(store: Store) -> APIRouter:
         filters: Annotated[SessionFilters, Depends(_session_filters)],
         cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        sort: Annotated[SessionSort, Query(description=SORT_HELP)] = "started",
+        dir: SortDirection = "desc",
     ) -> SessionPage:
-        page = await store.list_sessions(filters, position=session_cursor(cursor), limit=limit)
+        order = SessionOrder(sort, descending=dir == "desc")
+        position = sorted_session_cursor(cursor, sort)
+        page = await store.list_sessions(filters, position=position, limit=limit, order=order)
         return SessionPage(
             sessions=[views.session_view(row) for row in page.rows],
-            next_cursor=_session_next(page),
+            next_cursor=_session_next(page, order),
             total=await store.count_sessions(filters) if cursor is None else None,
         )
 
@@ -457,6 +465,9 @@ def _session_filters(
     framework: str | None = None,
     host: str | None = None,
     status: SessionStatus | None = None,
+    tool: Annotated[str | None, Query(description="Called this tool at least once")] = None,
+    model: Annotated[str | None, Query(description="Made calls to this model")] = None,
+    project: Annotated[str | None, Query(description="Ran in this directory (cwd)")] = None,
 ) -> SessionFilters:
     start, end = timestamp("from", from_), timestamp("to", to)
     return SessionFilters(
@@ -465,11 +476,17 @@ def _session_filters(
         framework=framework,
         host=host,
         status=status,
+        tool=filter_text("tool", tool),
+        model=filter_text("model", model),
+        project=filter_text("project", project),
     )
 
 
-def _session_next(page: Page) -> str | None:
-    return encode_cursor(*session_position(page.rows[-1])) if page.more else None
+SORT_HELP = "Order by start, last event, cost, total tokens or errors (then session id)"
+
+
+def _session_next(page: Page, order: SessionOrder) -> str | None:
+    return encode_cursor(*order.position(page.rows[-1])) if page.more else None
 
 
 async def _all_sessions(store: Store, filters: SessionFilters) -> AsyncIterator[Session]:

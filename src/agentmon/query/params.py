@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+import math
+from typing import Any, Literal
 
 import msgspec
 from fastapi import Request
 
 from agentmon.events import normalize_ts
+from agentmon.store.queries import SessionPosition, SessionSort
 
 # the longest text a parameter may hold: ids, names and cursors are far shorter
 MAX_PARAM_CHARS = 1024
@@ -48,7 +50,17 @@ def timestamp(name: str, value: str | None) -> str | None:
         ) from None
 
 
-def encode_cursor(*parts: int | str) -> str:
+SortDirection = Literal["asc", "desc"]
+
+
+def filter_text(name: str, value: str | None) -> str | None:
+    """A filter value as given, or None; a blank one is refused (it would match nothing)."""
+    if value is not None and not value.strip():
+        raise BadParameter(f"query parameter {name!r}: is blank; leave it out to not filter")
+    return value
+
+
+def encode_cursor(*parts: int | float | str) -> str:
     raw = msgspec.json.encode(list(parts))
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -73,14 +85,22 @@ def _is_id(value: Any) -> bool:
 
 
 def session_cursor(cursor: str | None) -> tuple[int, str] | None:
-    """The (first_ts, session_id) position a sessions cursor holds."""
+    """The (first_ts, session_id) position a sessions cursor of the default order holds."""
+    position = sorted_session_cursor(cursor, "started")
+    return None if position is None else (int(position[0]), position[1])
+
+
+def sorted_session_cursor(cursor: str | None, sort: SessionSort) -> SessionPosition | None:
+    """The (sort value, session_id) position a sessions cursor holds: the value is an int,
+    or for the cost sort a finite float."""
     if cursor is None:
         return None
-    first_ts, session_id = _cursor_parts(cursor)
-    in_range = type(first_ts) is int and INT64_MIN <= first_ts <= INT64_MAX
-    if not in_range or not _is_id(session_id):
+    value, session_id = _cursor_parts(cursor)
+    whole = type(value) is int and INT64_MIN <= value <= INT64_MAX
+    cost = sort == "cost" and type(value) is float and math.isfinite(value)
+    if not (whole or cost) or not _is_id(session_id):
         raise _bad_cursor(cursor)
-    return first_ts, session_id
+    return value, session_id
 
 
 def event_cursor(cursor: str | None) -> tuple[str, str] | None:

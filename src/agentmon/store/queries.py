@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -151,6 +151,38 @@ class SessionFilters:
     framework: str | None = None
     host: str | None = None
     status: str | None = None
+    tool: str | None = None  # sessions with a tool span of this name
+    model: str | None = None  # sessions with model calls of this model
+    project: str | None = None  # the session's cwd
+
+
+SessionSort = Literal["started", "last_event", "cost", "tokens", "errors"]
+# the column each sort orders by (never NULL, so both stores order the same)
+_SESSION_SORT_COLUMNS: dict[str, tuple[str, str]] = {
+    "started": ("s.first_ts", "first_ts"),
+    "last_event": ("coalesce(s.last_ts, 0)", "last_ts"),
+    "cost": ("s.cost_usd", "cost_usd"),
+    "tokens": ("s.total_tokens", "total_tokens"),
+    "errors": ("s.error_count", "error_count"),
+}
+SessionPosition = tuple[int | float, str]
+
+
+@dataclass(frozen=True)
+class SessionOrder:
+    """The order of the sessions list: a column, then session_id, both the same direction."""
+
+    sort: SessionSort = "started"
+    descending: bool = True
+
+    @property
+    def column(self) -> str:
+        return _SESSION_SORT_COLUMNS[self.sort][0]
+
+    def position(self, row: Row) -> SessionPosition:
+        """Where `row` sits in this order: its sort value (an int, or a float for cost)."""
+        value = row[_SESSION_SORT_COLUMNS[self.sort][1]] or 0
+        return (float(value) if self.sort == "cost" else int(value)), row["session_id"]
 
 
 @dataclass(frozen=True)
@@ -424,17 +456,20 @@ class Queries(abc.ABC):
         self,
         filters: SessionFilters = SessionFilters(),
         *,
-        position: tuple[int, str] | None = None,
+        position: SessionPosition | None = None,
         limit: int = 50,
+        order: SessionOrder = SessionOrder(),
     ) -> Page:
-        """Newest start first, after `position` (first_ts, session_id); each row has its
-        `status`, `run_count`, `span_count` and `tool_count`."""
+        """In `order` (newest start first by default), after `position` (see
+        `SessionOrder.position`); each row has its `status`, `run_count`, `span_count` and
+        `tool_count`."""
         ctx = await self.status_context()
         status_sql, status_params = self._status_case(ctx)
-        where, params = self._session_where(filters, position, ctx)
+        where, params = self._session_where(filters, position, ctx, order)
+        way = "DESC" if order.descending else "ASC"
         sql = (
             f"SELECT s.*, {status_sql} AS status FROM sessions s{where} "
-            "ORDER BY s.first_ts DESC, s.session_id DESC LIMIT ?"
+            f"ORDER BY {order.column} {way}, s.session_id {way} LIMIT ?"
         )
         rows = await self.fetch(sql, [*status_params, *params, limit + 1])
         page = Page(rows[:limit], len(rows) > limit)
@@ -448,14 +483,26 @@ class Queries(abc.ABC):
     def _session_where(
         self,
         filters: SessionFilters,
-        position: tuple[int, str] | None,
+        position: SessionPosition | None,
         ctx: StatusContext | None,
+        order: SessionOrder = SessionOrder(),
     ) -> tuple[str, list[Any]]:
         where, params = _filters(
             ("s.first_ts >= ?", filters.from_ms),
             ("s.first_ts < ?", filters.to_ms),
             ("s.framework = ?", filters.framework),
             ("s.host = ?", filters.host),
+            ("s.cwd = ?", filters.project),
+            (
+                "EXISTS (SELECT 1 FROM spans t WHERE t.session_id = s.session_id "
+                "AND t.kind = 'tool' AND t.name = ?)",
+                filters.tool,
+            ),
+            (
+                "EXISTS (SELECT 1 FROM model_usage m WHERE m.session_id = s.session_id "
+                "AND m.model = ?)",
+                filters.model,
+            ),
         )
         clauses = [where] if where else []
         if filters.status and ctx is not None:
@@ -463,9 +510,11 @@ class Queries(abc.ABC):
             clauses.append(f"{' AND' if clauses else ' WHERE'} {condition}")
             params += status_params
         if position:
+            after = "<" if order.descending else ">"
+            column = order.column
             clauses.append(
                 f"{' AND' if clauses else ' WHERE'} "
-                "(s.first_ts < ? OR (s.first_ts = ? AND s.session_id < ?))"
+                f"({column} {after} ? OR ({column} = ? AND s.session_id {after} ?))"
             )
             params += [position[0], position[0], position[1]]
         return "".join(clauses), params

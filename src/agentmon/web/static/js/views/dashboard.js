@@ -335,7 +335,7 @@ function TopTools({ range, tools }) {
             <th class="num" title="median latency of its latest calls">p50</th>
             <th class="num" title="95th percentile latency of its latest calls">p95</th></tr></thead>
           <tbody>${data.tools.map((t) => html`<tr key=${t.name}>
-            <td>${t.name}</td><td class="num">${formatInt(t.calls)}</td>
+            <td><${Link} href=${withQuery("/sessions", { tool: t.name })} title=${`Sessions that called ${t.name}`}>${t.name}<//></td><td class="num">${formatInt(t.calls)}</td>
             <td class=${`num ${t.errors ? "bad-text" : ""}`}>${formatInt(t.errors)}</td>
             <td class="num" title=${t.avg_ms === null ? null : `mean ${formatDuration(t.avg_ms)}`}>${formatDuration(t.p50_ms)}</td>
             <td class="num">${formatDuration(t.p95_ms)}</td></tr>`)}</tbody>

@@ -1,5 +1,5 @@
-// Sessions: a filterable table (filters live in the URL), cursor paging with "load more",
-// and live updates (new sessions appear, statuses change).
+// Sessions: a filterable table (filters and sort live in the URL), sorted by the server,
+// cursor paging with "load more", and live updates (new sessions appear, statuses change).
 import { html, useCallback, useEffect, useRef, useState } from "../lib.js";
 import { getJSON, onResync, withQuery } from "../api.js";
 import { usePageTitle, useFetch, useTick } from "../hooks.js";
@@ -12,40 +12,34 @@ import {
 import { Empty, ErrorNote, Loading, StatusBadge, statusLabel } from "../components/status.js";
 
 const STATUSES = ["active", "waiting", "stuck", "looping", "lost", "error", "idle", "ended"];
-const FILTERS = ["from", "to", "framework", "host", "status"];
+const FILTERS = ["from", "to", "framework", "host", "status", "tool", "model", "project"];
+// Filters typed as text (no list of values to pick from), shown as removable chips when set.
+const TEXT_FILTERS = [["tool", "Tool", "called this tool"], ["model", "Model", "called this model"], ["project", "Project", "ran in this directory"]];
 const PAGE = 50;
 const MAX_PAGE = 500;
-// Sortable columns: [label, value of a row to sort by]; the loaded rows are sorted in place.
+// Columns: [label, kind, the server's sort key (sortable columns only), header title].
 const COLUMNS = [
-  ["status", "status", (s) => STATUSES.indexOf(s.status)],
-  ["session", "session", (s) => (s.title || "").toLowerCase()],
-  ["framework", "framework", (s) => s.framework || ""],
-  ["host", "host", (s) => s.host || ""],
-  ["started", "started", (s) => s.started_at || ""],
-  ["duration", "duration", (s) => s.duration_ms ?? -1, "num"],
-  ["runs", "runs · tools · errors", (s) => s.run_count, "num"],
-  ["tokens", "tokens", (s) => s.tokens?.total ?? 0, "num"],
-  ["cost", "cost", (s) => s.cost_usd ?? -1, "num"],
-  ["last", "last event", (s) => s.last_event_at || ""],
+  ["status"],
+  ["session"],
+  ["framework"],
+  ["host"],
+  ["started", null, "started"],
+  ["duration", "num"],
+  ["runs · tools · errors", "num", "errors", "runs · tool calls · errors (sorts by errors)"],
+  ["tokens", "num", "tokens"],
+  ["cost", "num", "cost"],
+  ["last event", null, "last_event"],
 ];
+const SORTS = COLUMNS.map((c) => c[2]).filter(Boolean);
+const DEFAULT_SORT = "started";
 
-function sortedRows(rows, sort, dir) {
-  const column = COLUMNS.find(([key]) => key === sort);
-  if (!column) return rows;
-  const value = column[2];
-  const sign = dir === "asc" ? 1 : -1;
-  return [...rows].sort((a, b) => {
-    const x = value(a), y = value(b);
-    return (x < y ? -1 : x > y ? 1 : 0) * sign;
-  });
-}
-
-function SortHeader({ column: [key, label, , kind], sort, dir, setQuery }) {
+function SortHeader({ column: [label, kind, key, title], sort, dir, setQuery }) {
+  if (!key) return html`<th class=${kind || null}>${label}</th>`;
   const active = sort === key;
   const next = active && dir === "desc" ? "asc" : "desc";
-  const title = key === "runs" ? "runs · tool calls · errors" : null;
-  return html`<th class=${kind || null} aria-sort=${active ? (dir === "asc" ? "ascending" : "descending") : null} title=${title}>
-    <button type="button" class="sort-button" onClick=${() => setQuery({ sort: key, dir: next }, { replace: true })}>
+  const change = () => setQuery({ sort: key, dir: next }, { replace: true });
+  return html`<th class=${kind || null} aria-sort=${active ? (dir === "asc" ? "ascending" : "descending") : null} title=${title || null}>
+    <button type="button" class="sort-button" onClick=${change}>
       ${label}<span class="sort-mark" aria-hidden="true">${active ? (dir === "asc" ? " ▲" : " ▼") : ""}</span></button></th>`;
 }
 
@@ -53,10 +47,16 @@ function filtersFrom(query) {
   return Object.fromEntries(FILTERS.map((key) => [key, query.get(key) || ""]));
 }
 
+/** The server's order from the URL; a sort it does not know (an old link) is the default. */
+function orderFrom(query) {
+  const sort = SORTS.includes(query.get("sort")) ? query.get("sort") : DEFAULT_SORT;
+  return { sort, dir: query.get("dir") === "asc" ? "asc" : "desc" };
+}
+
 /** The loaded rows of the current filter, with paging and refresh. */
-function useSessionPages(filters) {
+function useSessionPages(filters, order) {
   const [state, setState] = useState({ rows: null, cursor: null, error: null, loading: true, more: false });
-  const key = JSON.stringify(filters);
+  const key = JSON.stringify({ ...filters, ...order });
   const seq = useRef(0);
   const rowsRef = useRef(null);
   rowsRef.current = state.rows;
@@ -91,7 +91,7 @@ function useSessionPages(filters) {
     const mine = seq.current;
     setState((s) => ({ ...s, more: true }));
     try {
-      const data = await getJSON(withQuery("/v1/sessions", { ...filters, limit: PAGE, cursor: state.cursor }));
+      const data = await getJSON(withQuery("/v1/sessions", { ...JSON.parse(key), limit: PAGE, cursor: state.cursor }));
       if (mine !== seq.current) return;
       setState((s) => {
         const known = new Set(s.rows.map((r) => r.session_id));
@@ -132,8 +132,20 @@ function Filters({ filters, setQuery, facets }) {
         ${STATUSES.map((s) => html`<option key=${s} value=${s}>${statusLabel(s)}</option>`)}
       </select>
     </label>
+    ${TEXT_FILTERS.map(([key, label, hint]) => html`<label key=${key}>${label}
+      <input type="search" name=${key} value=${filters[key]} placeholder=${hint} onChange=${set(key)} /></label>`)}
     ${active && html`<button type="button" class="link-button" onClick=${() => setQuery(Object.fromEntries(FILTERS.map((k) => [k, null])))}>Clear filters</button>`}
   </form>`;
+}
+
+/** The text filters in force, each a chip that removes itself. */
+function FilterChips({ filters, setQuery }) {
+  const set = TEXT_FILTERS.filter(([key]) => filters[key]);
+  if (set.length === 0) return null;
+  return html`<ul class="filter-chips" aria-label="Filters in force">${set.map(([key, label]) => html`<li key=${key} class="filter-chip">
+    <span class="muted">${label}</span> <span class="mono">${filters[key]}</span>
+    <button type="button" class="chip-remove" aria-label=${`Remove the ${label.toLowerCase()} filter`}
+      onClick=${() => setQuery({ [key]: null })}>×</button></li>`)}</ul>`;
 }
 
 function SessionRow({ session: s, now }) {
@@ -168,8 +180,9 @@ export function SessionsView() {
   const filters = filtersFrom(query);
   const facetsState = useFetch("/v1/facets");
   const facets = facetsState.data || { frameworks: [], hosts: [] };
-  const pages = useSessionPages(filters);
-  const named = [filters.status && statusLabel(filters.status), filters.framework, filters.host].filter(Boolean);
+  const order = orderFrom(query);
+  const pages = useSessionPages(filters, order);
+  const named = [filters.status && statusLabel(filters.status), filters.framework, filters.host, filters.tool, filters.model, filters.project].filter(Boolean);
   usePageTitle(named.length ? `Sessions: ${named.join(", ")}` : null);
   useLiveRefresh((e) => ev.session(e) !== null, pages.refresh, 1000);
   useLiveRefresh((e) => ev.type(e) === "session.start", facetsState.reload, 3000);
@@ -182,15 +195,13 @@ export function SessionsView() {
       ? "No session matches these filters."
       : "No sessions yet. Sessions appear here live as soon as an agent sends its first event."}<//>`;
   } else {
-    const sort = query.get("sort"), dir = query.get("dir") === "asc" ? "asc" : "desc";
     body = html`<div class="table-scroll"><table class="table sessions-table">
-      <thead><tr>${COLUMNS.map((c) => html`<${SortHeader} key=${c[0]} column=${c} sort=${sort} dir=${dir} setQuery=${setQuery} />`)}</tr></thead>
-      <tbody>${sortedRows(pages.rows, sort, dir).map((s) => html`<${SessionRow} key=${s.session_id} session=${s} now=${now} />`)}</tbody>
+      <thead><tr>${COLUMNS.map((c) => html`<${SortHeader} key=${c[0]} column=${c} sort=${order.sort} dir=${order.dir} setQuery=${setQuery} />`)}</tr></thead>
+      <tbody>${pages.rows.map((s) => html`<${SessionRow} key=${s.session_id} session=${s} now=${now} />`)}</tbody>
     </table></div>
     ${pages.error && html`<${ErrorNote} error=${pages.error} onRetry=${pages.refresh} />`}
     <div class="paging">
-      <span class="muted session-total">${pages.rows.length}${pages.total != null && pages.total > pages.rows.length ? ` of ${pages.total}` : ""} session${(pages.total ?? pages.rows.length) === 1 ? "" : "s"} shown${
-        query.get("sort") && pages.cursor ? ", sorted among those loaded" : ""}</span>
+      <span class="muted session-total">${pages.rows.length}${pages.total != null && pages.total > pages.rows.length ? ` of ${pages.total}` : ""} session${(pages.total ?? pages.rows.length) === 1 ? "" : "s"} shown</span>
       ${pages.cursor
         ? html`<button type="button" onClick=${pages.loadMore} disabled=${pages.more}>${pages.more ? "Loading…" : "Load more"}</button>`
         : html`<span class="muted">That is all.</span>`}
@@ -205,6 +216,7 @@ export function SessionsView() {
       </span>
     </header>
     <${Filters} filters=${filters} setQuery=${setQuery} facets=${facets} />
+    <${FilterChips} filters=${filters} setQuery=${setQuery} />
     ${body}
   </div>`;
 }
