@@ -176,7 +176,7 @@ def test_sessions_load_more_follows_the_cursor(
     page.goto(f"{embedded_server.ui_url}/sessions?host={host}")
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(50)
-    expect(page.get_by_text("50 sessions shown")).to_be_visible()
+    expect(page.get_by_text("50 of 57 sessions shown")).to_be_visible()
     page.get_by_role("button", name="Load more").click()
     expect(rows).to_have_count(57)
     expect(page.get_by_text("That is all.")).to_be_visible()
