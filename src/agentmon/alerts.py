@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 
 from agentmon.events import Envelope, EventType, ms_to_ts, ts_to_ms
 from agentmon.query.budgets import BudgetStatus, budget_statuses
@@ -170,7 +171,10 @@ class VmAlert(Alert):
 def vm_alerts(row: dict[str, Any], now_ms: int, limits: VmThresholds) -> list[VmAlert]:
     """The alerts a VM's latest snapshot (a vm_latest row) raises now."""
     name, reported = str(row["name"]), int(row["ts"] or 0)
-    snapshot = decode_json(row["snapshot"])
+    try:
+        snapshot = decode_json(row["snapshot"])
+    except msgspec.DecodeError:  # a broken snapshot says nothing; its age still counts
+        snapshot = None
     snapshot = snapshot if isinstance(snapshot, dict) else {}
 
     def alert(kind: str, text: str) -> VmAlert:
