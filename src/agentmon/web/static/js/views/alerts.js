@@ -117,15 +117,17 @@ export function AlertsView() {
   return html`<div class="view alerts">
     <header class="view-head">
       <h1>Alerts</h1>
-      <label class="window-pick">kind
+      <div class="alert-filters">
+      <label>kind${" "}
         <select value=${kind} onChange=${(e) => choose({ kind: e.currentTarget.value })}>
           <option value="">all</option>
           ${Object.entries(KIND_LABELS).map(([k, label]) => html`<option key=${k} value=${k}>${label}</option>`)}
         </select></label>
-      <label class="window-pick">show
+      <label>show${" "}
         <select value=${shown} onChange=${(e) => choose({ acknowledged: e.currentTarget.value })}>
           ${SHOWN.map(([value, label]) => html`<option key=${value} value=${value}>${label}</option>`)}
         </select></label>
+      </div>
     </header>
     <${Loaded} state=${first} what="Loading the alerts">${(data) => {
       const rows = [...data.alerts, ...older.filter((o) => !data.alerts.some((a) => a.id === o.id))];
