@@ -77,6 +77,7 @@ def alert_view(row: Row) -> AlertRecord:
 
 
 ACK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The id is not a whole number above 0"},
     403: {"model": ErrorResponse, "description": "Not sent by the agentmon page (CSRF)"},
     404: {"model": ErrorResponse, "description": "No such alert"},
 }
