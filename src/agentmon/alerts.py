@@ -15,6 +15,15 @@ cooldown, and again only after it left the status). Each such alert is claimed i
 
 Budgets (docs/costs.md): `BudgetWatch` alerts once per budget and period when its spend
 reaches its limit, claimed in the store so that only one of several processors sends it.
+
+VMs (docs/monitor.md): `watch` also reads each VM's latest snapshot and alerts when one goes
+down (a state other than running, blocked or unknown), stops reporting (AGENTMON_LOST_AFTER),
+or its disk or memory use reaches AGENTMON_VM_DISK_ALERT_PCT / AGENTMON_VM_MEMORY_ALERT_PCT;
+claimed like the session alerts.
+
+With a store, every alert is recorded in the alert history (store/alert_history.py) by the
+processor that claimed it, with its delivery outcome; without a webhook alerts are still
+raised and recorded (delivery `no_webhook`), so the Alerts page shows them.
 """
 
 from __future__ import annotations
@@ -28,16 +37,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 
-from agentmon.events import Envelope, EventType, ts_to_ms
+from agentmon.events import Envelope, EventType, ms_to_ts, ts_to_ms
 from agentmon.query.budgets import BudgetStatus, budget_statuses
 from agentmon.query.models import Session
-from agentmon.query.views import session_view
-from agentmon.store import Store
+from agentmon.query.views import decode_json, session_view
+from agentmon.store import Store, alert_history
 from agentmon.store.attention import claim_alert as claim_attention_alert
 from agentmon.store.budgets import Budget
 from agentmon.store.budgets import claim_alert as claim_budget_alert
-from agentmon.store.queries import SessionFilters
+from agentmon.store.queries import VM_RUNNING_STATES, SessionFilters
 
 log = logging.getLogger("agentmon.alerts")
 
@@ -57,7 +67,9 @@ _ATTENTION_TEXT = {
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # waiting_for_human | run_failed | error | stuck | looping | lost | budget
+    # waiting_for_human | run_failed | error | stuck | looping | lost | budget |
+    # vm_down | vm_silent | vm_disk | vm_memory
+    kind: str
     text: str
     framework: str | None
     host: str | None
@@ -75,6 +87,10 @@ class Alert:
             "run_id": self.run_id,
             "ts": self.ts,
         }
+
+    def subject(self) -> tuple[alert_history.SubjectType, str]:
+        """What the alert is about, for the alert history."""
+        return "session", self.session_id or ""
 
 
 def _event_alert(kind: str, text: str, event: Envelope) -> Alert:
@@ -130,10 +146,72 @@ def alert_for(event: Envelope) -> Alert | None:
     return None
 
 
+# raised from single events: claimed at delivery, so of several processors one sends each
+EVENT_KINDS = frozenset({"waiting_for_human", "run_failed", "error"})
+
+
+@dataclass(frozen=True)
+class VmThresholds:
+    disk_pct: float = 90.0
+    memory_pct: float = 90.0
+    silent_after_ms: int = 300_000
+
+
+@dataclass(frozen=True)
+class VmAlert(Alert):
+    vm: str = ""
+
+    def body(self) -> dict[str, Any]:
+        return {**super().body(), "vm": self.vm}
+
+    def subject(self) -> tuple[alert_history.SubjectType, str]:
+        return "vm", self.vm
+
+
+def vm_alerts(row: dict[str, Any], now_ms: int, limits: VmThresholds) -> list[VmAlert]:
+    """The alerts a VM's latest snapshot (a vm_latest row) raises now."""
+    name, reported = str(row["name"]), int(row["ts"] or 0)
+    try:
+        snapshot = decode_json(row["snapshot"])
+    except msgspec.DecodeError:  # a broken snapshot says nothing; its age still counts
+        snapshot = None
+    snapshot = snapshot if isinstance(snapshot, dict) else {}
+
+    def alert(kind: str, text: str) -> VmAlert:
+        when = ms_to_ts(reported)
+        return VmAlert(kind, f"VM {name} {text}", "openclaw", name, None, None, when, vm=name)
+
+    silent_ms = now_ms - reported
+    if silent_ms > limits.silent_after_ms:
+        return [alert("vm_silent", f"stopped reporting {silent_ms // 60_000} min ago")]
+    found = []
+    state = str(snapshot.get("state") or "unknown")
+    if state not in VM_RUNNING_STATES and state != "unknown":
+        found.append(alert("vm_down", f"is {state}"))
+    for kind, section, limit in (
+        ("vm_disk", "disk", limits.disk_pct),
+        ("vm_memory", "memory", limits.memory_pct),
+    ):
+        part = snapshot.get(section)
+        used = part.get("pct") if isinstance(part, dict) else None
+        if isinstance(used, int | float) and not isinstance(used, bool) and used >= limit:
+            found.append(alert(kind, f"{section} is {used:.0f}% used (alert at {limit:g}%)"))
+    return found
+
+
 class AlertNotifier:
-    def __init__(self, webhook: str, cooldown_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        webhook: str | None,
+        cooldown_s: float = 600.0,
+        store: Store | None = None,
+        vm_limits: VmThresholds | None = None,
+    ) -> None:
         self.webhook = webhook
         self.cooldown_s = cooldown_s
+        self.store = store
+        self.vm_limits = vm_limits or VmThresholds()
+        self._in_vm_state: set[tuple[str, str]] = set()
         self._queue: asyncio.Queue[Alert] = asyncio.Queue(maxsize=QUEUE_ALERTS)
         self._last_sent: dict[tuple[str, str], float] = {}
         self._in_status: set[tuple[str, str]] = set()
@@ -169,9 +247,28 @@ class AlertNotifier:
                 for status, session in entered:
                     if await claim_attention_alert(store, status, session.session_id, cooldown_ms):
                         self._send(attention_alert(status, session), time.monotonic())
+                await self.check_vms(store)
             except Exception as exc:  # the store may be starting or away: try again later
-                log.warning("could not read stuck, looping or lost sessions: %s", exc)
+                log.warning("could not read stuck, looping or lost sessions or VMs: %s", exc)
             await asyncio.sleep(interval_s)
+
+    async def check_vms(self, store: Store, now_ms: int | None = None) -> int:
+        """Alert on VMs newly down, silent or over a threshold; how many alerts were queued."""
+        now_ms = now_ms or int(time.time() * 1000)
+        found = [
+            a for row in await store.vm_instances() for a in vm_alerts(row, now_ms, self.vm_limits)
+        ]
+        current = {(a.kind, a.vm) for a in found}
+        entered = [a for a in found if (a.kind, a.vm) not in self._in_vm_state]
+        self._in_vm_state = current
+        queued = 0
+        for alert in entered:
+            if await claim_attention_alert(
+                store, alert.kind, alert.vm, int(self.cooldown_s * 1000)
+            ):
+                self.queue(alert)
+                queued += 1
+        return queued
 
     def queue(self, alert: Alert) -> None:
         """Queue an alert that needs no cooldown (its sender made sure it fires once)."""
@@ -195,18 +292,63 @@ class AlertNotifier:
             self._last_sent = {k: t for k, t in self._last_sent.items() if t >= cutoff}
 
     async def run(self) -> None:
-        """Deliver queued alerts until cancelled."""
+        """Record and deliver queued alerts until cancelled."""
         async with httpx.AsyncClient(timeout=10) as client:
             while True:
                 alert = await self._queue.get()
-                try:
-                    response = await client.post(self.webhook, json=alert.body())
-                    if response.status_code >= 400:
-                        log.warning(
-                            "alert webhook answered %d: %s", response.status_code, alert.text
-                        )
-                except httpx.HTTPError as exc:
-                    log.warning("alert webhook unreachable (%s): %s", exc, alert.text)
+                if not await self._claimed(alert):
+                    continue
+                recorded = await self._record(alert)
+                if self.webhook is None:
+                    continue
+                delivered = await self._post(client, self.webhook, alert)
+                if recorded is not None:
+                    await self._set_delivery(recorded, "delivered" if delivered else "failed")
+
+    async def _claimed(self, alert: Alert) -> bool:
+        """Whether this process sends an event's alert (the others were claimed when raised)."""
+        if self.store is None or alert.kind not in EVENT_KINDS:
+            return True
+        cooldown_ms = int(self.cooldown_s * 1000)
+        try:
+            return await claim_attention_alert(
+                self.store, alert.kind, alert.session_id or "", cooldown_ms
+            )
+        except Exception as exc:  # the store is away: better twice than never
+            log.warning("could not claim the alert (%s): %s", exc, alert.text)
+            return True
+
+    async def _record(self, alert: Alert) -> int | None:
+        if self.store is None:
+            return None
+        subject_type, subject = alert.subject()
+        delivery: alert_history.Delivery = "pending" if self.webhook else "no_webhook"
+        try:
+            return await alert_history.record(
+                self.store, alert.kind, subject_type, subject, alert.text, delivery
+            )
+        except Exception as exc:  # the store is away: the webhook still hears of it
+            log.warning("could not record the alert (%s): %s", exc, alert.text)
+            return None
+
+    async def _set_delivery(self, alert_id: int, delivery: alert_history.Delivery) -> None:
+        assert self.store is not None
+        try:
+            await alert_history.set_delivery(self.store, alert_id, delivery)
+        except Exception as exc:
+            log.warning("could not record alert %d's delivery: %s", alert_id, exc)
+
+    @staticmethod
+    async def _post(client: httpx.AsyncClient, webhook: str, alert: Alert) -> bool:
+        try:
+            response = await client.post(webhook, json=alert.body())
+        except httpx.HTTPError as exc:
+            log.warning("alert webhook unreachable (%s): %s", exc, alert.text)
+            return False
+        if response.status_code >= 400:
+            log.warning("alert webhook answered %d: %s", response.status_code, alert.text)
+            return False
+        return True
 
 
 async def _attention_sessions(store: Store) -> dict[str, list[Session]]:
@@ -230,6 +372,9 @@ class BudgetAlert(Alert):
 
     def body(self) -> dict[str, Any]:
         return {**super().body(), "budget": self.budget}
+
+    def subject(self) -> tuple[alert_history.SubjectType, str]:
+        return "budget", str((self.budget or {}).get("budget_id", ""))
 
 
 def budget_alert(status: BudgetStatus) -> BudgetAlert:

@@ -219,6 +219,18 @@ def _count(raw: str) -> int:
 
 
 COUNT = Kind(_count, "a whole number (expected e.g. 1000, or 0 for no limit)")
+
+
+def _percent(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 100:
+        raise ValueError(raw)
+    return value
+
+
+PERCENT = Kind(
+    _percent, "a percentage above 0 (expected e.g. 90, at most 100)", show="{:g}%".format
+)
 ORIGINS = Kind(
     _checked(lambda raw: all(_url_with(("http", "https"))(o.strip()) for o in raw.split(","))),
     "origins (expected e.g. https://agentmon.example.com, comma-separated)",
@@ -413,6 +425,12 @@ class Settings:
     )
     lost_after: float = setting(
         "AGENTMON_LOST_AFTER", INTERVAL, 300.0, "VM silence after which its agents are lost"
+    )
+    vm_disk_alert_pct: float = setting(
+        "AGENTMON_VM_DISK_ALERT_PCT", PERCENT, 90.0, "a VM's disk use that raises an alert"
+    )
+    vm_memory_alert_pct: float = setting(
+        "AGENTMON_VM_MEMORY_ALERT_PCT", PERCENT, 90.0, "a VM's memory use that raises an alert"
     )
     search_max_chars: int = setting(
         "AGENTMON_SEARCH_MAX_CHARS", COUNT, 8192, "characters indexed per field for search"

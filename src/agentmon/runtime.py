@@ -403,20 +403,21 @@ def _listeners(
     store: Store,
 ) -> Callable[[list[Envelope]], Awaitable[None]]:
     """What newly stored events go to: the live feed, and the alert webhook when set."""
-    notifier = budgets = None
-    if settings.alert_webhook:
-        from agentmon.alerts import AlertNotifier, BudgetWatch
+    # alerts are raised and recorded in the alert history with or without a webhook
+    from agentmon.alerts import AlertNotifier, BudgetWatch, VmThresholds
 
-        notifier = AlertNotifier(settings.alert_webhook, settings.alert_cooldown)
-        runtime.background("alerts", notifier.run)
-        runtime.background("attention-alerts", functools.partial(notifier.watch, store))
-        budgets = BudgetWatch(store, notifier.queue)
-        runtime.background("budget-alerts", budgets.run)
+    vm_limits = VmThresholds(
+        settings.vm_disk_alert_pct, settings.vm_memory_alert_pct, int(settings.lost_after * 1000)
+    )
+    notifier = AlertNotifier(settings.alert_webhook, settings.alert_cooldown, store, vm_limits)
+    runtime.background("alerts", notifier.run)
+    runtime.background("attention-alerts", functools.partial(notifier.watch, store))
+    budgets = BudgetWatch(store, notifier.queue)
+    runtime.background("budget-alerts", budgets.run)
 
     async def stored(events: list[Envelope]) -> None:
-        if notifier is not None and budgets is not None:
-            notifier.observe(events)
-            budgets.observe(events)
+        notifier.observe(events)
+        budgets.observe(events)
         outcome = announce(events)
         if asyncio.iscoroutine(outcome):
             await outcome

@@ -64,6 +64,7 @@ def views(seed: Seed) -> list[tuple[str, str, str]]:
         ("agents", "/agents", ".roster .agent-card"),
         ("errors", "/errors", ".error-group"),
         ("openclaw", "/openclaw", "article.vm-card"),
+        ("alerts", "/alerts", ".alert-item"),
     ]
 
 
@@ -121,6 +122,7 @@ def test_an_empty_store_fits_and_says_so(
                 ("agents", "/agents", "No agent has reported in this window."),
                 ("errors", "/errors", "No error in the last 24h."),
                 ("openclaw", "/openclaw", "No OpenClaw VM has reported yet"),
+                ("alerts", "/alerts", "No alert yet."),
             ):
                 page.goto(server.ui_url + path)
                 expect(page.get_by_text(text).first).to_be_visible()

@@ -25,6 +25,7 @@ from agentmon.live import LiveFilter, LiveFull, LiveHub
 from agentmon.metrics import SESSIONS, metrics_endpoint
 from agentmon.query import timezones, views
 from agentmon.query.admin import admin_routes
+from agentmon.query.alerts import alerts_routes
 from agentmon.query.budgets import budgets_routes
 from agentmon.query.costs import costs_routes
 from agentmon.query.models import (
@@ -170,6 +171,7 @@ def create_query_app(store: Store, hub: LiveHub) -> FastAPI:
     app.include_router(budgets_routes(store))
     app.include_router(admin_routes(store))
     app.include_router(search_routes(store))
+    app.include_router(alerts_routes(store))
     app.openapi = lambda: _openapi_document(app)  # type: ignore[method-assign]
 
     @app.websocket("/v1/ws")

@@ -35,6 +35,7 @@ PRUNE_CONDITIONS = (
     ("vm_history", "ts < ?"),
     ("facets", "last_ts < ?"),
     ("attention_acks", "acked_ms < ?"),
+    ("alert_history", "fired_ms < ?"),
     ("search_docs", "ts < ?"),
 )
 PRUNE_CHUNK_ROWS = 2000

@@ -15,6 +15,7 @@ import { ErrorsView } from "./views/errors.js";
 import { CostsView } from "./views/costs.js";
 import { AttentionNotifier } from "./attention.js";
 import { SearchView } from "./views/search.js";
+import { AlertsView } from "./views/alerts.js";
 
 const ROUTES = [
   ["/", "dashboard"],
@@ -25,6 +26,7 @@ const ROUTES = [
   ["/errors", "errors"],
   ["/costs", "costs"],
   ["/search", "search"],
+  ["/alerts", "alerts"],
 ];
 
 const NAV = [
@@ -35,6 +37,7 @@ const NAV = [
   ["/errors", "Errors", ["errors"]],
   ["/costs", "Costs", ["costs"]],
   ["/search", "Search", ["search"]],
+  ["/alerts", "Alerts", ["alerts"]],
 ];
 
 // A tab's title before its view names a more precise subject (see usePageTitle).
@@ -47,6 +50,7 @@ const TITLES = {
   errors: "Errors",
   costs: "Costs",
   search: "Search",
+  alerts: "Alerts",
 };
 
 function LiveIndicator() {
@@ -119,6 +123,7 @@ export function App() {
     case "errors": view = html`<${ErrorsView} />`; break;
     case "costs": view = html`<${CostsView} />`; break;
     case "search": view = html`<${SearchView} />`; break;
+    case "alerts": view = html`<${AlertsView} />`; break;
     default: view = html`<${NotFound} path=${route.path} />`;
   }
 
