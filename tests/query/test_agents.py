@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from agentmon.events import Envelope
 from agentmon.query import views
 from agentmon.query.models import Agent, Agents, AgentToday, AgentToolCall, AgentVm
@@ -80,7 +82,7 @@ async def test_the_roster_json_is_exactly_the_documented_model(query: QueryApp) 
     assert Agents.model_validate(roster).model_dump(mode="json") == roster
     assert list(roster) == list(Agents.model_fields)
     assert roster["timezone"] == "Asia/Kolkata"
-    parts = [(Agent, a) for a in roster["agents"]]
+    parts: list[tuple[type[BaseModel], Any]] = [(Agent, a) for a in roster["agents"]]
     parts += [(AgentToday, a["today"]) for a in roster["agents"]]
     parts += [(AgentVm, a["vm"]) for a in roster["agents"] if a["vm"]]
     parts += [(AgentToolCall, a["last_tool"]) for a in roster["agents"] if a["last_tool"]]
