@@ -8,7 +8,11 @@ sessions over the last 24 hours (runs with tool calls, usage and an error now an
 latest one in a state of its own: working, waiting with a question, stuck, looping, lost (its
 VM shut off or silent), idle or ended; every fourth agent runs on a monitored VM. A real
 `agentmon query-api` (or `serve` for SQLite) then answers /v1/agents many times over HTTP;
-p50/p95 are printed.
+p50/p95 are printed, then where the time goes in-process: `store.agents()` and building plus
+encoding the answer, each alone.
+
+    .venv/bin/python bench/bench_agents.py --keep            # prints the seeded target
+    .venv/bin/python bench/bench_agents.py --reuse agentmon_bench_agents_1234abcd
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import msgspec
 from bench.bench_queries import serve_query_api
 from tests.conftest import admin_sql, free_port
 
 from agentmon.events import Envelope, new_event
+from agentmon.query import views
 from agentmon.store.base import Store
 from agentmon.store.postgres import PostgresStore
 from agentmon.store.sqlite import SQLiteStore
@@ -156,6 +162,27 @@ def measure(base: str, rounds: int, path: str = "/v1/agents") -> list[float]:
     return times
 
 
+async def breakdown(kind: str, target: str, rounds: int) -> None:
+    """Medians of the store's queries and of building + encoding the answer, in-process."""
+    store = open_store(kind, target)
+    await store.open()
+    try:
+        queries, building = [], []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            found = await store.agents("24h")
+            queries.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            msgspec.json.encode(views.agents_view("24h", found))
+            building.append((time.perf_counter() - started) * 1000)
+    finally:
+        await store.close()
+    print(
+        f"{kind}: in-process, median of {rounds}: store.agents() "
+        f"{statistics.median(queries):.1f} ms, view + encode {statistics.median(building):.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,18 +197,26 @@ def main() -> None:
         action="append",
         help="what to ask instead, repeatable (e.g. /v1/attention, /v1/agents/timeline?hours=6)",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the seeded store")
+    parser.add_argument("--reuse", help="a kept store (database name or SQLite file) to ask")
+    parser.add_argument("--breakdown-rounds", type=int, default=20)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-agents-"))
     created = None
     if args.store == "postgres":
-        created = f"agentmon_bench_agents_{uuid.uuid4().hex[:8]}"
-        admin_sql(args.pg, f'CREATE DATABASE "{created}"')
+        created = args.reuse or f"agentmon_bench_agents_{uuid.uuid4().hex[:8]}"
         target = f"{args.pg}/{created}"
     else:
-        target = str(tmp / "data" / "agentmon.db")
-        Path(target).parent.mkdir(parents=True)
+        target = args.reuse or str(tmp / "data" / "agentmon.db")
     try:
-        asyncio.run(seed(args.store, target, args.agents, args.sessions))
+        if not args.reuse:
+            if args.store == "postgres":
+                admin_sql(args.pg, f'CREATE DATABASE "{created}"')
+            else:
+                Path(target).parent.mkdir(parents=True)
+            asyncio.run(seed(args.store, target, args.agents, args.sessions))
+        if args.keep:
+            print(f"kept: --reuse {created or target}")
         port = free_port()
         server = serve_query_api(args.store, target, port, tmp)
         try:
@@ -194,8 +229,10 @@ def main() -> None:
                 )
         finally:
             server.stop()
+        if args.breakdown_rounds:
+            asyncio.run(breakdown(args.store, target, args.breakdown_rounds))
     finally:
-        if created:
+        if created and not args.keep:
             admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
 
 

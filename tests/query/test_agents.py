@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from agentmon.events import Envelope
 from agentmon.query import views
+from agentmon.query.models import Agent, Agents, AgentToday, AgentToolCall, AgentVm
 from tests.query.conftest import QueryApp
 from tests.store.test_attention import at, ev, loops, lost_and_not, stuck_and_not, tool
 
@@ -64,6 +67,28 @@ async def test_the_roster_puts_whoever_needs_a_person_first(query: QueryApp) -> 
     assert sum(roster["counts"].values()) == len(roster["agents"])
     same_day = at(500).date() == at(600).date()
     assert by_id["claude-code/host-loop"]["today"]["runs"] == (1 if same_day else 0)
+
+
+async def test_the_roster_json_is_exactly_the_documented_model(query: QueryApp) -> None:
+    """The roster is built as plain dicts (no pydantic on the way out): every field of the
+    `Agents` model and no other, in its order, and every value valid for it."""
+    events = waiting_agent()
+    for group in (stuck_and_not(), loops(), lost_and_not()):
+        events += group
+    await query.store.write(events)
+    response = await query.client.get("/v1/agents", params={"tz": "Asia/Kolkata"})
+    assert response.headers["content-type"] == "application/json"
+    roster = response.json()
+    assert Agents.model_validate(roster).model_dump(mode="json") == roster
+    assert list(roster) == list(Agents.model_fields)
+    assert roster["timezone"] == "Asia/Kolkata"
+    parts: list[tuple[type[BaseModel], Any]] = [(Agent, a) for a in roster["agents"]]
+    parts += [(AgentToday, a["today"]) for a in roster["agents"]]
+    parts += [(AgentVm, a["vm"]) for a in roster["agents"] if a["vm"]]
+    parts += [(AgentToolCall, a["last_tool"]) for a in roster["agents"] if a["last_tool"]]
+    assert {model for model, _ in parts} == {Agent, AgentToday, AgentVm, AgentToolCall}
+    for model, part in parts:
+        assert list(part) == list(model.model_fields), model
 
 
 async def test_one_agent_many_sessions_speaks_through_the_most_urgent(query: QueryApp) -> None:

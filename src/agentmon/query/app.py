@@ -379,13 +379,12 @@ def _http_routes(store: Store) -> APIRouter:
     async def agents(
         window: Window = "24h", tz: Annotated[str | None, Query(description=TZ_HELP)] = None
     ) -> Response:
-        # built once as the typed model and sent as is: validating 1,000 agents again on the
-        # way out doubled the answer's time
+        # plain dicts encoded by msgspec: pydantic models for 1,000 agents cost more than
+        # the store's queries; the `Agents` model above documents the same shape
         now_ms, zone = int(time.time() * 1000), timezones.zone(tz)
         found = await store.agents(window, now_ms, timezones.day_start_ms(now_ms, zone))
-        roster = views.agents_view(window, found)
-        roster.timezone = tz or "UTC"
-        return Response(roster.model_dump_json(), media_type="application/json")
+        roster = views.agents_view(window, found, tz or "UTC")
+        return Response(msgspec.json.encode(roster), media_type="application/json")
 
     @router.get("/v1/agents/timeline", tags=["agents"], responses=BAD_REQUEST)
     async def agents_timeline(

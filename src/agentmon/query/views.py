@@ -16,13 +16,8 @@ from agentmon.client.usage import normalize_usage
 from agentmon.events import ms_to_ts
 from agentmon.pricing import cost_source, priced_total
 from agentmon.query.models import (
-    Agent,
-    Agents,
     AgentState,
     AgentTimeline,
-    AgentToday,
-    AgentToolCall,
-    AgentVm,
     AttentionAck,
     AttentionGroup,
     AttentionItem,
@@ -360,46 +355,55 @@ _AGENT_STATE = {"active": "working"}
 AGENT_ORDER: tuple[str, ...] = get_args(AgentState)
 
 
-def agents_view(window: Window, rows: AgentRows) -> Agents:
-    vm_views: dict[str, AgentVm] = {}  # a VM's snapshot is decoded once for all its agents
+def agents_view(window: Window, rows: AgentRows, timezone: str = "UTC") -> dict[str, Any]:
+    """The roster as the `Agents` model's JSON shape, built as plain dicts: validating 1,000
+    nested models costs more than the store's queries (tests check the shape against it)."""
+    vm_views: dict[str, dict[str, Any]] = {}  # a VM's snapshot is decoded once for its agents
     agents = sorted(
         (_agent(row, rows, vm_views) for row in rows.sessions),
-        key=lambda a: (AGENT_ORDER.index(a.state), a.since or "", a.agent_id),
+        key=lambda a: (AGENT_ORDER.index(a["state"]), a["since"] or "", a["agent_id"]),
     )
     counts: dict[str, int] = dict.fromkeys(AGENT_ORDER, 0)
     for agent in agents:
-        counts[agent.state] += 1
-    return Agents(window=window, day_start=ms_to_ts(rows.day_start), counts=counts, agents=agents)
+        counts[agent["state"]] += 1
+    return {
+        "window": window,
+        "day_start": ms_to_ts(rows.day_start),
+        "timezone": timezone,
+        "counts": counts,
+        "agents": agents,
+    }
 
 
-def _agent(row: Row, rows: AgentRows, vm_views: dict[str, AgentVm]) -> Agent:
+def _agent(row: Row, rows: AgentRows, vm_views: dict[str, dict[str, Any]]) -> dict[str, Any]:
     session_id = row["session_id"]
     run, tool = rows.runs.get(session_id), rows.tools.get(session_id)
     today = rows.today.get((row["framework"], row["agent"]), {})
     vm = rows.vms.get(row["client_id"] or "") or rows.vms.get(row["host"] or "")
-    state = cast(AgentState, _AGENT_STATE.get(row["status"], row["status"]))
-    return Agent(
-        agent_id=f"{row['framework'] or 'unknown'}/{row['agent'] or 'unknown'}",
-        framework=row["framework"],
-        client_id=row["client_id"],
-        host=row["host"],
-        state=state,
-        since=iso(_state_since(row, run, vm, rows)),
-        session_id=session_id,
-        task=run["input"] if run else row["title"],
-        run_id=run["run_id"] if run else None,
-        last_tool=_tool_call(tool) if tool else None,
-        waiting_reason=row["waiting_reason"] if state == "waiting" else None,
-        waiting_message=row["waiting_message"] if state == "waiting" else None,
-        last_event_at=iso(row["last_ts"]),
-        today=AgentToday(
-            runs=int(today.get("runs") or 0),
-            errors=int(today.get("errors") or 0),
-            tokens=int(today.get("tokens") or 0),
+    state = _AGENT_STATE.get(row["status"], row["status"])
+    waiting = state == "waiting"
+    return {
+        "agent_id": f"{row['framework'] or 'unknown'}/{row['agent'] or 'unknown'}",
+        "framework": row["framework"],
+        "client_id": row["client_id"],
+        "host": row["host"],
+        "state": state,
+        "since": iso(_state_since(row, run, vm, rows)),
+        "session_id": session_id,
+        "task": run["input"] if run else row["title"],
+        "run_id": run["run_id"] if run else None,
+        "last_tool": _tool_call(tool) if tool else None,
+        "waiting_reason": row["waiting_reason"] if waiting else None,
+        "waiting_message": row["waiting_message"] if waiting else None,
+        "last_event_at": iso(row["last_ts"]),
+        "today": {
+            "runs": int(today.get("runs") or 0),
+            "errors": int(today.get("errors") or 0),
+            "tokens": int(today.get("tokens") or 0),
             **cost_fields(today),
-        ),
-        vm=_agent_vm(vm, rows.ctx, vm_views) if vm else None,
-    )
+        },
+        "vm": _agent_vm(vm, rows.ctx, vm_views) if vm else None,
+    }
 
 
 def _state_since(row: Row, run: Row | None, vm: Row | None, rows: AgentRows) -> int | None:
@@ -428,23 +432,23 @@ def _ms(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _tool_call(span: Row) -> AgentToolCall:
+def _tool_call(span: Row) -> dict[str, Any]:
     started = span["started_at"] or span["derived_start"] or span["first_ts"]
-    return AgentToolCall(name=span["name"], status=span["status"] or "running", at=iso(started))
+    return {"name": span["name"], "status": span["status"] or "running", "at": iso(started)}
 
 
-def _agent_vm(vm: Row, ctx: StatusContext, vm_views: dict[str, AgentVm]) -> AgentVm:
+def _agent_vm(vm: Row, ctx: StatusContext, vm_views: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if vm["name"] in vm_views:
         return vm_views[vm["name"]]
     snapshot = decode_json(vm["snapshot"]) or {}
     lost_since = ctx.lost_vms.get(vm["name"])
-    view = vm_views[vm["name"]] = AgentVm(
-        name=vm["name"],
-        state=vm_state(snapshot),
-        reported_at=iso(vm["ts"]),
-        stale=lost_since is not None and lost_since > int(vm["ts"] or 0),
-        issues=list(snapshot.get("issues") or []),
-    )
+    view = vm_views[vm["name"]] = {
+        "name": vm["name"],
+        "state": vm_state(snapshot),
+        "reported_at": iso(vm["ts"]),
+        "stale": lost_since is not None and lost_since > int(vm["ts"] or 0),
+        "issues": list(snapshot.get("issues") or []),
+    }
     return view
 
 

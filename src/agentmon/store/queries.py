@@ -74,6 +74,11 @@ class StatusContext:
 
 # whoever needs a person first: the roster's order, and which session speaks for an agent
 STATUS_URGENCY = ("waiting", "stuck", "looping", "lost", "error", "active", "idle", "ended")
+_URGENCY_RANK = (
+    "CASE status "
+    + " ".join(f"WHEN '{status}' THEN {rank}" for rank, status in enumerate(STATUS_URGENCY))
+    + " END"
+)
 # an agent is its framework plus its client id, or its host when it has none
 _AGENT = "coalesce(s.client_id, s.host, '')"
 # the sessions columns the roster reads (a thousand agents' whole rows cost their conversion)
@@ -301,7 +306,7 @@ class Queries(abc.ABC):
             "SELECT session_id, min(t) AS began FROM ("
             "SELECT sp.session_id, sp.run_id, sp.name, coalesce(sp.input, '') AS input, "
             "sp.error, coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t, "
-            # first seen, not started: the spans_run index holds that order
+            # first seen, not started: the spans_run_tool index holds that order
             "row_number() OVER (PARTITION BY sp.run_id ORDER BY sp.first_ts DESC, sp.span_id DESC"
             ") AS n FROM sessions s "
             "JOIN runs r ON r.session_id = s.session_id "
@@ -732,10 +737,13 @@ class Queries(abc.ABC):
         ctx = await self.status_context(now_ms)
         day_start = now_ms // 86_400_000 * 86_400_000 if day_start is None else day_start
         status_sql, status_params = self._status_case(ctx)
-        rows, runs_today, errors_today, vms = await asyncio.gather(
+        chosen, runs_today, errors_today, vms = await asyncio.gather(
             self.fetch(
-                f"SELECT {_AGENT_COLUMNS}, {_AGENT} AS agent, {status_sql} AS status "
-                "FROM sessions s WHERE s.last_ts >= ?",
+                # per agent, only the session that most needs a person, then the latest
+                f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY framework, agent "
+                f"ORDER BY {_URGENCY_RANK}, coalesce(last_ts, 0) DESC, session_id) AS rank "
+                f"FROM (SELECT {_AGENT_COLUMNS}, {_AGENT} AS agent, {status_sql} AS status "
+                "FROM sessions s WHERE s.last_ts >= ?) in_window) ranked WHERE rank = 1",
                 [*status_params, now_ms - WINDOWS[window][0] * 1000],
             ),
             self.fetch(
@@ -754,7 +762,6 @@ class Queries(abc.ABC):
             ),
             self.fetch("SELECT * FROM vm_latest", []),
         )
-        chosen = _most_urgent_per_agent(rows)
         runs, tools = await self._latest_runs_and_tools([row["session_id"] for row in chosen])
         today = {(r["framework"], r["agent"]): r for r in runs_today}
         for row in errors_today:
@@ -827,21 +834,6 @@ class Queries(abc.ABC):
             params,
         )
         return {row["status"]: int(row["n"]) for row in rows}
-
-
-def _most_urgent_per_agent(rows: list[Row]) -> list[Row]:
-    """Per (framework, agent), the session that most needs a person, then the latest."""
-    best: dict[tuple[str, str], Row] = {}
-    for row in rows:
-        key = (row["framework"], row["agent"])
-        held = best.get(key)
-        if held is None or _urgency(row) < _urgency(held):
-            best[key] = row
-    return list(best.values())
-
-
-def _urgency(row: Row) -> tuple[int, int]:
-    return STATUS_URGENCY.index(row["status"]), -int(row["last_ts"] or 0)
 
 
 def vm_state(snapshot: Any) -> str:
