@@ -151,8 +151,10 @@ def test_a_cookie_session_changes_nothing_from_another_origin(with_users: Server
         assert forged.status_code == 403 and "Origin" in forged.json()["error"]
         no_origin = client.post("/v1/sessions")
         assert no_origin.status_code == 403
-        # from the page itself the request reaches the API (which has no such change: 405)
-        own = client.post("/v1/sessions", headers={"origin": with_users.ui_url})
+        # from the page itself (its Origin and the header its scripts add) the request
+        # reaches the API, which has no such change: 405
+        page_headers = {"origin": with_users.ui_url, "x-agentmon-csrf": "1"}
+        own = client.post("/v1/sessions", headers=page_headers)
         assert own.status_code == 405
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentmon.events import Envelope, EventType
-from agentmon.integrations._claude_transcript import FRAMEWORK as CLAUDE
-from agentmon.integrations._claude_transcript import llm_call_ids
-from agentmon.integrations._hookio import derived_id as hook_derived_id
 from agentmon.integrations.codex import exit_code_in
+from agentmon.integrations.ids import CLAUDE_FRAMEWORK as CLAUDE
+from agentmon.integrations.ids import derived_id as hook_derived_id
+from agentmon.integrations.ids import llm_call_ids
 from agentmon.otlp.attributes import (
     Attributes,
     as_bool,

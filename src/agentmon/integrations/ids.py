@@ -1,0 +1,11 @@
+"""The ids that hooks, transcripts, importers and the OTLP mapping derive alike for one thing
+(a Claude Code model call, a tool call), so that it is stored once whichever path brings it:
+the public door to them for code outside `integrations`."""
+
+from __future__ import annotations
+
+from agentmon.integrations._claude_transcript import FRAMEWORK as CLAUDE_FRAMEWORK
+from agentmon.integrations._claude_transcript import llm_call_ids
+from agentmon.integrations._hookio import derived_id
+
+__all__ = ["CLAUDE_FRAMEWORK", "derived_id", "llm_call_ids"]
