@@ -65,6 +65,7 @@ def test_filters_select_sessions(embedded_server: Any, session: str) -> None:
     assert get(embedded_server, "/v1/sessions", framework="nobody").json() == {
         "sessions": [],
         "next_cursor": None,
+        "total": 0,
     }
     events = get(
         embedded_server, "/v1/events", event_type="run.end", framework="query-test"
