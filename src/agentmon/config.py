@@ -219,6 +219,10 @@ def _count(raw: str) -> int:
 
 
 COUNT = Kind(_count, "a whole number (expected e.g. 1000, or 0 for no limit)")
+REPLICAS = Kind(
+    lambda raw: int(_choice(("1", "2", "3", "4", "5"))(raw.strip())),
+    "a number of stream copies (expected 1 to 5, e.g. 3 on a three-server cluster)",
+)
 ORIGINS = Kind(
     _checked(lambda raw: all(_url_with(("http", "https"))(o.strip()) for o in raw.split(","))),
     "origins (expected e.g. https://agentmon.example.com, comma-separated)",
@@ -377,6 +381,9 @@ class Settings:
     )
     nats_max_bytes: int = setting(
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
+    )
+    nats_replicas: int = setting(
+        "AGENTMON_NATS_REPLICAS", REPLICAS, 1, "copies of the stream JetStream keeps, on create"
     )
     prices_file: Path | None = setting(  # noqa: RUF009
         "AGENTMON_PRICES", PRICE_FILE, None, "your own model prices, USD per million tokens"
