@@ -219,6 +219,15 @@ def _count(raw: str) -> int:
 
 
 COUNT = Kind(_count, "a whole number (expected e.g. 1000, or 0 for no limit)")
+
+
+def _pull_size(raw: str) -> int:
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 10_000:
+        raise ValueError(raw)
+    return int(raw)
+
+
+PULL_SIZE = Kind(_pull_size, "a number of messages (expected 1 to 10000, e.g. 64)")
 REPLICAS = Kind(
     lambda raw: int(_choice(("1", "2", "3", "4", "5"))(raw.strip())),
     "a number of stream copies (expected 1 to 5, e.g. 3 on a three-server cluster)",
@@ -381,6 +390,9 @@ class Settings:
     )
     nats_max_bytes: int = setting(
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
+    )
+    processor_fetch: int = setting(
+        "AGENTMON_PROCESSOR_FETCH", PULL_SIZE, 64, "JetStream messages a processor pulls at once"
     )
     nats_replicas: int = setting(
         "AGENTMON_NATS_REPLICAS", REPLICAS, 1, "copies of the stream JetStream keeps, on create"

@@ -4,6 +4,7 @@ creates it. Real nats-servers: a three-server cluster on loopback, and the singl
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import subprocess
@@ -48,7 +49,7 @@ def cluster(tmp_path: Path) -> Iterator[str]:
         processes.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT))
     try:
         for port in client_ports:
-            wait_until(lambda port=port: port_open("127.0.0.1", port), 15, "nats-server")
+            wait_until(functools.partial(port_open, "127.0.0.1", port), 15, "nats-server")
         yield ",".join(f"nats://127.0.0.1:{port}" for port in client_ports)
     finally:
         for process in processes:
