@@ -231,6 +231,19 @@ def _percent(raw: str) -> float:
 PERCENT = Kind(
     _percent, "a percentage above 0 (expected e.g. 90, at most 100)", show="{:g}%".format
 )
+
+
+def _pull_size(raw: str) -> int:
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 10_000:
+        raise ValueError(raw)
+    return int(raw)
+
+
+PULL_SIZE = Kind(_pull_size, "a number of messages (expected 1 to 10000, e.g. 64)")
+REPLICAS = Kind(
+    lambda raw: int(_choice(("1", "2", "3", "4", "5"))(raw.strip())),
+    "a number of stream copies (expected 1 to 5, e.g. 3 on a three-server cluster)",
+)
 ORIGINS = Kind(
     _checked(lambda raw: all(_url_with(("http", "https"))(o.strip()) for o in raw.split(","))),
     "origins (expected e.g. https://agentmon.example.com, comma-separated)",
@@ -389,6 +402,12 @@ class Settings:
     )
     nats_max_bytes: int = setting(
         "AGENTMON_NATS_MAX_BYTES", COUNT, 2 * 1024**3, "JetStream stream size limit in bytes"
+    )
+    processor_fetch: int = setting(
+        "AGENTMON_PROCESSOR_FETCH", PULL_SIZE, 64, "JetStream messages a processor pulls at once"
+    )
+    nats_replicas: int = setting(
+        "AGENTMON_NATS_REPLICAS", REPLICAS, 1, "copies of the stream JetStream keeps, on create"
     )
     prices_file: Path | None = setting(  # noqa: RUF009
         "AGENTMON_PRICES", PRICE_FILE, None, "your own model prices, USD per million tokens"

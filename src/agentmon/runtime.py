@@ -602,7 +602,9 @@ async def run_event_processor(settings: Settings, metrics_addr: str) -> None:
         # side by side: /metrics can check keys as soon as the database answers, NATS or not
         await asyncio.gather(_connect_nats(bus), open_store_when_reachable())
         subscription = await bus.pull_subscription()
-        processor = JetStreamProcessor(subscription, BatchWriter(store, on_stored))
+        processor = JetStreamProcessor(
+            subscription, BatchWriter(store, on_stored), settings.processor_fetch
+        )
         health.consuming = True
         work = [processor.run(), health.watch_lag(), _keep_partitions_ahead(store)]
         if settings.retention_days > 0:

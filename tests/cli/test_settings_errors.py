@@ -37,6 +37,8 @@ BAD_VALUES = [
     ("AGENTMON_PRICES", "/nonexistent/prices.toml", "is not a readable price file (TOML or"),
     ("AGENTMON_BUDGETS", "/nonexistent/budgets.toml", "is not a readable budget file (TOML or"),
     ("AGENTMON_PARTITION_PERIOD", "month", "is not a partition period (expected day or week)"),
+    ("AGENTMON_NATS_REPLICAS", "7", "is not a number of stream copies (expected 1 to 5"),
+    ("AGENTMON_PROCESSOR_FETCH", "0", "is not a number of messages (expected 1 to 10000"),
     ("AGENTMON_TRUSTED_PROXIES", "10.0.0.0/99", "is not addresses or networks (expected e.g."),
     ("AGENTMON_TRUSTED_PROXIES", "proxy.local", "is not addresses or networks"),
     ("AGENTMON_TRUSTED_USER_HEADER", "X User", "is not an HTTP header name (expected e.g."),

@@ -21,7 +21,7 @@ import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError
 
 from agentmon.config import Settings
 from agentmon.events import Envelope, decode_many, encode, encode_many
@@ -74,7 +74,8 @@ async def _log_nats_error(exc: Exception) -> None:
 
 
 class StreamMismatch(RuntimeError):
-    """The configured stream exists, belongs to someone else and does not take our topic."""
+    """The configured stream cannot serve agentmon: someone else's that does not take our
+    topic, or one that cannot be created with the copies asked for."""
 
 
 def subject_covers(pattern: str, subject: str) -> bool:
@@ -122,6 +123,7 @@ class NatsBus:
         self.consumer = settings.nats_consumer
         self.max_age_s = settings.nats_max_age
         self.max_bytes = settings.nats_max_bytes
+        self.replicas = settings.nats_replicas
         self.max_in_flight_events = MAX_IN_FLIGHT_EVENTS
         self._in_flight = 0
         self._nc: Client | None = None
@@ -171,13 +173,25 @@ class NatsBus:
             duplicate_window=min(DUPLICATE_WINDOW_S, self.max_age_s or DUPLICATE_WINDOW_S),
             max_age=self.max_age_s,
             max_bytes=self.max_bytes,
+            num_replicas=self.replicas,
         )
         try:
             info = await self.js.stream_info(self.stream)
         except NotFoundError:
-            await self.js.add_stream(wanted)
+            await self._add_stream(wanted)
             return
         config = info.config
+        if (config.num_replicas or 1) != self.replicas:
+            # changing the copies of an existing stream moves its data: the operator's call
+            log.warning(
+                "stream %s keeps %d copies, AGENTMON_NATS_REPLICAS asks for %d; left as it is "
+                "(nats stream edit %s --replicas %d changes it)",
+                self.stream,
+                config.num_replicas or 1,
+                self.replicas,
+                self.stream,
+                self.replicas,
+            )
         subjects = list(config.subjects or [])
         covered = any(subject_covers(pattern, self.topic) for pattern in subjects)
         if not covered and not self._is_own(config):
@@ -203,6 +217,18 @@ class NatsBus:
                 self.max_age_s,
                 self.max_bytes,
             )
+
+    async def _add_stream(self, wanted: StreamConfig) -> None:
+        try:
+            await self.js.add_stream(wanted)
+        except APIError as exc:
+            if self.replicas == 1:
+                raise
+            raise StreamMismatch(
+                f"cannot create JetStream stream {self.stream!r} with {self.replicas} copies "
+                f"(AGENTMON_NATS_REPLICAS): {exc.description or exc}; a single server or a "
+                f"cluster of fewer than {self.replicas} servers needs AGENTMON_NATS_REPLICAS=1"
+            ) from None
 
     def _is_own(self, config: StreamConfig) -> bool:
         return config.description == STREAM_DESCRIPTION or self.stream == DEFAULT_STREAM

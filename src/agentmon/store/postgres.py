@@ -1,8 +1,9 @@
 """PostgreSQL adapter for distributed mode (asyncpg).
 
-Events go in with one multi-row `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING
-RETURNING event_id`, so concurrent processors agree on which events are new and project
-each exactly once; read models are upserted the same way, one statement per table.
+Events go in with a binary COPY into the connection's temporary `events_staging`, then one
+`INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING event_id`, so concurrent processors agree
+on which events are new and project each exactly once; read models are upserted with one
+multi-row `unnest` statement per table.
 """
 
 from __future__ import annotations
@@ -23,11 +24,28 @@ from agentmon.store.tables import READ_MODELS, Table, rows_as_tuples
 
 _MIGRATION_LOCK = 0x6167656E746D6F6E  # "agentmon"
 _ARRAY_TYPES = {"text": "text[]", "bigint": "int8[]", "double precision": "float8[]"}
+_EVENT_COLUMNS = (
+    "event_id",
+    "ts",
+    "type",
+    "session_id",
+    "run_id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "source_framework",
+    "client_id",
+    "payload",
+)
+# one per connection, emptied at every commit: the batch is COPYed in binary, then moved
+_CREATE_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS events_staging (event_id text, ts timestamptz, type text, "
+    "session_id text, run_id text, trace_id text, span_id text, parent_span_id text, "
+    "source_framework text, client_id text, payload jsonb) ON COMMIT DELETE ROWS"
+)
 _INSERT_EVENTS = (
-    "INSERT INTO events (event_id, ts, type, session_id, run_id, trace_id, span_id, "
-    "parent_span_id, source_framework, client_id, payload) "
-    "SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], "
-    "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[]) "
+    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
+    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events_staging "
     "ON CONFLICT DO NOTHING RETURNING event_id"  # the key is (event_id, ts) once partitioned
 )
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
@@ -50,6 +68,10 @@ def numbered(sql: str) -> str:
 
 def _parse_ts(ts: str) -> datetime:
     return datetime.fromisoformat(ts[:-1] + "+00:00")
+
+
+async def _create_staging(conn: asyncpg.Connection) -> None:
+    await conn.execute(_CREATE_STAGING)
 
 
 class PostgresStore(Store):
@@ -76,7 +98,9 @@ class PostgresStore(Store):
         return self._pool
 
     async def open(self) -> None:
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size)
+        self._pool = await asyncpg.create_pool(
+            self.dsn, min_size=1, max_size=self.pool_size, init=_create_staging
+        )
         async with self.pool.acquire() as conn:
             await self._migrate(conn)
             await self._prepare_upserts(conn)
@@ -139,11 +163,10 @@ class PostgresStore(Store):
         raise AssertionError("unreachable")
 
     async def _write_once(self, events: list[Envelope]) -> WriteResult:
-        rows = [event_row(event) for event in events]
-        columns = [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * 11
-        columns[1] = [_parse_ts(ts) for ts in columns[1]]
+        rows = [(row[0], _parse_ts(row[1]), *row[2:]) for row in map(event_row, events)]
         async with self.pool.acquire() as conn, conn.transaction():
-            inserted = {r["event_id"] for r in await conn.fetch(_INSERT_EVENTS, *columns)}
+            await conn.copy_records_to_table("events_staging", records=rows, columns=_EVENT_COLUMNS)
+            inserted = {r["event_id"] for r in await conn.fetch(_INSERT_EVENTS)}
             new_events = [event for event in events if event.event.id in inserted]
             projection = self.project(new_events)
             for table, table_rows in projection.nonempty():
