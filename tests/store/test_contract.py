@@ -15,12 +15,23 @@ from agentmon.query.params import BadParameter, session_cursor
 from agentmon.store import NotFound, Store
 from agentmon.store.queries import Attention, EventFilters, SessionFilters
 
+
 # the conversation starts 10 minutes before NOW and "today" is the UTC day of NOW: keep both
 # on one day when the suite runs just after midnight
-NOW = max(
-    datetime.now(UTC).replace(microsecond=0),
-    datetime.now(UTC).replace(hour=0, minute=15, second=0, microsecond=0),
-)
+def _now() -> datetime:
+    now = datetime.now(UTC).replace(microsecond=0)
+    return max(now, now.replace(hour=0, minute=15, second=0))
+
+
+NOW = _now()
+
+
+@pytest.fixture(autouse=True)
+def _clock_follows_the_suite() -> None:
+    """Each test's conversation ends now: in a long suite a NOW fixed at import falls so far
+    behind the clock that open sessions read as idle or stuck."""
+    global NOW
+    NOW = _now()
 
 
 def at(seconds: float) -> datetime:
