@@ -5,12 +5,11 @@ never from the command line (where `ps` and shell history would show it)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import sys
 from datetime import UTC, datetime
 from typing import Any
-
-from anyio import to_thread
 
 from agentmon.auth import audit_event
 from agentmon.config import Settings
@@ -89,7 +88,7 @@ async def run_users(args: argparse.Namespace, settings: Settings) -> int:
             audit_event("user-removed", user=removed.name, role=removed.role)
             print(f"removed {removed.name} ({removed.role}); their sessions have ended")
         else:
-            encoded = await to_thread.run_sync(hash_password, password)
+            encoded = await asyncio.to_thread(hash_password, password)
             if args.action == "add":
                 await add_user(store, args.name, args.role, encoded)
                 audit_event("user-added", user=args.name, role=args.role, via="cli")
