@@ -98,3 +98,12 @@ async def test_only_a_session_in_that_kind_now_can_be_acknowledged(store: Store)
     with pytest.raises(NotFound):
         await acknowledge(store, "error", "nobody", "bob")
     assert not await unacknowledge(store, "error", "nobody")
+
+
+async def test_many_open_items_never_hide_the_acknowledged_ones(store: Store) -> None:
+    await store.write(fleet() + failed("newer", 570) + failed("newest", 575))
+    await acknowledge(store, "error", "broke", "alice")
+    found = await attention(store, since_a_day_ago(), limit=1)
+    shown = [(r["session_id"], r["ack"] is not None) for r in found.items["error"]]
+    assert shown == [("newest", False), ("broke", True)]
+    assert (found.open["error"], found.acknowledged["error"]) == (2, 1)

@@ -359,7 +359,9 @@ class AttentionGroup(Model):
     kind: AttentionKind
     open: int = Field(description="Items of this kind nobody acknowledged")
     acknowledged: int
-    items: list[AttentionItem] = Field(description="Open first, then latest first; at most limit")
+    items: list[AttentionItem] = Field(
+        description="Open first, then latest first; at most limit open and limit acknowledged"
+    )
 
 
 class AttentionList(Model):

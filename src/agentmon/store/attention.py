@@ -66,7 +66,8 @@ async def attention(
     store: Store, since_ms: int, limit: int = 50, now_ms: int | None = None
 ) -> AttentionRows:
     """Every session that entered an attention kind at or after `since_ms`, at most `limit`
-    per kind (the counts cover all of them)."""
+    open and `limit` acknowledged per kind (the counts cover all of them): many open items
+    never hide the acknowledged ones a person asks to see."""
     now_ms = now_ms or int(time.time() * 1000)
     ctx = await store.status_context(now_ms)
     status_sql, status_params = store._status_case(ctx)
@@ -97,7 +98,8 @@ async def attention(
         group.sort(key=lambda r: (r["ack"] is not None, -r["occurred_ms"], r["session_id"]))
         found.acknowledged[kind] = sum(1 for row in group if row["ack"] is not None)
         found.open[kind] = len(group) - found.acknowledged[kind]
-        del group[limit:]
+        opened = found.open[kind]
+        group[:] = group[: min(opened, limit)] + group[opened : opened + limit]
     await store._add_session_counts([row for group in found.items.values() for row in group])
     return found
 
