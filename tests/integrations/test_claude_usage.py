@@ -117,6 +117,38 @@ def test_subagent_transcript_calls_are_children_of_the_agent_span(tmp_path: Path
     assert counted_tokens(stopped) == expected
 
 
+def test_a_subagent_call_appended_after_subagent_stop_is_read_by_a_later_hook(
+    tmp_path: Path,
+) -> None:
+    """Claude Code 2.1.197 may fire SubagentStop before it appends the sub-agent's last
+    call to its transcript (seen in tests/real_agents/claude): a later hook of the turn
+    still reports it, under the agent span, once."""
+    path = tmp_path / f"{SESSION}.jsonl"
+    agent_path = tmp_path / SESSION / "subagents" / "agent-a1.jsonl"
+    t = Transcript(agent_path, SESSION, sidechain=True)
+    t.write(
+        t.prompt(14, "Find the flaky test"),
+        t.assistant(15, "msg_s1", "req_s1", text("Looking."), usage(3, 20), "tool_use"),
+        t.tool_result(16, "toolu_s1", "tests/test_io.py"),
+    )
+    replay = Replay(claude.map_payload, claude.session_of)
+    replay(hook(path, "UserPromptSubmit", prompt="Find it"))
+    replay(hook(path, "SubagentStart", agent_id="a1", agent_type="Explore"))
+    stop = hook(path, "SubagentStop", agent_id="a1", agent_transcript_path=str(agent_path))
+    stopped = replay({**stop, "agent_type": "Explore"})
+    agent_span = next(e for e in of_type(stopped, "span.end") if e["payload"]["kind"] == "agent")
+    assert [c["payload"]["message_id"] for c in llm_spans(stopped)] == ["msg_s1"]
+    t.write(t.assistant(17, "msg_s2", "req_s2", text("It is test_io."), usage(2, 9), "end_turn"))
+    later = replay(hook(path, "PostToolUse", tool_name="Agent", tool_use_id="toolu_a"))
+    (call,) = llm_spans(later)
+    assert call["payload"]["message_id"] == "msg_s2"
+    assert call["correlation"]["parent_span_id"] == agent_span["correlation"]["span_id"]
+    assert llm_spans(replay(hook(path, "Stop"))) == []
+    t.write(t.assistant(18, "msg_s3", "req_s3", text("late"), usage(1, 1), "end_turn"))
+    assert llm_spans(replay(hook(path, "SessionEnd", reason="exit"))) == []  # forgotten
+    assert counted_tokens(replay.events)["output"] == 29
+
+
 def test_sidechain_copies_and_malformed_lines_in_the_main_file_count_nothing(
     tmp_path: Path,
 ) -> None:

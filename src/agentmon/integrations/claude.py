@@ -12,7 +12,8 @@ spawned it, and the tools it runs are children of its span.
 Hooks carry no token counts: every hook reads what was appended to the session's transcript
 since the last one (a byte cursor in the session state) and reports each model call there
 as an ``llm`` span plus the ``metric.snapshot`` that counts its usage. ``SubagentStop`` reads
-the sub-agent's own transcript the same way.
+the sub-agent's own transcript the same way, and later hooks of the turn read it again
+(its last call may be appended after ``SubagentStop``).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def map_payload(
 
 
 TURN_OVER = frozenset(("Stop", "StopFailure", "SubagentStop", "PreCompact", "SessionEnd"))
+MAIN_TURN_OVER = frozenset(("Stop", "StopFailure", "SessionEnd"))
 
 
 def _reading_transcripts(
@@ -72,10 +74,22 @@ def _reading_transcripts(
         pick_up_calls(tracker, path, finish=finish, force=event_name == "SessionEnd")
     agent_path = payload.get("agent_transcript_path")
     if event_name == "SubagentStop" and isinstance(agent_path, str) and agent_path:
-        parent = subagent_key(payload)
-        pick_up_calls(tracker, agent_path, parent_key=parent, finish=True, force=True)
-        tracker.state.get("transcripts", {}).pop(agent_path, None)
+        tracker.state.setdefault("subagents", {})[agent_path] = subagent_key(payload)
+    _reading_subagent_transcripts(tracker, forget=event_name in MAIN_TURN_OVER)
     handler(tracker, payload)
+
+
+def _reading_subagent_transcripts(tracker: Tracker, *, forget: bool) -> None:
+    """The calls of stopped sub-agents' transcripts. Claude Code fires ``SubagentStop``
+    before it has always appended the sub-agent's last call, so each stopped sub-agent's
+    file is read again by every later hook until the main agent's turn is over (`forget`);
+    the call keys make a second reading add nothing."""
+    stopped: dict[str, str | None] = tracker.state.get("subagents", {})
+    for agent_path, parent in list(stopped.items()):
+        pick_up_calls(tracker, agent_path, parent_key=parent, finish=True, force=True)
+        if forget:
+            del stopped[agent_path]
+            tracker.state.get("transcripts", {}).pop(agent_path, None)
 
 
 def _session_end(tracker: Tracker, payload: Payload) -> None:
