@@ -103,8 +103,10 @@ function WindowPicker({ value, onChange }) {
 /** One kind's cards: the open ones (and the acknowledged ones when asked), the rest a link. */
 function AttentionGroup({ group, showAcked, now, onChange }) {
   const limit = group.kind === "waiting" ? WAITING_SHOWN : ATTENTION_PER_KIND;
-  const candidates = group.items.filter((i) => showAcked || !i.acknowledged);
-  const shown = candidates.slice(0, limit);
+  // open items fill the cards; acknowledged ones, when asked for, come after on their own cap
+  const open = group.items.filter((i) => !i.acknowledged).slice(0, limit);
+  const acked = showAcked ? group.items.filter((i) => i.acknowledged).slice(0, limit) : [];
+  const shown = [...open, ...acked];
   const total = group.open + (showAcked ? group.acknowledged : 0);
   if (shown.length === 0) return null;
   return html`<div class=${`attention-group kind-${group.kind}`}>
