@@ -218,3 +218,20 @@ def test_a_dropped_notice_makes_the_view_refetch(
 
     sockets[-1].send('{"type": "dropped", "count": 1}')
     expect(page.locator(".feed .feed-row", has_text=title)).to_be_visible()
+
+
+def test_a_live_update_does_not_wipe_a_filter_being_typed(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    page.goto(embedded_server.ui_url + "/sessions")
+    expect(page.locator("tbody tr").first).to_be_visible()
+    field = page.locator("input[name=project]")
+    field.click()
+    field.press_sequentially("/src/ap")
+    session = seeded.sid(f"typing-{uuid.uuid4().hex[:6]}")
+    post_events(embedded_server, [session_start(session, f"arrives while typing {session}")])
+    expect(page.locator("tbody tr", has_text=session)).to_have_count(1, timeout=5_000)
+    expect(field).to_have_value("/src/ap")
+    field.press_sequentially("p")
+    field.press("Enter")
+    expect(page).to_have_url(re.compile(r"project=%2Fsrc%2Fapp"))

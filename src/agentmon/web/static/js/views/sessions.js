@@ -106,6 +106,16 @@ function useSessionPages(filters, order) {
   return { ...state, refresh, loadMore };
 }
 
+/** A typed filter keeps what is being typed as its own state: a re-render (the clock, a live
+ * update) must not reset the field to the URL's value before Enter or leaving it commits. */
+function TextFilter({ name, label, hint, value, commit }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
+  return html`<label>${label}
+    <input type="search" name=${name} value=${draft} placeholder=${hint}
+      onInput=${(e) => setDraft(e.currentTarget.value)} onChange=${(e) => commit(e.currentTarget.value)} /></label>`;
+}
+
 function Filters({ filters, setQuery, facets }) {
   const set = (key) => (event) => setQuery({ [key]: event.currentTarget.value });
   const setTime = (key) => (event) => setQuery({ [key]: localInputToIso(event.currentTarget.value) });
@@ -132,8 +142,8 @@ function Filters({ filters, setQuery, facets }) {
         ${STATUSES.map((s) => html`<option key=${s} value=${s}>${statusLabel(s)}</option>`)}
       </select>
     </label>
-    ${TEXT_FILTERS.map(([key, label, hint]) => html`<label key=${key}>${label}
-      <input type="search" name=${key} value=${filters[key]} placeholder=${hint} onChange=${set(key)} /></label>`)}
+    ${TEXT_FILTERS.map(([key, label, hint]) => html`<${TextFilter} key=${key} name=${key} label=${label} hint=${hint}
+      value=${filters[key]} commit=${(value) => setQuery({ [key]: value })} />`)}
     ${active && html`<button type="button" class="link-button" onClick=${() => setQuery(Object.fromEntries(FILTERS.map((k) => [k, null])))}>Clear filters</button>`}
   </form>`;
 }
