@@ -566,13 +566,34 @@ async def _connect_nats(bus: Any) -> None:
     await connect_with_backoff(f"NATS at {bus.url}", bus.connect, fatal=(StreamMismatch,))
 
 
+@dataclass
+class KeyCheckingIntake:
+    """A gateway's intake while its keys come from the database: /healthz stays 503 ("keys":
+    "connecting") until a key can be checked, so a load balancer (or a client waiting for
+    healthy) sends nothing the gateway would have to refuse for want of its keys."""
+
+    inner: Intake
+    keyring: KeyRing
+
+    async def accept(self, events: list[Envelope]) -> None:
+        await self.inner.accept(events)
+
+    async def health(self) -> dict[str, str]:
+        keys = "ok" if self.keyring.store_open else "connecting"
+        return {**await self.inner.health(), "keys": keys}
+
+
 async def run_ingest_gateway(settings: Settings) -> None:
-    """Serve at once; /healthz says 503 and POSTs are refused with 503 until NATS answers."""
+    """Serve at once; /healthz says 503 and POSTs are refused with 503 until NATS (and, with
+    DATABASE_URL, the database holding the keys) answers."""
     bus = _nats_bus(settings)
     runtime = Runtime(settings)
     keys = _keys_from_database(runtime, settings)
+    intake: Intake = with_redaction(bus, settings)
+    if keys is not None:
+        intake = KeyCheckingIntake(intake, runtime.keyring)
     try:
-        _serve_ingest(runtime, with_redaction(bus, settings), settings)
+        _serve_ingest(runtime, intake, settings)
         runtime.background("nats-connect", lambda: _connect_nats(bus))
         await runtime.run()
     finally:

@@ -262,3 +262,28 @@ def _answers(url: str) -> int:
         return httpx.get(url, timeout=2).status_code
     except httpx.HTTPError:
         return 0
+
+
+def test_gateway_is_not_healthy_until_it_can_check_keys(
+    tmp_path: Path, nats_url: str, nats_names: dict[str, str]
+) -> None:
+    port, dead_database = free_port(), free_port()
+    gateway = start_agentmon(
+        ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
+        {"ingest": port},
+        tmp_path / "gw.log",
+        {
+            "NATS_URL": nats_url,
+            **nats_names,
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{dead_database}/nothing",
+        },
+        health=[],
+    )
+    try:
+        health = f"{gateway.ingest_url}/healthz"
+        wait_until(lambda: _answers(health) == 503, 30, "the gateway to answer 503")
+        report = httpx.get(health, timeout=2).json()
+        assert report["bus"] == "ok" and report["keys"] == "connecting"
+    finally:
+        gateway.stop()
+        delete_stream(nats_url, nats_names["AGENTMON_NATS_STREAM"])
