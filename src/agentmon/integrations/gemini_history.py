@@ -27,8 +27,7 @@ from agentmon.integrations._gemini_ids import (
     prompt_run_key,
     usage_event_parts,
 )
-from agentmon.integrations._history import HistoryReplay
-from agentmon.integrations._hookio import parse_ts
+from agentmon.integrations._history import HistoryReplay, parse_time
 from agentmon.integrations._tracker import clip
 from agentmon.integrations.claude_history import SessionImport, quiet, read_records
 
@@ -126,7 +125,7 @@ class _Replay(HistoryReplay):
     def __init__(
         self, session_id: str, source: dict[str, str], meta: Record, parent: str | None
     ) -> None:
-        first = parse_ts(str(meta.get("startTime") or "")) or 0.0
+        first = parse_time(meta.get("startTime")) or 0.0
         super().__init__(
             session_id, source, first, None, parent_session_id=parent, kind=meta.get("kind")
         )
@@ -134,7 +133,7 @@ class _Replay(HistoryReplay):
         self.ordinals: dict[str, Any] = {}
 
     def message(self, message: Record) -> None:
-        ts = parse_ts(str(message.get("timestamp") or ""))
+        ts = parse_time(message.get("timestamp"))
         if ts is not None:
             self.tracker.now = ts
         kind, key = message.get("type"), str(message["id"])
@@ -190,7 +189,7 @@ class _Replay(HistoryReplay):
     def _tool_call(self, run_id: str, call: Record) -> None:
         name = str(call.get("name") or "tool")
         key = call_key(self.ordinals, run_id, f"tool:{name}")
-        at = parse_ts(str(call.get("timestamp") or ""))
+        at = parse_time(call.get("timestamp"))
         self.tracker.start_span(
             key, kind="tool", name=name, once=True, ts=at, input=clip(call.get("args"))
         )
