@@ -81,7 +81,8 @@ class GeminiSession:
             "type": "user",
             "content": [{"text": "<session_context>\nThis is the Gemini CLI."}],
         }
-        self.write({"$set": {"messages": [context, *self.history]}})
+        replayed = [copy for message in self.history for copy in checkpointed(message)]
+        self.write({"$set": {"messages": [context, *replayed]}})
         self.hook("SessionStart", source=source)
 
     def model_call(self, text: str, tool: dict[str, Any] | None = None) -> None:
@@ -126,6 +127,14 @@ class GeminiSession:
 
 
 TOOL_OUT = {"llmContent": "3", "returnDisplay": "3"}
+
+
+def checkpointed(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message as a resumed session's checkpoint repeats it (Gemini CLI 0.61): without
+    tokens, model or tool calls, a reply's tool answers after it under the reply's id."""
+    copy = {key: message[key] for key in ("id", "timestamp", "type", "content")}
+    answers = [call["result"][0] for call in message.get("toolCalls", [])]
+    return [copy, *([{**copy, "type": "user", "content": answers}] if answers else [])]
 
 
 def run_import(home: Path, ingest_url: str) -> None:
@@ -196,6 +205,17 @@ def test_hooks_then_import_store_each_call_once(
     age(session.path)
     run_import(tmp_path / "home", server.ingest_url)
     assert settle(query, session.session_id) == EXPECTED
+
+
+def test_a_resumed_session_imported_alone_counts_every_reply(server: Any, tmp_path: Path) -> None:
+    session = GeminiSession(tmp_path / "home", str(uuid.uuid4()))
+    session.start("startup")
+    session.turn(with_tool=True)
+    session.start("resume")
+    session.turn(with_tool=False)
+    age(session.path)
+    run_import(tmp_path / "home", server.ingest_url)
+    assert settle(QueryClient(server.query_url), session.session_id) == EXPECTED
 
 
 def test_import_then_hooks_store_each_call_once(

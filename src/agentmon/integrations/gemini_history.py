@@ -57,25 +57,29 @@ def find_chats(roots: list[Path], since: float | None) -> list[Path]:
 
 def latest_messages(records: list[Record]) -> tuple[Record, list[Record]]:
     """The session's metadata (patches applied) and its messages, last version per id, in
-    the order each id first appeared."""
+    the order each id first appeared. A ``$set.messages`` checkpoint adds only the ids not
+    seen before: Gemini CLI 0.61 writes one when a session is resumed, repeating the
+    history without tokens, model or tool calls (and a tool's answer under its call's id),
+    which must not replace the messages as they were recorded."""
     meta: Record = {}
     messages: dict[str, Record] = {}
     for record in records:
         patch = record.get("$set")
         if isinstance(patch, dict):
             for message in patch.get("messages") or []:
-                _keep(messages, message)
+                if _id_of(message) is not None:
+                    messages.setdefault(message["id"], message)
             meta.update({k: v for k, v in patch.items() if k != "messages"})
         elif "sessionId" in record and "type" not in record:
             meta.update(record)
-        elif "$rewindTo" not in record:
-            _keep(messages, record)
+        elif "$rewindTo" not in record and _id_of(record) is not None:
+            messages[record["id"]] = record
     return meta, list(messages.values())
 
 
-def _keep(messages: dict[str, Record], message: Any) -> None:
-    if isinstance(message, dict) and isinstance(message.get("id"), str):
-        messages[message["id"]] = message
+def _id_of(message: Any) -> str | None:
+    identifier = message.get("id") if isinstance(message, dict) else None
+    return identifier if isinstance(identifier, str) else None
 
 
 def import_chat(path: Path, source: dict[str, str]) -> SessionImport | None:
