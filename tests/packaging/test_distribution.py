@@ -111,6 +111,7 @@ def copy_source_tree(target: Path) -> Path:
         target / "src",
         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc"),
     )
+    shutil.copytree(REPO / "scripts" / "handlers", target / "scripts" / "handlers")
     return target
 
 

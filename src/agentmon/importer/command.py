@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agentmon.client.config import ClientConfig
-from agentmon.client.delivery import Endpoint, RetryPolicy, deliver_events
+from agentmon.client.delivery import MAX_BATCH_EVENTS, Endpoint, RetryPolicy, deliver_events
 from agentmon.client.usage import normalize_usage
 from agentmon.importer import hermes_db
 from agentmon.integrations import (
@@ -189,6 +189,7 @@ def import_history(
         for item in reader.find([path] if path else reader.roots(dict(os.environ)), since)
     ]
     summary = Summary()
+    outbox = _Outbox(summary, endpoint, policy)
     progress = ProgressBar(
         "importing", sum(reader.size(item) for reader, item in found), out=progress_to, every=0.1
     )
@@ -200,9 +201,53 @@ def import_history(
             continue
         _count(summary, imported)
         if not dry_run:
-            _post(summary, endpoint, policy, imported.events, str(item))
+            outbox.add(imported.events, str(item))
+    outbox.flush()
     progress.done(complete=True)
     return summary
+
+
+class _Outbox:
+    """Events of consecutive sessions gathered into full POSTs (a history of many short
+    sessions costs a round trip per batch, not per session); each session's events stay
+    in order and together. A problem names the files of the events it concerns."""
+
+    def __init__(self, summary: Summary, endpoint: Endpoint, policy: RetryPolicy) -> None:
+        self.summary, self.endpoint, self.policy = summary, endpoint, policy
+        self.events: list[dict[str, Any]] = []
+        self.files: dict[str, str] = {}  # session id → the file it came from
+
+    def add(self, events: list[dict[str, Any]], where: str) -> None:
+        self.events += events
+        self.files.update((_session_of(event), where) for event in events)
+        if len(self.events) >= MAX_BATCH_EVENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.events:
+            return
+        report = deliver_events(self.endpoint, self.events, self.policy)
+        self.summary.delivered += report.delivered
+        refused: dict[str, list[dict[str, Any]]] = {}
+        for batch, reason in report.refused:
+            refused.setdefault(reason, []).extend(batch)
+        for reason, events in refused.items():
+            self._problem(events, f"refused: {reason}")
+        self._problem(report.leftover, f"not delivered: {report.problem}")
+        self.events, self.files = [], {}
+
+    def _problem(self, events: list[dict[str, Any]], what: str) -> None:
+        """One problem line per file of `events`: how many of its events `what`."""
+        counts: dict[str, int] = {}
+        for event in events:
+            where = self.files[_session_of(event)]
+            counts[where] = counts.get(where, 0) + 1
+        for where, count in counts.items():
+            self.summary.problems.append(f"{where}: {count} event(s) {what}")
+
+
+def _session_of(event: dict[str, Any]) -> str:
+    return str(event["correlation"].get("session_id"))
 
 
 def _count(summary: Summary, imported: claude_history.SessionImport) -> None:
@@ -214,20 +259,3 @@ def _count(summary: Summary, imported: claude_history.SessionImport) -> None:
     for event in imported.events:
         if event["event"]["type"] == "metric.snapshot":
             summary.tokens += normalize_usage(event["payload"].get("usage")).get("total_tokens", 0)
-
-
-def _post(
-    summary: Summary,
-    endpoint: Endpoint,
-    policy: RetryPolicy,
-    events: list[dict[str, Any]],
-    where: str,
-) -> None:
-    report = deliver_events(endpoint, events, policy)
-    summary.delivered += report.delivered
-    for batch, reason in report.refused:
-        summary.problems.append(f"{where}: {len(batch)} event(s) refused: {reason}")
-    if report.leftover:
-        summary.problems.append(
-            f"{where}: {len(report.leftover)} event(s) not delivered: {report.problem}"
-        )

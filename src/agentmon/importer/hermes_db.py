@@ -20,6 +20,9 @@ class HermesSession:
     database: Path
     session_id: str
 
+    def __str__(self) -> str:
+        return f"{self.database} (session {self.session_id})"
+
 
 def _databases(root: Path) -> list[Path]:
     if root.is_file():

@@ -140,10 +140,15 @@ def call_key(record: Record) -> str | None:
     return request_id if isinstance(request_id, str) and request_id else message_id
 
 
-def call_of(record: Record, key: str) -> Record:
-    """The LLM call a (first) assistant line describes: model, usage, stop reason, times."""
+def record_ts(record: Record) -> float | None:
+    """A transcript line's ``timestamp`` in epoch seconds (None when missing or unreadable)."""
+    return parse_ts(str(record.get("timestamp") or ""))
+
+
+def call_of(record: Record, key: str, ts: float | None) -> Record:
+    """The LLM call a (first) assistant line (written at `ts`) describes: model, usage,
+    stop reason, times."""
     message = record["message"]
-    ts = parse_ts(str(record.get("timestamp") or ""))
     call: Record = {
         "key": key,
         "message_id": message.get("id"),
@@ -162,15 +167,15 @@ def call_of(record: Record, key: str) -> Record:
     return call
 
 
-def merge_call(call: Record, record: Record) -> None:
-    """Fold a repeated line of the same call in: the larger usage wins, the end moves on."""
+def merge_call(call: Record, record: Record, ts: float | None) -> None:
+    """Fold a repeated line of the same call (written at `ts`) in: the larger usage wins,
+    the end moves on."""
     message = record["message"]
     usage = known_usage(message.get("usage"))
     if _total(usage) >= _total(call["usage"]):
         call["usage"] = usage
     if message.get("stop_reason"):
         call["stop_reason"] = message["stop_reason"]
-    ts = parse_ts(str(record.get("timestamp") or ""))
     if ts is not None:
         call["ts"] = ts
     call["tool_use_ids"] = [*call["tool_use_ids"], *_tool_use_ids(message)]
@@ -236,12 +241,13 @@ class CallFolder:
         self.subagent = subagent
         self.seen: list[str] = state.setdefault("seen", [])
 
-    def feed(self, record: Record) -> list[Record]:
-        """The calls `record` completes (each with its `run` and `started_at`)."""
+    def feed(self, record: Record, ts: float | None) -> list[Record]:
+        """The calls `record` (written at `ts`, see `record_ts`) completes (each with its
+        `run` and `started_at`)."""
         key = call_key(record)
         sidechain_copy = not self.subagent and record.get("isSidechain")
         if key is not None and not sidechain_copy:
-            return self._assistant(record, key)
+            return self._assistant(record, key, ts)
         done = self._release()
         if sidechain_copy:
             return done
@@ -251,7 +257,7 @@ class CallFolder:
             prompt_id = record.get("promptId")
             self.state["run"] = run_id_of(self.session_id, prompt_id, counts, prompt)
         if prompt is not None or tool_results(record):
-            self.state["since"] = parse_ts(str(record.get("timestamp") or ""))
+            self.state["since"] = ts
         return done
 
     def finish(self, *, force: bool = False) -> list[Record]:
@@ -260,15 +266,15 @@ class CallFolder:
             return self._release()
         return []
 
-    def _assistant(self, record: Record, key: str) -> list[Record]:
+    def _assistant(self, record: Record, key: str, ts: float | None) -> list[Record]:
         pending = self.state.get("pending")
         if pending and pending["key"] == key:
-            merge_call(pending, record)
+            merge_call(pending, record, ts)
             return []
         done = self._release()
         if key in self.seen:
             return done
-        call = call_of(record, key)
+        call = call_of(record, key, ts)
         call["run"] = self.state.get("run")
         call["started_at"] = self.state.get("since")
         self.state["pending"] = call
@@ -338,7 +344,7 @@ def pick_up_calls(
             file_state["skipped"] = file_state.get("skipped", 0) + 1
             continue
         if record is not None:
-            calls += folder.feed(record)
+            calls += folder.feed(record, record_ts(record))
     if finish:
         calls += folder.finish(force=force)
     for call in calls:

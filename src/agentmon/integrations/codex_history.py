@@ -19,8 +19,8 @@ from agentmon.integrations._codex_rollout import (
     token_delta,
     turn_context,
 )
-from agentmon.integrations._history import HistoryReplay
-from agentmon.integrations._hookio import derived_id, parse_ts
+from agentmon.integrations._history import HistoryReplay, parse_time
+from agentmon.integrations._hookio import derived_id
 from agentmon.integrations._tracker import clip
 from agentmon.integrations.claude_history import SessionImport, quiet, read_records
 
@@ -72,7 +72,7 @@ def import_rollout(path: Path, source: dict[str, str]) -> SessionImport | None:
 
 class _Replay(HistoryReplay):
     def __init__(self, session_id: str, source: dict[str, str], meta: Record) -> None:
-        first = parse_ts(str(meta.get("timestamp") or "")) or 0.0
+        first = parse_time(meta.get("timestamp")) or 0.0
         cwd = meta.get("cwd") if isinstance(meta.get("cwd"), str) else None
         super().__init__(session_id, source, first, cwd, cli_version=meta.get("cli_version"))
         self.tokens: Record = {}
@@ -80,7 +80,7 @@ class _Replay(HistoryReplay):
         self.prompts = 0
 
     def record(self, record: Record) -> None:
-        ts = parse_ts(str(record.get("timestamp") or ""))
+        ts = parse_time(record.get("timestamp"))
         if ts is not None:
             self.tracker.now = ts
         context = turn_context(record)

@@ -29,6 +29,13 @@ from __future__ import annotations
 
 from agentmon.client.jsonio import json_loads
 from agentmon.client.usage import known_usage
+from agentmon.integrations._gemini_ids import (
+    call_key,
+    count_transcript_prompts,
+    earlier_prompts,
+    prompt_run_key,
+    usage_event_parts,
+)
 from agentmon.integrations._hookio import MalformedPayload, parse_ts, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id
 
@@ -95,7 +102,10 @@ def _session_end(tracker: Tracker, payload: Payload) -> None:
 def _before_agent(tracker: Tracker, payload: Payload) -> None:
     tracker.state.pop("turn_model", None)
     tracker.state.pop("answer", None)
-    tracker.start_run(input=clip(payload.get("prompt")))
+    prompt = str(payload.get("prompt") or "")
+    earlier = earlier_prompts(tracker.state.get("transcript_prompts") or {}, prompt)
+    key = prompt_run_key(tracker.state.setdefault("prompts", {}), prompt, earlier)
+    tracker.start_run(tracker.span_id_for(key), input=clip(payload.get("prompt")))
 
 
 def _after_agent(tracker: Tracker, payload: Payload) -> None:
@@ -112,18 +122,26 @@ def _finish_turn_usage(tracker: Tracker, payload: Payload) -> None:
 
 def _before_tool(tracker: Tracker, payload: Payload) -> None:
     name = str(payload.get("tool_name"))
+    key = _next_call_key(tracker, f"tool:{name}")
     tracker.start_span(
-        tracker.queue_push(f"tool:{name}"),
+        tracker.queue_push(f"tool:{name}", key),
         kind="tool",
         name=name,
         input=clip(payload.get("tool_input")),
         mcp_context=payload.get("mcp_context"),
+        once=True,
     )
+
+
+def _next_call_key(tracker: Tracker, kind: str) -> str:
+    """The key `agentmon import` derives for the same call (see ``_gemini_ids``)."""
+    return call_key(tracker.state.setdefault("ordinals", {}), tracker.ensure_run(), kind)
 
 
 def _after_tool(tracker: Tracker, payload: Payload) -> None:
     name = str(payload.get("tool_name"))
-    key = tracker.queue_pop(f"tool:{name}") or tracker.queue_push(f"tool:{name}:unpaired")
+    paired = tracker.queue_pop(f"tool:{name}")
+    key = paired or tracker.queue_push(f"tool:{name}:unpaired")
     response = payload.get("tool_response")
     output = response.get("llmContent") if isinstance(response, dict) else response
     message = _tool_failure(response)
@@ -135,9 +153,11 @@ def _after_tool(tracker: Tracker, payload: Payload) -> None:
         output=clip(output),
         error=message,
         exit_code=_exit_code(output),
+        once=paired is not None,
     )
     if message:
-        tracker.error(message, kind="tool", span_id=span_id, tool_name=name)
+        once = tracker.event_id_for(span_id, "error") if paired else None
+        tracker.error(message, kind="tool", span_id=span_id, tool_name=name, event_id=once)
 
 
 def _tool_failure(response: object) -> str | None:
@@ -183,7 +203,8 @@ def _before_model(tracker: Tracker, payload: Payload) -> None:
 
 
 def _open_model_call(tracker: Tracker, model: str | None) -> None:
-    tracker.start_span(tracker.queue_push(LLM_KEY), kind="llm", name=model)
+    key = _next_call_key(tracker, LLM_KEY)
+    tracker.start_span(tracker.queue_push(LLM_KEY, key), kind="llm", name=model, once=True)
     tracker.state["llm"] = {"model": model, "usage": {}, "chunks": 0}
     if model:
         tracker.state["turn_model"] = model
@@ -216,7 +237,12 @@ def _close_model_call(tracker: Tracker) -> None:
         return
     usage = call["usage"]
     span_id = tracker.end_span(
-        key, kind="llm", name=call["model"], usage=usage or None, chunks=call["chunks"]
+        key,
+        kind="llm",
+        name=call["model"],
+        usage=usage or None,
+        chunks=call["chunks"],
+        once=True,
     )
     pending = {"span": span_id, "run": tracker.run_id, "model": call["model"], "usage": usage}
     tracker.state.setdefault("unsettled", []).append({**pending, "at": tracker.now})
@@ -240,7 +266,7 @@ def _settle_usage(tracker: Tracker, transcript_path: object, *, final: bool = Fa
             run_id=call.get("run"),
             span_id=call.get("span"),
             ts=call.get("at"),
-            event_id=tracker.event_id_for("usage", entry_id),
+            event_id=tracker.event_id_for(*usage_event_parts(entry_id)),
         )
     if final:
         for call in tracker.state.pop("unsettled", None) or []:
@@ -272,6 +298,7 @@ def _new_transcript_replies(
     offset = state.get("transcript_offset", 0)
     if state.get("transcript_path") != transcript_path:
         offset = 0
+        state.pop("transcript_prompts", None)
     try:
         with open(transcript_path, "rb") as handle:
             handle.seek(offset)
@@ -281,8 +308,11 @@ def _new_transcript_replies(
     complete = chunk[: chunk.rfind(b"\n") + 1]
     state.update(transcript_path=transcript_path, transcript_offset=offset + len(complete))
     seen: list[str] = state.setdefault("transcript_seen", [])
+    prompts = state.setdefault("transcript_prompts", {})
     replies = []
     for line in complete.decode("utf-8", "replace").splitlines():
+        if '"user"' in line:
+            _count_prompts(line, prompts)
         entry = _reply_entry(line)
         if entry is None or entry[0] in seen:
             continue
@@ -290,6 +320,16 @@ def _new_transcript_replies(
         replies.append(entry)
     del seen[:-SEEN_ENTRIES_KEPT]
     return replies
+
+
+def _count_prompts(line: str, prompts: Payload) -> None:
+    """Count the prompts a transcript line holds (they number the runs, see _gemini_ids)."""
+    try:
+        entry = json_loads(line)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(entry, dict):
+        count_transcript_prompts(entry, prompts)
 
 
 def _reply_entry(line: str) -> tuple[str, Payload, str | None] | None:

@@ -7,10 +7,13 @@ re-appended whole each time it changes (the last line per id wins); ``{"$set": â
 the metadata (``$set.messages`` replaces the list: its messages are merged by id, so a call
 already made stays counted) and ``{"$rewindTo": id}`` is ignored for the same reason.
 
-Runs are the user's messages, ``llm`` spans and usage the ``gemini`` messages (their
-``tokens``), tool spans their ``toolCalls``; every id is derived from the file's own ids, so
-importing again adds nothing. Older builds' pretty-printed ``session-*.json`` files are not
-read (Gemini CLI turns them into ``.jsonl`` when such a session is resumed).
+Runs are the user's prompts (not the tool answers Gemini CLI also records as ``user``
+messages, nor the session context), ``llm`` spans and usage the ``gemini`` messages (their
+``tokens``), tool spans their ``toolCalls``. Every id is derived from what the hooks see
+too (``_gemini_ids``: the prompt's text, the order of a turn's calls, each reply's id), so
+importing again, or importing a session the hooks recorded, adds nothing twice.
+Older builds' pretty-printed ``session-*.json`` files are not read (Gemini CLI turns them
+into ``.jsonl`` when such a session is resumed).
 """
 
 from __future__ import annotations
@@ -18,8 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agentmon.integrations._history import HistoryReplay
-from agentmon.integrations._hookio import parse_ts
+from agentmon.integrations._gemini_ids import (
+    call_key,
+    prompt_of,
+    prompt_run_key,
+    usage_event_parts,
+)
+from agentmon.integrations._history import HistoryReplay, parse_time
 from agentmon.integrations._tracker import clip
 from agentmon.integrations.claude_history import SessionImport, quiet, read_records
 
@@ -49,25 +57,29 @@ def find_chats(roots: list[Path], since: float | None) -> list[Path]:
 
 def latest_messages(records: list[Record]) -> tuple[Record, list[Record]]:
     """The session's metadata (patches applied) and its messages, last version per id, in
-    the order each id first appeared."""
+    the order each id first appeared. A ``$set.messages`` checkpoint adds only the ids not
+    seen before: Gemini CLI 0.61 writes one when a session is resumed, repeating the
+    history without tokens, model or tool calls (and a tool's answer under its call's id),
+    which must not replace the messages as they were recorded."""
     meta: Record = {}
     messages: dict[str, Record] = {}
     for record in records:
         patch = record.get("$set")
         if isinstance(patch, dict):
             for message in patch.get("messages") or []:
-                _keep(messages, message)
+                if _id_of(message) is not None:
+                    messages.setdefault(message["id"], message)
             meta.update({k: v for k, v in patch.items() if k != "messages"})
         elif "sessionId" in record and "type" not in record:
             meta.update(record)
-        elif "$rewindTo" not in record:
-            _keep(messages, record)
+        elif "$rewindTo" not in record and _id_of(record) is not None:
+            messages[record["id"]] = record
     return meta, list(messages.values())
 
 
-def _keep(messages: dict[str, Record], message: Any) -> None:
-    if isinstance(message, dict) and isinstance(message.get("id"), str):
-        messages[message["id"]] = message
+def _id_of(message: Any) -> str | None:
+    identifier = message.get("id") if isinstance(message, dict) else None
+    return identifier if isinstance(identifier, str) else None
 
 
 def import_chat(path: Path, source: dict[str, str]) -> SessionImport | None:
@@ -111,25 +123,26 @@ def _text(content: Any) -> str | None:
 
 
 class _Replay(HistoryReplay):
+    """Drives a Tracker through a chat's messages with the keys the hooks derive
+    (``_gemini_ids``): a run per prompt, an llm span per reply, a tool span per tool call."""
+
     def __init__(
         self, session_id: str, source: dict[str, str], meta: Record, parent: str | None
     ) -> None:
-        first = parse_ts(str(meta.get("startTime") or "")) or 0.0
+        first = parse_time(meta.get("startTime")) or 0.0
         super().__init__(
             session_id, source, first, None, parent_session_id=parent, kind=meta.get("kind")
         )
+        self.prompts: dict[str, int] = {}
+        self.ordinals: dict[str, Any] = {}
 
     def message(self, message: Record) -> None:
-        ts = parse_ts(str(message.get("timestamp") or ""))
+        ts = parse_time(message.get("timestamp"))
         if ts is not None:
             self.tracker.now = ts
         kind, key = message.get("type"), str(message["id"])
         if kind == "user":
-            if self.tracker.state.get("run"):
-                self.tracker.end_run(status="ok", output=clip(self.last_text))
-            run_id = self.tracker.span_id_for(f"run:{key}")
-            self.tracker.start_run(run_id, input=clip(_text(message.get("content"))))
-            self.last_text = None
+            self._prompt(prompt_of(message.get("content")))
         elif kind == "gemini":
             self._model_call(key, message)
         elif kind == "error":
@@ -139,23 +152,48 @@ class _Replay(HistoryReplay):
                 event_id=self.tracker.event_id_for(key, "error"),
             )
 
+    def _prompt(self, prompt: str | None) -> None:
+        if prompt is None:
+            return
+        if self.tracker.state.get("run"):
+            self.tracker.end_run(status="ok", output=clip(self.last_text))
+        key = prompt_run_key(self.prompts, prompt)
+        self.tracker.start_run(self.tracker.span_id_for(key), input=clip(prompt))
+        self.last_text = None
+
+    def _run_for(self, message_id: str) -> str:
+        """The open run; a reply before any prompt gets one named after itself."""
+        run_id = self.tracker.run_id
+        if run_id is None:
+            run_id = self.tracker.start_run(
+                self.tracker.span_id_for(f"run:before-prompt:{message_id}"), synthetic=True
+            )
+        return run_id
+
     def _model_call(self, key: str, message: Record) -> None:
         model = message.get("model") if isinstance(message.get("model"), str) else None
         usage = gemini_usage(message.get("tokens"))
         self.last_text = _text(message.get("content")) or self.last_text
-        span = f"llm:{key}"
+        run_id = self._run_for(key)
+        span = call_key(self.ordinals, run_id, "llm")
         self.tracker.start_span(span, kind="llm", name=model, once=True, model=model)
         span_id = self.tracker.end_span(
             span, kind="llm", name=model, once=True, model=model, usage=usage or None
         )
-        self.tracker.usage(usage, model=model, event_id=self.tracker.event_id_for(span_id, "usage"))
+        self.tracker.usage(
+            usage,
+            model=model,
+            span_id=span_id,
+            event_id=self.tracker.event_id_for(*usage_event_parts(key)),
+        )
         for call in message.get("toolCalls") or []:
             if isinstance(call, dict) and call.get("id"):
-                self._tool_call(call)
+                self._tool_call(run_id, call)
 
-    def _tool_call(self, call: Record) -> None:
-        key, name = f"tool:{call['id']}", str(call.get("name") or "tool")
-        at = parse_ts(str(call.get("timestamp") or ""))
+    def _tool_call(self, run_id: str, call: Record) -> None:
+        name = str(call.get("name") or "tool")
+        key = call_key(self.ordinals, run_id, f"tool:{name}")
+        at = parse_time(call.get("timestamp"))
         self.tracker.start_span(
             key, kind="tool", name=name, once=True, ts=at, input=clip(call.get("args"))
         )

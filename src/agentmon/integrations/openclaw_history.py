@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agentmon.client.usage import known_usage
-from agentmon.integrations._history import HistoryReplay
-from agentmon.integrations._hookio import parse_ts
+from agentmon.integrations._history import HistoryReplay, parse_time
 from agentmon.integrations._tracker import clip
 from agentmon.integrations.claude_history import SessionImport, quiet, read_records
 
@@ -83,14 +82,14 @@ def _reported_cost(usage: Any) -> float | None:
 
 class _Replay(HistoryReplay):
     def __init__(self, header: Record, source: dict[str, str]) -> None:
-        first = parse_ts(str(header.get("timestamp") or "")) or 0.0
+        first = parse_time(header.get("timestamp")) or 0.0
         cwd = header.get("cwd") if isinstance(header.get("cwd"), str) else None
         super().__init__(str(header["id"]), source, first, cwd, version=header.get("version"))
         self.model: str | None = None
         self.provider: str | None = None
 
     def entry(self, key: str, entry: Record) -> None:
-        ts = parse_ts(str(entry.get("timestamp") or ""))
+        ts = parse_time(entry.get("timestamp"))
         if ts is not None:
             self.tracker.now = ts
         kind = entry.get("type")

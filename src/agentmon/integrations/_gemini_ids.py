@@ -1,0 +1,96 @@
+"""The keys Gemini CLI's hooks and ``agentmon import gemini-cli`` both derive, so a session
+recorded live and imported later (or imported, then resumed with the hooks on) stores each
+run, model call, tool call and token count once.
+
+The hooks carry no message, turn or tool-call id and the transcript none of the hooks' ids;
+what both sides see is the prompt's text, the order of a turn's model calls, the order of
+a turn's calls to each tool and, once the transcript is read, each reply's own id. Keys are
+made from those (the `Tracker` turns a key into an id of the session). A prompt's key
+counts the earlier prompts of the same text in the transcript, so hooks switched on in the
+middle of a session (or after an import) agree with the importer. Standard library only:
+the hook handler imports this on its start-up budget.
+"""
+
+from __future__ import annotations
+
+from agentmon.integrations._hookio import derived_id
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+SESSION_CONTEXT_PREFIX = "<session_context>"
+PROMPT_IDS_KEPT = 1000
+
+
+def prompt_of(content: Any) -> str | None:
+    """The prompt a transcript ``user`` message holds, as ``BeforeAgent`` sees it (its text
+    parts joined); None for the messages that are no prompt: a tool's answer (Gemini CLI
+    records ``functionResponse`` parts as a user message) and the session context."""
+    if isinstance(content, str):
+        text = content
+    elif isinstance(content, list):
+        parts = [part for part in content if isinstance(part, dict)]
+        if any("functionResponse" in part for part in parts):
+            return None
+        texts = [part["text"] for part in parts if isinstance(part.get("text"), str)]
+        if not texts:
+            return None
+        text = "".join(texts)
+    else:
+        return None
+    return None if text.lstrip().startswith(SESSION_CONTEXT_PREFIX) else text
+
+
+def _digest(prompt: str) -> str:
+    return derived_id("gemini-prompt", prompt.strip())[:13]
+
+
+def count_transcript_prompts(entry: dict[str, Any], seen: dict[str, Any]) -> None:
+    """Count the prompts of one transcript line (a message, or the messages of a ``$set``
+    checkpoint, which repeats earlier ones) into `seen`: each message id once."""
+    patch = entry.get("$set")
+    messages = patch.get("messages") if isinstance(patch, dict) else [entry]
+    ids: list[str] = seen.setdefault("ids", [])
+    counts: dict[str, int] = seen.setdefault("counts", {})
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict) or message.get("type") != "user":
+            continue
+        message_id, prompt = message.get("id"), prompt_of(message.get("content"))
+        if prompt is None or not isinstance(message_id, str) or message_id in ids:
+            continue
+        ids.append(message_id)
+        counts[_digest(prompt)] = counts.get(_digest(prompt), 0) + 1
+    del ids[:-PROMPT_IDS_KEPT]
+
+
+def prompt_run_key(counts: dict[str, int], prompt: str, earlier: int = 0) -> str:
+    """The key of the run a prompt opens: its text and its place among the session's
+    prompts of that text: one after the larger of `counts` (this reader's own, bumped)
+    and `earlier` (how many the transcript already holds)."""
+    digest = _digest(prompt)
+    counts[digest] = max(counts.get(digest, 0), earlier) + 1
+    return f"run:{digest}:{counts[digest]}"
+
+
+def earlier_prompts(seen: dict[str, Any], prompt: str) -> int:
+    """How many prompts of this text `count_transcript_prompts` has counted."""
+    counts = seen.get("counts")
+    return int(counts.get(_digest(prompt), 0)) if isinstance(counts, dict) else 0
+
+
+def call_key(ordinals: dict[str, Any], run_id: str, kind: str) -> str:
+    """The key of the next call of `kind` (``llm``, or ``tool:<name>``) in run `run_id`:
+    its place among the run's calls of that kind (`ordinals`: the counts, reset per run)."""
+    if ordinals.get("run") != run_id:
+        ordinals.clear()
+        ordinals["run"] = run_id
+    counts = ordinals.setdefault("counts", {})
+    counts[kind] = counts.get(kind, 0) + 1
+    return f"{kind}:{run_id}:{counts[kind]}"
+
+
+def usage_event_parts(reply_id: str) -> tuple[str, str]:
+    """The parts of the usage event id of the transcript reply `reply_id` (one count per
+    reply, whichever side reads it first)."""
+    return ("usage", reply_id)
