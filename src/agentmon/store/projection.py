@@ -14,7 +14,7 @@ import msgspec
 from agentmon.client.usage import normalize_usage
 from agentmon.events import Envelope, EventType, normalize_ts, ts_to_ms
 from agentmon.pricing import Priced, price_call
-from agentmon.store import tables
+from agentmon.store import agents, tables
 from agentmon.store.tables import Table
 
 MINUTE_MS = 60_000
@@ -157,6 +157,7 @@ def _project_one(projection: Projection, event: Envelope) -> None:
     if kind == _ERROR:
         projection.add(tables.ERRORS, _error_row(event, ms))
     _project_rollups(projection, event, ms, usage, cost)
+    agents.project(projection, event, ms, _usage_columns(usage, cost))
 
 
 def _usage_of(event: Envelope) -> tuple[dict[str, int], Priced | None]:
