@@ -1,7 +1,8 @@
 """The agent roster (`GET /v1/agents`): its read model, kept at write time, and its query.
 
 An agent is its framework plus its client id, or its host when it has none. The write path
-keeps, per agent, its latest event and that event's session (`agents`), its runs, errors and
+keeps, per agent, its latest event and that event's session (`agents`, from the sessions the
+batch touched), its runs, errors and
 usage per quarter hour (`agent_quarter`), and every event saying it waits for a human
 (`agent_waits`, the timeline's). A status depends on "now", so it is still decided at read
 time, but only over the sessions that can speak for an agent: its open ones, its failed ones
@@ -14,7 +15,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from agentmon.events import Envelope, EventType, Source
+from agentmon.events import Envelope, EventType
 from agentmon.store import tables
 from agentmon.store.queries import WINDOWS, Queries, Row, StatusContext
 from agentmon.store.tables import COST_COUNTS
@@ -67,6 +68,8 @@ _CANDIDATES = (
     "UNION SELECT session_id FROM agents WHERE last_ts >= ?"
 )
 
+# of a priced call's usage columns, what an agent's day sums
+_USAGE_COUNTED = ("total_tokens", "cost_usd", *COST_COUNTS)
 _RUN_START = EventType.RUN_START.value
 _ERROR = EventType.ERROR.value
 
@@ -86,40 +89,54 @@ class AgentRows:
 # --- the write side ----------------------------------------------------------------------
 
 
-def agent_of(source: Source) -> str:
+def agent_of(client_id: str | None, host: str | None) -> str:
     """The agent as `AGENT_SQL` names it: the client id, else the host, else ''."""
-    if source.client_id is not None:
-        return source.client_id
-    return source.host if source.host is not None else ""
+    if client_id is not None:
+        return client_id
+    return host if host is not None else ""
+
+
+def collect(projection: Projection) -> None:
+    """Each agent's latest session, from the batch's session rows (a few per batch, not one
+    per event): the session's own framework and agent, as the roster ranks it."""
+    for row in projection.rows[tables.SESSIONS].values():
+        agent = agent_of(row.get("client_id"), row.get("host"))
+        latest = {"last_ts": row["last_ts"], "session_id": row["session_id"]}
+        projection.add(tables.AGENTS, {"framework": row["framework"], "agent": agent, **latest})
 
 
 def project(projection: Projection, event: Envelope, ms: int, usage: dict[str, Any]) -> None:
-    """The roster's rows for one event of a session (events of no session name no agent);
-    `usage` is the event's priced model call as the usage columns count it ({} for none)."""
+    """The roster's rows for one event of a session (events of no session name no agent):
+    what it adds to its agent's day, and the wait it starts; `usage` is the event's priced
+    model call as the usage columns count it ({} for none)."""
     session_id = event.correlation.session_id
     if not session_id:
         return
-    who = {"framework": event.event.source.framework, "agent": agent_of(event.event.source)}
-    projection.add(tables.AGENTS, {**who, "last_ts": ms, "session_id": session_id})
     counts = _counts(event, usage)
+    asks = event.payload.get("agent_state") == "waiting_for_human"
+    if not counts and not asks:
+        return
+    source = event.event.source
+    who = {"framework": source.framework, "agent": agent_of(source.client_id, source.host)}
     if counts:
         bucket = ms // QUARTER_MS * QUARTER_MS
         projection.add(tables.AGENT_QUARTER, {"bucket": bucket, **who, **counts})
-    if event.payload.get("agent_state") == "waiting_for_human":
+    if asks:
         wait = {"event_id": event.event.id, "session_id": session_id, "ts": ms}
         projection.add(tables.AGENT_WAITS, {**wait, "event_ts": event.event.ts, **who})
 
 
 def _counts(event: Envelope, usage: dict[str, Any]) -> dict[str, Any]:
     """What one event adds to its agent's day: a run started, an error, or a model call's
-    usage within a run (as the runs' own totals count it; columns it has no use for are
-    ignored by the table)."""
+    usage within a run (as the runs' own totals count it)."""
     kind, run_id = event.event.type, event.correlation.run_id
     if kind == _RUN_START and run_id:
         return {"runs": 1}
     if kind == _ERROR:
         return {"errors": 1}
-    return usage if run_id else {}
+    if not usage or not run_id:
+        return {}
+    return {name: usage[name] for name in _USAGE_COUNTED if name in usage}
 
 
 # --- the read side -----------------------------------------------------------------------

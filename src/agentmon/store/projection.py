@@ -113,6 +113,7 @@ def project(events: list[Envelope]) -> Projection:
         _project_one(projection, event)
     _roll_up_hours(projection)
     _collect_facets(projection)
+    agents.collect(projection)
     return projection
 
 
