@@ -149,17 +149,23 @@ async def roster(
     session's latest run and tool call, today's figures (since `day_start`, default the UTC
     midnight; a quarter hour, as every time zone's midnight is) and the VM it runs on."""
     now_ms = now_ms or store._now_ms()
-    ctx = await store.status_context(now_ms)
     day_start = now_ms // DAY_MS * DAY_MS if day_start is None else day_start
     since = now_ms - WINDOWS[window][0] * 1000
-    chosen, today, vms = await asyncio.gather(
-        _most_urgent_sessions(store, ctx, since),
+    (ctx, chosen), today, vms = await asyncio.gather(
+        _statuses_and_sessions(store, now_ms, since),
         _today(store, day_start),
         store.fetch("SELECT * FROM vm_latest", []),
     )
     return AgentRows(
         ctx, day_start, store.idle_timeout_ms, chosen, today, {vm["name"]: vm for vm in vms}
     )
+
+
+async def _statuses_and_sessions(
+    store: Queries, now_ms: int, since: int
+) -> tuple[StatusContext, list[Row]]:
+    ctx = await store.status_context(now_ms)
+    return ctx, await _most_urgent_sessions(store, ctx, since)
 
 
 async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
