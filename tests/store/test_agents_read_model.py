@@ -3,6 +3,7 @@ stores: the same answer whatever order the events arrive in and however often.""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,7 +148,7 @@ async def test_the_migration_folds_in_what_was_stored_before(store: Store) -> No
 
 async def run_sql(store: Store, script: str) -> None:
     if isinstance(store, SQLiteStore):
-        with sqlite3.connect(store.path) as lite:
+        with contextlib.closing(sqlite3.connect(store.path)) as lite:
             lite.executescript(script)
         return
     assert isinstance(store, PostgresStore)
