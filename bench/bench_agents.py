@@ -8,7 +8,7 @@ sessions over the last 24 hours (runs with tool calls, usage and an error now an
 latest one in a state of its own: working, waiting with a question, stuck, looping, lost (its
 VM shut off or silent), idle or ended; every fourth agent runs on a monitored VM. A real
 `agentmon query-api` (or `serve` for SQLite) then answers /v1/agents many times over HTTP;
-p50/p95 are printed, then where the time goes in-process: `store.agents()` and building plus
+p50/p95 are printed, then where the time goes in-process: `agents.roster()` and building plus
 encoding the answer, each alone.
 
     .venv/bin/python bench/bench_agents.py --keep            # prints the seeded target
@@ -39,6 +39,7 @@ from tests.conftest import admin_sql, free_port
 
 from agentmon.events import Envelope, new_event
 from agentmon.query import views
+from agentmon.store.agents import roster
 from agentmon.store.base import Store
 from agentmon.store.postgres import PostgresStore
 from agentmon.store.sqlite import SQLiteStore
@@ -170,7 +171,7 @@ async def breakdown(kind: str, target: str, rounds: int) -> None:
         queries, building = [], []
         for _ in range(rounds):
             started = time.perf_counter()
-            found = await store.agents("24h")
+            found = await roster(store, "24h")
             queries.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
             msgspec.json.encode(views.agents_view("24h", found))
@@ -178,7 +179,7 @@ async def breakdown(kind: str, target: str, rounds: int) -> None:
     finally:
         await store.close()
     print(
-        f"{kind}: in-process, median of {rounds}: store.agents() "
+        f"{kind}: in-process, median of {rounds}: agents.roster() "
         f"{statistics.median(queries):.1f} ms, view + encode {statistics.median(building):.1f} ms"
     )
 

@@ -229,3 +229,19 @@ async def test_top_tools_carry_p50_and_p95_latency(query: QueryApp) -> None:
     assert (found["Bash"]["p50_ms"], found["Bash"]["p95_ms"]) == (10_000, 19_000)
     assert found["Bash"]["avg_ms"] == 10_500
     assert (found["Read"]["p50_ms"], found["Read"]["p95_ms"]) == (None, None)
+
+
+def test_iso_words_epoch_ms_as_the_canonical_timestamp() -> None:
+    """The roster's fast formatting (whole seconds cached) says what `ms_to_ts` says over
+    any real clock's range, and stays exact to the millisecond far outside it."""
+    import random
+
+    from agentmon.events import ms_to_ts
+
+    rng = random.Random(13)
+    modern = [rng.randint(0, 4_102_444_800_000) for _ in range(20_000)]  # 1970 to 2100
+    for ms in [0, 999, 1000, 1_733_379_000_123, *modern]:
+        assert views.iso(ms) == ms_to_ts(ms)
+    assert views.iso(-1) == "1969-12-31T23:59:59.999000Z"
+    assert views.iso(253_402_300_799_999) == "9999-12-31T23:59:59.999000Z"
+    assert views.iso(None) is None

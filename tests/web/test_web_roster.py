@@ -56,3 +56,27 @@ def test_errors_are_grouped_with_their_occurrences(
     screenshot(page, "errors")
     occurrence.get_by_role("link").click()
     expect(page).to_have_url(re.compile(r"/sessions/[^/]+-charlie$"))
+
+
+def test_an_agents_vm_pill_opens_that_vms_card(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    """On a phone-sized screen, where the VM cards stack, the pill leads to its own card:
+    scrolled into view and marked, the other cards not."""
+    page.set_viewport_size({"width": 390, "height": 600})
+    page.goto(embedded_server.ui_url + "/agents")
+    pill = page.locator(".vm-pill", has_text=seeded.vm_bad)
+    expect(pill.first).to_have_attribute("href", f"/openclaw?vm={seeded.vm_bad}")
+    pill.first.click()
+    expect(page).to_have_url(re.compile(rf"/openclaw\?vm={seeded.vm_bad}$"))
+    card = page.locator(f"#vm-{seeded.vm_bad}")
+    expect(card).to_have_class(re.compile(r"\bchosen\b"))
+    expect(card).to_have_attribute("aria-current", "true")
+    expect(card).to_be_in_viewport()
+    expect(page.locator(".vm-card.chosen")).to_have_count(1)
+    expect(page.locator(f"#vm-{seeded.vm_ok}")).not_to_have_class(re.compile(r"\bchosen\b"))
+    # the cards come by name, so this one is below another, out of the first screenful
+    ids = page.locator(".vm-card").evaluate_all("cards => cards.map(c => c.id)")
+    assert ids.index(f"vm-{seeded.vm_ok}") < ids.index(f"vm-{seeded.vm_bad}")
+    assert page.evaluate("window.scrollY") > 0
+    screenshot(page, "roster-vm-card")

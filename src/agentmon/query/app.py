@@ -65,6 +65,7 @@ from agentmon.query.params import (
 from agentmon.query.records import ExportFormat, encode_records
 from agentmon.query.search import search_routes
 from agentmon.store import NotFound, Store
+from agentmon.store.agents import roster as agent_roster
 from agentmon.store.attention import (
     ANONYMOUS,
     NotInKind,
@@ -382,9 +383,9 @@ def _http_routes(store: Store) -> APIRouter:
         # plain dicts encoded by msgspec: pydantic models for 1,000 agents cost more than
         # the store's queries; the `Agents` model above documents the same shape
         now_ms, zone = int(time.time() * 1000), timezones.zone(tz)
-        found = await store.agents(window, now_ms, timezones.day_start_ms(now_ms, zone))
-        roster = views.agents_view(window, found, tz or "UTC")
-        return Response(msgspec.json.encode(roster), media_type="application/json")
+        found = await agent_roster(store, window, now_ms, timezones.day_start_ms(now_ms, zone))
+        answer = views.agents_view(window, found, tz or "UTC")
+        return Response(msgspec.json.encode(answer), media_type="application/json")
 
     @router.get("/v1/agents/timeline", tags=["agents"], responses=BAD_REQUEST)
     async def agents_timeline(

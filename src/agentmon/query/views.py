@@ -6,6 +6,7 @@ JSON columns are text (SQLite) or already decoded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any, cast, get_args
@@ -48,9 +49,9 @@ from agentmon.query.models import (
     ToolStats,
     Window,
 )
+from agentmon.store.agents import AgentRows
 from agentmon.store.attention import AttentionRows
 from agentmon.store.queries import (
-    AgentRows,
     ErrorRows,
     Row,
     RunDetailRows,
@@ -77,7 +78,17 @@ def decode_json(value: Any) -> Any:
 
 
 def iso(ms: Any) -> str | None:
-    return ms_to_ts(int(ms)) if ms is not None else None
+    """Epoch ms as `ms_to_ts` words it, its whole seconds formatted once: a roster of 1,000
+    agents formats thousands of times per answer, and mostly the same ones again."""
+    if ms is None:
+        return None
+    whole = int(ms)
+    return f"{_second_text(whole // 1000)}.{whole % 1000:03d}000Z"
+
+
+@functools.lru_cache(maxsize=16384)
+def _second_text(second: int) -> str:
+    return ms_to_ts(second * 1000)[: len("YYYY-MM-DDTHH:MM:SS")]
 
 
 def tokens(row: Row) -> Tokens:
@@ -376,23 +387,22 @@ def agents_view(window: Window, rows: AgentRows, timezone: str = "UTC") -> dict[
 
 
 def _agent(row: Row, rows: AgentRows, vm_views: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    session_id = row["session_id"]
-    run, tool = rows.runs.get(session_id), rows.tools.get(session_id)
     today = rows.today.get((row["framework"], row["agent"]), {})
     vm = rows.vms.get(row["client_id"] or "") or rows.vms.get(row["host"] or "")
     state = _AGENT_STATE.get(row["status"], row["status"])
     waiting = state == "waiting"
+    has_run = row["latest_run"] is not None
     return {
         "agent_id": f"{row['framework'] or 'unknown'}/{row['agent'] or 'unknown'}",
         "framework": row["framework"],
         "client_id": row["client_id"],
         "host": row["host"],
         "state": state,
-        "since": iso(_state_since(row, run, vm, rows)),
-        "session_id": session_id,
-        "task": run["input"] if run else row["title"],
-        "run_id": run["run_id"] if run else None,
-        "last_tool": _tool_call(tool) if tool else None,
+        "since": iso(_state_since(row, vm, rows)),
+        "session_id": row["session_id"],
+        "task": row["run_input"] if has_run else row["title"],
+        "run_id": row["latest_run"],
+        "last_tool": _tool_call(row) if row["latest_tool"] is not None else None,
         "waiting_reason": row["waiting_reason"] if waiting else None,
         "waiting_message": row["waiting_message"] if waiting else None,
         "last_event_at": iso(row["last_ts"]),
@@ -406,7 +416,7 @@ def _agent(row: Row, rows: AgentRows, vm_views: dict[str, dict[str, Any]]) -> di
     }
 
 
-def _state_since(row: Row, run: Row | None, vm: Row | None, rows: AgentRows) -> int | None:
+def _state_since(row: Row, vm: Row | None, rows: AgentRows) -> int | None:
     """When the session entered its status, from the same thresholds that decide it."""
     ctx, status, last = rows.ctx, row["status"], row["last_ts"]
     if status == "stuck":
@@ -421,8 +431,8 @@ def _state_since(row: Row, run: Row | None, vm: Row | None, rows: AgentRows) -> 
         return int(row["ended_at"])
     if status == "error":
         return _ms(row["last_run_ts"])
-    if status == "active" and run is not None and run["ended_at"] is None:
-        return _ms(run["started_at"] or run["first_ts"])
+    if status == "active" and row["latest_run"] is not None and row["run_ended_at"] is None:
+        return _ms(row["run_started_at"] or row["run_first_ts"])
     if status == "active":
         return _ms(row["last_run_ts"] or row["started_at"] or row["first_ts"])
     return _ms(last)  # waiting: the event that asked is the latest
@@ -432,9 +442,10 @@ def _ms(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _tool_call(span: Row) -> dict[str, Any]:
-    started = span["started_at"] or span["derived_start"] or span["first_ts"]
-    return {"name": span["name"], "status": span["status"] or "running", "at": iso(started)}
+def _tool_call(row: Row) -> dict[str, Any]:
+    """The agent row's latest tool call (its `tool_*` columns)."""
+    started = row["tool_started_at"] or row["tool_derived_start"] or row["tool_first_ts"]
+    return {"name": row["tool_name"], "status": row["tool_status"] or "running", "at": iso(started)}
 
 
 def _agent_vm(vm: Row, ctx: StatusContext, vm_views: dict[str, dict[str, Any]]) -> dict[str, Any]:

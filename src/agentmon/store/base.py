@@ -37,6 +37,9 @@ PRUNE_CONDITIONS = (
     ("attention_acks", "acked_ms < ?"),
     ("alert_history", "fired_ms < ?"),
     ("search_docs", "ts < ?"),
+    ("agents", "last_ts < ?"),
+    ("agent_quarter", "bucket < ?"),
+    ("agent_waits", "ts < ?"),
 )
 PRUNE_CHUNK_ROWS = 2000
 PRUNE_PAUSE_S = 0.005

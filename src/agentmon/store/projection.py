@@ -14,7 +14,7 @@ import msgspec
 from agentmon.client.usage import normalize_usage
 from agentmon.events import Envelope, EventType, normalize_ts, ts_to_ms
 from agentmon.pricing import Priced, price_call
-from agentmon.store import tables
+from agentmon.store import agents, tables
 from agentmon.store.tables import Table
 
 MINUTE_MS = 60_000
@@ -113,6 +113,7 @@ def project(events: list[Envelope]) -> Projection:
         _project_one(projection, event)
     _roll_up_hours(projection)
     _collect_facets(projection)
+    agents.collect(projection)
     return projection
 
 
@@ -157,6 +158,7 @@ def _project_one(projection: Projection, event: Envelope) -> None:
     if kind == _ERROR:
         projection.add(tables.ERRORS, _error_row(event, ms))
     _project_rollups(projection, event, ms, usage, cost)
+    agents.project(projection, event, ms, _usage_columns(usage, cost))
 
 
 def _usage_of(event: Envelope) -> tuple[dict[str, int], Priced | None]:

@@ -72,34 +72,6 @@ class StatusContext:
     lost_vms: dict[str, int]  # VM name → since when its agents are lost
 
 
-# whoever needs a person first: the roster's order, and which session speaks for an agent
-STATUS_URGENCY = ("waiting", "stuck", "looping", "lost", "error", "active", "idle", "ended")
-_URGENCY_RANK = (
-    "CASE status "
-    + " ".join(f"WHEN '{status}' THEN {rank}" for rank, status in enumerate(STATUS_URGENCY))
-    + " END"
-)
-# an agent is its framework plus its client id, or its host when it has none
-_AGENT = "coalesce(s.client_id, s.host, '')"
-# the sessions columns the roster reads (a thousand agents' whole rows cost their conversion)
-_AGENT_COLUMNS = ", ".join(
-    f"s.{name}"
-    for name in (
-        "session_id",
-        "framework",
-        "client_id",
-        "host",
-        "title",
-        "first_ts",
-        "started_at",
-        "last_ts",
-        "ended_at",
-        "last_run_ts",
-        "waiting_reason",
-        "waiting_message",
-    )
-)
-
 # errors read for grouping at most; past it the groups cover the newest this many
 MAX_ERROR_ROWS = 50_000
 
@@ -112,18 +84,6 @@ class ErrorRows:
     end: int
     rows: list[Row]  # newest first, with `tool` and `agent`
     more: bool  # older errors in the window were not read
-
-
-@dataclass(frozen=True)
-class AgentRows:
-    ctx: StatusContext
-    day_start: int
-    idle_timeout_ms: int
-    sessions: list[Row]  # one per agent, with `agent` and `status`
-    runs: dict[str, Row]  # session id → its latest run (`tool`: its latest tool span id)
-    tools: dict[str, Row]  # session id → that tool span
-    today: dict[tuple[str, str], Row]  # (framework, agent) → runs, tokens, cost_usd, errors
-    vms: dict[str, Row]  # vm_latest rows by name
 
 
 # events are read this many at a time, so a byte budget stops the reading, not only the answer
@@ -725,86 +685,7 @@ class Queries(abc.ABC):
             "SELECT id, reason, data FROM dead_letters ORDER BY id DESC LIMIT ?", [limit]
         )
 
-    # --- agents and error groups ---------------------------------------------------------
-
-    async def agents(
-        self, window: str, now_ms: int | None = None, day_start: int | None = None
-    ) -> AgentRows:
-        """Every agent (framework + client id, or host) heard from within the window: its
-        most urgent session, that session's latest run and tool call, today's figures (since
-        `day_start`, default the UTC midnight) and the VM it runs on."""
-        now_ms = now_ms or self._now_ms()
-        ctx = await self.status_context(now_ms)
-        day_start = now_ms // 86_400_000 * 86_400_000 if day_start is None else day_start
-        status_sql, status_params = self._status_case(ctx)
-        chosen, runs_today, errors_today, vms = await asyncio.gather(
-            self.fetch(
-                # per agent, only the session that most needs a person, then the latest
-                f"SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY framework, agent "
-                f"ORDER BY {_URGENCY_RANK}, coalesce(last_ts, 0) DESC, session_id) AS rank "
-                f"FROM (SELECT {_AGENT_COLUMNS}, {_AGENT} AS agent, {status_sql} AS status "
-                "FROM sessions s WHERE s.last_ts >= ?) in_window) ranked WHERE rank = 1",
-                [*status_params, now_ms - WINDOWS[window][0] * 1000],
-            ),
-            self.fetch(
-                f"SELECT s.framework AS framework, {_AGENT} AS agent, count(*) AS runs, "
-                "sum(r.total_tokens) AS tokens, sum(r.cost_usd) AS cost_usd, "
-                + ", ".join(f"sum(r.{name}) AS {name}" for name in COST_COUNTS)
-                + " FROM runs r JOIN sessions s ON s.session_id = r.session_id "
-                "WHERE r.first_ts >= ? GROUP BY 1, 2",
-                [day_start],
-            ),
-            self.fetch(
-                f"SELECT s.framework AS framework, {_AGENT} AS agent, count(*) AS errors "
-                "FROM errors e JOIN sessions s ON s.session_id = e.session_id "
-                "WHERE e.ts >= ? GROUP BY 1, 2",
-                [day_start],
-            ),
-            self.fetch("SELECT * FROM vm_latest", []),
-        )
-        runs, tools = await self._latest_runs_and_tools([row["session_id"] for row in chosen])
-        today = {(r["framework"], r["agent"]): r for r in runs_today}
-        for row in errors_today:
-            today.setdefault((row["framework"], row["agent"]), {})["errors"] = row["errors"]
-        return AgentRows(
-            ctx,
-            day_start,
-            self.idle_timeout_ms,
-            chosen,
-            runs,
-            tools,
-            today,
-            {vm["name"]: vm for vm in vms},
-        )
-
-    async def _latest_runs_and_tools(
-        self, session_ids: list[str]
-    ) -> tuple[dict[str, Row], dict[str, Row]]:
-        """Each session's latest run, and that run's latest tool span, by session id."""
-        if not session_ids:
-            return {}, {}
-        chosen, params = self.in_list("s.session_id", session_ids)
-        runs = await self.fetch(
-            "SELECT r.session_id, r.run_id, r.input, r.status, r.first_ts, r.started_at, "
-            "r.ended_at, (SELECT sp.span_id FROM spans sp WHERE sp.run_id = r.run_id "
-            "AND sp.kind = 'tool' ORDER BY sp.first_ts DESC, sp.span_id DESC LIMIT 1) AS tool "
-            "FROM runs r WHERE r.run_id IN (SELECT (SELECT r2.run_id FROM runs r2 "
-            "WHERE r2.session_id = s.session_id ORDER BY r2.first_ts DESC, r2.run_id DESC "
-            f"LIMIT 1) FROM sessions s WHERE {chosen})",
-            params,
-        )
-        tool_ids = [run["tool"] for run in runs if run["tool"] is not None]
-        spans: list[Row] = []
-        if tool_ids:
-            wanted, span_params = self.in_list("span_id", tool_ids)
-            spans = await self.fetch(
-                "SELECT span_id, name, status, first_ts, started_at, derived_start, ended_at "
-                f"FROM spans WHERE {wanted}",
-                span_params,
-            )
-        by_span = {span["span_id"]: span for span in spans}
-        tools = {r["session_id"]: by_span[r["tool"]] for r in runs if r["tool"] in by_span}
-        return {run["session_id"]: run for run in runs}, tools
+    # --- error groups ----------------------------------------------------------------------
 
     async def recent_errors(
         self, window: str, limit: int = MAX_ERROR_ROWS, now_ms: int | None = None

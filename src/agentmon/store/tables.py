@@ -258,6 +258,27 @@ ERRORS = Table(
 
 FACETS = Table("facets", ("kind", "value"), _columns(Rule.MAX, "last_ts"))
 
+# the roster's read model (store/agents.py): each agent's latest event and its session
+AGENTS = Table(
+    "agents",
+    ("framework", "agent"),
+    _columns(Rule.MAX, "last_ts") + _columns(Rule.LATEST, "session_id", order_by="last_ts"),
+)
+
+# the roster's "today": runs, errors and usage per agent per quarter hour
+AGENT_QUARTER = Table(
+    "agent_quarter",
+    ("bucket", "framework", "agent"),
+    _columns(Rule.SUM, "runs", "errors", "total_tokens", "cost_usd", *COST_COUNTS),
+)
+
+# the events saying an agent waits for a human: the timeline's waiting spans
+AGENT_WAITS = Table(
+    "agent_waits",
+    ("event_id",),
+    _columns(Rule.FIRST, "session_id", "ts", "event_ts", "framework", "agent"),
+)
+
 READ_MODELS: tuple[Table, ...] = (
     SESSIONS,
     RUNS,
@@ -272,6 +293,9 @@ READ_MODELS: tuple[Table, ...] = (
     VM_HISTORY,
     ERRORS,
     FACETS,
+    AGENTS,
+    AGENT_QUARTER,
+    AGENT_WAITS,
 )
 
 

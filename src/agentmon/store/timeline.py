@@ -3,8 +3,9 @@ swimlanes.
 
 Working is a run from its start to its end (an open run: to now, or to its last event once it
 is silent for longer than the stuck threshold). Waiting is from an event that says the agent
-waits for a human (`agent_state` = `waiting_for_human`) to the session's next event (or now);
-it wins over working, since a waiting agent's run stays open while it asks.
+waits for a human (`agent_state` = `waiting_for_human`, recorded at ingest in `agent_waits`) to
+the session's next event (or now); it wins over working, since a waiting agent's run stays
+open while it asks.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
-from agentmon.events import ms_to_ts, ts_to_ms
+from agentmon.events import ts_to_ms
+from agentmon.store.agents import AGENT_SQL
 from agentmon.store.base import Store
 from agentmon.store.queries import Row
 
-# the agent an event, run or session belongs to: as the roster says it
-_AGENT = "coalesce(s.client_id, s.host, '')"
 # runs longer than this before the window are not looked for
 LONGEST_RUN_MS = 86_400_000
-WAITING_MARK = "%waiting_for_human%"
 
 Interval = tuple[int, int]
 
@@ -73,7 +70,7 @@ async def timeline(store: Store, hours: int, now_ms: int | None = None) -> Timel
 
 async def _runs(store: Store, start_ms: int) -> list[Row]:
     return await store.fetch(
-        f"SELECT s.framework AS framework, {_AGENT} AS agent, "
+        f"SELECT s.framework AS framework, {AGENT_SQL} AS agent, "
         "coalesce(r.started_at, r.first_ts) AS begin, r.ended_at, r.last_ts "
         "FROM runs r JOIN sessions s ON s.session_id = r.session_id "
         "WHERE r.first_ts >= ? AND (r.ended_at IS NULL OR r.ended_at >= ?)",
@@ -82,24 +79,15 @@ async def _runs(store: Store, start_ms: int) -> list[Row]:
 
 
 async def _waits(store: Store, start_ms: int) -> list[Row]:
-    """The events in the window saying their agent waits for a human, each with the ts of
-    its session's next event."""
-    payload = "e.payload::text" if store.dialect == "postgres" else "e.payload"
-    rows = await store.fetch(
-        f"SELECT s.framework AS framework, {_AGENT} AS agent, e.ts, e.payload, "
-        "(SELECT min(n.ts) FROM events n WHERE n.session_id = e.session_id AND n.ts > e.ts) "
-        "AS next_ts FROM events e JOIN sessions s ON s.session_id = e.session_id "
-        f"WHERE e.ts >= ? AND {payload} LIKE ?",
-        [store.ts_param(ms_to_ts(start_ms)), WAITING_MARK],
+    """The waits recorded at ingest (`agent_waits`) in the window, each with the ts of its
+    session's next event."""
+    asked = "w.event_ts::timestamptz" if store.dialect == "postgres" else "w.event_ts"
+    return await store.fetch(
+        "SELECT w.framework, w.agent, w.event_ts AS ts, (SELECT min(n.ts) FROM events n "
+        f"WHERE n.session_id = w.session_id AND n.ts > {asked}) AS next_ts "
+        "FROM agent_waits w WHERE w.ts >= ?",
+        [start_ms],
     )
-    return [row for row in rows if _asks(row["payload"])]
-
-
-def _asks(payload: Any) -> bool:
-    if isinstance(payload, str | bytes):
-        payload = msgspec.json.decode(payload)
-    inner = payload.get("payload") if isinstance(payload, dict) else None
-    return isinstance(inner, dict) and inner.get("agent_state") == "waiting_for_human"
 
 
 def _ms(ts: Any) -> int:

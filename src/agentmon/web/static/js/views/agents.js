@@ -12,6 +12,7 @@ import {
   costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, formatDuration, formatTime, oneLine, parseTs, plural, browserZone,
 } from "../format.js";
 import { Empty, Loaded } from "../components/status.js";
+import { vmCardHref } from "./openclaw.js";
 
 const EVERY_EVENT = () => true;
 const REFRESH_MS = 30000;
@@ -48,7 +49,7 @@ function VmHealth({ vm }) {
     : vm.issues.length ? "warn" : "ok";
   const issues = vm.issues.map((i) => i.message).join("; ");
   const title = vm.stale ? `${vm.name}: no snapshot since ${formatDateTime(vm.reported_at)}` : issues || `${vm.name}: healthy`;
-  return html`<${Link} class=${`vm-pill level-${level}`} href="/openclaw" title=${title}>
+  return html`<${Link} class=${`vm-pill level-${level}`} href=${vmCardHref(vm.name)} title=${title}>
     <span class="dot" aria-hidden="true"></span>
     <span class="vm-name">${vm.name}</span>
     <span class="vm-state">${vm.stale ? "silent" : vm.state}</span>

@@ -1,10 +1,10 @@
 // OpenClaw: one health card per VM (state, heartbeat age, CPU with a sparkline, memory,
 // disk, network, gateway, services, issues), live; or how to set the monitor up.
-import { html } from "../lib.js";
+import { html, useEffect, useRef } from "../lib.js";
 import { withQuery } from "../api.js";
 import { useFetch, useTick } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
-import { Link } from "../router.js";
+import { Link, useRoute } from "../router.js";
 import {
   formatAge, formatBytes, formatDateTime, formatDuration, formatPct, formatRate, plural,
 } from "../format.js";
@@ -13,6 +13,9 @@ import { Sparkline } from "../components/chart.js";
 import { findings, healthLevel } from "../components/vm.js";
 
 const isSnapshot = (e) => ev.type(e) === "openclaw.snapshot";
+
+/** Where one VM's card is: the page scrolls to it and marks it. */
+export const vmCardHref = (name) => withQuery("/openclaw", { vm: name });
 
 function Meter({ pct, warn = 80, bad = 90, label }) {
   if (typeof pct !== "number") return null;
@@ -45,8 +48,12 @@ function VmAgents({ name }) {
   </span>`;
 }
 
-function InstanceCard({ instance, fetchedAt, now }) {
+function InstanceCard({ instance, fetchedAt, now, chosen }) {
   const name = instance.name;
+  const card = useRef(null);
+  useEffect(() => {
+    if (chosen) card.current?.scrollIntoView({ block: "center" });
+  }, [chosen]);
   const history = useFetch(withQuery(`/v1/openclaw/instances/${encodeURIComponent(name)}/history`, { window: "1h" }));
   useLiveRefresh((e) => isSnapshot(e) && (e.payload?.instance || ev.host(e)) === name, history.reload, 3000);
   const snap = instance.snapshot || {};
@@ -59,7 +66,8 @@ function InstanceCard({ instance, fetchedAt, now }) {
   // The instance's age was measured when it was fetched; keep it ticking between fetches.
   const age = instance.age_s + Math.max(0, (now - fetchedAt) / 1000);
   const points = history.data?.points ?? [];
-  return html`<article class=${`vm-card level-${level}`} aria-label=${`VM ${name}`}>
+  return html`<article ref=${card} id=${`vm-${name}`} class=${`vm-card level-${level}${chosen ? " chosen" : ""}`}
+    aria-label=${`VM ${name}`} aria-current=${chosen ? "true" : undefined}>
     <header class="vm-card-head">
       <h2><span class="dot" aria-hidden="true"></span>${name}</h2>
       <span class=${`vm-state state-${snap.state || "unknown"}`}>${snap.state || "unknown"}</span>
@@ -146,6 +154,7 @@ function SetupHelp() {
 export function OpenClawView() {
   const now = useTick(5000);
   const instances = useFetch("/v1/openclaw/instances");
+  const chosen = useRoute().query.get("vm");
   useLiveRefresh(isSnapshot, instances.reload, 1500);
   let body;
   if (instances.data === null) {
@@ -156,7 +165,7 @@ export function OpenClawView() {
     body = html`<${SetupHelp} />`;
   } else {
     body = html`<div class="vm-grid">${instances.data.instances.map((i) => html`<${InstanceCard}
-      key=${i.name} instance=${i} fetchedAt=${instances.at} now=${now} />`)}</div>`;
+      key=${i.name} instance=${i} fetchedAt=${instances.at} now=${now} chosen=${i.name === chosen} />`)}</div>`;
   }
   return html`<div class="view openclaw">
     <header class="view-head"><h1>OpenClaw VMs</h1>

@@ -1,0 +1,205 @@
+"""The agent roster (`GET /v1/agents`): its read model, kept at write time, and its query.
+
+An agent is its framework plus its client id, or its host when it has none. The write path
+keeps, per agent, its latest event and that event's session (`agents`, from the sessions the
+batch touched), its runs, errors and
+usage per quarter hour (`agent_quarter`), and every event saying it waits for a human
+(`agent_waits`, the timeline's). A status depends on "now", so it is still decided at read
+time, but only over the sessions that can speak for an agent: its open ones, its failed ones
+and its latest; ended sessions, the bulk of any store, are never ranked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agentmon.events import Envelope, EventType
+from agentmon.store import tables
+from agentmon.store.queries import WINDOWS, Queries, Row, StatusContext
+from agentmon.store.tables import COST_COUNTS
+
+if TYPE_CHECKING:
+    from agentmon.store.projection import Projection
+
+QUARTER_MS = 900_000  # every time zone's midnight falls on a quarter hour
+DAY_MS = 86_400_000
+
+# whoever needs a person first: the roster's order, and which session speaks for an agent
+STATUS_URGENCY = ("waiting", "stuck", "looping", "lost", "error", "active", "idle", "ended")
+_URGENCY_RANK = (
+    "CASE status "
+    + " ".join(f"WHEN '{status}' THEN {rank}" for rank, status in enumerate(STATUS_URGENCY))
+    + " END"
+)
+# an agent is its framework plus its client id, or its host when it has none
+AGENT_SQL = "coalesce(s.client_id, s.host, '')"
+# the sessions columns the roster reads (a thousand agents' whole rows cost their conversion)
+_AGENT_COLUMNS = ", ".join(
+    f"s.{name}"
+    for name in (
+        "session_id",
+        "framework",
+        "client_id",
+        "host",
+        "title",
+        "first_ts",
+        "started_at",
+        "last_ts",
+        "ended_at",
+        "last_run_ts",
+        "waiting_reason",
+        "waiting_message",
+    )
+)
+# the session's latest run and that run's latest tool call, as the roster reads them
+_RUN_COLUMNS = ", ".join(
+    f"r.{name} AS run_{name}" for name in ("input", "first_ts", "started_at", "ended_at")
+)
+_TOOL_COLUMNS = ", ".join(
+    f"sp.{name} AS tool_{name}"
+    for name in ("name", "status", "first_ts", "started_at", "derived_start")
+)
+# the sessions that can be an agent's most urgent: open, failed, or its latest
+_CANDIDATES = (
+    "SELECT session_id FROM sessions WHERE ended_at IS NULL AND last_ts >= ? "
+    "UNION SELECT session_id FROM sessions WHERE last_run_status = 'error' AND last_ts >= ? "
+    "UNION SELECT session_id FROM agents WHERE last_ts >= ?"
+)
+
+# of a priced call's usage columns, what an agent's day sums
+_USAGE_COUNTED = ("total_tokens", "cost_usd", *COST_COUNTS)
+_RUN_START = EventType.RUN_START.value
+_ERROR = EventType.ERROR.value
+
+
+@dataclass(frozen=True)
+class AgentRows:
+    ctx: StatusContext
+    day_start: int
+    idle_timeout_ms: int
+    # one per agent, with `agent`, `status`, its latest run (`latest_run`, `run_*`) and that
+    # run's latest tool call (`latest_tool`, `tool_*`)
+    sessions: list[Row]
+    today: dict[tuple[str, str], Row]  # (framework, agent) → runs, tokens, cost_usd, errors
+    vms: dict[str, Row]  # vm_latest rows by name
+
+
+# --- the write side ----------------------------------------------------------------------
+
+
+def agent_of(client_id: str | None, host: str | None) -> str:
+    """The agent as `AGENT_SQL` names it: the client id, else the host, else ''."""
+    if client_id is not None:
+        return client_id
+    return host if host is not None else ""
+
+
+def collect(projection: Projection) -> None:
+    """Each agent's latest session, from the batch's session rows (a few per batch, not one
+    per event): the session's own framework and agent, as the roster ranks it."""
+    for row in projection.rows[tables.SESSIONS].values():
+        agent = agent_of(row.get("client_id"), row.get("host"))
+        latest = {"last_ts": row["last_ts"], "session_id": row["session_id"]}
+        projection.add(tables.AGENTS, {"framework": row["framework"], "agent": agent, **latest})
+
+
+def project(projection: Projection, event: Envelope, ms: int, usage: dict[str, Any]) -> None:
+    """The roster's rows for one event of a session (events of no session name no agent):
+    what it adds to its agent's day, and the wait it starts; `usage` is the event's priced
+    model call as the usage columns count it ({} for none)."""
+    session_id = event.correlation.session_id
+    if not session_id:
+        return
+    counts = _counts(event, usage)
+    asks = event.payload.get("agent_state") == "waiting_for_human"
+    if not counts and not asks:
+        return
+    source = event.event.source
+    who = {"framework": source.framework, "agent": agent_of(source.client_id, source.host)}
+    if counts:
+        bucket = ms // QUARTER_MS * QUARTER_MS
+        projection.add(tables.AGENT_QUARTER, {"bucket": bucket, **who, **counts})
+    if asks:
+        wait = {"event_id": event.event.id, "session_id": session_id, "ts": ms}
+        projection.add(tables.AGENT_WAITS, {**wait, "event_ts": event.event.ts, **who})
+
+
+def _counts(event: Envelope, usage: dict[str, Any]) -> dict[str, Any]:
+    """What one event adds to its agent's day: a run started, an error, or a model call's
+    usage within a run (as the runs' own totals count it)."""
+    kind, run_id = event.event.type, event.correlation.run_id
+    if kind == _RUN_START and run_id:
+        return {"runs": 1}
+    if kind == _ERROR:
+        return {"errors": 1}
+    if not usage or not run_id:
+        return {}
+    return {name: usage[name] for name in _USAGE_COUNTED if name in usage}
+
+
+# --- the read side -----------------------------------------------------------------------
+
+
+async def roster(
+    store: Queries, window: str, now_ms: int | None = None, day_start: int | None = None
+) -> AgentRows:
+    """Every agent heard from within the window: its most urgent session with that
+    session's latest run and tool call, today's figures (since `day_start`, default the UTC
+    midnight; a quarter hour, as every time zone's midnight is) and the VM it runs on."""
+    now_ms = now_ms or store._now_ms()
+    day_start = now_ms // DAY_MS * DAY_MS if day_start is None else day_start
+    since = now_ms - WINDOWS[window][0] * 1000
+    (ctx, chosen), today, vms = await asyncio.gather(
+        _statuses_and_sessions(store, now_ms, since),
+        _today(store, day_start),
+        store.fetch("SELECT * FROM vm_latest", []),
+    )
+    return AgentRows(
+        ctx, day_start, store.idle_timeout_ms, chosen, today, {vm["name"]: vm for vm in vms}
+    )
+
+
+async def _statuses_and_sessions(
+    store: Queries, now_ms: int, since: int
+) -> tuple[StatusContext, list[Row]]:
+    ctx = await store.status_context(now_ms)
+    return ctx, await _most_urgent_sessions(store, ctx, since)
+
+
+async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
+    """Per agent, the session that most needs a person (then the latest), with its latest
+    run (`run_*`) and that run's latest tool call (`tool_*`), newest first by first seen."""
+    status_sql, status_params = store._status_case(ctx)
+    # each step materialised: inlined, SQLite evaluates a status or a latest-run subquery
+    # again wherever its column is used
+    return await store.fetch(
+        "WITH candidates AS MATERIALIZED ("
+        f"SELECT {_AGENT_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status "
+        f"FROM sessions s WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?), "
+        "chosen AS MATERIALIZED (SELECT * FROM (SELECT *, row_number() OVER ("
+        f"PARTITION BY framework, agent ORDER BY {_URGENCY_RANK}, coalesce(last_ts, 0) DESC, "
+        "session_id) AS rank FROM candidates) ranked WHERE rank = 1), "
+        "with_run AS MATERIALIZED (SELECT chosen.*, (SELECT r2.run_id FROM runs r2 "
+        "WHERE r2.session_id = chosen.session_id ORDER BY r2.first_ts DESC, r2.run_id DESC "
+        "LIMIT 1) AS latest_run FROM chosen), "
+        "with_tool AS MATERIALIZED (SELECT with_run.*, (SELECT sp2.span_id FROM spans sp2 "
+        "WHERE sp2.run_id = with_run.latest_run AND sp2.kind = 'tool' "
+        "ORDER BY sp2.first_ts DESC, sp2.span_id DESC LIMIT 1) AS latest_tool FROM with_run) "
+        f"SELECT with_tool.*, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM with_tool "
+        "LEFT JOIN runs r ON r.run_id = with_tool.latest_run "
+        "LEFT JOIN spans sp ON sp.span_id = with_tool.latest_tool",
+        [*status_params, since, since, since, since],
+    )
+
+
+async def _today(store: Queries, day_start: int) -> dict[tuple[str, str], Row]:
+    rows = await store.fetch(
+        "SELECT framework, agent, sum(runs) AS runs, sum(errors) AS errors, "
+        "sum(total_tokens) AS tokens, sum(cost_usd) AS cost_usd, "
+        + ", ".join(f"sum({name}) AS {name}" for name in COST_COUNTS)
+        + " FROM agent_quarter WHERE bucket >= ? GROUP BY framework, agent",
+        [day_start],
+    )
+    return {(row["framework"], row["agent"]): row for row in rows}
