@@ -8,6 +8,8 @@ scripted session: the latest user text names what the model does next.
 - ``AGENT <prompt>``: an ``Agent`` (sub-agent) call with `<prompt>` (inside the sub-agent the
   prompt is answered like any other);
 - ``FAIL <status>``: an API error with that HTTP status;
+- ``TASK <subject>``: a ``TaskCreate`` call, then a ``TaskUpdate`` marking task 1 completed,
+  then the text ``done``;
 - anything else: the text ``ok``.
 
 Requests without tools (title generation, quota probes) get a short text. Every request is
@@ -56,9 +58,19 @@ class FakeAnthropic:
         if not body.get("tools"):
             return 200, self._message(number, model, [{"type": "text", "text": "Title"}])
         if last.get("type") == "tool_result":
+            word, _, rest = _directive(_last_prompt_text(body.get("messages") or []))
+            results = _tool_results_since_prompt(body.get("messages") or [])
+            if word == "TASK" and results == 1:
+                update = {"type": "tool_use", "id": f"toolu_{number:04d}", "name": "TaskUpdate"}
+                update["input"] = {"taskId": "1", "status": "completed"}
+                return 200, self._message(number, model, [update], stop="tool_use")
             return 200, self._message(number, model, [{"type": "text", "text": "done"}])
         text = str(last.get("text") or "")
         word, _, rest = _directive(text)
+        if word == "TASK":
+            create = {"type": "tool_use", "id": f"toolu_{number:04d}", "name": "TaskCreate"}
+            create["input"] = {"subject": rest, "description": f"scripted task: {rest}"}
+            return 200, self._message(number, model, [create], stop="tool_use")
         if word == "FAIL":
             status = int(rest or 400)
             error = {"type": "invalid_request_error", "message": f"scripted failure {status}"}
@@ -149,11 +161,43 @@ def _last_user_block(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {}
 
 
+def _user_texts(message: dict[str, Any]) -> list[str]:
+    content = message.get("content")
+    if isinstance(content, str):
+        return [content]
+    blocks = [b for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
+    return [str(b.get("text", "")) for b in blocks]
+
+
+def _last_prompt_text(messages: list[dict[str, Any]]) -> str:
+    """The last user text naming a directive (the prompt of the current turn)."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        for text in reversed(_user_texts(message)):
+            if _directive(text)[0]:
+                return text
+    return ""
+
+
+def _tool_results_since_prompt(messages: list[dict[str, Any]]) -> int:
+    count = 0
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        if any(_directive(text)[0] for text in _user_texts(message)):
+            break
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else []
+        count += sum(1 for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result")
+    return count
+
+
 def _directive(text: str) -> tuple[str, str, str]:
-    """The first line of `text` starting with RUN/AGENT/FAIL, split; ('', '', '') if none."""
+    """The first line of `text` starting with a directive word, split; ('', '', '') if none."""
     for line in text.splitlines():
         word, sep, rest = line.strip().partition(" ")
-        if word in ("RUN", "AGENT", "FAIL"):
+        if word in ("RUN", "AGENT", "FAIL", "TASK"):
             return word, sep, rest.strip()
     return "", "", ""
 

@@ -143,6 +143,8 @@ class Sessions:
     subagent: Result
     api_error: Result
     otel_only: Result
+    otel_api_error: Result
+    task: Result
     hooks_and_otel: Result
     compacted: Result
     prompted_allowed: Result
@@ -220,6 +222,8 @@ def sessions(
             subagent=claude.run("AGENT RUN echo from-sub", "--allowedTools", "Bash", "Agent"),
             api_error=claude.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
+            otel_api_error=otel.run("FAIL 400"),
+            task=claude.run("TASK write the tests", "--allowedTools", "TaskCreate", "TaskUpdate"),
             hooks_and_otel=both.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
             compacted=claude.run("/compact", "--resume", before.session_id),
             prompted_allowed=claude.answering("RUN touch allowed.txt", "allow"),
@@ -461,6 +465,18 @@ def test_otel_only_gives_the_prompt_run_the_failed_tool_and_the_tokens(
     assert run["run_id"] == prompt_id_run_id(result.session_id, prompt_id)
     (span,) = tool_spans(detail)
     assert span["name"] == "Bash" and span["status"] == "error"
+    # the prompt's `assistant_response` closes the run: OTel alone has no Stop hook
+    assert run["status"] == "ok" and run["ended_at"] is not None
+    assert run["error_count"] == 1 and run["model"] == MODEL
+
+
+def test_otel_only_an_api_error_ends_the_run_as_failed(sessions: Sessions) -> None:
+    result = sessions.otel_api_error
+    assert result.output["is_error"] is True
+    detail = settled(sessions, result, lambda d: bool(d["runs"]) and d["runs"][0]["ended_at"])
+    (run,) = detail["runs"]
+    assert (run["status"], run["error"]) == ("error", result.output["result"])
+    assert [error["message"] for error in run["errors"]] == ["scripted failure 400"]
 
 
 def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
@@ -534,3 +550,15 @@ def test_a_permission_prompt_answered_no_closes_the_tool_as_denied(sessions: Ses
     assert "scripted refusal" in str(tool_result["content"])
     (run,) = detail["runs"]
     assert run["error_count"] == 1 and run["status"] == "ok"
+
+
+def test_a_task_created_then_completed_is_one_task_span(sessions: Sessions) -> None:
+    """TaskCreate then TaskUpdate(completed) fire the TaskCreated and TaskCompleted hooks."""
+    result = sessions.task
+    detail = stored(sessions, result.session_id, runs=1)
+    (run,) = detail["runs"]
+    (task,) = [span for span in run["spans"] if span["kind"] == "task"]
+    assert (task["name"], task["status"]) == ("write the tests", "ok")
+    assert task["input"] == "scripted task: write the tests"
+    assert task["ended_at"] is not None
+    assert [span["name"] for span in tool_spans(detail)] == ["TaskCreate", "TaskUpdate"]
