@@ -5,6 +5,8 @@ scripted session: the latest user text names what the model does next.
 
 - ``RUN <command>``: a call of the shell tool the request offers (``exec_command`` or
   ``shell``) running `<command>`, then, once its output comes back, the text ``done``;
+- ``ESCALATE <command>``: the same call asking to run outside the sandbox
+  (``sandbox_permissions: require_escalated``), which needs the user's approval;
 - ``FAIL <status>``: an HTTP error with that status;
 - anything else: the text ``ok``.
 
@@ -58,8 +60,9 @@ class FakeOpenAI:
             status = int(rest or 400)
             error = {"message": f"scripted failure {status}", "type": "invalid_request_error"}
             return status, {"error": error}
-        if word == "RUN":
-            return 200, self._response(number, body, [_shell_call(number, body, rest)])
+        if word in ("RUN", "ESCALATE"):
+            call = _shell_call(number, body, rest, escalate=word == "ESCALATE")
+            return 200, self._response(number, body, [call])
         return 200, self._response(number, body, [_message("ok")])
 
     def _response(
@@ -100,13 +103,17 @@ def _message(text: str) -> dict[str, Any]:
     }
 
 
-def _shell_call(number: int, body: dict[str, Any], command: str) -> dict[str, Any]:
+def _shell_call(
+    number: int, body: dict[str, Any], command: str, *, escalate: bool = False
+) -> dict[str, Any]:
     names = {str(tool.get("name")) for tool in body.get("tools") or [] if isinstance(tool, dict)}
     arguments: dict[str, Any]
     if "exec_command" in names:
         name, arguments = "exec_command", {"cmd": command}
     else:
         name, arguments = "shell", {"command": ["bash", "-lc", command]}
+    if escalate:
+        arguments |= {"sandbox_permissions": "require_escalated", "justification": "scripted"}
     return {
         "type": "function_call",
         "id": f"fc_{number:04d}",
@@ -131,7 +138,7 @@ def _user_text(items: list[dict[str, Any]]) -> str:
 def _directive(text: str) -> tuple[str, str]:
     for line in text.splitlines():
         word, _, rest = line.strip().partition(" ")
-        if word in ("RUN", "FAIL"):
+        if word in ("RUN", "ESCALATE", "FAIL"):
             return word, rest.strip()
     return "", ""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -88,6 +89,8 @@ class Sessions:
     resumed: Result
     api_error: Result
     otel_only: Result
+    compacted: Result
+    denied: Result
     fake: FakeOpenAI
     query: Callable[[str], Any]
 
@@ -150,6 +153,12 @@ def sessions(
         ]
         subprocess.run(install, env=env, check=True, capture_output=True, timeout=60)
         codex = Codex(binary, home, workdir, env)
+        # a home whose tiny auto-compaction limit makes Codex compact inside the first turn
+        compact_home = root / "codex-compact-home"
+        shutil.copytree(home, compact_home)
+        config = CONFIG.format(model=MODEL, url=fake.url)
+        (compact_home / "config.toml").write_text("model_auto_compact_token_limit = 150\n" + config)
+        compacting = Codex(binary, compact_home, workdir, {**env, "CODEX_HOME": str(compact_home)})
         otel_home = root / "codex-otel-home"  # OTel export only, no hooks
         otel_home.mkdir()
         otel_config = CONFIG.format(model=MODEL, url=fake.url)
@@ -164,6 +173,8 @@ def sessions(
             resumed=codex.run("RUN echo second", first.session_id),
             api_error=codex.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir"),
+            compacted=compacting.run("RUN echo compact-me"),
+            denied=codex.run("ESCALATE touch escalated.txt"),
             fake=fake,
             query=query,
         )
@@ -203,6 +214,16 @@ def commands(rollout: list[Record]) -> dict[str, Record]:
         if isinstance(item, dict) and item.get("type") == "CommandExecution":
             found[str(item["id"])] = item
     return found
+
+
+def call_outputs(rollout: list[Record]) -> dict[str, str]:
+    """call id → what the model was told of the call (`function_call_output`)."""
+    return {
+        str(record["payload"]["call_id"]): str(record["payload"]["output"])
+        for record in rollout
+        if record.get("type") == "response_item"
+        and record["payload"].get("type") == "function_call_output"
+    }
 
 
 def function_names(rollout: list[Record]) -> set[str]:
@@ -328,3 +349,34 @@ def test_otel_only_gives_the_run_the_failed_tool_and_the_tokens(sessions: Sessio
     assert tool["kind"] == "tool" and tool["name"] == "exec_command"
     assert tool["status"] == "error" and tool["error"].startswith("exit code 2")
     assert detail["session"]["span_count"] == 1
+
+
+def test_an_auto_compaction_is_one_compaction_span_in_its_turn(sessions: Sessions) -> None:
+    """Over `model_auto_compact_token_limit` Codex compacts mid-turn (PreCompact/PostCompact
+    fire; the rollout records a `compacted` line); the summary call's tokens count too."""
+    result = sessions.compacted
+    assert [r for r in result.rollout if r.get("type") == "compacted"], "Codex did not compact"
+    detail = stored(sessions, result.session_id, runs=1)
+    (run,) = detail["runs"]
+    assert run["run_id"] == turns(result.rollout)[0] and run["status"] == "ok"
+    (compaction,) = [span for span in run["spans"] if span["kind"] == "compaction"]
+    assert compaction["status"] == "ok" and compaction["duration_ms"] >= 0
+    (tool,) = tool_spans(detail)
+    assert tool["status"] == "ok"
+    assert tokens_of(detail["session"]) == rollout_tokens(result.rollout)
+
+
+def test_a_call_asking_to_leave_the_sandbox_is_refused_and_closed_as_denied(
+    sessions: Sessions,
+) -> None:
+    """`codex exec` never asks: a `require_escalated` call is refused without running (only
+    PreToolUse fires); the rollout's answer to the model is the refusal."""
+    result = sessions.denied
+    (answer,) = call_outputs(result.rollout).values()
+    assert "reject command" in answer and not commands(result.rollout)
+    detail = stored(sessions, result.session_id, runs=1)
+    (span,) = tool_spans(detail)
+    assert (span["status"], span["error"]) == ("denied", answer)
+    (run,) = detail["runs"]
+    assert run["status"] == "ok" and run["error_count"] == 1
+    assert [error["kind"] for error in run["errors"]] == ["permission_denied"]
