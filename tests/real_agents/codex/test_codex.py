@@ -13,11 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +21,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess
+from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.codex.fake_openai import FakeOpenAI
 from tests.real_agents.installed import real_agent_bin
+from tests.real_agents.support import ended_with_runs, settled_session, tool_spans
 
 BIN = Path(sys.executable).parent
 MODEL = "gpt-5.4"
@@ -92,7 +90,7 @@ class Sessions:
     compacted: Result
     denied: Result
     fake: FakeOpenAI
-    query: Callable[[str], Any]
+    query: QueryClient
 
 
 CONFIG = """model = "{model}"
@@ -135,10 +133,6 @@ def sessions(
         AGENTMON_HOOK_LOG=str(root / "hooks.log"),
     )
 
-    def query(path: str) -> Any:
-        with urllib.request.urlopen(embedded_server.query_url + path, timeout=10) as answer:
-            return json.loads(answer.read())
-
     with FakeOpenAI() as fake:
         (home / "config.toml").write_text(CONFIG.format(model=MODEL, url=fake.url))
         install = [
@@ -176,7 +170,7 @@ def sessions(
             compacted=compacting.run("RUN echo compact-me"),
             denied=codex.run("ESCALATE touch escalated.txt"),
             fake=fake,
-            query=query,
+            query=QueryClient(embedded_server.query_url),
         )
 
 
@@ -239,30 +233,8 @@ def function_names(rollout: list[Record]) -> set[str]:
 
 
 def stored(sessions: Sessions, session_id: str, runs: int) -> dict[str, Any]:
-    """The session once it ended with `runs` runs ended, with each run's spans and errors."""
-    path = f"/v1/sessions/{urllib.parse.quote(session_id)}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            detail = sessions.query(path)
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
-        else:
-            ended = [run for run in detail["runs"] if run["status"] != "running"]
-            if detail["session"]["status"] == "ended" and len(ended) >= runs:
-                break
-        time.sleep(0.1)
-    time.sleep(0.3)
-    detail = sessions.query(path)
-    for run in detail["runs"]:
-        run_detail = sessions.query(f"/v1/runs/{run['run_id']}")
-        run["spans"], run["errors"] = run_detail["spans"], run_detail["errors"]
-    return dict(detail)
-
-
-def tool_spans(detail: dict[str, Any]) -> list[Record]:
-    return [span for run in detail["runs"] for span in run["spans"] if span["kind"] == "tool"]
+    """The session once it ended with `runs` runs over, with each run's spans and errors."""
+    return settled_session(sessions.query, session_id, ended_with_runs(runs))
 
 
 def tokens_of(entity: Record) -> dict[str, int]:
@@ -329,23 +301,14 @@ def test_otel_only_gives_the_run_the_failed_tool_and_the_tokens(sessions: Sessio
     location) and its traces are its internals: one run, one tool span, the rollout's
     tokens, and none of the ~450 internal spans."""
     result = sessions.otel_only
-    session_id = result.session_id
-    deadline = time.monotonic() + 20
-    detail: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        try:
-            detail = sessions.query(f"/v1/sessions/{session_id}")
-        except urllib.error.HTTPError:
-            detail = {}
-        if detail and tokens_of(detail["session"]) == rollout_tokens(result.rollout):
-            break
-        time.sleep(0.2)
-    assert detail, "no session from Codex's OTel export"
-    assert tokens_of(detail["session"]) == rollout_tokens(result.rollout)
+    expected = rollout_tokens(result.rollout)
+    detail = settled_session(
+        sessions.query, result.session_id, lambda d: tokens_of(d["session"]) == expected
+    )
+    assert tokens_of(detail["session"]) == expected
     assert detail["session"]["model"] == MODEL
     (run,) = detail["runs"]
-    spans = sessions.query(f"/v1/runs/{run['run_id']}")["spans"]
-    (tool,) = spans
+    (tool,) = run["spans"]
     assert tool["kind"] == "tool" and tool["name"] == "exec_command"
     assert tool["status"] == "error" and tool["error"].startswith("exit code 2")
     assert detail["session"]["span_count"] == 1
