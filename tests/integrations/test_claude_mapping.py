@@ -192,8 +192,12 @@ def test_permission_request_and_idle_notification_mark_the_session_waiting(repla
 
 
 # the hook inputs as Claude Code 2.1.197 builds them (read from the binary's hook calls)
-TASK = {"task_id": "3", "task_subject": "Write the tests", "task_description": "cover Stop"}
-TEAM = {"teammate_name": None, "team_name": None}
+TASK: dict[str, Any] = {
+    "task_id": "3",
+    "task_subject": "Write the tests",
+    "task_description": "cover Stop",
+}
+TEAM: dict[str, Any] = {"teammate_name": None, "team_name": None}
 
 
 def test_a_task_of_the_task_list_is_a_task_span_until_completed(replay: Replay) -> None:
