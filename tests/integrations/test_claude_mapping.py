@@ -191,6 +191,49 @@ def test_permission_request_and_idle_notification_mark_the_session_waiting(repla
     assert auth == []
 
 
+# the hook inputs as Claude Code 2.1.197 builds them (read from the binary's hook calls)
+TASK: dict[str, Any] = {
+    "task_id": "3",
+    "task_subject": "Write the tests",
+    "task_description": "cover Stop",
+}
+TEAM: dict[str, Any] = {"teammate_name": None, "team_name": None}
+
+
+def test_a_task_of_the_task_list_is_a_task_span_until_completed(replay: Replay) -> None:
+    replay(hook("UserPromptSubmit", prompt="plan it", prompt_id="p-1"))
+    created = replay(hook("TaskCreated", prompt_id="p-1", **TASK, **TEAM))
+    completed = replay(hook("TaskCompleted", prompt_id="p-1", **TASK, **TEAM))
+    (start,) = of_type(created, "span.start")
+    (end,) = of_type(completed, "span.end")
+    assert start["correlation"]["span_id"] == end["correlation"]["span_id"]
+    assert start["correlation"]["run_id"] == end["correlation"]["run_id"] == "p-1"
+    assert (start["payload"]["kind"], start["payload"]["name"]) == ("task", "Write the tests")
+    assert start["payload"]["input"] == "cover Stop" and start["payload"]["task_id"] == "3"
+    assert (end["payload"]["status"], end["payload"]["duration_ms"]) == ("ok", 1000)
+
+
+def test_an_elicitation_waits_for_a_human_and_its_answer_ends_its_span(replay: Replay) -> None:
+    asked = {"mcp_server_name": "tracker", "elicitation_id": "e-1", "mode": "form"}
+    events = replay(
+        hook("Elicitation", **asked, message="Which project?", url=None, requested_schema={}),
+        hook("ElicitationResult", **asked, action="accept", content={"project": "agentmon"}),
+        hook("Elicitation", **{**asked, "elicitation_id": "e-2"}, message="Token?"),
+        hook("ElicitationResult", **{**asked, "elicitation_id": "e-2"}, action="decline"),
+    )
+    (waiting, again) = of_type(events, "metric.snapshot")
+    assert (waiting["payload"]["waiting_reason"], waiting["payload"]["message"]) == (
+        "elicitation_dialog",
+        "Which project?",
+    )
+    assert again["payload"]["message"] == "Token?"
+    answered, declined = of_type(events, "span.end")
+    assert (answered["payload"]["kind"], answered["payload"]["name"]) == ("elicitation", "tracker")
+    assert answered["payload"]["status"] == "ok"
+    assert answered["payload"]["output"] == {"project": "agentmon"}
+    assert (declined["payload"]["status"], declined["payload"]["action"]) == ("denied", "decline")
+
+
 def test_session_end_closes_what_is_open(replay: Replay) -> None:
     replay(hook("UserPromptSubmit", prompt="go"), pre("toolu_open"))
     events = replay(hook("SessionEnd", reason="prompt_input_exit"))
@@ -201,7 +244,7 @@ def test_session_end_closes_what_is_open(replay: Replay) -> None:
 
 
 def test_unknown_hook_names_map_to_nothing_and_missing_names_are_malformed(replay: Replay) -> None:
-    assert replay(hook("TaskCreated")) == []
+    assert replay(hook("TeammateIdle", teammate_name="ada", team_name="core")) == []
     with pytest.raises(MalformedPayload):
         replay({"session_id": SESSION})
     with pytest.raises(MalformedPayload):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -144,6 +146,39 @@ def test_failed_command_is_an_error_span(replay: Replay) -> None:
     assert end["payload"]["status"] == "error"
     assert end["payload"]["error"] == "exit code 101: test failed"
     assert of_type(events, "error")[0]["correlation"]["span_id"] == end["correlation"]["span_id"]
+
+
+REFUSAL = (
+    "approval policy is Never; reject command \u2014 you cannot ask for escalated permissions "
+    "if the approval policy is Never"
+)  # what codex exec 0.171.0 answers a call asking to leave the sandbox
+
+
+def _rollout_answering(tmp_path: Path, answers: dict[str, str]) -> str:
+    path = tmp_path / "rollout.jsonl"
+    lines = [
+        {"type": "response_item", "payload": {"type": "function_call_output", **answer}}
+        for answer in ({"call_id": call, "output": text} for call, text in answers.items())
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return str(path)
+
+
+def test_a_call_refused_without_running_is_closed_denied_at_the_turn_end(
+    replay: Replay, tmp_path: Path
+) -> None:
+    rollout = _rollout_answering(tmp_path, {"call_1": REFUSAL, "call_2": "Output:\nhi\n"})
+    common = {"turn_id": TURN, "transcript_path": rollout, "tool_name": "Bash"}
+    replay(hook("UserPromptSubmit", prompt="ESCALATE touch x", **common))
+    for call in ("call_1", "call_2", "call_3"):
+        replay(hook("PreToolUse", tool_input={"command": "touch x"}, tool_use_id=call, **common))
+    events = replay(hook("Stop", last_assistant_message="done", **common))
+    refused, answered = of_type(events, "span.end")
+    assert (refused["payload"]["status"], refused["payload"]["error"]) == ("denied", REFUSAL)
+    assert answered["payload"]["status"] == "ok"
+    (error,) = of_type(events, "error")
+    assert error["payload"]["kind"] == "permission_denied"
+    assert types(events)[-1] == "run.end"  # call_3 has no answer: left to the session's end
 
 
 def test_stop_failure_compaction_subagents_and_permission(replay: Replay) -> None:

@@ -1,12 +1,14 @@
 """Hostile values in the hook fields the real-client fixes read (PostToolBatch's
 `tool_calls`, `prompt_id`, `duration_ms`, the Agent tool's response, Codex's plain-string
-`tool_response` and rollout path): every Claude Code and Codex hook maps them to valid
-events or rejects the payload as malformed, never crashes."""
+`tool_response` and rollout path, the task and elicitation hooks' fields): every Claude
+Code and Codex hook maps them to valid events or rejects the payload as malformed, never
+crashes."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,15 @@ FIELDS = (
     "transcript_path",
     "agent_type",
     "turn_id",
+    "task_id",
+    "task_subject",
+    "task_description",
+    "elicitation_id",
+    "mcp_server_name",
+    "message",
+    "action",
+    "content",
+    "requested_schema",
 )
 
 
@@ -61,3 +72,22 @@ def test_hostile_fields_map_or_are_rejected(module: Any, event: str, tmp_path: P
             payload[field] = str(tmp_path / "missing.jsonl")
         with contextlib.suppress(MalformedPayload):
             replay(payload)
+
+
+@pytest.mark.parametrize("output", HOSTILE)
+def test_hostile_rollout_answers_to_an_open_codex_call_never_crash(
+    output: Any, tmp_path: Path
+) -> None:
+    """The turn's end reads the rollout's `function_call_output` of each call left open."""
+    rollout = tmp_path / "rollout.jsonl"
+    answer = {"type": "function_call_output", "call_id": "call_1", "output": output}
+    lines = [json.dumps({"type": "response_item", "payload": answer}), "{not json call_1", ""]
+    rollout.write_text("\n".join(lines))
+    replay = Replay(codex.map_payload, codex.session_of)
+    common = {"session_id": "hostile-session", "turn_id": "turn-1", "tool_name": "Bash"}
+    common["transcript_path"] = str(rollout)
+    replay({**common, "hook_event_name": "PreToolUse", "tool_use_id": "call_1"})
+    events = replay({**common, "hook_event_name": "Stop"})
+    ends = [event for event in events if event["event"]["type"] == "span.end"]
+    assert len(ends) == (1 if isinstance(output, str) else 0)
+    assert events[-1]["event"]["type"] == "run.end"

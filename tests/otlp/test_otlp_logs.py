@@ -109,6 +109,35 @@ def test_claude_prompt_opens_a_run_and_api_error_is_an_error() -> None:
     assert error.payload == {"message": "Overloaded", "kind": "api", "status_code": 529}
 
 
+def test_claude_assistant_response_ends_the_prompt_run() -> None:
+    """Claude Code 2.1.197 logs `assistant_response` after a prompt's last model call
+    (captured from the real CLI); OTel alone then closes its run."""
+    common = {"session.id": CLAUDE_SESSION, "prompt.id": CLAUDE_PROMPT}
+    redacted = {"event.name": "assistant_response", "response_length": 4, "response": "<REDACTED>"}
+    reply = log_record({**common, **redacted, "request_id": "req_0003", "model": "claude-opus-4-8"})
+    logged = log_record(
+        {**common, **redacted, "response": "done", "model": "claude-opus-4-8[1m]"}, at_ms=5
+    )
+    hidden, shown = mapped_events([reply, logged], "claude-code")
+    assert (hidden.type, hidden.correlation.run_id) == ("run.end", CLAUDE_PROMPT)
+    assert hidden.payload == {"status": "ok", "model": "claude-opus-4-8"}
+    assert shown.payload["output"] == "done"
+    assert shown.payload["model_raw"] == "claude-opus-4-8[1m]"
+
+
+def test_claude_api_error_it_does_not_retry_ends_the_run_as_failed() -> None:
+    common = {"session.id": CLAUDE_SESSION, "prompt.id": CLAUDE_PROMPT, "event.name": "api_error"}
+    refused = log_record(
+        {**common, "error": "scripted failure 400", "status_code": 400, "attempt": 1}
+    )
+    limited = log_record({**common, "error": "rate limited", "status_code": 429})
+    error, run_end, retried = mapped_events([refused, limited], "claude-code")
+    assert error.type == "error" and retried.type == "error"
+    assert (run_end.type, run_end.correlation.run_id) == ("run.end", CLAUDE_PROMPT)
+    assert run_end.payload["status"] == "error"
+    assert run_end.payload["error"] == "API Error: 400 scripted failure 400"
+
+
 def test_codex_events_share_the_run_opened_by_the_user_prompt() -> None:
     memory = CorrelationMemory()
     common = {"conversation.id": CODEX_SESSION, "model": "gpt-5.4"}

@@ -4,6 +4,10 @@
 //                                              OpenClaw fires no session_start; one per session:
 //                                              its event id is derived from the session id)
 //   session_start / session_end              → session.start / session.end
+//   run.end of a one-shot `agent --local`    → session.end (reason "local_turn_end") of a session
+//                                              synthesised here: that mode fires no session_end
+//                                              and the process exits after the turn; a later turn
+//                                              of the key continues the session and ends it later
 //   before_reset                             → session.end (reason "reset"): `/new`, `/reset`
 //   llm_input (first for a runId)            → run.start (input without OpenClaw's
 //                                              "[Wed 2026-12-02 00:39 UTC] " stamp; raw kept)
@@ -57,6 +61,14 @@ interface PendingAttempt {
 }
 
 const startedSessions = new BoundedMap<boolean>();
+// sessions this process started from their first hook (no session_start) and nothing ended
+const synthesisedSessions = new BoundedMap<boolean>();
+let oneShotLocal = false;
+
+/** Whether this process is a one-shot `openclaw agent --local` turn (see the header). */
+export function setOneShotLocal(on: boolean): void {
+  oneShotLocal = on;
+}
 const startedRuns = new BoundedMap<boolean>();
 const endedToolSpans = new BoundedMap<boolean>();
 const startedSpans = new BoundedMap<boolean>();
@@ -66,8 +78,9 @@ const pendingAttempts = new Map<string, PendingAttempt>();
 
 /** Forget in-memory state (tests). */
 export function resetPluginState(): void {
+  oneShotLocal = false;
   for (const attempt of pendingAttempts.values()) clearTimeout(attempt.timer);
-  for (const map of [startedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, currentRuns, pendingAttempts]) map.clear();
+  for (const map of [startedSessions, synthesisedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, currentRuns, pendingAttempts]) map.clear();
 }
 
 function text(value: unknown): string | undefined {
@@ -137,6 +150,7 @@ class PluginMapper {
 
   ensureSession(): void {
     if (!this.sessionId || startedSessions.has(this.sessionId)) return;
+    synthesisedSessions.set(this.sessionId, true);
     this.startSession({
       synthetic: true,
       agentId: text(this.ctx.agentId),
@@ -198,6 +212,7 @@ class PluginMapper {
     if (!pending.end) return;
     const error = text(pending.end.error) ?? failure;
     this.emit("run.end", { ...pending.end, status: error ? "error" : "ok", error, output: pending.end.output ?? clip(reply) }, { runId });
+    if (oneShotLocal && synthesisedSessions.has(pending.sessionId)) this.emit("session.end", { reason: "local_turn_end", synthetic: true });
   }
 }
 
@@ -259,6 +274,7 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
     m.startSession({ resumedFrom: text(m.event.resumedFrom), agentId: text(m.ctx.agentId), sessionKey: m.sessionKey });
   },
   session_end(m) {
+    if (m.sessionId) synthesisedSessions.delete(m.sessionId);
     m.emit("session.end", {
       reason: text(m.event.reason),
       messageCount: num(m.event.messageCount),
@@ -267,6 +283,7 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
     });
   },
   before_reset(m) {
+    if (m.sessionId) synthesisedSessions.delete(m.sessionId);
     m.emit("session.end", { reason: text(m.event.reason) ?? "reset" });
   },
   llm_input(m) {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 
-import plugin from "../plugin.js";
+import plugin, { isOneShotLocalRun } from "../plugin.js";
 import { settle } from "../lib/core.js";
-import { mapPluginHook, resetPluginState, settleAllNow, withoutStamp } from "../lib/plugin-mapping.js";
+import { mapPluginHook, resetPluginState, setOneShotLocal, settleAllNow, withoutStamp } from "../lib/plugin-mapping.js";
 import { isolateSpool, type Receiver, startReceiver, types } from "./receiver.js";
 
 const SESSION = "0f9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c";
@@ -180,6 +180,26 @@ describe("OpenClaw 2026.9.6 --local turns, as the real CLI sends them", () => {
     const errors = failed.filter((e) => e.event.type === "error");
     assert.equal(errors.length, 8);
     assert.deepEqual(new Set(errors.map((e) => e.correlation.span_id)), new Set(llmEnds.map((e) => e.correlation.span_id)));
+  });
+
+  it("a one-shot --local turn ends its synthesised session with the run; a gateway's does not", () => {
+    const turn = () => [
+      ...mapPluginHook("llm_input", { runId: RUN, sessionId: SESSION, ...model, prompt: "hi" }, local),
+      ...mapPluginHook("agent_end", { runId: RUN, success: true, durationMs: 10, messages: [] }, local),
+      ...mapPluginHook("llm_output", { runId: RUN, sessionId: SESSION, ...model, assistantTexts: ["ok"], lastAssistant: { usage, stopReason: "stop" } }, local),
+    ];
+    setOneShotLocal(true);
+    const events = turn();
+    assert.deepEqual(types(events), ["session.start", "run.start", "metric.snapshot", "run.end", "session.end"]);
+    assert.equal(events[4].payload.reason, "local_turn_end");
+    assert.equal(events[4].correlation.session_id, SESSION);
+    resetPluginState();
+    mapPluginHook("session_start", { sessionId: SESSION }, local); // OpenClaw's own start: its own end
+    assert.ok(!types(turn()).includes("session.end"));
+    resetPluginState(); // not one-shot any more
+    assert.ok(!types(turn()).includes("session.end"));
+    assert.ok(isOneShotLocalRun(["node", "openclaw", "agent", "--local", "--message", "hi"]));
+    assert.ok(!isOneShotLocalRun(["node", "openclaw", "gateway"]));
   });
 
   it("a command that exits non-zero is a failed tool call", () => {

@@ -45,6 +45,10 @@ CLAUDE_CODE = ToolSpec(
         Hook("PostCompact"),
         Hook("Stop"),
         Hook("StopFailure"),
+        Hook("TaskCreated"),  # the session's task list: a `task` span until TaskCompleted
+        Hook("TaskCompleted"),
+        Hook("Elicitation"),  # an MCP server asks the user for input: waiting for a human
+        Hook("ElicitationResult"),
     ),
     timeout=10,
     home=".claude",

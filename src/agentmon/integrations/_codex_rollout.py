@@ -117,8 +117,9 @@ TAIL_BYTES = 1 << 20  # a tool hook looks this far back for its call; a call is 
 
 def tool_call_records(path: str, call_id: str) -> Record:
     """What the rollout's last `TAIL_BYTES` say of tool call `call_id`: its tool ``name``
-    (the model's ``function_call``) and, once it ran, ``exit_code`` and ``status`` (the
-    ``CommandExecution`` item, written before Codex fires PostToolUse). {} if none."""
+    (the model's ``function_call``), once it ran, ``exit_code`` and ``status`` (the
+    ``CommandExecution`` item, written before Codex fires PostToolUse), and the ``output``
+    the model was given (``function_call_output``: a refusal too). {} if none."""
     found: Record = {}
     for record in _recent_records(path, call_id):
         found.update(_call_facts(record, call_id))
@@ -164,6 +165,8 @@ def _call_facts(record: Record, call_id: str) -> Record:
         return {}
     if payload.get("type") == "function_call" and payload.get("call_id") == call_id:
         return {"name": payload.get("name")}
+    if payload.get("type") == "function_call_output" and payload.get("call_id") == call_id:
+        return {"output": payload.get("output")}
     item = payload.get("item") if payload.get("type") == "item_completed" else None
     if isinstance(item, dict) and item.get("id") == call_id:
         facts = {"status": item.get("status"), "exit_code": item.get("exit_code")}

@@ -292,6 +292,77 @@ def _notification(tracker: Tracker, payload: Payload) -> None:
         tracker.waiting(str(kind), message)
 
 
+def _task_created(tracker: Tracker, payload: Payload) -> None:
+    """A task of the session's task list (``task_id``), open until ``TaskCompleted``."""
+    tracker.start_span(
+        _task_key(payload),
+        kind="task",
+        name=payload.get("task_subject"),
+        run_id=_prompt_run(tracker, payload),
+        input=clip(payload.get("task_description")),
+        task_id=payload.get("task_id"),
+        teammate_name=payload.get("teammate_name"),
+        team_name=payload.get("team_name"),
+        once=bool(payload.get("task_id")),
+    )
+
+
+def _task_completed(tracker: Tracker, payload: Payload) -> None:
+    tracker.end_span(
+        _task_key(payload),
+        kind="task",
+        name=payload.get("task_subject"),
+        run_id=_prompt_run(tracker, payload),
+        task_id=payload.get("task_id"),
+        teammate_name=payload.get("teammate_name"),
+        once=bool(payload.get("task_id")),
+    )
+
+
+def _task_key(payload: Payload) -> str:
+    return f"task:{payload.get('task_id') or payload.get('task_subject')}"
+
+
+# an MCP server's request for input: `accept` answers it, `decline`/`cancel` refuse it
+ELICITATION_STATUSES = {"accept": "ok", "decline": "denied", "cancel": "cancelled"}
+
+
+def _elicitation(tracker: Tracker, payload: Payload) -> None:
+    """An MCP server asks the user for input: a span until ``ElicitationResult``, and the
+    session waits for a human meanwhile (as the ``elicitation_dialog`` notification says)."""
+    message = payload.get("message")
+    tracker.start_span(
+        _elicitation_key(payload),
+        kind="elicitation",
+        name=payload.get("mcp_server_name"),
+        run_id=_prompt_run(tracker, payload),
+        input=clip(message),
+        mode=payload.get("mode"),
+        url=payload.get("url"),
+        requested_schema=clip(payload.get("requested_schema")),
+    )
+    tracker.waiting("elicitation_dialog", message if isinstance(message, str) else None)
+
+
+def _elicitation_result(tracker: Tracker, payload: Payload) -> None:
+    action = str(payload.get("action") or "")
+    status = ELICITATION_STATUSES.get(action, "ok")
+    tracker.end_span(
+        _elicitation_key(payload),
+        kind="elicitation",
+        name=payload.get("mcp_server_name"),
+        status=status,
+        run_id=_prompt_run(tracker, payload),
+        action=action or None,
+        output=clip(payload.get("content")),
+        error=None if status == "ok" else f"elicitation {action}d by the user",
+    )
+
+
+def _elicitation_key(payload: Payload) -> str:
+    return f"elicitation:{payload.get('elicitation_id') or payload.get('mcp_server_name')}"
+
+
 def _older_notification_type(message: object) -> str:
     """Builds without ``notification_type`` notify only to ask permission or for input."""
     return "permission_prompt" if "permission" in str(message).lower() else "idle_prompt"
@@ -314,6 +385,10 @@ _HANDLERS: dict[str, Callable[[Tracker, Payload], None]] = {
     "PostCompact": _post_compact,
     "Notification": _notification,
     "PermissionRequest": claude_format.permission_request,
+    "TaskCreated": _task_created,
+    "TaskCompleted": _task_completed,
+    "Elicitation": _elicitation,
+    "ElicitationResult": _elicitation_result,
 }
 
 

@@ -119,6 +119,7 @@ def _finish_turn(tracker: Tracker, payload: Payload, *, status: str, **extra: ob
     if turn is None and not tracker.run_id and not usage:
         return
     closing = tracker.ensure_run(turn)
+    _close_refused_tools(tracker, payload)
     tracker.end_run(
         turn,
         status=status,
@@ -129,6 +130,36 @@ def _finish_turn(tracker: Tracker, payload: Payload, *, status: str, **extra: ob
     rollout = payload.get("transcript_path")
     if not (isinstance(rollout, str) and rollout and pick_up_usage(tracker, rollout, closing)):
         tracker.usage(usage, run_id=closing, model=payload.get("model"))
+
+
+REFUSAL_MARKERS = ("reject", "denied", "not approved")
+
+
+def _close_refused_tools(tracker: Tracker, payload: Payload) -> None:
+    """Tool calls the turn leaves open never got PostToolUse: the model was answered without
+    running them. `codex exec` refuses a call asking to leave the sandbox ("approval policy
+    is Never; reject command …", its only trace is the rollout's ``function_call_output``):
+    such a call is closed as denied with that text; one answered otherwise closes as it was
+    answered; one with no answer is left to the session's end."""
+    rollout = payload.get("transcript_path")
+    if not (isinstance(rollout, str) and rollout):
+        return
+    for key, opened in list(tracker.state["spans"].items()):
+        call_id = key.removeprefix("tool:")
+        if opened.get("kind") != "tool" or call_id == key:
+            continue
+        answer = tool_call_records(rollout, call_id).get("output")
+        if not isinstance(answer, str):
+            continue
+        refused = any(marker in answer.lower() for marker in REFUSAL_MARKERS)
+        claude_format.end_tool(
+            tracker,
+            {"tool_use_id": call_id, "tool_name": opened.get("name"), "tool_response": answer},
+            status="denied" if refused else "ok",
+            error=clip(answer) if refused else None,
+            run_id=opened.get("run"),
+            error_kind="permission_denied",
+        )
 
 
 def _stop(tracker: Tracker, payload: Payload) -> None:

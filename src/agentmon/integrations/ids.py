@@ -4,8 +4,9 @@ the public door to them for code outside `integrations`."""
 
 from __future__ import annotations
 
+from agentmon.integrations._claude_format import split_model
 from agentmon.integrations._claude_transcript import FRAMEWORK as CLAUDE_FRAMEWORK
 from agentmon.integrations._claude_transcript import llm_call_ids
 from agentmon.integrations._hookio import derived_id
 
-__all__ = ["CLAUDE_FRAMEWORK", "derived_id", "llm_call_ids"]
+__all__ = ["CLAUDE_FRAMEWORK", "derived_id", "llm_call_ids", "split_model"]

@@ -17,7 +17,7 @@ from agentmon.events import Envelope, EventType
 from agentmon.integrations.codex import exit_code_in
 from agentmon.integrations.ids import CLAUDE_FRAMEWORK as CLAUDE
 from agentmon.integrations.ids import derived_id as hook_derived_id
-from agentmon.integrations.ids import llm_call_ids
+from agentmon.integrations.ids import llm_call_ids, split_model
 from agentmon.otlp.attributes import (
     Attributes,
     as_bool,
@@ -236,8 +236,40 @@ def with_hook_error_id(
     return events
 
 
+# Claude Code logs its turn's end as `assistant_response` (2.1.x: after the last model call of
+# the prompt); a call refused for good (a 4xx it does not retry) ends the turn too. Without them
+# a run fed by OTel alone would stay open. With hooks as well, the hook's `run.end` and this
+# one close the same run (`prompt.id`); fields this one lacks keep the hook's values.
+
+REDACTED = "<REDACTED>"  # what Claude Code logs instead of the text unless told to log it
+RETRIED_STATUSES = frozenset({408, 409, 429})
+
+
+def claude_turn_end(view: LogView, status: str, error: str | None = None) -> list[Envelope]:
+    run_id = view.text("prompt.id")
+    response = view.text("response")
+    model, model_raw = split_model(view.text("model"))
+    payload = {
+        "status": status,
+        "error": error,
+        "output": response if response != REDACTED else None,
+        "model": model,
+        "model_raw": model_raw,
+    }
+    return [make_event(EventType.RUN_END, view.place(run_id), view.ts, payload)]
+
+
+def claude_assistant_response(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    return claude_turn_end(view, "ok")
+
+
 def claude_api_error(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
-    return api_error(view, view.text("prompt.id"), view.text("error"), "api")
+    message = view.text("error")
+    events = api_error(view, view.text("prompt.id"), message, "api")
+    status = view.count("status_code")
+    if status is not None and 400 <= status < 500 and status not in RETRIED_STATUSES:
+        events += claude_turn_end(view, "error", f"API Error: {status} {message or ''}".strip())
+    return events
 
 
 # Codex: `conversation.id` is the session; `codex.user_prompt` opens the current run.
@@ -496,6 +528,7 @@ HANDLERS: dict[str, Handler] = {
     "claude_code.api_request": claude_api_request,
     "claude_code.tool_result": claude_tool_result,
     "claude_code.api_error": claude_api_error,
+    "claude_code.assistant_response": claude_assistant_response,
     "codex.conversation_starts": codex_conversation_starts,
     "codex.user_prompt": codex_user_prompt,
     "codex.sse_event": codex_sse_event,

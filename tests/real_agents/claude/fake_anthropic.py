@@ -8,6 +8,8 @@ scripted session: the latest user text names what the model does next.
 - ``AGENT <prompt>``: an ``Agent`` (sub-agent) call with `<prompt>` (inside the sub-agent the
   prompt is answered like any other);
 - ``FAIL <status>``: an API error with that HTTP status;
+- ``TASK <subject>``: a ``TaskCreate`` call, then a ``TaskUpdate`` marking task 1 completed,
+  then the text ``done``;
 - anything else: the text ``ok``.
 
 Requests without tools (title generation, quota probes) get a short text. Every request is
@@ -17,62 +19,75 @@ kept in ``requests`` (path, body) and every streamed response's usage in ``respo
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.real_agents.fake_server import FakeModelServer, named_events, send_json, send_sse
 
 INPUT_TOKENS = 120
 CACHE_READ_TOKENS = 40
 OUTPUT_TOKENS = 9
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeModelServer):
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
+        super().__init__()
         self.responses: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.root_url
 
-    def __enter__(self) -> FakeAnthropic:
-        self.thread.start()
-        return self
+    def on_get(self, handler: BaseHTTPRequestHandler) -> None:
+        send_json(handler, 404, {"type": "error", "error": {"type": "not_found_error"}})
 
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def on_post(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        if not handler.path.startswith("/v1/messages") or "count_tokens" in handler.path:
+            send_json(handler, 200, {"input_tokens": INPUT_TOKENS})
+            return
+        status, answer = self.reply(body)
+        if isinstance(answer, dict):
+            send_json(handler, status, answer)
+            return
+        request_id = {"request-id": f"req_{len(self.requests):04d}"}
+        send_sse(handler, named_events(answer), headers=request_id)
 
     def reply(self, body: dict[str, Any]) -> tuple[int, list[dict[str, Any]] | dict[str, Any]]:
         """(HTTP status, SSE events or an error body) for one request."""
-        with self.lock:
-            number = len(self.requests)
-            self.requests.append(body)
+        number = self.record(body)
         model = str(body.get("model") or "claude-sonnet-4-6")
         last = _last_user_block(body.get("messages") or [])
         if not body.get("tools"):
             return 200, self._message(number, model, [{"type": "text", "text": "Title"}])
         if last.get("type") == "tool_result":
+            word, _, rest = _directive(_last_prompt_text(body.get("messages") or []))
+            results = _tool_results_since_prompt(body.get("messages") or [])
+            if word == "TASK" and results == 1:
+                update = _tool_use(number, "TaskUpdate", {"taskId": "1", "status": "completed"})
+                return 200, self._message(number, model, [update], stop="tool_use")
             return 200, self._message(number, model, [{"type": "text", "text": "done"}])
         text = str(last.get("text") or "")
         word, _, rest = _directive(text)
+        if word == "TASK":
+            task = {"subject": rest, "description": f"scripted task: {rest}"}
+            return 200, self._message(
+                number, model, [_tool_use(number, "TaskCreate", task)], "tool_use"
+            )
         if word == "FAIL":
             status = int(rest or 400)
             error = {"type": "invalid_request_error", "message": f"scripted failure {status}"}
             return status, {"type": "error", "error": error}
         if word == "RUN":
-            tool: dict[str, Any] = {"type": "tool_use", "id": f"toolu_{number:04d}"}
-            tool.update(name="Bash", input={"command": rest, "description": "scripted command"})
-            return 200, self._message(number, model, [tool], stop="tool_use")
+            command = {"command": rest, "description": "scripted command"}
+            return 200, self._message(
+                number, model, [_tool_use(number, "Bash", command)], "tool_use"
+            )
         if word == "AGENT":
             agent = {"description": "scripted sub-agent", "prompt": rest}
             agent["subagent_type"] = "general-purpose"
-            tool = {"type": "tool_use", "id": f"toolu_{number:04d}", "name": "Agent"}
-            tool["input"] = agent
-            return 200, self._message(number, model, [tool], stop="tool_use")
+            return 200, self._message(
+                number, model, [_tool_use(number, "Agent", agent)], "tool_use"
+            )
         return 200, self._message(number, model, [{"type": "text", "text": "ok"}])
 
     def _message(
@@ -116,6 +131,10 @@ class FakeAnthropic:
         return events
 
 
+def _tool_use(number: int, name: str, tool_input: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tool_use", "id": f"toolu_{number:04d}", "name": name, "input": tool_input}
+
+
 def _block_events(index: int, block: dict[str, Any]) -> list[dict[str, Any]]:
     start: dict[str, Any]
     if block["type"] == "text":
@@ -149,57 +168,42 @@ def _last_user_block(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return {}
 
 
+def _user_texts(message: dict[str, Any]) -> list[str]:
+    content = message.get("content")
+    if isinstance(content, str):
+        return [content]
+    blocks = [b for b in content or [] if isinstance(b, dict) and b.get("type") == "text"]
+    return [str(b.get("text", "")) for b in blocks]
+
+
+def _last_prompt_text(messages: list[dict[str, Any]]) -> str:
+    """The last user text naming a directive (the prompt of the current turn)."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        for text in reversed(_user_texts(message)):
+            if _directive(text)[0]:
+                return text
+    return ""
+
+
+def _tool_results_since_prompt(messages: list[dict[str, Any]]) -> int:
+    count = 0
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        if any(_directive(text)[0] for text in _user_texts(message)):
+            break
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else []
+        count += sum(1 for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result")
+    return count
+
+
 def _directive(text: str) -> tuple[str, str, str]:
-    """The first line of `text` starting with RUN/AGENT/FAIL, split; ('', '', '') if none."""
+    """The first line of `text` starting with a directive word, split; ('', '', '') if none."""
     for line in text.splitlines():
         word, sep, rest = line.strip().partition(" ")
-        if word in ("RUN", "AGENT", "FAIL"):
+        if word in ("RUN", "AGENT", "FAIL", "TASK"):
             return word, sep, rest.strip()
     return "", "", ""
-
-
-def _handler_for(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_HEAD(self) -> None:
-            self.send_response(200)
-            self.send_header("content-length", "0")
-            self.end_headers()
-
-        def do_GET(self) -> None:
-            self._json(404, {"type": "error", "error": {"type": "not_found_error"}})
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            if not self.path.startswith("/v1/messages") or "count_tokens" in self.path:
-                self._json(200, {"input_tokens": INPUT_TOKENS})
-                return
-            status, answer = fake.reply(body)
-            if isinstance(answer, dict):
-                self._json(status, answer)
-                return
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("request-id", f"req_{len(fake.requests):04d}")
-            self.send_header("connection", "close")
-            self.end_headers()
-            for event in answer:
-                data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
-                self.wfile.write(data.encode())
-                self.wfile.flush()
-            self.close_connection = True
-
-        def _json(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler

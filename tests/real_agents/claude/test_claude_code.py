@@ -12,10 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +22,7 @@ import pytest
 
 from agentmon.integrations._claude_transcript import prompt_id_run_id
 from tests.conftest import ServerProcess
+from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.claude.fake_anthropic import (
     CACHE_READ_TOKENS,
     INPUT_TOKENS,
@@ -33,6 +30,7 @@ from tests.real_agents.claude.fake_anthropic import (
     FakeAnthropic,
 )
 from tests.real_agents.installed import real_agent_bin
+from tests.real_agents.support import ended_with_runs, settled_session, tool_spans
 
 BIN = Path(sys.executable).parent
 MODEL = "claude-opus-4-8"  # what 2.1.197 asks for by default ("claude-opus-4-8[1m]" in its UI)
@@ -143,12 +141,14 @@ class Sessions:
     subagent: Result
     api_error: Result
     otel_only: Result
+    otel_api_error: Result
+    task: Result
     hooks_and_otel: Result
     compacted: Result
     prompted_allowed: Result
     prompted_denied: Result
     fake: FakeAnthropic
-    query: Callable[[str], Any]
+    query: QueryClient
     home: Path
 
 
@@ -185,11 +185,6 @@ def sessions(
     ]
     subprocess.run(install, env=env, check=True, capture_output=True, timeout=60)
 
-    def query(path: str) -> Any:
-        url = embedded_server.query_url + path
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return json.loads(answer.read())
-
     telemetry = {
         "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
         "OTEL_LOGS_EXPORTER": "otlp",
@@ -220,12 +215,14 @@ def sessions(
             subagent=claude.run("AGENT RUN echo from-sub", "--allowedTools", "Bash", "Agent"),
             api_error=claude.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
+            otel_api_error=otel.run("FAIL 400"),
+            task=claude.run("TASK write the tests", "--allowedTools", "TaskCreate", "TaskUpdate"),
             hooks_and_otel=both.run("RUN ls /nonexistent-dir", "--allowedTools", "Bash"),
             compacted=claude.run("/compact", "--resume", before.session_id),
             prompted_allowed=claude.answering("RUN touch allowed.txt", "allow"),
             prompted_denied=claude.answering("RUN touch refused.txt", "deny"),
             fake=fake,
-            query=query,
+            query=QueryClient(embedded_server.query_url),
             home=home,
         )
 
@@ -296,31 +293,8 @@ def seconds(ts: str) -> float:
 
 
 def stored(sessions: Sessions, session_id: str, runs: int) -> dict[str, Any]:
-    """The session once its `runs` runs ended and the session ended, with each run's spans."""
-    path = f"/v1/sessions/{urllib.parse.quote(session_id)}"
-    deadline = time.monotonic() + 20
-    detail: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        try:
-            detail = sessions.query(path)
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
-        else:
-            ended = [run for run in detail["runs"] if run["status"] != "running"]
-            if detail["session"]["status"] == "ended" and len(ended) >= runs:
-                break
-        time.sleep(0.1)
-    time.sleep(0.3)  # the last snapshots of the batch
-    detail = sessions.query(path)
-    for run in detail["runs"]:
-        run_detail = sessions.query(f"/v1/runs/{run['run_id']}")
-        run["spans"], run["errors"] = run_detail["spans"], run_detail["errors"]
-    return detail
-
-
-def tool_spans(detail: dict[str, Any]) -> list[Record]:
-    return [span for run in detail["runs"] for span in run["spans"] if span["kind"] == "tool"]
+    """The session once it ended with `runs` runs over, with each run's spans and errors."""
+    return settled_session(sessions.query, session_id, ended_with_runs(runs))
 
 
 def tokens_of(entity: Record) -> dict[str, int]:
@@ -430,23 +404,7 @@ def test_an_api_error_keeps_the_message_the_user_saw(sessions: Sessions) -> None
 
 def settled(sessions: Sessions, result: Result, check: Callable[[dict[str, Any]], bool]) -> Any:
     """The session detail once `check` holds (OTel batches arrive after the CLI exits)."""
-    deadline = time.monotonic() + 20
-    detail: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        try:
-            detail = sessions.query(f"/v1/sessions/{result.session_id}")
-        except urllib.error.HTTPError:
-            detail = {}
-        if detail and check(detail):
-            break
-        time.sleep(0.2)
-    assert detail, "nothing stored"
-    time.sleep(0.5)
-    detail = sessions.query(f"/v1/sessions/{result.session_id}")
-    for run in detail["runs"]:
-        run_detail = sessions.query(f"/v1/runs/{run['run_id']}")
-        run["spans"], run["errors"] = run_detail["spans"], run_detail["errors"]
-    return detail
+    return settled_session(sessions.query, result.session_id, check)
 
 
 def test_otel_only_gives_the_prompt_run_the_failed_tool_and_the_tokens(
@@ -461,6 +419,18 @@ def test_otel_only_gives_the_prompt_run_the_failed_tool_and_the_tokens(
     assert run["run_id"] == prompt_id_run_id(result.session_id, prompt_id)
     (span,) = tool_spans(detail)
     assert span["name"] == "Bash" and span["status"] == "error"
+    # the prompt's `assistant_response` closes the run: OTel alone has no Stop hook
+    assert run["status"] == "ok" and run["ended_at"] is not None
+    assert run["error_count"] == 1 and run["model"] == MODEL
+
+
+def test_otel_only_an_api_error_ends_the_run_as_failed(sessions: Sessions) -> None:
+    result = sessions.otel_api_error
+    assert result.output["is_error"] is True
+    detail = settled(sessions, result, lambda d: bool(d["runs"]) and d["runs"][0]["ended_at"])
+    (run,) = detail["runs"]
+    assert (run["status"], run["error"]) == ("error", result.output["result"])
+    assert [error["message"] for error in run["errors"]] == ["scripted failure 400"]
 
 
 def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
@@ -474,8 +444,7 @@ def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
     calls_seen = len(calls(result.transcript))
 
     def otel_names(detail: dict[str, Any]) -> set[str]:
-        query = urllib.parse.urlencode({"session_id": result.session_id, "limit": 1000})
-        events = sessions.query(f"/v1/events?{query}")["events"]
+        events = sessions.query.events(session_id=result.session_id)
         return {str((event.get("attributes") or {}).get("event.name")) for event in events}
 
     def complete(detail: dict[str, Any]) -> bool:
@@ -518,8 +487,7 @@ def test_a_permission_prompt_waits_for_a_human_then_runs_the_tool(sessions: Sess
     detail = stored(sessions, result.session_id, runs=1)
     (span,) = tool_spans(detail)
     assert span["status"] == "ok"
-    query = urllib.parse.urlencode({"session_id": result.session_id, "limit": 1000})
-    events = sessions.query(f"/v1/events?{query}")["events"]
+    events = sessions.query.events(session_id=result.session_id)
     waiting = [e for e in events if e["payload"].get("agent_state") == "waiting_for_human"]
     assert [e["payload"]["waiting_reason"] for e in waiting] == ["permission_prompt"]
     assert detail["session"]["waiting_reason"] is None or detail["session"]["status"] == "ended"
@@ -534,3 +502,15 @@ def test_a_permission_prompt_answered_no_closes_the_tool_as_denied(sessions: Ses
     assert "scripted refusal" in str(tool_result["content"])
     (run,) = detail["runs"]
     assert run["error_count"] == 1 and run["status"] == "ok"
+
+
+def test_a_task_created_then_completed_is_one_task_span(sessions: Sessions) -> None:
+    """TaskCreate then TaskUpdate(completed) fire the TaskCreated and TaskCompleted hooks."""
+    result = sessions.task
+    detail = stored(sessions, result.session_id, runs=1)
+    (run,) = detail["runs"]
+    (task,) = [span for span in run["spans"] if span["kind"] == "task"]
+    assert (task["name"], task["status"]) == ("write the tests", "ok")
+    assert task["input"] == "scripted task: write the tests"
+    assert task["ended_at"] is not None
+    assert [span["name"] for span in tool_spans(detail)] == ["TaskCreate", "TaskUpdate"]

@@ -5,6 +5,8 @@ scripted session: the latest user text names what the model does next.
 
 - ``RUN <command>``: a call of the shell tool the request offers (``exec_command`` or
   ``shell``) running `<command>`, then, once its output comes back, the text ``done``;
+- ``ESCALATE <command>``: the same call asking to run outside the sandbox
+  (``sandbox_permissions: require_escalated``), which needs the user's approval;
 - ``FAIL <status>``: an HTTP error with that status;
 - anything else: the text ``ok``.
 
@@ -14,9 +16,10 @@ Every request body is kept in ``requests`` and every response's id and usage in 
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.real_agents.fake_server import FakeModelServer, named_events, send_json, send_sse
 
 INPUT_TOKENS = 200
 CACHED_TOKENS = 50
@@ -24,31 +27,31 @@ OUTPUT_TOKENS = 12
 REASONING_TOKENS = 3
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeModelServer):
     def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
+        super().__init__()
         self.responses: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return f"{self.root_url}/v1"
 
-    def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
-        return self
+    def on_get(self, handler: BaseHTTPRequestHandler) -> None:
+        send_json(handler, 200, {"object": "list", "data": [], "models": []})
 
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def on_post(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        if not handler.path.rstrip("/").endswith("/responses"):
+            send_json(handler, 404, {"error": {"message": f"no route {handler.path}"}})
+            return
+        status, answer = self.reply(body)
+        if isinstance(answer, dict):
+            send_json(handler, status, answer)
+            return
+        send_sse(handler, named_events(answer))
 
     def reply(self, body: dict[str, Any]) -> tuple[int, list[dict[str, Any]] | dict[str, Any]]:
         """(HTTP status, SSE events or an error body) for one request."""
-        with self.lock:
-            number = len(self.requests)
-            self.requests.append(body)
+        number = self.record(body)
         items = [item for item in body.get("input") or [] if isinstance(item, dict)]
         last = items[-1] if items else {}
         if last.get("type") == "function_call_output":
@@ -58,8 +61,9 @@ class FakeOpenAI:
             status = int(rest or 400)
             error = {"message": f"scripted failure {status}", "type": "invalid_request_error"}
             return status, {"error": error}
-        if word == "RUN":
-            return 200, self._response(number, body, [_shell_call(number, body, rest)])
+        if word in ("RUN", "ESCALATE"):
+            call = _shell_call(number, body, rest, escalate=word == "ESCALATE")
+            return 200, self._response(number, body, [call])
         return 200, self._response(number, body, [_message("ok")])
 
     def _response(
@@ -100,13 +104,17 @@ def _message(text: str) -> dict[str, Any]:
     }
 
 
-def _shell_call(number: int, body: dict[str, Any], command: str) -> dict[str, Any]:
+def _shell_call(
+    number: int, body: dict[str, Any], command: str, *, escalate: bool = False
+) -> dict[str, Any]:
     names = {str(tool.get("name")) for tool in body.get("tools") or [] if isinstance(tool, dict)}
     arguments: dict[str, Any]
     if "exec_command" in names:
         name, arguments = "exec_command", {"cmd": command}
     else:
         name, arguments = "shell", {"command": ["bash", "-lc", command]}
+    if escalate:
+        arguments |= {"sandbox_permissions": "require_escalated", "justification": "scripted"}
     return {
         "type": "function_call",
         "id": f"fc_{number:04d}",
@@ -131,47 +139,6 @@ def _user_text(items: list[dict[str, Any]]) -> str:
 def _directive(text: str) -> tuple[str, str]:
     for line in text.splitlines():
         word, _, rest = line.strip().partition(" ")
-        if word in ("RUN", "FAIL"):
+        if word in ("RUN", "ESCALATE", "FAIL"):
             return word, rest.strip()
     return "", ""
-
-
-def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self._json(200, {"object": "list", "data": [], "models": []})
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            if not self.path.rstrip("/").endswith("/responses"):
-                self._json(404, {"error": {"message": f"no route {self.path}"}})
-                return
-            status, answer = fake.reply(body)
-            if isinstance(answer, dict):
-                self._json(status, answer)
-                return
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("connection", "close")
-            self.end_headers()
-            for event in answer:
-                data = f"event: {event['type']}\ndata: {json.dumps(event)}\n\n"
-                self.wfile.write(data.encode())
-                self.wfile.flush()
-            self.close_connection = True
-
-        def _json(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    return Handler

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +21,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess
+from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.codex.fake_openai import FakeOpenAI
 from tests.real_agents.installed import real_agent_bin
+from tests.real_agents.support import ended_with_runs, settled_session, tool_spans
 
 BIN = Path(sys.executable).parent
 MODEL = "gpt-5.4"
@@ -88,8 +87,10 @@ class Sessions:
     resumed: Result
     api_error: Result
     otel_only: Result
+    compacted: Result
+    denied: Result
     fake: FakeOpenAI
-    query: Callable[[str], Any]
+    query: QueryClient
 
 
 CONFIG = """model = "{model}"
@@ -132,10 +133,6 @@ def sessions(
         AGENTMON_HOOK_LOG=str(root / "hooks.log"),
     )
 
-    def query(path: str) -> Any:
-        with urllib.request.urlopen(embedded_server.query_url + path, timeout=10) as answer:
-            return json.loads(answer.read())
-
     with FakeOpenAI() as fake:
         (home / "config.toml").write_text(CONFIG.format(model=MODEL, url=fake.url))
         install = [
@@ -150,6 +147,12 @@ def sessions(
         ]
         subprocess.run(install, env=env, check=True, capture_output=True, timeout=60)
         codex = Codex(binary, home, workdir, env)
+        # a home whose tiny auto-compaction limit makes Codex compact inside the first turn
+        compact_home = root / "codex-compact-home"
+        shutil.copytree(home, compact_home)
+        config = CONFIG.format(model=MODEL, url=fake.url)
+        (compact_home / "config.toml").write_text("model_auto_compact_token_limit = 150\n" + config)
+        compacting = Codex(binary, compact_home, workdir, {**env, "CODEX_HOME": str(compact_home)})
         otel_home = root / "codex-otel-home"  # OTel export only, no hooks
         otel_home.mkdir()
         otel_config = CONFIG.format(model=MODEL, url=fake.url)
@@ -164,8 +167,10 @@ def sessions(
             resumed=codex.run("RUN echo second", first.session_id),
             api_error=codex.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir"),
+            compacted=compacting.run("RUN echo compact-me"),
+            denied=codex.run("ESCALATE touch escalated.txt"),
             fake=fake,
-            query=query,
+            query=QueryClient(embedded_server.query_url),
         )
 
 
@@ -205,6 +210,16 @@ def commands(rollout: list[Record]) -> dict[str, Record]:
     return found
 
 
+def call_outputs(rollout: list[Record]) -> dict[str, str]:
+    """call id → what the model was told of the call (`function_call_output`)."""
+    return {
+        str(record["payload"]["call_id"]): str(record["payload"]["output"])
+        for record in rollout
+        if record.get("type") == "response_item"
+        and record["payload"].get("type") == "function_call_output"
+    }
+
+
 def function_names(rollout: list[Record]) -> set[str]:
     return {
         str(record["payload"]["name"])
@@ -218,30 +233,8 @@ def function_names(rollout: list[Record]) -> set[str]:
 
 
 def stored(sessions: Sessions, session_id: str, runs: int) -> dict[str, Any]:
-    """The session once it ended with `runs` runs ended, with each run's spans and errors."""
-    path = f"/v1/sessions/{urllib.parse.quote(session_id)}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            detail = sessions.query(path)
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
-        else:
-            ended = [run for run in detail["runs"] if run["status"] != "running"]
-            if detail["session"]["status"] == "ended" and len(ended) >= runs:
-                break
-        time.sleep(0.1)
-    time.sleep(0.3)
-    detail = sessions.query(path)
-    for run in detail["runs"]:
-        run_detail = sessions.query(f"/v1/runs/{run['run_id']}")
-        run["spans"], run["errors"] = run_detail["spans"], run_detail["errors"]
-    return dict(detail)
-
-
-def tool_spans(detail: dict[str, Any]) -> list[Record]:
-    return [span for run in detail["runs"] for span in run["spans"] if span["kind"] == "tool"]
+    """The session once it ended with `runs` runs over, with each run's spans and errors."""
+    return settled_session(sessions.query, session_id, ended_with_runs(runs))
 
 
 def tokens_of(entity: Record) -> dict[str, int]:
@@ -308,23 +301,45 @@ def test_otel_only_gives_the_run_the_failed_tool_and_the_tokens(sessions: Sessio
     location) and its traces are its internals: one run, one tool span, the rollout's
     tokens, and none of the ~450 internal spans."""
     result = sessions.otel_only
-    session_id = result.session_id
-    deadline = time.monotonic() + 20
-    detail: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        try:
-            detail = sessions.query(f"/v1/sessions/{session_id}")
-        except urllib.error.HTTPError:
-            detail = {}
-        if detail and tokens_of(detail["session"]) == rollout_tokens(result.rollout):
-            break
-        time.sleep(0.2)
-    assert detail, "no session from Codex's OTel export"
-    assert tokens_of(detail["session"]) == rollout_tokens(result.rollout)
+    expected = rollout_tokens(result.rollout)
+    detail = settled_session(
+        sessions.query, result.session_id, lambda d: tokens_of(d["session"]) == expected
+    )
+    assert tokens_of(detail["session"]) == expected
     assert detail["session"]["model"] == MODEL
     (run,) = detail["runs"]
-    spans = sessions.query(f"/v1/runs/{run['run_id']}")["spans"]
-    (tool,) = spans
+    (tool,) = run["spans"]
     assert tool["kind"] == "tool" and tool["name"] == "exec_command"
     assert tool["status"] == "error" and tool["error"].startswith("exit code 2")
     assert detail["session"]["span_count"] == 1
+
+
+def test_an_auto_compaction_is_one_compaction_span_in_its_turn(sessions: Sessions) -> None:
+    """Over `model_auto_compact_token_limit` Codex compacts mid-turn (PreCompact/PostCompact
+    fire; the rollout records a `compacted` line); the summary call's tokens count too."""
+    result = sessions.compacted
+    assert [r for r in result.rollout if r.get("type") == "compacted"], "Codex did not compact"
+    detail = stored(sessions, result.session_id, runs=1)
+    (run,) = detail["runs"]
+    assert run["run_id"] == turns(result.rollout)[0] and run["status"] == "ok"
+    (compaction,) = [span for span in run["spans"] if span["kind"] == "compaction"]
+    assert compaction["status"] == "ok" and compaction["duration_ms"] >= 0
+    (tool,) = tool_spans(detail)
+    assert tool["status"] == "ok"
+    assert tokens_of(detail["session"]) == rollout_tokens(result.rollout)
+
+
+def test_a_call_asking_to_leave_the_sandbox_is_refused_and_closed_as_denied(
+    sessions: Sessions,
+) -> None:
+    """`codex exec` never asks: a `require_escalated` call is refused without running (only
+    PreToolUse fires); the rollout's answer to the model is the refusal."""
+    result = sessions.denied
+    (answer,) = call_outputs(result.rollout).values()
+    assert "reject command" in answer and not commands(result.rollout)
+    detail = stored(sessions, result.session_id, runs=1)
+    (span,) = tool_spans(detail)
+    assert (span["status"], span["error"]) == ("denied", answer)
+    (run,) = detail["runs"]
+    assert run["status"] == "ok" and run["error_count"] == 1
+    assert [error["kind"] for error in run["errors"]] == ["permission_denied"]

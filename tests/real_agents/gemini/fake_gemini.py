@@ -10,10 +10,10 @@ usage the fake reported, so tests can compare agentmon's figures with what was s
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.real_agents.fake_server import FakeModelServer, data_events, send_json, send_sse
 
 Part = dict[str, Any]
 Reply = list[list[Part]]  # chunks of parts
@@ -85,41 +85,18 @@ def usage_metadata(last: bool) -> dict[str, int]:
     }
 
 
-@dataclass
-class FakeGemini:
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
+class FakeGemini(FakeModelServer):
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.root_url
 
-    def start(self) -> FakeGemini:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                fake.answer(self, body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+    def on_post(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        self.answer(handler, body)
 
     def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         config = body.get("generationConfig") or {}
         record: dict[str, Any] = {"path": handler.path, "body": body}
-        self.requests.append(record)
+        self.record(record)
         if config.get("responseMimeType") == "application/json":
             record["kind"] = "router"
             text = json.dumps({"complexity_reasoning": "simple", "complexity_score": 5})
@@ -135,12 +112,7 @@ class FakeGemini:
                     "status": "INVALID_ARGUMENT",
                 }
             }
-            data = json.dumps(error).encode()
-            handler.send_response(400)
-            handler.send_header("content-type", "application/json")
-            handler.send_header("content-length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
+            send_json(handler, 400, error)
             return None
         script = next((s for key, s in SCRIPTS.items() if key in prompt), SCRIPTS["PLAIN"])
         step = min(_replies_so_far(body), len(script) - 1)
@@ -170,12 +142,7 @@ class FakeGemini:
                 }
             )
         if "alt=sse" in handler.path:
-            handler.send_response(200)
-            handler.send_header("content-type", "text/event-stream")
-            handler.end_headers()
-            for chunk in bodies:
-                handler.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n")
-                handler.wfile.flush()
+            send_sse(handler, data_events(bodies, end="\r\n\r\n"))
             return
         merged = {**bodies[-1]}
         merged["candidates"] = [
@@ -184,9 +151,4 @@ class FakeGemini:
                 "content": {"role": "model", "parts": [p for c in chunks for p in c]},
             }
         ]
-        data = json.dumps(merged).encode()
-        handler.send_response(200)
-        handler.send_header("content-type", "application/json")
-        handler.send_header("content-length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        send_json(handler, 200, merged)

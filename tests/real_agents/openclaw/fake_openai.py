@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.real_agents.fake_server import FakeModelServer, data_events, send_sse
 
 USAGE = {"prompt_tokens": 111, "completion_tokens": 22, "total_tokens": 133}
 REPLY = "The command printed hello."
@@ -49,40 +49,18 @@ def _delta_for(messages: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     return {"role": "assistant", "content": REPLY}, "stop"
 
 
-@dataclass
-class FakeChat:
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
+class FakeChat(FakeModelServer):
     @property
     def base_url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return f"{self.root_url}/v1"
 
-    def start(self) -> FakeChat:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                fake.answer(self, json.loads(self.rfile.read(length) or b"{}"))
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+    def on_post(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+        self.answer(handler, body)
 
     def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
         delta, finish = _delta_for(body.get("messages") or [])
-        self.requests.append({"path": handler.path, "finish": finish, "usage": dict(USAGE)})
-        base: dict[str, Any] = {"id": f"chatcmpl-{len(self.requests)}"}
+        number = self.record({"path": handler.path, "finish": finish, "usage": dict(USAGE)})
+        base: dict[str, Any] = {"id": f"chatcmpl-{number + 1}"}
         base |= {"object": "chat.completion.chunk"}
         base |= {"created": int(time.time()), "model": "fake-model"}
         chunks = [
@@ -93,10 +71,4 @@ class FakeChat:
                 "usage": USAGE,
             },
         ]
-        handler.send_response(200)
-        handler.send_header("content-type", "text/event-stream")
-        handler.end_headers()
-        for chunk in chunks:
-            handler.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-        handler.wfile.write(b"data: [DONE]\n\n")
-        handler.wfile.flush()
+        send_sse(handler, [*data_events(chunks), "data: [DONE]\n\n"])

@@ -190,16 +190,24 @@ def test_tokens_are_what_the_model_reported(world: World) -> None:
     )
 
 
-def test_a_session_is_started_once_and_stays_open_in_local_mode(world: World) -> None:
+def test_a_local_turn_starts_its_session_once_and_ends_it_with_the_turn(
+    world: World,
+) -> None:
     """`--local` fires no session_start or session_end: the plugin starts the session from
-    its first hook; nothing ends it (a later turn of the same key continues it)."""
-    detail = _session(world, world.ok)
-    starts = world.query.events(
-        session_id=detail["session"]["session_id"], event_type="session.start"
-    )
+    its first hook and ends it with the one-shot process's turn."""
+    detail = _ended_session(world, world.ok)
+    session_id = detail["session"]["session_id"]
+    starts = world.query.events(session_id=session_id, event_type="session.start")
     assert len(starts) == 1 and starts[0]["payload"]["synthetic"] is True
-    assert detail["session"]["ended_at"] is None
-    assert all(run["ended_at"] for run in detail["runs"])  # its runs do close
+    assert detail["session"]["status"] == "ended"
+    assert detail["session"]["end_reason"] == "local_turn_end"
+    (run,) = detail["runs"]
+    assert detail["session"]["ended_at"] >= run["ended_at"]
+
+
+def _ended_session(world: World, turn: Turn) -> dict[str, Any]:
+    session_id = _session(world, turn)["session"]["session_id"]
+    return world.query.wait_for_session(session_id, lambda d: d["session"]["ended_at"] is not None)
 
 
 def test_a_turn_whose_model_is_unreachable_is_one_failed_run(world: World) -> None:
@@ -216,3 +224,5 @@ def test_a_turn_whose_model_is_unreachable_is_one_failed_run(world: World) -> No
     assert {s["error"] for s in llm} == {"Connection error. (ECONNREFUSED)"}
     assert run["error_count"] == len(llm)
     assert detail["session"]["tokens"]["total"] == 0
+    ended = _ended_session(world, world.failed)["session"]
+    assert (ended["status"], ended["end_reason"]) == ("error", "local_turn_end")
