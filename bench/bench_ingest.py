@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_ingest.py --mode distributed --processors 2
     .venv/bin/python bench/bench_ingest.py --redact compare   # secret redaction's cost
     .venv/bin/python bench/bench_ingest.py --redactor-only    # µs per event, no server
+    .venv/bin/python bench/bench_ingest.py --stages           # CPU µs per event, per stage
 
 Starts the real services as subprocesses (embedded: `agentmon serve`; distributed:
 `ingest-gateway` + N `event-processor` against local NATS and a fresh PostgreSQL database),
@@ -20,6 +21,9 @@ end-to-end / raw: the share of the store's own insert rate the whole pipeline re
 both alike) and prints both medians and their ratio, and the servers' CPU time per event
 (steadier than events/s on a shared machine). `--redactor-only` times the redactor
 alone on the same events, a tool event with 2 KB of output and one carrying secrets.
+`--stages` runs the server's stages in this process on the benchmark's batches, without HTTP
+or a bus, and prints the CPU time each takes per event (CPU time, not wall time: other load
+on the machine barely moves it): where the time goes, stage by stage.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +55,10 @@ from bench.raw_insert import PostgresRaw, SQLiteRaw
 from tests.conftest import ServerProcess, admin_sql, free_port, start_agentmon, start_embedded
 
 from agentmon.events import Envelope, new_event
+from agentmon.ingest.batch import parse_batch
 from agentmon.redaction import build_redactor
+from agentmon.store.projection import project
+from agentmon.store.sqlite import SQLiteStore
 
 FRAMEWORKS = ("claude-code", "codex", "openclaw", "gemini-cli")
 
@@ -275,9 +283,15 @@ def main() -> None:
     parser.add_argument(
         "--redactor-only", action="store_true", help="time the redactor alone, in µs per event"
     )
+    parser.add_argument(
+        "--stages", action="store_true", help="CPU µs per event of each stage, in this process"
+    )
     args = parser.parse_args()
     if args.redactor_only:
         bench_redactor(args)
+        return
+    if args.stages:
+        asyncio.run(bench_stages(args))
         return
     settings = ["on", "off"] if args.redact == "compare" else [args.redact]
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-"))
@@ -367,6 +381,57 @@ def bench_redactor(args: argparse.Namespace) -> None:
                 redactor.envelope(envelope)
             timings.append((time.perf_counter() - started) / len(events) * 1e6)
         print(f"redactor, {name}: median {statistics.median(timings):.1f} µs per event")
+
+
+async def bench_stages(args: argparse.Namespace) -> None:
+    """CPU µs per event of each stage the embedded server runs, median of rounds; the store
+    write (dedupe, insert, projection, read models, search index, commit) on fresh events
+    into one SQLite file, group commits of `--batch-size` x 10 events."""
+    redactor = build_redactor()
+    group = args.batch_size * 10
+    store = SQLiteStore(Path(tempfile.mkdtemp(prefix="agentmon-stages-")) / "stages.db")
+    await store.open()
+    timings: dict[str, list[float]] = {}
+    try:
+        for _ in range(max(args.rounds, 5)):
+            bodies = make_bodies(args.batches // 5, args.batch_size)
+            count = len(bodies) * args.batch_size
+            events = cpu_timed(timings, "decode + validate", count, partial(parse_all, bodies))
+            cpu_timed(timings, "redaction", count, partial(redact_all, redactor, events))
+            cpu_timed(timings, "  projection alone", count, partial(project_all, events, group))
+            started = time.process_time()
+            for start in range(0, count, group):
+                await store.write(events[start : start + group])
+            timings.setdefault("store write (all of it)", []).append(
+                (time.process_time() - started) / count
+            )
+    finally:
+        await store.close()
+    for stage, values in timings.items():
+        print(f"{stage:26s} {statistics.median(values) * 1e6:6.2f} µs per event (CPU)")
+
+
+def cpu_timed(timings: dict[str, list[float]], stage: str, count: int, work: Any) -> Any:
+    """`work()`, its CPU time per event added to `stage`'s (this thread's only: the store's
+    own threads work only inside `store.write`, timed with the process's CPU time)."""
+    started = time.thread_time()
+    result = work()
+    timings.setdefault(stage, []).append((time.thread_time() - started) / count)
+    return result
+
+
+def parse_all(bodies: list[bytes]) -> list[Envelope]:
+    return [event for body in bodies for event in parse_batch(body).events]
+
+
+def redact_all(redactor: Any, events: list[Envelope]) -> None:
+    for event in events:
+        redactor.envelope(event)
+
+
+def project_all(events: list[Envelope], group: int) -> None:
+    for start in range(0, len(events), group):
+        project(events[start : start + group])
 
 
 def copies(payload: dict[str, Any], count: int) -> list[Envelope]:

@@ -5,7 +5,8 @@ Starts its own embedded `agentmon serve` (temporary data dir, free ports), sends
 chat spans with token usage and four execute_tool spans) from a few concurrent senders, and
 stops the clock when every request has been answered 200 (agentmon answers once the events
 are committed) and the last trace's run is visible, with all its spans, in the query API.
-Prints every round and the median, and the ratio to the rate at which the same spans' events
+Prints every round and the median, the server's CPU time per span (steadier than spans/s
+when other work shares the machine), and the ratio to the rate at which the same spans' events
 insert raw into a scratch SQLite file with the store's schema (`bench/raw_insert.py`).
 
 With `--phoenix PATH` (the `phoenix` executable of a separate venv where arize-phoenix is
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
+import psutil
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
@@ -306,20 +309,24 @@ async def measure(
 ) -> list[float]:
     rates: list[float] = []
     ratios: list[float] = []
+    cpu: list[float] = []
     async with httpx.AsyncClient(timeout=120) as client:
         await target.ready(client)
         warmup = [build_batch(time.time_ns()) for _ in range(2)]
         await target.send_round(client, warmup, args.senders)
         for number in range(1, args.rounds + 1):
             batches = [build_batch(time.time_ns()) for _ in range(batches_per_round)]
+            used = server_cpu(target)
             started = time.perf_counter()
             await target.send_round(client, batches, args.senders)
             elapsed = time.perf_counter() - started
             rate = len(batches) * SPANS_PER_BATCH / elapsed
             rates.append(rate)
+            cpu.append((server_cpu(target) - used) / (len(batches) * SPANS_PER_BATCH))
             print(
                 f"{target.name} round {number}: {len(batches) * SPANS_PER_BATCH} spans "
-                f"in {elapsed:.2f} s = {rate:,.0f} spans/s",
+                f"in {elapsed:.2f} s = {rate:,.0f} spans/s; server CPU {cpu[-1] * 1e6:.0f} µs "
+                "per span",
                 flush=True,
             )
             if raw is not None:
@@ -330,7 +337,23 @@ async def measure(
                 )
     if ratios:
         print(f"{target.name} median ratio to the raw insert rate: {statistics.median(ratios):.2f}")
+    print(f"{target.name} median server CPU: {statistics.median(cpu) * 1e6:.0f} µs per span")
     return rates
+
+
+def server_cpu(target: Target) -> float:
+    """CPU seconds the target's server (and its children) used so far: steadier than spans/s
+    on a machine other work shares."""
+    process = getattr(target, "process", None)
+    if process is None:
+        return 0.0
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        root = psutil.Process(process.pid)
+        for each in (root, *root.children(recursive=True)):
+            times = each.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def run_target(

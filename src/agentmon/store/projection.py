@@ -141,24 +141,25 @@ def _project_one(projection: Projection, event: Envelope) -> None:
     ms = ts_to_ms(event.event.ts)
     kind = event.event.type
     usage, cost = _usage_of(event)
+    counted = _usage_columns(usage, cost)
     if cost is not None:
         projection.model_calls.append((event, usage, cost))
     if kind == _OPENCLAW_SNAPSHOT:
         _project_vm(projection, event, ms)
     if event.correlation.session_id:
-        projection.add(tables.SESSIONS, _session_row(event, ms, usage, cost))
+        projection.add(tables.SESSIONS, _session_row(event, ms, counted))
         if cost is not None:
-            projection.add(tables.MODEL_USAGE, _model_usage_row(event, ms, usage, cost))
+            projection.add(tables.MODEL_USAGE, _model_usage_row(event, ms, counted))
     if cost is not None:
-        projection.add(tables.USAGE_HOUR, _usage_hour_row(event, ms, usage, cost))
+        projection.add(tables.USAGE_HOUR, _usage_hour_row(event, ms, counted))
     if event.correlation.run_id:
-        projection.add(tables.RUNS, _run_row(event, ms, usage, cost))
+        projection.add(tables.RUNS, _run_row(event, ms, counted))
     if event.correlation.span_id and kind in (_SPAN_START, _SPAN_END):
         projection.add(tables.SPANS, _span_row(event, ms))
     if kind == _ERROR:
         projection.add(tables.ERRORS, _error_row(event, ms))
-    _project_rollups(projection, event, ms, usage, cost)
-    agents.project(projection, event, ms, _usage_columns(usage, cost))
+    _project_rollups(projection, event, ms, counted)
+    agents.project(projection, event, ms, counted)
 
 
 def _usage_of(event: Envelope) -> tuple[dict[str, int], Priced | None]:
@@ -188,20 +189,21 @@ def _priced_usage(
 
 
 def _usage_columns(usage: dict[str, int], priced: Priced | None) -> dict[str, Any]:
-    return {} if priced is None else {**usage, **_cost_counts(priced)}
-
-
-def _cost_counts(priced: Priced) -> dict[str, Any]:
-    """The priced cost (None adds nothing to a sum) and which kind of call it was."""
-    return {"cost_usd": priced.cost_usd, _COUNT_OF[priced.source]: 1}
+    """What a model call adds to the sums, once per event: its non-zero token counts (a sum
+    a row leaves out counts as 0), its cost and which kind of call it was."""
+    if priced is None:
+        return {}
+    return {
+        **{name: count for name, count in usage.items() if count},
+        "cost_usd": priced.cost_usd,
+        _COUNT_OF[priced.source]: 1,
+    }
 
 
 _COUNT_OF = {"reported": "reported_calls", "estimated": "estimated_calls", "none": "unpriced_calls"}
 
 
-def _session_row(
-    event: Envelope, ms: int, usage: dict[str, int], cost: Priced | None
-) -> dict[str, Any]:
+def _session_row(event: Envelope, ms: int, counted: dict[str, Any]) -> dict[str, Any]:
     source, payload, kind = event.event.source, event.payload, event.event.type
     row: dict[str, Any] = {
         "session_id": event.correlation.session_id,
@@ -210,7 +212,7 @@ def _session_row(
         "client_id": source.client_id,
         "first_ts": ms,
         "last_ts": ms,
-        **_usage_columns(usage, cost),
+        **counted,
     }
     if payload.get("agent_state") == "waiting_for_human":
         row["waiting_reason"] = str(payload.get("waiting_reason") or "waiting")
@@ -236,35 +238,29 @@ def _session_row(
     return row
 
 
-def _model_usage_row(
-    event: Envelope, ms: int, usage: dict[str, int], cost: Priced | None
-) -> dict[str, Any]:
+def _model_usage_row(event: Envelope, ms: int, counted: dict[str, Any]) -> dict[str, Any]:
     return {
         "session_id": event.correlation.session_id,
         "model": str(event.payload.get("model") or ""),
         "framework": event.event.source.framework,
         "last_ts": ms,
         "calls": 1,
-        **_usage_columns(usage, cost),
+        **counted,
     }
 
 
-def _usage_hour_row(
-    event: Envelope, ms: int, usage: dict[str, int], cost: Priced
-) -> dict[str, Any]:
+def _usage_hour_row(event: Envelope, ms: int, counted: dict[str, Any]) -> dict[str, Any]:
     return {
         "bucket": ms // HOUR_MS * HOUR_MS,
         "session_id": event.correlation.session_id or "",
         "model": str(event.payload.get("model") or ""),
         "framework": event.event.source.framework,
         "calls": 1,
-        **_usage_columns(usage, cost),
+        **counted,
     }
 
 
-def _run_row(
-    event: Envelope, ms: int, usage: dict[str, int], cost: Priced | None
-) -> dict[str, Any]:
+def _run_row(event: Envelope, ms: int, counted: dict[str, Any]) -> dict[str, Any]:
     source, payload, kind = event.event.source, event.payload, event.event.type
     row: dict[str, Any] = {
         "run_id": event.correlation.run_id,
@@ -273,7 +269,7 @@ def _run_row(
         "host": source.host,
         "first_ts": ms,
         "last_ts": ms,
-        **_usage_columns(usage, cost),
+        **counted,
     }
     if kind == _RUN_START:
         row.update(
@@ -401,22 +397,18 @@ _ROLLUP_COUNTED: dict[str, str] = {
 
 
 def _project_rollups(
-    projection: Projection, event: Envelope, ms: int, usage: dict[str, int], cost: Priced | None
+    projection: Projection, event: Envelope, ms: int, counted: dict[str, Any]
 ) -> None:
     kind, payload = event.event.type, event.payload
     is_tool_end = kind == _SPAN_END and payload.get("kind") == "tool"
-    counts: dict[str, Any] = {"framework": event.event.source.framework, "events": 1}
-    counted = _ROLLUP_COUNTED.get(kind)
-    if counted:
-        counts[counted] = 1
+    # the model call's sums too; the cache counters in it are not rollup columns, so the
+    # merge and the upsert pass them over
+    counts: dict[str, Any] = {"framework": event.event.source.framework, "events": 1, **counted}
+    counter = _ROLLUP_COUNTED.get(kind)
+    if counter:
+        counts[counter] = 1
     if is_tool_end:
         counts["tool_calls"] = 1
-    if usage:
-        counts["total_tokens"] = usage["total_tokens"]
-        counts["input_tokens"] = usage["input_tokens"]
-        counts["output_tokens"] = usage["output_tokens"]
-    if cost is not None:
-        counts.update(_cost_counts(cost))
     projection.add(tables.ROLLUP_MINUTE, {"bucket": ms // MINUTE_MS * MINUTE_MS, **counts})
     if is_tool_end:
         duration = _number(payload.get("duration_ms"))

@@ -66,11 +66,15 @@ class Table:
         Only the columns `new` carries are visited (a missing column is a NULL, which no rule
         but LATEST lets win), so the cost follows the event, not the table's width.
         """
-        latest = [(name, order, stored.get(order)) for name, order in self._latest]
+        latest = self._latest
+        if latest:  # the order columns as stored before this row, before they are merged
+            orders = [stored.get(order) for _, order in latest]
         rule_of = self._rule_of
         for name, value in new.items():
+            if value is None:
+                continue
             rule = rule_of.get(name)
-            if rule is None or value is None:
+            if rule is None:
                 continue
             if rule is _SUM:
                 if value:
@@ -84,10 +88,11 @@ class Table:
                 old = stored.get(name)
                 if old is None or (value < old if rule is _MIN else value > old):
                     stored[name] = value
-        for name, order, stored_order in latest:
-            new_order = new.get(order)
-            if new_order is not None and (stored_order is None or new_order >= stored_order):
-                stored[name] = new.get(name)
+        if latest:
+            for (name, order), stored_order in zip(latest, orders, strict=True):
+                new_order = new.get(order)
+                if new_order is not None and (stored_order is None or new_order >= stored_order):
+                    stored[name] = new.get(name)
 
     def upsert_sql(self, dialect: str, source: str) -> str:
         """`INSERT … SELECT … FROM <source> ON CONFLICT (key) DO UPDATE SET …`."""
