@@ -2,8 +2,9 @@
 
 Write side: each new event yields at most a few documents (one per searchable field), upserted
 into `search_docs` by one statement per batch inside the write transaction (`write_sqlite`,
-`write_postgres`, each called from one place). SQLite indexes them with FTS5, PostgreSQL with a
-tsvector and GIN (migration 011); in both a word is a run of letters and digits.
+`write_postgres`, each called from one place). SQLite indexes them with FTS5 (the batch's new
+rows in one statement, migration 019), PostgreSQL with a tsvector and GIN (migration 011); in
+both a word is a run of letters and digits.
 
 Read side: a query is words and "quoted phrases", all of which must match. A word with
 punctuation in it (`config/prod.yaml`, `-rf`) matches its letter-and-digit words in sequence
@@ -189,9 +190,21 @@ def _documents_of(event: Envelope, max_chars: int) -> Iterator[Doc]:
             )
 
 
+# the rows a batch added, by their ids (above the largest before it: `id` is the rowid)
+SQLITE_INDEX_NEW = (
+    "INSERT INTO search_fts (rowid, text) SELECT id, text FROM search_docs WHERE id > ?"
+)
+
+
 def write_sqlite(conn: Any, events: list[Envelope], max_chars: int) -> None:
-    """Index the new events' text (sqlite3 connection, inside the write transaction)."""
-    conn.executemany(SQLITE_UPSERT, documents(events, max_chars))
+    """Index the new events' text (sqlite3 connection, inside the write transaction): the
+    documents, then the new ones' words into FTS5 in one statement (a changed text is
+    re-indexed by its trigger)."""
+    docs = documents(events, max_chars)
+    if docs:
+        (last_before,) = conn.execute("SELECT coalesce(max(id), 0) FROM search_docs").fetchone()
+        conn.executemany(SQLITE_UPSERT, docs)
+        conn.execute(SQLITE_INDEX_NEW, (last_before,))
 
 
 async def write_postgres(conn: asyncpg.Connection, events: list[Envelope], max_chars: int) -> None:
@@ -266,27 +279,38 @@ def tsquery(terms: list[Term]) -> str:
 
 
 # PostgreSQL first looks for the newest matches among this many newest documents (an index
-# scan by time): a common word fills a page there at once, where the GIN index would hand over
-# every one of its matches to be sorted. Only when they hold too few does the GIN query run.
+# scan by time, whatever the filters, so its cost is bounded): a common word fills a page there
+# at once, where the GIN index would hand over every one of its matches to be sorted. Only when
+# they hold too few does the GIN query run, and then the matches are sparse.
 RECENT_PROBE = 5000
 _ORDER = "ORDER BY d.ts DESC, d.doc_key DESC"
+# The filters as entries of the GIN index's second column (migration 019: the same expression),
+# so a selective filter narrows the word matches inside the index.
+FACETS = (
+    "ARRAY['k:' || d.kind, 'f:' || coalesce(d.framework, ''), 'h:' || coalesce(d.host, ''), "
+    "'s:' || coalesce(d.session_id, '')]"
+)
+_FACET_OF = (("kind", "k:"), ("framework", "f:"), ("host", "h:"), ("session_id", "s:"))
 
 
-def _filter_clauses(
+def _equal_clauses(filters: SearchFilters) -> tuple[list[str], list[Any]]:
+    """The conditions on a document's kind, framework, host and session."""
+    given = [(column, getattr(filters, column)) for column, _ in _FACET_OF]
+    return [f"d.{c} = ?" for c, v in given if v is not None], [v for _, v in given if v is not None]
+
+
+def _facet_clauses(filters: SearchFilters) -> tuple[list[str], list[Any]]:
+    """The same conditions as GIN entries the document must have (none: no clause)."""
+    entries = [f"{prefix}{v}" for c, prefix in _FACET_OF if (v := getattr(filters, c)) is not None]
+    return ([f"{FACETS} @> ?::text[]"], [entries]) if entries else ([], [])
+
+
+def _time_clauses(
     filters: SearchFilters, position: tuple[int, str] | None
 ) -> tuple[list[str], list[Any]]:
-    """The conditions on a document's columns (none on its text)."""
+    """The time range and the page's position (conditions the time index answers)."""
     clauses: list[str] = []
     params: list[Any] = []
-    for column, value in (
-        ("kind", filters.kind),
-        ("framework", filters.framework),
-        ("host", filters.host),
-        ("session_id", filters.session_id),
-    ):
-        if value is not None:
-            clauses.append(f"d.{column} = ?")
-            params.append(value)
     for clause, bound in (("d.ts >= ?", filters.from_ms), ("d.ts < ?", filters.to_ms)):
         if bound is not None:
             clauses.append(clause)
@@ -307,6 +331,13 @@ def _text_clauses(dialect: str, terms: list[Term]) -> tuple[list[str], list[Any]
     return [match] + [f"{contains}(lower(d.text), ?) > 0"] * len(exact), [expression, *exact]
 
 
+def _where(clauses: list[str]) -> str:
+    return f"WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+_COLUMNS = ", ".join(f"d.{name}" for name in _ALL_COLUMNS)
+
+
 async def search(
     store: Queries,
     dialect: str,
@@ -318,26 +349,75 @@ async def search(
 ) -> tuple[list[dict[str, Any]], bool]:
     """The matching documents newest first after `position` (ts, doc_key), and whether more
     follow."""
-    columns = ", ".join(f"d.{name}" for name in _ALL_COLUMNS)
-    where, params = _filter_clauses(filters, position)
-    text, text_params = _text_clauses(dialect, terms)
     if dialect == "postgres":
-        recent = await store.fetch(
-            f"SELECT {columns} FROM (SELECT * FROM search_docs d"
-            + "".join(f" {'AND' if i else 'WHERE'} {c}" for i, c in enumerate(where))
-            + f" {_ORDER} LIMIT ?) d WHERE {' AND '.join(text)} {_ORDER} LIMIT ?",
-            [*params, RECENT_PROBE, *text_params, limit + 1],
-        )
-        if len(recent) > limit:  # the newest matches of all are among the newest documents
-            return recent[:limit], True
-        source = "search_docs d"
+        rows = await _search_postgres(store, terms, filters, position, limit)
     else:
-        source = "search_fts JOIN search_docs d ON d.id = search_fts.rowid"
-    rows = await store.fetch(
-        f"SELECT {columns} FROM {source} WHERE {' AND '.join(text + where)} {_ORDER} LIMIT ?",
-        [*text_params, *params, limit + 1],
-    )
+        rows = await _search_sqlite(store, terms, filters, position, limit)
     return rows[:limit], len(rows) > limit
+
+
+async def _search_sqlite(
+    store: Queries,
+    terms: list[Term],
+    filters: SearchFilters,
+    position: tuple[int, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    text, text_params = _text_clauses("sqlite", terms)
+    equal, equal_params = _equal_clauses(filters)
+    time, time_params = _time_clauses(filters, position)
+    return await store.fetch(
+        f"SELECT {_COLUMNS} FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid "
+        f"{_where(text + equal + time)} {_ORDER} LIMIT ?",
+        [*text_params, *equal_params, *time_params, limit + 1],
+    )
+
+
+async def _search_postgres(
+    store: Queries,
+    terms: list[Term],
+    filters: SearchFilters,
+    position: tuple[int, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The newest documents first, then the GIN index with the filters in it; its matches are
+    taken whole (MATERIALIZED) and sorted, so the planner never walks the time index hoping for
+    matches that are not there. A named session has few documents: they are found by their
+    GIN entry alone and their words checked one by one (a common word, or a prefix matching
+    many, would cost more to look up than the session's documents)."""
+    text, text_params = _text_clauses("postgres", terms)
+    time, time_params = _time_clauses(filters, position)
+    facets, facet_params = _facet_clauses(filters)
+    if filters.session_id is not None:
+        return await _materialized(
+            store, (facets + time, facet_params + time_params), (text, text_params), limit
+        )
+    equal, equal_params = _equal_clauses(filters)
+    recent = await store.fetch(
+        f"SELECT {_COLUMNS} FROM (SELECT * FROM search_docs d {_where(time)} {_ORDER} "
+        f"LIMIT ?) d {_where(text + equal)} {_ORDER} LIMIT ?",
+        [*time_params, RECENT_PROBE, *text_params, *equal_params, limit + 1],
+    )
+    if len(recent) > limit:  # the newest matches of all are among the newest documents
+        return recent
+    return await _materialized(
+        store, (text + facets + time, text_params + facet_params + time_params), ([], []), limit
+    )
+
+
+Clauses = tuple[list[str], list[Any]]
+
+
+async def _materialized(
+    store: Queries, indexed: Clauses, then: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """Every document the `indexed` conditions find, those of them meeting `then`, newest
+    first."""
+    return await store.fetch(
+        f"WITH found AS MATERIALIZED (SELECT * FROM search_docs d {_where(indexed[0])}) "
+        f"SELECT {_COLUMNS} FROM found d {_where(then[0])} {_ORDER} LIMIT ?",
+        [*indexed[1], *then[1], limit + 1],
+    )
 
 
 # --- snippets ------------------------------------------------------------------------------

@@ -1,0 +1,15 @@
+-- Search at scale (issue 13). The GIN index takes the filters a search combines with its words
+-- (kind, framework, host, session as `k:`/`f:`/`h:`/`s:` entries of a second column), so a
+-- selective filter narrows the matches inside the index instead of on millions of rows
+-- (agentmon.store.search: FACETS must stay this expression). `id` was never read here (SQLite's
+-- FTS5 needs its rowid, PostgreSQL keys documents by doc_key): its index and sequence went
+-- with every written document, so they go.
+SET LOCAL maintenance_work_mem = '256MB';
+CREATE INDEX search_docs_match ON search_docs USING GIN (
+  words,
+  (ARRAY['k:' || kind, 'f:' || coalesce(framework, ''), 'h:' || coalesce(host, ''),
+         's:' || coalesce(session_id, '')])
+);
+DROP INDEX search_docs_words;
+ALTER TABLE search_docs DROP COLUMN id;
+ANALYZE search_docs;
