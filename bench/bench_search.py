@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_search.py                      # 10M events' worth, fresh DB
     .venv/bin/python bench/bench_search.py --events 1000000 --keep
     .venv/bin/python bench/bench_search.py --reuse postgresql://…/agentmon_bench_search_x
+    .venv/bin/python bench/bench_search.py --store sqlite --reuse postgresql://…/x --every 10
     .venv/bin/python bench/bench_search.py --write [--store sqlite]   # the index's write cost
 
 The search documents are seeded server-side (generate_series, straight into `search_docs`, in
@@ -17,6 +18,10 @@ HTTP many times; p50/p95 per query and overall are printed. `--reuse` migrates t
 first (so a new index migration is built on the kept data) and `--explain` prints each query's
 plans.
 
+`--store sqlite` copies every `--every`th document of a database this benchmark seeded into a
+fresh SQLite store (indexed as the write path indexes a batch) and measures `agentmon serve`'s
+`/v1/search` on it the same way.
+
 `--write` times `Store.write` on the events of bench_queries' sessions (78 events a session,
 batches of 1,000) into fresh stores with the search index on (`AGENTMON_SEARCH_MAX_CHARS`
 8192) and off (0), rounds alternating so the machine's other load falls on both alike, and
@@ -27,9 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import os
 import random
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -50,7 +58,13 @@ from bench.bench_queries import open_store, serve_query_api, session_events
 from tests.conftest import admin_sql, free_port
 
 from agentmon.events import Envelope
-from agentmon.store.search import DEFAULT_MAX_CHARS, SearchFilters, parse_query, search
+from agentmon.store.search import (
+    DEFAULT_MAX_CHARS,
+    SearchFilters,
+    index_sqlite,
+    parse_query,
+    search,
+)
 
 if TYPE_CHECKING:
     from agentmon.store.queries import Queries
@@ -212,6 +226,37 @@ async def explain(dsn: str) -> None:
         await store.close()
 
 
+def seed_sqlite_from(source: str, path: Path, every: int) -> int:
+    """Every `every`th document of a seeded PostgreSQL database into a fresh SQLite store;
+    documents copied."""
+    store = open_store("sqlite", str(path))
+
+    async def migrate_sqlite() -> None:
+        await store.open()
+        await store.close()
+
+    asyncio.run(migrate_sqlite())
+    dump = subprocess.run(
+        ["psql", "-q", source, "-c",
+         "COPY (SELECT doc_key, kind, ts, session_id, run_id, span_id, framework, host, tool, "
+         f"text FROM search_docs WHERE abs(hashtext(doc_key)) % {every} = 0) TO STDOUT CSV"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    docs = [
+        tuple(int(v) if i == 2 else (v or None) if i < 9 else v for i, v in enumerate(row))
+        for row in csv.reader(io.StringIO(dump))
+    ]
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        for at in range(0, len(docs), 5000):
+            conn.execute("BEGIN")
+            index_sqlite(conn, docs[at : at + 5000])
+            conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return len(docs)
+
+
 WRITE_BATCH = 1000
 
 
@@ -305,6 +350,37 @@ def bench_write(kind: str, pg: str, sessions: int, rounds: int, tmp: Path) -> No
     )
 
 
+def report(times: dict[str, list[float]], hits: dict[str, int], kind: str) -> None:
+    for label, values in times.items():
+        print(
+            f"  {label:42s} {hits[label]:3d} hits  "
+            f"p50 {statistics.median(values):7.1f} ms  p95 {p95(values):7.1f} ms"
+        )
+    every = [v for values in times.values() for v in values]
+    print(
+        f"{kind}: GET /v1/search ({len(every)} requests) "
+        f"p50 {statistics.median(every):.1f} ms  p95 {p95(every):.1f} ms "
+        f"(load average {os.getloadavg()[0]:.2f})"
+    )
+
+
+def bench_sqlite(source: str | None, every: int, rounds: int, tmp: Path) -> None:
+    if source is None:
+        raise SystemExit("--store sqlite copies from a seeded PostgreSQL database: give --reuse")
+    path = tmp / "data" / "agentmon.db"
+    path.parent.mkdir(parents=True)
+    started = time.monotonic()
+    copied = seed_sqlite_from(source, path, every)
+    print(f"sqlite: {copied:,} documents copied and indexed in {time.monotonic() - started:.0f} s")
+    port = free_port()
+    server = serve_query_api("sqlite", str(path), port, tmp)
+    try:
+        times, hits = measure(f"http://127.0.0.1:{port}", rounds)
+    finally:
+        server.stop()
+    report(times, hits, "sqlite")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -319,10 +395,14 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="the index's cost in Store.write")
     parser.add_argument("--store", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--sessions", type=int, default=300, help="--write: sessions a round")
+    parser.add_argument("--every", type=int, default=10, help="--store sqlite: share copied")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-search-"))
     if args.write:
         bench_write(args.store, args.pg, args.sessions, args.rounds, tmp)
+        return
+    if args.store == "sqlite":
+        bench_sqlite(args.reuse, args.every, args.rounds, tmp)
         return
     created = None
     target = args.reuse
@@ -350,16 +430,7 @@ def main() -> None:
             times, hits = measure(f"http://127.0.0.1:{port}", args.rounds)
         finally:
             server.stop()
-        for label, values in times.items():
-            print(
-                f"  {label:42s} {hits[label]:3d} hits  "
-                f"p50 {statistics.median(values):7.1f} ms  p95 {p95(values):7.1f} ms"
-            )
-        every = [v for values in times.values() for v in values]
-        print(
-            f"postgres: GET /v1/search ({len(every)} requests) "
-            f"p50 {statistics.median(every):.1f} ms  p95 {p95(every):.1f} ms"
-        )
+        report(times, hits, "postgres")
     finally:
         if created and not args.keep:
             admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')

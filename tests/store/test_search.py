@@ -3,6 +3,7 @@ typed, filters, paging, the per-field limit, and queries made of FTS syntax neve
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -279,9 +280,13 @@ async def test_filters_give_the_same_answer_by_any_path(
         for row in every
         if all(row[column] == value for column, value in filters.items())
     ]
-    for probe in (10_000, 1):
+    for probe, limit in itertools.product((10_000, 3, 1), (1, 20)):
         monkeypatch.setattr(search_module, "RECENT_PROBE", probe)
-        assert await keys(seeded, q, **filters) == expected
+        found, more = await search(
+            seeded, seeded.dialect, parse_query(q), SearchFilters(**filters), limit=limit
+        )
+        assert [row["doc_key"] for row in found] == expected[:limit]
+        assert more == (len(expected) > limit)
 
 
 async def test_the_fts5_index_holds_exactly_the_documents(tmp_path: Any) -> None:

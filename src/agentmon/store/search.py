@@ -200,7 +200,11 @@ def write_sqlite(conn: Any, events: list[Envelope], max_chars: int) -> None:
     """Index the new events' text (sqlite3 connection, inside the write transaction): the
     documents, then the new ones' words into FTS5 in one statement (a changed text is
     re-indexed by its trigger)."""
-    docs = documents(events, max_chars)
+    index_sqlite(conn, documents(events, max_chars))
+
+
+def index_sqlite(conn: Any, docs: list[Doc]) -> None:
+    """Upsert the documents, then put the new ones' words into FTS5 in one statement."""
     if docs:
         (last_before,) = conn.execute("SELECT coalesce(max(id), 0) FROM search_docs").fetchone()
         conn.executemany(SQLITE_UPSERT, docs)
@@ -278,10 +282,10 @@ def tsquery(terms: list[Term]) -> str:
     return " & ".join(phrases)
 
 
-# PostgreSQL first looks for the newest matches among this many newest documents (an index
-# scan by time, whatever the filters, so its cost is bounded): a common word fills a page there
-# at once, where the GIN index would hand over every one of its matches to be sorted. Only when
-# they hold too few does the GIN query run, and then the matches are sparse.
+# A search first looks for the newest matches among this many newest documents (an index scan
+# by time, whatever the words and filters, so its cost is bounded): a common word fills a page
+# there at once, where the full-text index would hand over every one of its matches to be
+# sorted. Only when they hold too few does the index query run, and then the matches are sparse.
 RECENT_PROBE = 5000
 _ORDER = "ORDER BY d.ts DESC, d.doc_key DESC"
 # The filters as entries of the GIN index's second column (migration 019: the same expression),
@@ -293,21 +297,22 @@ FACETS = (
 _FACET_OF = (("kind", "k:"), ("framework", "f:"), ("host", "h:"), ("session_id", "s:"))
 
 
-def _equal_clauses(filters: SearchFilters) -> tuple[list[str], list[Any]]:
+Clauses = tuple[list[str], list[Any]]  # SQL conditions and their parameters, in order
+
+
+def _equal_clauses(filters: SearchFilters) -> Clauses:
     """The conditions on a document's kind, framework, host and session."""
     given = [(column, getattr(filters, column)) for column, _ in _FACET_OF]
     return [f"d.{c} = ?" for c, v in given if v is not None], [v for _, v in given if v is not None]
 
 
-def _facet_clauses(filters: SearchFilters) -> tuple[list[str], list[Any]]:
+def _facet_clauses(filters: SearchFilters) -> Clauses:
     """The same conditions as GIN entries the document must have (none: no clause)."""
     entries = [f"{prefix}{v}" for c, prefix in _FACET_OF if (v := getattr(filters, c)) is not None]
     return ([f"{FACETS} @> ?::text[]"], [entries]) if entries else ([], [])
 
 
-def _time_clauses(
-    filters: SearchFilters, position: tuple[int, str] | None
-) -> tuple[list[str], list[Any]]:
+def _time_clauses(filters: SearchFilters, position: tuple[int, str] | None) -> Clauses:
     """The time range and the page's position (conditions the time index answers)."""
     clauses: list[str] = []
     params: list[Any] = []
@@ -321,12 +326,15 @@ def _time_clauses(
     return clauses, params
 
 
-def _text_clauses(dialect: str, terms: list[Term]) -> tuple[list[str], list[Any]]:
+_FTS5_MATCH = "d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)"
+
+
+def _text_clauses(dialect: str, terms: list[Term]) -> Clauses:
     """The index match and each term's as-typed check."""
     if dialect == "postgres":
         match, expression, contains = "d.words @@ to_tsquery('simple', ?)", tsquery(terms), "strpos"
     else:
-        match, expression, contains = "search_fts MATCH ?", fts5_match(terms), "instr"
+        match, expression, contains = _FTS5_MATCH, fts5_match(terms), "instr"
     exact = [t.exact for t in terms if t.exact is not None]
     return [match] + [f"{contains}(lower(d.text), ?) > 0"] * len(exact), [expression, *exact]
 
@@ -348,64 +356,71 @@ async def search(
     limit: int = 20,
 ) -> tuple[list[dict[str, Any]], bool]:
     """The matching documents newest first after `position` (ts, doc_key), and whether more
-    follow."""
-    if dialect == "postgres":
-        rows = await _search_postgres(store, terms, filters, position, limit)
-    else:
-        rows = await _search_sqlite(store, terms, filters, position, limit)
+    follow: the newest documents first (on PostgreSQL not when a session is named), then the
+    full-text index."""
+    text = _text_clauses(dialect, terms)
+    time = _time_clauses(filters, position)
+    rows: list[dict[str, Any]] = []
+    if dialect != "postgres" or filters.session_id is None:
+        rows = await _recent(store, dialect, text, _equal_clauses(filters), time, limit)
+    if len(rows) <= limit:  # else the newest matches of all are among the newest documents
+        if dialect == "postgres":
+            rows = await _indexed_postgres(store, text, filters, time, limit)
+        else:
+            rows = await _indexed_sqlite(store, text, _equal_clauses(filters), time, limit)
     return rows[:limit], len(rows) > limit
 
 
-async def _search_sqlite(
-    store: Queries,
-    terms: list[Term],
-    filters: SearchFilters,
-    position: tuple[int, str] | None,
-    limit: int,
+async def _recent(
+    store: Queries, dialect: str, text: Clauses, equal: Clauses, time: Clauses, limit: int
 ) -> list[dict[str, Any]]:
-    text, text_params = _text_clauses("sqlite", terms)
-    equal, equal_params = _equal_clauses(filters)
-    time, time_params = _time_clauses(filters, position)
-    return await store.fetch(
-        f"SELECT {_COLUMNS} FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid "
-        f"{_where(text + equal + time)} {_ORDER} LIMIT ?",
-        [*text_params, *equal_params, *time_params, limit + 1],
-    )
-
-
-async def _search_postgres(
-    store: Queries,
-    terms: list[Term],
-    filters: SearchFilters,
-    position: tuple[int, str] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """The newest documents first, then the GIN index with the filters in it; its matches are
-    taken whole (MATERIALIZED) and sorted, so the planner never walks the time index hoping for
-    matches that are not there. A named session has few documents: they are found by their
-    GIN entry alone and their words checked one by one (a common word, or a prefix matching
-    many, would cost more to look up than the session's documents)."""
-    text, text_params = _text_clauses("postgres", terms)
-    time, time_params = _time_clauses(filters, position)
-    facets, facet_params = _facet_clauses(filters)
-    if filters.session_id is not None:
-        return await _materialized(
-            store, (facets + time, facet_params + time_params), (text, text_params), limit
+    """The matches among the RECENT_PROBE newest documents (in the time range): a walk of the
+    time index whose cost is bounded whatever the words and filters. SQLite takes the
+    documents from the Nth newest one's time on (its time index holds no doc_key, and a row
+    read whole costs more there), each checked against FTS5's matches (`+`: SQLite must not
+    start from those)."""
+    if dialect == "postgres":
+        sql = (
+            f"SELECT {_COLUMNS} FROM (SELECT * FROM search_docs d {_where(time[0])} {_ORDER} "
+            f"LIMIT ?) d {_where(text[0] + equal[0])} {_ORDER} LIMIT ?"
         )
-    equal, equal_params = _equal_clauses(filters)
-    recent = await store.fetch(
-        f"SELECT {_COLUMNS} FROM (SELECT * FROM search_docs d {_where(time)} {_ORDER} "
-        f"LIMIT ?) d {_where(text + equal)} {_ORDER} LIMIT ?",
-        [*time_params, RECENT_PROBE, *text_params, *equal_params, limit + 1],
+        return await store.fetch(sql, [*time[1], RECENT_PROBE, *text[1], *equal[1], limit + 1])
+    newest = (
+        f"d.ts >= (SELECT min(ts) FROM (SELECT d.ts FROM search_docs d {_where(time[0])} "
+        "ORDER BY d.ts DESC LIMIT ?))"
     )
-    if len(recent) > limit:  # the newest matches of all are among the newest documents
-        return recent
-    return await _materialized(
-        store, (text + facets + time, text_params + facet_params + time_params), ([], []), limit
+    checks = ["+" + text[0][0], *text[0][1:]]
+    sql = f"SELECT {_COLUMNS} FROM search_docs d {_where([newest, *checks, *equal[0], *time[0]])}"
+    params = [*time[1], RECENT_PROBE, *text[1], *equal[1], *time[1], limit + 1]
+    return await store.fetch(f"{sql} {_ORDER} LIMIT ?", params)
+
+
+async def _indexed_sqlite(
+    store: Queries, text: Clauses, equal: Clauses, time: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """FTS5's matches, filtered and sorted."""
+    return await store.fetch(
+        f"SELECT {_COLUMNS} FROM search_docs d {_where(text[0] + equal[0] + time[0])} "
+        f"{_ORDER} LIMIT ?",
+        [*text[1], *equal[1], *time[1], limit + 1],
     )
 
 
-Clauses = tuple[list[str], list[Any]]
+async def _indexed_postgres(
+    store: Queries, text: Clauses, filters: SearchFilters, time: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """The GIN index with the filters in it; its matches are taken whole (MATERIALIZED) and
+    sorted, so the planner never walks the time index hoping for matches that are not there. A
+    named session has few documents: they are found by their GIN entry alone and their words
+    checked one by one (a common word, or a prefix of many, costs more to look up)."""
+    facets = _facet_clauses(filters)
+    if filters.session_id is not None:
+        return await _materialized(store, _and(facets, time), text, limit)
+    return await _materialized(store, _and(text, facets, time), ([], []), limit)
+
+
+def _and(*parts: Clauses) -> Clauses:
+    return [c for part in parts for c in part[0]], [p for part in parts for p in part[1]]
 
 
 async def _materialized(
