@@ -356,12 +356,12 @@ async def search(
     limit: int = 20,
 ) -> tuple[list[dict[str, Any]], bool]:
     """The matching documents newest first after `position` (ts, doc_key), and whether more
-    follow: the newest documents first (on PostgreSQL not when a session is named), then the
-    full-text index."""
+    follow: the newest documents first (not when a session is named: its documents are few,
+    and likely not among the newest), then the full-text index."""
     text = _text_clauses(dialect, terms)
     time = _time_clauses(filters, position)
     rows: list[dict[str, Any]] = []
-    if dialect != "postgres" or filters.session_id is None:
+    if filters.session_id is None:
         rows = await _recent(store, dialect, text, _equal_clauses(filters), time, limit)
     if len(rows) <= limit:  # else the newest matches of all are among the newest documents
         if dialect == "postgres":
