@@ -58,13 +58,7 @@ from bench.bench_queries import open_store, serve_query_api, session_events
 from tests.conftest import admin_sql, free_port
 
 from agentmon.events import Envelope
-from agentmon.store.search import (
-    DEFAULT_MAX_CHARS,
-    SearchFilters,
-    index_sqlite,
-    parse_query,
-    search,
-)
+from agentmon.store.search import DEFAULT_MAX_CHARS, SearchFilters, parse_query, search
 
 if TYPE_CHECKING:
     from agentmon.store.queries import Queries
@@ -229,6 +223,8 @@ async def explain(dsn: str) -> None:
 def seed_sqlite_from(source: str, path: Path, every: int) -> int:
     """Every `every`th document of a seeded PostgreSQL database into a fresh SQLite store;
     documents copied."""
+    from agentmon.store.search import index_sqlite  # (--write runs against older trees too)
+
     store = open_store("sqlite", str(path))
 
     async def migrate_sqlite() -> None:
