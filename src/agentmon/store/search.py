@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from agentmon.events import Envelope, EventType, ts_to_ms
@@ -362,7 +362,8 @@ async def search(
     time = _time_clauses(filters, position)
     rows: list[dict[str, Any]] = []
     if filters.session_id is None:
-        rows = await _recent(store, dialect, text, _equal_clauses(filters), time, limit)
+        recent = _recent_postgres if dialect == "postgres" else _recent_sqlite
+        rows = await recent(store, text, filters, time, limit)
     if len(rows) <= limit:  # else the newest matches of all are among the newest documents
         if dialect == "postgres":
             rows = await _indexed_postgres(store, text, filters, time, limit)
@@ -371,24 +372,32 @@ async def search(
     return rows[:limit], len(rows) > limit
 
 
-async def _recent(
-    store: Queries, dialect: str, text: Clauses, equal: Clauses, time: Clauses, limit: int
+async def _recent_postgres(
+    store: Queries, text: Clauses, filters: SearchFilters, time: Clauses, limit: int
 ) -> list[dict[str, Any]]:
-    """The matches among the RECENT_PROBE newest documents (in the time range): a walk of the
-    time index whose cost is bounded whatever the words and filters. SQLite takes the
-    documents from the Nth newest one's time on (its time index holds no doc_key, and a row
-    read whole costs more there), each checked against FTS5's matches (`+`: SQLite must not
-    start from those)."""
-    if dialect == "postgres":
-        sql = (
-            f"SELECT {_COLUMNS} FROM (SELECT * FROM search_docs d {_where(time[0])} {_ORDER} "
-            f"LIMIT ?) d {_where(text[0] + equal[0])} {_ORDER} LIMIT ?"
-        )
-        return await store.fetch(sql, [*time[1], RECENT_PROBE, *text[1], *equal[1], limit + 1])
+    """The matches among the RECENT_PROBE newest documents (in the time range; of the host, if
+    one is named, by its own time index, migration 019: hosts are many, so the newest documents
+    of all hold few of one host's): a walk whose cost is bounded whatever the words."""
+    host = (["d.host = ?"], [filters.host]) if filters.host is not None else ([], [])
+    newest, equal = _and(host, time), _equal_clauses(replace(filters, host=None))
+    return await store.fetch(
+        f"SELECT {_COLUMNS} FROM (SELECT * FROM search_docs d {_where(newest[0])} {_ORDER} "
+        f"LIMIT ?) d {_where(text[0] + equal[0])} {_ORDER} LIMIT ?",
+        [*newest[1], RECENT_PROBE, *text[1], *equal[1], limit + 1],
+    )
+
+
+async def _recent_sqlite(
+    store: Queries, text: Clauses, filters: SearchFilters, time: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """The same on SQLite: the documents from the Nth newest one's time on (its time index
+    holds no doc_key, and a row read whole costs more there), each checked against FTS5's
+    matches (`+`: SQLite must not start from those)."""
     newest = (
         f"d.ts >= (SELECT min(ts) FROM (SELECT d.ts FROM search_docs d {_where(time[0])} "
         "ORDER BY d.ts DESC LIMIT ?))"
     )
+    equal = _equal_clauses(filters)
     checks = ["+" + text[0][0], *text[0][1:]]
     sql = f"SELECT {_COLUMNS} FROM search_docs d {_where([newest, *checks, *equal[0], *time[0]])}"
     params = [*time[1], RECENT_PROBE, *text[1], *equal[1], *time[1], limit + 1]
