@@ -342,3 +342,28 @@ async def test_postgres_answers_filters_inside_the_gin_index(
         plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + numbered(sql), *params))
     assert "search_docs_match" in plan
     assert "Index Cond: ((words @@" in plan and "{k:error,h:ci-runner}" in plan
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [(SearchFilters(host="laptop"), "search_docs_host_ts"),
+     (SearchFilters(kind="error"), "search_docs_errors_ts"),
+     (SearchFilters(kind="prompt"), "search_docs_ts")],
+)  # fmt: skip
+async def test_postgres_reads_a_host_or_the_errors_newest_first(
+    seeded: Store, filters: SearchFilters, index: str
+) -> None:
+    """The first look at a host-filtered or error search walks that host's or the errors' own
+    time index (migration 019), not the newest documents of all."""
+    if seeded.dialect != "postgres":
+        pytest.skip("PostgreSQL's indexes")
+    from agentmon.store.postgres import PostgresStore, numbered
+
+    assert isinstance(seeded, PostgresStore)
+    recording = Recording(seeded)
+    await search(recording, "postgres", parse_query("permission"), filters)  # type: ignore[arg-type]
+    sql, params = recording.queries[0]
+    async with seeded.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + numbered(sql), *params))
+    assert f"Index Scan using {index} on search_docs" in plan

@@ -375,11 +375,17 @@ async def search(
 async def _recent_postgres(
     store: Queries, text: Clauses, filters: SearchFilters, time: Clauses, limit: int
 ) -> list[dict[str, Any]]:
-    """The matches among the RECENT_PROBE newest documents (in the time range; of the host, if
-    one is named, by its own time index, migration 019: hosts are many, so the newest documents
-    of all hold few of one host's): a walk whose cost is bounded whatever the words."""
-    host = (["d.host = ?"], [filters.host]) if filters.host is not None else ([], [])
-    newest, equal = _and(host, time), _equal_clauses(replace(filters, host=None))
+    """The matches among the RECENT_PROBE newest documents (in the time range; of the host or
+    among the errors, if the filters say so, by their own time index, migration 019: the
+    newest documents of all hold few of one host's or errors): a walk whose cost is bounded
+    whatever the words."""
+    if filters.host is not None:
+        narrow, rest = (["d.host = ?"], [filters.host]), replace(filters, host=None)
+    elif filters.kind == "error":  # as written, so the planner sees the partial index's WHERE
+        narrow, rest = (["d.kind = 'error'"], []), replace(filters, kind=None)
+    else:
+        narrow, rest = ([], []), filters
+    newest, equal = _and(narrow, time), _equal_clauses(rest)
     return await store.fetch(
         f"SELECT {_COLUMNS} FROM (SELECT * FROM search_docs d {_where(newest[0])} {_ORDER} "
         f"LIMIT ?) d {_where(text[0] + equal[0])} {_ORDER} LIMIT ?",

@@ -14,5 +14,7 @@ DROP INDEX search_docs_words;
 -- A host's documents newest first: the first look at a host-filtered search reads that host's
 -- newest documents (hosts are many, so the newest documents of all hold few of one host's).
 CREATE INDEX search_docs_host_ts ON search_docs (host, ts DESC, doc_key DESC);
+-- Errors newest first, likewise (they are a small share of the documents; only they are in it).
+CREATE INDEX search_docs_errors_ts ON search_docs (ts DESC, doc_key DESC) WHERE kind = 'error';
 ALTER TABLE search_docs DROP COLUMN id;
 ANALYZE search_docs;
