@@ -3,6 +3,7 @@ typed, filters, paging, the per-field limit, and queries made of FTS syntax neve
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -253,3 +254,116 @@ def test_snippet_marks_what_matched() -> None:
     parts = snippet(long, parse_query("config/prod.yaml"))
     assert parts[0] == ("…", False) and parts[-1] == ("…", False)
     assert ("config/prod.yaml", True) in parts
+
+
+FILTER_CASES = [
+    ("permission", {"framework": "codex"}),
+    ("permission", {"host": "laptop"}),
+    ("permission", {"kind": "error", "host": "ci-runner"}),
+    ("bash", {"session_id": "s1"}),
+    ("bash", {"session_id": "s1", "kind": "tool", "framework": "claude-code"}),
+    ("config", {"kind": "tool", "host": "laptop"}),
+    ("deploy", {"framework": "nowhere"}),
+    ("perm", {"kind": "error"}),
+]
+
+
+@pytest.mark.parametrize(("q", "filters"), FILTER_CASES)
+async def test_filters_give_the_same_answer_by_any_path(
+    seeded: Store, monkeypatch: pytest.MonkeyPatch, q: str, filters: dict[str, Any]
+) -> None:
+    """The newest-documents probe and the index with the filters in it (PostgreSQL), or FTS5
+    (SQLite), find what filtering every match one by one finds."""
+    every, _ = await search(seeded, seeded.dialect, parse_query(q), SearchFilters(), limit=100)
+    expected = [
+        row["doc_key"]
+        for row in every
+        if all(row[column] == value for column, value in filters.items())
+    ]
+    for probe, limit in itertools.product((10_000, 3, 1), (1, 20)):
+        monkeypatch.setattr(search_module, "RECENT_PROBE", probe)
+        found, more = await search(
+            seeded, seeded.dialect, parse_query(q), SearchFilters(**filters), limit=limit
+        )
+        assert [row["doc_key"] for row in found] == expected[:limit]
+        assert more == (len(expected) > limit)
+
+
+async def test_the_fts5_index_holds_exactly_the_documents(tmp_path: Any) -> None:
+    """SQLite: the batch's new documents reach FTS5 in one statement, changed texts by their
+    trigger, removed ones by theirs; FTS5's own check finds index and documents in step."""
+    from agentmon.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "fts.db")
+    await store.open()
+    try:
+        await store.write(FLEET[:6])
+        await store.write(FLEET)  # the rest, with keys seen before (a span's end, an error)
+        await store.write([ev("span.end", 31, run_id="r1", span_id="t1",
+                              payload={"kind": "tool", "name": "Bash", "status": "ok",
+                                       "input": {"command": "rm -rf build/ dist/"}})])  # fmt: skip
+        await store.prune(int(at(1.5).timestamp() * 1000))
+        assert await keys(store, "dist") == ["span:t1:call"]
+        assert await keys(store, "clean") == []  # the prompt, removed
+        await store.execute("INSERT INTO search_fts (search_fts, rank) VALUES "
+                            "('integrity-check', 1)", [])  # fmt: skip
+    finally:
+        await store.close()
+
+
+class Recording:
+    """A store that keeps the SQL and parameters of every query it answers."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.queries = store, list[tuple[str, list[Any]]]()
+
+    async def fetch(self, sql: str, params: list[Any]) -> list[Any]:
+        self.queries.append((sql, params))
+        return await self.store.fetch(sql, params)
+
+
+async def test_postgres_answers_filters_inside_the_gin_index(
+    seeded: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The filters' expression is migration 019's, so the index takes them with the words (a
+    drifted expression would still answer, reading every match of the words)."""
+    if seeded.dialect != "postgres":
+        pytest.skip("PostgreSQL's GIN index")
+    from agentmon.store.postgres import PostgresStore, numbered
+
+    assert isinstance(seeded, PostgresStore)
+    monkeypatch.setattr(search_module, "RECENT_PROBE", 1)
+    recording = Recording(seeded)
+    filters = SearchFilters(kind="error", host="ci-runner")
+    await search(recording, "postgres", parse_query("permission"), filters)  # type: ignore[arg-type]
+    sql, params = recording.queries[-1]
+    async with seeded.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + numbered(sql), *params))
+    assert "search_docs_match" in plan
+    assert "Index Cond: ((words @@" in plan and "{k:error,h:ci-runner}" in plan
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [(SearchFilters(host="laptop"), "search_docs_host_ts"),
+     (SearchFilters(kind="error"), "search_docs_errors_ts"),
+     (SearchFilters(kind="prompt"), "search_docs_ts")],
+)  # fmt: skip
+async def test_postgres_reads_a_host_or_the_errors_newest_first(
+    seeded: Store, filters: SearchFilters, index: str
+) -> None:
+    """The first look at a host-filtered or error search walks that host's or the errors' own
+    time index (migration 019), not the newest documents of all."""
+    if seeded.dialect != "postgres":
+        pytest.skip("PostgreSQL's indexes")
+    from agentmon.store.postgres import PostgresStore, numbered
+
+    assert isinstance(seeded, PostgresStore)
+    recording = Recording(seeded)
+    await search(recording, "postgres", parse_query("permission"), filters)  # type: ignore[arg-type]
+    sql, params = recording.queries[0]
+    async with seeded.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN " + numbered(sql), *params))
+    assert f"Index Scan using {index} on search_docs" in plan

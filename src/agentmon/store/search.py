@@ -2,8 +2,9 @@
 
 Write side: each new event yields at most a few documents (one per searchable field), upserted
 into `search_docs` by one statement per batch inside the write transaction (`write_sqlite`,
-`write_postgres`, each called from one place). SQLite indexes them with FTS5, PostgreSQL with a
-tsvector and GIN (migration 011); in both a word is a run of letters and digits.
+`write_postgres`, each called from one place). SQLite indexes them with FTS5 (the batch's new
+rows in one statement, migration 019), PostgreSQL with a tsvector and GIN (migration 011); in
+both a word is a run of letters and digits.
 
 Read side: a query is words and "quoted phrases", all of which must match. A word with
 punctuation in it (`config/prod.yaml`, `-rf`) matches its letter-and-digit words in sequence
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from agentmon.events import Envelope, EventType, ts_to_ms
@@ -189,9 +190,25 @@ def _documents_of(event: Envelope, max_chars: int) -> Iterator[Doc]:
             )
 
 
+# the rows a batch added, by their ids (above the largest before it: `id` is the rowid)
+SQLITE_INDEX_NEW = (
+    "INSERT INTO search_fts (rowid, text) SELECT id, text FROM search_docs WHERE id > ?"
+)
+
+
 def write_sqlite(conn: Any, events: list[Envelope], max_chars: int) -> None:
-    """Index the new events' text (sqlite3 connection, inside the write transaction)."""
-    conn.executemany(SQLITE_UPSERT, documents(events, max_chars))
+    """Index the new events' text (sqlite3 connection, inside the write transaction): the
+    documents, then the new ones' words into FTS5 in one statement (a changed text is
+    re-indexed by its trigger)."""
+    index_sqlite(conn, documents(events, max_chars))
+
+
+def index_sqlite(conn: Any, docs: list[Doc]) -> None:
+    """Upsert the documents, then put the new ones' words into FTS5 in one statement."""
+    if docs:
+        (last_before,) = conn.execute("SELECT coalesce(max(id), 0) FROM search_docs").fetchone()
+        conn.executemany(SQLITE_UPSERT, docs)
+        conn.execute(SQLITE_INDEX_NEW, (last_before,))
 
 
 async def write_postgres(conn: asyncpg.Connection, events: list[Envelope], max_chars: int) -> None:
@@ -265,28 +282,40 @@ def tsquery(terms: list[Term]) -> str:
     return " & ".join(phrases)
 
 
-# PostgreSQL first looks for the newest matches among this many newest documents (an index
-# scan by time): a common word fills a page there at once, where the GIN index would hand over
-# every one of its matches to be sorted. Only when they hold too few does the GIN query run.
+# A search first looks for the newest matches among this many newest documents (an index scan
+# by time, whatever the words and filters, so its cost is bounded): a common word fills a page
+# there at once, where the full-text index would hand over every one of its matches to be
+# sorted. Only when they hold too few does the index query run, and then the matches are sparse.
 RECENT_PROBE = 5000
 _ORDER = "ORDER BY d.ts DESC, d.doc_key DESC"
+# The filters as entries of the GIN index's second column (migration 019: the same expression),
+# so a selective filter narrows the word matches inside the index.
+FACETS = (
+    "ARRAY['k:' || d.kind, 'f:' || coalesce(d.framework, ''), 'h:' || coalesce(d.host, ''), "
+    "'s:' || coalesce(d.session_id, '')]"
+)
+_FACET_OF = (("kind", "k:"), ("framework", "f:"), ("host", "h:"), ("session_id", "s:"))
 
 
-def _filter_clauses(
-    filters: SearchFilters, position: tuple[int, str] | None
-) -> tuple[list[str], list[Any]]:
-    """The conditions on a document's columns (none on its text)."""
+Clauses = tuple[list[str], list[Any]]  # SQL conditions and their parameters, in order
+
+
+def _equal_clauses(filters: SearchFilters) -> Clauses:
+    """The conditions on a document's kind, framework, host and session."""
+    given = [(column, getattr(filters, column)) for column, _ in _FACET_OF]
+    return [f"d.{c} = ?" for c, v in given if v is not None], [v for _, v in given if v is not None]
+
+
+def _facet_clauses(filters: SearchFilters) -> Clauses:
+    """The same conditions as GIN entries the document must have (none: no clause)."""
+    entries = [f"{prefix}{v}" for c, prefix in _FACET_OF if (v := getattr(filters, c)) is not None]
+    return ([f"{FACETS} @> ?::text[]"], [entries]) if entries else ([], [])
+
+
+def _time_clauses(filters: SearchFilters, position: tuple[int, str] | None) -> Clauses:
+    """The time range and the page's position (conditions the time index answers)."""
     clauses: list[str] = []
     params: list[Any] = []
-    for column, value in (
-        ("kind", filters.kind),
-        ("framework", filters.framework),
-        ("host", filters.host),
-        ("session_id", filters.session_id),
-    ):
-        if value is not None:
-            clauses.append(f"d.{column} = ?")
-            params.append(value)
     for clause, bound in (("d.ts >= ?", filters.from_ms), ("d.ts < ?", filters.to_ms)):
         if bound is not None:
             clauses.append(clause)
@@ -297,14 +326,24 @@ def _filter_clauses(
     return clauses, params
 
 
-def _text_clauses(dialect: str, terms: list[Term]) -> tuple[list[str], list[Any]]:
+_FTS5_MATCH = "d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)"
+
+
+def _text_clauses(dialect: str, terms: list[Term]) -> Clauses:
     """The index match and each term's as-typed check."""
     if dialect == "postgres":
         match, expression, contains = "d.words @@ to_tsquery('simple', ?)", tsquery(terms), "strpos"
     else:
-        match, expression, contains = "search_fts MATCH ?", fts5_match(terms), "instr"
+        match, expression, contains = _FTS5_MATCH, fts5_match(terms), "instr"
     exact = [t.exact for t in terms if t.exact is not None]
     return [match] + [f"{contains}(lower(d.text), ?) > 0"] * len(exact), [expression, *exact]
+
+
+def _where(clauses: list[str]) -> str:
+    return f"WHERE {' AND '.join(clauses)}" if clauses else ""
+
+
+_COLUMNS = ", ".join(f"d.{name}" for name in _ALL_COLUMNS)
 
 
 async def search(
@@ -317,27 +356,98 @@ async def search(
     limit: int = 20,
 ) -> tuple[list[dict[str, Any]], bool]:
     """The matching documents newest first after `position` (ts, doc_key), and whether more
-    follow."""
-    columns = ", ".join(f"d.{name}" for name in _ALL_COLUMNS)
-    where, params = _filter_clauses(filters, position)
-    text, text_params = _text_clauses(dialect, terms)
-    if dialect == "postgres":
-        recent = await store.fetch(
-            f"SELECT {columns} FROM (SELECT * FROM search_docs d"
-            + "".join(f" {'AND' if i else 'WHERE'} {c}" for i, c in enumerate(where))
-            + f" {_ORDER} LIMIT ?) d WHERE {' AND '.join(text)} {_ORDER} LIMIT ?",
-            [*params, RECENT_PROBE, *text_params, limit + 1],
-        )
-        if len(recent) > limit:  # the newest matches of all are among the newest documents
-            return recent[:limit], True
-        source = "search_docs d"
-    else:
-        source = "search_fts JOIN search_docs d ON d.id = search_fts.rowid"
-    rows = await store.fetch(
-        f"SELECT {columns} FROM {source} WHERE {' AND '.join(text + where)} {_ORDER} LIMIT ?",
-        [*text_params, *params, limit + 1],
-    )
+    follow: the newest documents first (not when a session is named: its documents are few,
+    and likely not among the newest), then the full-text index."""
+    text = _text_clauses(dialect, terms)
+    time = _time_clauses(filters, position)
+    rows: list[dict[str, Any]] = []
+    if filters.session_id is None:
+        recent = _recent_postgres if dialect == "postgres" else _recent_sqlite
+        rows = await recent(store, text, filters, time, limit)
+    if len(rows) <= limit:  # else the newest matches of all are among the newest documents
+        if dialect == "postgres":
+            rows = await _indexed_postgres(store, text, filters, time, limit)
+        else:
+            rows = await _indexed_sqlite(store, text, _equal_clauses(filters), time, limit)
     return rows[:limit], len(rows) > limit
+
+
+async def _recent_postgres(
+    store: Queries, text: Clauses, filters: SearchFilters, time: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """The matches among the RECENT_PROBE newest documents (in the time range; of the host or
+    among the errors, if the filters say so, by their own time index, migration 019: the
+    newest documents of all hold few of one host's or errors): a walk whose cost is bounded
+    whatever the words."""
+    if filters.host is not None:
+        narrow, rest = (["d.host = ?"], [filters.host]), replace(filters, host=None)
+    elif filters.kind == "error":  # as written, so the planner sees the partial index's WHERE
+        narrow, rest = (["d.kind = 'error'"], []), replace(filters, kind=None)
+    else:
+        narrow, rest = ([], []), filters
+    newest, equal = _and(narrow, time), _equal_clauses(rest)
+    return await store.fetch(
+        f"SELECT {_COLUMNS} FROM (SELECT * FROM search_docs d {_where(newest[0])} {_ORDER} "
+        f"LIMIT ?) d {_where(text[0] + equal[0])} {_ORDER} LIMIT ?",
+        [*newest[1], RECENT_PROBE, *text[1], *equal[1], limit + 1],
+    )
+
+
+async def _recent_sqlite(
+    store: Queries, text: Clauses, filters: SearchFilters, time: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """The same on SQLite: the documents from the Nth newest one's time on (its time index
+    holds no doc_key, and a row read whole costs more there), each checked against FTS5's
+    matches (`+`: SQLite must not start from those)."""
+    newest = (
+        f"d.ts >= (SELECT min(ts) FROM (SELECT d.ts FROM search_docs d {_where(time[0])} "
+        "ORDER BY d.ts DESC LIMIT ?))"
+    )
+    equal = _equal_clauses(filters)
+    checks = ["+" + text[0][0], *text[0][1:]]
+    sql = f"SELECT {_COLUMNS} FROM search_docs d {_where([newest, *checks, *equal[0], *time[0]])}"
+    params = [*time[1], RECENT_PROBE, *text[1], *equal[1], *time[1], limit + 1]
+    return await store.fetch(f"{sql} {_ORDER} LIMIT ?", params)
+
+
+async def _indexed_sqlite(
+    store: Queries, text: Clauses, equal: Clauses, time: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """FTS5's matches, filtered and sorted."""
+    return await store.fetch(
+        f"SELECT {_COLUMNS} FROM search_docs d {_where(text[0] + equal[0] + time[0])} "
+        f"{_ORDER} LIMIT ?",
+        [*text[1], *equal[1], *time[1], limit + 1],
+    )
+
+
+async def _indexed_postgres(
+    store: Queries, text: Clauses, filters: SearchFilters, time: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """The GIN index with the filters in it; its matches are taken whole (MATERIALIZED) and
+    sorted, so the planner never walks the time index hoping for matches that are not there. A
+    named session has few documents: they are found by their GIN entry alone and their words
+    checked one by one (a common word, or a prefix of many, costs more to look up)."""
+    facets = _facet_clauses(filters)
+    if filters.session_id is not None:
+        return await _materialized(store, _and(facets, time), text, limit)
+    return await _materialized(store, _and(text, facets, time), ([], []), limit)
+
+
+def _and(*parts: Clauses) -> Clauses:
+    return [c for part in parts for c in part[0]], [p for part in parts for p in part[1]]
+
+
+async def _materialized(
+    store: Queries, indexed: Clauses, then: Clauses, limit: int
+) -> list[dict[str, Any]]:
+    """Every document the `indexed` conditions find, those of them meeting `then`, newest
+    first."""
+    return await store.fetch(
+        f"WITH found AS MATERIALIZED (SELECT * FROM search_docs d {_where(indexed[0])}) "
+        f"SELECT {_COLUMNS} FROM found d {_where(then[0])} {_ORDER} LIMIT ?",
+        [*indexed[1], *then[1], limit + 1],
+    )
 
 
 # --- snippets ------------------------------------------------------------------------------
