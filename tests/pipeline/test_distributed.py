@@ -132,7 +132,8 @@ def test_events_flow_through_gateway_processor_and_query_api_and_live_feed(
     gateway = cluster.start_gateway()
     cluster.start_processor()
     query = cluster.start_query()
-    assert httpx.get(f"{gateway.ingest_url}/healthz").json() == {"status": "ok", "bus": "ok"}
+    health = httpx.get(f"{gateway.ingest_url}/healthz").json()
+    assert health == {"status": "ok", "bus": "ok", "keys": "ok"}
     session = str(uuid.uuid4())
     live_url = query.query_url.replace("http", "ws") + f"/v1/ws?session_id={session}"
     with connect(live_url) as ws:
