@@ -36,7 +36,9 @@ def same_origin(scope: Mapping[str, Any]) -> bool:
     """Whether the request's Origin is this very host (what a browser sends with a page's
     own POST; another site's form or script cannot forge it)."""
     origin = _header(scope, b"origin")
-    return bool(origin) and origin.split("://", 1)[-1] == (_header(scope, b"host") or "")
+    if not origin:
+        return False
+    return origin.split("://", 1)[-1] == (_header(scope, b"host") or "")
 
 
 def foreign_origin(scope: Mapping[str, Any]) -> bool:
