@@ -105,7 +105,7 @@ def test_every_view_fits_the_screen(
             expect(page.locator(ready).first).to_be_visible()
             page.wait_for_load_state("networkidle")
             for scheme, suffix in schemes.items():
-                page.emulate_media(color_scheme=scheme)  # type: ignore[arg-type]
+                page.emulate_media(color_scheme=scheme)
                 page.evaluate(NEXT_FRAME)
                 assert_fits(page, f"{name} at {viewport['width']} px ({scheme})")
                 if suffix:
