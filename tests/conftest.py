@@ -9,6 +9,7 @@ never a skip.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -18,6 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,9 +244,6 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def admin_sql(base_dsn: str, sql: str) -> None:
     """Run one statement on the maintenance database (in a thread: callers may be async)."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
     import asyncpg
 
     async def run() -> None:
@@ -258,20 +257,69 @@ def admin_sql(base_dsn: str, sql: str) -> None:
         pool.submit(asyncio.run, run()).result()
 
 
+@pytest.fixture(scope="session")
+def drop_database(postgres_server: str) -> Iterator[Callable[[str], None]]:
+    """Drops a database in a background thread (a DROP DATABASE takes about a second that no
+    test needs to wait for); every drop has finished, and succeeded, by the end of the run."""
+    with ThreadPoolExecutor(1) as pool:
+        drops: list[Future[None]] = []
+
+        def drop(name: str) -> None:
+            sql = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+            drops.append(pool.submit(admin_sql, postgres_server, sql))
+
+        yield drop
+        for done in drops:
+            done.result()
+
+
 @pytest.fixture
-def make_database(postgres_server: str) -> Iterator[Callable[[], str]]:
-    """Fresh databases for a test; dropped afterwards."""
+def make_database(
+    postgres_server: str, drop_database: Callable[[str], None]
+) -> Iterator[Callable[..., str]]:
+    """Fresh databases for a test (empty, or a copy of `template`); dropped afterwards."""
     created: list[str] = []
 
-    def make() -> str:
+    def make(template: str | None = None) -> str:
         name = f"agentmon_test_{uuid.uuid4().hex[:12]}"
-        admin_sql(postgres_server, f'CREATE DATABASE "{name}"')
+        copied = f' TEMPLATE "{template}"' if template else ""
+        admin_sql(postgres_server, f'CREATE DATABASE "{name}"{copied}')
         created.append(name)
         return f"{postgres_server}/{name}"
 
     yield make
     for name in created:
-        admin_sql(postgres_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_server: str, drop_database: Callable[[str], None]) -> Iterator[str]:
+    """A database with every migration applied, made once per run for `make_migrated_database`
+    to copy."""
+    from agentmon.store.postgres import PostgresStore
+
+    name = f"agentmon_template_{uuid.uuid4().hex[:12]}"
+    admin_sql(postgres_server, f'CREATE DATABASE "{name}"')
+    store = PostgresStore(f"{postgres_server}/{name}")
+
+    async def migrate() -> None:
+        await store.open()
+        await store.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, migrate()).result()
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture
+def make_migrated_database(
+    make_database: Callable[..., str], migrated_template: str
+) -> Callable[[], str]:
+    """Fresh databases with every migration already applied: copies of `migrated_template`
+    (migrating each new database took most of a PostgreSQL store test's time). For tests of
+    what a store does, not of how it migrates an empty database (`make_database`)."""
+    return lambda: make_database(template=migrated_template)
 
 
 @pytest.fixture

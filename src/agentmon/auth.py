@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from agentmon.csrf import CREDENTIAL, IDENTITY
+from agentmon.csrf import CREDENTIAL, IDENTITY, same_origin
 from agentmon.store.keys import (
     ADMIN,
     INGEST,
@@ -439,14 +439,6 @@ class Guard:
             audit_event("proxy-user-refused", user=user, address=address)
             return None
         return Identity(user, scope, via=PROXY)
-
-
-def same_origin(scope: Scope) -> bool:
-    """Whether the request's Origin is this very host (what a browser sends with a page's
-    own POST; another site's form or script cannot forge it)."""
-    origin = (header(scope, b"origin") or b"").decode("latin-1")
-    host = (header(scope, b"host") or b"").decode("latin-1")
-    return bool(origin) and origin.split("://", 1)[-1] == host
 
 
 DeclaredScope = Callable[["Scope"], str | None]

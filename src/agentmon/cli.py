@@ -6,9 +6,10 @@ import argparse
 import asyncio
 import dataclasses
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentmon import __version__
 from agentmon.config import (
@@ -22,6 +23,11 @@ from agentmon.config import (
     parse_setting,
     resolve,
 )
+
+if TYPE_CHECKING:
+    from agentmon.store import Store
+
+Runner = Callable[[argparse.Namespace, Settings], Any]
 
 DESCRIPTION = """\
 Live monitoring for fleets of AI agents.
@@ -133,6 +139,67 @@ def build_parser() -> argparse.ArgumentParser:
     add_users_command(commands)
     _annotate_flags(parser)
     return parser
+
+
+def add_command_with_actions(
+    commands: Any,
+    name: str,
+    about: tuple[str, str],
+    actions: dict[str, tuple[str, str]],
+    run: Runner,
+) -> dict[str, argparse.ArgumentParser]:
+    """`agentmon NAME ACTION …`: the command and one parser per action, each from its
+    (help, description); the caller adds the actions' arguments to the parsers returned."""
+    command = commands.add_parser(name, help=about[0], description=about[1])
+    command.set_defaults(run=run)
+    chosen = command.add_subparsers(dest="action", required=True, metavar="ACTION")
+    return {
+        action: chosen.add_parser(action, help=help_line, description=description)
+        for action, (help_line, description) in actions.items()
+    }
+
+
+def refused(command: str, problem: Exception) -> int:
+    """Say why `agentmon COMMAND` cannot do what was asked; its exit status."""
+    print(f"agentmon {command}: {problem}", file=sys.stderr)
+    return 2
+
+
+async def act_on_store(
+    settings: Settings,
+    command: str,
+    problem: type[Exception],
+    act: Callable[[Store], Awaitable[None]],
+) -> int:
+    """Run `act` on the store the settings name, opened for it and closed after; a `problem`
+    it raises is refused (status 2)."""
+    from agentmon.store import open_store
+
+    store = open_store(settings)
+    await store.open()
+    try:
+        await act(store)
+    except problem as exc:
+        return refused(command, exc)
+    finally:
+        await store.close()
+    return 0
+
+
+def utc_time(ms: int | None) -> str:
+    """Epoch milliseconds as a UTC time to the second; "never" for None."""
+    if ms is None:
+        return "never"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    """Rows of cells in aligned columns (the first row: the headings)."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
 
 
 def add_insecure_flag(parser: argparse.ArgumentParser) -> None:
@@ -398,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     from agentmon.logs import configure
 
     configure(settings.log_level, settings.log_format)
-    run: Callable[[argparse.Namespace, Settings], Any] = args.run
+    run: Runner = args.run
     try:
         result = asyncio.run(run(args, settings))
     except KeyboardInterrupt:
@@ -416,4 +483,14 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-__all__ = ["add_setting_flag", "build_parser", "main", "setting_type"]
+__all__ = [
+    "act_on_store",
+    "add_command_with_actions",
+    "add_setting_flag",
+    "build_parser",
+    "main",
+    "print_table",
+    "refused",
+    "setting_type",
+    "utc_time",
+]

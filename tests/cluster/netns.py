@@ -96,19 +96,20 @@ class Network:
         return host
 
     def close(self) -> None:
-        """Stop every process (SIGINT: a fast shutdown for PostgreSQL too, then SIGKILL), the
-        last host added first, then remove the namespaces and the bridge."""
+        """Stop every process (SIGINT: a fast shutdown for PostgreSQL too, then SIGKILL), all
+        at once (host by host, their shutdowns added up), then remove the namespaces and the
+        bridge."""
         hosts = list(reversed(self.hosts.values()))
-        for host in hosts:
-            for process in host.processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGINT)
-            for process in host.processes:
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+        processes = [process for host in hosts for process in host.processes]
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
         for host in hosts:
             subprocess.run(["ip", "netns", "del", host.namespace], capture_output=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)

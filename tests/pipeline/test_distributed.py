@@ -37,11 +37,16 @@ class Cluster:
 
     def start_gateway(self) -> ServerProcess:
         port = free_port()
-        return self.start(
+        gateway = self.start(
             ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
             {"ingest": port},
             f"gateway{port}",
         )
+        # /healthz answers once NATS does; the keys in the database may come later, and
+        # until then a POST without a key is refused with 503 (a loaded CI run saw that)
+        events = f"{gateway.ingest_url}/v1/events"
+        wait_until(lambda: _status(events, []) not in (0, 503), 30, "the gateway's key check")
+        return gateway
 
     def start_processor(self) -> ServerProcess:
         port = free_port()
@@ -54,7 +59,7 @@ class Cluster:
         )
         wait_until(lambda: _metrics_up(port), 30, "event-processor metrics")
         health = f"http://127.0.0.1:{port}/healthz"
-        wait_until(lambda: _answers(health) == 200, 30, "event-processor consuming")
+        wait_until(lambda: _status(health) == 200, 30, "event-processor consuming")
         self.processes.append(process)
         return process
 
@@ -250,17 +255,20 @@ def test_gateway_without_nats_waits_answering_503(tmp_path: Path) -> None:
     )
     try:
         health = f"{gateway.ingest_url}/healthz"
-        wait_until(lambda: _answers(health) == 503, 30, "the gateway to answer 503")
+        wait_until(lambda: _status(health) == 503, 30, "the gateway to answer 503")
         time.sleep(2)
         assert gateway.process.poll() is None
-        assert _answers(health) == 503
+        assert _status(health) == 503
     finally:
         gateway.stop()
 
 
-def _answers(url: str) -> int:
+def _status(url: str, post: list[Any] | None = None) -> int:
+    """The status a GET (or, with `post`, a POST of that JSON) gets; 0 when none."""
     try:
-        return httpx.get(url, timeout=2).status_code
+        if post is None:
+            return httpx.get(url, timeout=2).status_code
+        return httpx.post(url, json=post, timeout=2).status_code
     except httpx.HTTPError:
         return 0
 

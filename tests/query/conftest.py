@@ -1,4 +1,4 @@
-"""The query app in process over a real store (SQLite, and PostgreSQL via make_database):
+"""The query app in process over a real store (SQLite, and PostgreSQL, migrated already):
 called through httpx's ASGI transport, or served by uvicorn in a thread for fuzzing."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     """A store of the kind the fixture is parametrized with; not opened yet."""
     if request.param == "sqlite":
         return SQLiteStore(tmp_path / "query.db")
-    return PostgresStore(request.getfixturevalue("make_database")())
+    return PostgresStore(request.getfixturevalue("make_migrated_database")())
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

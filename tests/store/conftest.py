@@ -17,7 +17,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "sqlite":
         opened: Store = SQLiteStore(tmp_path / "contract.db")
     else:
-        make_database: Callable[[], str] = request.getfixturevalue("make_database")
+        make_database: Callable[[], str] = request.getfixturevalue("make_migrated_database")
         opened = PostgresStore(make_database())
     await opened.open()
     yield opened

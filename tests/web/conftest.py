@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, Playwright, sync_playwright
+from tests.conftest import start_embedded
 from web_seed import Seed, build_seed
 from web_support import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, post_events, wait_until
 
@@ -34,6 +35,15 @@ def seeded(embedded_server: Any) -> Seed:
 
     wait_until(stored, "the seed data in the query API")
     return seed
+
+
+@pytest.fixture(scope="session")
+def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An embedded server that stays empty, shared by the tests of what an empty store looks
+    like (they only read it)."""
+    server = start_embedded(tmp_path_factory.mktemp("empty") / "data")
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

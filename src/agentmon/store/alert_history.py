@@ -1,9 +1,9 @@
 """Every alert agentmon raised (the `alert_history` table): what fired, about what, when,
 whether the webhook took it, and who acknowledged it.
 
-The processor that claimed an alert (alert_claims, budget_alerts) records it once, before
-delivering it; the delivery outcome follows: `pending` until the webhook answers, then
-`delivered` or `failed`, or `no_webhook` when AGENTMON_ALERT_WEBHOOK is not set.
+The processor that claimed an alert (store/claims.py: alert_claims, budget_alerts) records it
+once, before delivering it; the delivery outcome follows: `pending` until the webhook
+answers, then `delivered` or `failed`, or `no_webhook` when AGENTMON_ALERT_WEBHOOK is not set.
 """
 
 from __future__ import annotations

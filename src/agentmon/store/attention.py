@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from agentmon.store.base import Store
+from agentmon.store.claims import claim
 from agentmon.store.queries import NotFound, Row, StatusContext
 
 # most urgent first; the same words as the session statuses (and `status=` filters)
@@ -173,10 +174,10 @@ async def claim_alert(
     """Whether this process may send the `kind` alert of the session now: no process sent
     it within the cooldown. Two processors asking at once get one yes."""
     now_ms = now_ms or int(time.time() * 1000)
-    changed = await store.execute(
-        "INSERT INTO alert_claims (kind, item_id, claimed_ms) VALUES (?, ?, ?) "
-        "ON CONFLICT (kind, item_id) DO UPDATE SET claimed_ms = excluded.claimed_ms "
-        "WHERE alert_claims.claimed_ms < ?",
-        [kind, session_id, now_ms, now_ms - cooldown_ms],
+    return await claim(
+        store,
+        "alert_claims",
+        {"kind": kind, "item_id": session_id},
+        {"claimed_ms": now_ms},
+        expired_before=("claimed_ms", now_ms - cooldown_ms),
     )
-    return changed > 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agentmon.store.base import Store
+from agentmon.store.claims import claim
 from agentmon.store.costs import HOUR_MS, SUMS
 from agentmon.store.queries import Queries, Row
 
@@ -166,9 +167,9 @@ async def claim_alert(
     store: Store, budget: Budget, period_start: int, spent_usd: float, now_ms: int
 ) -> bool:
     """True for the one caller that records the budget's crossing in this period first."""
-    inserted = await store.execute(
-        "INSERT INTO budget_alerts (budget_id, period_start, fired_ms, spent_usd, limit_usd) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (budget_id, period_start) DO NOTHING",
-        [budget.budget_id, period_start, now_ms, spent_usd, budget.limit_usd],
+    return await claim(
+        store,
+        "budget_alerts",
+        {"budget_id": budget.budget_id, "period_start": period_start},
+        {"fired_ms": now_ms, "spent_usd": spent_usd, "limit_usd": budget.limit_usd},
     )
-    return bool(inserted)

@@ -38,9 +38,8 @@ from agentmon.auth import (
     audit_event,
     cookie,
     header,
-    same_origin,
 )
-from agentmon.csrf import IDENTITY
+from agentmon.csrf import IDENTITY, same_origin
 from agentmon.store.keys import ADMIN, INGEST
 from agentmon.store.users import (
     API_KEY_SESSION,
