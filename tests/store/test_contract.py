@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -295,6 +296,79 @@ async def test_waiting_clears_on_the_next_event(store: Store) -> None:
         ]
     )
     assert (await session_detail(store, "s2"))["session"]["status"] == "active"
+
+
+def first_stint() -> list[Envelope]:
+    """s1's first run, 1 s to 7 s, and its end at 20 s."""
+    return [
+        ev("session.start", 0),
+        ev("run.start", 1, run_id="r1", payload={"prompt": "fix the test"}),
+        ev("run.end", 7, run_id="r1", payload={"status": "success"}),
+        ev("session.end", 20, payload={"reason": "prompt_input_exit"}),
+    ]
+
+
+def resumed() -> list[Envelope]:
+    """s1 resumed at 500 s (`claude --resume`): a run that is still going."""
+    return [
+        ev("session.start", 500, payload={"source": "resume"}),
+        ev("run.start", 501, run_id="r9", payload={"prompt": "and push"}),
+        ev("span.start", 502, run_id="r9", span_id="t9", payload={"kind": "tool", "name": "Bash"}),
+    ]
+
+
+def resumed_and_ended() -> list[Envelope]:
+    return [
+        ev("run.end", 510, run_id="r9", payload={"status": "ok"}),
+        ev("session.end", 520, payload={"reason": "prompt_input_exit"}),
+    ]
+
+
+async def test_a_session_resumed_after_its_end_is_open_until_it_ends_again(store: Store) -> None:
+    await store.write(first_stint())
+    await store.write(resumed())
+    session = (await session_detail(store, "s1"))["session"]
+    assert (session["status"], session["ended_at"]) == ("active", None)
+    assert await session_ids(store, status="active") == ["s1"]
+    assert await session_ids(store, status="ended") == []
+    await store.write(resumed_and_ended())
+    session = (await session_detail(store, "s1"))["session"]
+    assert session["status"] == "ended"
+    assert session["ended_at"].startswith(at(520).strftime("%Y-%m-%dT%H:%M:%S"))
+    assert session["duration_ms"] == 520_000  # wall time, the gap included
+    assert session["active_ms"] == 6_000 + 9_000  # r1 and r9
+    assert (await sessions(store))[0]["active_ms"] == session["active_ms"]
+
+
+@pytest.mark.parametrize(
+    "batches",
+    [
+        pytest.param(lambda e: [e[::-1]], id="one-batch-reversed"),
+        pytest.param(lambda e: [[x] for x in e[::-1]], id="one-by-one-reversed"),
+        pytest.param(lambda e: [e[4:], e[:4]], id="resume-and-end-before-the-first-stint"),
+        pytest.param(lambda e: [e, e[3:], e[:5]], id="redelivered"),
+    ],
+)
+async def test_resume_and_end_answer_the_same_in_any_order(
+    store: Store, batches: Callable[[list[Envelope]], list[list[Envelope]]]
+) -> None:
+    events = first_stint() + resumed() + resumed_and_ended()
+    for batch in batches(events):
+        await store.write(batch)
+    session = (await session_detail(store, "s1"))["session"]
+    assert (session["status"], session["duration_ms"], session["active_ms"]) == (
+        "ended",
+        520_000,
+        15_000,
+    )
+    assert await store.count_events() == len(events)
+
+
+async def test_an_end_delivered_after_the_resume_does_not_close_it(store: Store) -> None:
+    await store.write(first_stint()[:-1] + resumed())
+    await store.write(first_stint()[-1:])
+    session = (await session_detail(store, "s1"))["session"]
+    assert (session["status"], session["ended_at"]) == ("active", None)
 
 
 async def test_cursor_paging_is_stable_and_complete(store: Store) -> None:

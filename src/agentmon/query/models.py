@@ -66,9 +66,19 @@ class Session(Model):
     client_id: str | None
     status: SessionStatus
     started_at: Timestamp | None
-    ended_at: Timestamp | None
+    ended_at: Timestamp | None = Field(
+        description="Its latest session.end; null while open, and again when work starts after "
+        "it (a resumed session, a new turn on the same key) until the next session.end"
+    )
     last_event_at: Timestamp | None
-    duration_ms: float | None
+    duration_ms: float | None = Field(
+        description="Wall time: from its start to its end (to its latest event while open), "
+        "gaps between resumed runs included"
+    )
+    active_ms: float | None = Field(
+        description="Time it worked: the sum of its runs' durations (a running run up to its "
+        "latest event), at most duration_ms; null when it has no runs"
+    )
     title: str | None
     model: str | None
     cwd: str | None

@@ -119,9 +119,17 @@ def _duration(start: Any, end: Any, given: Any = None) -> float | None:
     return None
 
 
+def _active(runs_ms: Any, wall_ms: float | None) -> float | None:
+    """The runs' summed durations, at most the wall time (parallel runs overlap)."""
+    if runs_ms is None:
+        return None
+    return float(runs_ms) if wall_ms is None else min(float(runs_ms), wall_ms)
+
+
 def _session_fields(row: Row) -> dict[str, Any]:
     started = row["started_at"] if row["started_at"] is not None else row["first_ts"]
     end = row["ended_at"] if row["ended_at"] is not None else row["last_ts"]
+    wall = _duration(started, end)
     return {
         "session_id": row["session_id"],
         "framework": row["framework"],
@@ -131,7 +139,8 @@ def _session_fields(row: Row) -> dict[str, Any]:
         "started_at": iso(started),
         "ended_at": iso(row["ended_at"]),
         "last_event_at": iso(row["last_ts"]),
-        "duration_ms": _duration(started, end),
+        "duration_ms": wall,
+        "active_ms": _active(row["active_ms"], wall),
         "title": row["title"],
         "model": row["model"],
         "cwd": row["cwd"],

@@ -33,6 +33,9 @@ _ERROR = EventType.ERROR.value
 _METRIC_SNAPSHOT = EventType.METRIC_SNAPSHOT.value
 _OPENCLAW_SNAPSHOT = EventType.OPENCLAW_SNAPSHOT.value
 
+# the events that begin work; an end's trailing events (run.end, span.end) reopen nothing
+_STARTS = frozenset((_SESSION_START, _RUN_START, _SPAN_START))
+
 _RUN_STATUS = {
     "ok": "ok",
     "success": "ok",
@@ -217,6 +220,8 @@ def _session_row(event: Envelope, ms: int, counted: dict[str, Any]) -> dict[str,
     if payload.get("agent_state") == "waiting_for_human":
         row["waiting_reason"] = str(payload.get("waiting_reason") or "waiting")
         row["waiting_message"] = as_text(payload.get("message"))
+    if kind in _STARTS:  # work began: after a session.end, the session is open again
+        row["last_start_ts"] = ms
     if kind == _SESSION_START:
         row.update(
             started_at=ms,
@@ -226,7 +231,8 @@ def _session_row(event: Envelope, ms: int, counted: dict[str, Any]) -> dict[str,
             parent_session_id=as_text(payload.get("parent_session_id")),
         )
     elif kind == _SESSION_END:
-        row.update(ended_at=ms, end_reason=as_text(payload.get("reason")))
+        # ended_at is tables.ended(last_end_ts, last_start_ts): this row alone is ended
+        row.update(last_end_ts=ms, ended_at=ms, end_reason=as_text(payload.get("reason")))
     elif kind == _RUN_START:
         row.update(title=as_text(payload.get("input") or payload.get("prompt")))
     elif kind == _RUN_END:

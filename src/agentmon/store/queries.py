@@ -90,6 +90,13 @@ class ErrorRows:
 EVENT_CHUNK = 50
 
 _SPAN_COUNTS = "count(*) AS n, sum(CASE WHEN kind = 'tool' THEN 1 ELSE 0 END) AS tools FROM spans"
+# a session's runs and the time they worked (each run's reported duration, else its first to
+# last event): a resumed session's active time, without the gaps between its stints
+_RUN_COUNTS = (
+    "count(*) AS n, "
+    "sum(coalesce(duration_ms, coalesce(ended_at, last_ts) - coalesce(started_at, first_ts))) "
+    "AS active_ms FROM runs"
+)
 
 
 class NotFound(LookupError):
@@ -492,7 +499,7 @@ class Queries(abc.ABC):
         span_in, span_params = self.in_list("session_id", ids)
         runs, spans = await asyncio.gather(
             self.fetch(
-                f"SELECT session_id, count(*) AS n FROM runs WHERE {run_in} GROUP BY session_id",
+                f"SELECT session_id, {_RUN_COUNTS} WHERE {run_in} GROUP BY session_id",
                 run_params,
             ),
             self.fetch(
@@ -500,12 +507,14 @@ class Queries(abc.ABC):
                 span_params,
             ),
         )
-        run_counts = {r["session_id"]: r["n"] for r in runs}
+        run_counts = {r["session_id"]: r for r in runs}
         span_counts = {r["session_id"]: (r["n"], r["tools"]) for r in spans}
         for row in rows:
             spans_n, tools_n = span_counts.get(row["session_id"], (0, 0))
+            run_count = run_counts.get(row["session_id"], {"n": 0, "active_ms": None})
             row.update(
-                run_count=int(run_counts.get(row["session_id"], 0)),
+                run_count=int(run_count["n"]),
+                active_ms=run_count["active_ms"],
                 span_count=int(spans_n),
                 tool_count=int(tools_n or 0),
             )
@@ -513,7 +522,7 @@ class Queries(abc.ABC):
     async def get_session(self, session_id: str) -> SessionDetailRows:
         """The session (with counts), its runs oldest first (with span counts), its models."""
         status_sql, status_params = self._status_case(await self.status_context())
-        rows, runs, counts, models = await asyncio.gather(
+        rows, runs, counts, models, run_totals = await asyncio.gather(
             self.fetch(
                 f"SELECT s.*, {status_sql} AS status FROM sessions s WHERE s.session_id = ?",
                 [*status_params, session_id],
@@ -531,6 +540,7 @@ class Queries(abc.ABC):
                 "SELECT * FROM model_usage WHERE session_id = ? ORDER BY total_tokens DESC, model",
                 [session_id],
             ),
+            self.fetch(f"SELECT {_RUN_COUNTS} WHERE session_id = ?", [session_id]),
         )
         if not rows:
             raise NotFound(f"no session {session_id!r}")
@@ -539,6 +549,7 @@ class Queries(abc.ABC):
             run["span_count"], run["tool_count"] = by_run.get(run["run_id"], (0, 0))
         session = rows[0]
         session["run_count"] = len(runs)
+        session["active_ms"] = run_totals[0]["active_ms"]
         session["span_count"] = sum(c[0] for c in by_run.values())
         session["tool_count"] = sum(c[1] for c in by_run.values())
         return SessionDetailRows(session, runs, models)

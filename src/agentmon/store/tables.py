@@ -23,6 +23,9 @@ class Rule(Enum):
     MAX = "max"
     SUM = "sum"
     LATEST = "latest"  # the value that came with the greatest `order_by` column
+    # `until`'s value (a MAX column) while no `unless_after` (a MAX column) is later, else NULL:
+    # an end that a later start reopens, the same whatever order the two arrived in
+    ENDED = "ended"
 
 
 # Module-level aliases for the hot loop in `Table.merge`: reading `Rule.SUM` goes through the
@@ -35,6 +38,8 @@ class Column:
     name: str
     rule: Rule
     order_by: str | None = None  # for Rule.LATEST
+    until: str | None = None  # for Rule.ENDED: the MAX column holding the latest end
+    unless_after: str | None = None  # for Rule.ENDED: the MAX column holding the latest start
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: tables key hot dicts
@@ -54,11 +59,20 @@ class Table:
 
     @cached_property
     def _rule_of(self) -> dict[str, Rule]:
-        return {c.name: c.rule for c in self.columns if c.rule is not Rule.LATEST}
+        derived = (Rule.LATEST, Rule.ENDED)
+        return {c.name: c.rule for c in self.columns if c.rule not in derived}
 
     @cached_property
     def _latest(self) -> tuple[tuple[str, str], ...]:
         return tuple((c.name, c.order_by) for c in self.columns if c.order_by is not None)
+
+    @cached_property
+    def _ended(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple(
+            (c.name, c.until, c.unless_after)
+            for c in self.columns
+            if c.until is not None and c.unless_after is not None
+        )
 
     def merge(self, stored: dict[str, Any], new: dict[str, Any]) -> None:
         """Fold `new` into `stored` in place, by the same rules the SQL applies.
@@ -93,6 +107,8 @@ class Table:
                 new_order = new.get(order)
                 if new_order is not None and (stored_order is None or new_order >= stored_order):
                     stored[name] = new.get(name)
+        for name, until, unless_after in self._ended:
+            stored[name] = ended(stored.get(until), stored.get(unless_after))
 
     def upsert_sql(self, dialect: str, source: str) -> str:
         """`INSERT … SELECT … FROM <source> ON CONFLICT (key) DO UPDATE SET …`."""
@@ -105,10 +121,20 @@ class Table:
         )
 
 
+def ended(end: Any, start: Any) -> Any:
+    """Rule.ENDED: the latest end, unless a start came after it (an equal time ends)."""
+    return end if end is not None and (start is None or end >= start) else None
+
+
 def _merge_sql(column: Column, table: str, dialect: str) -> str:
     stored, new = f"{table}.{column.name}", f"excluded.{column.name}"
     least, greatest = ("min", "max") if dialect == "sqlite" else ("least", "greatest")
     rule = column.rule
+    if rule is Rule.ENDED:  # from the two columns as merged (SET reads the stored row)
+        assert column.until is not None and column.unless_after is not None
+        end = _merge_sql(Column(column.until, Rule.MAX), table, dialect)
+        start = _merge_sql(Column(column.unless_after, Rule.MAX), table, dialect)
+        return f"CASE WHEN {end} >= coalesce({start}, {end}) THEN {end} END"
     if rule is Rule.FIRST:
         return f"coalesce({stored}, {new})"
     if rule is Rule.OVERRIDE:
@@ -151,11 +177,14 @@ SESSIONS = Table(
         Rule.FIRST, "framework", "host", "client_id", "title", "model", "parent_session_id", "cwd"
     )
     + _columns(Rule.MIN, "first_ts", "started_at")
-    + _columns(Rule.MAX, "last_ts", "ended_at", "last_run_ts")
+    + _columns(Rule.MAX, "last_ts", "last_run_ts", "last_end_ts", "last_start_ts")
     + _columns(Rule.OVERRIDE, "end_reason")
     + _columns(Rule.SUM, "error_count", *USAGE_COLUMNS)
     + _columns(Rule.LATEST, "last_run_status", order_by="last_run_ts")
-    + _columns(Rule.LATEST, "waiting_reason", "waiting_message", order_by="last_ts"),
+    + _columns(Rule.LATEST, "waiting_reason", "waiting_message", order_by="last_ts")
+    # a session ends at its latest session.end, and a start after that (a resumed session, a
+    # new turn on the same key) opens it again until the next end
+    + (Column("ended_at", Rule.ENDED, until="last_end_ts", unless_after="last_start_ts"),),
 )
 
 RUNS = Table(
