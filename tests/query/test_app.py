@@ -15,7 +15,7 @@ import pytest
 from agentmon.events import Envelope, new_event
 from agentmon.query import app as query_app
 from tests.query.conftest import QueryApp, seed_events
-from tests.store.test_contract import NOW
+from tests.store.test_contract import NOW, first_stint, resumed, resumed_and_ended
 
 
 def raw_cursor(*parts: Any) -> str:
@@ -41,6 +41,22 @@ async def test_details_stats_and_facets_answer(query: QueryApp) -> None:
     [zap] = (await get(query, "/v1/openclaw/instances"))["instances"]
     history = await get(query, "/v1/openclaw/instances/zap/history")
     assert zap["name"] == "zap" and len(history["points"]) == 2
+
+
+async def test_a_resumed_session_reads_open_then_ended_with_its_active_time(
+    query: QueryApp,
+) -> None:
+    await query.store.write(first_stint() + resumed())
+    [listed] = (await get(query, "/v1/sessions"))["sessions"]
+    # r1's 6 s, and r9 running from 501 s to its latest event (502 s)
+    assert (listed["status"], listed["ended_at"], listed["active_ms"]) == ("active", None, 7_000)
+    await query.store.write(resumed_and_ended())
+    session = (await get(query, "/v1/sessions/s1"))["session"]
+    assert (session["status"], session["duration_ms"], session["active_ms"]) == (
+        "ended",
+        520_000,
+        15_000,
+    )
 
 
 def numbered_events(count: int, same_ts_every: int = 3) -> list[Envelope]:

@@ -19,7 +19,7 @@ SESSION_KEYS = {
     "last_event_at", "duration_ms", "title", "model", "cwd", "parent_session_id",
     "end_reason", "waiting_reason", "waiting_message", "run_count", "span_count",
     "tool_count", "error_count", "tokens", "cost_usd", "cost_source",
-    "last_run_status",
+    "last_run_status", "active_ms",
 }  # fmt: skip
 
 
@@ -75,6 +75,9 @@ def test_events_are_described_by_the_envelope_schema(document: dict[str, Any]) -
 def test_the_session_model_keeps_every_key_the_ui_reads(document: dict[str, Any]) -> None:
     assert set(Session.model_fields) == SESSION_KEYS
     assert set(document["components"]["schemas"]["Session"]["properties"]) == SESSION_KEYS
+    fields = document["components"]["schemas"]["Session"]["properties"]
+    assert "Wall time" in fields["duration_ms"]["description"]
+    assert "runs' durations" in fields["active_ms"]["description"]
     timeseries = document["components"]["schemas"]["Timeseries"]["properties"]
     assert "from" in timeseries and "from_" not in timeseries
 
