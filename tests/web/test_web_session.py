@@ -4,12 +4,17 @@ kept inert, deep links and keyboard use."""
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from web_seed import XSS_OUTPUT, Seed
-from web_support import screenshot
+from web_support import post_events, screenshot, wait_until
+
+from agentmon.events import new_event, to_dict
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +56,46 @@ def test_waterfall_shows_the_spans_of_a_run_in_order(
     expect(page.locator(".run-io")).to_contain_text("Fix the login page; run the tests.")
     expect(page.locator(".run-io")).to_contain_text("Fixed; tests pass.")
     screenshot(page, "session")
+
+
+def resumed_session(session: str) -> list[dict[str, Any]]:
+    """A run of 10 s half an hour ago, and after the session ended, a resumed run of 20 s."""
+    start = datetime.now(UTC) - timedelta(minutes=30)
+
+    def event(kind: str, minutes: float, run: str | None = None) -> dict[str, Any]:
+        ts = start + timedelta(minutes=minutes)
+        return to_dict(
+            new_event(
+                kind, framework="claude-code", host="laptop", session_id=session, run_id=run, ts=ts
+            )
+        )
+
+    return [
+        event("session.start", 0),
+        event("run.start", 0, "r1"),
+        event("run.end", 1 / 6, "r1"),
+        event("session.end", 0.5),
+        event("session.start", 25),
+        event("run.start", 25, "r2"),
+        event("run.end", 25 + 1 / 3, "r2"),
+        event("session.end", 26),
+    ]
+
+
+def test_a_resumed_session_shows_its_active_time_beside_its_wall_time(
+    page: Page, embedded_server: Any
+) -> None:
+    session = f"resumed-{uuid.uuid4().hex[:8]}"
+    post_events(embedded_server, resumed_session(session))
+
+    def stored() -> bool:
+        url = f"{embedded_server.query_url}/v1/sessions/{session}"
+        response = httpx.get(url)
+        return response.status_code == 200 and response.json()["session"]["status"] == "ended"
+
+    wait_until(stored, "the resumed session's second end")
+    page.goto(f"{embedded_server.ui_url}/sessions/{session}")
+    expect(page.locator(".session-head")).to_contain_text("26 min (30.0 s active)")
 
 
 def test_agent_text_is_shown_as_text_never_as_html(

@@ -22,6 +22,15 @@ function tokensText(tokens) {
   return `${formatCompact(tokens.total)} (${parts.join(", ")})`;
 }
 
+// A resumed session's wall time spans the gaps between its runs; its active time (the runs'
+// durations) is shown beside it once the gaps are a minute and a fifth of the wall time.
+function durationText(s) {
+  const wall = s.duration_ms, active = s.active_ms;
+  const gap = wall == null || active == null ? 0 : wall - active;
+  if (gap < 60_000 || gap < wall / 5) return formatDuration(wall);
+  return `${formatDuration(wall)} (${formatDuration(active)} active)`;
+}
+
 function SessionHeader({ session: s, now }) {
   const facts = [
     ["Framework", s.framework],
@@ -29,7 +38,7 @@ function SessionHeader({ session: s, now }) {
     ["Client", s.client_id || "—"],
     ["Model", s.model || "—"],
     ["Started", html`<time datetime=${s.started_at}>${formatDateTime(s.started_at)}</time> <span class="muted">(${formatAgo(s.started_at, now)})</span>`],
-    ["Duration", formatDuration(s.duration_ms)],
+    ["Duration", durationText(s)],
     ["Last event", formatAgo(s.last_event_at, now)],
     ["Runs", `${formatInt(s.run_count)} · ${plural(s.tool_count, "tool call")} · ${plural(s.error_count, "error")}`],
     ["Tokens", tokensText(s.tokens)],
