@@ -107,8 +107,9 @@ class Table:
                 new_order = new.get(order)
                 if new_order is not None and (stored_order is None or new_order >= stored_order):
                     stored[name] = new.get(name)
-        for name, until, unless_after in self._ended:
-            stored[name] = ended(stored.get(until), stored.get(unless_after))
+        for name, until, unless_after in self._ended:  # only when an end or a start came
+            if until in new or unless_after in new:
+                stored[name] = ended(stored.get(until), stored.get(unless_after))
 
     def upsert_sql(self, dialect: str, source: str) -> str:
         """`INSERT … SELECT … FROM <source> ON CONFLICT (key) DO UPDATE SET …`."""
