@@ -4,7 +4,8 @@
 -- run.start, span.start), and is NULL while a start is later than the end.
 ALTER TABLE sessions ADD COLUMN last_end_ts INTEGER;
 ALTER TABLE sessions ADD COLUMN last_start_ts INTEGER;
--- What was stored before, folded in once: the runs' starts are the starts known so far.
+-- What was stored before, folded in once.
+-- The runs' starts are the starts known so far.
 UPDATE sessions SET last_end_ts = ended_at,
   last_start_ts = (SELECT max(r.started_at) FROM runs r WHERE r.session_id = sessions.session_id);
 UPDATE sessions SET ended_at = NULL WHERE last_start_ts > last_end_ts;
