@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_ingest.py --redact compare   # secret redaction's cost
     .venv/bin/python bench/bench_ingest.py --redactor-only    # µs per event, no server
     .venv/bin/python bench/bench_ingest.py --stages           # CPU µs per event, per stage
+    .venv/bin/python bench/bench_ingest.py --stages --gc default  # ... with default GC
 
 Starts the real services as subprocesses (embedded: `agentmon serve`; distributed:
 `ingest-gateway` + N `event-processor` against local NATS and a fresh PostgreSQL database),
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import statistics
@@ -57,6 +59,7 @@ from tests.conftest import ServerProcess, admin_sql, free_port, start_agentmon, 
 from agentmon.events import Envelope, new_event
 from agentmon.ingest.batch import parse_batch
 from agentmon.redaction import build_redactor
+from agentmon.runtime import settle_garbage_collection
 from agentmon.store.projection import project
 from agentmon.store.sqlite import SQLiteStore
 
@@ -286,6 +289,12 @@ def main() -> None:
     parser.add_argument(
         "--stages", action="store_true", help="CPU µs per event of each stage, in this process"
     )
+    parser.add_argument(
+        "--gc",
+        choices=["default", "server"],
+        default="server",
+        help="--stages: Python's default garbage collection or the servers' (default: server)",
+    )
     args = parser.parse_args()
     if args.redactor_only:
         bench_redactor(args)
@@ -388,6 +397,9 @@ async def bench_stages(args: argparse.Namespace) -> None:
     write (dedupe, insert, projection, read models, search index, commit) on fresh events
     into one SQLite file, group commits of `--batch-size` x 10 events."""
     redactor = build_redactor()
+    if args.gc == "server":
+        settle_garbage_collection()
+    print(f"garbage collection: {args.gc}, thresholds {gc.get_threshold()}")
     group = args.batch_size * 10
     store = SQLiteStore(Path(tempfile.mkdtemp(prefix="agentmon-stages-")) / "stages.db")
     await store.open()

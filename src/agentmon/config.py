@@ -406,6 +406,9 @@ class Settings:
     processor_fetch: int = setting(
         "AGENTMON_PROCESSOR_FETCH", PULL_SIZE, 64, "JetStream messages a processor pulls at once"
     )
+    nats_ack_wait: float = setting(
+        "AGENTMON_NATS_ACK_WAIT", INTERVAL, 30.0, "an unacked message is redelivered after"
+    )
     nats_replicas: int = setting(
         "AGENTMON_NATS_REPLICAS", REPLICAS, 1, "copies of the stream JetStream keeps, on create"
     )

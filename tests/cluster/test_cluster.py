@@ -71,6 +71,8 @@ class Cluster:
             "AGENTMON_NATS_STREAM": STREAM,
             "AGENTMON_NATS_CONSUMER": CONSUMER,
             "AGENTMON_NATS_MAX_BYTES": str(MAX_BYTES),
+            # what the killed processor took unacknowledged goes to the other in 5 s, not 30
+            "AGENTMON_NATS_ACK_WAIT": "5s",
             "AGENTMON_API_KEY": KEY,
             "AGENTMON_LOG_LEVEL": "info",
         }

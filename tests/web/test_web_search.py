@@ -100,9 +100,9 @@ def test_search_fits_every_screen(
 
 
 def test_search_on_an_empty_store(
-    browser: Browser, problems: PageProblems, make_embedded_server: Any
+    browser: Browser, problems: PageProblems, empty_server: Any
 ) -> None:
-    server = make_embedded_server()
+    server = empty_server
     for scheme, viewport in (("light", WIDE), ("dark", PHONE)):
         page = new_page(browser, problems, scheme, viewport)
         try:

@@ -205,3 +205,16 @@ def test_the_status_picker_offers_every_session_state(page: Page, embedded_serve
     values = picker.locator("option").evaluate_all("options => options.map(o => o.value)")
     for state in ("active", "waiting", "stuck", "looping", "lost", "error", "idle", "ended"):
         assert state in values
+
+
+def test_a_dashboard_vm_pill_opens_that_vms_card(
+    page: Page, embedded_server: Any, seeded: Seed
+) -> None:
+    """The dashboard's VM strip links each pill to its own card, as the roster does."""
+    page.goto(embedded_server.ui_url + "/")
+    pill = page.locator(".vm-strip .vm-pill", has_text=seeded.vm_bad)
+    expect(pill).to_have_attribute("href", f"/openclaw?vm={seeded.vm_bad}")
+    pill.click()
+    expect(page).to_have_url(re.compile(rf"/openclaw\?vm={seeded.vm_bad}$"))
+    expect(page.locator(f"#vm-{seeded.vm_bad}")).to_have_class(re.compile(r"\bchosen\b"))
+    expect(page.locator(".vm-card.chosen")).to_have_count(1)

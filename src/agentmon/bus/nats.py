@@ -124,6 +124,7 @@ class NatsBus:
         self.max_age_s = settings.nats_max_age
         self.max_bytes = settings.nats_max_bytes
         self.replicas = settings.nats_replicas
+        self.ack_wait_s = settings.nats_ack_wait
         self.max_in_flight_events = MAX_IN_FLIGHT_EVENTS
         self._in_flight = 0
         self._nc: Client | None = None
@@ -289,12 +290,33 @@ class NatsBus:
         config = ConsumerConfig(
             durable_name=self.consumer,
             ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=30,
+            ack_wait=self.ack_wait_s,
             max_ack_pending=20_000,
         )
+        await self._update_ack_wait()
         return await self.js.pull_subscribe(
             self.topic, durable=self.consumer, stream=self.stream, config=config
         )
+
+    async def _update_ack_wait(self) -> None:
+        """An existing durable consumer keeps the config it was created with: bring its ack
+        wait to AGENTMON_NATS_ACK_WAIT (JetStream updates a consumer added again under its
+        name with an edited config)."""
+        try:
+            info = await self.js.consumer_info(self.stream, self.consumer)
+        except NotFoundError:
+            return  # pull_subscribe creates it with the setting
+        config = info.config
+        if config.ack_wait is not None and abs(config.ack_wait - self.ack_wait_s) < 0.001:
+            return
+        log.info(
+            "consumer %s: ack wait %ss -> %gs (AGENTMON_NATS_ACK_WAIT)",
+            self.consumer,
+            config.ack_wait,
+            self.ack_wait_s,
+        )
+        config.ack_wait = self.ack_wait_s
+        await self.js.add_consumer(self.stream, config=config)
 
     async def announce_stored(self, events: list[Envelope]) -> None:
         for data in split_for_messages(events):

@@ -71,12 +71,12 @@ export function healthLevel(instance) {
   return "ok";
 }
 
-/** A compact pill: name, state and health colour, linking to the VM grid. */
-export function VmPill({ instance }) {
+/** A compact pill: name, state and health colour, linking to `href` (the VM grid by default). */
+export function VmPill({ instance, href = "/openclaw" }) {
   const level = healthLevel(instance);
   const state = instance.snapshot?.state || "unknown";
   const issues = findings(instance).map((f) => f.text).join("; ");
-  return html`<${Link} class=${`vm-pill level-${level}`} href="/openclaw"
+  return html`<${Link} class=${`vm-pill level-${level}`} href=${href}
       title=${issues || `${instance.name}: healthy`}>
     <span class="dot" aria-hidden="true"></span>
     <span class="vm-name">${instance.name}</span>

@@ -15,6 +15,7 @@ import { NotifyToggle, acknowledge } from "../attention.js";
 import { TimeChart } from "../components/chart.js";
 import { EventRow } from "../components/events.js";
 import { VmPill } from "../components/vm.js";
+import { vmCardHref } from "./openclaw.js";
 
 const RANGES = ["1h", "6h", "24h", "7d"];
 const ATTENTION_PER_KIND = 6; // cards per kind; the rest are one click away
@@ -352,7 +353,7 @@ function VmStrip() {
     <span class="strip-label">VMs</span>
     <${Loaded} state=${instances} what="Loading VMs">${(data) => data.instances.length === 0
       ? html`<span class="muted">No OpenClaw VM reports yet (<${Link} href="/openclaw">how to set up<//>).</span>`
-      : data.instances.map((i) => html`<${VmPill} key=${i.name} instance=${i} />`)}<//>
+      : data.instances.map((i) => html`<${VmPill} key=${i.name} instance=${i} href=${vmCardHref(i.name)} />`)}<//>
   </section>`;
 }
 
