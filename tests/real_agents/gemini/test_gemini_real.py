@@ -131,8 +131,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 )
                 sessions[name].results.append(answer)
                 sessions[name].exit_codes.append(code)
-                # resuming rewrites the transcript under a new (time-stamped) name
-                sessions[name].transcript = _transcript_of(home, session_id)
+        # Resuming rewrites a transcript under a new (time-stamped) name, and a later start
+        # of the CLI may clean the older copy away: find each one after the last run.
+        for session in sessions.values():
+            session.transcript = _transcript_of(home, session.session_id)
         yield World(server, fake, QueryClient(server.query_url), sessions)
     finally:
         fake.stop()
