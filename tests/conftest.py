@@ -158,6 +158,16 @@ def start_embedded(
     return server
 
 
+@pytest.fixture(autouse=True)
+def _contract_clock_follows_the_suite() -> None:
+    """Each test's contract conversation ends now, whichever module builds it (with
+    `tests.store.test_contract.at`): in a long suite a NOW fixed at import falls so far behind
+    the clock that open sessions read as idle or stuck."""
+    contract = sys.modules.get("tests.store.test_contract")
+    if contract is not None:
+        contract.NOW = contract._now()  # type: ignore[attr-defined]
+
+
 @pytest.fixture(scope="session")
 def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One embedded `agentmon serve` shared by the whole run (no demo traffic)."""

@@ -25,14 +25,7 @@ def _now() -> datetime:
 
 
 NOW = _now()
-
-
-@pytest.fixture(autouse=True)
-def _clock_follows_the_suite() -> None:
-    """Each test's conversation ends now: in a long suite a NOW fixed at import falls so far
-    behind the clock that open sessions read as idle or stuck."""
-    global NOW
-    NOW = _now()
+# tests/conftest.py moves NOW to the clock before every test (of any module that uses `at`)
 
 
 def at(seconds: float) -> datetime:
