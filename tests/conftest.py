@@ -158,14 +158,18 @@ def start_embedded(
     return server
 
 
+CONTRACT_TESTS = str(Path(__file__).parent / "store" / "test_contract.py")
+
+
 @pytest.fixture(autouse=True)
 def _contract_clock_follows_the_suite() -> None:
     """Each test's contract conversation ends now, whichever module builds it (with
     `tests.store.test_contract.at`): in a long suite a NOW fixed at import falls so far behind
     the clock that open sessions read as idle or stuck."""
-    contract = sys.modules.get("tests.store.test_contract")
-    if contract is not None:
-        contract.NOW = contract._now()  # type: ignore[attr-defined]
+    for module in list(sys.modules.values()):
+        # pytest imports the file as `test_contract`, other tests as `tests.store.test_contract`
+        if getattr(module, "__file__", None) == CONTRACT_TESTS:
+            vars(module)["NOW"] = module._now()
 
 
 @pytest.fixture(scope="session")
