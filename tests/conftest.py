@@ -30,9 +30,18 @@ BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free loopback ports: each socket stays bound until all are chosen, so
+    the kernel cannot hand out one port twice (a server given the same port for two
+    listeners exits with "address already in use")."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def port_open(host: str, port: int) -> bool:
@@ -137,7 +146,8 @@ def start_agentmon(
 def start_embedded(
     data_dir: Path, env: dict[str, str] | None = None, extra: list[str] | None = None
 ) -> ServerProcess:
-    ports = {name: free_port() for name in ("ingest", "query", "ui", "otlp")}
+    names = ("ingest", "query", "ui", "otlp")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     args = [
         "serve",
         "--data-dir",
