@@ -25,23 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.conftest import admin_sql
 
 from agentmon.events import Envelope
-from agentmon.store.base import event_row
+from agentmon.store.base import EVENT_COLUMNS, event_row
 from agentmon.store.migrations import migration_scripts
 from agentmon.store.postgres import _parse_ts
-
-EVENT_COLUMNS = (
-    "event_id",
-    "ts",
-    "type",
-    "session_id",
-    "run_id",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "source_framework",
-    "client_id",
-    "payload",
-)
 
 
 class SQLiteRaw:

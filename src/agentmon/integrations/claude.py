@@ -27,6 +27,7 @@ from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from agentmon.integrations._hookio import Event, Payload
 
@@ -296,27 +297,26 @@ def _task_created(tracker: Tracker, payload: Payload) -> None:
     """A task of the session's task list (``task_id``), open until ``TaskCompleted``."""
     tracker.start_span(
         _task_key(payload),
-        kind="task",
-        name=payload.get("task_subject"),
-        run_id=_prompt_run(tracker, payload),
         input=clip(payload.get("task_description")),
-        task_id=payload.get("task_id"),
-        teammate_name=payload.get("teammate_name"),
         team_name=payload.get("team_name"),
-        once=bool(payload.get("task_id")),
+        **_task_fields(tracker, payload),
     )
 
 
 def _task_completed(tracker: Tracker, payload: Payload) -> None:
-    tracker.end_span(
-        _task_key(payload),
-        kind="task",
-        name=payload.get("task_subject"),
-        run_id=_prompt_run(tracker, payload),
-        task_id=payload.get("task_id"),
-        teammate_name=payload.get("teammate_name"),
-        once=bool(payload.get("task_id")),
-    )
+    tracker.end_span(_task_key(payload), **_task_fields(tracker, payload))
+
+
+def _task_fields(tracker: Tracker, payload: Payload) -> dict[str, Any]:
+    """What a task's start and end both say of it."""
+    return {
+        "kind": "task",
+        "name": payload.get("task_subject"),
+        "run_id": _prompt_run(tracker, payload),
+        "task_id": payload.get("task_id"),
+        "teammate_name": payload.get("teammate_name"),
+        "once": bool(payload.get("task_id")),
+    }
 
 
 def _task_key(payload: Payload) -> str:

@@ -118,8 +118,25 @@ class Store(Queries):
         """Run a write statement in its own transaction; the number of rows it changed."""
 
 
+# the original `events` table's columns, in the order of `event_row`
+EVENT_COLUMNS = (
+    "event_id",
+    "ts",
+    "type",
+    "session_id",
+    "run_id",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "source_framework",
+    "client_id",
+    "payload",
+)
+
+
 def event_row(event: Envelope) -> tuple[Any, ...]:
-    """An envelope as a row of the original `events` table (payload = the whole envelope)."""
+    """An envelope as a row of the original `events` table (payload = the whole envelope),
+    in the order of EVENT_COLUMNS."""
     c = event.correlation
     return (
         event.event.id,

@@ -17,26 +17,13 @@ import asyncpg
 
 from agentmon.events import Envelope
 from agentmon.store import base, partitions, search
-from agentmon.store.base import Store, WriteResult, event_row, unique_by_id
+from agentmon.store.base import EVENT_COLUMNS, Store, WriteResult, event_row, unique_by_id
 from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
 from agentmon.store.tables import READ_MODELS, Table, rows_as_tuples
 
 _MIGRATION_LOCK = 0x6167656E746D6F6E  # "agentmon"
 _ARRAY_TYPES = {"text": "text[]", "bigint": "int8[]", "double precision": "float8[]"}
-_EVENT_COLUMNS = (
-    "event_id",
-    "ts",
-    "type",
-    "session_id",
-    "run_id",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "source_framework",
-    "client_id",
-    "payload",
-)
 # one per connection, emptied at every commit: the batch is COPYed in binary, then moved
 _CREATE_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS events_staging (event_id text, ts timestamptz, type text, "
@@ -44,8 +31,8 @@ _CREATE_STAGING = (
     "source_framework text, client_id text, payload jsonb) ON COMMIT DELETE ROWS"
 )
 _INSERT_EVENTS = (
-    f"INSERT INTO events ({', '.join(_EVENT_COLUMNS)}) "
-    f"SELECT {', '.join(_EVENT_COLUMNS)} FROM events_staging "
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events_staging "
     "ON CONFLICT DO NOTHING RETURNING event_id"  # the key is (event_id, ts) once partitioned
 )
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
@@ -165,7 +152,7 @@ class PostgresStore(Store):
     async def _write_once(self, events: list[Envelope]) -> WriteResult:
         rows = [(row[0], _parse_ts(row[1]), *row[2:]) for row in map(event_row, events)]
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.copy_records_to_table("events_staging", records=rows, columns=_EVENT_COLUMNS)
+            await conn.copy_records_to_table("events_staging", records=rows, columns=EVENT_COLUMNS)
             inserted = {r["event_id"] for r in await conn.fetch(_INSERT_EVENTS)}
             new_events = [event for event in events if event.event.id in inserted]
             projection = self.project(new_events)

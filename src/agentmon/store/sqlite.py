@@ -13,17 +13,15 @@ from typing import Any
 
 from agentmon.events import Envelope
 from agentmon.store import search
-from agentmon.store.base import Store, WriteResult, event_row, unique_by_id
+from agentmon.store.base import EVENT_COLUMNS, Store, WriteResult, event_row, unique_by_id
 from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
 from agentmon.store.tables import rows_as_tuples
 
 log = logging.getLogger("agentmon.store.sqlite")
 
-_EVENT_COLUMNS = (
-    "event_id, ts, type, session_id, run_id, trace_id, span_id, parent_span_id, "
-    "source_framework, client_id, payload"
-)
+_EVENT_MARKS = ", ".join("?" * len(EVENT_COLUMNS))
+_EVENT_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({_EVENT_MARKS})"
 _ID_CHUNK = 500
 CHECKPOINT_INTERVAL_S = 0.5
 # locked, busy, disk full, I/O error, cannot open: the file, not the data, is at fault
@@ -227,7 +225,7 @@ class SQLiteStore(Store):
             seen.update(row[0] for row in rows)
         new_events = [event for event in unique if event.event.id not in seen]
         conn.executemany(
-            f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _EVENT_INSERT,
             [event_row(event) for event in new_events],
         )
         return new_events
