@@ -144,9 +144,34 @@ def test_a_subagent_call_appended_after_subagent_stop_is_read_by_a_later_hook(
     assert call["payload"]["message_id"] == "msg_s2"
     assert call["correlation"]["parent_span_id"] == agent_span["correlation"]["span_id"]
     assert llm_spans(replay(hook(path, "Stop"))) == []
-    t.write(t.assistant(18, "msg_s3", "req_s3", text("late"), usage(1, 1), "end_turn"))
+    t.write(t.assistant(18, "msg_s3", "req_s3", text("later"), usage(1, 1), "end_turn"))
+    (after_stop,) = llm_spans(replay(hook(path, "SessionEnd", reason="exit")))
+    assert after_stop["payload"]["message_id"] == "msg_s3"
+    t.write(t.assistant(19, "msg_s4", "req_s4", text("late"), usage(1, 1), "end_turn"))
     assert llm_spans(replay(hook(path, "SessionEnd", reason="exit"))) == []  # forgotten
-    assert counted_tokens(replay.events)["output"] == 29
+    assert counted_tokens(replay.events)["output"] == 30
+
+
+def test_a_subagent_call_written_after_the_turn_is_read_at_the_next_prompt(
+    tmp_path: Path,
+) -> None:
+    """Claude Code writes transcripts every 100 ms: a sub-agent's last call can land after
+    the main Stop. The next prompt's hook still reports it, once, then forgets the file."""
+    path = tmp_path / f"{SESSION}.jsonl"
+    agent_path = tmp_path / SESSION / "subagents" / "agent-a1.jsonl"
+    t = Transcript(agent_path, SESSION, sidechain=True)
+    t.write(t.prompt(14, "Find the flaky test"))
+    replay = Replay(claude.map_payload, claude.session_of)
+    replay(hook(path, "UserPromptSubmit", prompt="Find it"))
+    replay(hook(path, "SubagentStart", agent_id="a1", agent_type="Explore"))
+    stop = hook(path, "SubagentStop", agent_id="a1", agent_transcript_path=str(agent_path))
+    assert llm_spans(replay({**stop, "agent_type": "Explore"})) == []
+    assert llm_spans(replay(hook(path, "Stop"))) == []
+    t.write(t.assistant(15, "msg_s1", "req_s1", text("Found."), usage(2, 9), "end_turn"))
+    (call,) = llm_spans(replay(hook(path, "UserPromptSubmit", prompt="Next")))
+    assert call["payload"]["message_id"] == "msg_s1"
+    t.write(t.assistant(16, "msg_s2", "req_s2", text("late"), usage(1, 1), "end_turn"))
+    assert llm_spans(replay(hook(path, "Stop"))) == []
 
 
 def test_sidechain_copies_and_malformed_lines_in_the_main_file_count_nothing(

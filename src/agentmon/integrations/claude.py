@@ -12,8 +12,9 @@ spawned it, and the tools it runs are children of its span.
 Hooks carry no token counts: every hook reads what was appended to the session's transcript
 since the last one (a byte cursor in the session state) and reports each model call there
 as an ``llm`` span plus the ``metric.snapshot`` that counts its usage. ``SubagentStop`` reads
-the sub-agent's own transcript the same way, and later hooks of the turn read it again
-(its last call may be appended after ``SubagentStop``).
+the sub-agent's own transcript the same way, and later hooks read it again until the
+session ends or the next prompt begins (its last call may be appended after ``SubagentStop``,
+even after the main ``Stop``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ def map_payload(
 
 
 TURN_OVER = frozenset(("Stop", "StopFailure", "SubagentStop", "PreCompact", "SessionEnd"))
-MAIN_TURN_OVER = frozenset(("Stop", "StopFailure", "SessionEnd"))
+# Claude Code writes transcripts every 100 ms and flushes them before SessionEnd's hooks, so
+# a stopped sub-agent's last call may land after the main Stop: its file is read until the
+# session ends or the next prompt begins.
+SUBAGENTS_SETTLED = frozenset(("SessionEnd", "UserPromptSubmit"))
 
 
 def _reading_transcripts(
@@ -76,15 +80,15 @@ def _reading_transcripts(
     agent_path = payload.get("agent_transcript_path")
     if event_name == "SubagentStop" and isinstance(agent_path, str) and agent_path:
         tracker.state.setdefault("subagents", {})[agent_path] = subagent_key(payload)
-    _reading_subagent_transcripts(tracker, forget=event_name in MAIN_TURN_OVER)
+    _reading_subagent_transcripts(tracker, forget=event_name in SUBAGENTS_SETTLED)
     handler(tracker, payload)
 
 
 def _reading_subagent_transcripts(tracker: Tracker, *, forget: bool) -> None:
     """The calls of stopped sub-agents' transcripts. Claude Code fires ``SubagentStop``
     before it has always appended the sub-agent's last call, so each stopped sub-agent's
-    file is read again by every later hook until the main agent's turn is over (`forget`);
-    the call keys make a second reading add nothing."""
+    file is read again by every later hook until the session ends or the next prompt begins
+    (`forget`); the call keys make a second reading add nothing."""
     stopped: dict[str, str | None] = tracker.state.get("subagents", {})
     for agent_path, parent in list(stopped.items()):
         pick_up_calls(tracker, agent_path, parent_key=parent, finish=True, force=True)
