@@ -216,6 +216,23 @@ def exit_code_in(text: str) -> int | None:
     return None
 
 
+OUTPUT_MARKER = "\nOutput:\n"
+"""Where the command's own output starts in the text Codex gives the model (and logs in
+OTel): ``Chunk ID …`` / ``Process exited with code N`` / … header lines first."""
+
+
+def command_output(text: str) -> str:
+    """The command's own output in the model-facing text of its result."""
+    head, marker, output = text.partition(OUTPUT_MARKER)
+    return output if marker and "exit" in head.lower() else text
+
+
+def command_failure(exit_code: int, output: str) -> str:
+    """The error of a command that exited `exit_code`: the same text from hooks and OTel."""
+    output = output.strip()
+    return f"exit code {exit_code}" + (f": {output[:500]}" if output else "")
+
+
 def _with_rollout_facts(payload: Payload) -> tuple[Payload, Payload]:
     """The payload under the tool's rollout name (the hook's kept as ``hook_tool_name``),
     and what the rollout says of the call."""
@@ -248,7 +265,7 @@ def _tool_failure(response: object, facts: Payload) -> str | None:
         if exit_code is None:
             exit_code = exit_code_in(output)
     if isinstance(exit_code, int) and exit_code != 0:
-        return f"exit code {exit_code}" + (f": {output[:500]}" if output else "")
+        return command_failure(exit_code, output)
     if facts.get("status") == "failed":
         return "failed" + (f": {output[:500]}" if output else "")
     return None

@@ -87,6 +87,7 @@ class Sessions:
     resumed: Result
     api_error: Result
     otel_only: Result
+    hooks_and_otel: Result
     compacted: Result
     denied: Result
     fake: FakeOpenAI
@@ -159,6 +160,11 @@ def sessions(
         otel_config += OTEL.format(otlp=embedded_server.otlp_url)
         (otel_home / "config.toml").write_text(otel_config)
         otel = Codex(binary, otel_home, workdir, {**env, "CODEX_HOME": str(otel_home)})
+        both_home = root / "codex-both-home"  # the hooks and OTel (logs and traces) at once
+        shutil.copytree(home, both_home)
+        with (both_home / "config.toml").open("a") as config_file:
+            config_file.write(OTEL.format(otlp=embedded_server.otlp_url))
+        both = Codex(binary, both_home, workdir, {**env, "CODEX_HOME": str(both_home)})
         first = codex.run("RUN echo first")
         yield Sessions(
             tool=codex.run("RUN echo hello"),
@@ -167,6 +173,7 @@ def sessions(
             resumed=codex.run("RUN echo second", first.session_id),
             api_error=codex.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir"),
+            hooks_and_otel=both.run("RUN ls /nonexistent-dir"),
             compacted=compacting.run("RUN echo compact-me"),
             denied=codex.run("ESCALATE touch escalated.txt"),
             fake=fake,
@@ -311,6 +318,37 @@ def test_otel_only_gives_the_run_the_failed_tool_and_the_tokens(sessions: Sessio
     (tool,) = run["spans"]
     assert tool["kind"] == "tool" and tool["name"] == "exec_command"
     assert tool["status"] == "error" and tool["error"].startswith("exit code 2")
+    assert detail["session"]["span_count"] == 1
+
+
+def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
+    sessions: Sessions,
+) -> None:
+    """The turn, the tool call and the tokens arrive by hooks (+ rollout), OTel logs and OTel
+    traces; ids from Codex's own (turn id, call id, the turn's usage) make them one run, one
+    span and one count, whatever order the paths arrive in."""
+    result = sessions.hooks_and_otel
+    expected = rollout_tokens(result.rollout)
+
+    def otel_arrived(detail: dict[str, Any]) -> bool:
+        events = sessions.query.events(session_id=result.session_id)
+        names = {str((event.get("attributes") or {}).get("event.name")) for event in events}
+        traced = any(event["correlation"].get("trace_id") for event in events)
+        ended = detail["session"]["ended_at"] is not None
+        return ended and traced and {"codex.tool_result", "codex.sse_event"} <= names
+
+    detail = settled_session(sessions.query, result.session_id, otel_arrived)
+    assert otel_arrived(detail)
+    assert tokens_of(detail["session"]) == expected
+    (turn,) = turns(result.rollout)
+    (run,) = detail["runs"]
+    assert run["run_id"] == turn and run["status"] == "ok" and run["output"] == "done"
+    assert run["input"] == "RUN ls /nonexistent-dir" and run["model"] == MODEL
+    (span,) = tool_spans(detail)
+    assert len(commands(result.rollout)) == 1
+    assert span["name"] == "exec_command" and span["status"] == "error"
+    assert span["error"].startswith("exit code 2: ls: cannot access")
+    assert run["error_count"] == 1 and detail["session"]["error_count"] == 1
     assert detail["session"]["span_count"] == 1
 
 
