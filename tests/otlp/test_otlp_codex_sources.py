@@ -9,13 +9,24 @@ the turn's trace id, `codex.sse_event` none).
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from otlp_messages import key_values, log_record, logs_request, new_span_id, span, trace_request
+import httpx
+from otlp_messages import (
+    key_values,
+    log_record,
+    logs_request,
+    new_span_id,
+    otlp_json,
+    span,
+    trace_request,
+)
 from tests.integrations.codex_rollouts import write_rollout
-from tests.integrations.integration_helpers import Replay, of_type
+from tests.integrations.integration_helpers import HandlerRunner, QueryClient, Replay, of_type
 
 from agentmon.events import Envelope
 from agentmon.integrations import codex
@@ -196,3 +207,88 @@ def test_logs_alone_still_open_a_run_and_count_each_response() -> None:
     assert run_start.type == "run.start" and run_start.correlation.run_id
     assert usage.correlation.run_id == run_start.correlation.run_id
     assert usage.payload["usage"]["input_tokens"] == 200
+
+
+def post_otlp(server: Any, signal: str, body: str) -> None:
+    response = httpx.post(
+        f"{server.otlp_url}/v1/{signal}",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()) == (200, {})
+
+
+def test_otel_first_and_resent_then_the_hooks_store_one_run_span_and_count(
+    embedded_server: Any, tmp_path: Path
+) -> None:
+    """The order the real-CLI test cannot show (Codex exports OTel at exit, after its hooks):
+    the turn's trace and logs first, each export sent twice, then the real hook handler."""
+    thread = str(uuid.uuid4())
+    turn = f"{thread}-t1"
+    path = tmp_path / "codex" / f"rollout-2026-08-20T07-30-00-{thread}.jsonl"
+    expected = write_rollout(path, thread)
+    trace = uuid.uuid4().bytes
+    spans = [
+        turn_span(trace, thread, turn, FIRST_TURN_TOTALS),
+        tool_span(trace, thread, turn, "call_1"),
+    ]
+    common = {"conversation.id": thread, "model": MODEL}
+    records = traced(
+        [
+            log_record({**common, "event.name": "codex.user_prompt", "prompt": "Run the tests"}),
+            log_record(
+                {
+                    **common,
+                    "event.name": "codex.tool_result",
+                    "tool_name": "exec_command",
+                    "call_id": "call_1",
+                    "duration_ms": "40",
+                    "success": "true",
+                    "output": "Process exited with code 1\nOutput:\n2 failed\n",
+                },
+                at_ms=400,
+            ),
+        ],
+        trace,
+    )
+    completed = {**common, "event.name": "codex.sse_event", "event.kind": "response.completed"}
+    records.append(log_record({**completed, "input_token_count": "9120"}, at_ms=500))
+    for _ in range(2):
+        post_otlp(embedded_server, "traces", otlp_json(trace_request(spans, "codex_exec")))
+        post_otlp(embedded_server, "logs", otlp_json(logs_request(records, "codex_exec")))
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTMON_")}
+    env.update(
+        AGENTMON_INGEST_URL=embedded_server.ingest_url,
+        AGENTMON_STATE_DIR=str(tmp_path / "state"),
+        AGENTMON_SPOOL_DIR=str(tmp_path / "spool"),
+        AGENTMON_HOOK_LOG=str(tmp_path / "hooks.log"),
+    )
+    handler = HandlerRunner(env)
+    hook = {"session_id": thread, "turn_id": turn, "transcript_path": str(path)}
+    call = {"tool_name": "Bash", "tool_use_id": "call_1", "tool_input": {"command": "pytest"}}
+    for name, fields in (
+        ("UserPromptSubmit", {"prompt": "Run the tests"}),
+        ("PreToolUse", call),
+        ("PostToolUse", {**call, "tool_response": "Exit code: 1\n2 failed"}),
+        ("Stop", {"last_assistant_message": "Two tests fail."}),
+    ):
+        handler("agentmon-codex-handler", {**hook, "hook_event_name": name, **fields})
+
+    query = QueryClient(embedded_server.query_url)
+
+    def tokens(detail: dict[str, Any]) -> dict[str, int]:
+        found = detail["session"]["tokens"]
+        return {name: found[name] for name in expected}
+
+    query.wait_for_session(thread, lambda detail: tokens(detail) == expected)
+    time.sleep(0.5)  # anything still being applied would add runs or tokens
+    detail = query.session(thread)
+    assert tokens(detail) == expected  # t1 by three paths and t2 by the hooks, each once
+    runs = {run["run_id"]: run for run in detail["runs"]}
+    assert sorted(runs) == sorted([turn, f"{thread}-t2"])  # t2's tokens were in the rollout
+    run = runs[turn]
+    assert run["input"] == "Run the tests" and run["status"] == "ok"
+    (tool,) = query.run(turn)["spans"]
+    assert (tool["kind"], tool["name"], tool["status"]) == ("tool", "exec_command", "error")
+    assert run["error_count"] == 1 and detail["session"]["span_count"] == 1
