@@ -181,6 +181,53 @@ def test_a_call_refused_without_running_is_closed_denied_at_the_turn_end(
     assert types(events)[-1] == "run.end"  # call_3 has no answer: left to the session's end
 
 
+ABORTED = "Wall time: 1.0 seconds\naborted by user"  # the TUI's answer after No (Esc)
+
+
+def _aborted_turn_rollout(tmp_path: Path, turn: str, call: str) -> str:
+    path = _rollout_answering(tmp_path, {call: ABORTED})
+    aborted = {"type": "turn_aborted", "turn_id": turn, "reason": "interrupted"}
+    with open(path, "a") as rollout:
+        rollout.write(json.dumps({"type": "event_msg", "payload": aborted}) + "\n")
+    return path
+
+
+def test_no_to_an_approval_prompt_closes_the_call_denied_and_the_turn_cancelled(
+    replay: Replay, tmp_path: Path
+) -> None:
+    """The TUI fires no hook after No: the session's end (or the next prompt) reads the
+    rollout's `turn_aborted` and the call's "aborted by user" answer."""
+    rollout = _aborted_turn_rollout(tmp_path, TURN, "call_1")
+    common = {"turn_id": TURN, "transcript_path": rollout, "tool_name": "Bash"}
+    replay(hook("UserPromptSubmit", prompt="ESCALATE touch x", **common))
+    replay(hook("PreToolUse", tool_input={"command": "touch x"}, tool_use_id="call_1", **common))
+    asked = replay(hook("PermissionRequest", tool_input={"command": "touch x"}, **common))
+    assert of_type(asked, "metric.snapshot")[0]["payload"]["waiting_reason"] == "permission_prompt"
+    events = replay(hook("SessionEnd", transcript_path=rollout, reason="other"))
+    (span,) = of_type(events, "span.end")
+    assert (span["payload"]["status"], span["payload"]["error"]) == ("denied", ABORTED)
+    assert [e["payload"]["kind"] for e in of_type(events, "error")] == ["permission_denied"]
+    (run_end,) = of_type(events, "run.end")
+    assert (run_end["correlation"]["run_id"], run_end["payload"]["status"]) == (TURN, "cancelled")
+
+
+def test_an_aborted_call_never_asked_is_cancelled_when_the_next_prompt_comes(
+    replay: Replay, tmp_path: Path
+) -> None:
+    rollout = _aborted_turn_rollout(tmp_path, TURN, "call_1")
+    common = {"turn_id": TURN, "transcript_path": rollout, "tool_name": "Bash"}
+    replay(hook("UserPromptSubmit", prompt="RUN sleep 100", **common))
+    replay(hook("PreToolUse", tool_input={"command": "sleep 100"}, tool_use_id="call_1", **common))
+    events = replay(
+        hook("UserPromptSubmit", turn_id="turn-2", transcript_path=rollout, prompt="again")
+    )
+    assert types(events) == ["span.end", "error", "run.end", "run.start"]
+    assert events[0]["payload"]["status"] == "cancelled"
+    assert events[1]["payload"]["kind"] == "cancelled"
+    assert events[2]["payload"]["status"] == "cancelled"
+    assert events[3]["correlation"]["run_id"] == "turn-2"
+
+
 def test_stop_failure_compaction_subagents_and_permission(replay: Replay) -> None:
     events = replay(
         hook("UserPromptSubmit", turn_id=TURN, prompt="go"),

@@ -163,6 +163,15 @@ def turn_failure(path: str, turn_id: str) -> str | None:
     return None
 
 
+def turn_aborted(path: str, turn_id: str) -> bool:
+    """Whether the rollout says the turn was aborted (``turn_aborted``: Esc, or No to an
+    approval prompt in the TUI; no hook fires for it)."""
+    return any(
+        (event_payload(record, "turn_aborted") or {}).get("turn_id") == turn_id
+        for record in _recent_records(path, turn_id)
+    )
+
+
 def _recent_records(path: str, needle: str) -> list[Record]:
     """The records among the last `TAIL_BYTES` of rollout `path` that mention `needle`."""
     try:

@@ -19,7 +19,12 @@ from __future__ import annotations
 
 from agentmon.client.usage import known_usage
 from agentmon.integrations import _claude_format as claude_format
-from agentmon.integrations._codex_rollout import pick_up_usage, tool_call_records, turn_failure
+from agentmon.integrations._codex_rollout import (
+    pick_up_usage,
+    tool_call_records,
+    turn_aborted,
+    turn_failure,
+)
 from agentmon.integrations._hookio import MalformedPayload, derived_id, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
@@ -91,24 +96,33 @@ def _usage_of(payload: Payload) -> dict[str, int]:
 
 
 def _session_end(tracker: Tracker, payload: Payload) -> None:
-    """Close the session, and a turn still open: failed when its rollout says so (an API
-    error ends the turn without Stop or StopFailure), else as the payload says."""
-    failure = _open_turn_failure(tracker, payload)
-    if failure is not None:
-        _fail_turn(tracker, {**payload, "turn_id": tracker.run_id}, "api_error", failure)
-    else:
-        _finish_turn(tracker, payload, status=str(payload.get("status") or "ok"))
+    _close_open_turn(tracker, payload, status=str(payload.get("status") or "ok"))
     tracker.end_session(reason=payload.get("reason"))
 
 
-def _open_turn_failure(tracker: Tracker, payload: Payload) -> str | None:
-    rollout, turn = payload.get("transcript_path"), tracker.run_id
-    if isinstance(rollout, str) and rollout and turn:
-        return turn_failure(rollout, turn)
-    return None
+def _close_open_turn(tracker: Tracker, payload: Payload, *, status: str) -> None:
+    """Close a turn still open when the session ends or the next prompt comes: no hook fires
+    when the model API fails (the rollout's ``task_complete`` has the error: the turn
+    fails) or when the user aborts the turn (Esc, also the TUI's "No" to an approval: the
+    rollout has ``turn_aborted``: the turn is cancelled); else `status`."""
+    turn = tracker.run_id
+    if not turn:
+        return
+    closing = {**payload, "turn_id": turn, "last_assistant_message": None}
+    rollout = payload.get("transcript_path")
+    if not (isinstance(rollout, str) and rollout):
+        _finish_turn(tracker, closing, status=status)
+        return
+    failure = turn_failure(rollout, turn)
+    if failure is not None:
+        _fail_turn(tracker, closing, "api_error", failure)
+        return
+    _finish_turn(tracker, closing, status="cancelled" if turn_aborted(rollout, turn) else status)
 
 
 def _prompt(tracker: Tracker, payload: Payload) -> None:
+    if tracker.run_id and tracker.run_id != _turn(payload):
+        _close_open_turn(tracker, payload, status="unknown")
     tracker.start_run(_turn(payload), input=clip(payload.get("prompt")), model=payload.get("model"))
 
 
@@ -135,6 +149,15 @@ def _finish_turn(tracker: Tracker, payload: Payload, *, status: str, **extra: ob
 REFUSAL_MARKERS = ("reject", "denied", "not approved")
 
 
+def _permission_request(tracker: Tracker, payload: Payload) -> None:
+    """Waiting for the user; the turn's open tool calls are marked asked (the hook names no
+    call id), so one aborted after the prompt closes as denied."""
+    claude_format.permission_request(tracker, payload)
+    for key, opened in tracker.state["spans"].items():
+        if key.startswith("tool:") and opened.get("run") == tracker.run_id:
+            opened["asked"] = True
+
+
 def _close_refused_tools(tracker: Tracker, payload: Payload) -> None:
     """Tool calls the turn leaves open never got PostToolUse: the model was answered without
     running them. `codex exec` refuses a call asking to leave the sandbox ("approval policy
@@ -151,15 +174,30 @@ def _close_refused_tools(tracker: Tracker, payload: Payload) -> None:
         answer = tool_call_records(rollout, call_id).get("output")
         if not isinstance(answer, str):
             continue
-        refused = any(marker in answer.lower() for marker in REFUSAL_MARKERS)
+        status = _unrun_call_status(answer, asked=bool(opened.get("asked")))
         claude_format.end_tool(
             tracker,
             {"tool_use_id": call_id, "tool_name": opened.get("name"), "tool_response": answer},
-            status="denied" if refused else "ok",
-            error=clip(answer) if refused else None,
+            status=status,
+            error=clip(answer) if status != "ok" else None,
             run_id=opened.get("run"),
-            error_kind="permission_denied",
+            error_kind="permission_denied" if status == "denied" else "cancelled",
         )
+
+
+ABORTED_MARKER = "aborted by user"
+
+
+def _unrun_call_status(answer: str, *, asked: bool) -> str:
+    """A call closed without PostToolUse: ``denied`` when refused (by policy, or by the user
+    answering an approval prompt with No: the TUI then aborts the call), ``cancelled`` when
+    aborted unasked (Esc while it ran), else ``ok``."""
+    lowered = answer.lower()
+    if any(marker in lowered for marker in REFUSAL_MARKERS):
+        return "denied"
+    if ABORTED_MARKER in lowered:
+        return "denied" if asked else "cancelled"
+    return "ok"
 
 
 def _stop(tracker: Tracker, payload: Payload) -> None:
@@ -342,7 +380,7 @@ _HANDLERS: dict[str, Callable[[Tracker, Payload], None]] = {
     "PostCompact": _post_compact,
     "SubagentStart": _subagent_start,
     "SubagentStop": _subagent_stop,
-    "PermissionRequest": claude_format.permission_request,
+    "PermissionRequest": _permission_request,
     NOTIFY_TYPE: _notify,
 }
 
