@@ -228,6 +228,43 @@ def test_an_aborted_call_never_asked_is_cancelled_when_the_next_prompt_comes(
     assert events[3]["correlation"]["run_id"] == "turn-2"
 
 
+@pytest.mark.parametrize("spawn_result_first", [True, False])
+def test_a_sub_agent_nests_under_its_spawn_call_in_the_parents_run(
+    replay: Replay, spawn_result_first: bool
+) -> None:
+    """A sub-agent's hooks carry the parent's session, its `agent_id` and its own turn id;
+    SubagentStart and the spawn call's PostToolUse arrive in either order."""
+    child = {"agent_id": "agent-1", "agent_type": "default", "turn_id": "child-turn"}
+    spawn = {"turn_id": TURN, "tool_name": "spawn_agent", "tool_use_id": "call_spawn",
+             "tool_input": {"message": "RUN ls"}}  # fmt: skip
+    spawned = hook("PostToolUse", tool_response=json.dumps({"agent_id": "agent-1"}), **spawn)
+    replay(hook("UserPromptSubmit", turn_id=TURN, prompt="SPAWN RUN ls"))
+    (spawn_start,) = of_type(replay(hook("PreToolUse", **spawn)), "span.start")
+    pair = [spawned, hook("SubagentStart", **child)]
+    (agent_start,) = [
+        e
+        for e in replay(*(pair if spawn_result_first else pair[::-1]))
+        if e["event"]["type"] == "span.start"
+    ]
+    call = {"tool_name": "Bash", "tool_use_id": "call_child", "tool_input": {"command": "ls"}}
+    child_events = replay(
+        hook("UserPromptSubmit", prompt="RUN ls", **child),
+        hook("PreToolUse", **call, **child),
+        hook("PostToolUse", tool_response="a\n", **call, **child),
+        hook("Stop", last_assistant_message="done", **child),
+        hook("SubagentStop", last_assistant_message="done", **child),
+    )
+    events = replay(hook("Stop", turn_id=TURN, last_assistant_message="done"))
+    assert not [e for e in child_events if e["event"]["type"].startswith("run.")]
+    assert {e["correlation"]["run_id"] for e in child_events} == {TURN}
+    spawn_span = spawn_start["correlation"]["span_id"]
+    agent_span = agent_start["correlation"]["span_id"]
+    tool_end, agent_end = of_type(child_events, "span.end")
+    assert agent_end["correlation"]["parent_span_id"] == spawn_span
+    assert tool_end["correlation"]["parent_span_id"] == agent_span
+    assert [e["payload"]["status"] for e in of_type(events, "run.end")] == ["ok"]
+
+
 def test_stop_failure_compaction_subagents_and_permission(replay: Replay) -> None:
     events = replay(
         hook("UserPromptSubmit", turn_id=TURN, prompt="go"),

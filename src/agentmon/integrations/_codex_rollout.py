@@ -81,9 +81,19 @@ class TurnUsage:
     def __init__(self) -> None:
         self.turns: dict[str, Record] = {}
 
-    def add(self, turn: str | None, delta: Record, model: str | None, ts: float | None) -> None:
+    def add(
+        self,
+        turn: str | None,
+        delta: Record,
+        model: str | None,
+        ts: float | None,
+        run_id: str | None = None,
+    ) -> None:
+        """Add `delta` to `turn`'s sum, reported in run `run_id` (default: the turn's)."""
         key = turn or f"total:{delta['key']}"
-        entry = self.turns.setdefault(key, {"turn": turn, "usage": {}, "key": delta["key"]})
+        entry = self.turns.setdefault(
+            key, {"turn": turn, "usage": {}, "key": delta["key"], "run": run_id or turn}
+        )
         for name, count in delta["usage"].items():
             entry["usage"][name] = entry["usage"].get(name, 0) + count
         entry.update(model=model or entry.get("model"), ts=ts, key=delta["key"])
@@ -98,7 +108,7 @@ class TurnUsage:
             )
             tracker.usage(
                 entry["usage"],
-                run_id=turn,
+                run_id=entry["run"],
                 event_id=event_id,
                 model=entry.get("model"),
                 ts=entry["ts"],
@@ -106,10 +116,12 @@ class TurnUsage:
         self.turns.clear()
 
 
-def pick_up_usage(tracker: Tracker, path: str, run_id: str | None) -> bool:
+def pick_up_usage(tracker: Tracker, path: str, run_id: str | None, *, in_run: bool = False) -> bool:
     """Report the usage appended to rollout `path` since the last reading, one snapshot per
-    turn (the turn's lines are all written by the time its turn-ending hook runs; a line
-    before any turn goes to `run_id`); False when the file cannot be read."""
+    turn (the turn's lines are all written by the time its turn-ending hook runs), in the
+    run of its turn; a line before any turn, or every line when `in_run` (a sub-agent's
+    rollout, counted in the run that spawned it), in `run_id`. False when the file cannot
+    be read."""
     files = tracker.state.setdefault("rollouts", {})
     file_state = files.setdefault(path, {"cursor": {}, "tokens": {}})
     lines = read_new_lines(path, file_state["cursor"])
@@ -131,7 +143,8 @@ def pick_up_usage(tracker: Tracker, path: str, run_id: str | None) -> bool:
         delta = token_delta(tokens, record)
         if delta is not None:
             ts = parse_ts(str(record.get("timestamp") or ""))
-            usage.add(tokens.get("turn") or run_id, delta, tokens.get("model"), ts)
+            turn = tokens.get("turn") or run_id
+            usage.add(turn, delta, tokens.get("model"), ts, run_id if in_run else None)
     usage.emit(tracker)
     return True
 

@@ -17,6 +17,7 @@ command output, so a failed command is told by its exit code in the rollout (or 
 
 from __future__ import annotations
 
+from agentmon.client.jsonio import json_loads
 from agentmon.client.usage import known_usage
 from agentmon.integrations import _claude_format as claude_format
 from agentmon.integrations._codex_rollout import (
@@ -87,6 +88,16 @@ def _turn(payload: Payload) -> str | None:
     return text if len(text) <= MAX_TURN_ID_CHARS else derived_id(FRAMEWORK, "turn", text)
 
 
+def _span_run(tracker: Tracker, payload: Payload) -> str | None:
+    """The run a span belongs to: the turn, or for a sub-agent's hook (``agent_id``; its
+    ``turn_id`` is the sub-agent's own turn) the run its agent span is in."""
+    agent = claude_format.subagent_key(payload)
+    if agent is None:
+        return _turn(payload)
+    opened = tracker.state["spans"].get(agent)
+    return str(opened["run"]) if opened else tracker.run_id
+
+
 def _usage_of(payload: Payload) -> dict[str, int]:
     for key in ("usage", "token_usage", "last_token_usage"):
         usage = known_usage(payload.get(key))
@@ -121,6 +132,8 @@ def _close_open_turn(tracker: Tracker, payload: Payload, *, status: str) -> None
 
 
 def _prompt(tracker: Tracker, payload: Payload) -> None:
+    if payload.get("agent_id"):  # a sub-agent's task: the input of its spawn_agent call
+        return
     if tracker.run_id and tracker.run_id != _turn(payload):
         _close_open_turn(tracker, payload, status="unknown")
     tracker.start_run(_turn(payload), input=clip(payload.get("prompt")), model=payload.get("model"))
@@ -201,6 +214,8 @@ def _unrun_call_status(answer: str, *, asked: bool) -> str:
 
 
 def _stop(tracker: Tracker, payload: Payload) -> None:
+    if payload.get("agent_id"):  # a sub-agent's turn: SubagentStop closes its span
+        return
     _finish_turn(tracker, payload, status="ok")
 
 
@@ -222,7 +237,13 @@ def _notify(tracker: Tracker, payload: Payload) -> None:
 def _stop_failure(tracker: Tracker, payload: Payload) -> None:
     category = str(payload.get("error") or "unknown")
     message = str(payload.get("error_details") or f"turn failed: {category}")
-    _fail_turn(tracker, payload, category, message)
+    agent = claude_format.subagent_key(payload)
+    if agent is None:
+        _fail_turn(tracker, payload, category, message)
+        return
+    run_id = _span_run(tracker, payload)  # a sub-agent failed: its parent's turn goes on
+    event_id = tracker.event_id_for(agent, str(payload.get("turn_id")), "failed")
+    tracker.error(clip(message), kind=category, run_id=run_id, event_id=event_id)
 
 
 def _fail_turn(tracker: Tracker, payload: Payload, category: str, message: str) -> None:
@@ -286,7 +307,7 @@ def _with_rollout_facts(payload: Payload) -> tuple[Payload, Payload]:
 
 def _pre_tool(tracker: Tracker, payload: Payload) -> None:
     payload, _ = _with_rollout_facts(payload)
-    claude_format.start_tool(tracker, payload, run_id=_turn(payload))
+    claude_format.start_tool(tracker, payload, run_id=_span_run(tracker, payload))
 
 
 def _tool_failure(response: object, facts: Payload) -> str | None:
@@ -315,50 +336,120 @@ def _post_tool(tracker: Tracker, payload: Payload) -> None:
     status = "error" if failure else "ok"
     extra = {"hook_tool_name": payload.get("hook_tool_name"), "exit_code": facts.get("exit_code")}
     claude_format.end_tool(
-        tracker, payload, status=status, error=failure, run_id=_turn(payload), extra=extra
+        tracker,
+        payload,
+        status=status,
+        error=failure,
+        run_id=_span_run(tracker, payload),
+        extra=extra,
     )
+    agent_id = _spawned_agent(payload)
+    if agent_id:
+        spawned = tracker.state.setdefault("spawned", {})
+        call = claude_format.tool_key(payload)
+        for other in [agent for agent, key in spawned.items() if key == call]:
+            del spawned[other]  # a guess made before the call's result named its agent
+        spawned[agent_id] = call
+
+
+SPAWN_TOOL = "spawn_agent"
+
+
+def _spawned_agent(payload: Payload) -> str | None:
+    """The sub-agent a ``spawn_agent`` call started (its result: ``{"agent_id": …}``)."""
+    response = payload.get("tool_response")
+    if payload.get("tool_name") != SPAWN_TOOL or not isinstance(response, str):
+        return None
+    try:
+        answer = json_loads(response)
+    except ValueError:
+        return None
+    agent_id = answer.get("agent_id") if isinstance(answer, dict) else None
+    return agent_id if isinstance(agent_id, str) and agent_id else None
 
 
 def _pre_compact(tracker: Tracker, payload: Payload) -> None:
     tracker.start_span(
-        "compaction",
+        _compaction_key(payload),
         kind="compaction",
         name="compaction",
-        run_id=_turn(payload),
+        run_id=_span_run(tracker, payload),
+        parent_key=claude_format.subagent_key(payload),
         trigger=payload.get("trigger"),
     )
 
 
 def _post_compact(tracker: Tracker, payload: Payload) -> None:
     tracker.end_span(
-        "compaction",
+        _compaction_key(payload),
         kind="compaction",
         name="compaction",
-        run_id=_turn(payload),
+        run_id=_span_run(tracker, payload),
+        parent_key=claude_format.subagent_key(payload),
         trigger=payload.get("trigger"),
     )
 
 
+def _compaction_key(payload: Payload) -> str:
+    agent = claude_format.subagent_key(payload)
+    return f"{agent}:compaction" if agent else "compaction"
+
+
+def _spawn_call_of(tracker: Tracker, agent_id: str) -> str | None:
+    """The span key of the ``spawn_agent`` call that started `agent_id`: named by the call's
+    result once PostToolUse came; before it (SubagentStart and PostToolUse race), the
+    oldest ``spawn_agent`` call still open and not yet paired."""
+    spawned: dict[str, str] = tracker.state.setdefault("spawned", {})
+    if agent_id in spawned:
+        return str(spawned[agent_id])
+    paired = set(spawned.values())
+    for key, opened in tracker.state["spans"].items():
+        if opened.get("name") == SPAWN_TOOL and key not in paired:
+            spawned[agent_id] = str(key)
+            return str(key)
+    return None
+
+
 def _subagent_start(tracker: Tracker, payload: Payload) -> None:
+    """The sub-agent's span, in the run that spawned it and under its ``spawn_agent`` call
+    (Codex fires SubagentStart with the sub-agent's own turn id)."""
+    agent_id = str(payload.get("agent_id"))
     tracker.start_span(
-        f"agent:{payload.get('agent_id')}",
+        f"agent:{agent_id}",
         kind="agent",
         name=payload.get("agent_type"),
-        run_id=_turn(payload),
+        run_id=tracker.run_id,
+        parent_key=_spawn_call_of(tracker, agent_id),
         agent_id=payload.get("agent_id"),
+        agent_turn_id=payload.get("turn_id"),
     )
 
 
 def _subagent_stop(tracker: Tracker, payload: Payload) -> None:
-    tracker.end_span(
+    """Close the sub-agent's span and count its tokens, from its own rollout
+    (``agent_transcript_path``), in the run that spawned it."""
+    run_id = _span_run(tracker, payload)
+    transcript = payload.get("agent_transcript_path")
+    key, call = (
         f"agent:{payload.get('agent_id')}",
+        _spawn_call_of(tracker, str(payload.get("agent_id"))),
+    )
+    opened = tracker.state["spans"].get(key)
+    if opened is not None and call and not opened.get("parent"):
+        opened["parent"] = tracker.span_id_for(call)  # SubagentStart came before the call
+    tracker.end_span(
+        key,
         kind="agent",
         name=payload.get("agent_type"),
-        run_id=_turn(payload),
+        run_id=run_id,
+        parent_key=call,
         output=clip(payload.get("last_assistant_message")),
         agent_id=payload.get("agent_id"),
-        transcript_path=payload.get("agent_transcript_path"),
+        transcript_path=transcript,
     )
+    tracker.state.get("spawned", {}).pop(str(payload.get("agent_id")), None)
+    if isinstance(transcript, str) and transcript:
+        pick_up_usage(tracker, transcript, run_id, in_run=True)
 
 
 _ALIASES = {

@@ -90,6 +90,8 @@ class Sessions:
     hooks_and_otel: Result
     compacted: Result
     denied: Result
+    subagent: Result
+    subagent_rollouts: list[list[Record]]
     fake: FakeOpenAI
     query: QueryClient
 
@@ -166,6 +168,7 @@ def sessions(
             config_file.write(OTEL.format(otlp=embedded_server.otlp_url))
         both = Codex(binary, both_home, workdir, {**env, "CODEX_HOME": str(both_home)})
         first = codex.run("RUN echo first")
+        subagent = codex.run("SPAWN RUN echo from-child")
         yield Sessions(
             tool=codex.run("RUN echo hello"),
             failing=codex.run("RUN ls /nonexistent-dir"),
@@ -176,6 +179,8 @@ def sessions(
             hooks_and_otel=both.run("RUN ls /nonexistent-dir"),
             compacted=compacting.run("RUN echo compact-me"),
             denied=codex.run("ESCALATE touch escalated.txt"),
+            subagent=subagent,
+            subagent_rollouts=[codex.rollout(agent) for agent in spawned(subagent.events)],
             fake=fake,
             query=QueryClient(embedded_server.query_url),
         )
@@ -189,6 +194,16 @@ def turns(rollout: list[Record]) -> list[str]:
         record["payload"]["turn_id"]
         for record in rollout
         if record.get("type") == "event_msg" and record["payload"].get("type") == "task_started"
+    ]
+
+
+def spawned(events: list[Record]) -> list[str]:
+    """The thread ids of the sub-agents a `codex exec` spawned (its `--json` events)."""
+    return [
+        str(thread)
+        for event in events
+        if event["type"] == "item.completed" and event["item"].get("tool") == "spawn_agent"
+        for thread in event["item"].get("receiver_thread_ids") or []
     ]
 
 
@@ -381,3 +396,34 @@ def test_a_call_asking_to_leave_the_sandbox_is_refused_and_closed_as_denied(
     (run,) = detail["runs"]
     assert run["status"] == "ok" and run["error_count"] == 1
     assert [error["kind"] for error in run["errors"]] == ["permission_denied"]
+
+
+def test_a_sub_agent_is_an_agent_span_under_its_spawn_call_holding_its_tools_and_tokens(
+    sessions: Sessions,
+) -> None:
+    """`spawn_agent` starts a sub-agent thread (its own rollout) whose hooks carry the
+    parent's session id, `agent_id` and the sub-agent's own turn id; the parent waits for it
+    (`wait_agent`). One run (the parent's turn), the sub-agent nested under its spawn call,
+    and the tokens of both rollouts, each once."""
+    result = sessions.subagent
+    (child,) = sessions.subagent_rollouts
+    expected = {
+        name: count + rollout_tokens(child)[name]
+        for name, count in rollout_tokens(result.rollout).items()
+    }
+    detail = settled_session(
+        sessions.query,
+        result.session_id,
+        lambda d: d["session"]["ended_at"] is not None and tokens_of(d["session"]) == expected,
+    )
+    assert tokens_of(detail["session"]) == expected
+    (run,) = [run for run in detail["runs"] if run["run_id"] in turns(result.rollout)]
+    assert run["status"] == "ok" and run["output"] == "done"
+    spans = {span["name"]: span for span in run["spans"]}
+    assert sorted(spans) == ["default", "exec_command", "spawn_agent", "wait_agent"]
+    agent = spans["default"]
+    assert agent["kind"] == "agent" and agent["status"] == "ok"
+    assert agent["parent_span_id"] == spans["spawn_agent"]["span_id"]
+    assert spans["exec_command"]["parent_span_id"] == agent["span_id"]
+    assert all(span["status"] == "ok" for span in spans.values())
+    assert [r["run_id"] for r in detail["runs"]] == [run["run_id"]]
