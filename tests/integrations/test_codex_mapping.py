@@ -265,6 +265,18 @@ def test_a_sub_agent_nests_under_its_spawn_call_in_the_parents_run(
     assert [e["payload"]["status"] for e in of_type(events, "run.end")] == ["ok"]
 
 
+@pytest.mark.parametrize(
+    "response",
+    ["[" * 100_000, "not json", json.dumps({"agent_id": 7}), json.dumps(["agent_id"]), ""],
+)
+def test_a_hostile_spawn_result_names_no_agent(replay: Replay, response: str) -> None:
+    spawn = {"turn_id": TURN, "tool_name": "spawn_agent", "tool_use_id": "call_spawn"}
+    replay(hook("UserPromptSubmit", turn_id=TURN, prompt="go"), hook("PreToolUse", **spawn))
+    events = replay(hook("PostToolUse", tool_response=response, **spawn))
+    assert of_type(events, "span.end")[0]["payload"]["status"] == "ok"
+    assert replay.states[THREAD].get("spawned", {}) == {}
+
+
 def test_stop_failure_compaction_subagents_and_permission(replay: Replay) -> None:
     events = replay(
         hook("UserPromptSubmit", turn_id=TURN, prompt="go"),

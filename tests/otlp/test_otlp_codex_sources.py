@@ -292,3 +292,22 @@ def test_otel_first_and_resent_then_the_hooks_store_one_run_span_and_count(
     (tool,) = query.run(turn)["spans"]
     assert (tool["kind"], tool["name"], tool["status"]) == ("tool", "exec_command", "error")
     assert run["error_count"] == 1 and detail["session"]["span_count"] == 1
+
+
+def test_hostile_codex_turn_and_tool_spans_are_ignored_or_rejected_never_raised() -> None:
+    session, trace = str(uuid.uuid4()), uuid.uuid4().bytes
+    no_session = span("session_task.turn", trace, new_span_id(), {"turn.id": "t"})
+    no_turn = turn_span(trace, session, "", {"input_tokens": 5})
+    junk = turn_span(trace, session, "t-junk", {"input_tokens": -5, "output_tokens": 2**62})
+    words = turn_span(trace, session, "t-words", {"input_tokens": "many"})  # type: ignore[dict-item]
+    huge_name = tool_span(trace, session, "t", "c" * 100_000)
+    no_phase = span("exec_command", trace, new_span_id(), {"call_id": "c", "turn.id": "t"})
+    spans = [no_session, no_turn, junk, words, huge_name, no_phase]
+    mapped = map_traces(trace_request(spans, "codex_exec"), CorrelationMemory())
+    counted = [e for e in mapped.events if e.type == "metric.snapshot"]
+    assert all(0 <= count < 2**63 for e in counted for count in e.payload["usage"].values()), (
+        counted
+    )
+    runs = {e.correlation.run_id for e in mapped.events if e.type == "run.start"}
+    assert "" not in runs and "t-junk" not in runs  # no turn id; negative counts: rejected
+    assert mapped.rejected == 1, mapped.error_message  # the negative and oversized counts

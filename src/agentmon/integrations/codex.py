@@ -362,7 +362,7 @@ def _spawned_agent(payload: Payload) -> str | None:
         return None
     try:
         answer = json_loads(response)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     agent_id = answer.get("agent_id") if isinstance(answer, dict) else None
     return agent_id if isinstance(agent_id, str) and agent_id else None
