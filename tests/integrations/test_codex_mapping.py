@@ -181,6 +181,102 @@ def test_a_call_refused_without_running_is_closed_denied_at_the_turn_end(
     assert types(events)[-1] == "run.end"  # call_3 has no answer: left to the session's end
 
 
+ABORTED = "Wall time: 1.0 seconds\naborted by user"  # the TUI's answer after No (Esc)
+
+
+def _aborted_turn_rollout(tmp_path: Path, turn: str, call: str) -> str:
+    path = _rollout_answering(tmp_path, {call: ABORTED})
+    aborted = {"type": "turn_aborted", "turn_id": turn, "reason": "interrupted"}
+    with open(path, "a") as rollout:
+        rollout.write(json.dumps({"type": "event_msg", "payload": aborted}) + "\n")
+    return path
+
+
+def test_no_to_an_approval_prompt_closes_the_call_denied_and_the_turn_cancelled(
+    replay: Replay, tmp_path: Path
+) -> None:
+    """The TUI fires no hook after No: the session's end (or the next prompt) reads the
+    rollout's `turn_aborted` and the call's "aborted by user" answer."""
+    rollout = _aborted_turn_rollout(tmp_path, TURN, "call_1")
+    common = {"turn_id": TURN, "transcript_path": rollout, "tool_name": "Bash"}
+    replay(hook("UserPromptSubmit", prompt="ESCALATE touch x", **common))
+    replay(hook("PreToolUse", tool_input={"command": "touch x"}, tool_use_id="call_1", **common))
+    asked = replay(hook("PermissionRequest", tool_input={"command": "touch x"}, **common))
+    assert of_type(asked, "metric.snapshot")[0]["payload"]["waiting_reason"] == "permission_prompt"
+    events = replay(hook("SessionEnd", transcript_path=rollout, reason="other"))
+    (span,) = of_type(events, "span.end")
+    assert (span["payload"]["status"], span["payload"]["error"]) == ("denied", ABORTED)
+    assert [e["payload"]["kind"] for e in of_type(events, "error")] == ["permission_denied"]
+    (run_end,) = of_type(events, "run.end")
+    assert (run_end["correlation"]["run_id"], run_end["payload"]["status"]) == (TURN, "cancelled")
+
+
+def test_an_aborted_call_never_asked_is_cancelled_when_the_next_prompt_comes(
+    replay: Replay, tmp_path: Path
+) -> None:
+    rollout = _aborted_turn_rollout(tmp_path, TURN, "call_1")
+    common = {"turn_id": TURN, "transcript_path": rollout, "tool_name": "Bash"}
+    replay(hook("UserPromptSubmit", prompt="RUN sleep 100", **common))
+    replay(hook("PreToolUse", tool_input={"command": "sleep 100"}, tool_use_id="call_1", **common))
+    events = replay(
+        hook("UserPromptSubmit", turn_id="turn-2", transcript_path=rollout, prompt="again")
+    )
+    assert types(events) == ["span.end", "error", "run.end", "run.start"]
+    assert events[0]["payload"]["status"] == "cancelled"
+    assert events[1]["payload"]["kind"] == "cancelled"
+    assert events[2]["payload"]["status"] == "cancelled"
+    assert events[3]["correlation"]["run_id"] == "turn-2"
+
+
+@pytest.mark.parametrize("spawn_result_first", [True, False])
+def test_a_sub_agent_nests_under_its_spawn_call_in_the_parents_run(
+    replay: Replay, spawn_result_first: bool
+) -> None:
+    """A sub-agent's hooks carry the parent's session, its `agent_id` and its own turn id;
+    SubagentStart and the spawn call's PostToolUse arrive in either order."""
+    child = {"agent_id": "agent-1", "agent_type": "default", "turn_id": "child-turn"}
+    spawn = {"turn_id": TURN, "tool_name": "spawn_agent", "tool_use_id": "call_spawn",
+             "tool_input": {"message": "RUN ls"}}  # fmt: skip
+    spawned = hook("PostToolUse", tool_response=json.dumps({"agent_id": "agent-1"}), **spawn)
+    replay(hook("UserPromptSubmit", turn_id=TURN, prompt="SPAWN RUN ls"))
+    (spawn_start,) = of_type(replay(hook("PreToolUse", **spawn)), "span.start")
+    pair = [spawned, hook("SubagentStart", **child)]
+    (agent_start,) = [
+        e
+        for e in replay(*(pair if spawn_result_first else pair[::-1]))
+        if e["event"]["type"] == "span.start"
+    ]
+    call = {"tool_name": "Bash", "tool_use_id": "call_child", "tool_input": {"command": "ls"}}
+    child_events = replay(
+        hook("UserPromptSubmit", prompt="RUN ls", **child),
+        hook("PreToolUse", **call, **child),
+        hook("PostToolUse", tool_response="a\n", **call, **child),
+        hook("Stop", last_assistant_message="done", **child),
+        hook("SubagentStop", last_assistant_message="done", **child),
+    )
+    events = replay(hook("Stop", turn_id=TURN, last_assistant_message="done"))
+    assert not [e for e in child_events if e["event"]["type"].startswith("run.")]
+    assert {e["correlation"]["run_id"] for e in child_events} == {TURN}
+    spawn_span = spawn_start["correlation"]["span_id"]
+    agent_span = agent_start["correlation"]["span_id"]
+    tool_end, agent_end = of_type(child_events, "span.end")
+    assert agent_end["correlation"]["parent_span_id"] == spawn_span
+    assert tool_end["correlation"]["parent_span_id"] == agent_span
+    assert [e["payload"]["status"] for e in of_type(events, "run.end")] == ["ok"]
+
+
+@pytest.mark.parametrize(
+    "response",
+    ["[" * 100_000, "not json", json.dumps({"agent_id": 7}), json.dumps(["agent_id"]), ""],
+)
+def test_a_hostile_spawn_result_names_no_agent(replay: Replay, response: str) -> None:
+    spawn = {"turn_id": TURN, "tool_name": "spawn_agent", "tool_use_id": "call_spawn"}
+    replay(hook("UserPromptSubmit", turn_id=TURN, prompt="go"), hook("PreToolUse", **spawn))
+    events = replay(hook("PostToolUse", tool_response=response, **spawn))
+    assert of_type(events, "span.end")[0]["payload"]["status"] == "ok"
+    assert replay.states[THREAD].get("spawned", {}) == {}
+
+
 def test_stop_failure_compaction_subagents_and_permission(replay: Replay) -> None:
     events = replay(
         hook("UserPromptSubmit", turn_id=TURN, prompt="go"),

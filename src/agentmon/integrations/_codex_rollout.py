@@ -4,13 +4,16 @@
 Codex re-emits ``token_count`` with an unchanged cumulative total, so summing the per-response
 ``last_token_usage`` overcounts; an event counts only when ``total_token_usage.total_tokens``
 advances, by the difference from the previous total (after a drop, ``last_token_usage``).
-The cumulative total keys the snapshot's id, the same for the hook and the importer.
+The differences are summed per turn into one snapshot whose id is derived from the session
+and the turn id (`turn_usage_id`): the same for the hook, the importer and Codex's OTel
+trace (its ``session_task.turn`` span reports the turn's totals), so a turn counts once
+whichever paths bring it. A difference read before any turn is keyed by its cumulative total.
 """
 
 from __future__ import annotations
 
 from agentmon.client.usage import known_usage
-from agentmon.integrations._hookio import parse_ts
+from agentmon.integrations._hookio import derived_id, parse_ts
 from agentmon.integrations._jsonl import parse_line, read_new_lines
 
 TYPE_CHECKING = False
@@ -20,6 +23,8 @@ if TYPE_CHECKING:
     from agentmon.integrations._tracker import Tracker
 
     Record = dict[str, Any]
+
+FRAMEWORK = "codex"
 
 
 def turn_context(record: Record) -> Record | None:
@@ -65,21 +70,58 @@ def token_delta(state: Record, record: Record) -> Record | None:
     return {"key": str(total["total_tokens"]), "usage": known_usage(delta)}
 
 
-def emit_usage(
-    tracker: Tracker, delta: Record, *, run_id: str | None, model: str | None, ts: float | None
-) -> None:
-    tracker.usage(
-        delta["usage"],
-        run_id=run_id,
-        event_id=tracker.event_id_for("usage", delta["key"]),
-        model=model,
-        ts=ts,
-    )
+def turn_usage_id(session_id: str, turn_id: str) -> str:
+    """The id of the snapshot counting turn `turn_id`'s tokens (see the module docstring)."""
+    return derived_id(FRAMEWORK, session_id, "event", "usage", "turn", turn_id)
 
 
-def pick_up_usage(tracker: Tracker, path: str, run_id: str | None) -> bool:
-    """Report the usage appended to rollout `path` since the last reading (in the run of
-    its turn, else `run_id`); False when the file cannot be read."""
+class TurnUsage:
+    """Token differences summed per turn, reported as one snapshot per turn."""
+
+    def __init__(self) -> None:
+        self.turns: dict[str, Record] = {}
+
+    def add(
+        self,
+        turn: str | None,
+        delta: Record,
+        model: str | None,
+        ts: float | None,
+        run_id: str | None = None,
+    ) -> None:
+        """Add `delta` to `turn`'s sum, reported in run `run_id` (default: the turn's)."""
+        key = turn or f"total:{delta['key']}"
+        entry = self.turns.setdefault(
+            key, {"turn": turn, "usage": {}, "key": delta["key"], "run": run_id or turn}
+        )
+        for name, count in delta["usage"].items():
+            entry["usage"][name] = entry["usage"].get(name, 0) + count
+        entry.update(model=model or entry.get("model"), ts=ts, key=delta["key"])
+
+    def emit(self, tracker: Tracker) -> None:
+        for entry in self.turns.values():
+            turn = entry["turn"]
+            event_id = (
+                turn_usage_id(tracker.session_id, turn)
+                if turn
+                else tracker.event_id_for("usage", entry["key"])
+            )
+            tracker.usage(
+                entry["usage"],
+                run_id=entry["run"],
+                event_id=event_id,
+                model=entry.get("model"),
+                ts=entry["ts"],
+            )
+        self.turns.clear()
+
+
+def pick_up_usage(tracker: Tracker, path: str, run_id: str | None, *, in_run: bool = False) -> bool:
+    """Report the usage appended to rollout `path` since the last reading, one snapshot per
+    turn (the turn's lines are all written by the time its turn-ending hook runs), in the
+    run of its turn; a line before any turn, or every line when `in_run` (a sub-agent's
+    rollout, counted in the run that spawned it), in `run_id`. False when the file cannot
+    be read."""
     files = tracker.state.setdefault("rollouts", {})
     file_state = files.setdefault(path, {"cursor": {}, "tokens": {}})
     lines = read_new_lines(path, file_state["cursor"])
@@ -87,6 +129,7 @@ def pick_up_usage(tracker: Tracker, path: str, run_id: str | None) -> bool:
         files.pop(path, None)
         return False
     tokens = file_state["tokens"]
+    usage = TurnUsage()
     for line in lines:
         try:
             record = parse_line(line)
@@ -100,13 +143,9 @@ def pick_up_usage(tracker: Tracker, path: str, run_id: str | None) -> bool:
         delta = token_delta(tokens, record)
         if delta is not None:
             ts = parse_ts(str(record.get("timestamp") or ""))
-            emit_usage(
-                tracker,
-                delta,
-                run_id=tokens.get("turn") or run_id,
-                model=tokens.get("model"),
-                ts=ts,
-            )
+            turn = tokens.get("turn") or run_id
+            usage.add(turn, delta, tokens.get("model"), ts, run_id if in_run else None)
+    usage.emit(tracker)
     return True
 
 
@@ -135,6 +174,15 @@ def turn_failure(path: str, turn_id: str) -> str | None:
         if isinstance(error, dict):
             return str(error.get("message") or error.get("codex_error_info") or "turn failed")
     return None
+
+
+def turn_aborted(path: str, turn_id: str) -> bool:
+    """Whether the rollout says the turn was aborted (``turn_aborted``: Esc, or No to an
+    approval prompt in the TUI; no hook fires for it)."""
+    return any(
+        (event_payload(record, "turn_aborted") or {}).get("turn_id") == turn_id
+        for record in _recent_records(path, turn_id)
+    )
 
 
 def _recent_records(path: str, needle: str) -> list[Record]:

@@ -3,7 +3,7 @@ Codex hooks' Tracker.
 
 Runs are Codex's turns (``turn_context.turn_id``, the hooks' ``turn_id``), tool spans its
 ``call_id`` (the hooks' ``tool_use_id``), and usage the ``token_count`` totals as they
-advance (see ``_codex_rollout``), so the ids are those the hooks derive.
+advance, summed per turn (see ``_codex_rollout``), so the ids are those the hooks derive.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from agentmon.client.jsonio import json_loads
 from agentmon.integrations import _claude_format as claude_format
 from agentmon.integrations._codex_rollout import (
-    emit_usage,
+    TurnUsage,
     event_payload,
     token_delta,
     turn_context,
@@ -66,6 +66,7 @@ def import_rollout(path: Path, source: dict[str, str]) -> SessionImport | None:
     replay = _Replay(str(meta["id"]), source, meta)
     for record in reading.records:
         replay.record(record)
+    replay.usage.emit(replay.tracker)
     replay.close(ended=quiet(path))
     return SessionImport(replay.tracker.events, reading.skipped, len(reading.records))
 
@@ -76,6 +77,7 @@ class _Replay(HistoryReplay):
         cwd = meta.get("cwd") if isinstance(meta.get("cwd"), str) else None
         super().__init__(session_id, source, first, cwd, cli_version=meta.get("cli_version"))
         self.tokens: Record = {}
+        self.usage = TurnUsage()
         self.pending_turn: str | None = None
         self.prompts = 0
 
@@ -106,13 +108,7 @@ class _Replay(HistoryReplay):
             self._compaction(record)
         delta = token_delta(self.tokens, record)
         if delta is not None:
-            emit_usage(
-                self.tracker,
-                delta,
-                run_id=self.tracker.run_id,
-                model=self.tokens.get("model"),
-                ts=ts,
-            )
+            self.usage.add(self.tracker.run_id, delta, self.tokens.get("model"), ts)
         item = record.get("payload") if record.get("type") == "response_item" else None
         if isinstance(item, dict):
             self._item(item)

@@ -1,8 +1,8 @@
 """The named OTel events of Claude Code, Codex and Gemini CLI, one handler each.
 
 Each handler turns one decoded log record (`LogView`) into agentmon events. Runs: Claude
-Code's `prompt.id` and Gemini's `prompt_id` are run ids; Codex has none, so its
-`codex.user_prompt` opens a run that the session's later events join (see `memory`).
+Code's `prompt.id` and Gemini's `prompt_id` are run ids; Codex's logs have none (see the
+Codex section below).
 Duration-only events become reconstructed spans (start = end - duration_ms).
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentmon.events import Envelope, EventType
-from agentmon.integrations.codex import exit_code_in
+from agentmon.integrations.codex import command_failure, command_output, exit_code_in
 from agentmon.integrations.ids import CLAUDE_FRAMEWORK as CLAUDE
 from agentmon.integrations.ids import derived_id as hook_derived_id
 from agentmon.integrations.ids import llm_call_ids, split_model
@@ -223,7 +223,12 @@ def hook_tool_span_id(framework: str, view: LogView, call_id: str | None) -> str
     `Tracker.span_id_for`), so the call arriving by hooks and by OTel is one span."""
     if not (view.session_id and call_id):
         return None
-    return hook_derived_id(framework, view.session_id, "span", f"tool:{call_id}")
+    return tool_span_id(framework, view.session_id, call_id)
+
+
+def tool_span_id(framework: str, session_id: str, call_id: str) -> str:
+    """The span id the framework's hook handler gives tool call `call_id`."""
+    return hook_derived_id(framework, session_id, "span", f"tool:{call_id}")
 
 
 def with_hook_error_id(
@@ -272,10 +277,31 @@ def claude_api_error(view: LogView, memory: CorrelationMemory) -> list[Envelope]
     return events
 
 
-# Codex: `conversation.id` is the session; `codex.user_prompt` opens the current run.
+# Codex: `conversation.id` is the session. Its logs carry no turn id; with the trace exporter
+# on, the turn's records carry the turn's trace id, and the trace (`traces.codex_span_events`)
+# names the turn (`turn.id`, the hooks' run id) and reports its tokens. So in a session whose
+# Codex exports traces ("traced": a record with a trace id, or a trace, was seen) the logs
+# open no run and count no tokens: the trace and the hooks do, under Codex's own ids. Without
+# traces (logs alone), `codex.user_prompt` opens a run that the session's later events join
+# and each `response.completed` counts.
+
+CODEX = "codex"
+CODEX_TRACED = "codex-traced:"
+"""`memory.current_runs` key prefix marking a session whose Codex exports traces."""
+
+
+def codex_traced(view: LogView, memory: CorrelationMemory) -> bool:
+    if not view.session_id:
+        return False
+    marker = CODEX_TRACED + view.session_id
+    if view.trace_id:
+        memory.current_runs.put(marker, "yes")
+        return True
+    return memory.current_runs.get(marker) is not None
 
 
 def codex_conversation_starts(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    codex_traced(view, memory)
     payload = {
         "model": view.text("model"),
         "provider": view.text("provider_name"),
@@ -290,6 +316,8 @@ def codex_conversation_starts(view: LogView, memory: CorrelationMemory) -> list[
 
 
 def codex_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    if codex_traced(view, memory):
+        return []
     run_id = derived_id(view.identity, "run")
     if view.session_id:
         memory.current_runs.put(view.session_id, run_id)
@@ -301,7 +329,7 @@ def codex_run(view: LogView, memory: CorrelationMemory) -> str | None:
 
 
 def codex_sse_event(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
-    if view.text("event.kind") != "response.completed":
+    if view.text("event.kind") != "response.completed" or codex_traced(view, memory):
         return codex_generic(view, memory)
     usage = usage_payload(
         input_tokens=view.count("input_token_count"),
@@ -319,7 +347,9 @@ def codex_sse_event(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
 
 def codex_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
     """A tool call; `success` says only that the tool ran, so a command's exit code (the
-    ``Process exited with code N`` line of its output) decides too."""
+    ``Process exited with code N`` line of its output) decides too. In a traced session the
+    span's run comes from the trace and its `error` event from the hooks (which know the
+    run): the log gives the span's status, error and output."""
     succeeded = as_bool(view.attrs.get("success"))
     output = view.text("output") or ""
     exit_code = exit_code_in(output)
@@ -332,9 +362,11 @@ def codex_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope
         "exit_code": exit_code,
     }
     error = None
-    if succeeded is False:
-        error = (f"exit code {exit_code}: " if exit_code else "") + output
-    span_id = hook_tool_span_id("codex", view, view.text("call_id"))
+    if exit_code:
+        error = command_failure(exit_code, command_output(output))
+    elif succeeded is False:
+        error = output
+    span_id = hook_tool_span_id(CODEX, view, view.text("call_id"))
     events = reconstructed_span(
         view,
         codex_run(view, memory),
@@ -345,7 +377,9 @@ def codex_tool_result(view: LogView, memory: CorrelationMemory) -> list[Envelope
         error=error,
         details=details,
     )
-    return with_hook_error_id("codex", view, span_id, events)
+    if codex_traced(view, memory):
+        return [event for event in events if event.event.type != EventType.ERROR]
+    return with_hook_error_id(CODEX, view, span_id, events)
 
 
 def codex_api_request(view: LogView, memory: CorrelationMemory) -> list[Envelope]:

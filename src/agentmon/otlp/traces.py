@@ -15,7 +15,10 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, SpanFlags, Status
 
+from agentmon.client.usage import known_usage
 from agentmon.events import Envelope, EventType, InvalidEvent
+from agentmon.integrations._codex_rollout import turn_usage_id
+from agentmon.otlp.agent_logs import CODEX, CODEX_TRACED, tool_span_id
 from agentmon.otlp.attributes import Attributes, as_text, attributes, first, hex_id, nanos_to_ts
 from agentmon.otlp.build import Mapped, Place, SpanFacts, error_event, make_event, span_events
 from agentmon.otlp.build import usage_snapshot as build_usage_snapshot
@@ -63,11 +66,16 @@ OPENINFERENCE_KINDS = {
 
 USAGE_SPAN_FRAMEWORKS = frozenset({"openclaw"})
 
+"""Frameworks whose usage is counted from dedicated usage spans, not from their LLM spans."""
+
 INTERNAL_SPAN_FRAMEWORKS = frozenset({"codex"})
 """Frameworks whose traces are their own internals (Codex 0.171 exports ~450 spans per
 `codex exec`: `fs.get_metadata`, `append_items` …, each trace root a bogus run): only their
-GenAI spans are kept; runs, tools and usage come from their logs and hooks."""
-"""Frameworks whose usage is counted from dedicated usage spans, not from their LLM spans."""
+GenAI spans and the spans `codex_span_events` reads are kept."""
+
+CODEX_TURN_SPAN = "session_task.turn"
+CODEX_TURN_USAGE = "codex.turn.token_usage."
+CODEX_TOOL_DISPATCH = "dispatch"
 
 LOG_MIRRORED_FRAMEWORKS = frozenset({"gemini-cli"})
 """Frameworks whose spans repeat their OTel log events and are dropped: Gemini CLI's
@@ -116,7 +124,7 @@ def map_traces(request: ExportTraceServiceRequest, memory: CorrelationMemory) ->
     views = list(_decode_spans(request, mapped))
     _learn_sessions(views, memory)
     for view in views:
-        if _internal(view) or view.origin.framework in LOG_MIRRORED_FRAMEWORKS:
+        if view.origin.framework in LOG_MIRRORED_FRAMEWORKS:
             continue
         place = Place(
             origin=view.origin,
@@ -126,7 +134,10 @@ def map_traces(request: ExportTraceServiceRequest, memory: CorrelationMemory) ->
             trace_id=view.trace_id,
         )
         try:
-            mapped.events.extend(span_to_events(view, place))
+            if _internal(view):
+                mapped.events.extend(codex_span_events(view, place))
+            else:
+                mapped.events.extend(span_to_events(view, place))
         except InvalidEvent as exc:
             mapped.reject(f"span {view.span_id}: {exc}")
     return mapped
@@ -193,6 +204,68 @@ def _learn_sessions(views: list[SpanView], memory: CorrelationMemory) -> None:
     for view in views:
         if view.session_id:
             memory.trace_sessions.put(view.trace_id, view.session_id)
+            if view.origin.framework in INTERNAL_SPAN_FRAMEWORKS:
+                memory.current_runs.put(CODEX_TRACED + view.session_id, "yes")
+
+
+# Codex: a turn is a `session_task.turn` span (`turn.id`, the hooks' run id, with the turn's
+# token totals) and a tool call a `codex.tool.phase = dispatch` span (`call_id`, `turn.id`).
+# Both are keyed by Codex's own ids, as the hooks and the logs key them, so any mix of paths
+# stores one run, one tool span and one count of the turn's tokens.
+
+
+def codex_span_events(view: SpanView, place: Place) -> list[Envelope]:
+    """A Codex turn or tool call in agentmon's terms; [] for Codex's other internals."""
+    session_id = view.session_id or place.session_id
+    turn = as_text(first(view.attrs, "turn.id", "turn_id"))
+    if not (session_id and turn):
+        return []
+    place = Place(view.origin, view.place_identity, session_id, turn, view.trace_id)
+    if view.name == CODEX_TURN_SPAN:
+        return codex_turn_events(view, place, session_id, turn)
+    call_id = as_text(view.attrs.get("call_id"))
+    if call_id and view.attrs.get("codex.tool.phase") == CODEX_TOOL_DISPATCH:
+        return [codex_tool_start(view, place, tool_span_id(CODEX, session_id, call_id), call_id)]
+    return []
+
+
+def codex_turn_events(view: SpanView, place: Place, session_id: str, turn: str) -> list[Envelope]:
+    """The run, and the turn's tokens under the id the hooks give them (`turn_usage_id`)."""
+    model = as_text(view.attrs.get("model"))
+    end = {
+        "status": "error" if view.failed else "ok",
+        "error": view.status_message if view.failed else None,
+        "duration_ms": (view.end_ns - view.start_ns) // 1_000_000,
+        "model": model,
+    }
+    events = [
+        make_event(EventType.RUN_START, place, nanos_to_ts(view.start_ns), {"model": model}),
+        make_event(EventType.RUN_END, place, nanos_to_ts(view.end_ns), end),
+    ]
+    totals = {
+        key.removeprefix(CODEX_TURN_USAGE): value
+        for key, value in view.attrs.items()
+        if key.startswith(CODEX_TURN_USAGE) and key != CODEX_TURN_USAGE + "non_cached_input_tokens"
+    }
+    counted = build_usage_snapshot(
+        place, nanos_to_ts(view.end_ns), known_usage(totals) or None, model=model
+    )
+    for event in counted:
+        event.event.id = turn_usage_id(session_id, turn)
+    return events + counted
+
+
+def codex_tool_start(view: SpanView, place: Place, span_id: str, call_id: str) -> Envelope:
+    """Only a span.start: the span's run and start. Its status is the hooks' and the logs'
+    (`codex.tool_result`): the trace does not say whether the command failed."""
+    payload = {
+        "kind": "tool",
+        "name": as_text(view.attrs.get("tool_name")) or view.name,
+        "tool_call_id": call_id,
+    }
+    return make_event(
+        EventType.SPAN_START, place, nanos_to_ts(view.start_ns), payload, span_id=span_id
+    )
 
 
 def classify(view: SpanView) -> Role:

@@ -8,6 +8,9 @@ scripted session: the latest user text names what the model does next.
 - ``ESCALATE <command>``: the same call asking to run outside the sandbox
   (``sandbox_permissions: require_escalated``), which needs the user's approval;
 - ``FAIL <status>``: an HTTP error with that status;
+- ``SPAWN <task>``: a ``spawn_agent`` call (Codex's ``multi_agent_v1`` tools) starting a
+  sub-agent on `<task>` (its own conversation, driven by the same rules), then a
+  ``wait_agent`` call on it, then ``done``;
 - anything else: the text ``ok``.
 
 Every request body is kept in ``requests`` and every response's id and usage in ``responses``.
@@ -55,12 +58,19 @@ class FakeOpenAI(FakeModelServer):
         items = [item for item in body.get("input") or [] if isinstance(item, dict)]
         last = items[-1] if items else {}
         if last.get("type") == "function_call_output":
+            agent_id = _spawned_agent(items, last)
+            if agent_id:
+                return 200, self._response(number, body, [_wait_call(number, agent_id)])
+            return 200, self._response(number, body, [_message("done")])
+        if _waited_since_prompt(items):  # the sub-agent's notification after wait_agent
             return 200, self._response(number, body, [_message("done")])
         word, rest = _directive(_user_text(items))
         if word == "FAIL":
             status = int(rest or 400)
             error = {"message": f"scripted failure {status}", "type": "invalid_request_error"}
             return status, {"error": error}
+        if word == "SPAWN":
+            return 200, self._response(number, body, [_spawn_call(number, rest)])
         if word in ("RUN", "ESCALATE"):
             call = _shell_call(number, body, rest, escalate=word == "ESCALATE")
             return 200, self._response(number, body, [call])
@@ -125,6 +135,58 @@ def _shell_call(
     }
 
 
+def _agent_call(number: int, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": f"fc_{number:04d}",
+        "call_id": f"call_{number:04d}",
+        "name": name,
+        "namespace": "multi_agent_v1",
+        "arguments": json.dumps(arguments),
+        "status": "completed",
+    }
+
+
+def _spawn_call(number: int, task: str) -> dict[str, Any]:
+    return _agent_call(number, "spawn_agent", {"message": task})
+
+
+def _wait_call(number: int, agent_id: str) -> dict[str, Any]:
+    return _agent_call(number, "wait_agent", {"targets": [agent_id], "timeout_ms": 60000})
+
+
+def _spawned_agent(items: list[dict[str, Any]], output: dict[str, Any]) -> str | None:
+    """The agent id a ``spawn_agent`` call's output names (``{"agent_id": …}``), if `output`
+    answers such a call."""
+    calls = {
+        item.get("call_id"): item.get("name")
+        for item in items
+        if item.get("type") == "function_call"
+    }
+    if calls.get(output.get("call_id")) != "spawn_agent":
+        return None
+    try:
+        answer = json.loads(str(output.get("output")))
+    except ValueError:
+        return None
+    agent_id = answer.get("agent_id") if isinstance(answer, dict) else None
+    return str(agent_id) if agent_id else None
+
+
+def _waited_since_prompt(items: list[dict[str, Any]]) -> bool:
+    """Whether a ``wait_agent`` call was answered after the latest prompt."""
+    names: dict[Any, Any] = {}
+    waited = False
+    for item in items:
+        if item.get("type") == "function_call":
+            names[item.get("call_id")] = item.get("name")
+        elif item.get("type") == "function_call_output":
+            waited = waited or names.get(item.get("call_id")) == "wait_agent"
+        elif item.get("role") == "user" and _user_text([item]):
+            waited = False
+    return waited
+
+
 def _user_text(items: list[dict[str, Any]]) -> str:
     for item in reversed(items):
         if item.get("role") != "user":
@@ -139,6 +201,6 @@ def _user_text(items: list[dict[str, Any]]) -> str:
 def _directive(text: str) -> tuple[str, str]:
     for line in text.splitlines():
         word, _, rest = line.strip().partition(" ")
-        if word in ("RUN", "ESCALATE", "FAIL"):
+        if word in ("RUN", "ESCALATE", "FAIL", "SPAWN"):
             return word, rest.strip()
     return "", ""

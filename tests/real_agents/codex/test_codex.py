@@ -87,8 +87,11 @@ class Sessions:
     resumed: Result
     api_error: Result
     otel_only: Result
+    hooks_and_otel: Result
     compacted: Result
     denied: Result
+    subagent: Result
+    subagent_rollouts: list[list[Record]]
     fake: FakeOpenAI
     query: QueryClient
 
@@ -159,7 +162,13 @@ def sessions(
         otel_config += OTEL.format(otlp=embedded_server.otlp_url)
         (otel_home / "config.toml").write_text(otel_config)
         otel = Codex(binary, otel_home, workdir, {**env, "CODEX_HOME": str(otel_home)})
+        both_home = root / "codex-both-home"  # the hooks and OTel (logs and traces) at once
+        shutil.copytree(home, both_home)
+        with (both_home / "config.toml").open("a") as config_file:
+            config_file.write(OTEL.format(otlp=embedded_server.otlp_url))
+        both = Codex(binary, both_home, workdir, {**env, "CODEX_HOME": str(both_home)})
         first = codex.run("RUN echo first")
+        subagent = codex.run("SPAWN RUN echo from-child")
         yield Sessions(
             tool=codex.run("RUN echo hello"),
             failing=codex.run("RUN ls /nonexistent-dir"),
@@ -167,8 +176,11 @@ def sessions(
             resumed=codex.run("RUN echo second", first.session_id),
             api_error=codex.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir"),
+            hooks_and_otel=both.run("RUN ls /nonexistent-dir"),
             compacted=compacting.run("RUN echo compact-me"),
             denied=codex.run("ESCALATE touch escalated.txt"),
+            subagent=subagent,
+            subagent_rollouts=[codex.rollout(agent) for agent in spawned(subagent.events)],
             fake=fake,
             query=QueryClient(embedded_server.query_url),
         )
@@ -182,6 +194,16 @@ def turns(rollout: list[Record]) -> list[str]:
         record["payload"]["turn_id"]
         for record in rollout
         if record.get("type") == "event_msg" and record["payload"].get("type") == "task_started"
+    ]
+
+
+def spawned(events: list[Record]) -> list[str]:
+    """The thread ids of the sub-agents a `codex exec` spawned (its `--json` events)."""
+    return [
+        str(thread)
+        for event in events
+        if event["type"] == "item.completed" and event["item"].get("tool") == "spawn_agent"
+        for thread in event["item"].get("receiver_thread_ids") or []
     ]
 
 
@@ -314,6 +336,37 @@ def test_otel_only_gives_the_run_the_failed_tool_and_the_tokens(sessions: Sessio
     assert detail["session"]["span_count"] == 1
 
 
+def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
+    sessions: Sessions,
+) -> None:
+    """The turn, the tool call and the tokens arrive by hooks (+ rollout), OTel logs and OTel
+    traces; ids from Codex's own (turn id, call id, the turn's usage) make them one run, one
+    span and one count, whatever order the paths arrive in."""
+    result = sessions.hooks_and_otel
+    expected = rollout_tokens(result.rollout)
+
+    def otel_arrived(detail: dict[str, Any]) -> bool:
+        events = sessions.query.events(session_id=result.session_id)
+        names = {str((event.get("attributes") or {}).get("event.name")) for event in events}
+        traced = any(event["correlation"].get("trace_id") for event in events)
+        ended = detail["session"]["ended_at"] is not None
+        return ended and traced and {"codex.tool_result", "codex.sse_event"} <= names
+
+    detail = settled_session(sessions.query, result.session_id, otel_arrived)
+    assert otel_arrived(detail)
+    assert tokens_of(detail["session"]) == expected
+    (turn,) = turns(result.rollout)
+    (run,) = detail["runs"]
+    assert run["run_id"] == turn and run["status"] == "ok" and run["output"] == "done"
+    assert run["input"] == "RUN ls /nonexistent-dir" and run["model"] == MODEL
+    (span,) = tool_spans(detail)
+    assert len(commands(result.rollout)) == 1
+    assert span["name"] == "exec_command" and span["status"] == "error"
+    assert span["error"].startswith("exit code 2: ls: cannot access")
+    assert run["error_count"] == 1 and detail["session"]["error_count"] == 1
+    assert detail["session"]["span_count"] == 1
+
+
 def test_an_auto_compaction_is_one_compaction_span_in_its_turn(sessions: Sessions) -> None:
     """Over `model_auto_compact_token_limit` Codex compacts mid-turn (PreCompact/PostCompact
     fire; the rollout records a `compacted` line); the summary call's tokens count too."""
@@ -343,3 +396,34 @@ def test_a_call_asking_to_leave_the_sandbox_is_refused_and_closed_as_denied(
     (run,) = detail["runs"]
     assert run["status"] == "ok" and run["error_count"] == 1
     assert [error["kind"] for error in run["errors"]] == ["permission_denied"]
+
+
+def test_a_sub_agent_is_an_agent_span_under_its_spawn_call_holding_its_tools_and_tokens(
+    sessions: Sessions,
+) -> None:
+    """`spawn_agent` starts a sub-agent thread (its own rollout) whose hooks carry the
+    parent's session id, `agent_id` and the sub-agent's own turn id; the parent waits for it
+    (`wait_agent`). One run (the parent's turn), the sub-agent nested under its spawn call,
+    and the tokens of both rollouts, each once."""
+    result = sessions.subagent
+    (child,) = sessions.subagent_rollouts
+    expected = {
+        name: count + rollout_tokens(child)[name]
+        for name, count in rollout_tokens(result.rollout).items()
+    }
+    detail = settled_session(
+        sessions.query,
+        result.session_id,
+        lambda d: d["session"]["ended_at"] is not None and tokens_of(d["session"]) == expected,
+    )
+    assert tokens_of(detail["session"]) == expected
+    (run,) = [run for run in detail["runs"] if run["run_id"] in turns(result.rollout)]
+    assert run["status"] == "ok" and run["output"] == "done"
+    spans = {span["name"]: span for span in run["spans"]}
+    assert sorted(spans) == ["default", "exec_command", "spawn_agent", "wait_agent"]
+    agent = spans["default"]
+    assert agent["kind"] == "agent" and agent["status"] == "ok"
+    assert agent["parent_span_id"] == spans["spawn_agent"]["span_id"]
+    assert spans["exec_command"]["parent_span_id"] == agent["span_id"]
+    assert all(span["status"] == "ok" for span in spans.values())
+    assert [r["run_id"] for r in detail["runs"]] == [run["run_id"]]
