@@ -33,15 +33,34 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+_held_ports: list[socket.socket] = []
+
+
 def free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports: each socket stays bound until all are chosen, so
-    the kernel cannot hand out one port twice (a server given the same port for two
-    listeners exits with "address already in use")."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
+    """`count` distinct loopback ports, each held until the end of the test (a port closed as
+    soon as it was chosen was once handed out twice, and a server exited with "address already
+    in use"). A held port is bound with SO_REUSEADDR and not listening: the kernel gives it to
+    no other bind to port 0 and to no outgoing connection, in any process, while a server that
+    binds with SO_REUSEADDR (agentmon, uvicorn, gRPC, sshd, nats-server, PostgreSQL) binds it
+    over the hold. Until one does, connections to it are refused."""
+    sockets = [socket.socket() for _ in range(count)]
+    _held_ports.extend(sockets)
+    for sock in sockets:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+    return [int(sock.getsockname()[1]) for sock in sockets]
+
+
+def release_held_ports() -> None:
+    while _held_ports:
+        _held_ports.pop().close()
+
+
+@pytest.fixture(autouse=True)
+def _release_held_ports() -> Iterator[None]:
+    """Each test's ports are held until it ends: by then its servers listen on them."""
+    yield
+    release_held_ports()
 
 
 def port_open(host: str, port: int) -> bool:

@@ -11,16 +11,16 @@ import psutil
 
 from agentmon.config import Settings
 from tests.auth.auth_support import make_keys
-from tests.conftest import free_port, start_agentmon
+from tests.conftest import free_ports, start_agentmon
 
 
-def serve(tmp_path: Path, query: str, ui: str, env: dict[str, str] | None = None) -> list[str]:
+def serve(tmp_path: Path, ingest: int, query: str, ui: str) -> list[str]:
     return [
         "serve",
         "--data-dir",
         str(tmp_path / "data"),
         "--addr",
-        f":{free_port()}",
+        f":{ingest}",
         "--otlp-addr",
         "",
         "--query-addr",
@@ -43,9 +43,8 @@ def isolated(tmp_path: Path) -> dict[str, str]:
 def bound(tmp_path: Path, query_host: str, ui_host: str, *extra: str) -> tuple[list[str], str]:
     """Start `agentmon serve` with these hosts for the read ports; the addresses its query,
     UI and ingest sockets listen on (in that order) and its log."""
-    query, ui = free_port(), free_port()
-    args = [*serve(tmp_path, f"{query_host}:{query}", f"{ui_host}:{ui}"), *extra]
-    ingest = int(args[4][1:])
+    ingest, query, ui = free_ports(3)
+    args = [*serve(tmp_path, ingest, f"{query_host}:{query}", f"{ui_host}:{ui}"), *extra]
     server = start_agentmon(
         args, {"query": query, "ui": ui}, tmp_path / "serve.log", isolated(tmp_path)
     )
@@ -72,7 +71,8 @@ def test_with_a_key_the_read_ports_listen_everywhere(tmp_path: Path) -> None:
 def test_exposing_a_read_port_without_a_credential_is_refused_in_one_sentence(
     tmp_path: Path,
 ) -> None:
-    args = serve(tmp_path, f"0.0.0.0:{free_port()}", f"127.0.0.1:{free_port()}")
+    ingest, query, ui = free_ports(3)
+    args = serve(tmp_path, ingest, f"0.0.0.0:{query}", f"127.0.0.1:{ui}")
     result = subprocess.run(
         [sys.executable, "-m", "agentmon", *args],
         env={**isolated(tmp_path), "PATH": "/usr/bin:/bin"},

@@ -23,7 +23,7 @@ from tests.auth.auth_support import (
     make_keys,
     needed_scope,
 )
-from tests.conftest import ServerProcess, free_port, start_agentmon, start_embedded
+from tests.conftest import ServerProcess, free_ports, start_agentmon, start_embedded
 
 UI_PAGES = ("/", "/sessions/x", "/metrics", "/redoc")
 
@@ -141,7 +141,8 @@ def test_every_route_of_every_distributed_service_checks_its_scope(
     keys = make_keys(Settings(database_url=database_url))
     env = {"NATS_URL": nats_url, "DATABASE_URL": database_url, "AGENTMON_API_KEY": API_KEY}
     env |= nats_names
-    ports = {name: free_port() for name in ("ingest", "otlp", "query", "ui", "metrics")}
+    names = ("ingest", "otlp", "query", "ui", "metrics")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     commands = {
         "ingest": [
             "ingest-gateway",

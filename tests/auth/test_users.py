@@ -301,7 +301,7 @@ def test_distributed_a_user_logs_in_at_the_web_ui_and_the_query_api_honours_the_
 ) -> None:
     """Users and sessions in PostgreSQL: the web UI (its own process) logs a user in, its
     proxy forwards the session token, and the query API (another process) takes the role."""
-    from tests.conftest import free_port, start_agentmon
+    from tests.conftest import free_ports, start_agentmon
 
     env = {"DATABASE_URL": database_url}
     for name, role in (("alice", "admin"), ("victor", "viewer")):
@@ -314,7 +314,7 @@ def test_distributed_a_user_logs_in_at_the_web_ui_and_the_query_api_honours_the_
             timeout=60,
         )
         assert added.returncode == 0, added.stderr
-    ports = {"query": free_port(), "ui": free_port()}
+    ports = dict(zip(("query", "ui"), free_ports(2), strict=True))
     query = start_agentmon(
         ["query-api", "--addr", f"127.0.0.1:{ports['query']}"],
         {"query": ports["query"]},

@@ -16,7 +16,7 @@ import pytest
 from agentmon.bus.nats import NatsBus, StreamMismatch
 from agentmon.config import SettingError, Settings
 from tests.bus.streams import delete_stream
-from tests.conftest import BIN, free_port, port_open, wait_until
+from tests.conftest import BIN, free_ports, port_open, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -36,8 +36,8 @@ def cluster(tmp_path: Path) -> Iterator[str]:
     binary = shutil.which("nats-server", path=str(BIN)) or shutil.which("nats-server")
     if binary is None:
         pytest.skip("nats-server is not installed")
-    client_ports = [free_port() for _ in range(3)]
-    route_ports = [free_port() for _ in range(3)]
+    ports = free_ports(6)
+    client_ports, route_ports = ports[:3], ports[3:]
     routes = ",".join(f"nats://127.0.0.1:{port}" for port in route_ports)
     processes = []
     for index in range(3):

@@ -24,6 +24,7 @@ from tests.conftest import (
     ServerProcess,
     admin_sql,
     free_port,
+    free_ports,
     port_open,
     start_agentmon,
     wait_until,
@@ -134,7 +135,7 @@ def test_processor_and_query_api_started_before_their_database(
 ) -> None:
     name = f"agentmon_test_{uuid.uuid4().hex[:12]}"
     env = {"NATS_URL": nats_url, "DATABASE_URL": f"{postgres_server}/{name}", **nats_names}
-    processor_port, query_port = free_port(), free_port()
+    processor_port, query_port = free_ports(2)
     for args, port in (
         (["event-processor", "--metrics-addr"], processor_port),
         (["query-api", "--addr"], query_port),

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from tests.conftest import free_port
 
 
 @pytest.fixture
@@ -55,6 +56,4 @@ def scripted_gateway() -> Iterator[ScriptedGateway]:
 @pytest.fixture
 def unused_port() -> int:
     """A local port nothing listens on: a gateway that is down."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 from integration_helpers import HandlerRunner, QueryClient
+from tests.conftest import free_port
 
 
 @pytest.fixture
@@ -44,6 +44,4 @@ def query(server: Any) -> QueryClient:
 @pytest.fixture
 def unused_port() -> int:
     """A local port nothing listens on: a gateway that is down."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()

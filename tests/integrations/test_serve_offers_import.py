@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from integration_helpers import QueryClient
 from test_gemini_import import write_home
-from tests.conftest import free_port
+from tests.conftest import free_ports, port_open, wait_until
 
 
 def read_until(fd: int, text: str, timeout: float = 60) -> str:
@@ -33,7 +33,7 @@ def read_until(fd: int, text: str, timeout: float = 60) -> str:
 
 
 def serve_in_terminal(home: Path, data_dir: Path) -> tuple[subprocess.Popen[bytes], int, int]:
-    ports = [free_port() for _ in range(4)]
+    ports = free_ports(4)
     primary, secondary = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "GEMINI_"))}
     process = subprocess.Popen(
@@ -87,6 +87,8 @@ def test_the_first_start_asks_before_importing(tmp_path: Path, answer: str) -> N
             assert detail["session"]["framework"] == "gemini-cli"
         else:
             assert "not imported" in read_until(fd, "not imported")
+            # a loaded machine can take longer than the 2 s below to start serving
+            wait_until(lambda: port_open("127.0.0.1", query_port), 30, "the query API")
             time.sleep(2)
             with pytest.raises(Exception, match="404"):
                 query.session(session_id)

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from tests.conftest import free_port
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
@@ -52,13 +53,6 @@ NODE_XML = """<node>
   </domain>
 </node>
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")

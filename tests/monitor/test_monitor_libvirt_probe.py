@@ -79,3 +79,15 @@ async def test_a_hung_daemon_times_out_and_is_not_asked_again_while_hung(silent_
     assert isinstance(first, ProbeFailure) and "did not answer within 0.5s" in first.message
     second = await probe.sample(target)
     assert isinstance(second, ProbeFailure) and "still has not answered" in second.message
+
+
+async def test_a_sample_cancelled_as_libvirt_answers_is_cancelled(probe, node_uri) -> None:
+    """A cancellation (the monitor stopping) that arrives in the loop turn the libvirt thread
+    answers is not dropped (asyncio.wait_for on Python 3.11 returned the sample instead)."""
+    target = LibvirtTarget(node_uri, "frozen")
+    sampling = asyncio.create_task(probe.sample(target))
+    await asyncio.sleep(0)  # the sample starts its libvirt thread and waits for it
+    probe._in_flight[target][0].result(timeout=30)  # the loop is held until the thread answers
+    sampling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sampling

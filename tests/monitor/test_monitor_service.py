@@ -236,6 +236,27 @@ async def test_run_polls_every_interval_until_cancelled(registry_file, fleet):
     assert all(batch[0].payload["instance"] == "frozen" for batch in sink.batches)
 
 
+async def test_a_stop_as_a_batch_is_delivered_ends_the_run(registry_file, fleet):
+    """Cancelled in the loop turn its delivery finishes, the monitor stops: with
+    `asyncio.wait_for` around the sink, Python 3.11 returned the delivery and dropped the
+    cancellation, polling went on, and the test above hung once in a loaded run."""
+    registry_file.write(fleet[1:2])
+    delivered: list[list[Envelope]] = []
+
+    async def stop_on_delivery(events: list[Envelope]) -> None:
+        delivered.append(events)
+        run.cancel()
+
+    run = asyncio.create_task(MonitorService(registry_file.path, 0.1, stop_on_delivery).run())
+    try:
+        while not run.done() and len(delivered) < 2:
+            await asyncio.sleep(0.05)
+        assert run.cancelled() and len(delivered) == 1
+    finally:
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+
+
 def test_no_data_for_five_minutes_is_stale() -> None:
     now = [1000.0]
     memory = PollMemory(clock=lambda: now[0])

@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 from tests.bus.streams import delete_stream
-from tests.conftest import ServerProcess, free_port, start_agentmon, wait_until
+from tests.conftest import ServerProcess, free_port, free_ports, start_agentmon, wait_until
 from websockets.sync.client import connect
 
 from agentmon.events import new_event, to_dict
@@ -241,7 +241,7 @@ def test_poison_message_is_dead_lettered_and_does_not_block(
 
 
 def test_gateway_without_nats_waits_answering_503(tmp_path: Path) -> None:
-    port, dead_nats = free_port(), free_port()
+    port, dead_nats = free_ports(2)
     gateway = start_agentmon(
         ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
         {"ingest": port},
@@ -270,7 +270,7 @@ def _status(url: str) -> int:
 def test_gateway_is_not_healthy_until_it_can_check_keys(
     tmp_path: Path, nats_url: str, nats_names: dict[str, str]
 ) -> None:
-    port, dead_database = free_port(), free_port()
+    port, dead_database = free_ports(2)
     gateway = start_agentmon(
         ["ingest-gateway", "--addr", f"127.0.0.1:{port}", "--otlp-addr", ""],
         {"ingest": port},

@@ -16,7 +16,7 @@ import nats
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import ServerProcess, free_port, start_agentmon, wait_until
+from tests.conftest import ServerProcess, free_ports, start_agentmon, wait_until
 
 from .test_ingest_paths import EVERY_KIND, LiveFeed, api_text, assert_redacted
 from .test_ingest_paths import envelope_with_every_sample as envelope
@@ -100,7 +100,7 @@ def services(
         started.append(start_agentmon(args, ports, log, env, health=health))
 
     try:
-        gateway, query, metrics = free_port(), free_port(), free_port()
+        gateway, query, metrics = free_ports(3)
         start(["ingest-gateway", "--addr", f"127.0.0.1:{gateway}", "--otlp-addr", ""],
               {"ingest": gateway})  # fmt: skip
         start(["event-processor", "--metrics-addr", f"127.0.0.1:{metrics}"], {"metrics": metrics})

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from tests.conftest import free_port
 from web_seed import Seed
 from web_support import post_events
 from websockets.exceptions import InvalidStatus
@@ -22,22 +23,18 @@ from agentmon.events import EventType, new_event, to_dict
 from agentmon.web import create_web_app
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class ThreadedServer:
-    """A uvicorn server for one ASGI app in a background thread."""
+    """A uvicorn server for one ASGI app in a background thread, on a socket bound to port 0
+    here (no port is chosen first and bound later, when another process may have it)."""
 
     def __init__(self, app: Any) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
         )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> ThreadedServer:
         self.thread.start()
@@ -163,7 +160,7 @@ def test_reverse_proxy_forwards_the_websocket(
 
 
 def test_reverse_proxy_reports_an_unreachable_query_api() -> None:
-    with ThreadedServer(create_web_app(f"http://127.0.0.1:{_free_port()}")) as server:
+    with ThreadedServer(create_web_app(f"http://127.0.0.1:{free_port()}")) as server:
         response = httpx.get(server.url + "/v1/stats/summary")
         assert response.status_code == 502
         assert response.json() == {"error": "the query API is unreachable"}

@@ -42,7 +42,8 @@ class GatewayProbe:
     async def check(self, target: GatewayTarget) -> GatewayResult:
         started = time.perf_counter()
         try:
-            response = await asyncio.wait_for(self._client.get(target.url), self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see MonitorService.run
+                response = await self._client.get(target.url)
         except (TimeoutError, httpx.TimeoutException):
             return _down(target, f"gateway {target.url} did not answer within {self.timeout:g}s")
         except Exception as exc:  # refused, reset, bad URL, TLS: all mean "not answering"

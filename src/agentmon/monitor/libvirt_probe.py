@@ -100,7 +100,8 @@ class LibvirtProbe:
         future = in_daemon_thread(self._read_domain, target)
         self._in_flight[target] = (future, time.monotonic())
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see MonitorService.run
+                return await asyncio.wrap_future(future)
         except TimeoutError:
             return ProbeFailure(
                 "libvirt_error", f"libvirt at {target.uri} did not answer within {self.timeout:g}s"

@@ -69,7 +69,11 @@ class MonitorService:
             )
 
     async def run(self) -> None:
-        """Poll every `interval` seconds until cancelled, then close every connection."""
+        """Poll every `interval` seconds until cancelled, then close every connection.
+
+        Every time limit below is `asyncio.timeout`, never `asyncio.wait_for`: on Python 3.11
+        a wait_for cancelled in the loop turn its awaitable finishes returns the result and
+        drops the cancellation, and the monitor polled on after SIGTERM."""
         try:
             while True:
                 started = time.monotonic()
@@ -129,7 +133,8 @@ class MonitorService:
 
     async def _deliver(self, events: list[Envelope]) -> None:
         try:
-            await asyncio.wait_for(self.sink(events), self.timeouts.sink)
+            async with asyncio.timeout(self.timeouts.sink):
+                await self.sink(events)
         except Exception as exc:  # the sink's trouble must not stop the monitor
             self.last_delivery_error = " ".join(str(exc).split()) or type(exc).__name__
             log.warning(

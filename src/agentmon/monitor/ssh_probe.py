@@ -37,7 +37,8 @@ class SshProbe:
         self, name: str, target: SshTarget, services: tuple[str, ...]
     ) -> GuestReport | ProbeFailure:
         try:
-            return await asyncio.wait_for(self._run(name, target, services), self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see MonitorService.run
+                return await self._run(name, target, services)
         except TimeoutError:
             self.forget(name)
             return ProbeFailure(
