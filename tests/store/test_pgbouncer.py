@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+from tests.conftest import free_port, port_open
 
-from agentmon.config import Settings, SettingError
+from agentmon.config import SettingError, Settings
 from agentmon.events import Envelope, new_event
 from agentmon.store import open_store
 from agentmon.store.postgres import PostgresStore
-from tests.conftest import free_port, port_open
 
 SERVER_CONNECTIONS = 2
 
