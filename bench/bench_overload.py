@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_ingest import (
     Target,
     count_events,
+    delete_stream,
     make_bodies,
     start_distributed_target,
     start_embedded_target,
@@ -257,6 +258,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-overload-"))
     database = None
     servers: list[ServerProcess] = []
+    target: Target | None = None
     try:
         if args.mode == "distributed":
             database = f"agentmon_bench_{uuid.uuid4().hex[:8]}"
@@ -281,6 +283,8 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
+        if target is not None:
+            delete_stream(target)
         if database:
             admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
