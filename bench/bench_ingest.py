@@ -49,6 +49,8 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
+import nats
+import nats.js.errors
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -169,6 +171,25 @@ class Target:
     ingest_url: str
     query_url: str | None = None
     dsn: str | None = None
+    nats_url: str | None = None
+    stream: str | None = None  # distributed mode's own JetStream stream, deleted afterwards
+
+
+def delete_stream(target: Target) -> None:
+    """Delete the run's JetStream stream: a run leaves hundreds of MB in it."""
+    if target.nats_url is None or target.stream is None:
+        return
+    stream, servers = target.stream, target.nats_url.split(",")
+
+    async def run() -> None:
+        client = await nats.connect(servers=servers)
+        try:
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await client.jetstream().delete_stream(stream)
+        finally:
+            await client.close()
+
+    asyncio.run(run())
 
 
 async def count_events(target: Target) -> int:
@@ -261,7 +282,10 @@ def start_distributed_target(
         processor_args = ["event-processor", "--metrics-addr", f"127.0.0.1:{metrics}"]
         log = tmp / f"processor{index}.log"
         servers.append(start_agentmon(processor_args, {"metrics": metrics}, log, env, health=[]))
-    return Target(servers[0].ingest_url, dsn=dsn), servers
+    target = Target(
+        servers[0].ingest_url, dsn=dsn, nats_url=args.nats_url, stream=env["AGENTMON_NATS_STREAM"]
+    )
+    return target, servers
 
 
 def main() -> None:
@@ -354,9 +378,10 @@ def main() -> None:
             cpu_ratio = statistics.median(cpu["on"]) / statistics.median(cpu["off"])
             print(f"redaction on / off: events/s {ratio:.3f}, server CPU per event {cpu_ratio:.3f}")
     finally:
-        for _, servers in targets.values():
+        for target, servers in targets.values():
             for server in servers:
                 server.stop()
+            delete_stream(target)
         for database in databases:
             admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         raw.close()

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_ingest import (
     Target,
     count_events,
+    delete_stream,
     make_bodies,
     start_distributed_target,
     start_embedded_target,
@@ -142,15 +143,20 @@ async def stored_since(target: Target, before: int) -> int | str:
         return "?"
 
 
+def rss_mb(pids: list[int]) -> list[float]:
+    """Each process's RSS in MB, in the order given."""
+    return [total_rss_mb([pid]) for pid in pids]
+
+
 async def overload(
     target: Target, pids: list[int], rate: float, args: argparse.Namespace
-) -> list[float]:
+) -> list[list[float]]:
     """Open-loop load at `rate` events/s over `args.connections` connections; prints a
-    line every `args.every` seconds and returns the RSS samples (MB)."""
+    line every `args.every` seconds and returns the RSS samples (MB, one per process)."""
     tally = Tally()
     bodies = FreshBodies(args.batch_size)
     tickets: asyncio.Queue[bytes] = asyncio.Queue()
-    samples: list[float] = []
+    samples: list[list[float]] = []
     loop = asyncio.get_running_loop()
     started = loop.time()
     stop = started + args.seconds
@@ -188,8 +194,9 @@ async def overload(
                 tally.sent += 1
                 tickets.put_nowait(bodies.next())
         if now >= next_report:
-            rss = total_rss_mb(pids)
-            samples.append(rss)
+            sample = rss_mb(pids)
+            samples.append(sample)
+            rss = sum(sample)
             stored = await stored_since(target, stored_before)
             elapsed = max(now - started, 1e-9)
             print(
@@ -211,6 +218,27 @@ async def overload(
     return samples
 
 
+def process_names(args: argparse.Namespace) -> list[str]:
+    if args.mode == "embedded":
+        return ["serve"]
+    return ["ingest-gateway"] + [f"event-processor {i + 1}" for i in range(args.processors)]
+
+
+def report_rss(names: list[str], before: list[float], samples: list[list[float]]) -> None:
+    """Per process and in total: RSS before the load, its peak, at the end, and the peak of
+    each half of the run (a bounded process has its peak by the first half)."""
+    half = len(samples) // 2
+    columns = [*zip(*samples, strict=True), [sum(sample) for sample in samples]]
+    print("RSS MB           before    peak     end  peak 1st half  peak 2nd half")
+    for name, start, column in zip([*names, "total"], [*before, sum(before)], columns, strict=True):
+        print(
+            f"  {name:18s} {start:6.0f} {max(column):7.0f} {column[-1]:7.0f} "
+            f"{max(column[: max(half, 1)]):14.0f} {max(column[half:]):14.0f}"
+        )
+    totals = columns[-1]
+    print(f"RSS total over the run: median {statistics.median(totals):.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -230,6 +258,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-overload-"))
     database = None
     servers: list[ServerProcess] = []
+    target: Target | None = None
     try:
         if args.mode == "distributed":
             database = f"agentmon_bench_{uuid.uuid4().hex[:8]}"
@@ -245,16 +274,17 @@ def main() -> None:
             print(
                 f"capacity {measured:,.0f} events/s; sending {rate:,.0f} events/s ({args.factor}x)"
             )
-        print(f"RSS before: {total_rss_mb(pids):.0f} MB ({args.mode})")
+        names = process_names(args)
+        before = rss_mb(pids)
+        print(f"RSS before: {sum(before):.0f} MB ({args.mode})")
         samples = asyncio.run(overload(target, pids, rate, args))
         if samples:
-            print(
-                f"RSS over the run: median {statistics.median(samples):.0f} MB, "
-                f"max {max(samples):.0f} MB, last {samples[-1]:.0f} MB"
-            )
+            report_rss(names, before, samples)
     finally:
         for server in servers:
             server.stop()
+        if target is not None:
+            delete_stream(target)
         if database:
             admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 

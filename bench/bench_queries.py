@@ -18,7 +18,6 @@ import asyncio
 import multiprocessing
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,10 +31,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import fast_seed as fast_seed_module
 from tests.conftest import admin_sql, free_port, start_agentmon
 
 from agentmon.events import Envelope, new_event
-from agentmon.store import partitions
 from agentmon.store.base import Store
 from agentmon.store.postgres import PostgresStore
 from agentmon.store.sqlite import SQLiteStore
@@ -194,36 +193,25 @@ CREATE INDEX events_session_ts ON events (session_id, ts DESC);
 """
 
 
-async def _lay_out_events(dsn: str, partitioned: bool) -> None:
-    """Daily partitions over the seeded week (else rows would wait in the default partition),
-    or the table as before migration 012 to compare."""
+async def _unpartition_events(dsn: str) -> None:
+    """The events table as before migration 012, to compare."""
     conn = await asyncpg.connect(dsn)
     try:
-        if not partitioned:
-            await conn.execute(UNPARTITIONED_EVENTS)
-            return
-        now = datetime.now(UTC)
-        async with conn.transaction():
-            have = {p.name for p in await partitions.existing(conn)}
-            for partition in partitions.between(now - timedelta(days=8), now, "day"):
-                if partition.name not in have:
-                    await partitions.create(conn, partition)
+        await conn.execute(UNPARTITIONED_EVENTS)
     finally:
         await conn.close()
 
 
-def fast_seed(dsn: str, events: int, partitioned: bool = True) -> None:
+def fast_seed(dsn: str, events: int, partitioned: bool = True, connections: int = 2) -> None:
     asyncio.run(_migrate("postgres", dsn))
-    asyncio.run(_lay_out_events(dsn, partitioned))
+    if not partitioned:
+        asyncio.run(_unpartition_events(dsn))
     started = time.perf_counter()
-    script = Path(__file__).with_name("seed_postgres.sql")
-    subprocess.run(
-        ["psql", dsn, "-q", "-v", "ON_ERROR_STOP=1", "-v", f"events={events}", "-f", str(script)],
-        check=True,
-    )
+    written = asyncio.run(fast_seed_module.seed(dsn, events, connections))
+    elapsed = time.perf_counter() - started
     print(
-        f"seeded {events:,} events and their read models server-side in "
-        f"{time.perf_counter() - started:.0f}s"
+        f"seeded {written:,} events and their read models server-side in {elapsed:.0f}s "
+        f"({written / elapsed:,.0f} events/s)"
     )
 
 

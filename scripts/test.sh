@@ -21,6 +21,7 @@ needs=(
   "command:node nodejs"
   "command:npm npm"
   "command:ip iproute2"
+  "command:pgbouncer pgbouncer"
 )
 missing=()
 for need in "${needs[@]}"; do

@@ -374,6 +374,12 @@ class Settings:
     partition_period: str = setting(
         "AGENTMON_PARTITION_PERIOD", PARTITION_PERIOD, "day", "PostgreSQL events partition size"
     )
+    pg_statement_cache_size: int = setting(
+        "AGENTMON_PG_STATEMENT_CACHE_SIZE",
+        COUNT,
+        100,
+        "prepared statements kept per PostgreSQL connection (0 behind PgBouncer)",
+    )
     alert_webhook: str | None = setting(
         "AGENTMON_ALERT_WEBHOOK", HTTP_URL, None, "where alerts are posted", mask_path
     )

@@ -31,6 +31,7 @@ def _new_store(settings: Settings) -> Store:
             settings.database_url,
             settings.session_idle_timeout,
             partition_period=settings.partition_period,
+            statement_cache_size=settings.pg_statement_cache_size,
         )
     from agentmon.store.sqlite import SQLiteStore
 

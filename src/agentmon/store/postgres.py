@@ -24,7 +24,9 @@ from agentmon.store.tables import READ_MODELS, Table, rows_as_tuples
 
 _MIGRATION_LOCK = 0x6167656E746D6F6E  # "agentmon"
 _ARRAY_TYPES = {"text": "text[]", "bigint": "int8[]", "double precision": "float8[]"}
-# one per connection, emptied at every commit: the batch is COPYed in binary, then moved
+# one per server connection, emptied at every commit: the batch is COPYed in binary, then moved.
+# Made by each write's own transaction: behind PgBouncer's transaction pooling the transaction
+# may run on a server connection this client never used before.
 _CREATE_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS events_staging (event_id text, ts timestamptz, type text, "
     "session_id text, run_id text, trace_id text, span_id text, parent_span_id text, "
@@ -57,10 +59,6 @@ def _parse_ts(ts: str) -> datetime:
     return datetime.fromisoformat(ts[:-1] + "+00:00")
 
 
-async def _create_staging(conn: asyncpg.Connection) -> None:
-    await conn.execute(_CREATE_STAGING)
-
-
 class PostgresStore(Store):
     dialect = "postgres"
 
@@ -70,8 +68,10 @@ class PostgresStore(Store):
         idle_timeout_s: float = 1800.0,
         pool_size: int = 8,
         partition_period: str = "day",
+        statement_cache_size: int = 100,
     ) -> None:
         self.dsn = dsn
+        self.statement_cache_size = statement_cache_size
         self.partition_period = partition_period
         self.partitioned = False
         self.idle_timeout_ms = int(idle_timeout_s * 1000)
@@ -85,8 +85,13 @@ class PostgresStore(Store):
         return self._pool
 
     async def open(self) -> None:
+        # 0 behind PgBouncer's transaction pooling: a named prepared statement lives on one
+        # server connection, and the next transaction may run on another
         self._pool = await asyncpg.create_pool(
-            self.dsn, min_size=1, max_size=self.pool_size, init=_create_staging
+            self.dsn,
+            min_size=1,
+            max_size=self.pool_size,
+            statement_cache_size=self.statement_cache_size,
         )
         async with self.pool.acquire() as conn:
             await self._migrate(conn)
@@ -96,8 +101,11 @@ class PostgresStore(Store):
 
     @staticmethod
     async def _migrate(conn: asyncpg.Connection) -> None:
-        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
-        try:
+        # one transaction holding a transaction lock: a session lock taken and released by
+        # separate statements could be taken on one PgBouncer server connection and released
+        # on another
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, "
                 "name TEXT, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
@@ -113,8 +121,6 @@ class PostgresStore(Store):
                         version,
                         name,
                     )
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
 
     async def _prepare_upserts(self, conn: asyncpg.Connection) -> None:
         rows = await conn.fetch(
@@ -152,6 +158,7 @@ class PostgresStore(Store):
     async def _write_once(self, events: list[Envelope]) -> WriteResult:
         rows = [(row[0], _parse_ts(row[1]), *row[2:]) for row in map(event_row, events)]
         async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_CREATE_STAGING)
             await conn.copy_records_to_table("events_staging", records=rows, columns=EVENT_COLUMNS)
             inserted = {r["event_id"] for r in await conn.fetch(_INSERT_EVENTS)}
             new_events = [event for event in events if event.event.id in inserted]
