@@ -132,6 +132,16 @@ def _text(content: Any) -> str | None:
     return None
 
 
+def _failure(message: Record) -> str | None:
+    """A failed call's error as the plugin words it: ``errorMessage (errorCode)``."""
+    if message.get("stopReason") != "error":
+        return None
+    text = message.get("errorMessage")
+    code = message.get("errorCode")
+    words = str(text) if isinstance(text, str) and text else "model call failed"
+    return f"{words} ({code})" if isinstance(code, str) and code else words
+
+
 def _reported_cost(usage: Any) -> float | None:
     """``usage.cost.total`` when OpenClaw priced the call; a total of 0 is a model it has no
     price for (a custom provider), not a free call: left for agentmon to estimate."""
@@ -169,7 +179,7 @@ class _Replay(HistoryReplay):
         role = message.get("role")
         if role == "user":
             if self.tracker.state.get("run"):
-                self.tracker.end_run(status="ok", output=clip(self.last_text))
+                self.end_run()
             run_id = self.run_ids.get(key) or self.tracker.span_id_for(f"run:{key}")
             self.tracker.start_run(run_id, input=clip(_text(message.get("content"))))
             self.last_text = None
@@ -191,10 +201,26 @@ class _Replay(HistoryReplay):
             "provider": provider,
             "stop_reason": message.get("stopReason"),
         }
+        failure = _failure(message)
         self.tracker.start_span(span, kind="llm", name=model, once=True, **details)
         span_id = self.tracker.end_span(
-            span, kind="llm", name=model, once=True, usage=usage or None, **details
+            span,
+            kind="llm",
+            name=model,
+            once=True,
+            usage=usage or None,
+            status="error" if failure else "ok",
+            error=failure,
+            **details,
         )
+        if failure:
+            self.run_error = failure
+            self.tracker.error(
+                failure,
+                kind="llm",
+                span_id=span_id,
+                event_id=self.tracker.event_id_for(span_id, "error"),
+            )
         self.tracker.usage(
             usage,
             model=model,
