@@ -48,8 +48,10 @@ def find_sessions(roots: list[Path], since: float | None) -> list[HermesSession]
             try:
                 with closing(_open(database)) as conn:
                     rows = conn.execute(
+                        # an ended session's last activity is its end (Hermes 0.19 keeps
+                        # no last_activity_at column)
                         "SELECT id FROM sessions WHERE ended_at IS NOT NULL "
-                        "AND coalesce(last_activity_at, ended_at) >= ? ORDER BY started_at, id",
+                        "AND ended_at >= ? ORDER BY started_at, id",
                         [since or 0],
                     ).fetchall()
             except sqlite3.DatabaseError as exc:  # not Hermes' database, or not a database
