@@ -86,12 +86,20 @@ class RecordedSession:
         )
         assert result.returncode == 0, result.stderr
 
-    def transcript(self, entries: int | None = None) -> None:
-        """OpenClaw's database holding the session's first `entries` transcript entries."""
+    def transcript(self, entries: int | None = None, steered: bool = False) -> None:
+        """OpenClaw's database holding the session's first `entries` transcript entries
+        (`steered`: with a message the user sent into the first run while it worked)."""
         database = self.home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
         database.parent.mkdir(parents=True, exist_ok=True)
         database.unlink(missing_ok=True)
         rows = self.text("transcript.jsonl").splitlines()[:entries]
+        if steered:
+            first_run = self.renames[RUNS[0]]
+            message = {"role": "user", "content": "also say bye", "timestamp": 1796457942000}
+            entry = {"type": "message", "id": "steer-1", "parentId": None, "message": message}
+            entry["timestamp"] = "2026-12-05T08:05:42.000Z"
+            rows[6:6] = [json.dumps(entry)]
+            assert first_run in rows[7]  # the run goes on after it
         old = int((time.time() - 7200) * 1000)  # a session that ended two hours ago
         with sqlite3.connect(database) as conn:
             conn.execute(
@@ -241,4 +249,13 @@ def test_entries_the_database_cannot_give_are_skipped_and_counted(
     not_a_db.write_bytes(b"not a database at all")
     summary = run_import(session.home, server.ingest_url)
     assert "skipped lines: 3 (1 compressed entry (zstd) not read, 2 not a JSON object)" in summary
+    expected_shape(stored(QueryClient(server.query_url), session.session_id), session)
+
+
+def test_a_message_steered_into_a_run_opens_no_run_of_its_own(server: Any, tmp_path: Path) -> None:
+    """A user message OpenClaw took while the run was working belongs to that run (the
+    entries after it carry the same runId): its model calls keep counting."""
+    session = RecordedSession(tmp_path / "home")
+    session.transcript(steered=True)
+    run_import(session.home, server.ingest_url)
     expected_shape(stored(QueryClient(server.query_url), session.session_id), session)

@@ -178,9 +178,11 @@ class _Replay(HistoryReplay):
     def _message(self, key: str, message: Record) -> None:
         role = message.get("role")
         if role == "user":
+            run_id = self.run_ids.get(key) or self.tracker.span_id_for(f"run:{key}")
+            if run_id == self.tracker.run_id:
+                return  # a message steered into the open run: the same run goes on
             if self.tracker.state.get("run"):
                 self.end_run()
-            run_id = self.run_ids.get(key) or self.tracker.span_id_for(f"run:{key}")
             self.tracker.start_run(run_id, input=clip(_text(message.get("content"))))
             self.last_text = None
             self.model_calls = 0
