@@ -8,6 +8,8 @@ import pytest
 from integration_helpers import Replay, of_type, types
 
 from agentmon.integrations import hermes
+from agentmon.integrations._gemini_ids import prompt_run_key
+from agentmon.integrations.ids import derived_id
 
 SESSION = "20260820_143000_a1b2c3"
 MODEL = "anthropic/claude-sonnet-4.6"
@@ -113,7 +115,9 @@ def test_a_turn_with_an_api_call_a_tool_and_usage(replay: Replay) -> None:
         "run.end",
         "session.end",
     ]
-    assert {e["correlation"].get("run_id") for e in events[1:8]} == {"turn_7f3a"}
+    # the run is named after its prompt, as `agentmon import hermes` names it
+    run_id = derived_id("test", SESSION, "span", prompt_run_key({}, "List the files here"))
+    assert {e["correlation"].get("run_id") for e in events[1:8]} == {run_id}
     llm_end = events[3]
     assert llm_end["payload"]["kind"] == "llm"
     assert llm_end["payload"]["duration_ms"] == 1250

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from integration_helpers import HandlerRunner, QueryClient
 
+from agentmon.integrations._gemini_ids import prompt_run_key
+from agentmon.integrations.ids import derived_id
 from agentmon.sdk import Emitter
 
 
@@ -332,10 +334,13 @@ def test_hermes_turns_api_calls_tools_and_errors(
     assert outputs == [""] * len(outputs)
 
     detail = query.wait_for_session(sid, lambda d: d["session"]["status"] in ("ended", "error"))
-    assert [run["run_id"] for run in detail["runs"]] == [f"turn_{n}" for n in (1, 2)]
+    # runs are named by their prompts, as `agentmon import hermes` names them
+    prompts = ("List the files here", "Delete them")
+    run_ids = [derived_id("hermes", sid, "span", prompt_run_key({}, p)) for p in prompts]
+    assert [run["run_id"] for run in detail["runs"]] == run_ids
     assert run_statuses(detail) == ["ok", "cancelled"]
     assert detail["session"]["tokens"]["total"] == 2160
-    first = query.run("turn_1")
+    first = query.run(run_ids[0])
     assert sorted((s["kind"], s["status"]) for s in first["spans"]) == [
         ("llm", "ok"),
         ("tool", "ok"),

@@ -17,7 +17,17 @@
 //   tool_result_persist                      → span.end, only when after_tool_call did not end it
 //   model_call_started / model_call_ended    → span.start / span.end kind=llm (id from callId and
 //                                              the attempt: a retried turn reuses its callId)
-//   llm_output.usage                         → metric.snapshot (the one place usage is counted)
+//   agent_end.messages                       → metric.snapshot per reply of the run (the one place
+//                                              usage is counted), its id derived from the reply's
+//                                              responseId, as `agentmon import openclaw` derives it
+//   llm_output.usage                         → metric.snapshot of the attempt, only when agent_end
+//                                              brought no messages (no conversation access)
+//
+// Ids shared with `agentmon import openclaw` (integrations/openclaw_history.py), so a session
+// recorded here and imported later (or the other way round) stores everything once: the run
+// is OpenClaw's runId (the transcript stamps it on the run's messages), a model call's span
+// its callId `<runId>:model:<n>` (the n-th reply of the run), a tool's span its toolCallId,
+// a tool's error that span, a reply's usage its responseId (else its time stamp).
 //
 // What OpenClaw 2026.9.6 really sends (tests/real_agents/openclaw): a turn whose model is
 // unreachable is retried (8 attempts): each attempt fires agent_end {success: true} and then
@@ -73,6 +83,8 @@ const startedRuns = new BoundedMap<boolean>();
 const endedToolSpans = new BoundedMap<boolean>();
 const startedSpans = new BoundedMap<boolean>();
 const callAttempts = new BoundedMap<number>();
+// runs whose usage agent_end reported per reply (llm_output then counts none)
+const usagePerReply = new BoundedMap<boolean>();
 const currentRuns = new BoundedMap<string>();
 const pendingAttempts = new Map<string, PendingAttempt>();
 
@@ -80,7 +92,7 @@ const pendingAttempts = new Map<string, PendingAttempt>();
 export function resetPluginState(): void {
   oneShotLocal = false;
   for (const attempt of pendingAttempts.values()) clearTimeout(attempt.timer);
-  for (const map of [startedSessions, synthesisedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, currentRuns, pendingAttempts]) map.clear();
+  for (const map of [startedSessions, synthesisedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, usagePerReply, currentRuns, pendingAttempts]) map.clear();
 }
 
 function text(value: unknown): string | undefined {
@@ -186,7 +198,28 @@ class PluginMapper {
     startedSpans.delete(spanId);
     const runId = this.ensureRun();
     this.emit("span.end", { ...payload, status: error ? "error" : "ok", error, reconstructed: reconstructed || undefined }, { runId, spanId });
-    if (error) this.emit("error", { message: error, kind: String(payload.kind) }, { runId, spanId });
+    if (error) this.emit("error", { message: error, kind: String(payload.kind) }, { runId, spanId, eventId: this.eventId(spanId, "error") });
+  }
+
+  /** The id of an event that happens once (the same `agentmon import` derives). */
+  eventId(...parts: string[]): string | undefined {
+    return this.sessionId ? derivedId(FRAMEWORK, this.sessionId, "event", ...parts) : undefined;
+  }
+
+  /** One metric.snapshot per reply of this run in `messages` (agent_end's): its usage and
+   * the cost OpenClaw reported; whether the replies carried usage (else llm_output's counts). */
+  replyUsage(messages: unknown): boolean {
+    const runId = this.runId;
+    if (!runId || !Array.isArray(messages)) return false;
+    const replies = repliesOf(messages, runId);
+    for (const reply of replies) {
+      const key = replyKey(reply);
+      const counts = usageCounts((reply.usage ?? {}) as Payload);
+      if (!key || !Object.values(counts).some((value) => value)) continue;
+      const payload = { usage: counts, model: text(reply.model), provider: text(reply.provider), cost_usd: reportedCost(reply.usage) };
+      this.emit("metric.snapshot", payload, { runId: this.ensureRun(), eventId: this.eventId("usage", key) });
+    }
+    return replies.some((reply) => typeof reply.usage === "object" && reply.usage !== null);
   }
 
   /** The unfinished business of this run's current attempt (see the header). */
@@ -237,6 +270,50 @@ export function settleAllNow(): Envelope[] {
     events.push(...mapper.events);
   }
   return events;
+}
+
+function ownerOf(message: Payload): string | undefined {
+  return text((message.__openclaw as Payload | undefined)?.runId);
+}
+
+/** The replies of run `runId` in agent_end's messages: those stamped with it, and the
+ * unstamped ones (this process's, not yet reloaded from the transcript) after the last
+ * message of another run. */
+function repliesOf(messages: unknown[], runId: string): Payload[] {
+  const all = messages.filter((message): message is Payload => typeof message === "object" && message !== null);
+  let first = 0;
+  all.forEach((message, index) => {
+    const owner = ownerOf(message);
+    if (owner !== undefined && owner !== runId) first = index + 1;
+  });
+  return all.slice(first).filter((message) => message.role === "assistant" && (ownerOf(message) ?? runId) === runId);
+}
+
+/** What names a reply both here and in the transcript: its responseId, else its time stamp. */
+function replyKey(reply: Payload): string | undefined {
+  const response = text(reply.responseId);
+  if (response && typeof reply.responseId === "string") return response;
+  const at = num(reply.timestamp);
+  return at === undefined ? undefined : `at:${at}`;
+}
+
+/** OpenClaw's usage (`input`, `output`, `cacheRead`, `cacheWrite`, `totalTokens`) in
+ * agentmon's words; absent counts left out. */
+function usageCounts(usage: Payload): Payload {
+  const counts = {
+    input_tokens: num(usage.input),
+    output_tokens: num(usage.output),
+    cache_read_tokens: num(usage.cacheRead),
+    cache_write_tokens: num(usage.cacheWrite),
+    total_tokens: num(usage.total) ?? num(usage.totalTokens),
+  };
+  return Object.fromEntries(Object.entries(counts).filter(([, value]) => value !== undefined));
+}
+
+/** `usage.cost.total` when OpenClaw priced the call (0: no price known, not free). */
+function reportedCost(usage: unknown): number | undefined {
+  const total = num(((usage as Payload | undefined)?.cost as Payload | undefined)?.total);
+  return total !== undefined && total > 0 ? total : undefined;
 }
 
 function toolKey(event: Payload, ctx: HookContext): string {
@@ -301,6 +378,7 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
     const failed = m.event.success === false;
     const error = failed ? (errorText(m.event.error) ?? "agent run failed") : undefined;
     if (error) m.emit("error", { message: error, kind: "agent" }, { runId });
+    if (runId && m.replyUsage(m.event.messages)) usagePerReply.set(runId, true);
     const pending = m.attempt();
     if (!pending || !runId) return;
     pending.end = { error, duration_ms: num(m.event.durationMs), output: clip(replyOf(m.event.messages)) };
@@ -376,22 +454,12 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
   },
   llm_output(m) {
     const last = (m.event.lastAssistant ?? {}) as Payload;
-    const usage = (m.event.usage ?? last.usage ?? {}) as Payload;
-    const counts = {
-      input_tokens: num(usage.input),
-      output_tokens: num(usage.output),
-      cache_read_tokens: num(usage.cacheRead),
-      cache_write_tokens: num(usage.cacheWrite),
-      total_tokens: num(usage.total) ?? num(usage.totalTokens),
-    };
+    const counts = usageCounts((m.event.usage ?? last.usage ?? {}) as Payload);
     const failed = last.stopReason === "error";
-    const reported = Object.values(counts).some((value) => value !== undefined && value !== 0);
-    if (reported || (!failed && Object.values(counts).some((value) => value !== undefined))) {
-      m.emit(
-        "metric.snapshot",
-        { usage: Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== undefined)), model: text(m.event.model), provider: text(m.event.provider) },
-        { runId: m.ensureRun() },
-      );
+    const reported = Object.values(counts).some((value) => value !== 0);
+    const counted = m.runId !== undefined && usagePerReply.has(m.runId);
+    if (!counted && (reported || (!failed && Object.keys(counts).length > 0))) {
+      m.emit("metric.snapshot", { usage: counts, model: text(m.event.model), provider: text(m.event.provider) }, { runId: m.ensureRun() });
     }
     const message = text(last.errorMessage);
     const code = text(last.errorCode);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 
 import plugin, { isOneShotLocalRun } from "../plugin.js";
-import { settle } from "../lib/core.js";
+import { derivedId, FRAMEWORK, settle, spanIdFor } from "../lib/core.js";
 import { mapPluginHook, resetPluginState, setOneShotLocal, settleAllNow, withoutStamp } from "../lib/plugin-mapping.js";
 import { isolateSpool, type Receiver, startReceiver, types } from "./receiver.js";
 
@@ -155,6 +155,30 @@ describe("OpenClaw 2026.9.6 --local turns, as the real CLI sends them", () => {
     resetPluginState();
     const again = mapPluginHook("llm_input", { runId: "run-2", sessionId: SESSION, ...model, prompt: "next" }, { ...local, runId: "run-2" });
     assert.equal(again[0].event.id, events[0].event.id);
+  });
+
+  it("usage counts per reply from agent_end's messages (as the transcript has them), not per attempt", () => {
+    const reply = (id: string, at: number) => ({ role: "assistant", content: [], usage: { ...usage, cost: { total: 0 } }, responseId: id, timestamp: at });
+    const earlier = { ...reply("chatcmpl-0", 1), __openclaw: { runId: "run-0" } };
+    const events = [
+      ...mapPluginHook("llm_input", { runId: RUN, sessionId: SESSION, ...model, prompt: "[Sat 2026-12-05 01:58 UTC] run echo hello" }, local),
+      ...mapPluginHook("agent_end", { runId: RUN, success: true, durationMs: 10, messages: [{ role: "user", content: "hi" }, earlier, { role: "user", content: "run echo hello" }, reply("chatcmpl-1", 2), { role: "toolResult" }, reply("chatcmpl-2", 3)] }, local),
+      // the attempt's sum of both calls: not counted again
+      ...mapPluginHook("llm_output", { runId: RUN, sessionId: SESSION, ...model, assistantTexts: ["ok"], usage: { input: 222, output: 44, total: 266 }, lastAssistant: reply("chatcmpl-2", 3) }, local),
+    ];
+    const snapshots = events.filter((e) => e.event.type === "metric.snapshot");
+    assert.deepEqual(snapshots.map((e) => e.payload.usage), [1, 2].map(() => ({ input_tokens: 111, output_tokens: 22, cache_read_tokens: 0, cache_write_tokens: 0, total_tokens: 133 })));
+    assert.deepEqual(snapshots.map((e) => e.event.id), ["chatcmpl-1", "chatcmpl-2"].map((id) => derivedId(FRAMEWORK, SESSION, "event", "usage", id)));
+    assert.ok(snapshots.every((e) => e.correlation.run_id === RUN && e.payload.cost_usd === undefined)); // a total of 0 is no price
+    // the same replies again (the next attempt, or the transcript's import): the same ids
+    const again = mapPluginHook("agent_end", { runId: RUN, success: true, messages: [reply("chatcmpl-1", 2)] }, local);
+    assert.equal(again.find((e) => e.event.type === "metric.snapshot")?.event.id, snapshots[0].event.id);
+  });
+
+  it("a failed tool's error has the id the importer derives from its span", () => {
+    const events = mapPluginHook("after_tool_call", { toolName: "exec", runId: RUN, toolCallId: "call_9", error: "denied" }, local);
+    const error = events.find((e) => e.event.type === "error")!;
+    assert.equal(error.event.id, derivedId(FRAMEWORK, SESSION, "event", spanIdFor(SESSION, "tool:call_9"), "error"));
   });
 
   it("a failed turn: eight attempts, one failed run, eight failed calls with the real error", () => {

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from agentmon.client.config import ClientConfig
 from agentmon.client.delivery import MAX_BATCH_EVENTS, Endpoint, RetryPolicy, deliver_events
 from agentmon.client.usage import normalize_usage
-from agentmon.importer import hermes_db
+from agentmon.importer import hermes_db, openclaw_db
 from agentmon.integrations import (
     claude_history,
     codex_history,
@@ -154,10 +154,10 @@ TOOL_READERS = {
     "openclaw": Tool(
         openclaw_history.FRAMEWORK,
         openclaw_history.default_roots,
-        openclaw_history.find_transcripts,
-        claude_history.file_size,
-        lambda _path: 1,
-        openclaw_history.import_transcript,
+        openclaw_db.find_history,
+        openclaw_db.history_size,
+        lambda _item: 1,
+        openclaw_db.import_history,
     ),
     "hermes": Tool(
         hermes_history.FRAMEWORK,

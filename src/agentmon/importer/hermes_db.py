@@ -11,7 +11,11 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentmon.client.config import ClientConfig
+from agentmon.client.jsonio import json_loads
+from agentmon.integrations._hookio import LockedState
 from agentmon.integrations.claude_history import SessionImport
+from agentmon.integrations.hermes import FRAMEWORK, reported_usage
 from agentmon.integrations.hermes_history import Row, replay_session
 
 
@@ -44,8 +48,10 @@ def find_sessions(roots: list[Path], since: float | None) -> list[HermesSession]
             try:
                 with closing(_open(database)) as conn:
                     rows = conn.execute(
+                        # an ended session's last activity is its end (Hermes 0.19 keeps
+                        # no last_activity_at column)
                         "SELECT id FROM sessions WHERE ended_at IS NOT NULL "
-                        "AND coalesce(last_activity_at, ended_at) >= ? ORDER BY started_at, id",
+                        "AND ended_at >= ? ORDER BY started_at, id",
                         [since or 0],
                     ).fetchall()
             except sqlite3.DatabaseError as exc:  # not Hermes' database, or not a database
@@ -70,7 +76,20 @@ def import_session(session: HermesSession, source: dict[str, str]) -> SessionImp
             [session.session_id],
         ).fetchall()
         models = list(_model_usage(conn, session.session_id))
-    return replay_session(dict(row), [dict(m) for m in messages], models, source)
+    reported = _hooks_reported(session.session_id)
+    return replay_session(dict(row), [dict(m) for m in messages], models, source, reported)
+
+
+def _hooks_reported(session_id: str) -> dict[str, dict[str, int]]:
+    """The usage agentmon's Hermes hooks reported for the session (their saved state on this
+    machine; none when they never saw it)."""
+    path = LockedState(ClientConfig(), FRAMEWORK, session_id).path
+    try:
+        with open(path, encoding="utf-8") as handle:
+            state = json_loads(handle.read())
+    except (OSError, ValueError):
+        return {}
+    return reported_usage(state) if isinstance(state, dict) else {}
 
 
 def _model_usage(conn: sqlite3.Connection, session_id: str) -> Iterator[Row]:

@@ -47,6 +47,15 @@ class HistoryReplay:
         )
         self.tracker.state.update(started=True, ended=False, started_at=first_ts)
         self.last_text: str | None = None
+        self.run_error: str | None = None  # why the open run failed, when a replay knows
+
+    def end_run(self) -> None:
+        """End the open run with its last text, failed when `run_error` says so."""
+        failed = self.run_error is not None
+        self.tracker.end_run(
+            status="error" if failed else "ok", output=clip(self.last_text), error=self.run_error
+        )
+        self.run_error = None
 
     def compaction(self, key: str, **details: Any) -> None:
         """A compaction, as a complete span in one event."""
@@ -62,7 +71,7 @@ class HistoryReplay:
     def close(self, *, ended: bool) -> None:
         """End the last run (and the session, when its file has gone quiet)."""
         if self.tracker.state.get("run"):
-            self.tracker.end_run(status="ok", output=clip(self.last_text))
+            self.end_run()
         if ended:
             self.tracker.close_open_spans(status="cancelled")
             self.tracker.emit(

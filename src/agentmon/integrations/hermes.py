@@ -2,14 +2,22 @@
 
 The shell-hook payload has ``hook_event_name``, ``session_id``, ``tool_name``,
 ``tool_input`` at the top and every other hook argument under ``extra``. Runs use Hermes'
-``turn_id``; llm spans use ``api_request_id``; tool spans ``tool_call_id``. Note that
+``turn_id``, named after the prompt as ``agentmon import hermes`` names them (see below);
+llm spans use ``api_request_id``; tool spans ``tool_call_id``. Note that
 ``on_session_end`` fires at the end of every turn (it closes the open run), while
 ``on_session_finalize`` ends the session. Hermes accepts empty stdout, so nothing is printed.
+
+Hermes' database (``agentmon import hermes``) holds neither the ``turn_id`` nor usage per
+call, so a run's id is derived from its prompt's text and how many prompts of that text came
+before it in the session (`prompt_run_key`, as the importer counts its ``user`` messages),
+and the session's state keeps the usage the hooks reported per model (``reported_usage``):
+the importer adds only what the database holds beyond it.
 """
 
 from __future__ import annotations
 
 from agentmon.client.usage import known_usage
+from agentmon.integrations._gemini_ids import prompt_run_key
 from agentmon.integrations._hookio import MalformedPayload, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
@@ -21,6 +29,7 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "hermes"
 TOOL_STATUS = {"ok": "ok", "error": "error", "blocked": "cancelled", "cancelled": "cancelled"}
+TURNS_KEPT = 20
 SUBAGENT_STATUS = {
     "completed": "ok",
     "failed": "error",
@@ -66,9 +75,58 @@ def map_payload(
     )
 
 
-def _turn(extra: Payload) -> str | None:
+def _turn(extra: Payload, state: Payload | None = None) -> str | None:
+    """The run of Hermes' ``turn_id``: the id its prompt gave it (see the header), else the
+    turn id itself."""
     turn = extra.get("turn_id")
-    return str(turn) if turn else None
+    if not turn:
+        return None
+    runs = (state or {}).get("turn_runs")
+    return str(runs.get(str(turn), turn) if isinstance(runs, dict) else turn)
+
+
+def _prompt_run(tracker: Tracker, extra: Payload) -> str | None:
+    """The run id a turn's prompt names (the importer derives the same), remembered for the
+    turn's later hooks."""
+    prompt, turn = extra.get("user_message"), extra.get("turn_id")
+    if not isinstance(prompt, str) or not turn:
+        return _turn(extra)
+    counts = tracker.state.setdefault("prompt_counts", {})
+    run_id = tracker.span_id_for(prompt_run_key(counts, prompt, _earlier(extra, prompt)))
+    runs = tracker.state.setdefault("turn_runs", {})
+    runs[str(turn)] = run_id
+    for stale in list(runs)[:-TURNS_KEPT]:
+        del runs[stale]
+    return run_id
+
+
+def _earlier(extra: Payload, prompt: str) -> int:
+    """How many prompts of this text the session held before this one (Hermes passes the
+    conversation with the new prompt last), so hooks switched on mid-session count as the
+    importer does."""
+    history = extra.get("conversation_history")
+    if not isinstance(history, list):
+        return 0
+    same = [m for m in history if isinstance(m, dict) and m.get("role") == "user"]
+    return max(sum(1 for m in same if m.get("content") == prompt) - 1, 0)
+
+
+def reported_usage(state: Payload) -> dict[str, dict[str, int]]:
+    """The usage the hooks reported for a session, per model (its saved state's ledger)."""
+    ledger = state.get("reported_usage")
+    if not isinstance(ledger, dict):
+        return {}
+    return {
+        str(model): {name: n for name, n in counts.items() if type(n) is int}
+        for model, counts in ledger.items()
+        if isinstance(counts, dict)
+    }
+
+
+def _note_usage(tracker: Tracker, model: object, usage: dict[str, int]) -> None:
+    ledger = tracker.state.setdefault("reported_usage", {}).setdefault(str(model), {})
+    for name, count in usage.items():
+        ledger[name] = ledger.get(name, 0) + count
 
 
 def _epoch(value: object) -> float | None:
@@ -94,11 +152,14 @@ def _session_reset(tracker: Tracker, payload: Payload, extra: Payload) -> None:
 
 
 def _pre_llm_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
-    tracker.start_run(_turn(extra), input=clip(extra.get("user_message")), model=extra.get("model"))
+    run_id = _prompt_run(tracker, extra)
+    tracker.start_run(run_id, input=clip(extra.get("user_message")), model=extra.get("model"))
 
 
 def _post_llm_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
-    tracker.end_run(_turn(extra), status="ok", output=clip(extra.get("assistant_response")))
+    tracker.end_run(
+        _turn(extra, tracker.state), status="ok", output=clip(extra.get("assistant_response"))
+    )
 
 
 def _turn_end(tracker: Tracker, payload: Payload, extra: Payload) -> None:
@@ -119,7 +180,7 @@ def _pre_api_request(tracker: Tracker, payload: Payload, extra: Payload) -> None
         f"api:{extra.get('api_request_id')}",
         kind="llm",
         name=extra.get("model"),
-        run_id=_turn(extra),
+        run_id=_turn(extra, tracker.state),
         ts=_epoch(extra.get("started_at")),
         provider=extra.get("provider"),
         api_call_count=extra.get("api_call_count"),
@@ -139,7 +200,7 @@ def _post_api_request(tracker: Tracker, payload: Payload, extra: Payload) -> Non
         f"api:{extra.get('api_request_id')}",
         kind="llm",
         name=model,
-        run_id=_turn(extra),
+        run_id=_turn(extra, tracker.state),
         ts=_epoch(extra.get("ended_at")),
         duration_ms=_api_duration_ms(extra),
         usage=usage or None,
@@ -147,6 +208,7 @@ def _post_api_request(tracker: Tracker, payload: Payload, extra: Payload) -> Non
         api_request_id=extra.get("api_request_id"),
     )
     tracker.usage(usage, model=model, provider=extra.get("provider"))
+    _note_usage(tracker, model, usage)
 
 
 def _api_request_error(tracker: Tracker, payload: Payload, extra: Payload) -> None:
@@ -161,7 +223,7 @@ def _api_request_error(tracker: Tracker, payload: Payload, extra: Payload) -> No
             kind="llm",
             name=extra.get("model"),
             status="error",
-            run_id=_turn(extra),
+            run_id=_turn(extra, tracker.state),
             ts=_epoch(extra.get("ended_at")),
             duration_ms=_api_duration_ms(extra),
             error=message,
@@ -192,7 +254,7 @@ def _pre_tool_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
         _tool_key(tracker, payload, extra, starting=True),
         kind="tool",
         name=payload.get("tool_name"),
-        run_id=_turn(extra),
+        run_id=_turn(extra, tracker.state),
         input=clip(payload.get("tool_input")),
         tool_call_id=extra.get("tool_call_id"),
     )
@@ -207,7 +269,7 @@ def _post_tool_call(tracker: Tracker, payload: Payload, extra: Payload) -> None:
         kind="tool",
         name=payload.get("tool_name"),
         status=status,
-        run_id=_turn(extra),
+        run_id=_turn(extra, tracker.state),
         duration_ms=extra.get("duration_ms"),
         output=clip(extra.get("result")),
         error=message,

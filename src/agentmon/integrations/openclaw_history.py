@@ -7,10 +7,18 @@ is ``{"type": "session", "id", "timestamp", "cwd"}``; then entries with their ow
 ``message`` (roles ``user``, ``assistant`` with ``toolCall`` blocks and ``usage``,
 ``toolResult``), ``compaction`` and ``model_change``.
 
+OpenClaw 2026.9 keeps the same entries in SQLite instead (``importer/openclaw_db.py`` reads
+them and hands them to `replay_records`).
+
 Runs are the user's messages, ``llm`` spans and usage the assistant messages (``usage``, and
 ``usage.cost.total`` as the reported cost when OpenClaw priced it), tool spans the
-``toolCall`` blocks closed by their ``toolResult``. Ids are derived from the entries' ids, so
-an archived copy of a transcript or a second import adds nothing.
+``toolCall`` blocks closed by their ``toolResult``. Ids are derived from what the entries
+share with agentmon's OpenClaw plugin (hooks/openclaw/lib/plugin-mapping.ts), so an archived
+copy, a second import or a session the plugin already reported adds nothing: a run is
+OpenClaw's ``runId`` (which the run's messages carry as ``__openclaw.runId``), a model call
+its place in the run (the plugin's ``<runId>:model:<n>`` call id), a tool call its
+``toolCallId`` and a reply's tokens the reply's ``responseId`` (else its time stamp). Entries
+without a ``runId`` (older OpenClaw) fall back to their own entry ids.
 """
 
 from __future__ import annotations
@@ -50,19 +58,69 @@ def find_transcripts(roots: list[Path], since: float | None) -> list[Path]:
 
 def import_transcript(path: Path, source: dict[str, str]) -> SessionImport | None:
     reading = read_records(path)
-    header = next((r for r in reading.records if r.get("type") == "session"), None)
+    return replay_records(reading.records, reading.skipped, source, ended=quiet(path))
+
+
+def replay_records(
+    records: list[Record], skipped: dict[str, int], source: dict[str, str], *, ended: bool
+) -> SessionImport | None:
+    """The events of one session's entries (header first); None without a session header."""
+    header = next((r for r in records if r.get("type") == "session"), None)
     if header is None or not isinstance(header.get("id"), str):
         return None
-    replay = _Replay(header, source)
+    replay = _Replay(header, source, _run_ids(records))
     seen: set[str] = set()
-    for entry in reading.records:
+    for entry in records:
         key = entry.get("id")
         if entry is header or not isinstance(key, str) or key in seen:
             continue
         seen.add(key)
         replay.entry(key, entry)
-    replay.close(ended=quiet(path))
-    return SessionImport(replay.tracker.events, reading.skipped, len(reading.records))
+    replay.close(ended=ended)
+    return SessionImport(replay.tracker.events, skipped, len(records))
+
+
+def _run_id_of(entry: Record) -> str | None:
+    """The ``runId`` OpenClaw stamps on a run's messages (and its bootstrap entry)."""
+    message = entry.get("message")
+    meta = message.get("__openclaw") if isinstance(message, dict) else None
+    if not isinstance(meta, dict):
+        data = entry.get("data")
+        meta = data if entry.get("type") == "custom" and isinstance(data, dict) else None
+    run_id = meta.get("runId") if isinstance(meta, dict) else None
+    return run_id if isinstance(run_id, str) and run_id else None
+
+
+def _is_prompt(entry: Record) -> bool:
+    message = entry.get("message")
+    return (
+        entry.get("type") == "message"
+        and isinstance(message, dict)
+        and message.get("role") == "user"
+    )
+
+
+def _run_ids(records: list[Record]) -> dict[str, str]:
+    """Each prompt's entry id → the ``runId`` of the first entry after it that names one
+    (before the next prompt)."""
+    found: dict[str, str] = {}
+    prompt: str | None = None
+    for entry in records:
+        if _is_prompt(entry):
+            key = entry.get("id")
+            prompt = key if isinstance(key, str) else None
+        elif prompt is not None and (run_id := _run_id_of(entry)) is not None:
+            found[prompt], prompt = run_id, None
+    return found
+
+
+def reply_key(message: Record) -> str | None:
+    """What names a reply on both sides: its ``responseId``, else its time stamp (ms)."""
+    response = message.get("responseId")
+    if isinstance(response, str) and response:
+        return response
+    at = message.get("timestamp")
+    return f"at:{at}" if isinstance(at, int | float) and not isinstance(at, bool) else None
 
 
 def _text(content: Any) -> str | None:
@@ -74,19 +132,35 @@ def _text(content: Any) -> str | None:
     return None
 
 
+def _failure(message: Record) -> str | None:
+    """A failed call's error as the plugin words it: ``errorMessage (errorCode)``."""
+    if message.get("stopReason") != "error":
+        return None
+    text = message.get("errorMessage")
+    code = message.get("errorCode")
+    words = str(text) if isinstance(text, str) and text else "model call failed"
+    return f"{words} ({code})" if isinstance(code, str) and code else words
+
+
 def _reported_cost(usage: Any) -> float | None:
+    """``usage.cost.total`` when OpenClaw priced the call; a total of 0 is a model it has no
+    price for (a custom provider), not a free call: left for agentmon to estimate."""
     cost = usage.get("cost") if isinstance(usage, dict) else None
     total = cost.get("total") if isinstance(cost, dict) else None
-    return float(total) if isinstance(total, int | float) and not isinstance(total, bool) else None
+    if not isinstance(total, int | float) or isinstance(total, bool) or total <= 0:
+        return None
+    return float(total)
 
 
 class _Replay(HistoryReplay):
-    def __init__(self, header: Record, source: dict[str, str]) -> None:
+    def __init__(self, header: Record, source: dict[str, str], run_ids: dict[str, str]) -> None:
         first = parse_time(header.get("timestamp")) or 0.0
         cwd = header.get("cwd") if isinstance(header.get("cwd"), str) else None
         super().__init__(str(header["id"]), source, first, cwd, version=header.get("version"))
         self.model: str | None = None
         self.provider: str | None = None
+        self.run_ids = run_ids
+        self.model_calls = 0  # the open run's, as the plugin's call ids count them
 
     def entry(self, key: str, entry: Record) -> None:
         ts = parse_time(entry.get("timestamp"))
@@ -104,11 +178,14 @@ class _Replay(HistoryReplay):
     def _message(self, key: str, message: Record) -> None:
         role = message.get("role")
         if role == "user":
+            run_id = self.run_ids.get(key) or self.tracker.span_id_for(f"run:{key}")
+            if run_id == self.tracker.run_id:
+                return  # a message steered into the open run: the same run goes on
             if self.tracker.state.get("run"):
-                self.tracker.end_run(status="ok", output=clip(self.last_text))
-            run_id = self.tracker.span_id_for(f"run:{key}")
+                self.end_run()
             self.tracker.start_run(run_id, input=clip(_text(message.get("content"))))
             self.last_text = None
+            self.model_calls = 0
         elif role == "assistant":
             self._assistant(key, message)
         elif role == "toolResult" and message.get("toolCallId"):
@@ -120,22 +197,38 @@ class _Replay(HistoryReplay):
         usage = known_usage(message.get("usage"))
         reported = _reported_cost(message.get("usage"))
         self.last_text = _text(message.get("content")) or self.last_text
-        span = f"llm:{key}"
+        span = self._call_key(key, message)
         details: dict[str, Any] = {
             "model": model,
             "provider": provider,
             "stop_reason": message.get("stopReason"),
         }
+        failure = _failure(message)
         self.tracker.start_span(span, kind="llm", name=model, once=True, **details)
         span_id = self.tracker.end_span(
-            span, kind="llm", name=model, once=True, usage=usage or None, **details
+            span,
+            kind="llm",
+            name=model,
+            once=True,
+            usage=usage or None,
+            status="error" if failure else "ok",
+            error=failure,
+            **details,
         )
+        if failure:
+            self.run_error = failure
+            self.tracker.error(
+                failure,
+                kind="llm",
+                span_id=span_id,
+                event_id=self.tracker.event_id_for(span_id, "error"),
+            )
         self.tracker.usage(
             usage,
             model=model,
             provider=provider,
             cost_usd=reported,
-            event_id=self.tracker.event_id_for(span_id, "usage"),
+            event_id=self.tracker.event_id_for("usage", reply_key(message) or span_id),
         )
         for block in message.get("content") or []:
             if isinstance(block, dict) and block.get("type") == "toolCall" and block.get("id"):
@@ -146,6 +239,16 @@ class _Replay(HistoryReplay):
                     once=True,
                     input=clip(block.get("arguments")),
                 )
+
+    def _call_key(self, key: str, message: Record) -> str:
+        """The span key of a model call: ``llm:<runId>:model:<n>`` (the plugin's call id) in
+        a run OpenClaw named, else the entry's own id."""
+        meta = message.get("__openclaw")
+        run_id = meta.get("runId") if isinstance(meta, dict) else None
+        if not isinstance(run_id, str) or run_id != self.tracker.run_id:
+            return f"llm:{key}"
+        self.model_calls += 1
+        return f"llm:{run_id}:model:{self.model_calls}"
 
     def _tool_result(self, message: Record) -> None:
         key = f"tool:{message['toolCallId']}"

@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, start_embedded
+from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.gemini.fake_gemini import ROUTER_USAGE, FakeGemini
 from tests.real_agents.gemini.test_gemini_real import (
@@ -111,18 +110,16 @@ def session_tokens(transcripts: list[Path]) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> World:
+    """Sessions on the run's shared server: each test looks at its own sessions' ids."""
     binary = real_agent_bin(*GEMINI)
     root = tmp_path_factory.mktemp("gemini-otel")
-    server = start_embedded(root / "data")
-    try:
-        sessions = {
-            name: _run_session(binary, root / name, server, hooks=name == "hooks_and_otel")[0]
-            for name in ("otel_only", "hooks_and_otel")
-        }
-        yield World(server, QueryClient(server.query_url), sessions)
-    finally:
-        server.stop()
+    server = embedded_server
+    sessions = {
+        name: _run_session(binary, root / name, server, hooks=name == "hooks_and_otel")[0]
+        for name in ("otel_only", "hooks_and_otel")
+    }
+    return World(server, QueryClient(server.query_url), sessions)
 
 
 def settled(world: World, name: str) -> dict[str, Any]:

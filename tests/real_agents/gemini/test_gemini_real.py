@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, start_embedded
+from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.gemini.fake_gemini import USAGE, FakeGemini
 from tests.real_agents.installed import real_agent_bin
@@ -96,13 +96,15 @@ def _transcript_of(home: Path, session_id: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     binary = real_agent_bin(*GEMINI)
     root = tmp_path_factory.mktemp("gemini-real")
     home, project = root / "home", root / "project"
     project.mkdir()
     _install_hooks(home)
-    server = start_embedded(root / "data")
+    server = embedded_server  # shared: each test looks at its own sessions' ids
     fake = FakeGemini().start()
     env = {
         "PATH": os.environ["PATH"],
@@ -138,7 +140,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(server, fake, QueryClient(server.query_url), sessions)
     finally:
         fake.stop()
-        server.stop()
 
 
 def _session_from_state(state_dir: Path) -> str:

@@ -4,6 +4,8 @@
 (`model.provider: custom`, `base_url` at the fake) with agentmon's handler installed by
 `agentmon hooks install hermes`. The fake (tests/real_agents/openclaw/fake_openai.py) answers
 a prompt containing TOOL with a tool call of a tool Hermes does not have, then with text.
+Then `agentmon import hermes` reads Hermes' own database (twice) and adds nothing to what the
+hooks reported.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, start_embedded
+from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.openclaw.fake_openai import REPLY, USAGE, FakeChat
@@ -33,6 +36,8 @@ class World:
     query: QueryClient
     stdout: str
     exit_code: int
+    state_dir: Path
+    home: Path
 
 
 def _install_hooks(home: Path, base_url: str) -> None:
@@ -53,13 +58,15 @@ def _install_hooks(home: Path, base_url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     binary = real_agent_bin(*HERMES)
     root = tmp_path_factory.mktemp("hermes-real")
     home = root / "home"
     fake = FakeChat().start()
     _install_hooks(home, fake.base_url)
-    server = start_embedded(root / "data")
+    server = embedded_server  # shared: the test finds its session by Hermes' own id
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
@@ -79,17 +86,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             timeout=180,
             check=False,
         )
-        yield World(server, fake, QueryClient(server.query_url), result.stdout, result.returncode)
+        query = QueryClient(server.query_url)
+        yield World(server, fake, query, result.stdout, result.returncode, root / "state", home)
     finally:
         fake.stop()
-        server.stop()
 
 
 def _only_session(world: World) -> dict[str, Any]:
-    sessions = world.query.get("/v1/sessions", limit=10)["sessions"]
-    assert [s["framework"] for s in sessions] == ["hermes"]
+    """The turn's session (the server is shared: found by the id the handler kept state
+    under, which is Hermes' own)."""
+    (state,) = (world.state_dir / "hermes").glob("*.json")
+    session = world.query.session(state.stem)["session"]
+    assert session["framework"] == "hermes"
     return world.query.wait_for_session(
-        sessions[0]["session_id"],
+        state.stem,
         lambda d: bool(d.get("runs")) and all(r["ended_at"] for r in d["runs"]),
     )
 
@@ -106,3 +116,35 @@ def test_a_turn_offline(world: World) -> None:
     calls = [r for r in world.fake.requests if r["path"].endswith("/chat/completions")]
     assert len(llm) == len(calls) == 1
     assert detail["session"]["tokens"]["total"] == USAGE["total_tokens"]
+
+
+def test_importing_the_recorded_turn_twice_adds_nothing(world: World) -> None:
+    """Hermes' state.db names the run by its prompt and keeps the session's tokens; the
+    hooks' run and per-call usage are the same run and the same tokens."""
+    session_id = _only_session(world)["session"]["session_id"]
+    live = _stored(world, session_id)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "HERMES_"))}
+    env |= {"HOME": str(world.home), "AGENTMON_STATE_DIR": str(world.state_dir)}
+    for _ in range(2):
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "agentmon"), "import", "hermes"],
+            env={**env, "AGENTMON_INGEST_URL": world.server.ingest_url},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "sessions: 1" in result.stdout, result.stdout
+        assert _stored(world, session_id) == live
+
+
+def _stored(world: World, session_id: str) -> dict[str, Any]:
+    time.sleep(0.5)  # a duplicate arriving late would show
+    detail = world.query.session(session_id)
+    runs = [world.query.run(run["run_id"]) for run in detail["runs"]]
+    return {
+        "runs": sorted((r["run"]["run_id"], r["run"]["input"], r["run"]["status"]) for r in runs),
+        "spans": sorted((s["span_id"], s["kind"]) for r in runs for s in r["spans"]),
+        "tokens": detail["session"]["tokens"],
+    }

@@ -5,7 +5,9 @@ as a user would (`~/.openclaw/hooks/agentmon`, `~/.openclaw/extensions/agentmon`
 `openclaw agent --local` turns run side by side (each takes 20-60 s here): one with an
 `exec` tool call against the fake, one whose model is unreachable (the CLI retries the turn
 and exits 1). Assertions compare agentmon's records with the CLI's `--json` result and the
-fake's request log.
+fake's request log; then `agentmon import openclaw` reads what OpenClaw stored of both turns
+(twice) and adds nothing to what the plugin reported. The server is the run's shared one:
+each test looks at its own sessions' ids.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, free_port, start_embedded
+from tests.conftest import ServerProcess, free_port
 from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, USAGE, FakeChat
@@ -36,6 +41,7 @@ class Turn:
     exit_code: int
     result: dict[str, Any]
     session_key: str
+    home: Path
 
 
 @dataclass
@@ -111,21 +117,23 @@ def _start_turn(home: Path, ingest_url: str, key: str, message: str) -> subproce
     )
 
 
-def _finish(process: subprocess.Popen[str], key: str) -> Turn:
+def _finish(process: subprocess.Popen[str], key: str, home: Path) -> Turn:
     stdout, _ = process.communicate(timeout=TURN_TIMEOUT)
     try:
         result = json.loads(stdout)
     except ValueError:
         result = {"stdout": stdout[-2000:]}
-    return Turn(process.returncode, result, key)
+    return Turn(process.returncode, result, key, home)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     real_agent_bin(OPENCLAW, "openclaw")
     built = _built_hooks()
     root = tmp_path_factory.mktemp("openclaw-real")
-    server = start_embedded(root / "data")
+    server = embedded_server
     fake = FakeChat().start()
     (root / "ok").mkdir()
     (root / "down").mkdir()
@@ -135,29 +143,33 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     try:
         ok = _start_turn(ok_home, server.ingest_url, "ok", "TOOL: run echo hello")
         down = _start_turn(down_home, server.ingest_url, "down", "say hi")
-        yield World(
-            server, fake, QueryClient(server.query_url), _finish(ok, "ok"), _finish(down, "down")
-        )
+        finished = _finish(ok, "ok", ok_home), _finish(down, "down", down_home)
+        yield World(server, fake, QueryClient(server.query_url), *finished)
     finally:
         fake.stop()
-        server.stop()
 
 
 def _session(world: World, turn: Turn) -> dict[str, Any]:
-    session_id = turn.result.get("meta", {}).get("agentMeta", {}).get("sessionId")
-    if session_id is None:  # a failed turn's result names no session: find it by its key
-        key = f"agent:main:{turn.session_key}"
-        rows = world.query.get("/v1/sessions", limit=50)["sessions"]
-        matches = [r["session_id"] for r in rows if r.get("framework") == "openclaw"]
-        session_id = next(s for s in matches if _key_of(world, s) == key)
     return world.query.wait_for_session(
-        session_id, lambda d: bool(d.get("runs")) and all(r["ended_at"] for r in d["runs"])
+        _session_id(turn), lambda d: bool(d.get("runs")) and all(r["ended_at"] for r in d["runs"])
     )
 
 
-def _key_of(world: World, session_id: str) -> str | None:
-    events = world.query.events(session_id=session_id, limit=5)
-    return next((e["attributes"].get("sessionKey") for e in events), None)
+def _database(turn: Turn) -> Path:
+    return turn.home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+
+
+def _session_id(turn: Turn) -> str:
+    """The turn's session (a failed turn's result names none): OpenClaw's database knows
+    it by the session key."""
+    key = f"agent:main:{turn.session_key}"
+    with sqlite3.connect(f"{_database(turn).as_uri()}?mode=ro", uri=True) as conn:
+        row = conn.execute(
+            "SELECT session_id FROM session_windows WHERE session_key = ?", [key]
+        ).fetchone()
+    conn.close()
+    assert row is not None, f"no session of {key} in OpenClaw's database"
+    return str(row[0])
 
 
 def test_a_turn_with_a_tool_call(world: World) -> None:
@@ -226,3 +238,43 @@ def test_a_turn_whose_model_is_unreachable_is_one_failed_run(world: World) -> No
     assert detail["session"]["tokens"]["total"] == 0
     ended = _ended_session(world, world.failed)["session"]
     assert (ended["status"], ended["end_reason"]) == ("error", "local_turn_end")
+
+
+def _stored(world: World, session_id: str) -> dict[str, Any]:
+    """Runs, spans and tokens of the session, once a moment has passed for stragglers."""
+    time.sleep(0.5)
+    detail = world.query.session(session_id)
+    runs = [world.query.run(run["run_id"]) for run in detail["runs"]]
+    return {
+        "runs": sorted((r["run"]["run_id"], r["run"]["status"]) for r in runs),
+        "spans": sorted((s["span_id"], s["kind"], s["status"]) for r in runs for s in r["spans"]),
+        "errors": sum(r["run"]["error_count"] for r in runs),
+        "tokens": detail["session"]["tokens"],
+    }
+
+
+def _import(turn: Turn, ingest_url: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "OPENCLAW_"))}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "agentmon"), "import", "openclaw"],
+        env={**env, "HOME": str(turn.home), "AGENTMON_INGEST_URL": ingest_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("name", ["ok", "failed"])
+def test_importing_what_openclaw_stored_twice_adds_nothing(world: World, name: str) -> None:
+    """The plugin reported the turn; OpenClaw's own database (transcript entries stamped
+    with the runId, replies with their responseId) imports onto the same ids."""
+    turn: Turn = getattr(world, name)
+    session_id = _session(world, turn)["session"]["session_id"]
+    live = _stored(world, session_id)
+    for _ in range(2):
+        summary = _import(turn, world.server.ingest_url)
+        assert "sessions: 1" in summary, summary
+        assert _stored(world, session_id) == live

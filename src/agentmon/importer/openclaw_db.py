@@ -1,0 +1,103 @@
+"""OpenClaw's history for ``agentmon import openclaw``: the JSONL transcripts of older
+versions and the SQLite database OpenClaw 2026.9 keeps them in instead, read-only
+(``<state>/agents/<agentId>/agent/openclaw-agent.sqlite``: table ``transcript_events``, one
+transcript entry per row as ``event_json``, in ``seq`` order; ``created_at`` in ms). The
+entries replay as the files' do (`openclaw_history.replay_records`)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentmon.integrations import openclaw_history
+from agentmon.integrations.claude_history import QUIET_SECONDS, SessionImport, file_size
+
+DATABASE_NAME = "openclaw-agent.sqlite"
+
+
+@dataclass(frozen=True)
+class OpenClawSession:
+    database: Path
+    session_id: str
+
+    def __str__(self) -> str:
+        return f"{self.database} (session {self.session_id})"
+
+
+History = Path | OpenClawSession
+
+
+def _databases(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root] if root.name == DATABASE_NAME else []
+    return sorted(p for p in root.glob(f"agents/*/agent/{DATABASE_NAME}") if p.is_file())
+
+
+def _open(database: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def find_history(roots: list[Path], since: float | None) -> list[History]:
+    """Every transcript file and every session of every database (written since `since`)."""
+    found: list[History] = list(openclaw_history.find_transcripts(roots, since))
+    for root in roots:
+        for database in _databases(root):
+            found += _sessions(database, since)
+    return found
+
+
+def _sessions(database: Path, since: float | None) -> list[OpenClawSession]:
+    try:
+        with closing(_open(database)) as conn:
+            rows = conn.execute(
+                "SELECT session_id FROM transcript_events GROUP BY session_id "
+                "HAVING max(created_at) >= ? ORDER BY min(created_at), session_id",
+                [(since or 0) * 1000],
+            ).fetchall()
+    except sqlite3.DatabaseError as exc:  # not OpenClaw's database, or not a database
+        print(f"agentmon import: {database}: not read ({exc})", file=sys.stderr)
+        return []
+    return [OpenClawSession(database, str(session_id)) for (session_id,) in rows]
+
+
+def history_size(item: History) -> int:
+    return file_size(item) if isinstance(item, Path) else 1
+
+
+def import_history(item: History, source: dict[str, str]) -> SessionImport | None:
+    if isinstance(item, Path):
+        return openclaw_history.import_transcript(item, source)
+    with closing(_open(item.database)) as conn:
+        rows = conn.execute(
+            "SELECT event_json, created_at FROM transcript_events WHERE session_id = ? "
+            "ORDER BY seq",
+            [item.session_id],
+        ).fetchall()
+    records: list[dict[str, Any]] = []
+    skipped: dict[str, int] = {}
+    for text, _created in rows:
+        record = _entry(text)
+        if isinstance(record, str):
+            skipped[record] = skipped.get(record, 0) + 1
+        else:
+            records.append(record)
+    last = max((created for _text, created in rows if isinstance(created, int)), default=0)
+    ended = time.time() - last / 1000 > QUIET_SECONDS
+    return openclaw_history.replay_records(records, skipped, source, ended=ended)
+
+
+def _entry(text: object) -> dict[str, Any] | str:
+    """One row's entry, or why it was skipped."""
+    if not isinstance(text, str):
+        return "compressed entry (zstd) not read"
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return "not a JSON object"
+    return record if isinstance(record, dict) else "not a JSON object"
