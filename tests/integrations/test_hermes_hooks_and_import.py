@@ -211,6 +211,30 @@ def test_import_then_a_resumed_turn_with_the_hooks_store_each_once(
     assert stored(query, session.session_id, 4) == resumed
 
 
+def test_the_ledger_outlives_the_pruned_state_so_a_late_import_adds_nothing(
+    server: Any, tmp_path: Path, run_handler: HandlerRunner
+) -> None:
+    """The hooks' state of a session untouched for a week is pruned when a new session
+    starts; the usage they reported is kept apart, so importing the session later still
+    counts each token once."""
+    run_handler.env["AGENTMON_INGEST_URL"] = server.ingest_url
+    session = HermesSession(tmp_path, run_handler)
+    session.turn(with_tool=True)
+    session.end()
+    query = QueryClient(server.query_url)
+    live = stored(query, session.session_id, 2)
+    state = Path(run_handler.env["AGENTMON_STATE_DIR"]) / "hermes"
+    week_ago = time.time() - 8 * 86400
+    os.utime(state / f"{session.session_id}.json", (week_ago, week_ago))
+    HermesSession(tmp_path, run_handler).turn(with_tool=False)  # a new session prunes
+    assert not (state / f"{session.session_id}.json").exists()
+    assert (state / "kept" / f"{session.session_id}.json").exists()
+
+    session.write_db()
+    run_import(session, run_handler, server.ingest_url)
+    assert stored(query, session.session_id, 2) == live
+
+
 def test_a_hook_state_that_is_not_a_ledger_leaves_the_totals_whole(
     server: Any, tmp_path: Path, run_handler: HandlerRunner
 ) -> None:
@@ -220,7 +244,11 @@ def test_a_hook_state_that_is_not_a_ledger_leaves_the_totals_whole(
     session.write_db()
     state = Path(run_handler.env["AGENTMON_STATE_DIR"]) / "hermes"
     state.mkdir(parents=True)
-    ledgers = ['{"reported_usage": "lots"}', '{"reported_usage": {"m": 5, "n": {"a": "b"}}}']
+    ledgers = [
+        '{"kept": {"reported_usage": "lots"}}',
+        '{"kept": {"reported_usage": {"m": 5, "n": {"a": "b"}}}}',
+        '{"kept": "all of it"}',
+    ]
     for text in [*ledgers, "[1, 2]", "{not json"]:
         (state / f"{session.session_id}.json").write_text(text)
         run_import(session, run_handler, server.ingest_url)

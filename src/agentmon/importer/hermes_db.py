@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentmon.client.config import ClientConfig
-from agentmon.client.jsonio import json_loads
 from agentmon.integrations._hookio import LockedState
 from agentmon.integrations.claude_history import SessionImport
 from agentmon.integrations.hermes import FRAMEWORK, reported_usage
@@ -83,13 +82,7 @@ def import_session(session: HermesSession, source: dict[str, str]) -> SessionImp
 def _hooks_reported(session_id: str) -> dict[str, dict[str, int]]:
     """The usage agentmon's Hermes hooks reported for the session (their saved state on this
     machine; none when they never saw it)."""
-    path = LockedState(ClientConfig(), FRAMEWORK, session_id).path
-    try:
-        with open(path, encoding="utf-8") as handle:
-            state = json_loads(handle.read())
-    except (OSError, ValueError):
-        return {}
-    return reported_usage(state) if isinstance(state, dict) else {}
+    return reported_usage(LockedState(ClientConfig(), FRAMEWORK, session_id).saved())
 
 
 def _model_usage(conn: sqlite3.Connection, session_id: str) -> Iterator[Row]:

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 
 SCHEMA = {"name": "agentmon.event", "version": 1}
 STATE_MAX_AGE_SECONDS = 7 * 86400
+# a session state's ``kept`` part outlives the rest: it moves to ``kept/`` when the state is
+# pruned (what a later ``agentmon import`` must know, such as the usage the hooks reported)
+KEPT = "kept"
+KEPT_MAX_AGE_SECONDS = 400 * 86400
 
 try:  # the built-in SHA-1 loads in a fraction of the time OpenSSL's (via hashlib) takes
     from _sha1 import sha1 as _sha1
@@ -189,6 +193,7 @@ class LockedState:
         name = _safe_name(key)
         self.path = os.path.join(self.directory, name + ".json")
         self.lock_path = os.path.join(self.directory, name + ".lock")
+        self.kept_path = os.path.join(self.directory, KEPT, name + ".json")
         self.state: Payload = {}
         self._fd = -1
 
@@ -201,27 +206,50 @@ class LockedState:
                 loaded = json_loads(handle.read())
             self.state = loaded if isinstance(loaded, dict) else {}
         except FileNotFoundError:
-            self.state = {}
+            kept = read_json_object(self.kept_path)
+            self.state = {KEPT: kept} if kept else {}
             _prune_old_state(self.directory)
         except (OSError, ValueError):
             self.state = {}
         return self.state
 
+    def saved(self) -> Payload:
+        """The state as last saved, without taking the lock (for readers such as the
+        importer): the live file, else what pruning kept of it."""
+        state = read_json_object(self.path)
+        if state:
+            return state
+        kept = read_json_object(self.kept_path)
+        return {KEPT: kept} if kept else {}
+
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
             if exc_type is None:
-                temporary = f"{self.path}.{os.getpid()}.tmp"
-                with open(temporary, "w", encoding="utf-8") as handle:
-                    handle.write(json_dumps(self.state))
-                os.replace(temporary, self.path)
+                _write_json(self.path, self.state)
         finally:
             os.lockf(self._fd, os.F_ULOCK, 0)
             os.close(self._fd)
 
 
+def read_json_object(path: str) -> Payload:
+    """A JSON object file's content; {} when it is missing, unreadable or not an object."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            loaded = json_loads(handle.read())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
 def _prune_old_state(directory: str) -> None:
-    """Drop state of sessions untouched for a week (run when a new session appears)."""
-    cutoff = time.time() - STATE_MAX_AGE_SECONDS
+    """Drop state of sessions untouched for a week, keeping each one's ``kept`` part (run when
+    a new session appears)."""
+    now = time.time()
+    _prune(directory, now - STATE_MAX_AGE_SECONDS, keep_into=os.path.join(directory, KEPT))
+    _prune(os.path.join(directory, KEPT), now - KEPT_MAX_AGE_SECONDS, keep_into=None)
+
+
+def _prune(directory: str, cutoff: float, keep_into: str | None) -> None:
     try:
         names = os.listdir(directory)
     except OSError:
@@ -231,11 +259,24 @@ def _prune_old_state(directory: str) -> None:
             continue
         path = os.path.join(directory, name)
         try:
-            if os.stat(path).st_mtime < cutoff:
-                os.unlink(path)
+            if os.stat(path).st_mtime >= cutoff:
+                continue
+            kept = read_json_object(path).get(KEPT) if keep_into else None
+            if kept and isinstance(kept, dict) and keep_into:
+                _write_json(os.path.join(keep_into, name), kept)
+            os.unlink(path)
+            if keep_into:
                 os.unlink(path[: -len(".json")] + ".lock")
         except OSError:
             continue
+
+
+def _write_json(path: str, value: Payload) -> None:
+    _ensure_dir(os.path.dirname(path))
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(json_dumps(value))
+    os.replace(temporary, path)
 
 
 # ---------------------------------------------------------------- delivery

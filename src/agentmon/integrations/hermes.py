@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from agentmon.client.usage import known_usage
 from agentmon.integrations._gemini_ids import prompt_run_key
-from agentmon.integrations._hookio import MalformedPayload, run_hook
+from agentmon.integrations._hookio import KEPT, MalformedPayload, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False
@@ -112,8 +112,10 @@ def _earlier(extra: Payload, prompt: str) -> int:
 
 
 def reported_usage(state: Payload) -> dict[str, dict[str, int]]:
-    """The usage the hooks reported for a session, per model (its saved state's ledger)."""
-    ledger = state.get("reported_usage")
+    """The usage the hooks reported for a session, per model: a ledger in the state's part
+    that outlives pruning, so an import long after the session still takes it off."""
+    kept = state.get(KEPT)
+    ledger = kept.get("reported_usage") if isinstance(kept, dict) else None
     if not isinstance(ledger, dict):
         return {}
     return {
@@ -124,7 +126,8 @@ def reported_usage(state: Payload) -> dict[str, dict[str, int]]:
 
 
 def _note_usage(tracker: Tracker, model: object, usage: dict[str, int]) -> None:
-    ledger = tracker.state.setdefault("reported_usage", {}).setdefault(str(model), {})
+    kept = tracker.state.setdefault(KEPT, {})
+    ledger = kept.setdefault("reported_usage", {}).setdefault(str(model), {})
     for name, count in usage.items():
         ledger[name] = ledger.get(name, 0) + count
 
