@@ -262,34 +262,28 @@ class Queries(abc.ABC):
         return StatusContext(now_ms, self._idle_cutoff(now_ms), stuck_cutoff, looping, lost)
 
     async def _looping_sessions(self, stuck_cutoff: int) -> dict[str, int]:
-        """Sessions whose open run's latest N tool spans repeat one call (same tool and input,
-        or same tool and error), with the start of the first repeat. Only sessions heard from
-        within the stuck threshold loop: a loop that went silent is stuck."""
+        """Sessions whose open run's latest N tool spans repeat one call (its write-time
+        `loop_streak`, store/loops.py, reaches N), with the start of the first of those N.
+        Only sessions heard from within the stuck threshold loop: a loop that went silent is
+        stuck."""
         repeats = self.attention.loop_repeats
         if repeats < 2:
             return {}
         rows = await self.fetch(
-            # per open run, its latest N tool spans, kept when they are one call repeated
-            "SELECT session_id, min(t) AS began FROM ("
-            "SELECT sp.session_id, sp.run_id, sp.name, coalesce(sp.input, '') AS input, "
-            "sp.error, coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t, "
-            # first seen, not started: the spans_run_tool index holds that order
-            "row_number() OVER (PARTITION BY sp.run_id ORDER BY sp.first_ts DESC, sp.span_id DESC"
-            ") AS n FROM sessions s "
-            "JOIN runs r ON r.session_id = s.session_id "
-            "AND r.started_at IS NOT NULL AND r.ended_at IS NULL "
-            "JOIN spans sp ON sp.run_id = r.run_id AND sp.kind = 'tool' "
-            f"WHERE {_OPEN_UNASKED} AND s.last_ts >= ?) latest WHERE n <= ? "
-            "GROUP BY session_id, run_id HAVING count(*) = ? AND count(DISTINCT name) = 1 "
-            "AND count(name) = ? AND (count(DISTINCT input) = 1 "
-            "OR (count(error) = ? AND count(DISTINCT error) = 1))",
-            [stuck_cutoff, repeats, repeats, repeats, repeats],
+            # the runs_looping index holds the open runs with a streak
+            "WITH looping AS MATERIALIZED (SELECT r.session_id, r.run_id FROM runs r "
+            "JOIN sessions s ON s.session_id = r.session_id "
+            "WHERE r.loop_streak > 1 AND r.started_at IS NOT NULL AND r.ended_at IS NULL "
+            f"AND r.loop_streak >= ? AND {_OPEN_UNASKED} AND s.last_ts >= ?), "
+            "latest AS (SELECT sp.run_id, coalesce(sp.started_at, sp.derived_start, sp.first_ts) "
+            "AS t, row_number() OVER (PARTITION BY sp.run_id ORDER BY sp.first_ts DESC, "
+            "sp.span_id DESC) AS n FROM spans sp "
+            "WHERE sp.kind = 'tool' AND sp.run_id IN (SELECT run_id FROM looping)) "
+            "SELECT l.session_id, min(latest.t) AS began FROM looping l "
+            "JOIN latest ON latest.run_id = l.run_id AND latest.n <= ? GROUP BY l.session_id",
+            [repeats, stuck_cutoff, repeats],
         )
-        looping: dict[str, int] = {}
-        for row in rows:
-            began = int(row["began"] or 0)
-            looping[row["session_id"]] = min(began, looping.get(row["session_id"], began))
-        return looping
+        return {row["session_id"]: int(row["began"] or 0) for row in rows}
 
     async def _lost_vms(self, now_ms: int) -> dict[str, int]:
         """VMs silent for longer than the lost threshold or not running, and since when."""
