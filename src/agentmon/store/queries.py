@@ -36,7 +36,10 @@ SESSION_STATUSES = ("active", "idle", "waiting", "ended", "error", "stuck", "loo
 # answered the monitor) its agents are lost
 VM_RUNNING_STATES = frozenset({"running", "blocked"})
 
-_NOT_FAILED = "coalesce(s.last_run_status, '') <> 'error'"
+# the session's newest run failed: its last run ended in error and no work started after
+# that end (a resumed session, a new prompt: its new run speaks for it, once it ends too)
+_FAILED = "s.last_run_status = 'error' AND coalesce(s.last_start_ts, 0) <= s.last_run_ts"
+_NOT_FAILED = f"NOT (coalesce({_FAILED}, FALSE))"
 _OPEN_UNASKED = "s.ended_at IS NULL AND s.waiting_reason IS NULL"
 STATUS_FILTERS = {
     # written so the open/waiting partial indexes can serve them; the others are built by
@@ -320,14 +323,14 @@ class Queries(abc.ABC):
         """The status of `sessions s` as one SQL expression."""
         sql = (
             "CASE WHEN s.ended_at IS NOT NULL THEN "
-            "(CASE WHEN s.last_run_status = 'error' THEN 'error' ELSE 'ended' END) "
+            f"(CASE WHEN {_FAILED} THEN 'error' ELSE 'ended' END) "
             "WHEN s.waiting_reason IS NOT NULL THEN 'waiting' "
         )
         params: list[Any] = []
         for status, condition, condition_params in self._attention_cases(ctx):
             sql += f"WHEN {condition} THEN '{status}' "
             params += condition_params
-        sql += "WHEN s.last_run_status = 'error' THEN 'error' WHEN s.last_ts < ? THEN 'idle' "
+        sql += f"WHEN {_FAILED} THEN 'error' WHEN s.last_ts < ? THEN 'idle' "
         return sql + "ELSE 'active' END", [*params, ctx.idle_cutoff]
 
     def _status_filter(self, status: str, ctx: StatusContext) -> tuple[str, list[Any]]:
@@ -341,9 +344,9 @@ class Queries(abc.ABC):
             if case == status:
                 return " AND ".join(clauses), params
         if status == "error":
-            clauses.append("s.last_run_status = 'error'")
+            clauses.append(_FAILED)
             failed_open = " AND ".join(clauses)
-            failed_ended = "s.ended_at IS NOT NULL AND s.last_run_status = 'error'"
+            failed_ended = f"s.ended_at IS NOT NULL AND {_FAILED}"
             return f"(({failed_ended}) OR ({failed_open}))", params
         clauses.append(f"{_NOT_FAILED} AND s.last_ts {'>=' if status == 'active' else '<'} ?")
         return " AND ".join(clauses), [*params, ctx.idle_cutoff]
