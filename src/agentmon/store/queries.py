@@ -273,18 +273,17 @@ class Queries(abc.ABC):
         if repeats < 2:
             return {}
         rows = await self.fetch(
-            # the runs_looping index holds the open runs with a streak
-            "WITH looping AS MATERIALIZED (SELECT r.session_id, r.run_id FROM runs r "
-            "JOIN sessions s ON s.session_id = r.session_id "
-            "WHERE r.loop_streak > 1 AND r.started_at IS NOT NULL AND r.ended_at IS NULL "
-            f"AND r.loop_streak >= ? AND {_OPEN_UNASKED} AND s.last_ts >= ?), "
-            "latest AS (SELECT sp.run_id, coalesce(sp.started_at, sp.derived_start, sp.first_ts) "
-            "AS t, row_number() OVER (PARTITION BY sp.run_id ORDER BY sp.first_ts DESC, "
-            "sp.span_id DESC) AS n FROM spans sp "
-            "WHERE sp.kind = 'tool' AND sp.run_id IN (SELECT run_id FROM looping)) "
-            "SELECT l.session_id, min(latest.t) AS began FROM looping l "
-            "JOIN latest ON latest.run_id = l.run_id AND latest.n <= ? GROUP BY l.session_id",
-            [repeats, stuck_cutoff, repeats],
+            # the runs_looping index holds the open runs with a streak; of each, the latest
+            # N tool calls are one short spans_run_tool index scan
+            "SELECT session_id, min(began) AS began FROM (SELECT l.session_id, (SELECT min(t) "
+            "FROM (SELECT coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t "
+            "FROM spans sp WHERE sp.run_id = l.run_id AND sp.kind = 'tool' "
+            "ORDER BY sp.first_ts DESC, sp.span_id DESC LIMIT ?) repeated) AS began "
+            "FROM runs l JOIN sessions s ON s.session_id = l.session_id "
+            "WHERE l.loop_streak > 1 AND l.started_at IS NOT NULL AND l.ended_at IS NULL "
+            f"AND l.loop_streak >= ? AND {_OPEN_UNASKED} AND s.last_ts >= ?) looping "
+            "GROUP BY session_id",
+            [repeats, repeats, stuck_cutoff],
         )
         return {row["session_id"]: int(row["began"] or 0) for row in rows}
 
