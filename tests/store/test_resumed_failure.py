@@ -47,7 +47,12 @@ async def status_everywhere(store: Store) -> dict[str, object]:
 
 def everywhere(status: str) -> dict[str, object]:
     attention_kinds = ["error"] if status == "error" else []
-    return {"session": status, "filters": [status], "roster": [status], "attention": attention_kinds}
+    return {
+        "session": status,
+        "filters": [status],
+        "roster": [status],
+        "attention": attention_kinds,
+    }
 
 
 async def test_a_failed_session_reads_failed_until_a_new_start(store: Store) -> None:
