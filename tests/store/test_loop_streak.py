@@ -12,6 +12,8 @@ from tests.store.test_attention import ev, loops, tool
 
 from agentmon.events import Envelope, ts_to_ms
 from agentmon.store import Store
+from agentmon.store.loops import STREAK_CAP
+from agentmon.store.queries import Attention
 
 
 def calls() -> list[Envelope]:
@@ -114,3 +116,20 @@ async def test_the_migration_backfills_what_the_write_path_keeps(store: Store) -
     await run_sql(store, script.split("-- What was stored before, folded in once.")[1])
     assert await streaks(store) == written == EXPECTED_STREAKS
     assert await looping(store) == written_loops
+
+
+async def test_a_long_loop_is_counted_up_to_the_cap_by_both_paths(store: Store) -> None:
+    """A run repeating one call more than STREAK_CAP times: the write path reads only its
+    newest STREAK_CAP calls, the backfill counts the same, and a repeat setting above the
+    cap asks for the cap."""
+    same = {"input": {"command": "npm test"}}
+    events = [ev("run.start", 100, session="long", run_id="long-r")]
+    events += [tool(101 + n / 10, "long", "long-r", n, **same) for n in range(STREAK_CAP + 2)]
+    await store.write(events)
+    assert (await streaks(store))["long-r"] == STREAK_CAP
+    store.attention = Attention(loop_repeats=STREAK_CAP * 2)
+    assert set(await looping(store)) == {"long"}
+    await run_sql(store, "UPDATE runs SET loop_streak = 0")
+    script = (MIGRATION / store.dialect / "023_loop_streak.sql").read_text()
+    await run_sql(store, script.split("-- What was stored before, folded in once.")[1])
+    assert (await streaks(store))["long-r"] == STREAK_CAP

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 
 from agentmon.events import format_ts
+from agentmon.store.loops import STREAK_CAP
 from agentmon.store.tables import COST_COUNTS
 
 Row = dict[str, Any]
@@ -269,7 +270,7 @@ class Queries(abc.ABC):
         `loop_streak`, store/loops.py, reaches N), with the start of the first of those N.
         Only sessions heard from within the stuck threshold loop: a loop that went silent is
         stuck."""
-        repeats = self.attention.loop_repeats
+        repeats = min(self.attention.loop_repeats, STREAK_CAP)
         if repeats < 2:
             return {}
         rows = await self.fetch(
