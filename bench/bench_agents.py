@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -247,6 +248,8 @@ def main() -> None:
     finally:
         if created and not args.keep:
             admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)')
+        if not args.keep:  # the seeded SQLite file and the server's log
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
