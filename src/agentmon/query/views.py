@@ -103,7 +103,10 @@ def tokens(row: Row) -> Tokens:
 
 def cost_fields(row: Row) -> dict[str, Any]:
     """`cost_usd` (null when no call had a price) and `cost_source`, from a row's call counts."""
-    reported, estimated, unpriced = (int(row.get(name) or 0) for name in COST_COUNTS)
+    # the three by name, not a generator: the roster asks this a thousand times an answer
+    reported = int(row.get("reported_calls") or 0)
+    estimated = int(row.get("estimated_calls") or 0)
+    unpriced = int(row.get("unpriced_calls") or 0)
     total = priced_total(float(row.get("cost_usd") or 0), reported, estimated)
     return {
         "cost_usd": None if total is None else round(total, 6),
@@ -375,13 +378,21 @@ _AGENT_STATE = {"active": "working"}
 AGENT_ORDER: tuple[str, ...] = get_args(AgentState)
 
 
+_STATE_RANK = {state: rank for rank, state in enumerate(AGENT_ORDER)}
+
+
 def agents_view(window: Window, rows: AgentRows, timezone: str = "UTC") -> dict[str, Any]:
     """The roster as the `Agents` model's JSON shape, built as plain dicts: validating 1,000
     nested models costs more than the store's queries (tests check the shape against it)."""
     vm_views: dict[str, dict[str, Any]] = {}  # a VM's snapshot is decoded once for its agents
+    today = {key: _agent_today(row) for key, row in rows.today.items()}
+    nothing_today = _agent_today({})
     agents = sorted(
-        (_agent(row, rows, vm_views) for row in rows.sessions),
-        key=lambda a: (AGENT_ORDER.index(a["state"]), a["since"] or "", a["agent_id"]),
+        (
+            _agent(row, rows, today.get((row["framework"], row["agent"]), nothing_today), vm_views)
+            for row in rows.sessions
+        ),
+        key=lambda a: (_STATE_RANK[a["state"]], a["since"] or "", a["agent_id"]),
     )
     counts: dict[str, int] = dict.fromkeys(AGENT_ORDER, 0)
     for agent in agents:
@@ -395,10 +406,22 @@ def agents_view(window: Window, rows: AgentRows, timezone: str = "UTC") -> dict[
     }
 
 
-def _agent(row: Row, rows: AgentRows, vm_views: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    today = rows.today.get((row["framework"], row["agent"]), {})
+def _agent_today(row: Row) -> dict[str, Any]:
+    """An agent's runs, errors, tokens and cost today (agents with none share one)."""
+    return {
+        "runs": int(row.get("runs") or 0),
+        "errors": int(row.get("errors") or 0),
+        "tokens": int(row.get("tokens") or 0),
+        **cost_fields(row),
+    }
+
+
+def _agent(
+    row: Row, rows: AgentRows, today: dict[str, Any], vm_views: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     vm = rows.vms.get(row["client_id"] or "") or rows.vms.get(row["host"] or "")
-    state = _AGENT_STATE.get(row["status"], row["status"])
+    status = row["status"]
+    state = _AGENT_STATE.get(status, status)
     waiting = state == "waiting"
     has_run = row["latest_run"] is not None
     return {
@@ -415,12 +438,7 @@ def _agent(row: Row, rows: AgentRows, vm_views: dict[str, dict[str, Any]]) -> di
         "waiting_reason": row["waiting_reason"] if waiting else None,
         "waiting_message": row["waiting_message"] if waiting else None,
         "last_event_at": iso(row["last_ts"]),
-        "today": {
-            "runs": int(today.get("runs") or 0),
-            "errors": int(today.get("errors") or 0),
-            "tokens": int(today.get("tokens") or 0),
-            **cost_fields(today),
-        },
+        "today": today,
         "vm": _agent_vm(vm, rows.ctx, vm_views) if vm else None,
     }
 

@@ -175,21 +175,25 @@ async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) 
     # each step materialised: inlined, SQLite evaluates a status or a latest-run subquery
     # again wherever its column is used
     return await store.fetch(
-        "WITH candidates AS MATERIALIZED ("
-        f"SELECT {_AGENT_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status "
+        # only the keys and the ranking go through the steps; the columns are read once, at
+        # the end (a thousand wide rows copied four times cost more than the ranking)
+        "WITH candidates AS MATERIALIZED (SELECT s.session_id, s.framework, s.last_ts, "
+        f"{AGENT_SQL} AS agent, {status_sql} AS status "
         f"FROM sessions s WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?), "
-        "chosen AS MATERIALIZED (SELECT * FROM (SELECT *, row_number() OVER ("
-        f"PARTITION BY framework, agent ORDER BY {_URGENCY_RANK}, coalesce(last_ts, 0) DESC, "
-        "session_id) AS rank FROM candidates) ranked WHERE rank = 1), "
+        "chosen AS MATERIALIZED (SELECT session_id, agent, status FROM (SELECT *, "
+        f"row_number() OVER (PARTITION BY framework, agent ORDER BY {_URGENCY_RANK}, "
+        "coalesce(last_ts, 0) DESC, session_id) AS rank FROM candidates) ranked WHERE rank = 1), "
         "with_run AS MATERIALIZED (SELECT chosen.*, (SELECT r2.run_id FROM runs r2 "
         "WHERE r2.session_id = chosen.session_id ORDER BY r2.first_ts DESC, r2.run_id DESC "
         "LIMIT 1) AS latest_run FROM chosen), "
         "with_tool AS MATERIALIZED (SELECT with_run.*, (SELECT sp2.span_id FROM spans sp2 "
         "WHERE sp2.run_id = with_run.latest_run AND sp2.kind = 'tool' "
         "ORDER BY sp2.first_ts DESC, sp2.span_id DESC LIMIT 1) AS latest_tool FROM with_run) "
-        f"SELECT with_tool.*, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM with_tool "
-        "LEFT JOIN runs r ON r.run_id = with_tool.latest_run "
-        "LEFT JOIN spans sp ON sp.span_id = with_tool.latest_tool",
+        f"SELECT {_AGENT_COLUMNS}, w.agent, w.status, w.latest_run, w.latest_tool, "
+        f"{_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM with_tool w "
+        "JOIN sessions s ON s.session_id = w.session_id "
+        "LEFT JOIN runs r ON r.run_id = w.latest_run "
+        "LEFT JOIN spans sp ON sp.span_id = w.latest_tool",
         [*status_params, since, since, since, since],
     )
 

@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 import msgspec
 
 from agentmon.events import format_ts
+from agentmon.store.loops import STREAK_CAP
 from agentmon.store.tables import COST_COUNTS
 
 Row = dict[str, Any]
@@ -36,7 +37,10 @@ SESSION_STATUSES = ("active", "idle", "waiting", "ended", "error", "stuck", "loo
 # answered the monitor) its agents are lost
 VM_RUNNING_STATES = frozenset({"running", "blocked"})
 
-_NOT_FAILED = "coalesce(s.last_run_status, '') <> 'error'"
+# the session's newest run failed: its last run ended in error and no work started after
+# that end (a resumed session, a new prompt: its new run speaks for it, once it ends too)
+_FAILED = "s.last_run_status = 'error' AND coalesce(s.last_start_ts, 0) <= s.last_run_ts"
+_NOT_FAILED = f"NOT (coalesce({_FAILED}, FALSE))"
 _OPEN_UNASKED = "s.ended_at IS NULL AND s.waiting_reason IS NULL"
 STATUS_FILTERS = {
     # written so the open/waiting partial indexes can serve them; the others are built by
@@ -262,34 +266,27 @@ class Queries(abc.ABC):
         return StatusContext(now_ms, self._idle_cutoff(now_ms), stuck_cutoff, looping, lost)
 
     async def _looping_sessions(self, stuck_cutoff: int) -> dict[str, int]:
-        """Sessions whose open run's latest N tool spans repeat one call (same tool and input,
-        or same tool and error), with the start of the first repeat. Only sessions heard from
-        within the stuck threshold loop: a loop that went silent is stuck."""
-        repeats = self.attention.loop_repeats
+        """Sessions whose open run's latest N tool spans repeat one call (its write-time
+        `loop_streak`, store/loops.py, reaches N), with the start of the first of those N.
+        Only sessions heard from within the stuck threshold loop: a loop that went silent is
+        stuck."""
+        repeats = min(self.attention.loop_repeats, STREAK_CAP)
         if repeats < 2:
             return {}
         rows = await self.fetch(
-            # per open run, its latest N tool spans, kept when they are one call repeated
-            "SELECT session_id, min(t) AS began FROM ("
-            "SELECT sp.session_id, sp.run_id, sp.name, coalesce(sp.input, '') AS input, "
-            "sp.error, coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t, "
-            # first seen, not started: the spans_run_tool index holds that order
-            "row_number() OVER (PARTITION BY sp.run_id ORDER BY sp.first_ts DESC, sp.span_id DESC"
-            ") AS n FROM sessions s "
-            "JOIN runs r ON r.session_id = s.session_id "
-            "AND r.started_at IS NOT NULL AND r.ended_at IS NULL "
-            "JOIN spans sp ON sp.run_id = r.run_id AND sp.kind = 'tool' "
-            f"WHERE {_OPEN_UNASKED} AND s.last_ts >= ?) latest WHERE n <= ? "
-            "GROUP BY session_id, run_id HAVING count(*) = ? AND count(DISTINCT name) = 1 "
-            "AND count(name) = ? AND (count(DISTINCT input) = 1 "
-            "OR (count(error) = ? AND count(DISTINCT error) = 1))",
-            [stuck_cutoff, repeats, repeats, repeats, repeats],
+            # the runs_looping index holds the open runs with a streak; of each, the latest
+            # N tool calls are one short spans_run_tool index scan
+            "SELECT session_id, min(began) AS began FROM (SELECT l.session_id, (SELECT min(t) "
+            "FROM (SELECT coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t "
+            "FROM spans sp WHERE sp.run_id = l.run_id AND sp.kind = 'tool' "
+            "ORDER BY sp.first_ts DESC, sp.span_id DESC LIMIT ?) repeated) AS began "
+            "FROM runs l JOIN sessions s ON s.session_id = l.session_id "
+            "WHERE l.loop_streak > 1 AND l.started_at IS NOT NULL AND l.ended_at IS NULL "
+            f"AND l.loop_streak >= ? AND {_OPEN_UNASKED} AND s.last_ts >= ?) looping "
+            "GROUP BY session_id",
+            [repeats, repeats, stuck_cutoff],
         )
-        looping: dict[str, int] = {}
-        for row in rows:
-            began = int(row["began"] or 0)
-            looping[row["session_id"]] = min(began, looping.get(row["session_id"], began))
-        return looping
+        return {row["session_id"]: int(row["began"] or 0) for row in rows}
 
     async def _lost_vms(self, now_ms: int) -> dict[str, int]:
         """VMs silent for longer than the lost threshold or not running, and since when."""
@@ -326,14 +323,14 @@ class Queries(abc.ABC):
         """The status of `sessions s` as one SQL expression."""
         sql = (
             "CASE WHEN s.ended_at IS NOT NULL THEN "
-            "(CASE WHEN s.last_run_status = 'error' THEN 'error' ELSE 'ended' END) "
+            f"(CASE WHEN {_FAILED} THEN 'error' ELSE 'ended' END) "
             "WHEN s.waiting_reason IS NOT NULL THEN 'waiting' "
         )
         params: list[Any] = []
         for status, condition, condition_params in self._attention_cases(ctx):
             sql += f"WHEN {condition} THEN '{status}' "
             params += condition_params
-        sql += "WHEN s.last_run_status = 'error' THEN 'error' WHEN s.last_ts < ? THEN 'idle' "
+        sql += f"WHEN {_FAILED} THEN 'error' WHEN s.last_ts < ? THEN 'idle' "
         return sql + "ELSE 'active' END", [*params, ctx.idle_cutoff]
 
     def _status_filter(self, status: str, ctx: StatusContext) -> tuple[str, list[Any]]:
@@ -347,9 +344,9 @@ class Queries(abc.ABC):
             if case == status:
                 return " AND ".join(clauses), params
         if status == "error":
-            clauses.append("s.last_run_status = 'error'")
+            clauses.append(_FAILED)
             failed_open = " AND ".join(clauses)
-            failed_ended = "s.ended_at IS NOT NULL AND s.last_run_status = 'error'"
+            failed_ended = f"s.ended_at IS NOT NULL AND {_FAILED}"
             return f"(({failed_ended}) OR ({failed_open}))", params
         clauses.append(f"{_NOT_FAILED} AND s.last_ts {'>=' if status == 'active' else '<'} ?")
         return " AND ".join(clauses), [*params, ctx.idle_cutoff]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agentmon.events import Envelope
-from agentmon.store import search
+from agentmon.store import loops, search
 from agentmon.store.base import EVENT_COLUMNS, Store, WriteResult, event_row, unique_by_id
 from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
@@ -36,6 +36,7 @@ VACUUM_INTERVAL_S = 10.0
 # rounds pushed the WAL past its limit under load
 VACUUM_PAGES = 1024
 INCREMENTAL = 2  # PRAGMA auto_vacuum value
+READER_CACHE_KIB = 16 * 1024
 
 
 def _size(path: Path) -> int:
@@ -206,6 +207,7 @@ class SQLiteStore(Store):
                         "sqlite", f"VALUES ({marks})"
                     )
                 conn.executemany(sql, rows_as_tuples(table, rows))
+            loops.recount_sqlite(conn, projection)
             search.write_sqlite(conn, new_events, self.search_max_chars)
             conn.execute("COMMIT")
         except BaseException:
@@ -256,12 +258,21 @@ class SQLiteStore(Store):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA query_only=ON")
             conn.execute("PRAGMA busy_timeout=10000")
-            conn.row_factory = sqlite3.Row
+            # SQLite's default 2 MiB page cache holds less than one roster of 1,000 agents
+            # reads (the roster query: 14 -> 12 ms CPU); at most this much per reader thread
+            conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB}")
             self._local.conn = conn
         return conn
 
     def _fetch_sync(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-        return [dict(row) for row in self._reader().execute(sql, params)]
+        # tuples zipped with the names: half the cost of dict(sqlite3.Row) on wide rows (a
+        # thousand roster rows); a repeated name keeps its first column, as sqlite3.Row does
+        cursor = self._reader().execute(sql, params)
+        names = [column[0] for column in cursor.description or ()]
+        if len(set(names)) < len(names):
+            first = {name: names.index(name) for name in names}
+            return [{name: row[index] for name, index in first.items()} for row in cursor]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     async def fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
