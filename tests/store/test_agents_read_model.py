@@ -122,11 +122,22 @@ async def test_the_roster_reads_today_from_the_rollup(store: Store) -> None:
     assert (await roster(store, "1h", now_ms, day_start=after_all)).today == {}
 
 
-async def test_a_failed_session_speaks_for_its_agent_over_a_newer_ended_one(store: Store) -> None:
-    """Only open, failed and latest sessions are ranked: an older failure still wins."""
+async def test_a_failure_later_work_followed_no_longer_speaks_for_its_agent(
+    store: Store,
+) -> None:
+    """An agent's state is its open sessions' or its latest one's: a session that failed
+    before newer work is history (the attention list keeps it), not the agent's state."""
     events = day()
-    failed = ev("run.end", 105, session="old", run_id="old-r", payload={"status": "error"})
-    events.insert(6, failed)
+    events.insert(6, ev("run.end", 105, session="old", run_id="old-r", payload={"status": "error"}))
+    await store.write(events)
+    found = await roster(store, "1h", ms_at(600))
+    chosen = {row["agent"]: (row["session_id"], row["status"]) for row in found.sessions}
+    assert chosen == {"laptop": ("new", "ended"), "box": ("b1", "active")}
+
+
+async def test_a_failure_that_is_the_agents_latest_word_speaks_for_it(store: Store) -> None:
+    events = [e for e in day() if e.correlation.session_id != "new"]
+    events.insert(6, ev("run.end", 105, session="old", run_id="old-r", payload={"status": "error"}))
     await store.write(events)
     found = await roster(store, "1h", ms_at(600))
     chosen = {row["agent"]: (row["session_id"], row["status"]) for row in found.sessions}

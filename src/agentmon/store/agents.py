@@ -5,8 +5,8 @@ keeps, per agent, its latest event and that event's session (`agents`, from the 
 batch touched), its runs, errors and
 usage per quarter hour (`agent_quarter`), and every event saying it waits for a human
 (`agent_waits`, the timeline's). A status depends on "now", so it is still decided at read
-time, but only over the sessions that can speak for an agent: its open ones, its failed ones
-and its latest; ended sessions, the bulk of any store, are never ranked.
+time, but only over the sessions that can speak for an agent: its open ones and its latest;
+ended sessions, the bulk of any store, are never ranked.
 """
 
 from __future__ import annotations
@@ -61,10 +61,11 @@ _TOOL_COLUMNS = ", ".join(
     f"sp.{name} AS tool_{name}"
     for name in ("name", "status", "first_ts", "started_at", "derived_start")
 )
-# the sessions that can be an agent's most urgent: open, failed, or its latest
+# the sessions that can be an agent's most urgent: its open ones and its latest. A failure
+# speaks for an agent only while it is the agent's latest word: one that later work has
+# followed is history (the attention list keeps it until acknowledged).
 _CANDIDATES = (
     "SELECT session_id FROM sessions WHERE ended_at IS NULL AND last_ts >= ? "
-    "UNION SELECT session_id FROM sessions WHERE last_run_status = 'error' AND last_ts >= ? "
     "UNION SELECT session_id FROM agents WHERE last_ts >= ?"
 )
 
@@ -194,7 +195,7 @@ async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) 
         "JOIN sessions s ON s.session_id = w.session_id "
         "LEFT JOIN runs r ON r.run_id = w.latest_run "
         "LEFT JOIN spans sp ON sp.span_id = w.latest_tool",
-        [*status_params, since, since, since, since],
+        [*status_params, since, since, since],
     )
 
 
