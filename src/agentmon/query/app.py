@@ -288,10 +288,14 @@ def _http_routes(store: Store) -> APIRouter:
         order = SessionOrder(sort, descending=dir == "desc")
         position = sorted_session_cursor(cursor, sort)
         page = await store.list_sessions(filters, position=position, limit=limit, order=order)
+        total = None
+        if cursor is None:
+            total = await store.count_sessions(filters, at_most=SESSIONS_COUNTED + 1)
         return SessionPage(
             sessions=[views.session_view(row) for row in page.rows],
             next_cursor=_session_next(page, order),
-            total=await store.count_sessions(filters) if cursor is None else None,
+            total=min(total, SESSIONS_COUNTED) if total is not None else None,
+            total_capped=total is not None and total > SESSIONS_COUNTED,
         )
 
     @router.get(
@@ -484,6 +488,7 @@ def _session_filters(
     )
 
 
+SESSIONS_COUNTED = 10_000  # the first page's total counts this far at most
 SORT_HELP = "Order by start, last event, cost, total tokens or errors (then session id)"
 
 

@@ -163,7 +163,14 @@ class ErrorRecord(Model):
 class SessionPage(Model):
     sessions: list[Session]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: last")
-    total: int | None = Field(None, description="Sessions the filters select (first page only)")
+    total: int | None = Field(
+        None,
+        description="Sessions the filters select (first page only); counting stops at "
+        "10,000: see `total_capped`",
+    )
+    total_capped: bool = Field(
+        False, description="True: at least `total` sessions match (counting stopped there)"
+    )
 
 
 class SessionDetail(Model):

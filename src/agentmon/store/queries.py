@@ -445,9 +445,20 @@ class Queries(abc.ABC):
         await self._add_session_counts(page.rows)
         return page
 
-    async def count_sessions(self, filters: SessionFilters = SessionFilters()) -> int:
+    async def count_sessions(
+        self, filters: SessionFilters = SessionFilters(), *, at_most: int | None = None
+    ) -> int:
+        """Sessions the filters select; with `at_most`, counting stops there (an exact count
+        reads every matching row: at a million sessions that is a fifth of a second)."""
         ctx = await self.status_context() if filters.status else None
-        return await self._count("sessions s", *self._session_where(filters, None, ctx))
+        where, params = self._session_where(filters, None, ctx)
+        if at_most is None:
+            return await self._count("sessions s", where, params)
+        rows = await self.fetch(
+            f"SELECT count(*) AS n FROM (SELECT 1 FROM sessions s{where} LIMIT ?) matching",
+            [*params, at_most],
+        )
+        return int(rows[0]["n"])
 
     def _session_where(
         self,

@@ -67,7 +67,7 @@ function useSessionPages(filters, order) {
     try {
       const data = await getJSON(withQuery("/v1/sessions", { ...JSON.parse(key), limit }));
       if (mine === seq.current) {
-        setState({ rows: data.sessions, cursor: data.next_cursor, total: data.total, error: null, loading: false, more: false });
+        setState({ rows: data.sessions, cursor: data.next_cursor, total: data.total, capped: data.total_capped, error: null, loading: false, more: false });
       }
     } catch (error) {
       if (mine === seq.current) setState((s) => ({ ...s, error, loading: false, more: false }));
@@ -211,7 +211,7 @@ export function SessionsView() {
     </table></div>
     ${pages.error && html`<${ErrorNote} error=${pages.error} onRetry=${pages.refresh} />`}
     <div class="paging">
-      <span class="muted session-total">${pages.rows.length}${pages.total != null && pages.total > pages.rows.length ? ` of ${pages.total}` : ""} session${(pages.total ?? pages.rows.length) === 1 ? "" : "s"} shown</span>
+      <span class="muted session-total">${pages.rows.length}${pages.total != null && pages.total > pages.rows.length ? ` of ${pages.total.toLocaleString()}${pages.capped ? "+" : ""}` : ""} session${(pages.total ?? pages.rows.length) === 1 ? "" : "s"} shown</span>
       ${pages.cursor
         ? html`<button type="button" onClick=${pages.loadMore} disabled=${pages.more}>${pages.more ? "Loading…" : "Load more"}</button>`
         : html`<span class="muted">That is all.</span>`}
