@@ -100,6 +100,18 @@ class Terminal:
         self.shows(prompt)
         self.type("\r")
 
+    def quit(self) -> None:
+        """Ctrl+C, and again once the TUI asks for it ("… again to quit"), until it exits: two
+        typed in one burst were once taken as one under load, and the TUI was terminated."""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self.mark()
+            self.type(CTRL_C)
+            asked = time.monotonic() + 5.0
+            while "againtoquit" not in self.text() and time.monotonic() < asked:
+                if not self.pump():
+                    return
+
     def close(self) -> int:
         deadline = time.monotonic() + WAIT_SECONDS
         while self.process.poll() is None and time.monotonic() < deadline:
@@ -192,8 +204,7 @@ def session(
             waiting.append(settled_session(query, session_id, waiting_for_permission))
             terminal.type(ESC)
             terminal.until(lambda: turn_ends(home, "turn_aborted") == 1, "aborted the refused call")
-            terminal.type(CTRL_C)
-            terminal.type(CTRL_C)
+            terminal.quit()
         finally:
             exit_code = terminal.close()
         detail = settled_session(query, session_id, lambda d: d["session"]["ended_at"] is not None)
