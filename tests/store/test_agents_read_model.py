@@ -135,6 +135,21 @@ async def test_a_failure_later_work_followed_no_longer_speaks_for_its_agent(
     assert chosen == {"laptop": ("new", "ended"), "box": ("b1", "active")}
 
 
+async def test_an_open_session_that_failed_before_later_work_is_history_too(
+    store: Store,
+) -> None:
+    """A session whose run failed and that never ended (as OpenClaw's long-lived ones do)
+    no longer speaks for its agent once a newer session has run."""
+    events = [
+        e for e in day() if e.event.type != "session.end" or e.correlation.session_id != "old"
+    ]
+    events.insert(6, ev("run.end", 105, session="old", run_id="old-r", payload={"status": "error"}))
+    await store.write(events)
+    found = await roster(store, "1h", ms_at(600))
+    chosen = {row["agent"]: (row["session_id"], row["status"]) for row in found.sessions}
+    assert chosen == {"laptop": ("new", "ended"), "box": ("b1", "active")}
+
+
 async def test_a_failure_that_is_the_agents_latest_word_speaks_for_it(store: Store) -> None:
     events = [e for e in day() if e.correlation.session_id != "new"]
     events.insert(6, ev("run.end", 105, session="old", run_id="old-r", payload={"status": "error"}))

@@ -62,11 +62,11 @@ _TOOL_COLUMNS = ", ".join(
     for name in ("name", "status", "first_ts", "started_at", "derived_start")
 )
 # the sessions that can be an agent's most urgent: its open ones and its latest. A failure
-# speaks for an agent only while it is the agent's latest word: one that later work has
-# followed is history (the attention list keeps it until acknowledged).
+# (ended or still open) speaks for an agent only while it is the agent's latest session: one
+# that later work has followed is history (the attention list keeps it until acknowledged).
+_LATEST = "SELECT session_id FROM agents WHERE last_ts >= ?"
 _CANDIDATES = (
-    "SELECT session_id FROM sessions WHERE ended_at IS NULL AND last_ts >= ? "
-    "UNION SELECT session_id FROM agents WHERE last_ts >= ?"
+    f"SELECT session_id FROM sessions WHERE ended_at IS NULL AND last_ts >= ? UNION {_LATEST}"
 )
 
 # of a priced call's usage columns, what an agent's day sums
@@ -179,11 +179,13 @@ async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) 
         # only the keys and the ranking go through the steps; the columns are read once, at
         # the end (a thousand wide rows copied four times cost more than the ranking)
         "WITH candidates AS MATERIALIZED (SELECT s.session_id, s.framework, s.last_ts, "
-        f"{AGENT_SQL} AS agent, {status_sql} AS status "
+        f"{AGENT_SQL} AS agent, {status_sql} AS status, "
+        f"s.session_id IN ({_LATEST}) AS latest "
         f"FROM sessions s WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?), "
         "chosen AS MATERIALIZED (SELECT session_id, agent, status FROM (SELECT *, "
         f"row_number() OVER (PARTITION BY framework, agent ORDER BY {_URGENCY_RANK}, "
-        "coalesce(last_ts, 0) DESC, session_id) AS rank FROM candidates) ranked WHERE rank = 1), "
+        "coalesce(last_ts, 0) DESC, session_id) AS rank FROM candidates "
+        "WHERE latest OR status <> 'error') ranked WHERE rank = 1), "
         "with_run AS MATERIALIZED (SELECT chosen.*, (SELECT r2.run_id FROM runs r2 "
         "WHERE r2.session_id = chosen.session_id ORDER BY r2.first_ts DESC, r2.run_id DESC "
         "LIMIT 1) AS latest_run FROM chosen), "
@@ -195,7 +197,7 @@ async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) 
         "JOIN sessions s ON s.session_id = w.session_id "
         "LEFT JOIN runs r ON r.run_id = w.latest_run "
         "LEFT JOIN spans sp ON sp.span_id = w.latest_tool",
-        [*status_params, since, since, since],
+        [*status_params, since, since, since, since],
     )
 
 
