@@ -4,6 +4,7 @@ the real handler commands, and reading results back through the query API."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -139,3 +140,23 @@ def counted_tokens(events: list[Event]) -> dict[str, int]:
         for name in summed:
             summed[name] += counts.get(f"{name}_tokens", 0)
     return summed
+
+
+def clean_env(*prefixes: str) -> dict[str, str]:
+    """This process's environment without the variables whose names start with `prefixes`."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(prefixes)}
+
+
+def agentmon_import(tool: str, env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    """`agentmon import TOOL ARGS…` as a user runs it, with `env`; what it printed (it must
+    succeed)."""
+    result = subprocess.run(
+        [str(BIN / "agentmon"), "import", tool, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 from claude_transcripts import Transcript, write_session, write_subagent
-from integration_helpers import BIN, HandlerRunner, QueryClient
+from integration_helpers import HandlerRunner, QueryClient, agentmon_import
 
 
 @pytest.fixture
@@ -39,26 +38,8 @@ def fixture_home(root: Path, session_id: str, *, quiet: bool = True) -> tuple[Pa
 
 
 def run_import(env: dict[str, str], home: Path, ingest_url: str, *extra: str) -> str:
-    result = subprocess.run(
-        [
-            str(BIN / "agentmon"),
-            "import",
-            "claude-code",
-            "--path",
-            str(home / ".claude"),
-            "--ingest-url",
-            ingest_url,
-            *extra,
-        ],
-        env={**env, "HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "importing [" in result.stderr  # the progress bar
-    return result.stdout
+    args = ("--path", str(home / ".claude"), "--ingest-url", ingest_url, *extra)
+    return agentmon_import("claude-code", {**env, "HOME": str(home)}, *args)
 
 
 def tokens(detail: dict[str, Any]) -> dict[str, int]:

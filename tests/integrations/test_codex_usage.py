@@ -4,14 +4,20 @@ of a fixture CODEX_HOME through the real command against the real server."""
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from codex_rollouts import write_rollout
-from integration_helpers import BIN, HandlerRunner, QueryClient, Replay, counted_tokens, of_type
+from integration_helpers import (
+    HandlerRunner,
+    QueryClient,
+    Replay,
+    agentmon_import,
+    counted_tokens,
+    of_type,
+)
 
 from agentmon.integrations import codex
 
@@ -45,16 +51,7 @@ def test_repeated_token_counts_count_once_in_their_turn(tmp_path: Path) -> None:
 
 
 def import_codex(env: dict[str, str], home: Path, ingest_url: str) -> str:
-    result = subprocess.run(
-        [str(BIN / "agentmon"), "import", "codex", "--ingest-url", ingest_url],
-        env={**env, "CODEX_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    return agentmon_import("codex", {**env, "CODEX_HOME": str(home)}, "--ingest-url", ingest_url)
 
 
 def test_import_codex_twice_and_after_hooks_counts_tokens_once(

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from integration_helpers import BIN, HandlerRunner, QueryClient
+from integration_helpers import HandlerRunner, QueryClient, agentmon_import, clean_env
 
 MODEL = "gemini-3.8-flash"
 TOKENS = {"input": 1000, "output": 20, "cached": 600, "thoughts": 30, "tool": 0, "total": 1050}
@@ -138,16 +137,8 @@ def checkpointed(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def run_import(home: Path, ingest_url: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "GEMINI_"))}
-    result = subprocess.run(
-        [str(BIN / "agentmon"), "import", "gemini-cli", "--ingest-url", ingest_url],
-        env={**env, "HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    env = {**clean_env("AGENTMON_", "GEMINI_"), "HOME": str(home)}
+    agentmon_import("gemini-cli", env, "--ingest-url", ingest_url, timeout=60)
 
 
 def stored(query: QueryClient, session_id: str) -> dict[str, Any]:

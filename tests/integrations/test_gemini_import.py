@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from integration_helpers import BIN, QueryClient
+from integration_helpers import QueryClient, agentmon_import, clean_env
 
 
 def line(record: dict[str, Any]) -> str:
@@ -139,17 +138,8 @@ def write_home(home: Path, session_id: str) -> None:
 
 
 def run_import(home: Path, ingest_url: str, *extra: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "GEMINI_"))}
-    result = subprocess.run(
-        [str(BIN / "agentmon"), "import", "gemini-cli", "--ingest-url", ingest_url, *extra],
-        env={**env, "HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    env = {**clean_env("AGENTMON_", "GEMINI_"), "HOME": str(home)}
+    return agentmon_import("gemini-cli", env, "--ingest-url", ingest_url, *extra)
 
 
 def snapshot(query: QueryClient, session_id: str) -> dict[str, Any]:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from integration_helpers import BIN, HandlerRunner, QueryClient
+from integration_helpers import HandlerRunner, QueryClient, agentmon_import
 
 MODEL = "claude-sonnet-4-6"
 PROMPT = "Fix the build"
@@ -141,16 +140,8 @@ class HermesSession:
 def run_import(session: HermesSession, hooks: HandlerRunner, ingest_url: str) -> str:
     """`agentmon import hermes` on the machine the hooks ran on (their state directory)."""
     env = {k: v for k, v in hooks.env.items() if not k.startswith("HERMES_")}
-    result = subprocess.run(
-        [str(BIN / "agentmon"), "import", "hermes", "--ingest-url", ingest_url],
-        env={**env, "HERMES_HOME": str(session.root / "hermes")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    env["HERMES_HOME"] = str(session.root / "hermes")
+    return agentmon_import("hermes", env, "--ingest-url", ingest_url, timeout=60)
 
 
 def stored(query: QueryClient, session_id: str, calls: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integration_helpers import BIN, QueryClient
+from integration_helpers import BIN, QueryClient, agentmon_import, clean_env
 
 SCHEMA = """
 CREATE TABLE sessions (id TEXT PRIMARY KEY, source TEXT, model TEXT, billing_provider TEXT,
@@ -71,17 +71,8 @@ def write_db(home: Path, ended: str, still_open: str) -> None:
 
 
 def run_import(home: Path, ingest_url: str, *extra: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "HERMES_"))}
-    result = subprocess.run(
-        [str(BIN / "agentmon"), "import", "hermes", "--ingest-url", ingest_url, *extra],
-        env={**env, "HERMES_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    env = {**clean_env("AGENTMON_", "HERMES_"), "HERMES_HOME": str(home)}
+    return agentmon_import("hermes", env, "--ingest-url", ingest_url, *extra)
 
 
 def snapshot(query: QueryClient, session_id: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from integration_helpers import BIN, QueryClient
+from integration_helpers import QueryClient, agentmon_import, clean_env
 
 RECORDED = Path(__file__).parent / "openclaw_real_turn"
 PLUGIN = Path(__file__).parents[2] / "hooks" / "openclaw"
@@ -125,17 +125,8 @@ def built_plugin() -> Path:
 
 
 def run_import(home: Path, ingest_url: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "OPENCLAW_"))}
-    result = subprocess.run(
-        [str(BIN / "agentmon"), "import", "openclaw", "--ingest-url", ingest_url],
-        env={**env, "HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    env = {**clean_env("AGENTMON_", "OPENCLAW_"), "HOME": str(home)}
+    return agentmon_import("openclaw", env, "--ingest-url", ingest_url, timeout=60)
 
 
 def stored(query: QueryClient, session_id: str) -> dict[str, Any]:

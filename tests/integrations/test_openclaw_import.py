@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from integration_helpers import BIN, QueryClient
+from integration_helpers import QueryClient, agentmon_import, clean_env
 
 
 def line(record: dict[str, Any]) -> str:
@@ -125,17 +124,8 @@ def write_state(state: Path, session_id: str) -> None:
 
 
 def run_import(state: Path, ingest_url: str, *extra: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "OPENCLAW_"))}
-    result = subprocess.run(
-        [str(BIN / "agentmon"), "import", "openclaw", "--ingest-url", ingest_url, *extra],
-        env={**env, "OPENCLAW_STATE_DIR": str(state)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    env = {**clean_env("AGENTMON_", "OPENCLAW_"), "OPENCLAW_STATE_DIR": str(state)}
+    return agentmon_import("openclaw", env, "--ingest-url", ingest_url, *extra)
 
 
 def snapshot(query: QueryClient, session_id: str) -> dict[str, Any]:
