@@ -8,23 +8,16 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 from agentmon.client.config import ClientConfig
+from agentmon.importer.databases import DatabaseSession, open_read_only
 from agentmon.integrations._hookio import LockedState
 from agentmon.integrations.claude_history import SessionImport
 from agentmon.integrations.hermes import FRAMEWORK, reported_usage
 from agentmon.integrations.hermes_history import Row, replay_session
 
-
-@dataclass(frozen=True)
-class HermesSession:
-    database: Path
-    session_id: str
-
-    def __str__(self) -> str:
-        return f"{self.database} (session {self.session_id})"
+HermesSession = DatabaseSession
 
 
 def _databases(root: Path) -> list[Path]:
@@ -34,7 +27,7 @@ def _databases(root: Path) -> list[Path]:
 
 
 def _open(database: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    conn = open_read_only(database)
     conn.row_factory = sqlite3.Row
     return conn
 

@@ -11,23 +11,17 @@ import sqlite3
 import sys
 import time
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agentmon.importer.databases import DatabaseSession, open_read_only
 from agentmon.integrations import openclaw_history
 from agentmon.integrations.claude_history import QUIET_SECONDS, SessionImport, file_size
 
 DATABASE_NAME = "openclaw-agent.sqlite"
 
 
-@dataclass(frozen=True)
-class OpenClawSession:
-    database: Path
-    session_id: str
-
-    def __str__(self) -> str:
-        return f"{self.database} (session {self.session_id})"
+OpenClawSession = DatabaseSession
 
 
 History = Path | OpenClawSession
@@ -37,10 +31,6 @@ def _databases(root: Path) -> list[Path]:
     if root.is_file():
         return [root] if root.name == DATABASE_NAME else []
     return sorted(p for p in root.glob(f"agents/*/agent/{DATABASE_NAME}") if p.is_file())
-
-
-def _open(database: Path) -> sqlite3.Connection:
-    return sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
 
 
 def find_history(roots: list[Path], since: float | None) -> list[History]:
@@ -54,7 +44,7 @@ def find_history(roots: list[Path], since: float | None) -> list[History]:
 
 def _sessions(database: Path, since: float | None) -> list[OpenClawSession]:
     try:
-        with closing(_open(database)) as conn:
+        with closing(open_read_only(database)) as conn:
             rows = conn.execute(
                 "SELECT session_id FROM transcript_events GROUP BY session_id "
                 "HAVING max(created_at) >= ? ORDER BY min(created_at), session_id",
@@ -73,7 +63,7 @@ def history_size(item: History) -> int:
 def import_history(item: History, source: dict[str, str]) -> SessionImport | None:
     if isinstance(item, Path):
         return openclaw_history.import_transcript(item, source)
-    with closing(_open(item.database)) as conn:
+    with closing(open_read_only(item.database)) as conn:
         rows = conn.execute(
             "SELECT event_json, created_at FROM transcript_events WHERE session_id = ? "
             "ORDER BY seq",
