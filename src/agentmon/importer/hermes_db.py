@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
-from agentmon.client.config import ClientConfig
 from agentmon.importer.databases import DatabaseSession, open_read_only
-from agentmon.integrations._hookio import LockedState
 from agentmon.integrations.claude_history import SessionImport
-from agentmon.integrations.hermes import FRAMEWORK, reported_usage
+from agentmon.integrations.hermes import hooks_reported_usage
 from agentmon.integrations.hermes_history import Row, replay_session
 
 HermesSession = DatabaseSession
@@ -68,14 +66,8 @@ def import_session(session: HermesSession, source: dict[str, str]) -> SessionImp
             [session.session_id],
         ).fetchall()
         models = list(_model_usage(conn, session.session_id))
-    reported = _hooks_reported(session.session_id)
+    reported = hooks_reported_usage(session.session_id)
     return replay_session(dict(row), [dict(m) for m in messages], models, source, reported)
-
-
-def _hooks_reported(session_id: str) -> dict[str, dict[str, int]]:
-    """The usage agentmon's Hermes hooks reported for the session (their saved state on this
-    machine; none when they never saw it)."""
-    return reported_usage(LockedState(ClientConfig(), FRAMEWORK, session_id).saved())
 
 
 def _model_usage(conn: sqlite3.Connection, session_id: str) -> Iterator[Row]:

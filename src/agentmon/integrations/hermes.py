@@ -16,9 +16,10 @@ the importer adds only what the database holds beyond it.
 
 from __future__ import annotations
 
+from agentmon.client.config import ClientConfig
 from agentmon.client.usage import known_usage
 from agentmon.integrations._gemini_ids import prompt_run_key
-from agentmon.integrations._hookio import KEPT, MalformedPayload, run_hook
+from agentmon.integrations._hookio import KEPT, LockedState, MalformedPayload, run_hook
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False
@@ -109,6 +110,12 @@ def _earlier(extra: Payload, prompt: str) -> int:
         return 0
     same = [m for m in history if isinstance(m, dict) and m.get("role") == "user"]
     return max(sum(1 for m in same if m.get("content") == prompt) - 1, 0)
+
+
+def hooks_reported_usage(session_id: str) -> dict[str, dict[str, int]]:
+    """The usage these hooks reported for a session on this machine, per model (none when
+    they never saw it): what `agentmon import hermes` takes off the database's totals."""
+    return reported_usage(LockedState(ClientConfig(), FRAMEWORK, session_id).saved())
 
 
 def reported_usage(state: Payload) -> dict[str, dict[str, int]]:

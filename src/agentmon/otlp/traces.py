@@ -17,7 +17,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, SpanFlags, Status
 
 from agentmon.client.usage import known_usage
 from agentmon.events import Envelope, EventType, InvalidEvent
-from agentmon.integrations._codex_rollout import turn_usage_id
+from agentmon.integrations.ids import codex_turn_usage_id
 from agentmon.otlp.agent_logs import CODEX, CODEX_TRACED, tool_span_id
 from agentmon.otlp.attributes import Attributes, as_text, attributes, first, hex_id, nanos_to_ts
 from agentmon.otlp.build import Mapped, Place, SpanFacts, error_event, make_event, span_events
@@ -230,7 +230,7 @@ def codex_span_events(view: SpanView, place: Place) -> list[Envelope]:
 
 
 def codex_turn_events(view: SpanView, place: Place, session_id: str, turn: str) -> list[Envelope]:
-    """The run, and the turn's tokens under the id the hooks give them (`turn_usage_id`)."""
+    """The run, and the turn's tokens under the id the hooks give them (`codex_turn_usage_id`)."""
     model = as_text(view.attrs.get("model"))
     end = {
         "status": "error" if view.failed else "ok",
@@ -251,7 +251,7 @@ def codex_turn_events(view: SpanView, place: Place, session_id: str, turn: str) 
         place, nanos_to_ts(view.end_ns), known_usage(totals) or None, model=model
     )
     for event in counted:
-        event.event.id = turn_usage_id(session_id, turn)
+        event.event.id = codex_turn_usage_id(session_id, turn)
     return events + counted
 
 
