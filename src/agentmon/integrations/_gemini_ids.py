@@ -90,6 +90,25 @@ def call_key(ordinals: dict[str, Any], run_id: str, kind: str) -> str:
     return f"{kind}:{run_id}:{counts[kind]}"
 
 
+REFUSAL_MARKERS = (
+    "denied by policy",  # a policy rule, or a call needing approval in headless mode
+    "requires user confirmation",
+    "tool execution blocked",  # a BeforeTool hook's block
+    "user denied",
+)
+CANCELLED_MARKER = "[operation cancelled]"
+
+
+def unrun_call_status(message: str) -> str | None:
+    """How a call Gemini CLI answered without running it ended, from its answer's error:
+    ``denied`` (a policy, headless mode or the user refused it), ``cancelled``, else None
+    (a failure of a call that ran)."""
+    lowered = message.lower()
+    if any(marker in lowered for marker in REFUSAL_MARKERS):
+        return "denied"
+    return "cancelled" if lowered.startswith(CANCELLED_MARKER) else None
+
+
 def usage_event_parts(reply_id: str) -> tuple[str, str]:
     """The parts of the usage event id of the transcript reply `reply_id` (one count per
     reply, whichever side reads it first)."""

@@ -34,6 +34,7 @@ from agentmon.integrations._gemini_ids import (
     count_transcript_prompts,
     earlier_prompts,
     prompt_run_key,
+    unrun_call_status,
     usage_event_parts,
 )
 from agentmon.integrations._hookio import MalformedPayload, parse_ts, run_hook
@@ -81,7 +82,7 @@ def map_payload(
         now=now if at is None else at,
         attributes={"cwd": payload["cwd"]} if payload.get("cwd") else None,
     )
-    _settle_usage(tracker, payload.get("transcript_path"))
+    _read_transcript(tracker, payload.get("transcript_path"))
     handler(tracker, payload)
     return tracker.events
 
@@ -117,7 +118,7 @@ def _after_agent(tracker: Tracker, payload: Payload) -> None:
 def _finish_turn_usage(tracker: Tracker, payload: Payload) -> None:
     """Close the model call in progress and count every call of the turn exactly once."""
     _close_model_call(tracker)
-    _settle_usage(tracker, payload.get("transcript_path"), final=True)
+    _read_transcript(tracker, payload.get("transcript_path"), final=True)
 
 
 def _before_tool(tracker: Tracker, payload: Payload) -> None:
@@ -248,13 +249,29 @@ def _close_model_call(tracker: Tracker) -> None:
     tracker.state.setdefault("unsettled", []).append({**pending, "at": tracker.now})
 
 
-# ---------------------------------------------------------------- usage from the transcript
+# ---------------------------------------------------------------- what the transcript adds
 
 
-def _settle_usage(tracker: Tracker, transcript_path: object, *, final: bool = False) -> None:
+class _TranscriptNews:
+    """What a read of the transcript found (a plain class: ``typing`` costs start-up time)."""
+
+    def __init__(self) -> None:
+        self.replies: list[tuple[str, Payload, str | None]] = []  # (id, tokens, model)
+        self.tool_errors: list[tuple[str, str]] = []  # (tool name, error) of tool answers
+
+
+def _read_transcript(tracker: Tracker, transcript_path: object, *, final: bool = False) -> None:
+    news = _new_transcript_entries(tracker.state, transcript_path)
+    _settle_usage(tracker, news.replies, final=final)
+    _close_unrun_tools(tracker, news.tool_errors)
+
+
+def _settle_usage(
+    tracker: Tracker, replies: list[tuple[str, Payload, str | None]], *, final: bool
+) -> None:
     """Count the finished calls the transcript now records (its figures include cache reads
     and thoughts); with ``final``, count the calls it never showed from the hook's figures."""
-    for entry_id, tokens, model in _new_transcript_replies(tracker.state, transcript_path):
+    for entry_id, tokens, model in replies:
         unsettled = tracker.state.get("unsettled") or []
         if not unsettled and tracker.state.get("llm") is not None:
             _close_model_call(tracker)
@@ -288,13 +305,31 @@ def _transcript_usage(tokens: Payload) -> dict[str, int]:
     return usage
 
 
-def _new_transcript_replies(
-    state: Payload, transcript_path: object
-) -> list[tuple[str, Payload, str | None]]:
-    """The model replies (id, tokens, model) appended to the transcript since the last read,
-    each once although Gemini rewrites an entry (adding its tool calls) under the same id."""
+def _close_unrun_tools(tracker: Tracker, tool_errors: list[tuple[str, str]]) -> None:
+    """Close the calls refused before they ran (a policy rule, or a call needing approval in
+    headless mode): only ``BeforeTool`` fired, and the refusal is the error of the answer the
+    transcript records; ``AfterTool`` pairs by order, so they must be closed before it."""
+    for name, message in tool_errors:
+        status = unrun_call_status(message)
+        key = tracker.queue_pop(f"tool:{name}") if status else None
+        if key is None or status is None:
+            continue
+        error = clip(message)
+        span_id = tracker.end_span(
+            key, kind="tool", name=name, status=status, error=error, once=True
+        )
+        kind = "permission_denied" if status == "denied" else "cancelled"
+        once = tracker.event_id_for(span_id, "error")
+        tracker.error(error, kind=kind, span_id=span_id, tool_name=name, event_id=once)
+
+
+def _new_transcript_entries(state: Payload, transcript_path: object) -> _TranscriptNews:
+    """What the transcript gained since the last read: the model replies, each once although
+    Gemini rewrites an entry (adding its tool calls) under the same id, and the tool answers
+    that are errors."""
+    news = _TranscriptNews()
     if not isinstance(transcript_path, str) or not transcript_path:
-        return []
+        return news
     offset = state.get("transcript_offset", 0)
     if state.get("transcript_path") != transcript_path:
         offset = 0
@@ -304,32 +339,49 @@ def _new_transcript_replies(
             handle.seek(offset)
             chunk = handle.read(TRANSCRIPT_READ_LIMIT)
     except OSError:
-        return []
+        return news
     complete = chunk[: chunk.rfind(b"\n") + 1]
     state.update(transcript_path=transcript_path, transcript_offset=offset + len(complete))
     seen: list[str] = state.setdefault("transcript_seen", [])
     prompts = state.setdefault("transcript_prompts", {})
-    replies = []
     for line in complete.decode("utf-8", "replace").splitlines():
         if '"user"' in line:
-            _count_prompts(line, prompts)
+            _read_user_line(line, prompts, news.tool_errors)
         entry = _reply_entry(line)
         if entry is None or entry[0] in seen:
             continue
         seen.append(entry[0])
-        replies.append(entry)
+        news.replies.append(entry)
     del seen[:-SEEN_ENTRIES_KEPT]
-    return replies
+    return news
 
 
-def _count_prompts(line: str, prompts: Payload) -> None:
-    """Count the prompts a transcript line holds (they number the runs, see _gemini_ids)."""
+def _read_user_line(line: str, prompts: Payload, tool_errors: list[tuple[str, str]]) -> None:
+    """Count the prompts a transcript line holds (they number the runs, see _gemini_ids);
+    collect the errors of the tool answers a new ``user`` message carries."""
     try:
         entry = json_loads(line)
     except (ValueError, RecursionError):
         return
-    if isinstance(entry, dict):
-        count_transcript_prompts(entry, prompts)
+    if not isinstance(entry, dict):
+        return
+    count_transcript_prompts(entry, prompts)
+    content = entry.get("content") if entry.get("type") == "user" else None
+    for part in content if isinstance(content, list) else []:
+        answer = part.get("functionResponse") if isinstance(part, dict) else None
+        if isinstance(answer, dict):
+            found = _answer_error(answer)
+            if found:
+                tool_errors.append(found)
+
+
+def _answer_error(answer: Payload) -> tuple[str, str] | None:
+    """(tool name, error) of a ``functionResponse`` whose ``response`` is an error."""
+    name, response = answer.get("name"), answer.get("response")
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(name, str) and isinstance(error, str) and error:
+        return name, error
+    return None
 
 
 def _reply_entry(line: str) -> tuple[str, Payload, str | None] | None:

@@ -36,6 +36,14 @@ SCRIPTS: dict[str, list[Reply]] = {
         [[shell("ls /nonexistent-agentmon-dir")]],
         [[{"text": "That directory does not exist."}]],
     ],
+    # the policy of test_gemini_denied refuses the first call, the second needs an approval
+    # headless mode cannot ask for, the third runs
+    "TOOL_DENIED": [
+        [[shell("rm -rf ./agentmon-keep")]],
+        [[shell("touch ./agentmon-denied")]],
+        [[shell("echo allowed-by-policy")]],
+        [[{"text": "Two calls were refused."}]],
+    ],
     "PLAIN": [[[{"text": "Just text."}]]],
 }
 API_ERROR = "API_ERROR"

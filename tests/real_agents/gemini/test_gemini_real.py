@@ -70,10 +70,11 @@ def _install_hooks(home: Path) -> None:
 
 
 def _gemini(
-    binary: Path, env: dict[str, str], cwd: Path, prompt: str, *extra: str
+    binary: Path, env: dict[str, str], cwd: Path, prompt: str, *extra: str, yolo: bool = True
 ) -> tuple[int, dict[str, Any]]:
+    approval = ["--yolo"] if yolo else []
     result = subprocess.run(
-        [str(binary), "-p", prompt, "--yolo", "--skip-trust", "-o", "json", *extra],
+        [str(binary), "-p", prompt, *approval, "--skip-trust", "-o", "json", *extra],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
