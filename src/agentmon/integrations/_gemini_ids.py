@@ -90,6 +90,18 @@ def call_key(ordinals: dict[str, Any], run_id: str, kind: str) -> str:
     return f"{kind}:{run_id}:{counts[kind]}"
 
 
+def answer_error(answer: Any) -> tuple[str, str] | None:
+    """(tool name, error) of a ``functionResponse`` (a tool's answer, in a transcript
+    ``user`` message or a tool call's ``result``) whose ``response`` is an error."""
+    if not isinstance(answer, dict):
+        return None
+    name, response = answer.get("name"), answer.get("response")
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(name, str) and isinstance(error, str) and error:
+        return name, error
+    return None
+
+
 REFUSAL_MARKERS = (
     "denied by policy",  # a policy rule, or a call needing approval in headless mode
     "requires user confirmation",

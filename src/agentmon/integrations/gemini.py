@@ -30,6 +30,7 @@ from __future__ import annotations
 from agentmon.client.jsonio import json_loads
 from agentmon.client.usage import known_usage
 from agentmon.integrations._gemini_ids import (
+    answer_error,
     call_key,
     count_transcript_prompts,
     earlier_prompts,
@@ -368,20 +369,9 @@ def _read_user_line(line: str, prompts: Payload, tool_errors: list[tuple[str, st
     count_transcript_prompts(entry, prompts)
     content = entry.get("content") if entry.get("type") == "user" else None
     for part in content if isinstance(content, list) else []:
-        answer = part.get("functionResponse") if isinstance(part, dict) else None
-        if isinstance(answer, dict):
-            found = _answer_error(answer)
-            if found:
-                tool_errors.append(found)
-
-
-def _answer_error(answer: Payload) -> tuple[str, str] | None:
-    """(tool name, error) of a ``functionResponse`` whose ``response`` is an error."""
-    name, response = answer.get("name"), answer.get("response")
-    error = response.get("error") if isinstance(response, dict) else None
-    if isinstance(name, str) and isinstance(error, str) and error:
-        return name, error
-    return None
+        found = answer_error(part.get("functionResponse") if isinstance(part, dict) else None)
+        if found:
+            tool_errors.append(found)
 
 
 def _reply_entry(line: str) -> tuple[str, Payload, str | None] | None:

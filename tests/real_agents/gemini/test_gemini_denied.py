@@ -10,7 +10,11 @@ approval), then `echo` (runs).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from tests.real_agents.gemini.test_gemini_real import (
     _gemini,
     _install_hooks,
     _transcript_of,
+    transcript_replies,
 )
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.support import ended_with_runs, settled_session, tool_spans
@@ -46,6 +51,7 @@ priority = 200
 
 @dataclass
 class Refusals:
+    server: ServerProcess
     detail: dict[str, Any]
     answer: dict[str, Any]
     exit_code: int
@@ -54,9 +60,7 @@ class Refusals:
 
 
 @pytest.fixture(scope="module")
-def refusals(
-    embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Refusals:
+def refusals(embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Refusals:
     binary = real_agent_bin(*GEMINI)
     root = tmp_path_factory.mktemp("gemini-denied")
     home, project = root / "home", root / "project"
@@ -84,13 +88,13 @@ def refusals(
     session_id = answer["session_id"]
     query = QueryClient(embedded_server.query_url)
     detail = settled_session(query, session_id, ended_with_runs(1))
-    return Refusals(detail, answer, code, _transcript_of(home, session_id), project)
+    return Refusals(
+        embedded_server, detail, answer, code, _transcript_of(home, session_id), project
+    )
 
 
 def transcript_tool_calls(path: Path) -> list[dict[str, Any]]:
     """The tool calls of the transcript's model replies (the last version of each reply)."""
-    from tests.real_agents.gemini.test_gemini_real import transcript_replies
-
     return [call for reply in transcript_replies(path) for call in reply.get("toolCalls", [])]
 
 
@@ -126,3 +130,42 @@ def test_the_runs_error_count_is_the_refusals(refusals: Refusals) -> None:
     denied = [span["span_id"] for span in tool_spans(refusals.detail)[:2]]
     assert [error["span_id"] for error in run["errors"]] == denied
     assert run["error_count"] == 2 and refusals.detail["session"]["error_count"] == 2
+
+
+def _import(server: ServerProcess, chats: Path) -> None:
+    agentmon = Path(sys.executable).parent / "agentmon"
+    subprocess.run(
+        [str(agentmon), "import", "gemini-cli", "--path", str(chats)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "AGENTMON_INGEST_URL": server.ingest_url},
+        timeout=60,
+    )
+
+
+def test_the_importer_agrees(refusals: Refusals, tmp_path: Path) -> None:
+    """`agentmon import` of the same transcript adds nothing to the hooks' session, and alone
+    (the transcript under a new session id) records the refusals the same way."""
+    query = QueryClient(refusals.server.query_url)
+    _import(refusals.server, refusals.transcript.parent)
+    session_id = refusals.detail["session"]["session_id"]
+    again = settled_session(query, session_id, ended_with_runs(1))
+    assert [s["status"] for s in tool_spans(again)] == ["denied", "denied", "ok"]
+    assert again["session"]["error_count"] == 2
+
+    alone_id = str(uuid.uuid4())
+    lines = refusals.transcript.read_text().splitlines()
+    meta = {**json.loads(lines[0]), "sessionId": alone_id}
+    chats = tmp_path / "chats"
+    chats.mkdir()
+    copy = chats / f"session-{alone_id[:8]}.jsonl"
+    copy.write_text("\n".join([json.dumps(meta), *lines[1:]]))
+    os.utime(copy, (0, 0))  # a session long over: the import ends it
+    _import(refusals.server, chats)
+    alone = settled_session(query, alone_id, ended_with_runs(1))
+    spans = tool_spans(alone)
+    assert [span["status"] for span in spans] == ["denied", "denied", "ok"]
+    assert [span["error"] for span in spans[:2]] == [
+        s["error"] for s in tool_spans(refusals.detail)[:2]
+    ]
+    assert [error["kind"] for error in alone["runs"][0]["errors"]] == ["permission_denied"] * 2
