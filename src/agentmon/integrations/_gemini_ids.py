@@ -19,27 +19,32 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SESSION_CONTEXT_PREFIX = "<session_context>"
+NOT_PROMPT_PREFIXES = ("<session_context>", "<state_snapshot>")
 PROMPT_IDS_KEPT = 1000
 
 
-def prompt_of(content: Any) -> str | None:
-    """The prompt a transcript ``user`` message holds, as ``BeforeAgent`` sees it (its text
-    parts joined); None for the messages that are no prompt: a tool's answer (Gemini CLI
-    records ``functionResponse`` parts as a user message) and the session context."""
+def message_text(content: Any) -> str | None:
+    """The text of a transcript message (its text parts joined); None for a tool's answer
+    (Gemini CLI records ``functionResponse`` parts as a user message)."""
     if isinstance(content, str):
-        text = content
-    elif isinstance(content, list):
-        parts = [part for part in content if isinstance(part, dict)]
-        if any("functionResponse" in part for part in parts):
-            return None
-        texts = [part["text"] for part in parts if isinstance(part.get("text"), str)]
-        if not texts:
-            return None
-        text = "".join(texts)
-    else:
+        return content
+    if not isinstance(content, list):
         return None
-    return None if text.lstrip().startswith(SESSION_CONTEXT_PREFIX) else text
+    parts = [part for part in content if isinstance(part, dict)]
+    if any("functionResponse" in part for part in parts):
+        return None
+    texts = [part["text"] for part in parts if isinstance(part.get("text"), str)]
+    return "".join(texts) if texts else None
+
+
+def prompt_of(content: Any) -> str | None:
+    """The prompt a transcript ``user`` message holds, as ``BeforeAgent`` sees it; None for
+    the messages that are no prompt: a tool's answer, the session context and the summary
+    a chat compression put in place of the history."""
+    text = message_text(content)
+    if text is None or text.lstrip().startswith(NOT_PROMPT_PREFIXES):
+        return None
+    return text
 
 
 def _digest(prompt: str) -> str:

@@ -34,6 +34,7 @@ from agentmon.integrations._gemini_ids import (
     call_key,
     count_transcript_prompts,
     earlier_prompts,
+    message_text,
     prompt_run_key,
     unrun_call_status,
     usage_event_parts,
@@ -52,6 +53,7 @@ LLM_KEY = "llm"
 COMPACTION_KEY = "compaction"
 SEEN_ENTRIES_KEPT = 200
 TRANSCRIPT_READ_LIMIT = 4 * 1024 * 1024
+HISTORY_IDS_KEPT = 500
 
 
 def event_name(payload: Payload) -> str | None:
@@ -335,6 +337,7 @@ def _new_transcript_entries(state: Payload, transcript_path: object) -> _Transcr
     if state.get("transcript_path") != transcript_path:
         offset = 0
         state.pop("transcript_prompts", None)
+        state.pop("history_ids", None)
     try:
         with open(transcript_path, "rb") as handle:
             handle.seek(offset)
@@ -344,34 +347,70 @@ def _new_transcript_entries(state: Payload, transcript_path: object) -> _Transcr
     complete = chunk[: chunk.rfind(b"\n") + 1]
     state.update(transcript_path=transcript_path, transcript_offset=offset + len(complete))
     seen: list[str] = state.setdefault("transcript_seen", [])
-    prompts = state.setdefault("transcript_prompts", {})
     for line in complete.decode("utf-8", "replace").splitlines():
         if '"user"' in line:
-            _read_user_line(line, prompts, news.tool_errors)
+            _read_user_line(line, state, news.tool_errors)
         entry = _reply_entry(line)
-        if entry is None or entry[0] in seen:
+        if entry is None:
             continue
-        seen.append(entry[0])
-        news.replies.append(entry)
+        _note_in_history(state, [entry[0]])
+        state["last_prompt_tokens"] = entry[1].get("input")
+        if entry[0] not in seen:
+            seen.append(entry[0])
+            news.replies.append(entry)
     del seen[:-SEEN_ENTRIES_KEPT]
     return news
 
 
-def _read_user_line(line: str, prompts: Payload, tool_errors: list[tuple[str, str]]) -> None:
+def _read_user_line(line: str, state: Payload, tool_errors: list[tuple[str, str]]) -> None:
     """Count the prompts a transcript line holds (they number the runs, see _gemini_ids);
-    collect the errors of the tool answers a new ``user`` message carries."""
+    note a history checkpoint; collect the errors of the tool answers a ``user`` message
+    carries."""
     try:
         entry = json_loads(line)
     except (ValueError, RecursionError):
         return
     if not isinstance(entry, dict):
         return
-    count_transcript_prompts(entry, prompts)
+    count_transcript_prompts(entry, state.setdefault("transcript_prompts", {}))
+    checkpoint = entry.get("$set")
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("messages"), list):
+        _note_checkpoint(state, checkpoint["messages"])
+        return
+    if isinstance(entry.get("id"), str):
+        _note_in_history(state, [entry["id"]])
     content = entry.get("content") if entry.get("type") == "user" else None
     for part in content if isinstance(content, list) else []:
         found = answer_error(part.get("functionResponse") if isinstance(part, dict) else None)
         if found:
             tool_errors.append(found)
+
+
+def _note_in_history(state: Payload, ids: list[str]) -> None:
+    known: list[str] = state.setdefault("history_ids", [])
+    known.extend(message_id for message_id in ids if message_id not in known)
+    del known[:-HISTORY_IDS_KEPT]
+
+
+def _note_checkpoint(state: Payload, messages: list[object]) -> None:
+    """A ``$set.messages`` checkpoint: the chat's history as the CLI now holds it. One that
+    drops messages of the history and brings new ones (the summary) is a compression; the
+    checkpoints a resume writes only repeat the history, or a part of it."""
+    ids = [m["id"] for m in messages if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    known: list[str] = state.get("history_ids") or []
+    dropped = [message_id for message_id in known if message_id not in ids]
+    added = [message_id for message_id in ids if message_id not in known]
+    if dropped and added:
+        summary = next(m for m in messages if isinstance(m, dict) and m.get("id") == added[0])
+        state["compressed"] = {
+            "summary": clip(message_text(summary.get("content"))),
+            "tokens_before": state.get("last_prompt_tokens"),
+            "messages_before": len(known),
+            "messages_after": len(ids),
+        }
+        state["history_ids"] = ids[-HISTORY_IDS_KEPT:]
+    else:
+        _note_in_history(state, added)
 
 
 def _reply_entry(line: str) -> tuple[str, Payload, str | None] | None:
@@ -399,29 +438,31 @@ def _pre_compress(tracker: Tracker, payload: Payload) -> None:
 
 
 def _settle_compression(tracker: Tracker, payload: Payload) -> None:
-    """Record the pending compression if the request it preceded really is shorter."""
+    """Record the pending compression if it really happened: the transcript's history was
+    replaced by a summary (read just before this request), or the request is shorter."""
     pending = tracker.state.pop("compress", None)
+    compressed = tracker.state.pop("compressed", None)
     messages = _request_of(payload).get("messages")
     count = len(messages) if isinstance(messages, list) else None
     previous = tracker.state.get("request_messages")
     if count is not None:
         tracker.state["request_messages"] = count
-    if pending is None:
-        return
     shrank = count is not None and previous is not None and count < previous
-    if not shrank and pending.get("trigger") != "manual":
+    asked = pending is not None and (shrank or pending.get("trigger") == "manual")
+    if compressed is None and not asked:
         return
-    trigger = pending.get("trigger")
+    figures = compressed or {"messages_before": previous, "messages_after": count}
+    tracker.state["compactions"] = tracker.state.get("compactions", 0) + 1
+    key = f"{COMPACTION_KEY}:{tracker.state['compactions']}"  # one span per compaction
     tracker.start_span(
-        COMPACTION_KEY, kind="compaction", name="compaction", trigger=trigger, ts=pending["at"]
-    )
-    tracker.end_span(
-        COMPACTION_KEY,
+        key,
         kind="compaction",
         name="compaction",
-        messages_before=previous,
-        messages_after=count,
+        trigger=pending.get("trigger") if pending else None,
+        ts=pending["at"] if pending else None,
     )
+    output = {name: value for name, value in figures.items() if value is not None}
+    tracker.end_span(key, kind="compaction", name="compaction", output=output)
 
 
 def _notification(tracker: Tracker, payload: Payload) -> None:

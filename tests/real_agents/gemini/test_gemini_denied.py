@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from tests.real_agents.gemini.test_gemini_real import (
     _gemini,
     _install_hooks,
     _transcript_of,
+    import_chats,
     transcript_replies,
 )
 from tests.real_agents.installed import real_agent_bin
@@ -132,22 +131,11 @@ def test_the_runs_error_count_is_the_refusals(refusals: Refusals) -> None:
     assert run["error_count"] == 2 and refusals.detail["session"]["error_count"] == 2
 
 
-def _import(server: ServerProcess, chats: Path) -> None:
-    agentmon = Path(sys.executable).parent / "agentmon"
-    subprocess.run(
-        [str(agentmon), "import", "gemini-cli", "--path", str(chats)],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "AGENTMON_INGEST_URL": server.ingest_url},
-        timeout=60,
-    )
-
-
 def test_the_importer_agrees(refusals: Refusals, tmp_path: Path) -> None:
     """`agentmon import` of the same transcript adds nothing to the hooks' session, and alone
     (the transcript under a new session id) records the refusals the same way."""
     query = QueryClient(refusals.server.query_url)
-    _import(refusals.server, refusals.transcript.parent)
+    import_chats(refusals.server, refusals.transcript.parent)
     session_id = refusals.detail["session"]["session_id"]
     again = settled_session(query, session_id, ended_with_runs(1))
     assert [s["status"] for s in tool_spans(again)] == ["denied", "denied", "ok"]
@@ -161,7 +149,7 @@ def test_the_importer_agrees(refusals: Refusals, tmp_path: Path) -> None:
     copy = chats / f"session-{alone_id[:8]}.jsonl"
     copy.write_text("\n".join([json.dumps(meta), *lines[1:]]))
     os.utime(copy, (0, 0))  # a session long over: the import ends it
-    _import(refusals.server, chats)
+    import_chats(refusals.server, chats)
     alone = settled_session(query, alone_id, ended_with_runs(1))
     spans = tool_spans(alone)
     assert [span["status"] for span in spans] == ["denied", "denied", "ok"]

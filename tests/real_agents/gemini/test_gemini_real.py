@@ -90,6 +90,17 @@ def _gemini(
     return result.returncode, answer
 
 
+def import_chats(server: ServerProcess, chats: Path) -> None:
+    """`agentmon import gemini-cli` of the chat recordings under `chats` into `server`."""
+    subprocess.run(
+        [str(_venv_bin() / "agentmon"), "import", "gemini-cli", "--path", str(chats)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "AGENTMON_INGEST_URL": server.ingest_url},
+        timeout=60,
+    )
+
+
 def _transcript_of(home: Path, session_id: str) -> Path:
     found = sorted(home.glob(f".gemini/tmp/*/chats/session-*{session_id[:8]}*.jsonl"))
     assert found, f"no transcript for {session_id}"
