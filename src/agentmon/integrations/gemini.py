@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "gemini-cli"
 LLM_KEY = "llm"
+AGENT_TOOL = "invoke_agent"
 COMPACTION_KEY = "compaction"
 SEEN_ENTRIES_KEPT = 200
 TRANSCRIPT_READ_LIMIT = 4 * 1024 * 1024
@@ -131,15 +132,88 @@ def _before_tool(tracker: Tracker, payload: Payload) -> None:
         tracker.queue_push(f"tool:{name}", key),
         kind="tool",
         name=name,
+        parent_key=_agent_key(tracker),
         input=clip(payload.get("tool_input")),
         mcp_context=payload.get("mcp_context"),
         once=True,
     )
+    if name == AGENT_TOOL:
+        _start_subagent(tracker, key, payload.get("tool_input"))
 
 
 def _next_call_key(tracker: Tracker, kind: str) -> str:
-    """The key `agentmon import` derives for the same call (see ``_gemini_ids``)."""
+    """The key `agentmon import` derives for the same call (see ``_gemini_ids``); a
+    sub-agent's calls are numbered apart, so the main agent's keep their numbers."""
+    agent = _agent_key(tracker)
+    kind = f"{agent}/{kind}" if agent else kind
     return call_key(tracker.state.setdefault("ordinals", {}), tracker.ensure_run(), kind)
+
+
+# ---------------------------------------------------------------- sub-agents
+
+
+def _agent_key(tracker: Tracker) -> str | None:
+    """The span key of the sub-agent running now (its hooks come between the
+    ``invoke_agent`` call's ``BeforeTool`` and ``AfterTool``, with the session's id)."""
+    agents = tracker.state.get("agents") or []
+    return str(agents[-1]["key"]) if agents else None
+
+
+def _start_subagent(tracker: Tracker, tool_key: str, tool_input: object) -> None:
+    name = tool_input.get("agent_name") if isinstance(tool_input, dict) else None
+    key = f"agent:{tool_key}"
+    tracker.start_span(
+        key, kind="agent", name=str(name or "subagent"), parent_key=tool_key, once=True
+    )
+    tracker.state.setdefault("agents", []).append({"key": key, "unsettled": []})
+
+
+def _end_subagent(tracker: Tracker, response: object, transcript_path: object) -> None:
+    """Close the sub-agent's span and count its model calls once: from its own transcript
+    (``chats/<session>/<agent id>.jsonl``, the id named by the tool's ``returnDisplay``),
+    else from the hooks' figures."""
+    agents = tracker.state.get("agents") or []
+    if not agents:
+        return
+    _close_model_call(tracker)  # its last call, if no chunk said it was over
+    agent = agents.pop()
+    display = response.get("returnDisplay") if isinstance(response, dict) else None
+    display = display if isinstance(display, dict) else {}
+    agent_id = _subagent_id(display)
+    path = _subagent_transcript(transcript_path, tracker.session_id, agent_id)
+    replies = _new_transcript_entries({}, path).replies if path else []
+    _count_calls(tracker, agent["unsettled"], replies)
+    reason = display.get("terminateReason")
+    tracker.end_span(
+        agent["key"],
+        kind="agent",
+        name=display.get("agentName") if isinstance(display.get("agentName"), str) else None,
+        status="ok" if reason in (None, "GOAL") else "error",
+        output=clip(display.get("result")),
+        agent_id=agent_id,
+        terminate_reason=reason,
+        once=True,
+    )
+
+
+def _subagent_id(display: Payload) -> str | None:
+    activity = display.get("recentActivity")
+    for item in activity if isinstance(activity, list) else []:
+        item_id = item.get("id") if isinstance(item, dict) else None
+        if isinstance(item_id, str) and item_id:
+            return item_id.split("#", 1)[0]
+    return None
+
+
+def _subagent_transcript(
+    transcript_path: object, session_id: str, agent_id: str | None
+) -> str | None:
+    if not (isinstance(transcript_path, str) and transcript_path and agent_id):
+        return None
+    if "/" in agent_id or "/" in session_id or agent_id.startswith("."):
+        return None  # ids name files: nothing that climbs out of the chats folder
+    folder = transcript_path.rsplit("/", 1)[0]
+    return f"{folder}/{session_id}/{agent_id}.jsonl"
 
 
 def _after_tool(tracker: Tracker, payload: Payload) -> None:
@@ -147,6 +221,8 @@ def _after_tool(tracker: Tracker, payload: Payload) -> None:
     paired = tracker.queue_pop(f"tool:{name}")
     key = paired or tracker.queue_push(f"tool:{name}:unpaired")
     response = payload.get("tool_response")
+    if name == AGENT_TOOL:
+        _end_subagent(tracker, response, payload.get("transcript_path"))
     output = response.get("llmContent") if isinstance(response, dict) else response
     message = _tool_failure(response)
     span_id = tracker.end_span(
@@ -208,7 +284,13 @@ def _before_model(tracker: Tracker, payload: Payload) -> None:
 
 def _open_model_call(tracker: Tracker, model: str | None) -> None:
     key = _next_call_key(tracker, LLM_KEY)
-    tracker.start_span(tracker.queue_push(LLM_KEY, key), kind="llm", name=model, once=True)
+    tracker.start_span(
+        tracker.queue_push(LLM_KEY, key),
+        kind="llm",
+        name=model,
+        parent_key=_agent_key(tracker),
+        once=True,
+    )
     tracker.state["llm"] = {"model": model, "usage": {}, "chunks": 0}
     if model:
         tracker.state["turn_model"] = model
@@ -249,7 +331,9 @@ def _close_model_call(tracker: Tracker) -> None:
         once=True,
     )
     pending = {"span": span_id, "run": tracker.run_id, "model": call["model"], "usage": usage}
-    tracker.state.setdefault("unsettled", []).append({**pending, "at": tracker.now})
+    agents = tracker.state.get("agents")  # a sub-agent's calls are in its own transcript
+    unsettled = agents[-1]["unsettled"] if agents else tracker.state.setdefault("unsettled", [])
+    unsettled.append({**pending, "at": tracker.now})
 
 
 # ---------------------------------------------------------------- what the transcript adds
@@ -274,22 +358,24 @@ def _settle_usage(
 ) -> None:
     """Count the finished calls the transcript now records (its figures include cache reads
     and thoughts); with ``final``, count the calls it never showed from the hook's figures."""
-    for entry_id, tokens, model in replies:
+    for reply in replies:
         unsettled = tracker.state.get("unsettled") or []
         if not unsettled and tracker.state.get("llm") is not None:
             _close_model_call(tracker)
             unsettled = tracker.state.get("unsettled") or []
-        call = unsettled.pop(0) if unsettled else {}
-        tracker.usage(
-            _transcript_usage(tokens),
-            model=model or call.get("model"),
-            run_id=call.get("run"),
-            span_id=call.get("span"),
-            ts=call.get("at"),
-            event_id=tracker.event_id_for(*usage_event_parts(entry_id)),
-        )
+        _count_reply(tracker, unsettled.pop(0) if unsettled else {}, reply)
     if final:
-        for call in tracker.state.pop("unsettled", None) or []:
+        _count_calls(tracker, tracker.state.pop("unsettled", None) or [], [])
+
+
+def _count_calls(
+    tracker: Tracker, calls: list[Payload], replies: list[tuple[str, Payload, str | None]]
+) -> None:
+    """Count `calls` in order from the transcript's `replies`, the rest from the hooks."""
+    for index, call in enumerate(calls):
+        if index < len(replies):
+            _count_reply(tracker, call, replies[index])
+        else:
             tracker.usage(
                 call["usage"],
                 model=call["model"],
@@ -297,6 +383,18 @@ def _settle_usage(
                 span_id=call["span"],
                 ts=call["at"],
             )
+
+
+def _count_reply(tracker: Tracker, call: Payload, reply: tuple[str, Payload, str | None]) -> None:
+    entry_id, tokens, model = reply
+    tracker.usage(
+        _transcript_usage(tokens),
+        model=model or call.get("model"),
+        run_id=call.get("run"),
+        span_id=call.get("span"),
+        ts=call.get("at"),
+        event_id=tracker.event_id_for(*usage_event_parts(entry_id)),
+    )
 
 
 def _transcript_usage(tokens: Payload) -> dict[str, int]:

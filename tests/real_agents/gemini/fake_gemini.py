@@ -27,8 +27,12 @@ USAGE = {"prompt": 1000, "candidates": 20, "cached": 600, "thoughts": 30}
 ROUTER_USAGE = {"promptTokenCount": 50, "candidatesTokenCount": 10, "totalTokenCount": 60}
 
 
+def call(name: str, args: dict[str, Any]) -> Part:
+    return {"functionCall": {"name": name, "args": args}}
+
+
 def shell(command: str) -> Part:
-    return {"functionCall": {"name": "run_shell_command", "args": {"command": command}}}
+    return call("run_shell_command", {"command": command})
 
 
 SCRIPTS: dict[str, list[Reply]] = {
@@ -47,6 +51,16 @@ SCRIPTS: dict[str, list[Reply]] = {
         [[shell("touch ./agentmon-denied")]],
         [[shell("echo allowed-by-policy")]],
         [[{"text": "Two calls were refused."}]],
+    ],
+    # the main agent delegates to the built-in `generalist` sub-agent, which runs a command
+    # and hands in its result with `complete_task`
+    "SUBAGENT": [
+        [[call("invoke_agent", {"agent_name": "generalist", "prompt": "SUBTASK say hi"})]],
+        [[{"text": "The sub-agent said hi."}]],
+    ],
+    "SUBTASK": [
+        [[shell("echo from-subagent")]],
+        [[call("complete_task", {"result": {"response": "hi from the sub-agent"}})]],
     ],
     "PLAIN": [[[{"text": "Just text."}]]],
 }
