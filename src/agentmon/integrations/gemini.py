@@ -560,7 +560,8 @@ def _settle_compression(tracker: Tracker, payload: Payload) -> None:
         ts=pending["at"] if pending else None,
     )
     output = {name: value for name, value in figures.items() if value is not None}
-    tracker.end_span(key, kind="compaction", name="compaction", output=output)
+    # the figures also as the event's own fields (as before): the store keeps the output
+    tracker.end_span(key, kind="compaction", name="compaction", output=output, **output)
 
 
 def _notification(tracker: Tracker, payload: Payload) -> None:
