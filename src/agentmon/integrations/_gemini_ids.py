@@ -19,27 +19,32 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SESSION_CONTEXT_PREFIX = "<session_context>"
+NOT_PROMPT_PREFIXES = ("<session_context>", "<state_snapshot>")
 PROMPT_IDS_KEPT = 1000
 
 
-def prompt_of(content: Any) -> str | None:
-    """The prompt a transcript ``user`` message holds, as ``BeforeAgent`` sees it (its text
-    parts joined); None for the messages that are no prompt: a tool's answer (Gemini CLI
-    records ``functionResponse`` parts as a user message) and the session context."""
+def message_text(content: Any) -> str | None:
+    """The text of a transcript message (its text parts joined); None for a tool's answer
+    (Gemini CLI records ``functionResponse`` parts as a user message)."""
     if isinstance(content, str):
-        text = content
-    elif isinstance(content, list):
-        parts = [part for part in content if isinstance(part, dict)]
-        if any("functionResponse" in part for part in parts):
-            return None
-        texts = [part["text"] for part in parts if isinstance(part.get("text"), str)]
-        if not texts:
-            return None
-        text = "".join(texts)
-    else:
+        return content
+    if not isinstance(content, list):
         return None
-    return None if text.lstrip().startswith(SESSION_CONTEXT_PREFIX) else text
+    parts = [part for part in content if isinstance(part, dict)]
+    if any("functionResponse" in part for part in parts):
+        return None
+    texts = [part["text"] for part in parts if isinstance(part.get("text"), str)]
+    return "".join(texts) if texts else None
+
+
+def prompt_of(content: Any) -> str | None:
+    """The prompt a transcript ``user`` message holds, as ``BeforeAgent`` sees it; None for
+    the messages that are no prompt: a tool's answer, the session context and the summary
+    a chat compression put in place of the history."""
+    text = message_text(content)
+    if text is None or text.lstrip().startswith(NOT_PROMPT_PREFIXES):
+        return None
+    return text
 
 
 def _digest(prompt: str) -> str:
@@ -88,6 +93,37 @@ def call_key(ordinals: dict[str, Any], run_id: str, kind: str) -> str:
     counts = ordinals.setdefault("counts", {})
     counts[kind] = counts.get(kind, 0) + 1
     return f"{kind}:{run_id}:{counts[kind]}"
+
+
+def answer_error(answer: Any) -> tuple[str, str] | None:
+    """(tool name, error) of a ``functionResponse`` (a tool's answer, in a transcript
+    ``user`` message or a tool call's ``result``) whose ``response`` is an error."""
+    if not isinstance(answer, dict):
+        return None
+    name, response = answer.get("name"), answer.get("response")
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(name, str) and isinstance(error, str) and error:
+        return name, error
+    return None
+
+
+REFUSAL_MARKERS = (
+    "denied by policy",  # a policy rule, or a call needing approval in headless mode
+    "requires user confirmation",
+    "tool execution blocked",  # a BeforeTool hook's block
+    "user denied",
+)
+CANCELLED_MARKER = "[operation cancelled]"
+
+
+def unrun_call_status(message: str) -> str | None:
+    """How a call Gemini CLI answered without running it ended, from its answer's error:
+    ``denied`` (a policy, headless mode or the user refused it), ``cancelled``, else None
+    (a failure of a call that ran)."""
+    lowered = message.lower()
+    if any(marker in lowered for marker in REFUSAL_MARKERS):
+        return "denied"
+    return "cancelled" if lowered.startswith(CANCELLED_MARKER) else None
 
 
 def usage_event_parts(reply_id: str) -> tuple[str, str]:

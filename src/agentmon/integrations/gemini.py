@@ -30,10 +30,13 @@ from __future__ import annotations
 from agentmon.client.jsonio import json_loads
 from agentmon.client.usage import known_usage
 from agentmon.integrations._gemini_ids import (
+    answer_error,
     call_key,
     count_transcript_prompts,
     earlier_prompts,
+    message_text,
     prompt_run_key,
+    unrun_call_status,
     usage_event_parts,
 )
 from agentmon.integrations._hookio import MalformedPayload, parse_ts, run_hook
@@ -47,9 +50,11 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "gemini-cli"
 LLM_KEY = "llm"
+AGENT_TOOL = "invoke_agent"
 COMPACTION_KEY = "compaction"
 SEEN_ENTRIES_KEPT = 200
 TRANSCRIPT_READ_LIMIT = 4 * 1024 * 1024
+HISTORY_IDS_KEPT = 500
 
 
 def event_name(payload: Payload) -> str | None:
@@ -81,7 +86,7 @@ def map_payload(
         now=now if at is None else at,
         attributes={"cwd": payload["cwd"]} if payload.get("cwd") else None,
     )
-    _settle_usage(tracker, payload.get("transcript_path"))
+    _read_transcript(tracker, payload.get("transcript_path"))
     handler(tracker, payload)
     return tracker.events
 
@@ -117,7 +122,7 @@ def _after_agent(tracker: Tracker, payload: Payload) -> None:
 def _finish_turn_usage(tracker: Tracker, payload: Payload) -> None:
     """Close the model call in progress and count every call of the turn exactly once."""
     _close_model_call(tracker)
-    _settle_usage(tracker, payload.get("transcript_path"), final=True)
+    _read_transcript(tracker, payload.get("transcript_path"), final=True)
 
 
 def _before_tool(tracker: Tracker, payload: Payload) -> None:
@@ -127,15 +132,88 @@ def _before_tool(tracker: Tracker, payload: Payload) -> None:
         tracker.queue_push(f"tool:{name}", key),
         kind="tool",
         name=name,
+        parent_key=_agent_key(tracker),
         input=clip(payload.get("tool_input")),
         mcp_context=payload.get("mcp_context"),
         once=True,
     )
+    if name == AGENT_TOOL:
+        _start_subagent(tracker, key, payload.get("tool_input"))
 
 
 def _next_call_key(tracker: Tracker, kind: str) -> str:
-    """The key `agentmon import` derives for the same call (see ``_gemini_ids``)."""
+    """The key `agentmon import` derives for the same call (see ``_gemini_ids``); a
+    sub-agent's calls are numbered apart, so the main agent's keep their numbers."""
+    agent = _agent_key(tracker)
+    kind = f"{agent}/{kind}" if agent else kind
     return call_key(tracker.state.setdefault("ordinals", {}), tracker.ensure_run(), kind)
+
+
+# ---------------------------------------------------------------- sub-agents
+
+
+def _agent_key(tracker: Tracker) -> str | None:
+    """The span key of the sub-agent running now (its hooks come between the
+    ``invoke_agent`` call's ``BeforeTool`` and ``AfterTool``, with the session's id)."""
+    agents = tracker.state.get("agents") or []
+    return str(agents[-1]["key"]) if agents else None
+
+
+def _start_subagent(tracker: Tracker, tool_key: str, tool_input: object) -> None:
+    name = tool_input.get("agent_name") if isinstance(tool_input, dict) else None
+    key = f"agent:{tool_key}"
+    tracker.start_span(
+        key, kind="agent", name=str(name or "subagent"), parent_key=tool_key, once=True
+    )
+    tracker.state.setdefault("agents", []).append({"key": key, "unsettled": []})
+
+
+def _end_subagent(tracker: Tracker, response: object, transcript_path: object) -> None:
+    """Close the sub-agent's span and count its model calls once: from its own transcript
+    (``chats/<session>/<agent id>.jsonl``, the id named by the tool's ``returnDisplay``),
+    else from the hooks' figures."""
+    agents = tracker.state.get("agents") or []
+    if not agents:
+        return
+    _close_model_call(tracker)  # its last call, if no chunk said it was over
+    agent = agents.pop()
+    display = response.get("returnDisplay") if isinstance(response, dict) else None
+    display = display if isinstance(display, dict) else {}
+    agent_id = _subagent_id(display)
+    path = _subagent_transcript(transcript_path, tracker.session_id, agent_id)
+    replies = _new_transcript_entries({}, path).replies if path else []
+    _count_calls(tracker, agent["unsettled"], replies)
+    reason = display.get("terminateReason")
+    tracker.end_span(
+        agent["key"],
+        kind="agent",
+        name=display.get("agentName") if isinstance(display.get("agentName"), str) else None,
+        status="ok" if reason in (None, "GOAL") else "error",
+        output=clip(display.get("result")),
+        agent_id=agent_id,
+        terminate_reason=reason,
+        once=True,
+    )
+
+
+def _subagent_id(display: Payload) -> str | None:
+    activity = display.get("recentActivity")
+    for item in activity if isinstance(activity, list) else []:
+        item_id = item.get("id") if isinstance(item, dict) else None
+        if isinstance(item_id, str) and item_id:
+            return item_id.split("#", 1)[0]
+    return None
+
+
+def _subagent_transcript(
+    transcript_path: object, session_id: str, agent_id: str | None
+) -> str | None:
+    if not (isinstance(transcript_path, str) and transcript_path and agent_id):
+        return None
+    if "/" in agent_id or "/" in session_id or agent_id.startswith("."):
+        return None  # ids name files: nothing that climbs out of the chats folder
+    folder = transcript_path.rsplit("/", 1)[0]
+    return f"{folder}/{session_id}/{agent_id}.jsonl"
 
 
 def _after_tool(tracker: Tracker, payload: Payload) -> None:
@@ -143,6 +221,8 @@ def _after_tool(tracker: Tracker, payload: Payload) -> None:
     paired = tracker.queue_pop(f"tool:{name}")
     key = paired or tracker.queue_push(f"tool:{name}:unpaired")
     response = payload.get("tool_response")
+    if name == AGENT_TOOL:
+        _end_subagent(tracker, response, payload.get("transcript_path"))
     output = response.get("llmContent") if isinstance(response, dict) else response
     message = _tool_failure(response)
     span_id = tracker.end_span(
@@ -204,7 +284,13 @@ def _before_model(tracker: Tracker, payload: Payload) -> None:
 
 def _open_model_call(tracker: Tracker, model: str | None) -> None:
     key = _next_call_key(tracker, LLM_KEY)
-    tracker.start_span(tracker.queue_push(LLM_KEY, key), kind="llm", name=model, once=True)
+    tracker.start_span(
+        tracker.queue_push(LLM_KEY, key),
+        kind="llm",
+        name=model,
+        parent_key=_agent_key(tracker),
+        once=True,
+    )
     tracker.state["llm"] = {"model": model, "usage": {}, "chunks": 0}
     if model:
         tracker.state["turn_model"] = model
@@ -245,31 +331,51 @@ def _close_model_call(tracker: Tracker) -> None:
         once=True,
     )
     pending = {"span": span_id, "run": tracker.run_id, "model": call["model"], "usage": usage}
-    tracker.state.setdefault("unsettled", []).append({**pending, "at": tracker.now})
+    agents = tracker.state.get("agents")  # a sub-agent's calls are in its own transcript
+    unsettled = agents[-1]["unsettled"] if agents else tracker.state.setdefault("unsettled", [])
+    unsettled.append({**pending, "at": tracker.now})
 
 
-# ---------------------------------------------------------------- usage from the transcript
+# ---------------------------------------------------------------- what the transcript adds
 
 
-def _settle_usage(tracker: Tracker, transcript_path: object, *, final: bool = False) -> None:
+class _TranscriptNews:
+    """What a read of the transcript found (a plain class: ``typing`` costs start-up time)."""
+
+    def __init__(self) -> None:
+        self.replies: list[tuple[str, Payload, str | None]] = []  # (id, tokens, model)
+        self.tool_errors: list[tuple[str, str]] = []  # (tool name, error) of tool answers
+
+
+def _read_transcript(tracker: Tracker, transcript_path: object, *, final: bool = False) -> None:
+    news = _new_transcript_entries(tracker.state, transcript_path)
+    _settle_usage(tracker, news.replies, final=final)
+    _close_unrun_tools(tracker, news.tool_errors)
+
+
+def _settle_usage(
+    tracker: Tracker, replies: list[tuple[str, Payload, str | None]], *, final: bool
+) -> None:
     """Count the finished calls the transcript now records (its figures include cache reads
     and thoughts); with ``final``, count the calls it never showed from the hook's figures."""
-    for entry_id, tokens, model in _new_transcript_replies(tracker.state, transcript_path):
+    for reply in replies:
         unsettled = tracker.state.get("unsettled") or []
         if not unsettled and tracker.state.get("llm") is not None:
             _close_model_call(tracker)
             unsettled = tracker.state.get("unsettled") or []
-        call = unsettled.pop(0) if unsettled else {}
-        tracker.usage(
-            _transcript_usage(tokens),
-            model=model or call.get("model"),
-            run_id=call.get("run"),
-            span_id=call.get("span"),
-            ts=call.get("at"),
-            event_id=tracker.event_id_for(*usage_event_parts(entry_id)),
-        )
+        _count_reply(tracker, unsettled.pop(0) if unsettled else {}, reply)
     if final:
-        for call in tracker.state.pop("unsettled", None) or []:
+        _count_calls(tracker, tracker.state.pop("unsettled", None) or [], [])
+
+
+def _count_calls(
+    tracker: Tracker, calls: list[Payload], replies: list[tuple[str, Payload, str | None]]
+) -> None:
+    """Count `calls` in order from the transcript's `replies`, the rest from the hooks."""
+    for index, call in enumerate(calls):
+        if index < len(replies):
+            _count_reply(tracker, call, replies[index])
+        else:
             tracker.usage(
                 call["usage"],
                 model=call["model"],
@@ -277,6 +383,18 @@ def _settle_usage(tracker: Tracker, transcript_path: object, *, final: bool = Fa
                 span_id=call["span"],
                 ts=call["at"],
             )
+
+
+def _count_reply(tracker: Tracker, call: Payload, reply: tuple[str, Payload, str | None]) -> None:
+    entry_id, tokens, model = reply
+    tracker.usage(
+        _transcript_usage(tokens),
+        model=model or call.get("model"),
+        run_id=call.get("run"),
+        span_id=call.get("span"),
+        ts=call.get("at"),
+        event_id=tracker.event_id_for(*usage_event_parts(entry_id)),
+    )
 
 
 def _transcript_usage(tokens: Payload) -> dict[str, int]:
@@ -288,48 +406,109 @@ def _transcript_usage(tokens: Payload) -> dict[str, int]:
     return usage
 
 
-def _new_transcript_replies(
-    state: Payload, transcript_path: object
-) -> list[tuple[str, Payload, str | None]]:
-    """The model replies (id, tokens, model) appended to the transcript since the last read,
-    each once although Gemini rewrites an entry (adding its tool calls) under the same id."""
+def _close_unrun_tools(tracker: Tracker, tool_errors: list[tuple[str, str]]) -> None:
+    """Close the calls refused before they ran (a policy rule, or a call needing approval in
+    headless mode): only ``BeforeTool`` fired, and the refusal is the error of the answer the
+    transcript records; ``AfterTool`` pairs by order, so they must be closed before it."""
+    for name, message in tool_errors:
+        status = unrun_call_status(message)
+        key = tracker.queue_pop(f"tool:{name}") if status else None
+        if key is None or status is None:
+            continue
+        error = clip(message)
+        span_id = tracker.end_span(
+            key, kind="tool", name=name, status=status, error=error, once=True
+        )
+        kind = "permission_denied" if status == "denied" else "cancelled"
+        once = tracker.event_id_for(span_id, "error")
+        tracker.error(error, kind=kind, span_id=span_id, tool_name=name, event_id=once)
+
+
+def _new_transcript_entries(state: Payload, transcript_path: object) -> _TranscriptNews:
+    """What the transcript gained since the last read: the model replies, each once although
+    Gemini rewrites an entry (adding its tool calls) under the same id, and the tool answers
+    that are errors."""
+    news = _TranscriptNews()
     if not isinstance(transcript_path, str) or not transcript_path:
-        return []
+        return news
     offset = state.get("transcript_offset", 0)
     if state.get("transcript_path") != transcript_path:
         offset = 0
         state.pop("transcript_prompts", None)
+        state.pop("history_ids", None)
     try:
         with open(transcript_path, "rb") as handle:
             handle.seek(offset)
             chunk = handle.read(TRANSCRIPT_READ_LIMIT)
     except OSError:
-        return []
+        return news
     complete = chunk[: chunk.rfind(b"\n") + 1]
     state.update(transcript_path=transcript_path, transcript_offset=offset + len(complete))
     seen: list[str] = state.setdefault("transcript_seen", [])
-    prompts = state.setdefault("transcript_prompts", {})
-    replies = []
     for line in complete.decode("utf-8", "replace").splitlines():
         if '"user"' in line:
-            _count_prompts(line, prompts)
+            _read_user_line(line, state, news.tool_errors)
         entry = _reply_entry(line)
-        if entry is None or entry[0] in seen:
+        if entry is None:
             continue
-        seen.append(entry[0])
-        replies.append(entry)
+        _note_in_history(state, [entry[0]])
+        state["last_prompt_tokens"] = entry[1].get("input")
+        if entry[0] not in seen:
+            seen.append(entry[0])
+            news.replies.append(entry)
     del seen[:-SEEN_ENTRIES_KEPT]
-    return replies
+    return news
 
 
-def _count_prompts(line: str, prompts: Payload) -> None:
-    """Count the prompts a transcript line holds (they number the runs, see _gemini_ids)."""
+def _read_user_line(line: str, state: Payload, tool_errors: list[tuple[str, str]]) -> None:
+    """Count the prompts a transcript line holds (they number the runs, see _gemini_ids);
+    note a history checkpoint; collect the errors of the tool answers a ``user`` message
+    carries."""
     try:
         entry = json_loads(line)
     except (ValueError, RecursionError):
         return
-    if isinstance(entry, dict):
-        count_transcript_prompts(entry, prompts)
+    if not isinstance(entry, dict):
+        return
+    count_transcript_prompts(entry, state.setdefault("transcript_prompts", {}))
+    checkpoint = entry.get("$set")
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("messages"), list):
+        _note_checkpoint(state, checkpoint["messages"])
+        return
+    if isinstance(entry.get("id"), str):
+        _note_in_history(state, [entry["id"]])
+    content = entry.get("content") if entry.get("type") == "user" else None
+    for part in content if isinstance(content, list) else []:
+        found = answer_error(part.get("functionResponse") if isinstance(part, dict) else None)
+        if found:
+            tool_errors.append(found)
+
+
+def _note_in_history(state: Payload, ids: list[str]) -> None:
+    known: list[str] = state.setdefault("history_ids", [])
+    known.extend(message_id for message_id in ids if message_id not in known)
+    del known[:-HISTORY_IDS_KEPT]
+
+
+def _note_checkpoint(state: Payload, messages: list[object]) -> None:
+    """A ``$set.messages`` checkpoint: the chat's history as the CLI now holds it. One that
+    drops messages of the history and brings new ones (the summary) is a compression; the
+    checkpoints a resume writes only repeat the history, or a part of it."""
+    ids = [m["id"] for m in messages if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    known: list[str] = state.get("history_ids") or []
+    dropped = [message_id for message_id in known if message_id not in ids]
+    added = [message_id for message_id in ids if message_id not in known]
+    if dropped and added:
+        summary = next(m for m in messages if isinstance(m, dict) and m.get("id") == added[0])
+        state["compressed"] = {
+            "summary": clip(message_text(summary.get("content"))),
+            "tokens_before": state.get("last_prompt_tokens"),
+            "messages_before": len(known),
+            "messages_after": len(ids),
+        }
+        state["history_ids"] = ids[-HISTORY_IDS_KEPT:]
+    else:
+        _note_in_history(state, added)
 
 
 def _reply_entry(line: str) -> tuple[str, Payload, str | None] | None:
@@ -357,29 +536,32 @@ def _pre_compress(tracker: Tracker, payload: Payload) -> None:
 
 
 def _settle_compression(tracker: Tracker, payload: Payload) -> None:
-    """Record the pending compression if the request it preceded really is shorter."""
+    """Record the pending compression if it really happened: the transcript's history was
+    replaced by a summary (read just before this request), or the request is shorter."""
     pending = tracker.state.pop("compress", None)
+    compressed = tracker.state.pop("compressed", None)
     messages = _request_of(payload).get("messages")
     count = len(messages) if isinstance(messages, list) else None
     previous = tracker.state.get("request_messages")
     if count is not None:
         tracker.state["request_messages"] = count
-    if pending is None:
-        return
     shrank = count is not None and previous is not None and count < previous
-    if not shrank and pending.get("trigger") != "manual":
+    asked = pending is not None and (shrank or pending.get("trigger") == "manual")
+    if compressed is None and not asked:
         return
-    trigger = pending.get("trigger")
+    figures = compressed or {"messages_before": previous, "messages_after": count}
+    tracker.state["compactions"] = tracker.state.get("compactions", 0) + 1
+    key = f"{COMPACTION_KEY}:{tracker.state['compactions']}"  # one span per compaction
     tracker.start_span(
-        COMPACTION_KEY, kind="compaction", name="compaction", trigger=trigger, ts=pending["at"]
-    )
-    tracker.end_span(
-        COMPACTION_KEY,
+        key,
         kind="compaction",
         name="compaction",
-        messages_before=previous,
-        messages_after=count,
+        trigger=pending.get("trigger") if pending else None,
+        ts=pending["at"] if pending else None,
     )
+    output = {name: value for name, value in figures.items() if value is not None}
+    # the figures also as the event's own fields (as before): the store keeps the output
+    tracker.end_span(key, kind="compaction", name="compaction", output=output, **output)
 
 
 def _notification(tracker: Tracker, payload: Payload) -> None:

@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from agentmon.integrations._gemini_ids import (
+    answer_error,
     call_key,
     prompt_of,
     prompt_run_key,
+    unrun_call_status,
     usage_event_parts,
 )
 from agentmon.integrations._history import HistoryReplay, parse_time
@@ -122,6 +124,18 @@ def _text(content: Any) -> str | None:
     return None
 
 
+def _call_error(result: Any) -> str | None:
+    """The error of a tool call's ``result``: its answer's ``error``, else its text."""
+    for part in result if isinstance(result, list) else []:
+        found = answer_error(part.get("functionResponse") if isinstance(part, dict) else None)
+        if found:
+            return found[1]
+    return _text(result)
+
+
+ERROR_KINDS = {"error": "tool", "denied": "permission_denied"}
+
+
 class _Replay(HistoryReplay):
     """Drives a Tracker through a chat's messages with the keys the hooks derive
     (``_gemini_ids``): a run per prompt, an llm span per reply, a tool span per tool call."""
@@ -200,7 +214,8 @@ class _Replay(HistoryReplay):
         status = {"success": "ok", "error": "error", "cancelled": "cancelled"}.get(
             str(call.get("status")), "unknown"
         )
-        error = clip(_text(call.get("result"))) if status == "error" else None
+        error = clip(_call_error(call.get("result"))) if status == "error" else None
+        status = (unrun_call_status(error) if error else None) or status
         span_id = self.tracker.end_span(
             key,
             kind="tool",
@@ -210,10 +225,10 @@ class _Replay(HistoryReplay):
             output=clip(call.get("result")),
             error=error,
         )
-        if status == "error":
+        if status in ERROR_KINDS:
             self.tracker.error(
                 str(error or "tool failed"),
-                kind="tool",
+                kind=ERROR_KINDS[status],
                 span_id=span_id,
                 tool_name=name,
                 event_id=self.tracker.event_id_for(span_id, "error"),

@@ -3,13 +3,17 @@
 What it answers depends on the prompt of the conversation: a prompt containing a key of
 `SCRIPTS` plays that script, one model reply per request (a reply is a list of chunks, each
 a list of parts); requests asking for JSON (the CLI's model router) get a routing answer.
-`API_ERROR` in the prompt gets HTTP 400. Every request is kept in `requests`, with the
-usage the fake reported, so tests can compare agentmon's figures with what was served.
+`API_ERROR` in the prompt gets HTTP 400. The CLI's chat compression (its requests ask for a
+`<state_snapshot>`) gets a snapshot. In a conversation mentioning `SIZED` the prompt tokens
+are the request's size (a quarter of its JSON's characters), so a compressed history shows
+in them. Every request is kept in `requests`, with the usage the fake reported, so tests
+can compare agentmon's figures with what was served.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -23,8 +27,12 @@ USAGE = {"prompt": 1000, "candidates": 20, "cached": 600, "thoughts": 30}
 ROUTER_USAGE = {"promptTokenCount": 50, "candidatesTokenCount": 10, "totalTokenCount": 60}
 
 
+def call(name: str, args: dict[str, Any]) -> Part:
+    return {"functionCall": {"name": name, "args": args}}
+
+
 def shell(command: str) -> Part:
-    return {"functionCall": {"name": "run_shell_command", "args": {"command": command}}}
+    return call("run_shell_command", {"command": command})
 
 
 SCRIPTS: dict[str, list[Reply]] = {
@@ -36,9 +44,30 @@ SCRIPTS: dict[str, list[Reply]] = {
         [[shell("ls /nonexistent-agentmon-dir")]],
         [[{"text": "That directory does not exist."}]],
     ],
+    # the policy of test_gemini_denied refuses the first call, the second needs an approval
+    # headless mode cannot ask for, the third runs
+    "TOOL_DENIED": [
+        [[shell("rm -rf ./agentmon-keep")]],
+        [[shell("touch ./agentmon-denied")]],
+        [[shell("echo allowed-by-policy")]],
+        [[{"text": "Two calls were refused."}]],
+    ],
+    # the main agent delegates to the built-in `generalist` sub-agent, which runs a command
+    # and hands in its result with `complete_task`
+    "SUBAGENT": [
+        [[call("invoke_agent", {"agent_name": "generalist", "prompt": "SUBTASK say hi"})]],
+        [[{"text": "The sub-agent said hi."}]],
+    ],
+    "SUBTASK": [
+        [[shell("echo from-subagent")]],
+        [[call("complete_task", {"result": {"response": "hi from the sub-agent"}})]],
+    ],
     "PLAIN": [[[{"text": "Just text."}]]],
 }
 API_ERROR = "API_ERROR"
+SIZED = "SIZED"
+SNAPSHOT_ASKED = "<state_snapshot>"
+SNAPSHOT = "<state_snapshot>the user ran a tool that said hello</state_snapshot>"
 
 
 def _prompt_of(body: dict[str, Any]) -> str:
@@ -73,16 +102,24 @@ def _last_prompt(body: dict[str, Any]) -> str:
     return _prompt_of(body)
 
 
-def usage_metadata(last: bool) -> dict[str, int]:
+def usage_metadata(last: bool, usage: dict[str, int] = USAGE) -> dict[str, int]:
     if not last:
-        return {"promptTokenCount": USAGE["prompt"], "totalTokenCount": USAGE["prompt"]}
+        return {"promptTokenCount": usage["prompt"], "totalTokenCount": usage["prompt"]}
     return {
-        "promptTokenCount": USAGE["prompt"],
-        "candidatesTokenCount": USAGE["candidates"],
-        "cachedContentTokenCount": USAGE["cached"],
-        "thoughtsTokenCount": USAGE["thoughts"],
-        "totalTokenCount": USAGE["prompt"] + USAGE["candidates"] + USAGE["thoughts"],
+        "promptTokenCount": usage["prompt"],
+        "candidatesTokenCount": usage["candidates"],
+        "cachedContentTokenCount": usage["cached"],
+        "thoughtsTokenCount": usage["thoughts"],
+        "totalTokenCount": usage["prompt"] + usage["candidates"] + usage["thoughts"],
     }
+
+
+def usage_of(body: dict[str, Any]) -> dict[str, int]:
+    """The usage of a main-model reply: `USAGE`, or in a `SIZED` conversation with the
+    request's size as its prompt tokens."""
+    if SIZED not in _prompt_of(body):
+        return dict(USAGE)
+    return {**USAGE, "prompt": len(json.dumps(body.get("contents", []))) // 4, "cached": 0}
 
 
 class FakeGemini(FakeModelServer):
@@ -101,8 +138,13 @@ class FakeGemini(FakeModelServer):
             record["kind"] = "router"
             text = json.dumps({"complexity_reasoning": "simple", "complexity_score": 5})
             chunks = [[{"text": text}]]
-            return self._send(handler, chunks, ROUTER_USAGE, "router")
+            return self._send(handler, chunks, lambda last: ROUTER_USAGE, "router")
         prompt = _last_prompt(body)
+        if SNAPSHOT_ASKED in prompt:
+            record["kind"] = "compress"
+            return self._send(
+                handler, [[{"text": SNAPSHOT}]], lambda last: ROUTER_USAGE, "compress"
+            )
         if API_ERROR in prompt:
             record["kind"] = "error"
             error = {
@@ -117,14 +159,19 @@ class FakeGemini(FakeModelServer):
         script = next((s for key, s in SCRIPTS.items() if key in prompt), SCRIPTS["PLAIN"])
         step = min(_replies_so_far(body), len(script) - 1)
         record["kind"] = "main"
-        record["usage"] = dict(USAGE)
-        return self._send(handler, script[step], None, f"resp-{len(self.requests)}")
+        usage = record["usage"] = usage_of(body)
+        return self._send(
+            handler,
+            script[step],
+            lambda last: usage_metadata(last, usage),
+            f"resp-{len(self.requests)}",
+        )
 
     def _send(
         self,
         handler: BaseHTTPRequestHandler,
         chunks: Reply,
-        usage: dict[str, int] | None,
+        usage_for: Callable[[bool], dict[str, int]],
         response_id: str,
     ) -> None:
         bodies: list[dict[str, Any]] = []
@@ -136,7 +183,7 @@ class FakeGemini(FakeModelServer):
             bodies.append(
                 {
                     "candidates": [candidate],
-                    "usageMetadata": usage or usage_metadata(last),
+                    "usageMetadata": usage_for(last),
                     "modelVersion": "fake-model",
                     "responseId": response_id,
                 }

@@ -70,10 +70,11 @@ def _install_hooks(home: Path) -> None:
 
 
 def _gemini(
-    binary: Path, env: dict[str, str], cwd: Path, prompt: str, *extra: str
+    binary: Path, env: dict[str, str], cwd: Path, prompt: str, *extra: str, yolo: bool = True
 ) -> tuple[int, dict[str, Any]]:
+    approval = ["--yolo"] if yolo else []
     result = subprocess.run(
-        [str(binary), "-p", prompt, "--yolo", "--skip-trust", "-o", "json", *extra],
+        [str(binary), "-p", prompt, *approval, "--skip-trust", "-o", "json", *extra],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -87,6 +88,17 @@ def _gemini(
     except ValueError:
         answer = {"stdout": result.stdout, "stderr": result.stderr[-2000:]}
     return result.returncode, answer
+
+
+def import_chats(server: ServerProcess, chats: Path) -> None:
+    """`agentmon import gemini-cli` of the chat recordings under `chats` into `server`."""
+    subprocess.run(
+        [str(_venv_bin() / "agentmon"), "import", "gemini-cli", "--path", str(chats)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "AGENTMON_INGEST_URL": server.ingest_url},
+        timeout=60,
+    )
 
 
 def _transcript_of(home: Path, session_id: str) -> Path:
