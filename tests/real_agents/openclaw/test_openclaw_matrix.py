@@ -35,6 +35,7 @@ from tests.real_agents.openclaw.test_openclaw_real import (
     _built_hooks,
     _finish,
     _home,
+    _import,
     _start_turn,
 )
 from tests.real_agents.support import Detail, ended_with_runs, settled_session, tool_spans
@@ -45,6 +46,7 @@ PROMPT = "TOOL: run echo hello"
 
 @dataclass
 class World:
+    ingest_url: str
     query: QueryClient
     pair: tuple[Turn, Turn]
     pair_fake: FakeChat
@@ -78,6 +80,7 @@ def world(
         second_turn = _finish(_start_turn(pair_home, ingest, "pair", PROMPT), "pair", pair_home)
         pair = (first_turn, second_turn)
         yield World(
+            ingest,
             QueryClient(embedded_server.query_url),
             pair,
             pair_fake,
@@ -158,3 +161,22 @@ def test_a_command_the_exec_policy_denies_is_a_denied_tool_call(world: World) ->
         tool["span_id"],
     )
     assert (run["status"], run["error_count"], run["output"]) == ("ok", 1, REPLY)
+
+
+def _tool_statuses(detail: Detail) -> list[tuple[str, str, str | None]]:
+    return sorted((span["span_id"], span["status"], span["error"]) for span in tool_spans(detail))
+
+
+@pytest.mark.parametrize("name", ["pair", "denied"])
+def test_importing_the_sessions_keeps_failed_and_denied_tools_as_they_are(
+    world: World, name: str
+) -> None:
+    """`agentmon import openclaw` reads OpenClaw's transcript of the same turns: its tool
+    results must not turn a failed or denied call back into another status."""
+    turn = world.pair[1] if name == "pair" else world.denied
+    detail = settled_session(world.query, _session_id(turn), ended_with_runs(1), 60)
+    live = _tool_statuses(detail), sum(run["error_count"] for run in detail["runs"])
+    summary = _import(turn, world.ingest_url)
+    assert "sessions: 1" in summary, summary
+    again = settled_session(world.query, _session_id(turn), ended_with_runs(1), 60)
+    assert (_tool_statuses(again), sum(run["error_count"] for run in again["runs"])) == live
