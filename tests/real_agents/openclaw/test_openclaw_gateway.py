@@ -3,8 +3,10 @@ OpenClaw itself starts and ends sessions and the internal hook's `command:*` eve
 
 The gateway runs under a temporary HOME with agentmon's hook and plugin installed (as in
 test_openclaw_real); `openclaw agent` (no `--local`) sends one turn with an `exec` call
-through it, then `--message "/new"` starts a new session. Assertions compare agentmon's
-records with the CLI's `--json` answers.
+through it, then `--message "/new"` starts a new session. A second agent, `asker`, has
+`tools.exec.mode: "ask"`: its exec needs a human's approval, which a headless run cannot
+wait for, so OpenClaw refuses the call (askFallback deny). Assertions compare agentmon's
+records with the CLI's `--json` answers and the tool results the fake was sent.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from tests.real_agents.openclaw.test_openclaw_real import OPENCLAW, _built_hooks
 
 TOKEN = "agentmon-test-token"
 KEY = "gw"
+ASKER = "asker"
 
 
 @dataclass
 class World:
     query: QueryClient
+    fake: FakeChat
     turn: dict[str, Any]
     new: dict[str, Any]
+    asked: dict[str, Any]
 
 
 def _gateway_home(root: Path, base_url: str, port: int) -> Path:
@@ -44,6 +49,8 @@ def _gateway_home(root: Path, base_url: str, port: int) -> Path:
     config = json.loads(config_path.read_text())
     auth = {"mode": "token", "token": TOKEN}
     config["gateway"] = {"mode": "local", "port": port, "bind": "loopback", "auth": auth}
+    # once agents are listed, `main` must be too
+    config["agents"]["entries"] = {"main": {}, ASKER: {"tools": {"exec": {"mode": "ask"}}}}
     config_path.write_text(json.dumps(config))
     return home
 
@@ -60,8 +67,11 @@ def _wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 1
     raise AssertionError(f"the gateway never listened on {port}")
 
 
-def _agent(binary: Path, home: Path, env: dict[str, str], message: str) -> dict[str, Any]:
-    command = [str(binary), "agent", "--agent", "main", "--session-key", KEY]
+def _agent(
+    binary: Path, home: Path, env: dict[str, str], message: str, agent: str = "main"
+) -> dict[str, Any]:
+    key = KEY if agent == "main" else agent
+    command = [str(binary), "agent", "--agent", agent, "--session-key", key]
     completed = subprocess.run(
         [*command, "--message", message, "--json"],
         cwd=home / "work",
@@ -108,7 +118,8 @@ def world(
             _wait_for_port(port, gateway)
             turn = _agent(binary, home, env, "TOOL: run echo hello")
             new = _agent(binary, home, env, "/new")
-            yield World(QueryClient(embedded_server.query_url), turn, new)
+            asked = _agent(binary, home, env, "TOOL: run echo hello", agent=ASKER)
+            yield World(QueryClient(embedded_server.query_url), fake, turn, new, asked)
         finally:
             gateway.terminate()
             gateway.wait(timeout=60)
@@ -145,3 +156,21 @@ def test_slash_new_ends_the_session_through_both_the_hook_and_the_plugin(world: 
     # session `/new` answered from (2026.9.6 may keep the session id across `/new`)
     next_ids = [end["payload"].get("nextSessionId") for end in ends]
     assert sorted(next_ids, key=str) == sorted([None, _session_id(world.new)], key=str)
+
+
+def test_an_exec_that_needs_an_approval_no_one_can_give_is_denied(world: World) -> None:
+    """No hook tells a plugin that OpenClaw asks (a channel or the Control UI would show
+    the prompt): agentmon sees the refusal, the tool call closed as denied."""
+    session_id = _session_id(world.asked)
+    detail = world.query.wait_for_session(
+        session_id, lambda d: bool(d["runs"]) and all(r["ended_at"] for r in d["runs"])
+    )
+    (run,) = detail["runs"]
+    (tool,) = [span for span in world.query.run(run["run_id"])["spans"] if span["kind"] == "tool"]
+    results = [result for request in world.fake.requests for result in request["tool_results"]]
+    (refusal,) = [json.loads(r)["error"] for r in results if "exec denied" in r]
+    assert refusal.startswith("exec denied: Headless runs cannot wait for interactive exec")
+    assert (tool["name"], tool["status"], tool["error"]) == ("exec", "denied", refusal)
+    (error,) = world.query.run(run["run_id"])["errors"]
+    assert (error["kind"], error["span_id"]) == ("permission_denied", tool["span_id"])
+    assert (run["status"], run["error_count"], run["output"]) == ("ok", 1, REPLY)
