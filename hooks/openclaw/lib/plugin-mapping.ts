@@ -19,7 +19,8 @@
 //                                              permission_denied; a non-zero exit ends `error`
 //   tool_result_persist                      → span.end, only when after_tool_call did not end it
 //   model_call_started / model_call_ended    → span.start / span.end kind=llm (id from callId and
-//                                              the attempt: a retried turn reuses its callId)
+//                                              the attempt: a retried turn reuses its callId); a
+//                                              compaction's summary call is the session's, in no run
 //   agent_end.messages                       → metric.snapshot per reply of the run (the one place
 //                                              usage is counted), its id derived from the reply's
 //                                              responseId, as `agentmon import openclaw` derives it
@@ -135,9 +136,11 @@ class PluginMapper {
     readonly event: Payload,
     readonly ctx: HookContext,
     readonly config: Config,
+    sessionLevel = false,
   ) {
     this.sessionKey = text(ctx.sessionKey) ?? text(event.sessionKey);
     this.sessionId = sessionIdOf(this.sessionKey, text(ctx.sessionId) ?? text(event.sessionId));
+    if (sessionLevel) return; // no run: this.runId stays undefined
     this.runId = text(event.runId) ?? text(ctx.runId) ?? (this.sessionKey ? currentRuns.get(this.sessionKey) : undefined);
     if (this.runId && this.sessionKey) currentRuns.set(this.sessionKey, this.runId);
   }
@@ -497,10 +500,17 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
 export const PLUGIN_HOOKS = Object.keys(HANDLERS);
 
 /** The envelopes one typed plugin hook call implies (updates the in-memory state). */
+/** A compaction's summary call (callId `<runId>:compaction:<id>:model:<n>`): its runId is
+ * the compaction's own, which no agent_end ever ends, so its span is the session's (beside
+ * the internal hook's compaction span), not a run's. */
+function isCompactionCall(name: string, event: Payload | undefined): boolean {
+  return name.startsWith("model_call_") && /:compaction:/.test(text(event?.callId) ?? "");
+}
+
 export function mapPluginHook(name: string, event: Payload, ctx: HookContext = {}, config: Config = readConfig()): Envelope[] {
   const handler = HANDLERS[name];
   if (!handler) return [];
-  const mapper = new PluginMapper(event ?? {}, ctx ?? {}, config);
+  const mapper = new PluginMapper(event ?? {}, ctx ?? {}, config, isCompactionCall(name, event));
   handler(mapper);
   return mapper.events;
 }

@@ -265,6 +265,18 @@ describe("OpenClaw 2026.9.6 --local turns, as the real CLI sends them", () => {
     assert.deepEqual([end.payload.status, end.payload.error], ["denied", "Denied by the user"]);
   });
 
+  it("a compaction's summary call is a span of the session, opening no run", () => {
+    // as `openclaw sessions compact` through the gateway sends it (test_openclaw_gateway.py)
+    const compactRun = "ceca26f7-1d33-4842-a43c-75ef0e38aa05";
+    const call = { runId: compactRun, callId: `${compactRun}:compaction:cmp-mxa6yrmy-AFZ7EA:model:1`, provider: "fake", model: "fake-model" };
+    const gateway = { agentId: "main", sessionKey, sessionId: SESSION, runId: compactRun };
+    const events = [...mapPluginHook("model_call_started", call, gateway), ...mapPluginHook("model_call_ended", { ...call, outcome: "completed", durationMs: 15 }, gateway)];
+    assert.deepEqual(types(events).filter((type) => type !== "session.start"), ["span.start", "span.end"]);
+    assert.ok(events.every((e) => e.correlation.run_id === undefined));
+    // and the next hook without a runId is not taken for the compaction's
+    assert.equal(mapPluginHook("tool_result_persist", { toolName: "exec", toolCallId: "call_9", message: {} }, { sessionKey }).at(-1)?.correlation.run_id, undefined);
+  });
+
   it("the prompt stamp goes, whatever the zone; other brackets stay", () => {
     assert.equal(withoutStamp("[Wed 2026-12-02 00:39 UTC] hello"), "hello");
     assert.equal(withoutStamp("[Wed 2026-12-02 00:39 GMT+2] hello"), "hello");
