@@ -13,10 +13,14 @@
 //                                              "[Wed 2026-12-02 00:39 UTC] " stamp; raw kept)
 //   agent_end + llm_output                   → run.end (output = the reply; error when the
 //                                              turn's model call failed, with its real text)
-//   before_tool_call / after_tool_call       → span.start / span.end kind=tool (id from toolCallId)
+//   before_tool_call / after_tool_call       → span.start / span.end kind=tool (id from toolCallId);
+//                                              a call OpenClaw refused (exec policy "exec denied: …",
+//                                              a plugin's block) ends `denied` with an error of kind
+//                                              permission_denied; a non-zero exit ends `error`
 //   tool_result_persist                      → span.end, only when after_tool_call did not end it
 //   model_call_started / model_call_ended    → span.start / span.end kind=llm (id from callId and
-//                                              the attempt: a retried turn reuses its callId)
+//                                              the attempt: a retried turn reuses its callId); a
+//                                              compaction's summary call is the session's, in no run
 //   agent_end.messages                       → metric.snapshot per reply of the run (the one place
 //                                              usage is counted), its id derived from the reply's
 //                                              responseId, as `agentmon import openclaw` derives it
@@ -132,9 +136,11 @@ class PluginMapper {
     readonly event: Payload,
     readonly ctx: HookContext,
     readonly config: Config,
+    sessionLevel = false,
   ) {
     this.sessionKey = text(ctx.sessionKey) ?? text(event.sessionKey);
     this.sessionId = sessionIdOf(this.sessionKey, text(ctx.sessionId) ?? text(event.sessionId));
+    if (sessionLevel) return; // no run: this.runId stays undefined
     this.runId = text(event.runId) ?? text(ctx.runId) ?? (this.sessionKey ? currentRuns.get(this.sessionKey) : undefined);
     if (this.runId && this.sessionKey) currentRuns.set(this.sessionKey, this.runId);
   }
@@ -191,14 +197,18 @@ class PluginMapper {
     this.emit("span.start", payload, { runId: this.ensureRun(), spanId });
   }
 
-  endSpan(key: string, payload: Payload, error?: string): void {
+  endSpan(key: string, payload: Payload, failure?: string | ToolOutcome): void {
     const spanId = this.spanId(key);
     if (!spanId) return;
+    const outcome = typeof failure === "string" ? { status: "error", error: failure } : failure;
     const reconstructed = !startedSpans.has(spanId) && payload.duration_ms !== undefined;
     startedSpans.delete(spanId);
     const runId = this.ensureRun();
-    this.emit("span.end", { ...payload, status: error ? "error" : "ok", error, reconstructed: reconstructed || undefined }, { runId, spanId });
-    if (error) this.emit("error", { message: error, kind: String(payload.kind) }, { runId, spanId, eventId: this.eventId(spanId, "error") });
+    const { status = "ok", error } = outcome ?? {};
+    this.emit("span.end", { ...payload, status, error, reconstructed: reconstructed || undefined }, { runId, spanId });
+    if (!error) return;
+    const kind = status === "denied" ? "permission_denied" : String(payload.kind);
+    this.emit("error", { message: error, kind }, { runId, spanId, eventId: this.eventId(spanId, "error") });
   }
 
   /** The id of an event that happens once (the same `agentmon import` derives). */
@@ -327,15 +337,33 @@ function errorText(value: unknown): string | undefined {
   return text((value as Payload).message) ?? JSON.stringify(value);
 }
 
-/** A tool result's failure: its error, else a non-zero exit code (exec's `details`). */
-function toolFailure(event: Payload): string | undefined {
-  const error = errorText(event.error);
-  if (error) return error;
-  const details = ((event.result as Payload | undefined)?.details ?? {}) as Payload;
+/** How a tool call ended when it did not succeed: `denied` when OpenClaw refused to run it
+ * (an exec policy's "exec denied: …", or a plugin's before_tool_call block: details.status
+ * "blocked"), else `error` (its error, or exec's non-zero exit code with the output). */
+export interface ToolOutcome {
+  status: "error" | "denied";
+  error: string;
+}
+
+const EXEC_DENIED = /^exec denied\b/i;
+
+function toolDenial(details: Payload): string | undefined {
+  if (details.status === "blocked") return text(details.reason) ?? text(details.deniedReason) ?? "tool call blocked";
+  const error = text(details.error);
+  return error && EXEC_DENIED.test(error) ? error : undefined;
+}
+
+/** A tool result's failure (after_tool_call's `result`, or the persisted message). */
+export function toolOutcome(error: unknown, result: unknown): ToolOutcome | undefined {
+  const details = ((result as Payload | undefined)?.details ?? {}) as Payload;
+  const denial = toolDenial(details);
+  if (denial) return { status: "denied", error: denial };
+  const message = errorText(error);
+  if (message) return { status: "error", error: message };
   const code = num(details.exitCode);
   if (code === undefined || code === 0) return undefined;
   const output = text(details.aggregated);
-  return `exit code ${code}${output ? `: ${output.slice(0, 500)}` : ""}`;
+  return { status: "error", error: `exit code ${code}${output ? `: ${output.slice(0, 500)}` : ""}` };
 }
 
 /** The key of a model call's span: its callId, and the attempt when a retry reuses it. */
@@ -405,7 +433,7 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
         duration_ms: num(m.event.durationMs),
         toolCallId: text(m.event.toolCallId),
       },
-      toolFailure(m.event),
+      toolOutcome(m.event.error, m.event.result),
     );
   },
   tool_result_persist(m) {
@@ -418,7 +446,7 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
     m.endSpan(
       key,
       { kind: "tool", name: text(m.event.toolName) ?? text(m.ctx.toolName), output: clip(message.content) },
-      message.isError === true ? "tool reported an error" : undefined,
+      toolOutcome(message.isError === true ? "tool reported an error" : undefined, message),
     );
   },
   model_call_started(m) {
@@ -472,10 +500,17 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
 export const PLUGIN_HOOKS = Object.keys(HANDLERS);
 
 /** The envelopes one typed plugin hook call implies (updates the in-memory state). */
+/** A compaction's summary call (callId `<runId>:compaction:<id>:model:<n>`): its runId is
+ * the compaction's own, which no agent_end ever ends, so its span is the session's (beside
+ * the internal hook's compaction span), not a run's. */
+function isCompactionCall(name: string, event: Payload | undefined): boolean {
+  return name.startsWith("model_call_") && /:compaction:/.test(text(event?.callId) ?? "");
+}
+
 export function mapPluginHook(name: string, event: Payload, ctx: HookContext = {}, config: Config = readConfig()): Envelope[] {
   const handler = HANDLERS[name];
   if (!handler) return [];
-  const mapper = new PluginMapper(event ?? {}, ctx ?? {}, config);
+  const mapper = new PluginMapper(event ?? {}, ctx ?? {}, config, isCompactionCall(name, event));
   handler(mapper);
   return mapper.events;
 }

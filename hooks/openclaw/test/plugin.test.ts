@@ -233,6 +233,50 @@ describe("OpenClaw 2026.9.6 --local turns, as the real CLI sends them", () => {
     assert.equal(end.payload.error, "exit code 2: ls: cannot access 'nope'");
   });
 
+  // as OpenClaw 2026.9.6 reports them (tests/real_agents/openclaw/test_openclaw_matrix.py)
+  const denied = (details: Record<string, unknown>) =>
+    mapPluginHook("after_tool_call", { toolName: "exec", runId: RUN, toolCallId: "call_3", params: { command: "echo hello" }, result: { content: [{ type: "text", text: JSON.stringify(details) }], details }, durationMs: 71 }, local);
+
+  it("exec refused by the exec policy is a denied tool call with a permission_denied error", () => {
+    const events = denied({ status: "error", tool: "exec", error: "exec denied: host=gateway security=deny" });
+    const end = events.find((e) => e.event.type === "span.end")!;
+    const error = events.find((e) => e.event.type === "error")!;
+    assert.deepEqual([end.payload.status, end.payload.error], ["denied", "exec denied: host=gateway security=deny"]);
+    assert.deepEqual([error.payload.kind, error.correlation.span_id], ["permission_denied", end.correlation.span_id]);
+  });
+
+  it("a plugin's before_tool_call block is a denied tool call, its reason the error", () => {
+    const events = denied({ status: "blocked", deniedReason: "plugin-before-tool-call", reason: "Owner required for exec." });
+    const end = events.find((e) => e.event.type === "span.end")!;
+    assert.deepEqual([end.payload.status, end.payload.error], ["denied", "Owner required for exec."]);
+    assert.equal(events.find((e) => e.event.type === "error")!.payload.kind, "permission_denied");
+  });
+
+  it("an exec error that is no refusal stays an error (an approval that could not be asked)", () => {
+    const events = mapPluginHook("after_tool_call", { toolName: "exec", runId: RUN, toolCallId: "call_4", error: "Exec approval registration failed: Gateway not reachable", result: { details: { status: "error", tool: "exec", error: "Exec approval registration failed: Gateway not reachable" } } }, local);
+    assert.equal(events.find((e) => e.event.type === "span.end")!.payload.status, "error");
+    assert.equal(events.find((e) => e.event.type === "error")!.payload.kind, "tool");
+  });
+
+  it("a refusal reaching only tool_result_persist is denied too", () => {
+    const message = { role: "toolResult", isError: true, details: { status: "blocked", deniedReason: "plugin-approval", reason: "Denied by the user" } };
+    const events = mapPluginHook("tool_result_persist", { toolName: "exec", toolCallId: "call_5", message }, local);
+    const end = events.find((e) => e.event.type === "span.end")!;
+    assert.deepEqual([end.payload.status, end.payload.error], ["denied", "Denied by the user"]);
+  });
+
+  it("a compaction's summary call is a span of the session, opening no run", () => {
+    // as `openclaw sessions compact` through the gateway sends it (test_openclaw_gateway.py)
+    const compactRun = "ceca26f7-1d33-4842-a43c-75ef0e38aa05";
+    const call = { runId: compactRun, callId: `${compactRun}:compaction:cmp-mxa6yrmy-AFZ7EA:model:1`, provider: "fake", model: "fake-model" };
+    const gateway = { agentId: "main", sessionKey, sessionId: SESSION, runId: compactRun };
+    const events = [...mapPluginHook("model_call_started", call, gateway), ...mapPluginHook("model_call_ended", { ...call, outcome: "completed", durationMs: 15 }, gateway)];
+    assert.deepEqual(types(events).filter((type) => type !== "session.start"), ["span.start", "span.end"]);
+    assert.ok(events.every((e) => e.correlation.run_id === undefined));
+    // and the next hook without a runId is not taken for the compaction's
+    assert.equal(mapPluginHook("tool_result_persist", { toolName: "exec", toolCallId: "call_9", message: {} }, { sessionKey }).at(-1)?.correlation.run_id, undefined);
+  });
+
   it("the prompt stamp goes, whatever the zone; other brackets stay", () => {
     assert.equal(withoutStamp("[Wed 2026-12-02 00:39 UTC] hello"), "hello");
     assert.equal(withoutStamp("[Wed 2026-12-02 00:39 GMT+2] hello"), "hello");

@@ -23,6 +23,7 @@ without a ``runId`` (older OpenClaw) fall back to their own entry ids.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,31 @@ def _failure(message: Record) -> str | None:
     return f"{words} ({code})" if isinstance(code, str) and code else words
 
 
+_EXEC_DENIED = re.compile(r"^exec denied\b", re.IGNORECASE)
+
+
+def _tool_outcome(message: Record, output: str | None) -> tuple[str, str | None]:
+    """A tool result's status and error as the plugin words them (``toolOutcome``):
+    ``denied`` when OpenClaw refused the call (an exec policy's "exec denied: …", a plugin's
+    block: ``details.status`` "blocked"), ``error`` when it failed or exec exited non-zero."""
+    details = message.get("details")
+    details = details if isinstance(details, dict) else {}
+    reason = details.get("reason") or details.get("deniedReason")
+    if details.get("status") == "blocked":
+        return "denied", str(reason) if reason else "tool call blocked"
+    error = details.get("error")
+    if isinstance(error, str) and _EXEC_DENIED.match(error):
+        return "denied", error
+    if message.get("isError") is True:
+        return "error", output or "tool failed"
+    code = details.get("exitCode")
+    if isinstance(code, int | float) and not isinstance(code, bool) and code != 0:
+        aggregated = details.get("aggregated")
+        shown = f": {aggregated[:500]}" if isinstance(aggregated, str) and aggregated else ""
+        return "error", f"exit code {code:g}{shown}"
+    return "ok", None
+
+
 def _reported_cost(usage: Any) -> float | None:
     """``usage.cost.total`` when OpenClaw priced the call; a total of 0 is a model it has no
     price for (a custom provider), not a free call: left for agentmon to estimate."""
@@ -252,22 +278,22 @@ class _Replay(HistoryReplay):
 
     def _tool_result(self, message: Record) -> None:
         key = f"tool:{message['toolCallId']}"
-        failed = message.get("isError") is True
         output = _text(message.get("content"))
+        status, error = _tool_outcome(message, output)
         name = str(message.get("toolName") or "tool")
         span_id = self.tracker.end_span(
             key,
             kind="tool",
             name=name,
             once=True,
-            status="error" if failed else "ok",
+            status=status,
             output=clip(output),
-            error=clip(output) if failed else None,
+            error=clip(error),
         )
-        if failed:
+        if error is not None:
             self.tracker.error(
-                str(output or "tool failed"),
-                kind="tool",
+                error,
+                kind="permission_denied" if status == "denied" else "tool",
                 span_id=span_id,
                 tool_name=name,
                 event_id=self.tracker.event_id_for(span_id, "error"),

@@ -2,9 +2,10 @@
 
 OpenClaw sends the whole conversation each time; the turn's prompt is the last user
 message that starts with OpenClaw's time stamp. A prompt containing `TOOL` gets an `exec`
-tool call first (`echo hello`), then, once a tool result follows the prompt, the final
-text; any other prompt gets the final text at once. Every request and the usage reported
-for it are kept in `requests`.
+tool call first (`echo hello`; `FAILING_COMMAND`, which exits 2, when the prompt also says
+`FAIL`), then, once a tool result follows the prompt, the final text; any other prompt gets
+the final text at once. Every request, the usage reported for it
+and the tool results it carried are kept in `requests`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.real_agents.fake_server import FakeModelServer, data_events, send_sse
 USAGE = {"prompt_tokens": 111, "completion_tokens": 22, "total_tokens": 133}
 REPLY = "The command printed hello."
 COMMAND = "echo hello"
+FAILING_COMMAND = "ls /agentmon-no-such-dir"
 _STAMPED = re.compile(r"^\[\w{3} \d{4}-\d\d-\d\d \d\d:\d\d")
 
 
@@ -35,15 +37,16 @@ def _turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return messages[starts[-1] :] if starts else messages
 
 
-def _delta_for(messages: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+def _delta_for(messages: list[dict[str, Any]], call_id: str) -> tuple[dict[str, Any], str]:
     turn = _turn(messages)
     prompt = str(turn[0].get("content", "")) if turn else ""
     if "TOOL" in prompt and not any(message.get("role") == "tool" for message in turn):
+        command = FAILING_COMMAND if "FAIL" in prompt else COMMAND
         call = {
             "index": 0,
-            "id": "call_agentmon_1",
+            "id": call_id,
             "type": "function",
-            "function": {"name": "exec", "arguments": json.dumps({"command": COMMAND})},
+            "function": {"name": "exec", "arguments": json.dumps({"command": command})},
         }
         return {"role": "assistant", "tool_calls": [call]}, "tool_calls"
     return {"role": "assistant", "content": REPLY}, "stop"
@@ -58,8 +61,13 @@ class FakeChat(FakeModelServer):
         self.answer(handler, body)
 
     def answer(self, handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
-        delta, finish = _delta_for(body.get("messages") or [])
-        number = self.record({"path": handler.path, "finish": finish, "usage": dict(USAGE)})
+        messages = body.get("messages") or []
+        with self.lock:  # each tool call its own id, as a real model's
+            call_id = f"call_agentmon_{len(self.requests) + 1}"
+        delta, finish = _delta_for(messages, call_id)
+        results = [m.get("content") for m in _turn(messages) if m.get("role") == "tool"]
+        entry = {"path": handler.path, "finish": finish, "usage": dict(USAGE)}
+        number = self.record({**entry, "tool_results": results})
         base: dict[str, Any] = {"id": f"chatcmpl-{number + 1}"}
         base |= {"object": "chat.completion.chunk"}
         base |= {"created": int(time.time()), "model": "fake-model"}

@@ -3,8 +3,11 @@ OpenClaw itself starts and ends sessions and the internal hook's `command:*` eve
 
 The gateway runs under a temporary HOME with agentmon's hook and plugin installed (as in
 test_openclaw_real); `openclaw agent` (no `--local`) sends one turn with an `exec` call
-through it, then `--message "/new"` starts a new session. Assertions compare agentmon's
-records with the CLI's `--json` answers.
+through it, `openclaw sessions compact` compacts that session (one summary call to the
+fake), then `--message "/new"` starts a new session. A second agent, `asker`, has
+`tools.exec.mode: "ask"`: its exec needs a human's approval, which a headless run cannot
+wait for, so OpenClaw refuses the call (askFallback deny). Assertions compare agentmon's
+records with the CLI's `--json` answers and the tool results the fake was sent.
 """
 
 from __future__ import annotations
@@ -29,13 +32,17 @@ from tests.real_agents.openclaw.test_openclaw_real import OPENCLAW, _built_hooks
 
 TOKEN = "agentmon-test-token"
 KEY = "gw"
+ASKER = "asker"
 
 
 @dataclass
 class World:
     query: QueryClient
+    fake: FakeChat
     turn: dict[str, Any]
+    compacted: dict[str, Any]
     new: dict[str, Any]
+    asked: dict[str, Any]
 
 
 def _gateway_home(root: Path, base_url: str, port: int) -> Path:
@@ -44,6 +51,8 @@ def _gateway_home(root: Path, base_url: str, port: int) -> Path:
     config = json.loads(config_path.read_text())
     auth = {"mode": "token", "token": TOKEN}
     config["gateway"] = {"mode": "local", "port": port, "bind": "loopback", "auth": auth}
+    # once agents are listed, `main` must be too
+    config["agents"]["entries"] = {"main": {}, ASKER: {"tools": {"exec": {"mode": "ask"}}}}
     config_path.write_text(json.dumps(config))
     return home
 
@@ -60,10 +69,9 @@ def _wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 1
     raise AssertionError(f"the gateway never listened on {port}")
 
 
-def _agent(binary: Path, home: Path, env: dict[str, str], message: str) -> dict[str, Any]:
-    command = [str(binary), "agent", "--agent", "main", "--session-key", KEY]
+def _openclaw(binary: Path, home: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
     completed = subprocess.run(
-        [*command, "--message", message, "--json"],
+        [str(binary), *args, "--json"],
         cwd=home / "work",
         env=env,
         stdin=subprocess.DEVNULL,
@@ -75,6 +83,14 @@ def _agent(binary: Path, home: Path, env: dict[str, str], message: str) -> dict[
     assert completed.returncode == 0, completed.stderr[-2000:]
     answer: dict[str, Any] = json.loads(completed.stdout)
     return answer
+
+
+def _agent(
+    binary: Path, home: Path, env: dict[str, str], message: str, agent: str = "main"
+) -> dict[str, Any]:
+    key = KEY if agent == "main" else agent
+    command = ["agent", "--agent", agent, "--session-key", key, "--message", message]
+    return _openclaw(binary, home, env, *command)
 
 
 @pytest.fixture(scope="module")
@@ -107,11 +123,19 @@ def world(
         try:
             _wait_for_port(port, gateway)
             turn = _agent(binary, home, env, "TOOL: run echo hello")
+            compact = ["sessions", "compact", f"agent:main:{KEY}", "--token", TOKEN]
+            compacted = _openclaw(binary, home, env, *compact)
             new = _agent(binary, home, env, "/new")
-            yield World(QueryClient(embedded_server.query_url), turn, new)
+            asked = _agent(binary, home, env, "TOOL: run echo hello", agent=ASKER)
+            query = QueryClient(embedded_server.query_url)
+            yield World(query, fake, turn, compacted, new, asked)
         finally:
             gateway.terminate()
-            gateway.wait(timeout=60)
+            try:
+                gateway.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # seen once after a compaction, under load
+                gateway.kill()
+                gateway.wait(timeout=60)
 
 
 def _session_id(answer: dict[str, Any]) -> str:
@@ -145,3 +169,36 @@ def test_slash_new_ends_the_session_through_both_the_hook_and_the_plugin(world: 
     # session `/new` answered from (2026.9.6 may keep the session id across `/new`)
     next_ids = [end["payload"].get("nextSessionId") for end in ends]
     assert sorted(next_ids, key=str) == sorted([None, _session_id(world.new)], key=str)
+
+
+def test_an_exec_that_needs_an_approval_no_one_can_give_is_denied(world: World) -> None:
+    """No hook tells a plugin that OpenClaw asks (a channel or the Control UI would show
+    the prompt): agentmon sees the refusal, the tool call closed as denied."""
+    session_id = _session_id(world.asked)
+    detail = world.query.wait_for_session(
+        session_id, lambda d: bool(d["runs"]) and all(r["ended_at"] for r in d["runs"])
+    )
+    (run,) = detail["runs"]
+    (tool,) = [span for span in world.query.run(run["run_id"])["spans"] if span["kind"] == "tool"]
+    results = [result for request in world.fake.requests for result in request["tool_results"]]
+    (refusal,) = [json.loads(r)["error"] for r in results if "exec denied" in r]
+    assert refusal.startswith("exec denied: Headless runs cannot wait for interactive exec")
+    assert (tool["name"], tool["status"], tool["error"]) == ("exec", "denied", refusal)
+    (error,) = world.query.run(run["run_id"])["errors"]
+    assert (error["kind"], error["span_id"]) == ("permission_denied", tool["span_id"])
+    assert (run["status"], run["error_count"], run["output"]) == ("ok", 1, REPLY)
+
+
+def test_a_compaction_is_a_span_and_its_summary_call_opens_no_run(world: World) -> None:
+    assert world.compacted["compacted"] is True
+    session_id = _session_id(world.turn)
+    detail = world.query.wait_for_session(session_id, lambda d: d["session"]["ended_at"])
+    (run,) = detail["runs"]  # the turn's; the summary call's own runId is no run
+    assert run["input"] == "TOOL: run echo hello"
+    ends = world.query.events(session_id=session_id, event_type="span.end")
+    (compaction,) = [e for e in ends if e["payload"].get("kind") == "compaction"]
+    assert compaction["payload"]["tokensBefore"] == world.compacted["result"]["tokensBefore"]
+    assert compaction["payload"]["status"] == "ok"
+    summary_calls = [e for e in ends if ":compaction:" in str(e["payload"].get("callId"))]
+    assert len(summary_calls) == 1  # the fake served 2 calls for the turn, 1 for the summary
+    assert summary_calls[0]["correlation"].get("run_id") is None
