@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.integrations.integration_helpers import QueryClient
+from tests.integrations.integration_helpers import QueryClient, agentmon_import
 from tests.real_agents.gemini.fake_gemini import USAGE, FakeGemini
 from tests.real_agents.installed import real_agent_bin
 
@@ -92,13 +92,8 @@ def _gemini(
 
 def import_chats(server: ServerProcess, chats: Path) -> None:
     """`agentmon import gemini-cli` of the chat recordings under `chats` into `server`."""
-    subprocess.run(
-        [str(_venv_bin() / "agentmon"), "import", "gemini-cli", "--path", str(chats)],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "AGENTMON_INGEST_URL": server.ingest_url},
-        timeout=60,
-    )
+    env = {**os.environ, "AGENTMON_INGEST_URL": server.ingest_url}
+    agentmon_import("gemini-cli", env, "--path", str(chats), timeout=60)
 
 
 def _transcript_of(home: Path, session_id: str) -> Path:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess
-from tests.integrations.integration_helpers import QueryClient
+from tests.integrations.integration_helpers import QueryClient, agentmon_import, clean_env
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.openclaw.fake_openai import REPLY, USAGE, FakeChat
 
@@ -123,19 +123,12 @@ def test_importing_the_recorded_turn_twice_adds_nothing(world: World) -> None:
     hooks' run and per-call usage are the same run and the same tokens."""
     session_id = _only_session(world)["session"]["session_id"]
     live = _stored(world, session_id)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "HERMES_"))}
+    env = clean_env("AGENTMON_", "HERMES_")
     env |= {"HOME": str(world.home), "AGENTMON_STATE_DIR": str(world.state_dir)}
+    env["AGENTMON_INGEST_URL"] = world.server.ingest_url
     for _ in range(2):
-        result = subprocess.run(
-            [str(Path(sys.executable).parent / "agentmon"), "import", "hermes"],
-            env={**env, "AGENTMON_INGEST_URL": world.server.ingest_url},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "sessions: 1" in result.stdout, result.stdout
+        printed = agentmon_import("hermes", env)
+        assert "sessions: 1" in printed, printed
         assert _stored(world, session_id) == live
 
 

@@ -17,7 +17,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess, free_port
-from tests.integrations.integration_helpers import QueryClient
+from tests.integrations.integration_helpers import QueryClient, agentmon_import, clean_env
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, USAGE, FakeChat
 
@@ -254,17 +253,10 @@ def _stored(world: World, session_id: str) -> dict[str, Any]:
 
 
 def _import(turn: Turn, ingest_url: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTMON_", "OPENCLAW_"))}
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "agentmon"), "import", "openclaw"],
-        env={**env, "HOME": str(turn.home), "AGENTMON_INGEST_URL": ingest_url},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    env = clean_env("AGENTMON_", "OPENCLAW_")
+    return agentmon_import(
+        "openclaw", {**env, "HOME": str(turn.home), "AGENTMON_INGEST_URL": ingest_url}
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
 
 
 @pytest.mark.parametrize("name", ["ok", "failed"])
