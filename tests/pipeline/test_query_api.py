@@ -66,6 +66,7 @@ def test_filters_select_sessions(embedded_server: Any, session: str) -> None:
         "sessions": [],
         "next_cursor": None,
         "total": 0,
+        "total_capped": False,
     }
     events = get(
         embedded_server, "/v1/events", event_type="run.end", framework="query-test"
