@@ -10,7 +10,6 @@ be recorded once, in the run it happened in, with the figures it really had.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tests.real_agents.gemini.test_gemini_real import (
     GEMINI,
     _gemini,
     _install_hooks,
+    gemini_env,
     import_chats,
     transcript_replies,
 )
@@ -56,17 +56,7 @@ def compressed(
     settings["model"] = {"compressionThreshold": 0.0001}  # of the model's 1M-token window
     settings_path.write_text(json.dumps(settings))
     fake = FakeGemini().start()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "GEMINI_API_KEY": "fake-key",
-        "GOOGLE_GEMINI_BASE_URL": fake.url,
-        "AGENTMON_INGEST_URL": embedded_server.ingest_url,
-        "AGENTMON_STATE_DIR": str(root / "state"),
-        "AGENTMON_SPOOL_DIR": str(root / "spool"),
-        "AGENTMON_HOOK_LOG": str(root / "hooks.log"),
-        "NO_COLOR": "1",
-    }
+    env = gemini_env(root, home, fake.url, embedded_server.ingest_url)
     codes, session_id = [], ""
     try:
         for index, prompt in enumerate(PROMPTS):

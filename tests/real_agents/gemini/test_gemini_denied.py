@@ -27,6 +27,7 @@ from tests.real_agents.gemini.test_gemini_real import (
     _gemini,
     _install_hooks,
     _transcript_of,
+    gemini_env,
     import_chats,
     transcript_replies,
 )
@@ -69,17 +70,7 @@ def refusals(embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFa
     policies.mkdir()
     (policies / "agentmon-test.toml").write_text(POLICY)
     fake = FakeGemini().start()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "GEMINI_API_KEY": "fake-key",
-        "GOOGLE_GEMINI_BASE_URL": fake.url,
-        "AGENTMON_INGEST_URL": embedded_server.ingest_url,
-        "AGENTMON_STATE_DIR": str(root / "state"),
-        "AGENTMON_SPOOL_DIR": str(root / "spool"),
-        "AGENTMON_HOOK_LOG": str(root / "hooks.log"),
-        "NO_COLOR": "1",
-    }
+    env = gemini_env(root, home, fake.url, embedded_server.ingest_url)
     try:
         code, answer = _gemini(binary, env, project, "TOOL_DENIED please", yolo=False)
     finally:

@@ -11,7 +11,6 @@ response counted once.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.real_agents.gemini.test_gemini_real import (
     GEMINI,
     _gemini,
     _install_hooks,
+    gemini_env,
     transcript_replies,
 )
 from tests.real_agents.installed import real_agent_bin
@@ -71,17 +71,7 @@ def _run_session(
         _install_hooks(home)
     _enable_telemetry(home, server.url("otlp"))
     fake = FakeGemini().start()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "GEMINI_API_KEY": "fake-key",
-        "GOOGLE_GEMINI_BASE_URL": fake.url,
-        "AGENTMON_INGEST_URL": server.ingest_url,
-        "AGENTMON_STATE_DIR": str(root / "state"),
-        "AGENTMON_SPOOL_DIR": str(root / "spool"),
-        "AGENTMON_HOOK_LOG": str(root / "hooks.log"),
-        "NO_COLOR": "1",
-    }
+    env = gemini_env(root, home, fake.url, server.ingest_url)
     answers = []
     try:
         for index, prompt in enumerate(PROMPTS):

@@ -69,6 +69,22 @@ def _install_hooks(home: Path) -> None:
     )
 
 
+def gemini_env(root: Path, home: Path, model_url: str, ingest_url: str) -> dict[str, str]:
+    """The environment a Gemini CLI run gets: its own HOME, the fake model, and agentmon's
+    hook state, spool and log under `root`."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "GEMINI_API_KEY": "fake-key",
+        "GOOGLE_GEMINI_BASE_URL": model_url,
+        "AGENTMON_INGEST_URL": ingest_url,
+        "AGENTMON_STATE_DIR": str(root / "state"),
+        "AGENTMON_SPOOL_DIR": str(root / "spool"),
+        "AGENTMON_HOOK_LOG": str(root / "hooks.log"),
+        "NO_COLOR": "1",
+    }
+
+
 def _gemini(
     binary: Path, env: dict[str, str], cwd: Path, prompt: str, *extra: str, yolo: bool = True
 ) -> tuple[int, dict[str, Any]]:
@@ -113,17 +129,7 @@ def world(
     _install_hooks(home)
     server = embedded_server  # shared: each test looks at its own sessions' ids
     fake = FakeGemini().start()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "GEMINI_API_KEY": "fake-key",
-        "GOOGLE_GEMINI_BASE_URL": fake.url,
-        "AGENTMON_INGEST_URL": server.ingest_url,
-        "AGENTMON_STATE_DIR": str(root / "state"),
-        "AGENTMON_SPOOL_DIR": str(root / "spool"),
-        "AGENTMON_HOOK_LOG": str(root / "hooks.log"),
-        "NO_COLOR": "1",
-    }
+    env = gemini_env(root, home, fake.url, server.ingest_url)
     sessions: dict[str, Session] = {}
     try:
         for name, prompt in (

@@ -9,7 +9,6 @@ transcript (`chats/<session>/<agent id>.jsonl`), not the session's.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tests.real_agents.gemini.test_gemini_real import (
     _gemini,
     _install_hooks,
     _transcript_of,
+    gemini_env,
     transcript_replies,
 )
 from tests.real_agents.installed import real_agent_bin
@@ -48,17 +48,7 @@ def delegated(
     project.mkdir()
     _install_hooks(home)
     fake = FakeGemini().start()
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "GEMINI_API_KEY": "fake-key",
-        "GOOGLE_GEMINI_BASE_URL": fake.url,
-        "AGENTMON_INGEST_URL": embedded_server.ingest_url,
-        "AGENTMON_STATE_DIR": str(root / "state"),
-        "AGENTMON_SPOOL_DIR": str(root / "spool"),
-        "AGENTMON_HOOK_LOG": str(root / "hooks.log"),
-        "NO_COLOR": "1",
-    }
+    env = gemini_env(root, home, fake.url, embedded_server.ingest_url)
     try:
         code, answer = _gemini(binary, env, project, "SUBAGENT please")
     finally:
