@@ -117,12 +117,9 @@ trace_exporter = {{ otlp-http = {{ endpoint = "{otlp}/v1/traces", protocol = "js
 """
 
 
-@pytest.fixture(scope="module")
-def sessions(
-    embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Sessions]:
-    binary = real_agent_bin("codex@0.171.0", "codex")
-    root = tmp_path_factory.mktemp("codex")
+def codex_world(root: Path) -> tuple[Path, Path, dict[str, str]]:
+    """Codex's home and working directory under `root`, and the environment a Codex run gets
+    there (agentmon's hook state, spool and log under `root`)."""
     home, workdir = root / "codex-home", root / "work"
     home.mkdir()
     workdir.mkdir()
@@ -135,6 +132,16 @@ def sessions(
         AGENTMON_SPOOL_DIR=str(root / "spool"),
         AGENTMON_HOOK_LOG=str(root / "hooks.log"),
     )
+    return home, workdir, env
+
+
+@pytest.fixture(scope="module")
+def sessions(
+    embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Sessions]:
+    binary = real_agent_bin("codex@0.171.0", "codex")
+    root = tmp_path_factory.mktemp("codex")
+    home, workdir, env = codex_world(root)
 
     with FakeOpenAI() as fake:
         (home / "config.toml").write_text(CONFIG.format(model=MODEL, url=fake.url))

@@ -28,7 +28,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.codex.fake_openai import FakeOpenAI
-from tests.real_agents.codex.test_codex import BIN, CONFIG, MODEL, Record
+from tests.real_agents.codex.test_codex import BIN, CONFIG, MODEL, Record, codex_world
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.support import settled_session, tool_spans
 
@@ -167,20 +167,8 @@ def session(
     embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Session]:
     binary = real_agent_bin("codex@0.171.0", "codex")
-    root = tmp_path_factory.mktemp("codex-tui")
-    home, workdir = root / "codex-home", root / "work"
-    home.mkdir()
-    workdir.mkdir()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("AGENTMON_")}
-    env.update(
-        HOME=str(root),
-        CODEX_HOME=str(home),
-        FAKE_OPENAI_KEY="sk-test",
-        TERM="xterm-256color",
-        AGENTMON_STATE_DIR=str(root / "state"),
-        AGENTMON_SPOOL_DIR=str(root / "spool"),
-        AGENTMON_HOOK_LOG=str(root / "hooks.log"),
-    )
+    home, workdir, env = codex_world(tmp_path_factory.mktemp("codex-tui"))
+    env["TERM"] = "xterm-256color"
     query = QueryClient(embedded_server.query_url)
     with FakeOpenAI() as fake:
         policy = 'approval_policy = "on-request"\nsandbox_mode = "workspace-write"\n'
