@@ -8,7 +8,7 @@ import pytest
 from integration_helpers import Replay, of_type, types
 
 from agentmon.integrations import hermes
-from agentmon.integrations._gemini_ids import prompt_run_key
+from agentmon.integrations._prompt_keys import prompt_run_key
 from agentmon.integrations.ids import derived_id
 
 SESSION = "20260820_143000_a1b2c3"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from integration_helpers import HandlerRunner, QueryClient
 
-from agentmon.integrations._gemini_ids import prompt_run_key
+from agentmon.integrations._prompt_keys import prompt_run_key
 from agentmon.integrations.ids import derived_id
 from agentmon.sdk import Emitter
 

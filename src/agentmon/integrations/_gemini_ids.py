@@ -13,7 +13,7 @@ the hook handler imports this on its start-up budget.
 
 from __future__ import annotations
 
-from agentmon.integrations._hookio import derived_id
+from agentmon.integrations._prompt_keys import prompt_digest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -47,10 +47,6 @@ def prompt_of(content: Any) -> str | None:
     return text
 
 
-def _digest(prompt: str) -> str:
-    return derived_id("gemini-prompt", prompt.strip())[:13]
-
-
 def count_transcript_prompts(entry: dict[str, Any], seen: dict[str, Any]) -> None:
     """Count the prompts of one transcript line (a message, or the messages of a ``$set``
     checkpoint, which repeats earlier ones) into `seen`: each message id once."""
@@ -65,23 +61,14 @@ def count_transcript_prompts(entry: dict[str, Any], seen: dict[str, Any]) -> Non
         if prompt is None or not isinstance(message_id, str) or message_id in ids:
             continue
         ids.append(message_id)
-        counts[_digest(prompt)] = counts.get(_digest(prompt), 0) + 1
+        counts[prompt_digest(prompt)] = counts.get(prompt_digest(prompt), 0) + 1
     del ids[:-PROMPT_IDS_KEPT]
-
-
-def prompt_run_key(counts: dict[str, int], prompt: str, earlier: int = 0) -> str:
-    """The key of the run a prompt opens: its text and its place among the session's
-    prompts of that text: one after the larger of `counts` (this reader's own, bumped)
-    and `earlier` (how many the transcript already holds)."""
-    digest = _digest(prompt)
-    counts[digest] = max(counts.get(digest, 0), earlier) + 1
-    return f"run:{digest}:{counts[digest]}"
 
 
 def earlier_prompts(seen: dict[str, Any], prompt: str) -> int:
     """How many prompts of this text `count_transcript_prompts` has counted."""
     counts = seen.get("counts")
-    return int(counts.get(_digest(prompt), 0)) if isinstance(counts, dict) else 0
+    return int(counts.get(prompt_digest(prompt), 0)) if isinstance(counts, dict) else 0
 
 
 def call_key(ordinals: dict[str, Any], run_id: str, kind: str) -> str:

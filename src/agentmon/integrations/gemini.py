@@ -35,11 +35,11 @@ from agentmon.integrations._gemini_ids import (
     count_transcript_prompts,
     earlier_prompts,
     message_text,
-    prompt_run_key,
     unrun_call_status,
     usage_event_parts,
 )
 from agentmon.integrations._hookio import MalformedPayload, parse_ts, run_hook
+from agentmon.integrations._prompt_keys import prompt_run_key
 from agentmon.integrations._tracker import Tracker, clip, first_id
 
 TYPE_CHECKING = False

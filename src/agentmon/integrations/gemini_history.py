@@ -25,11 +25,11 @@ from agentmon.integrations._gemini_ids import (
     answer_error,
     call_key,
     prompt_of,
-    prompt_run_key,
     unrun_call_status,
     usage_event_parts,
 )
 from agentmon.integrations._history import HistoryReplay, parse_time
+from agentmon.integrations._prompt_keys import prompt_run_key
 from agentmon.integrations._tracker import clip
 from agentmon.integrations.claude_history import SessionImport, quiet, read_records
 

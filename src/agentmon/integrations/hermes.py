@@ -10,16 +10,16 @@ llm spans use ``api_request_id``; tool spans ``tool_call_id``. Note that
 Hermes' database (``agentmon import hermes``) holds neither the ``turn_id`` nor usage per
 call, so a run's id is derived from its prompt's text and how many prompts of that text came
 before it in the session (`prompt_run_key`, as the importer counts its ``user`` messages),
-and the session's state keeps the usage the hooks reported per model (``reported_usage``):
-the importer adds only what the database holds beyond it.
+and the session's state keeps the usage the hooks reported per model (``kept.reported_usage``,
+which outlives the state's pruning): the importer adds only what the database holds beyond it.
 """
 
 from __future__ import annotations
 
 from agentmon.client.config import ClientConfig
 from agentmon.client.usage import known_usage
-from agentmon.integrations._gemini_ids import prompt_run_key
 from agentmon.integrations._hookio import KEPT, LockedState, MalformedPayload, run_hook
+from agentmon.integrations._prompt_keys import prompt_run_key
 from agentmon.integrations._tracker import Tracker, clip, first_id, run_mapping
 
 TYPE_CHECKING = False

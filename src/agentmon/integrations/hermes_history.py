@@ -21,8 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agentmon.integrations._gemini_ids import prompt_run_key
 from agentmon.integrations._history import HistoryReplay
+from agentmon.integrations._prompt_keys import prompt_run_key
 from agentmon.integrations._tracker import clip
 from agentmon.integrations.claude_history import SessionImport
 
