@@ -72,6 +72,7 @@ class Task:
     fails_at: int
     failure: Step
     failed_answer: str
+    project: str = "/home/ada/src/app"  # the working directory its sessions report
 
 
 def _shell(command: str, output: str, error: str | None = None) -> Step:
@@ -109,6 +110,7 @@ TASKS = (
             "Stopped: the tests cannot start, the module dateutil is missing. Install it (uv add "
             "python-dateutil) and ask again."
         ),
+        "/home/ada/src/dateparse",
     ),
     Task(
         "Why is the nightly backup job slow?",
@@ -134,6 +136,7 @@ TASKS = (
             "journalctl: permission denied",
         ),
         "I could not read the backup job's logs: journalctl says permission denied for this user.",
+        "/srv/ops/backup",
     ),
     Task(
         "Add pagination to the /v1/items endpoint",
@@ -163,6 +166,7 @@ TASKS = (
             "The endpoint pages now, but test_limit still expects 20 items per page: tell me which "
             "default you want."
         ),
+        "/home/ada/src/shop-api",
     ),
     Task(
         "Check the staging deploy and roll back if unhealthy",
@@ -191,6 +195,7 @@ TASKS = (
             "Staging answers 503 on /healthz. I did not roll back on my own: say so and I will run "
             "kubectl rollout undo."
         ),
+        "/srv/ops/deploy",
     ),
     Task(
         "Find out why the CI cache misses on every run",
@@ -214,6 +219,7 @@ TASKS = (
             "File does not exist: .github/workflows/ci.yml",
         ),
         "This checkout has no .github/workflows/ci.yml; which CI configuration do you mean?",
+        "/home/ada/src/shop-api",
     ),
     Task(
         "Rename foo to bar and update the call sites",
@@ -237,6 +243,7 @@ TASKS = (
             "Renamed 14 call sites, but tests/test_cli.py still calls foo through a string lookup; "
             "fix that by hand or let me change it."
         ),
+        "/home/ada/src/dateparse",
     ),
 )
 FOLLOW_UP = Task(
@@ -344,7 +351,8 @@ class SessionScript:
 
     def start(self, task: Task) -> None:
         self.event(
-            EventType.SESSION_START, payload={"title": task.prompt, "model": self.agent.model}
+            EventType.SESSION_START,
+            payload={"title": task.prompt, "model": self.agent.model, "cwd": task.project},
         )
 
     def ask(self, question: str, run_id: str | None = None) -> None:
@@ -481,7 +489,9 @@ def scenes(now: datetime, rng: random.Random) -> Scenes:
     )
 
     looping = script("devbox-2", 5)
-    looping.start(Task("Make the integration tests pass", (), "", 0, LOOP_STEP, ""))
+    looping.start(
+        Task("Make the integration tests pass", (), "", 0, LOOP_STEP, "", "/home/ada/src/shop-api")
+    )
     looping_run = looping.open_run("Make the integration tests pass")
     for _ in range(6):
         looping.model_call(looping_run)

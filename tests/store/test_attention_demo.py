@@ -47,3 +47,13 @@ async def test_each_run_answers_its_own_task(store: Store) -> None:
     assert statuses == {"ok", "error"}
     failed = [r for r in runs if r["status"] == "error"]
     assert all(r["output"] in {t.failed_answer for t in (*TASKS, FOLLOW_UP)} for r in failed)
+
+
+async def test_each_session_names_the_project_of_its_task(store: Store) -> None:
+    await DemoTraffic(into(store), backfill_hours=3, seed=5).backfill()
+    projects = {task.prompt: task.project for task in TASKS}
+    sessions = await store.fetch("SELECT title, cwd FROM sessions", [])
+    assert len({s["cwd"] for s in sessions}) >= 3  # the Costs view's "by project" has rows
+    for session in sessions:
+        if session["title"] in projects:
+            assert session["cwd"] == projects[session["title"]], session
