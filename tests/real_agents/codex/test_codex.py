@@ -88,6 +88,7 @@ class Sessions:
     api_error: Result
     otel_only: Result
     hooks_and_otel: Result
+    hooks_beside_otel_logs: Result
     compacted: Result
     denied: Result
     subagent: Result
@@ -159,6 +160,18 @@ def sessions(
         ]
         subprocess.run(install, env=env, check=True, capture_output=True, timeout=60)
         codex = Codex(binary, home, workdir, env)
+        logs_home = root / "codex-logs-home"  # OTel logs configured, then the hooks installed
+        logs_home.mkdir()
+        logs_config = CONFIG.format(model=MODEL, url=fake.url) + OTEL.format(
+            otlp=embedded_server.otlp_url
+        )
+        logs_config = "\n".join(
+            line for line in logs_config.splitlines() if not line.startswith("trace_exporter")
+        )
+        (logs_home / "config.toml").write_text(logs_config + "\n")
+        logs_env = {**env, "CODEX_HOME": str(logs_home)}
+        subprocess.run(install, env=logs_env, check=True, capture_output=True, timeout=60)
+        logs_then_hooks = Codex(binary, logs_home, workdir, logs_env)
         # a home whose tiny auto-compaction limit makes Codex compact inside the first turn
         compact_home = root / "codex-compact-home"
         shutil.copytree(home, compact_home)
@@ -187,6 +200,7 @@ def sessions(
             api_error=codex.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir"),
             hooks_and_otel=both.run("RUN ls /nonexistent-dir"),
+            hooks_beside_otel_logs=logs_then_hooks.run("RUN ls /nonexistent-dir"),
             compacted=compacting.run("RUN echo compact-me"),
             denied=codex.run("ESCALATE touch escalated.txt"),
             subagent=subagent,
@@ -273,12 +287,13 @@ def stored(sessions: Sessions, session_id: str, runs: int) -> dict[str, Any]:
     return settled_session(sessions.query, session_id, ended_with_runs(runs))
 
 
-def otel_arrived(query: QueryClient, session_id: str) -> bool:
-    """Whether the session's OTel logs (its tool results and responses) and traces are in."""
+def otel_arrived(query: QueryClient, session_id: str, *, traces: bool = True) -> bool:
+    """Whether the session's OTel logs (its tool results and responses), and its traces
+    when `traces`, are in."""
     events = query.events(session_id=session_id)
     names = {str((event.get("attributes") or {}).get("event.name")) for event in events}
     traced = any(event["correlation"].get("trace_id") for event in events)
-    return traced and {"codex.tool_result", "codex.sse_event"} <= names
+    return (traced or not traces) and {"codex.tool_result", "codex.sse_event"} <= names
 
 
 def tokens_of(entity: Record) -> dict[str, int]:
@@ -364,12 +379,30 @@ def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
     """The turn, the tool call and the tokens arrive by hooks (+ rollout), OTel logs and OTel
     traces; ids from Codex's own (turn id, call id, the turn's usage) make them one run, one
     span and one count, whatever order the paths arrive in."""
-    result = sessions.hooks_and_otel
+    assert_one_failed_command_turn_by_every_path(sessions, sessions.hooks_and_otel, traces=True)
+
+
+def test_hooks_installed_beside_otel_logs_store_one_run_and_count_tokens_once(
+    sessions: Sessions,
+) -> None:
+    """Codex's OTel logs name no turn (no turn id, no response id, nothing of the hooks), so
+    beside the hooks they were a second run of the turn and a second count of its tokens.
+    `agentmon hooks install codex` on a config exporting logs adds the trace exporter, whose
+    turn ids make the logs stand down: one run, one span, tokens once."""
+    result = sessions.hooks_beside_otel_logs
+    assert_one_failed_command_turn_by_every_path(sessions, result, traces=False)
+
+
+def assert_one_failed_command_turn_by_every_path(
+    sessions: Sessions, result: Result, *, traces: bool
+) -> None:
+    """One run, one failed tool span and the rollout's tokens once, once the session ended
+    and its OTel logs (and traces, when `traces`) arrived."""
     expected = rollout_tokens(result.rollout)
 
     def ended_and_otel_arrived(detail: dict[str, Any]) -> bool:
         ended = detail["session"]["ended_at"] is not None
-        return ended and otel_arrived(sessions.query, result.session_id)
+        return ended and otel_arrived(sessions.query, result.session_id, traces=traces)
 
     detail = settled_session(sessions.query, result.session_id, ended_and_otel_arrived)
     assert ended_and_otel_arrived(detail)
