@@ -241,25 +241,30 @@ DAY_SECONDS = 86_400
 def thread_rollout(home: str, thread_id: str) -> str | None:
     """The rollout file of thread `thread_id` under `home`: ``sessions/YYYY/MM/DD/
     rollout-<time>-<thread id>.jsonl``, in the folder of the day the thread started (Codex's
-    thread ids are UUID v7: their first 48 bits are that time in ms; the folder is named in
-    local time, so the days around it are looked in too). None if not found."""
-    created = _uuid7_seconds(thread_id)
-    if created is None:
-        return None
+    thread ids are UUID v7: their first 48 bits are that time in ms; another id: today; the
+    folder is named in local time, so the days around it are looked in too). None if not
+    found."""
     suffix = f"-{thread_id}.jsonl"
-    for moment in (created, created - DAY_SECONDS, created + DAY_SECONDS):
-        for day in {
-            time.strftime("%Y/%m/%d", stamp(moment)) for stamp in (time.localtime, time.gmtime)
-        }:
-            folder = os.path.join(home, "sessions", day)
-            try:
-                names = os.listdir(folder)
-            except OSError:
-                continue
-            for name in names:
-                if name.startswith("rollout-") and name.endswith(suffix):
-                    return os.path.join(folder, name)
+    for folder in _day_folders(home, _uuid7_seconds(thread_id) or time.time()):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("rollout-") and name.endswith(suffix):
+                return os.path.join(folder, name)
     return None
+
+
+def _day_folders(home: str, moment: float) -> list[str]:
+    """``sessions/YYYY/MM/DD`` of `moment`'s day and the days either side, local and UTC."""
+    days: list[str] = []
+    for shift in (0, -DAY_SECONDS, DAY_SECONDS):
+        for clock in (time.localtime, time.gmtime):
+            day = time.strftime("%Y/%m/%d", clock(moment + shift))
+            if day not in days:
+                days.append(day)
+    return [os.path.join(home, "sessions", day) for day in days]
 
 
 def _uuid7_seconds(thread_id: str) -> float | None:
