@@ -190,6 +190,23 @@ def test_logs_of_a_traced_session_open_no_run_and_count_no_tokens() -> None:
     assert "usage" not in kept.payload
 
 
+def test_a_traced_export_counts_no_tokens_whatever_the_order_of_its_records() -> None:
+    """A response record ahead of the first traced record of its session in the same export
+    (a split batch; another receiver got the earlier one) still counts nothing."""
+    session = str(uuid.uuid4())
+    common = {"conversation.id": session, "model": MODEL}
+    completed = {
+        **common,
+        "event.name": "codex.sse_event",
+        "event.kind": "response.completed",
+        "input_token_count": "200",
+    }
+    tool = {**common, "event.name": "codex.tool_result", "call_id": "call_1", "success": "true"}
+    records = [log_record(completed, at_ms=1), *traced([log_record(tool)], uuid.uuid4().bytes)]
+    events = mapped_logs(records, CorrelationMemory())
+    assert not [event for event in events if event.payload.get("usage")]
+
+
 def test_logs_alone_still_open_a_run_and_count_each_response() -> None:
     session = str(uuid.uuid4())
     common = {"conversation.id": session, "model": MODEL}

@@ -340,6 +340,16 @@ def codex_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelope
 SPAWN_TOOL = "spawn_agent"
 
 
+def learn_codex_export(views: list[LogView], memory: CorrelationMemory) -> None:
+    """What one export says of its Codex sessions, before any of its records is mapped (so
+    their order in it does not matter): the sub-agents its `spawn_agent` results name, and
+    the sessions it shows traced (a record with a trace id; `codex.sse_event` has none)."""
+    learn_codex_spawns(views, memory)
+    for view in views:
+        if view.trace_id and view.name.startswith(CODEX + "."):
+            codex_traced(in_parent_session(view, memory), memory)
+
+
 def learn_codex_spawns(views: list[LogView], memory: CorrelationMemory) -> None:
     for view in views:
         if view.name != "codex.tool_result" or view.text("tool_name") != SPAWN_TOOL:

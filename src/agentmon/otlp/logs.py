@@ -24,7 +24,7 @@ from agentmon.otlp.agent_logs import (
     HANDLERS,
     LogView,
     in_parent_session,
-    learn_codex_spawns,
+    learn_codex_export,
     log_snapshot,
 )
 from agentmon.otlp.attributes import (
@@ -63,7 +63,7 @@ def map_logs(request: ExportLogsServiceRequest, memory: CorrelationMemory) -> Ma
         for scope_logs in resource_logs.scope_logs
         for record in scope_logs.log_records
     ]
-    learn_codex_spawns(views, memory)  # before a sub-agent's records in the same export
+    learn_codex_export(views, memory)
     for view in views:
         try:
             mapped.events.extend(view_to_events(view, memory))
