@@ -194,3 +194,15 @@ def test_codex_otel_logs_get_the_trace_exporter_that_names_their_turns(
     assert "nothing changed" in out
     code, out = hooks("uninstall", "codex")
     assert code == 0 and config.read_text() == original
+
+
+def test_status_says_when_codex_exports_otel_logs_without_traces(home: Home, hooks: Hooks) -> None:
+    """OTel logs configured by hand after the install: status says turns count twice."""
+    code, out = hooks(*install_args("codex", home))
+    assert code == 0, out
+    config = home.path / ".codex/config.toml"
+    code, out = hooks("status")
+    assert "OTel logs without trace_exporter" not in out
+    config.write_text(config.read_text() + CODEX_OTEL_LOGS.split("\n", 2)[2])
+    code, out = hooks("status")
+    assert "codex" in out and "OTel logs without trace_exporter" in out

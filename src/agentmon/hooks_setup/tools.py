@@ -274,10 +274,9 @@ def _codex_trace_export(document: Any, plan: Plan, path: Path) -> None:
     turn and count its tokens again; its traces name the turn, and with them on the logs
     stand down (docs/integrations.md, Codex). An OTLP `[otel] exporter` without a
     `trace_exporter` gets one, marked, to the same place (`…/v1/logs` → `…/v1/traces`)."""
-    otel = document.get("otel")
-    if not isinstance(otel, MutableMapping) or "exporter" not in otel or "trace_exporter" in otel:
+    exporter = _otel_logs_without_traces(document)
+    if exporter is None:
         return
-    exporter = otel["exporter"]
     traces = _codex_traces_like(exporter)
     if traces is None and isinstance(exporter, MutableMapping):  # not "none" or "statsig"
         plan.notes.append(
@@ -286,7 +285,7 @@ def _codex_trace_export(document: Any, plan: Plan, path: Path) -> None:
         )
     if traces is None:
         return
-    otel["trace_exporter"] = traces
+    document["otel"]["trace_exporter"] = traces
     plan.notes.append(
         f"{path}: [otel] trace_exporter added beside exporter (Codex's logs name no turn; "
         "its traces do, so agentmon stores each turn once)"
@@ -334,7 +333,18 @@ def _codex_wiring(path: Path) -> Wiring:
     hooks = _json_wiring(spec, path.parent / CODEX_HOOKS_FILE)
     document = docs.load_toml(path, docs.read_text(path))
     notify = runs_handler(document.get("notify"), spec.handler)
-    return Wiring(hooks.wired + notify, hooks.expected + 1, "notify" if notify else "no notify")
+    detail = "notify" if notify else "no notify"
+    if isinstance(_otel_logs_without_traces(document), MutableMapping):  # OTLP logs alone
+        detail += "; OTel logs without trace_exporter: turns counted twice (run install again)"
+    return Wiring(hooks.wired + notify, hooks.expected + 1, detail)
+
+
+def _otel_logs_without_traces(document: Any) -> Any:
+    """The `[otel] exporter` of a config that has no `trace_exporter`, else None."""
+    otel = document.get("otel")
+    if not isinstance(otel, MutableMapping) or "trace_exporter" in otel:
+        return None
+    return otel.get("exporter")
 
 
 # --- Hermes: config.yaml, hooks: {event: [{matcher?, command, timeout}]} -------------------
