@@ -150,3 +150,59 @@ def test_dry_run_prints_a_diff_and_touches_nothing(tool: str, home: Home, hooks:
     code, out = hooks("uninstall", tool, "--dry-run")
     assert code == 0 and "\n-" in out
     assert home.files() == installed
+
+
+CODEX_OTEL_LOGS = """model = "gpt-5.4"
+
+[otel]
+log_user_prompt = true
+exporter = { otlp-http = { endpoint = "http://10.0.0.1:4318/v1/logs", protocol = "json" } }
+"""
+
+
+@pytest.mark.parametrize(
+    ("exporter", "traces"),
+    [
+        (
+            '{ otlp-http = { endpoint = "http://10.0.0.1:4318/v1/logs", protocol = "json" } }',
+            {"otlp-http": {"endpoint": "http://10.0.0.1:4318/v1/traces", "protocol": "json"}},
+        ),
+        (
+            '{ otlp-grpc = { endpoint = "http://10.0.0.1:4317" } }',
+            {"otlp-grpc": {"endpoint": "http://10.0.0.1:4317"}},
+        ),
+        ('{ otlp-http = { endpoint = "http://10.0.0.1:4318/ingest" } }', None),
+        ('"none"', None),
+    ],
+)
+def test_codex_otel_logs_get_the_trace_exporter_that_names_their_turns(
+    home: Home, hooks: Hooks, exporter: str, traces: dict[str, Any] | None
+) -> None:
+    """Codex's logs name no turn: beside the hooks they would be a second run per turn;
+    its traces name it. Install adds a marked `trace_exporter` sending where the logs go."""
+    original = CODEX_OTEL_LOGS.replace(
+        '{ otlp-http = { endpoint = "http://10.0.0.1:4318/v1/logs", protocol = "json" } }',
+        exporter,
+    )
+    config = home.write(".codex/config.toml", original)
+    code, out = hooks(*install_args("codex", home))
+    assert code == 0, out
+    otel = tomllib.loads(config.read_text())["otel"]
+    assert otel.get("trace_exporter") == traces
+    assert ("[otel] trace_exporter added" in out) is (traces is not None)
+    code, out = hooks(*install_args("codex", home))
+    assert "nothing changed" in out
+    code, out = hooks("uninstall", "codex")
+    assert code == 0 and config.read_text() == original
+
+
+def test_status_says_when_codex_exports_otel_logs_without_traces(home: Home, hooks: Hooks) -> None:
+    """OTel logs configured by hand after the install: status says turns count twice."""
+    code, out = hooks(*install_args("codex", home))
+    assert code == 0, out
+    config = home.path / ".codex/config.toml"
+    code, out = hooks("status")
+    assert "OTel logs without trace_exporter" not in out
+    config.write_text(config.read_text() + CODEX_OTEL_LOGS.split("\n", 2)[2])
+    code, out = hooks("status")
+    assert "codex" in out and "OTel logs without trace_exporter" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,41 @@ def test_notify_alone_recovers_session_and_run(replay: Replay) -> None:
     assert events[1]["payload"]["input"] == "Rename foo to bar and update callsites."
     assert events[2]["correlation"] == {"session_id": THREAD, "run_id": TURN}
     assert events[2]["attributes"]["client"] == "codex-tui"
+
+
+PARENT_THREAD = "019d036d-0000-7000-8000-000000000001"
+SUB_AGENT_META = {
+    "id": THREAD,
+    "session_id": PARENT_THREAD,
+    "parent_thread_id": PARENT_THREAD,
+    "source": {"subagent": {"thread_spawn": {"parent_thread_id": PARENT_THREAD, "depth": 1}}},
+    "thread_source": "subagent",
+}
+
+
+@pytest.mark.parametrize(
+    ("meta", "reported"),
+    [(SUB_AGENT_META, False), ({"id": THREAD, "session_id": THREAD, "source": "exec"}, True)],
+)
+def test_notify_for_a_sub_agents_thread_makes_no_session(
+    replay: Replay,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    meta: dict[str, Any],
+    reported: bool,
+) -> None:
+    """Codex fires `notify` for a sub-agent's turn under the sub-agent's thread id; its
+    rollout (found in $CODEX_HOME by the thread's UUID v7 date) says it is a sub-agent."""
+    created = int(THREAD.replace("-", "")[:12], 16) / 1000
+    folder = tmp_path / "sessions" / time.strftime("%Y/%m/%d", time.localtime(created))
+    folder.mkdir(parents=True)
+    record = {"timestamp": "2026-03-18T09:00:00Z", "type": "session_meta", "payload": meta}
+    (folder / f"rollout-2026-03-18T09-00-00-{THREAD}.jsonl").write_text(json.dumps(record) + "\n")
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path))
+    events = replay(notify())
+    assert bool(events) is reported
+    if reported:
+        assert types(events)[:2] == ["session.start", "run.start"]
 
 
 def test_notify_after_stop_is_not_a_second_run_end(replay: Replay) -> None:

@@ -31,6 +31,7 @@ from tests.integrations.integration_helpers import HandlerRunner, QueryClient, R
 from agentmon.events import Envelope
 from agentmon.integrations import codex
 from agentmon.integrations._hookio import derived_id
+from agentmon.integrations.ids import codex_turn_usage_id
 from agentmon.otlp.logs import map_logs
 from agentmon.otlp.memory import CorrelationMemory
 from agentmon.otlp.traces import map_traces
@@ -189,6 +190,23 @@ def test_logs_of_a_traced_session_open_no_run_and_count_no_tokens() -> None:
     assert "usage" not in kept.payload
 
 
+def test_a_traced_export_counts_no_tokens_whatever_the_order_of_its_records() -> None:
+    """A response record ahead of the first traced record of its session in the same export
+    (a split batch; another receiver got the earlier one) still counts nothing."""
+    session = str(uuid.uuid4())
+    common = {"conversation.id": session, "model": MODEL}
+    completed = {
+        **common,
+        "event.name": "codex.sse_event",
+        "event.kind": "response.completed",
+        "input_token_count": "200",
+    }
+    tool = {**common, "event.name": "codex.tool_result", "call_id": "call_1", "success": "true"}
+    records = [log_record(completed, at_ms=1), *traced([log_record(tool)], uuid.uuid4().bytes)]
+    events = mapped_logs(records, CorrelationMemory())
+    assert not [event for event in events if event.payload.get("usage")]
+
+
 def test_logs_alone_still_open_a_run_and_count_each_response() -> None:
     session = str(uuid.uuid4())
     common = {"conversation.id": session, "model": MODEL}
@@ -207,6 +225,71 @@ def test_logs_alone_still_open_a_run_and_count_each_response() -> None:
     assert run_start.type == "run.start" and run_start.correlation.run_id
     assert usage.correlation.run_id == run_start.correlation.run_id
     assert usage.payload["usage"]["input_tokens"] == 200
+
+
+def test_a_sub_agents_turn_in_its_parents_trace_is_part_of_the_parents_turn() -> None:
+    """A sub-agent's turn and tools run in the trace of the parent turn that spawned it,
+    under the sub-agent's own conversation id: no run or session of their own, its tokens
+    under the id the hooks give them (the parent's session, the sub-agent's turn)."""
+    parent, parent_turn = str(uuid.uuid4()), str(uuid.uuid4())
+    agent, agent_turn = str(uuid.uuid4()), str(uuid.uuid4())
+    trace = uuid.uuid4().bytes
+    turn_input = {"turn.id": parent_turn, "conversation.id": parent}
+    spans = [
+        span("codex.turn_input", trace, new_span_id(), turn_input),
+        tool_span(trace, agent, agent_turn, "call_2"),
+        turn_span(trace, agent, agent_turn, FIRST_TURN_TOTALS),
+    ]
+    memory = CorrelationMemory()
+    tool_start, usage = mapped_traces(spans, memory)
+    assert (tool_start.type, usage.type) == ("span.start", "metric.snapshot")
+    assert {event.correlation.session_id for event in (tool_start, usage)} == {parent}
+    assert {event.correlation.run_id for event in (tool_start, usage)} == {parent_turn}
+    assert tool_start.correlation.span_id == derived_id("codex", parent, "span", "tool:call_2")
+    assert usage.event.id == codex_turn_usage_id(parent, agent_turn)
+    assert memory.parent_sessions.get(agent) == parent
+
+    (parent_run_end,) = [
+        event
+        for event in mapped_traces([turn_span(trace, parent, parent_turn, {}), *spans], memory)
+        if event.type == "run.end"
+    ]
+    assert parent_run_end.correlation.run_id == parent_turn  # the parent's turn is its run
+
+
+def test_a_sub_agents_log_records_go_to_the_session_whose_spawn_call_named_it() -> None:
+    """Logs alone: the parent's `spawn_agent` result names the sub-agent's conversation; its
+    records in the same export (or later) join the parent's session and current run."""
+    parent, agent = str(uuid.uuid4()), str(uuid.uuid4())
+    completed = {
+        "event.name": "codex.sse_event",
+        "event.kind": "response.completed",
+        "input_token_count": "200",
+        "output_token_count": "12",
+    }
+    records = [
+        log_record({"conversation.id": parent, "event.name": "codex.user_prompt", "prompt": "x"}),
+        log_record({"conversation.id": agent, "event.name": "codex.conversation_starts"}),
+        log_record(
+            {
+                "conversation.id": parent,
+                "event.name": "codex.tool_result",
+                "tool_name": "spawn_agent",
+                "call_id": "call_1",
+                "success": "true",
+                "output": f'{{"agent_id":"{agent}","nickname":"Volta"}}',
+            }
+        ),
+        log_record({"conversation.id": agent, "event.name": "codex.user_prompt", "prompt": "y"}),
+        log_record({"conversation.id": agent, **completed}),
+    ]
+    events = mapped_logs(records, CorrelationMemory())
+    assert {event.correlation.session_id for event in events} == {parent}
+    (run_start,) = [event for event in events if event.type == "run.start"]
+    assert run_start.payload["input"] == "x"
+    assert not [event for event in events if event.type == "session.start"]
+    (usage,) = [event for event in events if event.payload.get("usage")]
+    assert usage.correlation.run_id == run_start.correlation.run_id
 
 
 def post_otlp(server: Any, signal: str, body: str) -> None:

@@ -263,6 +263,56 @@ def _codex_install_config(document: Any, argv: list[str], plan: Plan, path: Path
         features["hooks"] = docs.toml_marked(True, MARK)
     elif features["hooks"] is not True:
         plan.notes.append(f"{path}: [features] hooks is {features['hooks']}; left as it is")
+    _codex_trace_export(document, plan, path)
+
+
+OTLP_LOGS_PATH, OTLP_TRACES_PATH = "/v1/logs", "/v1/traces"
+
+
+def _codex_trace_export(document: Any, plan: Plan, path: Path) -> None:
+    """Codex's OTel logs name no turn, so beside the hooks they would open a second run per
+    turn and count its tokens again; its traces name the turn, and with them on the logs
+    stand down (docs/integrations.md, Codex). An OTLP `[otel] exporter` without a
+    `trace_exporter` gets one, marked, to the same place (`…/v1/logs` → `…/v1/traces`)."""
+    exporter = _otel_logs_without_traces(document)
+    if exporter is None:
+        return
+    traces = _codex_traces_like(exporter)
+    if traces is None and isinstance(exporter, MutableMapping):  # not "none" or "statsig"
+        plan.notes.append(
+            f"{path}: [otel] exporter has no OTLP endpoint ending in {OTLP_LOGS_PATH}; no "
+            "trace_exporter added: beside the hooks, Codex's logs alone count each turn twice"
+        )
+    if traces is None:
+        return
+    document["otel"]["trace_exporter"] = traces
+    plan.notes.append(
+        f"{path}: [otel] trace_exporter added beside exporter (Codex's logs name no turn; "
+        "its traces do, so agentmon stores each turn once)"
+    )
+
+
+def _codex_traces_like(exporter: Any) -> Any:
+    """A marked inline `trace_exporter` sending where the logs `exporter` does, or None."""
+    import tomlkit
+
+    plain = exporter.unwrap() if hasattr(exporter, "unwrap") else exporter
+    if not isinstance(plain, dict) or len(plain) != 1:
+        return None
+    ((kind, settings),) = plain.items()
+    endpoint = settings.get("endpoint") if isinstance(settings, dict) else None
+    if kind not in ("otlp-http", "otlp-grpc") or not isinstance(endpoint, str):
+        return None
+    if kind == "otlp-http":
+        if not endpoint.rstrip("/").endswith(OTLP_LOGS_PATH):
+            return None
+        endpoint = endpoint.rstrip("/").removesuffix(OTLP_LOGS_PATH) + OTLP_TRACES_PATH
+    inner = tomlkit.inline_table()
+    inner.update({**settings, "endpoint": endpoint})
+    traces = tomlkit.inline_table()
+    traces[kind] = inner
+    traces.comment(MARK)
+    return traces
 
 
 def _codex_uninstall_config(document: Any, spec: ToolSpec) -> None:
@@ -273,6 +323,9 @@ def _codex_uninstall_config(document: Any, spec: ToolSpec) -> None:
         del features["hooks"]
         if not features:
             del document["features"]
+    otel = document.get("otel")
+    if otel is not None and MARK in docs.toml_comment(otel, "trace_exporter"):
+        del otel["trace_exporter"]
 
 
 def _codex_wiring(path: Path) -> Wiring:
@@ -280,7 +333,18 @@ def _codex_wiring(path: Path) -> Wiring:
     hooks = _json_wiring(spec, path.parent / CODEX_HOOKS_FILE)
     document = docs.load_toml(path, docs.read_text(path))
     notify = runs_handler(document.get("notify"), spec.handler)
-    return Wiring(hooks.wired + notify, hooks.expected + 1, "notify" if notify else "no notify")
+    detail = "notify" if notify else "no notify"
+    if isinstance(_otel_logs_without_traces(document), MutableMapping):  # OTLP logs alone
+        detail += "; OTel logs without trace_exporter: turns counted twice (run install again)"
+    return Wiring(hooks.wired + notify, hooks.expected + 1, detail)
+
+
+def _otel_logs_without_traces(document: Any) -> Any:
+    """The `[otel] exporter` of a config that has no `trace_exporter`, else None."""
+    otel = document.get("otel")
+    if not isinstance(otel, MutableMapping) or "trace_exporter" in otel:
+        return None
+    return otel.get("exporter")
 
 
 # --- Hermes: config.yaml, hooks: {event: [{matcher?, command, timeout}]} -------------------

@@ -12,6 +12,9 @@ whichever paths bring it. A difference read before any turn is keyed by its cumu
 
 from __future__ import annotations
 
+import os
+import time
+
 from agentmon.client.usage import known_usage
 from agentmon.integrations._hookio import derived_id, parse_ts
 from agentmon.integrations._jsonl import parse_line, read_new_lines
@@ -220,3 +223,71 @@ def _call_facts(record: Record, call_id: str) -> Record:
         facts = {"status": item.get("status"), "exit_code": item.get("exit_code")}
         return {key: value for key, value in facts.items() if value is not None}
     return {}
+
+
+# ---------------------------------------------------------------- a thread's own rollout
+
+
+def codex_home(env: dict[str, str]) -> str:
+    """``$CODEX_HOME``, else ``~/.codex``."""
+    return env.get("CODEX_HOME") or os.path.join(
+        env.get("HOME") or os.path.expanduser("~"), ".codex"
+    )
+
+
+DAY_SECONDS = 86_400
+
+
+def thread_rollout(home: str, thread_id: str) -> str | None:
+    """The rollout file of thread `thread_id` under `home`: ``sessions/YYYY/MM/DD/
+    rollout-<time>-<thread id>.jsonl``, in the folder of the day the thread started (Codex's
+    thread ids are UUID v7: their first 48 bits are that time in ms; another id: today; the
+    folder is named in local time, so the days around it are looked in too). None if not
+    found."""
+    suffix = f"-{thread_id}.jsonl"
+    for folder in _day_folders(home, _uuid7_seconds(thread_id) or time.time()):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith("rollout-") and name.endswith(suffix):
+                return os.path.join(folder, name)
+    return None
+
+
+def _day_folders(home: str, moment: float) -> list[str]:
+    """``sessions/YYYY/MM/DD`` of `moment`'s day and the days either side, local and UTC."""
+    days: list[str] = []
+    for shift in (0, -DAY_SECONDS, DAY_SECONDS):
+        for clock in (time.localtime, time.gmtime):
+            day = time.strftime("%Y/%m/%d", clock(moment + shift))
+            if day not in days:
+                days.append(day)
+    return [os.path.join(home, "sessions", day) for day in days]
+
+
+def _uuid7_seconds(thread_id: str) -> float | None:
+    digits = thread_id.replace("-", "")
+    if len(digits) != 32 or digits[12:13] != "7":
+        return None
+    try:
+        return int(digits[:12], 16) / 1000
+    except ValueError:
+        return None
+
+
+def is_subagent_rollout(path: str) -> bool:
+    """Whether rollout `path` is a sub-agent's: its ``session_meta`` names a parent thread
+    (``parent_thread_id``, ``source.subagent``, ``thread_source = "subagent"``)."""
+    try:
+        with open(path, "rb") as handle:
+            record = parse_line(handle.readline())
+    except (OSError, ValueError):
+        return False
+    meta = record.get("payload") if record and record.get("type") == "session_meta" else None
+    if not isinstance(meta, dict):
+        return False
+    source = meta.get("source")
+    spawned = isinstance(source, dict) and "subagent" in source
+    return bool(meta.get("parent_thread_id")) or spawned or meta.get("thread_source") == "subagent"

@@ -17,11 +17,16 @@ command output, so a failed command is told by its exit code in the rollout (or 
 
 from __future__ import annotations
 
+import os
+
 from agentmon.client.jsonio import json_loads
 from agentmon.client.usage import known_usage
 from agentmon.integrations import _claude_format as claude_format
 from agentmon.integrations._codex_rollout import (
+    codex_home,
+    is_subagent_rollout,
     pick_up_usage,
+    thread_rollout,
     tool_call_records,
     turn_aborted,
     turn_failure,
@@ -220,6 +225,8 @@ def _stop(tracker: Tracker, payload: Payload) -> None:
 
 
 def _notify(tracker: Tracker, payload: Payload) -> None:
+    if _subagent_thread(tracker.session_id):
+        return
     turn = _turn(payload)
     if turn and not tracker.run_id and turn not in tracker.state.get("recent_runs", []):
         messages = payload.get("input-messages") or payload.get("input_messages") or []
@@ -232,6 +239,15 @@ def _notify(tracker: Tracker, payload: Payload) -> None:
         {**payload, "last_assistant_message": payload.get("last-assistant-message")},
         status="ok",
     )
+
+
+def _subagent_thread(thread_id: str) -> bool:
+    """Whether `thread_id` is a sub-agent's thread. Codex fires ``notify`` for a sub-agent's
+    turns too, with the sub-agent's own thread id and nothing saying it is one; its rollout
+    (in ``$CODEX_HOME``, which Codex passes on to ``notify``) says so. The sub-agent is
+    reported in its parent's session (``SubagentStart``/``SubagentStop``), never as one."""
+    rollout = thread_rollout(codex_home(dict(os.environ)), thread_id)
+    return rollout is not None and is_subagent_rollout(rollout)
 
 
 def _stop_failure(tracker: Tracker, payload: Payload) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from agentmon.events import Envelope, EventType
@@ -55,6 +55,8 @@ class LogView:
     session_id: str | None
     trace_id: str | None
     span_id: str | None
+    spawned_as: str | None = None
+    """A sub-agent's own conversation id when its record is put in its parent's session."""
 
     @property
     def ts(self) -> str:
@@ -302,6 +304,8 @@ def codex_traced(view: LogView, memory: CorrelationMemory) -> bool:
 
 def codex_conversation_starts(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
     codex_traced(view, memory)
+    if view.spawned_as:  # a sub-agent's thread: part of its parent's session
+        return []
     payload = {
         "model": view.text("model"),
         "provider": view.text("provider_name"),
@@ -316,12 +320,52 @@ def codex_conversation_starts(view: LogView, memory: CorrelationMemory) -> list[
 
 
 def codex_user_prompt(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
-    if codex_traced(view, memory):
+    """A prompt opens a run, except a sub-agent's task (it runs in its parent's turn, whose
+    run its records join) and in a traced session (the trace names the turn)."""
+    if codex_traced(view, memory) or view.spawned_as:
         return []
     run_id = derived_id(view.identity, "run")
     if view.session_id:
         memory.current_runs.put(view.session_id, run_id)
     return run_start(view, run_id)
+
+
+# Codex sub-agents (`spawn_agent`) log under their own conversation id; the parent's
+# `codex.tool_result` for the spawn call names it (output `{"agent_id": …}`), and the trace
+# of the parent's turn holds the sub-agent's turn (`traces.codex_span_events`). Either puts
+# the sub-agent's conversation in `memory.parent_sessions`; its records then go to the
+# parent's session: no session or run of their own, tools keyed as the hooks key them,
+# tokens (logs alone) in the parent's current run.
+
+SPAWN_TOOL = "spawn_agent"
+
+
+def learn_codex_export(views: list[LogView], memory: CorrelationMemory) -> None:
+    """What one export says of its Codex sessions, before any of its records is mapped (so
+    their order in it does not matter): the sub-agents its `spawn_agent` results name, and
+    the sessions it shows traced (a record with a trace id; `codex.sse_event` has none)."""
+    learn_codex_spawns(views, memory)
+    for view in views:
+        if view.trace_id and view.name.startswith(CODEX + "."):
+            codex_traced(in_parent_session(view, memory), memory)
+
+
+def learn_codex_spawns(views: list[LogView], memory: CorrelationMemory) -> None:
+    for view in views:
+        if view.name != "codex.tool_result" or view.text("tool_name") != SPAWN_TOOL:
+            continue
+        agent_id = _json_object(view.attrs.get("output")).get("agent_id")
+        if view.session_id and isinstance(agent_id, str) and agent_id:
+            parent = memory.parent_sessions.get(view.session_id) or view.session_id
+            memory.parent_sessions.put(agent_id, parent)
+
+
+def in_parent_session(view: LogView, memory: CorrelationMemory) -> LogView:
+    """`view` in its parent's session when it is a known sub-agent's record."""
+    parent = memory.parent_sessions.get(view.session_id) if view.session_id else None
+    if parent is None or parent == view.session_id:
+        return view
+    return replace(view, session_id=parent, spawned_as=view.session_id)
 
 
 def codex_run(view: LogView, memory: CorrelationMemory) -> str | None:

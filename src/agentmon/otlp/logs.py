@@ -20,7 +20,13 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.logs.v1.logs_pb2 import SEVERITY_NUMBER_ERROR, LogRecord
 
 from agentmon.events import Envelope, InvalidEvent
-from agentmon.otlp.agent_logs import HANDLERS, LogView, log_snapshot
+from agentmon.otlp.agent_logs import (
+    HANDLERS,
+    LogView,
+    in_parent_session,
+    learn_codex_export,
+    log_snapshot,
+)
 from agentmon.otlp.attributes import (
     any_value,
     as_text,
@@ -50,20 +56,24 @@ class Scope:
 
 def map_logs(request: ExportLogsServiceRequest, memory: CorrelationMemory) -> Mapped:
     mapped = Mapped()
-    for resource_logs in request.resource_logs:
-        origin = resolve_origin(attributes(resource_logs.resource.attributes))
-        for scope_logs in resource_logs.scope_logs:
-            scope = Scope(origin, scope_logs.scope.name)
-            for record in scope_logs.log_records:
-                try:
-                    mapped.events.extend(record_to_events(record, scope, memory))
-                except InvalidEvent as exc:
-                    mapped.reject(f"log record {record.event_name or ''}: {exc}".strip())
+    views = [
+        view_record(record, Scope(origin, scope_logs.scope.name), memory)
+        for resource_logs in request.resource_logs
+        for origin in [resolve_origin(attributes(resource_logs.resource.attributes))]
+        for scope_logs in resource_logs.scope_logs
+        for record in scope_logs.log_records
+    ]
+    learn_codex_export(views, memory)
+    for view in views:
+        try:
+            mapped.events.extend(view_to_events(view, memory))
+        except InvalidEvent as exc:
+            mapped.reject(f"log record {view.name}: {exc}".strip())
     return mapped
 
 
-def record_to_events(record: LogRecord, scope: Scope, memory: CorrelationMemory) -> list[Envelope]:
-    view = view_record(record, scope, memory)
+def view_to_events(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    view = in_parent_session(view, memory)
     handler = HANDLERS.get(view.name)
     if handler is not None:
         return handler(view, memory)

@@ -6,7 +6,11 @@ Two facts cross export boundaries:
   only, and the spans of one trace arrive in several exports (children end, and are exported,
   before their parents);
 - Codex's current turn: no Codex OTel event carries a turn id, so `codex.user_prompt` opens
-  a run and the session's later events are put in it.
+  a run and the session's later events are put in it;
+- Codex's sub-agents: a sub-agent reports under its own conversation id, in the trace of the
+  parent turn that spawned it (`codex_turns`: trace → the turn that trace is, as
+  ``<session> <turn>``) and named by the parent's `spawn_agent` result in the logs;
+  `parent_sessions` maps the sub-agent's conversation to its parent's session.
 
 Both are bounded LRU maps held in memory: after a restart a trace falls back to its trace id
 as session and a Codex event to no run until the next prompt.
@@ -46,3 +50,5 @@ class CorrelationMemory:
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.trace_sessions = BoundedMap(capacity)
         self.current_runs = BoundedMap(capacity)
+        self.codex_turns = BoundedMap(capacity)
+        self.parent_sessions = BoundedMap(capacity)

@@ -135,7 +135,7 @@ def map_traces(request: ExportTraceServiceRequest, memory: CorrelationMemory) ->
         )
         try:
             if _internal(view):
-                mapped.events.extend(codex_span_events(view, place))
+                mapped.events.extend(codex_span_events(view, place, memory))
             else:
                 mapped.events.extend(span_to_events(view, place))
         except InvalidEvent as exc:
@@ -206,31 +206,65 @@ def _learn_sessions(views: list[SpanView], memory: CorrelationMemory) -> None:
             memory.trace_sessions.put(view.trace_id, view.session_id)
             if view.origin.framework in INTERNAL_SPAN_FRAMEWORKS:
                 memory.current_runs.put(CODEX_TRACED + view.session_id, "yes")
+                _learn_codex_turn(view, view.session_id, memory)
+
+
+def _learn_codex_turn(view: SpanView, session_id: str, memory: CorrelationMemory) -> None:
+    """The turn a Codex trace is: that of its first span naming a session and a turn (the
+    turn's `codex.turn_input`, which ends before anything the turn spawns)."""
+    turn = as_text(first(view.attrs, "turn.id", "turn_id"))
+    if turn and memory.codex_turns.get(view.trace_id) is None:
+        memory.codex_turns.put(view.trace_id, f"{session_id} {turn}")
 
 
 # Codex: a turn is a `session_task.turn` span (`turn.id`, the hooks' run id, with the turn's
 # token totals) and a tool call a `codex.tool.phase = dispatch` span (`call_id`, `turn.id`).
 # Both are keyed by Codex's own ids, as the hooks and the logs key them, so any mix of paths
-# stores one run, one tool span and one count of the turn's tokens.
+# stores one run, one tool span and one count of the turn's tokens. A sub-agent's turn runs
+# in the trace of the parent turn that spawned it, under its own conversation id: it is no
+# run and no session of its own, but part of the parent's turn, keyed as the hooks key it
+# (the parent's session; its tokens by its own turn id; its tools by their call ids).
 
 
-def codex_span_events(view: SpanView, place: Place) -> list[Envelope]:
+@dataclass(frozen=True, slots=True)
+class CodexTurn:
+    session_id: str
+    turn_id: str
+
+
+def codex_trace_turn(trace_id: str, memory: CorrelationMemory) -> CodexTurn | None:
+    """The (top-level) turn the Codex trace `trace_id` is, once one of its spans named it."""
+    known = memory.codex_turns.get(trace_id)
+    if known is None:
+        return None
+    session_id, _, turn_id = known.partition(" ")
+    return CodexTurn(session_id, turn_id)
+
+
+def codex_span_events(view: SpanView, place: Place, memory: CorrelationMemory) -> list[Envelope]:
     """A Codex turn or tool call in agentmon's terms; [] for Codex's other internals."""
     session_id = view.session_id or place.session_id
     turn = as_text(first(view.attrs, "turn.id", "turn_id"))
     if not (session_id and turn):
         return []
-    place = Place(view.origin, view.place_identity, session_id, turn, view.trace_id)
+    owner = codex_trace_turn(view.trace_id, memory)
+    spawned = owner is not None and owner.session_id != session_id
+    if owner is not None and spawned:
+        memory.parent_sessions.put(session_id, owner.session_id)
+        session_id = owner.session_id
+    run = owner.turn_id if owner is not None and spawned else turn
+    place = Place(view.origin, view.place_identity, session_id, run, view.trace_id)
     if view.name == CODEX_TURN_SPAN:
-        return codex_turn_events(view, place, session_id, turn)
+        usage = codex_turn_usage(view, place, session_id, turn)
+        return usage if spawned else codex_run_events(view, place) + usage
     call_id = as_text(view.attrs.get("call_id"))
     if call_id and view.attrs.get("codex.tool.phase") == CODEX_TOOL_DISPATCH:
         return [codex_tool_start(view, place, tool_span_id(CODEX, session_id, call_id), call_id)]
     return []
 
 
-def codex_turn_events(view: SpanView, place: Place, session_id: str, turn: str) -> list[Envelope]:
-    """The run, and the turn's tokens under the id the hooks give them (`codex_turn_usage_id`)."""
+def codex_run_events(view: SpanView, place: Place) -> list[Envelope]:
+    """The turn's run."""
     model = as_text(view.attrs.get("model"))
     end = {
         "status": "error" if view.failed else "ok",
@@ -238,21 +272,29 @@ def codex_turn_events(view: SpanView, place: Place, session_id: str, turn: str) 
         "duration_ms": (view.end_ns - view.start_ns) // 1_000_000,
         "model": model,
     }
-    events = [
+    return [
         make_event(EventType.RUN_START, place, nanos_to_ts(view.start_ns), {"model": model}),
         make_event(EventType.RUN_END, place, nanos_to_ts(view.end_ns), end),
     ]
+
+
+def codex_turn_usage(view: SpanView, place: Place, session_id: str, turn: str) -> list[Envelope]:
+    """Turn `turn`'s tokens in `place`, under the id the hooks give them
+    (`codex_turn_usage_id` of `session_id`, the top-level session, and the turn)."""
     totals = {
         key.removeprefix(CODEX_TURN_USAGE): value
         for key, value in view.attrs.items()
         if key.startswith(CODEX_TURN_USAGE) and key != CODEX_TURN_USAGE + "non_cached_input_tokens"
     }
     counted = build_usage_snapshot(
-        place, nanos_to_ts(view.end_ns), known_usage(totals) or None, model=model
+        place,
+        nanos_to_ts(view.end_ns),
+        known_usage(totals) or None,
+        model=as_text(view.attrs.get("model")),
     )
     for event in counted:
         event.event.id = codex_turn_usage_id(session_id, turn)
-    return events + counted
+    return counted
 
 
 def codex_tool_start(view: SpanView, place: Place, span_id: str, call_id: str) -> Envelope:

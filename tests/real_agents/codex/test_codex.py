@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,10 +88,13 @@ class Sessions:
     api_error: Result
     otel_only: Result
     hooks_and_otel: Result
+    hooks_beside_otel_logs: Result
     compacted: Result
     denied: Result
     subagent: Result
     subagent_rollouts: list[list[Record]]
+    subagent_with_otel: Result
+    subagent_with_otel_rollouts: list[list[Record]]
     fake: FakeOpenAI
     query: QueryClient
 
@@ -157,6 +160,18 @@ def sessions(
         ]
         subprocess.run(install, env=env, check=True, capture_output=True, timeout=60)
         codex = Codex(binary, home, workdir, env)
+        logs_home = root / "codex-logs-home"  # OTel logs configured, then the hooks installed
+        logs_home.mkdir()
+        logs_config = CONFIG.format(model=MODEL, url=fake.url) + OTEL.format(
+            otlp=embedded_server.otlp_url
+        )
+        logs_config = "\n".join(
+            line for line in logs_config.splitlines() if not line.startswith("trace_exporter")
+        )
+        (logs_home / "config.toml").write_text(logs_config + "\n")
+        logs_env = {**env, "CODEX_HOME": str(logs_home)}
+        subprocess.run(install, env=logs_env, check=True, capture_output=True, timeout=60)
+        logs_then_hooks = Codex(binary, logs_home, workdir, logs_env)
         # a home whose tiny auto-compaction limit makes Codex compact inside the first turn
         compact_home = root / "codex-compact-home"
         shutil.copytree(home, compact_home)
@@ -176,6 +191,7 @@ def sessions(
         both = Codex(binary, both_home, workdir, {**env, "CODEX_HOME": str(both_home)})
         first = codex.run("RUN echo first")
         subagent = codex.run("SPAWN RUN echo from-child")
+        subagent_with_otel = both.run("SPAWN RUN echo from-child")
         yield Sessions(
             tool=codex.run("RUN echo hello"),
             failing=codex.run("RUN ls /nonexistent-dir"),
@@ -184,10 +200,15 @@ def sessions(
             api_error=codex.run("FAIL 400"),
             otel_only=otel.run("RUN ls /nonexistent-dir"),
             hooks_and_otel=both.run("RUN ls /nonexistent-dir"),
+            hooks_beside_otel_logs=logs_then_hooks.run("RUN ls /nonexistent-dir"),
             compacted=compacting.run("RUN echo compact-me"),
             denied=codex.run("ESCALATE touch escalated.txt"),
             subagent=subagent,
             subagent_rollouts=[codex.rollout(agent) for agent in spawned(subagent.events)],
+            subagent_with_otel=subagent_with_otel,
+            subagent_with_otel_rollouts=[
+                both.rollout(agent) for agent in spawned(subagent_with_otel.events)
+            ],
             fake=fake,
             query=QueryClient(embedded_server.query_url),
         )
@@ -264,6 +285,15 @@ def function_names(rollout: list[Record]) -> set[str]:
 def stored(sessions: Sessions, session_id: str, runs: int) -> dict[str, Any]:
     """The session once it ended with `runs` runs over, with each run's spans and errors."""
     return settled_session(sessions.query, session_id, ended_with_runs(runs))
+
+
+def otel_arrived(query: QueryClient, session_id: str, *, traces: bool = True) -> bool:
+    """Whether the session's OTel logs (its tool results and responses), and its traces
+    when `traces`, are in."""
+    events = query.events(session_id=session_id)
+    names = {str((event.get("attributes") or {}).get("event.name")) for event in events}
+    traced = any(event["correlation"].get("trace_id") for event in events)
+    return (traced or not traces) and {"codex.tool_result", "codex.sse_event"} <= names
 
 
 def tokens_of(entity: Record) -> dict[str, int]:
@@ -349,18 +379,33 @@ def test_hooks_and_otel_store_one_run_one_tool_span_and_count_tokens_once(
     """The turn, the tool call and the tokens arrive by hooks (+ rollout), OTel logs and OTel
     traces; ids from Codex's own (turn id, call id, the turn's usage) make them one run, one
     span and one count, whatever order the paths arrive in."""
-    result = sessions.hooks_and_otel
+    assert_one_failed_command_turn_by_every_path(sessions, sessions.hooks_and_otel, traces=True)
+
+
+def test_hooks_installed_beside_otel_logs_store_one_run_and_count_tokens_once(
+    sessions: Sessions,
+) -> None:
+    """Codex's OTel logs name no turn (no turn id, no response id, nothing of the hooks), so
+    beside the hooks they were a second run of the turn and a second count of its tokens.
+    `agentmon hooks install codex` on a config exporting logs adds the trace exporter, whose
+    turn ids make the logs stand down: one run, one span, tokens once."""
+    result = sessions.hooks_beside_otel_logs
+    assert_one_failed_command_turn_by_every_path(sessions, result, traces=False)
+
+
+def assert_one_failed_command_turn_by_every_path(
+    sessions: Sessions, result: Result, *, traces: bool
+) -> None:
+    """One run, one failed tool span and the rollout's tokens once, once the session ended
+    and its OTel logs (and traces, when `traces`) arrived."""
     expected = rollout_tokens(result.rollout)
 
-    def otel_arrived(detail: dict[str, Any]) -> bool:
-        events = sessions.query.events(session_id=result.session_id)
-        names = {str((event.get("attributes") or {}).get("event.name")) for event in events}
-        traced = any(event["correlation"].get("trace_id") for event in events)
+    def ended_and_otel_arrived(detail: dict[str, Any]) -> bool:
         ended = detail["session"]["ended_at"] is not None
-        return ended and traced and {"codex.tool_result", "codex.sse_event"} <= names
+        return ended and otel_arrived(sessions.query, result.session_id, traces=traces)
 
-    detail = settled_session(sessions.query, result.session_id, otel_arrived)
-    assert otel_arrived(detail)
+    detail = settled_session(sessions.query, result.session_id, ended_and_otel_arrived)
+    assert ended_and_otel_arrived(detail)
     assert tokens_of(detail["session"]) == expected
     (turn,) = turns(result.rollout)
     (run,) = detail["runs"]
@@ -411,9 +456,35 @@ def test_a_sub_agent_is_an_agent_span_under_its_spawn_call_holding_its_tools_and
     """`spawn_agent` starts a sub-agent thread (its own rollout) whose hooks carry the
     parent's session id, `agent_id` and the sub-agent's own turn id; the parent waits for it
     (`wait_agent`). One run (the parent's turn), the sub-agent nested under its spawn call,
-    and the tokens of both rollouts, each once."""
-    result = sessions.subagent
-    (child,) = sessions.subagent_rollouts
+    and the tokens of both rollouts, each once. Codex's `notify` fires for the sub-agent's
+    turn too, under the sub-agent's thread id: it makes no session of its own."""
+    assert_one_session_with_its_sub_agent(
+        sessions, sessions.subagent, sessions.subagent_rollouts, lambda detail: True
+    )
+
+
+def test_hooks_and_otel_count_a_sub_agent_once_in_its_parents_session(
+    sessions: Sessions,
+) -> None:
+    """With OTel (logs and traces) as well, the sub-agent reports under its own conversation
+    id (its logs, and its turn in the parent's trace): still one session, one run, the
+    sub-agent's tokens counted once."""
+    result = sessions.subagent_with_otel
+    assert_one_session_with_its_sub_agent(
+        sessions,
+        result,
+        sessions.subagent_with_otel_rollouts,
+        lambda detail: otel_arrived(sessions.query, result.session_id),
+    )
+
+
+def assert_one_session_with_its_sub_agent(
+    sessions: Sessions,
+    result: Result,
+    child_rollouts: list[list[Record]],
+    arrived: Callable[[dict[str, Any]], bool],
+) -> None:
+    (child,) = child_rollouts
     expected = {
         name: count + rollout_tokens(child)[name]
         for name, count in rollout_tokens(result.rollout).items()
@@ -421,7 +492,11 @@ def test_a_sub_agent_is_an_agent_span_under_its_spawn_call_holding_its_tools_and
     detail = settled_session(
         sessions.query,
         result.session_id,
-        lambda d: d["session"]["ended_at"] is not None and tokens_of(d["session"]) == expected,
+        lambda d: (
+            d["session"]["ended_at"] is not None
+            and tokens_of(d["session"]) == expected
+            and arrived(d)
+        ),
     )
     assert tokens_of(detail["session"]) == expected
     (run,) = [run for run in detail["runs"] if run["run_id"] in turns(result.rollout)]
@@ -434,3 +509,5 @@ def test_a_sub_agent_is_an_agent_span_under_its_spawn_call_holding_its_tools_and
     assert spans["exec_command"]["parent_span_id"] == agent["span_id"]
     assert all(span["status"] == "ok" for span in spans.values())
     assert [r["run_id"] for r in detail["runs"]] == [run["run_id"]]
+    (agent_thread,) = spawned(result.events)
+    assert sessions.query.events(session_id=agent_thread) == []
