@@ -69,6 +69,19 @@ class Priced:
 _user_prices: dict[str, Price] = {}
 
 
+def model_key(model: str) -> str:
+    """The name a model is priced and grouped under: lower case, without a router's vendor
+    prefix, version dots as dashes, so "anthropic/claude-sonnet-4.6" (Hermes, OpenRouter)
+    and "claude-sonnet-4-6" (Claude Code) are one model."""
+    name = model.strip().lower().rpartition("/")[2]
+    return "".join(
+        "-"
+        if ch == "." and 0 < i < len(name) - 1 and name[i - 1].isdigit() and name[i + 1].isdigit()
+        else ch
+        for i, ch in enumerate(name)
+    )
+
+
 def use_price_file(path: Path | None) -> None:
     """Load (or, with None, forget) the user's prices; they win over genai-prices."""
     global _user_prices
@@ -89,7 +102,9 @@ def load_price_file(path: Path) -> dict[str, Price]:
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, dict):
         raise PriceFileError(f"{path}: expected a 'models' table of model name → prices")
-    return {str(name).lower(): _price_of(path, str(name), entry) for name, entry in models.items()}
+    return {
+        model_key(str(name)): _price_of(path, str(name), entry) for name, entry in models.items()
+    }
 
 
 def _format_of(path: Path) -> str:
@@ -139,7 +154,7 @@ def estimate_cost(
 ) -> float | None:
     if not model or not any(usage.get(k) for k in _TOKEN_KEYS):
         return None
-    own = _user_prices.get(model.lower())
+    own = _user_prices.get(model_key(model))
     if own is not None:
         return own.cost(usage)
     return _genai_estimate(usage, model, provider, ts_ms)
@@ -236,12 +251,13 @@ def _find_model(model: str, hint: str | None) -> tuple[Any, Any] | None:
 
 def _candidates(model: str, hint: str | None) -> list[tuple[str, str | None]]:
     """Where to look: under the hint, anywhere, and for a routed id ("anthropic/claude-…",
-    as Hermes and OpenRouter name models) the vendor's own price, then the router's."""
+    as Hermes and OpenRouter name models) the vendor's own price, the router's, then the
+    vendor's under the model's key ("claude-sonnet-4.6" → "claude-sonnet-4-6")."""
     tries: list[tuple[str, str | None]] = [(model, hint)] if hint else []
     tries.append((model, None))
     vendor, _, name = model.partition("/")
     if name:
-        tries += [(name, vendor), (model, "openrouter")]
+        tries += [(name, vendor), (model, "openrouter"), (model_key(model), vendor)]
     return tries
 
 

@@ -53,6 +53,8 @@ def test_an_installed_handler_command_loads_no_costly_module(
         "AGENTMON_SPOOL_DIR": str(tmp_path / "spool"),
         "AGENTMON_STATE_DIR": str(tmp_path / "state"),
         "AGENTMON_HOOK_LOG": str(tmp_path / "hooks.log"),
+        # the handler sends itself, so the delivery's imports are in this process too
+        "AGENTMON_HOOK_DELIVERY": "wait",
         "PATH": "/usr/bin:/bin",
     }
     command = BIN / f"agentmon-{handler}-handler"

@@ -49,6 +49,7 @@ def test_a_handler_run_loads_no_server_module(
         "AGENTMON_SPOOL_DIR": str(tmp_path / "spool"),
         "AGENTMON_STATE_DIR": str(tmp_path / "state"),
         "AGENTMON_HOOK_LOG": str(tmp_path / "hooks.log"),
+        "AGENTMON_HOOK_DELIVERY": "wait",  # delivery included in this process
         "PATH": "/usr/bin:/bin",
     }
     code = (

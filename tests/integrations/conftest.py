@@ -21,6 +21,9 @@ def hook_env(tmp_path: Path) -> dict[str, str]:
         AGENTMON_HOOK_LOG=str(tmp_path / "hooks.log"),
         AGENTMON_CLIENT_ID="test-laptop",
         AGENTMON_HOST="test-laptop",
+        # these tests look at the spool right after a hook: the hook waits for the gateway
+        # (test_hookio.py tests the default, a sender forked in the background)
+        AGENTMON_HOOK_DELIVERY="wait",
     )
     return env
 

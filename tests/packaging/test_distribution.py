@@ -216,6 +216,7 @@ def hook_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "AGENTMON_SPOOL_DIR": str(tmp_path / "spool"),
         "AGENTMON_STATE_DIR": str(tmp_path / "state"),
         "AGENTMON_HOOK_LOG": str(tmp_path / "hooks.log"),
+        "AGENTMON_HOOK_DELIVERY": "wait",  # the spool is read as soon as the hook returns
     }
 
 

@@ -224,6 +224,31 @@ async def test_the_costs_view_sums_by_model_agent_project_and_framework(store: S
     assert all((p.cost_usd, p.cost_source) == (None, None) for p in empty)  # never "$0"
 
 
+async def test_one_model_named_two_ways_is_one_row_with_its_names(store: Store) -> None:
+    """Claude Code says "claude-sonnet-4-6", Hermes (via a router) "anthropic/claude-sonnet-4.6":
+    one model, one row, its sessions counted once although one session used both names."""
+    await store.write(
+        [
+            call(1, "claude", "claude-sonnet-4-6"),
+            call(2, "claude", "claude-sonnet-4-6"),
+            call(3, "hermes", "anthropic/claude-sonnet-4.6", framework="hermes"),
+            call(4, "both", "claude-sonnet-4-6"),
+            call(5, "both", "anthropic/claude-sonnet-4.6"),
+            call(6, "both", "house-model-7"),
+        ]
+    )
+    costs = await costs_now(store)
+
+    assert [(m.model, m.names) for m in costs.by_model] == [
+        ("claude-sonnet-4-6", ["claude-sonnet-4-6", "anthropic/claude-sonnet-4.6"]),
+        ("house-model-7", ["house-model-7"]),
+    ]
+    sonnet = costs.by_model[0]
+    assert (sonnet.calls, sonnet.sessions, sonnet.tokens.total) == (5, 3, 5500)
+    assert sonnet.cost_usd == pytest.approx(5 * SONNET_1K_IN_100_OUT)  # both names priced
+    assert sonnet.cost_source == "estimated"
+
+
 async def test_costs_count_a_redelivered_call_once_and_follow_reprice(
     store: Store, tmp_path: Path
 ) -> None:

@@ -242,3 +242,20 @@ def test_an_llm_span_detail_shows_its_usage_whatever_keys_the_tool_used(
         expect(fact.locator("dd")).to_have_text(value)
     expect(detail).not_to_contain_text("null")  # no prompt or reply recorded: said so
     expect(detail).to_contain_text("not recorded")
+
+
+def test_one_model_named_two_ways_is_one_row_and_the_tokens_total_says_what_it_sums(
+    page: Page, embedded_server: Any
+) -> None:
+    framework = f"costs-{uuid.uuid4().hex[:6]}"
+    store_session(embedded_server, framework, "claude-sonnet-4-6")
+    store_session(embedded_server, framework, "anthropic/claude-sonnet-4.6")
+
+    page.goto(f"{embedded_server.ui_url}/costs?range=24h")
+    by_model = page.get_by_role("region", name="By model")
+    expect(by_model.locator("tr", has_text="anthropic/claude-sonnet-4.6")).to_have_count(1)
+    expect(by_model.locator("tr", has_text="claude-sonnet-4-6")).to_contain_text(
+        "also named anthropic/claude-sonnet-4.6"
+    )
+    tokens = page.locator(".stat-card", has_text="Tokens")
+    expect(tokens.locator(".stat-label")).to_have_text("Tokens in + out")

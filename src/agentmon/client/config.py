@@ -5,6 +5,7 @@
 | ``AGENTMON_INGEST_URL`` | ``http://127.0.0.1:8080`` | the ingest gateway |
 | ``AGENTMON_API_KEY`` | none | sent as ``Authorization: Bearer`` |
 | ``AGENTMON_HOOK_TIMEOUT`` | ``2`` (s) | a hook's whole network wait, retries included |
+| ``AGENTMON_HOOK_DELIVERY`` | ``background`` | ``wait``: a hook returns once the gateway answered |
 | ``AGENTMON_CLIENT_ID`` / ``AGENTMON_HOST`` | the host name | the events' source |
 | ``AGENTMON_SPOOL_DIR`` | ``$XDG_STATE_HOME/agentmon/spool`` | undelivered batches |
 | ``AGENTMON_SPOOL_MAX_FILES`` | ``10000`` | spool bound: waiting batches |
@@ -22,6 +23,9 @@ import os
 
 DEFAULT_INGEST_URL = "http://127.0.0.1:8080"
 DEFAULT_TIMEOUT = 2.0
+# by default a hook hands its events to the spool and returns while a child it forks sends
+# them; AGENTMON_HOOK_DELIVERY=wait makes the hook itself wait for the gateway's answer
+WAIT_DELIVERY = "wait"
 SPOOL_MAX_FILES = 10_000
 SPOOL_MAX_BYTES = 256 * 1024 * 1024
 SPOOL_MAX_AGE_SECONDS = 7 * 86400.0
@@ -42,6 +46,9 @@ class ClientConfig:
         self.state_dir = _path(env.get("AGENTMON_STATE_DIR"), os.path.join(home, "state"))
         self.log_path = _path(env.get("AGENTMON_HOOK_LOG"), os.path.join(home, "hooks.log"))
         self.timeout = _positive(env.get("AGENTMON_HOOK_TIMEOUT"), DEFAULT_TIMEOUT)
+        self.background_delivery = (
+            env.get("AGENTMON_HOOK_DELIVERY") or ""
+        ).strip().lower() != WAIT_DELIVERY
         self.spool_max_files = int(_positive(env.get("AGENTMON_SPOOL_MAX_FILES"), SPOOL_MAX_FILES))
         self.spool_max_bytes = parse_size(env.get("AGENTMON_SPOOL_MAX_BYTES"), SPOOL_MAX_BYTES)
         self.spool_max_age = parse_duration(

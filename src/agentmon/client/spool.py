@@ -165,6 +165,14 @@ class Spool:
     def count(self) -> int:
         return len(_waiting(self.directory))
 
+    def has_batches(self) -> bool:
+        """Whether any batch is waiting or claimed (a claim may be stale and due a retry)."""
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return False
+        return any(name[0] != "." and name.endswith((".json", ".claimed")) for name in names)
+
     def rejected(self) -> list[tuple[str, list[Event]]]:
         """What was set aside, oldest first: (reason, events)."""
         found = []

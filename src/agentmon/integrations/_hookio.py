@@ -8,9 +8,15 @@ It must start fast, never fail the tool and never lose an event, so this module:
   import of ``re`` and ``enum`` costs more than the rest of a handler (see
   ``agentmon.client.jsonio``); no OpenSSL-backed ``hashlib``, no IDNA codec, and no
   ``urllib`` for plain ``http://`` gateways (see ``agentmon.client.delivery``);
-- delivers through ``agentmon.client``: one bounded attempt (``AGENTMON_HOOK_TIMEOUT``,
-  default 2 s, retrying only a busy gateway, with jittered backoff), then the spool, which
-  a later invocation replays, keeping each event's id so the store deduplicates replays;
+- hands each firing's events to the spool *before* it saves the session state (the
+  transcript cursor), so a crash at any point loses nothing (a re-read event keeps its
+  derived id, and the store deduplicates); then a child it forks, detached from the tool's
+  pipes, replays the spool through ``agentmon.client``: one bounded attempt
+  (``AGENTMON_HOOK_TIMEOUT``, default 2 s, retrying only a busy gateway, with jittered
+  backoff), putting back what the gateway did not take for a later invocation. The hook
+  returns without waiting for the gateway's group commit (the store does not depend on
+  delivery order); ``AGENTMON_HOOK_DELIVERY=wait`` makes it wait, as it does where the
+  platform cannot fork or the spool cannot be written;
 - keeps per-session state in JSON files guarded by POSIX record locks (``os.lockf``; the
   ``fcntl`` module would be one more shared library to load), because a tool may run
   several hooks of one session at the same time;
@@ -292,6 +298,55 @@ def deliver(config: ClientConfig, events: list[Event], tool: str) -> bool:
     )
 
 
+def hand_off(config: ClientConfig, events: list[Event], tool: str) -> bool:
+    """Put ``events`` where they cannot be lost, before the session state moves past them:
+    the spool, or (when it cannot be written) the gateway itself. True when the spool holds
+    them, to be sent by ``send_spooled``; an OSError when neither took them, so the caller
+    keeps its old state and the next hook produces them again."""
+    spool = Spool.configured(config)
+    if not events:
+        return spool.has_batches()
+    try:
+        spool.write(events)
+    except OSError as exc:
+        log_line(config, tool, f"spool not writable ({exc}); sending directly")
+        if not deliver(config, events, tool):
+            raise
+        return False
+    return True
+
+
+def send_spooled(config: ClientConfig, tool: str) -> None:
+    """Replay the spool: in a forked child the tool does not wait for (its stdin, stdout
+    and stderr are /dev/null, in a session of its own), or here with
+    ``AGENTMON_HOOK_DELIVERY=wait`` or where the platform cannot fork."""
+    if config.background_delivery and hasattr(os, "fork"):
+        try:
+            child = os.fork()
+        except OSError as exc:
+            log_line(config, tool, f"cannot fork a sender ({exc}); sending directly")
+        else:
+            if child == 0:
+                _sender_child(config, tool)
+            return
+    deliver(config, [], tool)
+
+
+def _sender_child(config: ClientConfig, tool: str) -> None:
+    """The forked sender: let go of the tool's terminal and pipes, replay, exit (never
+    returning into the handler, whose answer the parent prints)."""
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDWR)
+        for descriptor in (0, 1, 2):
+            os.dup2(null, descriptor)
+        deliver(config, [], tool)
+    except Exception as exc:
+        log_line(config, tool, f"background sender failed: {exc!r}")
+    finally:
+        os._exit(0)
+
+
 # ---------------------------------------------------------------- the handler skeleton
 
 
@@ -342,7 +397,9 @@ def run_hook(
         key = session_of(payload)
         with LockedState(config, tool, key) as state:
             events = mapper(payload, state, config.source(framework), time.time())
-        deliver(config, events, tool)
+            spooled = hand_off(config, events, tool)
+        if spooled:
+            send_spooled(config, tool)
     except MalformedPayload as exc:
         log_line(config, tool, f"malformed input, nothing sent: {exc}")
     except Exception as exc:
@@ -364,6 +421,7 @@ def usage(tool: str, doc: str | None, config: ClientConfig, from_argv: bool = Fa
         ("AGENTMON_INGEST_URL", config.ingest_url),
         ("AGENTMON_API_KEY", "set" if config.api_key else "not set"),
         ("AGENTMON_HOOK_TIMEOUT", f"{config.timeout:g} s"),
+        ("AGENTMON_HOOK_DELIVERY", "background" if config.background_delivery else "wait"),
         ("AGENTMON_CLIENT_ID", config.client_id),
         ("AGENTMON_HOST", config.host),
         ("AGENTMON_SPOOL_DIR", config.spool_dir),

@@ -55,7 +55,15 @@ class CostPoint(CostTotals):
 
 
 class ModelCost(CostTotals):
-    model: str = Field(description='The model the calls named ("" when they named none)')
+    model: str = Field(
+        description='The model the calls named ("" when they named none); of a model named '
+        "several ways, the name most calls used"
+    )
+    names: list[str] = Field(
+        description="Every name of this model the calls used, most calls first: one model "
+        'named differently by different tools ("claude-sonnet-4-6", '
+        '"anthropic/claude-sonnet-4.6") is one row'
+    )
 
 
 class AgentCost(CostTotals):
@@ -139,7 +147,9 @@ def costs_view(rows: CostRows, bucket: Bucket, budgets: list[BudgetStatus] | Non
             "bucket_seconds": rows.bucket_ms // 1000,
             "total": CostTotals(**_totals(rows.total)),
             "series": series,
-            "by_model": [ModelCost(model=r["model"], **_totals(r)) for r in rows.by_model],
+            "by_model": [
+                ModelCost(model=r["model"], names=r["names"], **_totals(r)) for r in rows.by_model
+            ],
             "by_agent": agents,
             "by_project": [ProjectCost(cwd=r["cwd"], **_totals(r)) for r in rows.by_project],
             "by_framework": [

@@ -3,6 +3,8 @@ model) by time, model, agent, project and framework, and the sessions that cost 
 
 The session a call belongs to gives its agent (framework + client id, or host) and its
 project (the session's cwd); calls without a session count in the totals, with neither.
+Models are grouped under `pricing.model_key`, so one model that tools name differently
+("claude-sonnet-4-6", "anthropic/claude-sonnet-4.6") is one row, its names listed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from agentmon.pricing import model_key
 from agentmon.store.queries import Queries, Row
 from agentmon.store.tables import COST_COUNTS
 
@@ -43,7 +46,7 @@ class CostRows:
     bucket_ms: int
     total: Row
     series: list[Row]  # `b`: the bucket's start; buckets without calls absent
-    by_model: list[Row]
+    by_model: list[Row]  # `model` (the most used name), `names` (every name, most used first)
     by_agent: list[Row]  # `agent`, `framework`, `client_id`, `host`
     by_project: list[Row]  # `cwd`
     by_framework: list[Row]
@@ -63,7 +66,7 @@ async def cost_rows(
             "GROUP BY 1 ORDER BY 1",
             [bucket_ms, bucket_ms, *span],
         ),
-        store.fetch(f"SELECT u.model AS model, {_COUNTED} FROM usage_hour u {grouped}", span),
+        _by_model(store, span),
         store.fetch(
             f"SELECT u.framework AS framework, {AGENT} AS agent, max(s.client_id) AS client_id, "
             f"max(s.host) AS host, {_COUNTED} {_JOINED} {_IN_RANGE} GROUP BY 1, 2 "
@@ -106,3 +109,38 @@ async def _top_sessions(store: Queries, span: list[int], top: int) -> list[Row]:
     )
     by_id = {row["session_id"]: row for row in sessions}
     return [{**by_id.get(row["session_id"], {}), **row} for row in sums]
+
+
+async def _by_model(store: Queries, span: list[int]) -> list[Row]:
+    """The sums per model key, most expensive first: a model's names are summed into one
+    row, its sessions counted again across them (a session may use several)."""
+    rows = await store.fetch(
+        f"SELECT u.model AS model, {_COUNTED} FROM usage_hour u {_IN_RANGE} GROUP BY 1 ORDER BY "
+        "sum(u.calls) DESC, 1",
+        span,
+    )
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(model_key(row["model"] or ""), []).append(row)
+    merged = [await _merged(store, span, named) for named in groups.values()]
+    merged.sort(key=lambda r: (-(r["cost_usd"] or 0), -(r["total_tokens"] or 0), r["model"]))
+    return merged[:GROUP_LIMIT]
+
+
+async def _merged(store: Queries, span: list[int], rows: list[Row]) -> Row:
+    """One model's row from the rows of its names (most calls first)."""
+    names = [row["model"] for row in rows]
+    merged: Row = {"model": names[0], "names": names}
+    for name in _SUMMED:
+        values = [row[name] for row in rows if row[name] is not None]
+        merged[name] = sum(values) if values else None
+    merged["sessions"] = rows[0]["sessions"]
+    if len(rows) > 1:
+        chosen, params = store.in_list("u.model", names)
+        counted = await store.fetch(
+            "SELECT count(DISTINCT nullif(u.session_id, '')) AS sessions FROM usage_hour u "
+            f"{_IN_RANGE} AND {chosen}",
+            [*span, *params],
+        )
+        merged["sessions"] = counted[0]["sessions"]
+    return merged

@@ -62,7 +62,29 @@ function callKinds(t) {
 
 function tokenText(tokens) {
   const cache = tokens.cache_read + tokens.cache_write;
-  return `${formatCompact(tokens.input)} in · ${formatCompact(tokens.output)} out${cache ? ` · ${formatCompact(cache)} cache` : ""}`;
+  return `${formatCompact(tokens.input)} in · ${formatCompact(tokens.output)} out${cache ? ` · ${formatCompact(cache)} cache (not in the total)` : ""}`;
+}
+
+const QUALIFIERS = { estimated: "est.", mixed: "part est." };
+
+/** The total cost, large, with its qualifier ("est.", "part est.") small beside it. */
+function SpendValue({ of }) {
+  const qualifier = of.cost_usd === null ? null : QUALIFIERS[of.cost_source];
+  if (!qualifier) return html`<${Cost} of=${of} />`;
+  return html`<span class="cost" title=${costTitle(of.cost_source)}>≈${formatCost(of.cost_usd)}
+    <span class="cost-qualifier">${qualifier}</span></span>`;
+}
+
+/** The tokens total (input + output, as the API sums it) and, apart, the cache tokens. */
+function TokensCard({ tokens }) {
+  const cache = tokens.cache_read + tokens.cache_write;
+  return html`<div class="stat-card">
+    <span class="stat-label">Tokens <span class="stat-label-note">in + out</span></span>
+    <span class="stat-value">${formatCompact(tokens.total)}</span>
+    <span class="stat-sub muted">${formatCompact(tokens.input)} in + ${formatCompact(tokens.output)} out</span>
+    ${cache > 0 && html`<span class="stat-sub muted cost-cache-tokens">
+      cache, not in the total: ${formatCompact(tokens.cache_read)} read · ${formatCompact(tokens.cache_write)} written</span>`}
+  </div>`;
 }
 
 function Totals({ data, sessionsHref }) {
@@ -70,14 +92,10 @@ function Totals({ data, sessionsHref }) {
   return html`<div class="stat-cards">
     <div class="stat-card">
       <span class="stat-label">Spend</span>
-      <span class="stat-value"><${Cost} of=${t} /></span>
+      <span class="stat-value"><${SpendValue} of=${t} /></span>
       <span class="stat-sub muted">${costTitle(t.cost_source) ?? "no model calls in this range"}</span>
     </div>
-    <div class="stat-card">
-      <span class="stat-label">Tokens</span>
-      <span class="stat-value">${formatCompact(t.tokens.total)}</span>
-      <span class="stat-sub muted">${tokenText(t.tokens)}</span>
-    </div>
+    <${TokensCard} tokens=${t.tokens} />
     <div class="stat-card">
       <span class="stat-label">Model calls</span>
       <span class="stat-value">${formatInt(t.calls)}</span>
@@ -177,6 +195,13 @@ function Breakdown({ title, rows, name, what, empty }) {
   </section>`;
 }
 
+/** The other names the calls gave the same model (grouped as the pricing path matches them). */
+function ModelAliases(row) {
+  const others = (row.names ?? []).filter((name) => name !== row.model);
+  if (others.length === 0) return null;
+  return html`<span class="cost-aliases muted small">also named ${others.map((name, i) => html`${i ? ", " : ""}<span class="mono">${name || "(none)"}</span>`)}</span>`;
+}
+
 function TopSessions({ sessions }) {
   if (sessions.length === 0) return null;
   return html`<section class="panel" aria-label="The sessions that cost the most">
@@ -245,7 +270,7 @@ function CostsBody({ data }) {
       <${Breakdown} title="By agent" what="agent" rows=${data.by_agent} empty="No agent."
         name=${(a) => html`<${Link} href=${sessions({ framework: a.framework, host: a.client_id ? null : a.host })}>${a.agent_id}<//>`} />
       <${Breakdown} title="By model" what="model" rows=${data.by_model} empty="No model."
-        name=${(m) => (m.model ? html`<${Link} href=${sessions({ model: m.model })}>${m.model}<//>` : html`<span class="muted">not named</span>`)} />
+        name=${(m) => html`${m.model ? html`<${Link} href=${sessions({ model: m.model })}>${m.model}<//>` : html`<span class="muted">not named</span>`}${ModelAliases(m)}`} />
       <${Breakdown} title="By project" what="working directory" rows=${data.by_project} empty="No project."
         name=${(p) => (p.cwd ? html`<${Link} class="mono" href=${sessions({ project: p.cwd })}>${p.cwd}<//>` : html`<span class="muted">not reported</span>`)} />
       <${Breakdown} title="By framework" what="framework" rows=${data.by_framework} empty="No framework."
