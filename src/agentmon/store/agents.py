@@ -15,12 +15,16 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from agentmon.events import Envelope, EventType
 from agentmon.store import tables
 from agentmon.store.queries import WINDOWS, Queries, Row, StatusContext
 from agentmon.store.tables import COST_COUNTS
 
 if TYPE_CHECKING:
+    import asyncpg
+
     from agentmon.store.projection import Projection
 
 QUARTER_MS = 900_000  # every time zone's midnight falls on a quarter hour
@@ -140,6 +144,56 @@ def _counts(event: Envelope, usage: dict[str, Any]) -> dict[str, Any]:
     return {name: usage[name] for name in _USAGE_COUNTED if name in usage}
 
 
+# Each touched session's latest run and each touched run's latest tool call (migration 024),
+# recounted from the stored rows after the batch's upserts: a run's first sight only moves
+# earlier as its events arrive, so a running maximum over events could keep a run that an
+# earlier-seen one no longer follows; the recount gives the same answer in any order. On
+# PostgreSQL two batches of one session (one run) serialise on its row, which both upsert
+# before this, so the later one reads the earlier one's runs (spans).
+_LATEST_TOOL = (
+    "UPDATE runs SET latest_tool_id = counted.latest FROM (SELECT touched.run_id, "
+    "(SELECT sp.span_id FROM spans sp WHERE sp.run_id = touched.run_id AND sp.kind = 'tool' "
+    "ORDER BY sp.first_ts DESC, sp.span_id DESC LIMIT 1) AS latest "
+    "FROM (SELECT DISTINCT run_id FROM spans WHERE span_id IN ({ids}) AND kind = 'tool' "
+    "AND run_id IS NOT NULL) touched) counted "
+    "WHERE runs.run_id = counted.run_id AND runs.latest_tool_id {differs} counted.latest"
+)
+_LATEST_RUN = (
+    "UPDATE sessions SET latest_run_id = counted.latest FROM (SELECT touched.session_id, "
+    "(SELECT r.run_id FROM runs r WHERE r.session_id = touched.session_id "
+    "ORDER BY r.first_ts DESC, r.run_id DESC LIMIT 1) AS latest "
+    "FROM (SELECT DISTINCT session_id FROM runs WHERE run_id IN ({ids}) "
+    "AND session_id IS NOT NULL) touched) counted "
+    "WHERE sessions.session_id = counted.session_id "
+    "AND sessions.latest_run_id {differs} counted.latest"
+)
+_SQLITE_IDS = {"ids": "SELECT value FROM json_each(?)", "differs": "IS NOT"}
+_POSTGRES_IDS = {"ids": "SELECT unnest($1::text[])", "differs": "IS DISTINCT FROM"}
+_SQLITE_LATEST = (_LATEST_TOOL.format(**_SQLITE_IDS), _LATEST_RUN.format(**_SQLITE_IDS))
+_POSTGRES_LATEST = (_LATEST_TOOL.format(**_POSTGRES_IDS), _LATEST_RUN.format(**_POSTGRES_IDS))
+
+
+def _touched(projection: Projection) -> tuple[list[str], list[str]]:
+    """The batch's span ids and run ids."""
+    spans = [row["span_id"] for row in projection.rows[tables.SPANS].values()]
+    return spans, [row["run_id"] for row in projection.rows[tables.RUNS].values()]
+
+
+def keep_latest_sqlite(conn: Any, projection: Projection) -> None:
+    """The latest tool call of the runs whose spans the batch wrote, then the latest run of
+    the sessions whose runs it wrote (sqlite3, in the transaction, after the upserts)."""
+    for sql, ids in zip(_SQLITE_LATEST, _touched(projection), strict=True):
+        if ids:
+            conn.execute(sql, (msgspec.json.encode(ids).decode(),))
+
+
+async def keep_latest_postgres(conn: asyncpg.Connection, projection: Projection) -> None:
+    """As `keep_latest_sqlite`, on PostgreSQL."""
+    for sql, ids in zip(_POSTGRES_LATEST, _touched(projection), strict=True):
+        if ids:
+            await conn.execute(sql, ids)
+
+
 # --- the read side -----------------------------------------------------------------------
 
 
@@ -171,10 +225,11 @@ async def _statuses_and_sessions(
 
 async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
     """Per agent, the session that most needs a person (then the latest), with its latest
-    run (`run_*`) and that run's latest tool call (`tool_*`), newest first by first seen."""
+    run (`run_*`) and that run's latest tool call (`tool_*`), newest first by first seen
+    (both kept at write time: `keep_latest_sqlite`)."""
     status_sql, status_params = store._status_case(ctx)
-    # each step materialised: inlined, SQLite evaluates a status or a latest-run subquery
-    # again wherever its column is used
+    # each step materialised: inlined, SQLite evaluates a status subquery again wherever
+    # its column is used
     return await store.fetch(
         # only the keys and the ranking go through the steps; the columns are read once, at
         # the end (a thousand wide rows copied four times cost more than the ranking)
@@ -185,18 +240,12 @@ async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) 
         "chosen AS MATERIALIZED (SELECT session_id, agent, status FROM (SELECT *, "
         f"row_number() OVER (PARTITION BY framework, agent ORDER BY {_URGENCY_RANK}, "
         "coalesce(last_ts, 0) DESC, session_id) AS rank FROM candidates "
-        "WHERE latest OR status <> 'error') ranked WHERE rank = 1), "
-        "with_run AS MATERIALIZED (SELECT chosen.*, (SELECT r2.run_id FROM runs r2 "
-        "WHERE r2.session_id = chosen.session_id ORDER BY r2.first_ts DESC, r2.run_id DESC "
-        "LIMIT 1) AS latest_run FROM chosen), "
-        "with_tool AS MATERIALIZED (SELECT with_run.*, (SELECT sp2.span_id FROM spans sp2 "
-        "WHERE sp2.run_id = with_run.latest_run AND sp2.kind = 'tool' "
-        "ORDER BY sp2.first_ts DESC, sp2.span_id DESC LIMIT 1) AS latest_tool FROM with_run) "
-        f"SELECT {_AGENT_COLUMNS}, w.agent, w.status, w.latest_run, w.latest_tool, "
-        f"{_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM with_tool w "
+        "WHERE latest OR status <> 'error') ranked WHERE rank = 1) "
+        f"SELECT {_AGENT_COLUMNS}, w.agent, w.status, s.latest_run_id AS latest_run, "
+        f"r.latest_tool_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM chosen w "
         "JOIN sessions s ON s.session_id = w.session_id "
-        "LEFT JOIN runs r ON r.run_id = w.latest_run "
-        "LEFT JOIN spans sp ON sp.span_id = w.latest_tool",
+        "LEFT JOIN runs r ON r.run_id = s.latest_run_id "
+        "LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id",
         [*status_params, since, since, since, since],
     )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agentmon.events import Envelope
-from agentmon.store import loops, search
+from agentmon.store import agents, loops, search
 from agentmon.store.base import EVENT_COLUMNS, Store, WriteResult, event_row, unique_by_id
 from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
@@ -208,6 +208,7 @@ class SQLiteStore(Store):
                     )
                 conn.executemany(sql, rows_as_tuples(table, rows))
             loops.recount_sqlite(conn, projection)
+            agents.keep_latest_sqlite(conn, projection)
             search.write_sqlite(conn, new_events, self.search_max_chars)
             conn.execute("COMMIT")
         except BaseException:
