@@ -32,11 +32,7 @@ DAY_MS = 86_400_000
 
 # whoever needs a person first: the roster's order, and which session speaks for an agent
 STATUS_URGENCY = ("waiting", "stuck", "looping", "lost", "error", "active", "idle", "ended")
-_URGENCY_RANK = (
-    "CASE status "
-    + " ".join(f"WHEN '{status}' THEN {rank}" for rank, status in enumerate(STATUS_URGENCY))
-    + " END"
-)
+_URGENCY_RANK = {status: rank for rank, status in enumerate(STATUS_URGENCY)}
 # an agent is its framework plus its client id, or its host when it has none
 AGENT_SQL = "coalesce(s.client_id, s.host, '')"
 # the sessions columns the roster reads (a thousand agents' whole rows cost their conversion)
@@ -227,25 +223,35 @@ async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) 
     """Per agent, the session that most needs a person (then the latest), with its latest
     run (`run_*`) and that run's latest tool call (`tool_*`), newest first by first seen
     (both kept at write time: `keep_latest_sqlite`)."""
+    chosen: dict[tuple[str, str], tuple[tuple[int, int, str], Row]] = {}
+    for row in await _candidates(store, ctx, since):
+        key = (_URGENCY_RANK[row["status"]], -(row["last_ts"] or 0), row["session_id"])
+        agent = (row["framework"], row["agent"])
+        best = chosen.get(agent)
+        if best is None or key < best[0]:
+            chosen[agent] = (key, row)
+    return [row for _, row in chosen.values()]
+
+
+async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
+    """The sessions that can speak for an agent within the window (each agent's open ones
+    and its latest; a failure only while it is the latest), with their status, latest run
+    and that run's latest tool call; a few per agent, ranked in Python (cheaper than a
+    window function over them in SQL)."""
     status_sql, status_params = store._status_case(ctx)
-    # each step materialised: inlined, SQLite evaluates a status subquery again wherever
-    # its column is used
     return await store.fetch(
-        # only the keys and the ranking go through the steps; the columns are read once, at
-        # the end (a thousand wide rows copied four times cost more than the ranking)
-        "WITH candidates AS MATERIALIZED (SELECT s.session_id, s.framework, s.last_ts, "
+        # materialised, so the status is decided once per session; the columns are read
+        # once, at the end, for the sessions that can speak
+        "WITH candidates AS MATERIALIZED (SELECT s.session_id, "
         f"{AGENT_SQL} AS agent, {status_sql} AS status, "
         f"s.session_id IN ({_LATEST}) AS latest "
-        f"FROM sessions s WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?), "
-        "chosen AS MATERIALIZED (SELECT session_id, agent, status FROM (SELECT *, "
-        f"row_number() OVER (PARTITION BY framework, agent ORDER BY {_URGENCY_RANK}, "
-        "coalesce(last_ts, 0) DESC, session_id) AS rank FROM candidates "
-        "WHERE latest OR status <> 'error') ranked WHERE rank = 1) "
+        f"FROM sessions s WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?) "
         f"SELECT {_AGENT_COLUMNS}, w.agent, w.status, s.latest_run_id AS latest_run, "
-        f"r.latest_tool_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM chosen w "
+        f"r.latest_tool_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM candidates w "
         "JOIN sessions s ON s.session_id = w.session_id "
         "LEFT JOIN runs r ON r.run_id = s.latest_run_id "
-        "LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id",
+        "LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id "
+        "WHERE w.latest OR w.status <> 'error'",
         [*status_params, since, since, since, since],
     )
 
