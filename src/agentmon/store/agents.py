@@ -222,9 +222,12 @@ async def _statuses_and_sessions(
 async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
     """Per agent, the session that most needs a person (then the latest), with its latest
     run (`run_*`) and that run's latest tool call (`tool_*`), newest first by first seen
-    (both kept at write time: `keep_latest_sqlite`)."""
+    (both kept at write time: `keep_latest_sqlite`). A failure speaks for its agent only
+    while it is the agent's latest session."""
     chosen: dict[tuple[str, str], tuple[tuple[int, int, str], Row]] = {}
     for row in await _candidates(store, ctx, since):
+        if row["status"] == "error" and not row["latest"]:
+            continue
         key = (_URGENCY_RANK[row["status"]], -(row["last_ts"] or 0), row["session_id"])
         agent = (row["framework"], row["agent"])
         best = chosen.get(agent)
@@ -234,24 +237,18 @@ async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) 
 
 
 async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
-    """The sessions that can speak for an agent within the window (each agent's open ones
-    and its latest; a failure only while it is the latest), with their status, latest run
-    and that run's latest tool call; a few per agent, ranked in Python (cheaper than a
-    window function over them in SQL)."""
+    """The sessions that can speak for an agent within the window (its open ones and its
+    latest), with their status, whether each is its agent's latest, their latest run and
+    that run's latest tool call: a few per agent, ranked in Python (cheaper than a window
+    function over them in SQL)."""
     status_sql, status_params = store._status_case(ctx)
     return await store.fetch(
-        # materialised, so the status is decided once per session; the columns are read
-        # once, at the end, for the sessions that can speak
-        "WITH candidates AS MATERIALIZED (SELECT s.session_id, "
-        f"{AGENT_SQL} AS agent, {status_sql} AS status, "
-        f"s.session_id IN ({_LATEST}) AS latest "
-        f"FROM sessions s WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?) "
-        f"SELECT {_AGENT_COLUMNS}, w.agent, w.status, s.latest_run_id AS latest_run, "
-        f"r.latest_tool_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM candidates w "
-        "JOIN sessions s ON s.session_id = w.session_id "
+        f"SELECT {_AGENT_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, "
+        f"s.session_id IN ({_LATEST}) AS latest, s.latest_run_id AS latest_run, "
+        f"r.latest_tool_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM sessions s "
         "LEFT JOIN runs r ON r.run_id = s.latest_run_id "
         "LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id "
-        "WHERE w.latest OR w.status <> 'error'",
+        f"WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?",
         [*status_params, since, since, since, since],
     )
 
