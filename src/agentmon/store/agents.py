@@ -202,10 +202,8 @@ async def roster(
     now_ms = now_ms or store._now_ms()
     day_start = now_ms // DAY_MS * DAY_MS if day_start is None else day_start
     since = now_ms - WINDOWS[window][0] * 1000
-    (ctx, chosen), today, vms = await asyncio.gather(
-        _statuses_and_sessions(store, now_ms, since),
-        _today(store, day_start),
-        store.fetch("SELECT * FROM vm_latest", []),
+    (ctx, vms, chosen), today = await asyncio.gather(
+        _statuses_and_sessions(store, now_ms, since), _today(store, day_start)
     )
     return AgentRows(
         ctx, day_start, store.idle_timeout_ms, chosen, today, {vm["name"]: vm for vm in vms}
@@ -214,9 +212,10 @@ async def roster(
 
 async def _statuses_and_sessions(
     store: Queries, now_ms: int, since: int
-) -> tuple[StatusContext, list[Row]]:
-    ctx = await store.status_context(now_ms)
-    return ctx, await _most_urgent_sessions(store, ctx, since)
+) -> tuple[StatusContext, list[Row], list[Row]]:
+    """The status context, the VMs it read, and each agent's most urgent session."""
+    ctx, vms = await store.status_context_and_vms(now_ms)
+    return ctx, vms, await _most_urgent_sessions(store, ctx, since)
 
 
 async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
