@@ -101,3 +101,12 @@ async def test_the_roster_reads_the_latest_run_and_its_latest_call(store: Store)
     (chosen,) = (await roster(store, "24h")).sessions
     assert (chosen["latest_run"], chosen["run_input"]) == ("b", "second")
     assert (chosen["latest_tool"], chosen["tool_name"]) == ("b-0", "Grep")
+
+
+async def test_a_latest_run_that_retention_deleted_is_not_named(store: Store) -> None:
+    """Retention deletes runs by their last event: a session kept past its latest run
+    names no run (and so no call) rather than one that is gone."""
+    await store.write([e for e in work() if e.correlation.session_id == "s"])
+    await run_sql(store, "DELETE FROM runs WHERE run_id = 'b'")
+    (chosen,) = (await roster(store, "24h")).sessions
+    assert (chosen["latest_run"], chosen["latest_tool"], chosen["run_input"]) == (None, None, None)

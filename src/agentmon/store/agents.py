@@ -243,8 +243,9 @@ async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Ro
     status_sql, status_params = store._status_case(ctx)
     return await store.fetch(
         f"SELECT {_AGENT_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, "
-        f"s.session_id IN ({_LATEST}) AS latest, s.latest_run_id AS latest_run, "
-        f"r.latest_tool_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM sessions s "
+        # the run and the span as found: one that retention deleted is none
+        f"s.session_id IN ({_LATEST}) AS latest, r.run_id AS latest_run, "
+        f"sp.span_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM sessions s "
         "LEFT JOIN runs r ON r.run_id = s.latest_run_id "
         "LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id "
         f"WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?",
