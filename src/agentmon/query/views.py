@@ -82,8 +82,12 @@ def iso(ms: Any) -> str | None:
     agents formats thousands of times per answer, and mostly the same ones again."""
     if ms is None:
         return None
-    whole = int(ms)
-    return f"{_second_text(whole // 1000)}.{whole % 1000:03d}000Z"
+    second, milli = divmod(int(ms), 1000)
+    return _second_text(second) + _MILLI_TEXT[milli]
+
+
+# each millisecond's ".mmm000Z", looked up rather than formatted (half the cost of `iso`)
+_MILLI_TEXT = tuple(f".{milli:03d}000Z" for milli in range(1000))
 
 
 @functools.lru_cache(maxsize=16384)
