@@ -82,8 +82,12 @@ def iso(ms: Any) -> str | None:
     agents formats thousands of times per answer, and mostly the same ones again."""
     if ms is None:
         return None
-    whole = int(ms)
-    return f"{_second_text(whole // 1000)}.{whole % 1000:03d}000Z"
+    second, milli = divmod(int(ms), 1000)
+    return _second_text(second) + _MILLI_TEXT[milli]
+
+
+# each millisecond's ".mmm000Z", looked up rather than formatted (half the cost of `iso`)
+_MILLI_TEXT = tuple(f".{milli:03d}000Z" for milli in range(1000))
 
 
 @functools.lru_cache(maxsize=16384)
@@ -101,6 +105,16 @@ def tokens(row: Row) -> Tokens:
     )
 
 
+# `cost_source` by which of the three kinds of call a total has (it reads only whether each
+# count is non-zero): looked up, as the roster asks a thousand times an answer
+_COST_SOURCE_OF = {
+    (reported, estimated, unpriced): cost_source(reported, estimated, unpriced)
+    for reported in (False, True)
+    for estimated in (False, True)
+    for unpriced in (False, True)
+}
+
+
 def cost_fields(row: Row) -> dict[str, Any]:
     """`cost_usd` (null when no call had a price) and `cost_source`, from a row's call counts."""
     # the three by name, not a generator: the roster asks this a thousand times an answer
@@ -110,7 +124,7 @@ def cost_fields(row: Row) -> dict[str, Any]:
     total = priced_total(float(row.get("cost_usd") or 0), reported, estimated)
     return {
         "cost_usd": None if total is None else round(total, 6),
-        "cost_source": cost_source(reported, estimated, unpriced),
+        "cost_source": _COST_SOURCE_OF[reported > 0, estimated > 0, unpriced > 0],
     }
 
 

@@ -15,12 +15,16 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from agentmon.events import Envelope, EventType
 from agentmon.store import tables
 from agentmon.store.queries import WINDOWS, Queries, Row, StatusContext
 from agentmon.store.tables import COST_COUNTS
 
 if TYPE_CHECKING:
+    import asyncpg
+
     from agentmon.store.projection import Projection
 
 QUARTER_MS = 900_000  # every time zone's midnight falls on a quarter hour
@@ -28,11 +32,7 @@ DAY_MS = 86_400_000
 
 # whoever needs a person first: the roster's order, and which session speaks for an agent
 STATUS_URGENCY = ("waiting", "stuck", "looping", "lost", "error", "active", "idle", "ended")
-_URGENCY_RANK = (
-    "CASE status "
-    + " ".join(f"WHEN '{status}' THEN {rank}" for rank, status in enumerate(STATUS_URGENCY))
-    + " END"
-)
+_URGENCY_RANK = {status: rank for rank, status in enumerate(STATUS_URGENCY)}
 # an agent is its framework plus its client id, or its host when it has none
 AGENT_SQL = "coalesce(s.client_id, s.host, '')"
 # the sessions columns the roster reads (a thousand agents' whole rows cost their conversion)
@@ -140,6 +140,56 @@ def _counts(event: Envelope, usage: dict[str, Any]) -> dict[str, Any]:
     return {name: usage[name] for name in _USAGE_COUNTED if name in usage}
 
 
+# Each touched session's latest run and each touched run's latest tool call (migration 024),
+# recounted from the stored rows after the batch's upserts: a run's first sight only moves
+# earlier as its events arrive, so a running maximum over events could keep a run that an
+# earlier-seen one no longer follows; the recount gives the same answer in any order. On
+# PostgreSQL two batches of one session (one run) serialise on its row, which both upsert
+# before this, so the later one reads the earlier one's runs (spans).
+_LATEST_TOOL = (
+    "UPDATE runs SET latest_tool_id = counted.latest FROM (SELECT touched.run_id, "
+    "(SELECT sp.span_id FROM spans sp WHERE sp.run_id = touched.run_id AND sp.kind = 'tool' "
+    "ORDER BY sp.first_ts DESC, sp.span_id DESC LIMIT 1) AS latest "
+    "FROM (SELECT DISTINCT run_id FROM spans WHERE span_id IN ({ids}) AND kind = 'tool' "
+    "AND run_id IS NOT NULL) touched) counted "
+    "WHERE runs.run_id = counted.run_id AND runs.latest_tool_id {differs} counted.latest"
+)
+_LATEST_RUN = (
+    "UPDATE sessions SET latest_run_id = counted.latest FROM (SELECT touched.session_id, "
+    "(SELECT r.run_id FROM runs r WHERE r.session_id = touched.session_id "
+    "ORDER BY r.first_ts DESC, r.run_id DESC LIMIT 1) AS latest "
+    "FROM (SELECT DISTINCT session_id FROM runs WHERE run_id IN ({ids}) "
+    "AND session_id IS NOT NULL) touched) counted "
+    "WHERE sessions.session_id = counted.session_id "
+    "AND sessions.latest_run_id {differs} counted.latest"
+)
+_SQLITE_IDS = {"ids": "SELECT value FROM json_each(?)", "differs": "IS NOT"}
+_POSTGRES_IDS = {"ids": "SELECT unnest($1::text[])", "differs": "IS DISTINCT FROM"}
+_SQLITE_LATEST = (_LATEST_TOOL.format(**_SQLITE_IDS), _LATEST_RUN.format(**_SQLITE_IDS))
+_POSTGRES_LATEST = (_LATEST_TOOL.format(**_POSTGRES_IDS), _LATEST_RUN.format(**_POSTGRES_IDS))
+
+
+def _touched(projection: Projection) -> tuple[list[str], list[str]]:
+    """The batch's span ids and run ids."""
+    spans = [row["span_id"] for row in projection.rows[tables.SPANS].values()]
+    return spans, [row["run_id"] for row in projection.rows[tables.RUNS].values()]
+
+
+def keep_latest_sqlite(conn: Any, projection: Projection) -> None:
+    """The latest tool call of the runs whose spans the batch wrote, then the latest run of
+    the sessions whose runs it wrote (sqlite3, in the transaction, after the upserts)."""
+    for sql, ids in zip(_SQLITE_LATEST, _touched(projection), strict=True):
+        if ids:
+            conn.execute(sql, (msgspec.json.encode(ids).decode(),))
+
+
+async def keep_latest_postgres(conn: asyncpg.Connection, projection: Projection) -> None:
+    """As `keep_latest_sqlite`, on PostgreSQL."""
+    for sql, ids in zip(_POSTGRES_LATEST, _touched(projection), strict=True):
+        if ids:
+            await conn.execute(sql, ids)
+
+
 # --- the read side -----------------------------------------------------------------------
 
 
@@ -152,10 +202,8 @@ async def roster(
     now_ms = now_ms or store._now_ms()
     day_start = now_ms // DAY_MS * DAY_MS if day_start is None else day_start
     since = now_ms - WINDOWS[window][0] * 1000
-    (ctx, chosen), today, vms = await asyncio.gather(
-        _statuses_and_sessions(store, now_ms, since),
-        _today(store, day_start),
-        store.fetch("SELECT * FROM vm_latest", []),
+    (ctx, vms, chosen), today = await asyncio.gather(
+        _statuses_and_sessions(store, now_ms, since), _today(store, day_start)
     )
     return AgentRows(
         ctx, day_start, store.idle_timeout_ms, chosen, today, {vm["name"]: vm for vm in vms}
@@ -164,39 +212,43 @@ async def roster(
 
 async def _statuses_and_sessions(
     store: Queries, now_ms: int, since: int
-) -> tuple[StatusContext, list[Row]]:
-    ctx = await store.status_context(now_ms)
-    return ctx, await _most_urgent_sessions(store, ctx, since)
+) -> tuple[StatusContext, list[Row], list[Row]]:
+    """The status context, the VMs it read, and each agent's most urgent session."""
+    ctx, vms = await store.status_context_and_vms(now_ms)
+    return ctx, vms, await _most_urgent_sessions(store, ctx, since)
 
 
 async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
     """Per agent, the session that most needs a person (then the latest), with its latest
-    run (`run_*`) and that run's latest tool call (`tool_*`), newest first by first seen."""
+    run (`run_*`) and that run's latest tool call (`tool_*`), newest first by first seen
+    (both kept at write time: `keep_latest_sqlite`). A failure speaks for its agent only
+    while it is the agent's latest session."""
+    chosen: dict[tuple[str, str], tuple[tuple[int, int, str], Row]] = {}
+    for row in await _candidates(store, ctx, since):
+        if row["status"] == "error" and not row["latest"]:
+            continue
+        key = (_URGENCY_RANK[row["status"]], -(row["last_ts"] or 0), row["session_id"])
+        agent = (row["framework"], row["agent"])
+        best = chosen.get(agent)
+        if best is None or key < best[0]:
+            chosen[agent] = (key, row)
+    return [row for _, row in chosen.values()]
+
+
+async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
+    """The sessions that can speak for an agent within the window (its open ones and its
+    latest), with their status, whether each is its agent's latest, their latest run and
+    that run's latest tool call: a few per agent, ranked in Python (cheaper than a window
+    function over them in SQL)."""
     status_sql, status_params = store._status_case(ctx)
-    # each step materialised: inlined, SQLite evaluates a status or a latest-run subquery
-    # again wherever its column is used
     return await store.fetch(
-        # only the keys and the ranking go through the steps; the columns are read once, at
-        # the end (a thousand wide rows copied four times cost more than the ranking)
-        "WITH candidates AS MATERIALIZED (SELECT s.session_id, s.framework, s.last_ts, "
-        f"{AGENT_SQL} AS agent, {status_sql} AS status, "
-        f"s.session_id IN ({_LATEST}) AS latest "
-        f"FROM sessions s WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?), "
-        "chosen AS MATERIALIZED (SELECT session_id, agent, status FROM (SELECT *, "
-        f"row_number() OVER (PARTITION BY framework, agent ORDER BY {_URGENCY_RANK}, "
-        "coalesce(last_ts, 0) DESC, session_id) AS rank FROM candidates "
-        "WHERE latest OR status <> 'error') ranked WHERE rank = 1), "
-        "with_run AS MATERIALIZED (SELECT chosen.*, (SELECT r2.run_id FROM runs r2 "
-        "WHERE r2.session_id = chosen.session_id ORDER BY r2.first_ts DESC, r2.run_id DESC "
-        "LIMIT 1) AS latest_run FROM chosen), "
-        "with_tool AS MATERIALIZED (SELECT with_run.*, (SELECT sp2.span_id FROM spans sp2 "
-        "WHERE sp2.run_id = with_run.latest_run AND sp2.kind = 'tool' "
-        "ORDER BY sp2.first_ts DESC, sp2.span_id DESC LIMIT 1) AS latest_tool FROM with_run) "
-        f"SELECT {_AGENT_COLUMNS}, w.agent, w.status, w.latest_run, w.latest_tool, "
-        f"{_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM with_tool w "
-        "JOIN sessions s ON s.session_id = w.session_id "
-        "LEFT JOIN runs r ON r.run_id = w.latest_run "
-        "LEFT JOIN spans sp ON sp.span_id = w.latest_tool",
+        f"SELECT {_AGENT_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, "
+        # the run and the span as found: one that retention deleted is none
+        f"s.session_id IN ({_LATEST}) AS latest, r.run_id AS latest_run, "
+        f"sp.span_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM sessions s "
+        "LEFT JOIN runs r ON r.run_id = s.latest_run_id "
+        "LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id "
+        f"WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?",
         [*status_params, since, since, since, since],
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from agentmon.events import Envelope
-from agentmon.store import base, loops, partitions, search
+from agentmon.store import agents, base, loops, partitions, search
 from agentmon.store.base import EVENT_COLUMNS, Store, WriteResult, event_row, unique_by_id
 from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
@@ -166,6 +166,7 @@ class PostgresStore(Store):
             for table, table_rows in projection.nonempty():
                 await self._upsert(conn, table, table_rows)
             await loops.recount_postgres(conn, projection)
+            await agents.keep_latest_postgres(conn, projection)
             await search.write_postgres(conn, new_events, self.search_max_chars)
         return WriteResult(new_events, projection.model_calls)
 

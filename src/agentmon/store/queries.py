@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -235,6 +235,26 @@ async def every_row(
         position = position_of(page.rows[-1])
 
 
+def _looping_query(repeats: int, stuck_cutoff: int) -> tuple[str, list[Any]]:
+    """Sessions whose open run's latest N tool spans repeat one call (its write-time
+    `loop_streak`, store/loops.py, reaches N), with the start of the first of those N.
+    Only sessions heard from within the stuck threshold loop: a loop that went silent is
+    stuck."""
+    return (
+        # the runs_looping index holds the open runs with a streak; of each, the latest
+        # N tool calls are one short spans_run_tool index scan
+        "SELECT session_id, min(began) AS began FROM (SELECT l.session_id, (SELECT min(t) "
+        "FROM (SELECT coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t "
+        "FROM spans sp WHERE sp.run_id = l.run_id AND sp.kind = 'tool' "
+        "ORDER BY sp.first_ts DESC, sp.span_id DESC LIMIT ?) repeated) AS began "
+        "FROM runs l JOIN sessions s ON s.session_id = l.session_id "
+        "WHERE l.loop_streak > 1 AND l.started_at IS NOT NULL AND l.ended_at IS NULL "
+        f"AND l.loop_streak >= ? AND {_OPEN_UNASKED} AND s.last_ts >= ?) looping "
+        "GROUP BY session_id",
+        [repeats, repeats, stuck_cutoff],
+    )
+
+
 class Queries(abc.ABC):
     idle_timeout_ms: int
     attention: Attention = Attention()
@@ -257,41 +277,35 @@ class Queries(abc.ABC):
 
     # --- statuses ------------------------------------------------------------------------
 
+    async def fetch_each(self, queries: Sequence[tuple[str, list[Any]]]) -> list[list[Row]]:
+        """The rows of several independent queries, in order (an adapter may run them in
+        one go: SQLite on one reader thread, one hand-off instead of one per query)."""
+        return list(await asyncio.gather(*(self.fetch(sql, params) for sql, params in queries)))
+
     async def status_context(self, now_ms: int | None = None) -> StatusContext:
+        return (await self.status_context_and_vms(now_ms))[0]
+
+    async def status_context_and_vms(
+        self, now_ms: int | None = None
+    ) -> tuple[StatusContext, list[Row]]:
+        """The status context, and the `vm_latest` rows its lost VMs were read from."""
         now_ms = now_ms or self._now_ms()
         stuck_cutoff = now_ms - self.attention.stuck_after_ms
-        looping, lost = await asyncio.gather(
-            self._looping_sessions(stuck_cutoff), self._lost_vms(now_ms)
-        )
-        return StatusContext(now_ms, self._idle_cutoff(now_ms), stuck_cutoff, looping, lost)
-
-    async def _looping_sessions(self, stuck_cutoff: int) -> dict[str, int]:
-        """Sessions whose open run's latest N tool spans repeat one call (its write-time
-        `loop_streak`, store/loops.py, reaches N), with the start of the first of those N.
-        Only sessions heard from within the stuck threshold loop: a loop that went silent is
-        stuck."""
         repeats = min(self.attention.loop_repeats, STREAK_CAP)
-        if repeats < 2:
-            return {}
-        rows = await self.fetch(
-            # the runs_looping index holds the open runs with a streak; of each, the latest
-            # N tool calls are one short spans_run_tool index scan
-            "SELECT session_id, min(began) AS began FROM (SELECT l.session_id, (SELECT min(t) "
-            "FROM (SELECT coalesce(sp.started_at, sp.derived_start, sp.first_ts) AS t "
-            "FROM spans sp WHERE sp.run_id = l.run_id AND sp.kind = 'tool' "
-            "ORDER BY sp.first_ts DESC, sp.span_id DESC LIMIT ?) repeated) AS began "
-            "FROM runs l JOIN sessions s ON s.session_id = l.session_id "
-            "WHERE l.loop_streak > 1 AND l.started_at IS NOT NULL AND l.ended_at IS NULL "
-            f"AND l.loop_streak >= ? AND {_OPEN_UNASKED} AND s.last_ts >= ?) looping "
-            "GROUP BY session_id",
-            [repeats, repeats, stuck_cutoff],
-        )
-        return {row["session_id"]: int(row["began"] or 0) for row in rows}
+        queries: list[tuple[str, list[Any]]] = [("SELECT * FROM vm_latest", [])]
+        if repeats >= 2:  # a repeat count below 2 turns loops off
+            queries.append(_looping_query(repeats, stuck_cutoff))
+        vms, *looping_rows = await self.fetch_each(queries)
+        looping = {
+            row["session_id"]: int(row["began"] or 0) for rows in looping_rows for row in rows
+        }
+        lost = self._lost_vms(vms, now_ms)
+        return StatusContext(now_ms, self._idle_cutoff(now_ms), stuck_cutoff, looping, lost), vms
 
-    async def _lost_vms(self, now_ms: int) -> dict[str, int]:
+    def _lost_vms(self, vms: list[Row], now_ms: int) -> dict[str, int]:
         """VMs silent for longer than the lost threshold or not running, and since when."""
         lost: dict[str, int] = {}
-        for row in await self.fetch("SELECT name, ts, snapshot FROM vm_latest", []):
+        for row in vms:
             reported = int(row["ts"] or 0)
             if reported < now_ms - self.attention.lost_after_ms:
                 lost[row["name"]] = reported + self.attention.lost_after_ms

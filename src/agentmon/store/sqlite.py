@@ -7,15 +7,17 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from agentmon.events import Envelope
-from agentmon.store import loops, search
+from agentmon.store import agents, loops, search
 from agentmon.store.base import EVENT_COLUMNS, Store, WriteResult, event_row, unique_by_id
 from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
+from agentmon.store.queries import Row
 from agentmon.store.tables import rows_as_tuples
 
 log = logging.getLogger("agentmon.store.sqlite")
@@ -208,6 +210,7 @@ class SQLiteStore(Store):
                     )
                 conn.executemany(sql, rows_as_tuples(table, rows))
             loops.recount_sqlite(conn, projection)
+            agents.keep_latest_sqlite(conn, projection)
             search.write_sqlite(conn, new_events, self.search_max_chars)
             conn.execute("COMMIT")
         except BaseException:
@@ -277,6 +280,14 @@ class SQLiteStore(Store):
     async def fetch(self, sql: str, params: list[Any]) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_pool, self._fetch_sync, sql, params)
+
+    async def fetch_each(self, queries: Sequence[tuple[str, list[Any]]]) -> list[list[Row]]:
+        """One after the other on one reader thread: one hand-off for all of them."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader_pool, self._fetch_each_sync, queries)
+
+    def _fetch_each_sync(self, queries: Sequence[tuple[str, list[Any]]]) -> list[list[Row]]:
+        return [self._fetch_sync(sql, params) for sql, params in queries]
 
     def in_list(self, column: str, values: list[Any]) -> tuple[str, list[Any]]:
         return f"{column} IN ({', '.join('?' * len(values))})", list(values)
