@@ -63,13 +63,19 @@ def import_transcript(path: Path, source: dict[str, str]) -> SessionImport | Non
 
 
 def replay_records(
-    records: list[Record], skipped: dict[str, int], source: dict[str, str], *, ended: bool
+    records: list[Record],
+    skipped: dict[str, int],
+    source: dict[str, str],
+    *,
+    ended: bool,
+    parent_session_id: str | None = None,
 ) -> SessionImport | None:
-    """The events of one session's entries (header first); None without a session header."""
+    """The events of one session's entries (header first); None without a session header.
+    `parent_session_id`: the session that spawned this one (a sub-agent's), when known."""
     header = next((r for r in records if r.get("type") == "session"), None)
     if header is None or not isinstance(header.get("id"), str):
         return None
-    replay = _Replay(header, source, _run_ids(records))
+    replay = _Replay(header, source, _run_ids(records), parent_session_id)
     seen: set[str] = set()
     for entry in records:
         key = entry.get("id")
@@ -179,10 +185,19 @@ def _reported_cost(usage: Any) -> float | None:
 
 
 class _Replay(HistoryReplay):
-    def __init__(self, header: Record, source: dict[str, str], run_ids: dict[str, str]) -> None:
+    def __init__(
+        self,
+        header: Record,
+        source: dict[str, str],
+        run_ids: dict[str, str],
+        parent_session_id: str | None,
+    ) -> None:
         first = parse_time(header.get("timestamp")) or 0.0
         cwd = header.get("cwd") if isinstance(header.get("cwd"), str) else None
-        super().__init__(str(header["id"]), source, first, cwd, version=header.get("version"))
+        parent = {"parent_session_id": parent_session_id} if parent_session_id else {}
+        super().__init__(
+            str(header["id"]), source, first, cwd, version=header.get("version"), **parent
+        )
         self.model: str | None = None
         self.provider: str | None = None
         self.run_ids = run_ids
