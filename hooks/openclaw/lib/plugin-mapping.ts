@@ -17,6 +17,9 @@
 //                                              a call OpenClaw refused (exec policy "exec denied: …",
 //                                              a plugin's block) ends `denied` with an error of kind
 //                                              permission_denied; a non-zero exit ends `error`
+//   before_tool_call of ask_user             → also metric.snapshot waiting_for_human (reason
+//                                              "question", message = its questions): the turn
+//                                              waits for the human's answer until the tool ends
 //   tool_result_persist                      → span.end, only when after_tool_call did not end it
 //   model_call_started / model_call_ended    → span.start / span.end kind=llm (id from callId and
 //                                              the attempt: a retried turn reuses its callId); a
@@ -458,6 +461,8 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
       input: clip(m.event.params),
       toolCallId: text(m.event.toolCallId),
     });
+    const question = text(m.event.toolName) === "ask_user" ? questionsOf(m.event.params) : undefined;
+    if (question) m.emit("metric.snapshot", { agent_state: "waiting_for_human", waiting_reason: "question", message: question }, { runId: m.runId });
   },
   after_tool_call(m) {
     const key = toolKey(m.event, m.ctx);
@@ -545,6 +550,13 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
     m.settle(error, texts.join("\n") || undefined);
   },
 };
+
+/** The question(s) an ask_user call puts to the human (`questions[].question`), one a line. */
+function questionsOf(params: unknown): string | undefined {
+  const questions = (params as Payload | undefined)?.questions;
+  if (!Array.isArray(questions)) return undefined;
+  return questions.map((entry) => text((entry as Payload | undefined)?.question)).filter(Boolean).join("\n") || undefined;
+}
 
 /** What a sessions_spawn call's result says it started (its `details`: status "accepted",
  * the child's session key and runId). */

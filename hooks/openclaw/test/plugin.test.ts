@@ -332,6 +332,16 @@ describe("OpenClaw 2026.9.6 --local turns, as the real CLI sends them", () => {
     assert.equal(killed[0].payload.status, "cancelled");
   });
 
+  it("an ask_user call is waiting for the human, with its question, until the tool ends", () => {
+    const params = { questions: [{ id: "color", header: "Color", question: "Which color do you want?", options: [{ label: "red" }, { label: "blue" }] }], timeoutSeconds: 30 };
+    const asked = mapPluginHook("before_tool_call", { toolName: "ask_user", params, runId: RUN, toolCallId: "call_ask" }, local);
+    assert.deepEqual(types(asked), ["session.start", "run.start", "span.start", "metric.snapshot"]);
+    assert.deepEqual(asked[3].payload, { agent_state: "waiting_for_human", waiting_reason: "question", message: "Which color do you want?" });
+    assert.equal(asked[3].correlation.run_id, RUN);
+    const other = mapPluginHook("before_tool_call", { toolName: "exec", params: { command: "ls" }, runId: RUN, toolCallId: "call_ls" }, local);
+    assert.deepEqual(types(other), ["span.start"]);
+  });
+
   it("the prompt stamp goes, whatever the zone; other brackets stay", () => {
     assert.equal(withoutStamp("[Wed 2026-12-02 00:39 UTC] hello"), "hello");
     assert.equal(withoutStamp("[Wed 2026-12-02 00:39 GMT+2] hello"), "hello");

@@ -4,7 +4,9 @@ OpenClaw sends the whole conversation each time; the turn's prompt is the last u
 message that starts with OpenClaw's time stamp. A prompt containing `TOOL` gets an `exec`
 tool call first (`echo hello`; `FAILING_COMMAND`, which exits 2, when the prompt also says
 `FAIL`), then, once a tool result follows the prompt, the final text; a prompt containing
-`SPAWN` gets a `sessions_spawn` call whose task is `CHILD_TASK`, then the final text. The
+`ASK` gets an `ask_user` call asking `QUESTION` (no one answers: OpenClaw gives up after
+`QUESTION_TIMEOUT_S`), then the final text; a prompt containing `SPAWN` gets a
+`sessions_spawn` call whose task is `CHILD_TASK`, then the final text. The
 spawned child's model calls are told by their messages (`is_child`): the child answers
 `CHILD_REPLY` at once.
 Any other prompt gets the final text at once. Every request (`role`: parent or child), the
@@ -25,6 +27,9 @@ USAGE = {"prompt_tokens": 111, "completion_tokens": 22, "total_tokens": 133}
 REPLY = "The command printed hello."
 COMMAND = "echo hello"
 FAILING_COMMAND = "ls /agentmon-no-such-dir"
+QUESTION = "Which color do you want?"
+# the shortest wait OpenClaw allows a question (it clamps timeoutSeconds to 30-3600)
+QUESTION_TIMEOUT_S = 30
 CHILD_TASK = "AGENTMON-CHILD-TASK: answer with one word"
 CHILD_REPLY = "The child says hello."
 _STAMPED = re.compile(r"^\[\w{3} \d{4}-\d\d-\d\d \d\d:\d\d")
@@ -68,6 +73,12 @@ def _delta_for(messages: list[dict[str, Any]], call_id: str) -> tuple[dict[str, 
     if "TOOL" in prompt and not called:
         command = FAILING_COMMAND if "FAIL" in prompt else COMMAND
         call = _tool_call(call_id, "exec", {"command": command})
+        return {"role": "assistant", "tool_calls": [call]}, "tool_calls"
+    if "ASK" in prompt and not called:
+        options = [{"label": "red"}, {"label": "blue"}]
+        question = {"id": "color", "header": "Color", "question": QUESTION, "options": options}
+        arguments = {"questions": [question], "timeoutSeconds": QUESTION_TIMEOUT_S}
+        call = _tool_call(call_id, "ask_user", arguments)
         return {"role": "assistant", "tool_calls": [call]}, "tool_calls"
     if "SPAWN" in prompt and not called:
         call = _tool_call(call_id, "sessions_spawn", {"task": CHILD_TASK, "label": "helper"})

@@ -7,7 +7,9 @@ through it, `openclaw sessions compact` compacts that session (one summary call 
 fake), then `--message "/new"` starts a new session. Another key's turn asks for
 `sessions_spawn` (`tools.toolSearch: false` gives the model the tool directly): OpenClaw runs
 the child in its own session after the turn, then announces its result to the parent in a
-second run. A second agent, `asker`, has
+second run. Beside them, a turn on a third key asks the human a question (`ask_user`) that
+no one answers: while OpenClaw waits (30 s, the least it allows) the fixture reads agentmon's
+session. A second agent, `asker`, has
 `tools.exec.mode: "ask"`: its exec needs a human's approval, which a headless run cannot
 wait for, so OpenClaw refuses the call (askFallback deny). Assertions compare agentmon's
 records with the CLI's `--json` answers and the tool results the fake was sent.
@@ -21,6 +23,7 @@ import socket
 import sqlite3
 import subprocess
 import time
+import urllib.error
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,7 @@ from tests.real_agents.openclaw.fake_openai import (
     CHILD_REPLY,
     CHILD_TASK,
     COMMAND,
+    QUESTION,
     REPLY,
     USAGE,
     FakeChat,
@@ -46,6 +50,8 @@ KEY = "gw"
 ASKER = "asker"
 SPAWNER = "spawner"  # a session key of agent main
 SPAWN_PROMPT = "SPAWN: hand a task to a helper"
+ASKING = "asking"  # a session key of agent main
+ASK_PROMPT = "ASK: pick a color"
 
 
 @dataclass
@@ -58,6 +64,8 @@ class World:
     asked: dict[str, Any]
     spawned: dict[str, Any]
     home: Path
+    asking: dict[str, Any]
+    while_asking: dict[str, Any]  # agentmon's session while OpenClaw waited for the answer
 
 
 def _gateway_home(root: Path, base_url: str, port: int) -> Path:
@@ -85,20 +93,29 @@ def _wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 1
     raise AssertionError(f"the gateway never listened on {port}")
 
 
-def _openclaw(binary: Path, home: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
-    completed = subprocess.run(
+def _start_openclaw(
+    binary: Path, home: Path, env: dict[str, str], *args: str
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [str(binary), *args, "--json"],
         cwd=home / "work",
         env=env,
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    answer: dict[str, Any] = json.loads(completed.stdout)
+
+
+def _answer(process: subprocess.Popen[str]) -> dict[str, Any]:
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-2000:]
+    answer: dict[str, Any] = json.loads(stdout)
     return answer
+
+
+def _openclaw(binary: Path, home: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
+    return _answer(_start_openclaw(binary, home, env, *args))
 
 
 def _agent(
@@ -112,6 +129,41 @@ def _agent(
     key = key or (KEY if agent == "main" else agent)
     command = ["agent", "--agent", agent, "--session-key", key, "--message", message]
     return _openclaw(binary, home, env, *command)
+
+
+def _while_open(
+    query: QueryClient, session_id: str, process: subprocess.Popen[str]
+) -> dict[str, Any]:
+    """agentmon's session once it shows a waiting reason, or as it was when `process` (the
+    turn) ended without it doing so."""
+    detail: dict[str, Any] = {}
+    while process.poll() is None:
+        try:
+            detail = query.session(session_id)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+        if detail and detail["session"]["waiting_reason"] is not None:
+            break
+        time.sleep(0.1)
+    return detail
+
+
+def _session_of_key(home: Path, key: str, timeout: float = 120) -> str:
+    """The session OpenClaw opened for `key` (its session_windows row), once it has."""
+    database = home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if database.exists():
+            with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
+                row = conn.execute(
+                    "SELECT session_id FROM session_windows WHERE session_key = ?", [key]
+                ).fetchone()
+            conn.close()
+            if row:
+                return str(row[0])
+        time.sleep(0.2)
+    raise AssertionError(f"OpenClaw opened no session for {key}")
 
 
 @pytest.fixture(scope="module")
@@ -145,13 +197,20 @@ def world(
             _wait_for_port(port, gateway)
             # first: its child and the announcement run on while the other turns go
             spawned = _agent(binary, home, env, SPAWN_PROMPT, key=SPAWNER)
+            ask = ["agent", "--agent", "main", "--session-key", ASKING, "--message", ASK_PROMPT]
+            asking = _start_openclaw(binary, home, env, *ask)
+            query = QueryClient(embedded_server.query_url)
+            asked_in = _session_of_key(home, f"agent:main:{ASKING}")
+            while_asking = _while_open(query, asked_in, asking)
             turn = _agent(binary, home, env, "TOOL: run echo hello")
             compact = ["sessions", "compact", f"agent:main:{KEY}", "--token", TOKEN]
             compacted = _openclaw(binary, home, env, *compact)
             new = _agent(binary, home, env, "/new")
             asked = _agent(binary, home, env, "TOOL: run echo hello", agent=ASKER)
-            query = QueryClient(embedded_server.query_url)
-            yield World(query, fake, turn, compacted, new, asked, spawned, home)
+            answered = _answer(asking)
+            yield World(
+                query, fake, turn, compacted, new, asked, spawned, home, answered, while_asking
+            )
         finally:
             gateway.terminate()
             try:
@@ -305,3 +364,23 @@ def test_a_sub_agent_is_its_own_ended_session_and_its_tokens_count_once(world: W
     # the parent's own calls (the spawning turn's two, the announcement's one) and no more
     assert parent["session"]["tokens"]["total"] == _transcript_tokens(world.home, parent_id)
     assert parent["session"]["tokens"]["total"] == 3 * USAGE["total_tokens"]
+
+
+def test_a_question_to_the_human_is_the_session_waiting_with_it(world: World) -> None:
+    """`ask_user` blocks the turn until the human answers (or OpenClaw gives up): agentmon
+    shows the session waiting, with the question, until the tool call ends."""
+    assert world.while_asking, "agentmon had no session while OpenClaw waited"
+    waiting = world.while_asking["session"]
+    assert (waiting["status"], waiting["waiting_reason"]) == ("waiting", "question")
+    assert waiting["waiting_message"] == QUESTION
+    session_id = _session_id(world.asking)
+    assert waiting["session_id"] == session_id
+    detail = world.query.wait_for_session(
+        session_id, lambda d: bool(d["runs"]) and all(r["ended_at"] for r in d["runs"])
+    )
+    assert detail["session"]["status"] != "waiting"
+    (run,) = detail["runs"]
+    (tool,) = [span for span in world.query.run(run["run_id"])["spans"] if span["kind"] == "tool"]
+    assert (tool["name"], tool["status"]) == ("ask_user", "ok")
+    assert "no_answer" in json.dumps(tool["output"])  # no one answered
+    assert (run["status"], run["output"]) == ("ok", REPLY)
