@@ -222,15 +222,29 @@ class _Replay(HistoryReplay):
             run_id = self.run_ids.get(key) or self.tracker.span_id_for(f"run:{key}")
             if run_id == self.tracker.run_id:
                 return  # a message steered into the open run: the same run goes on
-            if self.tracker.state.get("run"):
-                self.end_run()
-            self.tracker.start_run(run_id, input=clip(_text(message.get("content"))))
-            self.last_text = None
-            self.model_calls = 0
+            self._begin_run(run_id, input=clip(_text(message.get("content"))))
         elif role == "assistant":
+            self._open_reply_run(message)
             self._assistant(key, message)
         elif role == "toolResult" and message.get("toolCallId"):
             self._tool_result(message)
+
+    def _open_reply_run(self, message: Record) -> None:
+        """A reply of a run no user message opened starts that run: OpenClaw announces a
+        sub-agent's result to its parent in a run of its own (``announce:v1:…``) whose
+        prompt the transcript does not keep."""
+        meta = message.get("__openclaw")
+        run_id = meta.get("runId") if isinstance(meta, dict) else None
+        if isinstance(run_id, str) and run_id and run_id != self.tracker.run_id:
+            self._begin_run(run_id)
+
+    def _begin_run(self, run_id: str, **start: Any) -> None:
+        """End the open run (if any) and open `run_id`."""
+        if self.tracker.state.get("run"):
+            self.end_run()
+        self.tracker.start_run(run_id, **start)
+        self.last_text = None
+        self.model_calls = 0
 
     def _assistant(self, key: str, message: Record) -> None:
         model = message.get("model") if isinstance(message.get("model"), str) else self.model

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess, free_port
-from tests.integrations.integration_helpers import QueryClient
+from tests.integrations.integration_helpers import QueryClient, agentmon_import, clean_env
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.openclaw.fake_openai import (
     CHILD_REPLY,
@@ -64,6 +64,7 @@ class World:
     asked: dict[str, Any]
     spawned: dict[str, Any]
     home: Path
+    ingest_url: str
     asking: dict[str, Any]
     while_asking: dict[str, Any]  # agentmon's session while OpenClaw waited for the answer
 
@@ -208,8 +209,19 @@ def world(
             new = _agent(binary, home, env, "/new")
             asked = _agent(binary, home, env, "TOOL: run echo hello", agent=ASKER)
             answered = _answer(asking)
+            ingest = embedded_server.ingest_url
             yield World(
-                query, fake, turn, compacted, new, asked, spawned, home, answered, while_asking
+                query,
+                fake,
+                turn,
+                compacted,
+                new,
+                asked,
+                spawned,
+                home,
+                ingest,
+                answered,
+                while_asking,
             )
         finally:
             gateway.terminate()
@@ -364,6 +376,39 @@ def test_a_sub_agent_is_its_own_ended_session_and_its_tokens_count_once(world: W
     # the parent's own calls (the spawning turn's two, the announcement's one) and no more
     assert parent["session"]["tokens"]["total"] == _transcript_tokens(world.home, parent_id)
     assert parent["session"]["tokens"]["total"] == 3 * USAGE["total_tokens"]
+
+
+def _stored(world: World, session_id: str) -> dict[str, Any]:
+    detail = world.query.session(session_id)
+    runs = [world.query.run(run["run_id"]) for run in detail["runs"]]
+    return {
+        "parent": detail["session"]["parent_session_id"],
+        "runs": sorted((r["run"]["run_id"], r["run"]["status"]) for r in runs),
+        "spans": sorted(
+            (s["span_id"], s["kind"], s["status"], s["parent_span_id"])
+            for r in runs
+            for s in r["spans"]
+        ),
+        "tokens": detail["session"]["tokens"],
+    }
+
+
+def test_importing_a_spawning_session_and_its_child_adds_nothing(world: World) -> None:
+    """`agentmon import openclaw` reads both sessions from OpenClaw's database onto the ids
+    the plugin used: the parent keeps its agent span and both runs, the child its parent
+    and its tokens."""
+    parent_id = _session_id(world.spawned)
+    _agent_span_ended(world, parent_id)
+    child_id = _child_session_id(world.home, f"agent:main:{SPAWNER}")
+    world.query.wait_for_session(child_id, lambda d: d["session"]["ended_at"] is not None)
+    time.sleep(0.5)  # stragglers
+    live = {session: _stored(world, session) for session in (parent_id, child_id)}
+    env = {**clean_env("AGENTMON_", "OPENCLAW_"), "HOME": str(world.home)}
+    env["AGENTMON_INGEST_URL"] = world.ingest_url
+    for _ in range(2):
+        agentmon_import("openclaw", env)
+        time.sleep(0.5)
+        assert {session: _stored(world, session) for session in live} == live
 
 
 def test_a_question_to_the_human_is_the_session_waiting_with_it(world: World) -> None:
