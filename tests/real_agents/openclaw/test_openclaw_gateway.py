@@ -9,10 +9,11 @@ fake), then `--message "/new"` starts a new session. Another key's turn asks for
 the child in its own session after the turn, then announces its result to the parent in a
 second run. Beside them, a turn on a third key asks the human a question (`ask_user`) that
 no one answers: while OpenClaw waits (30 s, the least it allows) the fixture reads agentmon's
-session. A second agent, `asker`, has
-`tools.exec.mode: "ask"`: its exec needs a human's approval, which a headless run cannot
-wait for, so OpenClaw refuses the call (askFallback deny). Assertions compare agentmon's
-records with the CLI's `--json` answers and the tool results the fake was sent.
+session. A second agent, `asker`, has `tools.exec.mode: "ask"`: its exec needs a human's
+approval, which a headless run cannot wait for, so OpenClaw refuses the call (askFallback
+deny). Assertions compare agentmon's records with the CLI's `--json` answers, the tool
+results the fake was sent and OpenClaw's database (sessions, transcripts), which
+`agentmon import openclaw` then reads onto the same records.
 """
 
 from __future__ import annotations
