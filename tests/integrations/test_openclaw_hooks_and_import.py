@@ -250,3 +250,32 @@ def test_a_message_steered_into_a_run_opens_no_run_of_its_own(server: Any, tmp_p
     session.transcript(steered=True)
     run_import(session.home, server.ingest_url)
     expected_shape(stored(QueryClient(server.query_url), session.session_id), session)
+
+
+def test_a_sub_agent_session_imports_under_the_session_that_spawned_it(
+    server: Any, tmp_path: Path
+) -> None:
+    """OpenClaw 2026.9.6 records a `sessions_spawn` child's parent in `session_windows`
+    (`parent_session_key`, the parent's key): the parent is the session that key had when
+    the child was created, not one the key got later (`/new`)."""
+    session = RecordedSession(tmp_path / "home")
+    session.transcript()
+    spawned_from, later = str(uuid.uuid4()), str(uuid.uuid4())
+    child_key = "agent:main:subagent:3c1f2db1-81c8-4f9e-8d7c-6b5a4f3e8d2c"
+    windows = [
+        (spawned_from, "agent:main:gw", None, 1000),
+        (session.session_id, child_key, "agent:main:gw", 2000),
+        (later, "agent:main:gw", None, 3000),  # the key's next session, after a `/new`
+    ]
+    database = session.home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "CREATE TABLE session_windows (session_id TEXT PRIMARY KEY, session_key TEXT, "
+            "parent_session_key TEXT, created_at INTEGER NOT NULL)"
+        )
+        conn.executemany("INSERT INTO session_windows VALUES (?, ?, ?, ?)", windows)
+    conn.close()
+    run_import(session.home, server.ingest_url)
+    query = QueryClient(server.query_url)
+    expected_shape(stored(query, session.session_id), session)
+    assert query.session(session.session_id)["session"]["parent_session_id"] == spawned_from

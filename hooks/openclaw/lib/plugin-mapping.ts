@@ -17,6 +17,9 @@
 //                                              a call OpenClaw refused (exec policy "exec denied: …",
 //                                              a plugin's block) ends `denied` with an error of kind
 //                                              permission_denied; a non-zero exit ends `error`
+//   before_tool_call of ask_user             → also metric.snapshot waiting_for_human (reason
+//                                              "question", message = its questions): the turn
+//                                              waits for the human's answer until the tool ends
 //   tool_result_persist                      → span.end, only when after_tool_call did not end it
 //   model_call_started / model_call_ended    → span.start / span.end kind=llm (id from callId and
 //                                              the attempt: a retried turn reuses its callId); a
@@ -26,6 +29,17 @@
 //                                              responseId, as `agentmon import openclaw` derives it
 //   llm_output.usage                         → metric.snapshot of the attempt, only when agent_end
 //                                              brought no messages (no conversation access)
+//   sessions_spawn's after_tool_call          → span.start kind=agent in the spawning run, child of
+//     (accepted: childSessionKey, runId)         the sessions_spawn tool span (id from the child's
+//                                              runId); subagent_spawned (before it) gives its label,
+//                                              model and start time; the child is its own session
+//                                              (OpenClaw's), started with parent_session_id
+//   subagent_ended                           → span.end of that agent span (outcome → status, the
+//                                              child's reply as output, child_session_id) and, for
+//                                              targetKind "subagent", session.end of the child's
+//                                              session (OpenClaw fires no session_end for it; it
+//                                              fires subagent_ended for every reset session too);
+//                                              the child's usage is counted in its own session only
 //
 // Ids shared with `agentmon import openclaw` (integrations/openclaw_history.py), so a session
 // recorded here and imported later (or the other way round) stores everything once: the run
@@ -92,11 +106,26 @@ const usagePerReply = new BoundedMap<boolean>();
 const currentRuns = new BoundedMap<string>();
 const pendingAttempts = new Map<string, PendingAttempt>();
 
+/** A sub-agent a sessions_spawn call started, by the child's runId (see the header). */
+interface SpawnedChild {
+  parentSessionKey?: string;
+  parentRunId?: string;
+  spanKey: string;
+}
+// subagent_spawned's facts (label, model, time) by the child's runId, until the spawning
+// tool call's end opens the agent span
+const spawnFacts = new BoundedMap<Payload>();
+const spawnedChildren = new BoundedMap<SpawnedChild>();
+// a child session's key → its parent's agentmon session id (for the child's session.start)
+const childParents = new BoundedMap<string>();
+// each run's reply (agent_end's), for the agent span of a child run
+const runOutputs = new BoundedMap<unknown>();
+
 /** Forget in-memory state (tests). */
 export function resetPluginState(): void {
   oneShotLocal = false;
   for (const attempt of pendingAttempts.values()) clearTimeout(attempt.timer);
-  for (const map of [startedSessions, synthesisedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, usagePerReply, currentRuns, pendingAttempts]) map.clear();
+  for (const map of [startedSessions, synthesisedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, usagePerReply, currentRuns, pendingAttempts, spawnFacts, spawnedChildren, childParents, runOutputs]) map.clear();
 }
 
 function text(value: unknown): string | undefined {
@@ -126,6 +155,14 @@ function replyOf(messages: unknown): string | undefined {
   return texts.join("") || undefined;
 }
 
+interface EmitIds {
+  runId?: string;
+  spanId?: string;
+  parentSpanId?: string;
+  eventId?: string;
+  at?: number;
+}
+
 class PluginMapper {
   readonly events: Envelope[] = [];
   readonly sessionId: string | undefined;
@@ -145,18 +182,13 @@ class PluginMapper {
     if (this.runId && this.sessionKey) currentRuns.set(this.sessionKey, this.runId);
   }
 
-  emit(type: string, payload: Payload, ids: { runId?: string; spanId?: string; eventId?: string } = {}): void {
+  emit(type: string, payload: Payload, ids: EmitIds = {}): void {
     const sessionId = this.sessionId;
     if (!sessionId) return;
     if (type !== "session.start") this.ensureSession();
     const attributes = { sessionKey: this.sessionKey, agentId: text(this.ctx.agentId) };
-    this.events.push(
-      envelope(type, { session_id: sessionId, run_id: ids.runId, span_id: ids.spanId }, payload, {
-        config: this.config,
-        attributes,
-        id: ids.eventId,
-      }),
-    );
+    const correlation = { session_id: sessionId, run_id: ids.runId, span_id: ids.spanId, parent_span_id: ids.parentSpanId };
+    this.events.push(envelope(type, correlation, payload, { config: this.config, attributes, id: ids.eventId, at: ids.at }));
   }
 
   /** The session's start, once: from session_start, else synthesised from the first hook. */
@@ -175,6 +207,7 @@ class PluginMapper {
       sessionKey: this.sessionKey,
       model: text(this.event.model),
       provider: text(this.event.provider),
+      parent_session_id: this.sessionKey ? childParents.get(this.sessionKey) : undefined,
     });
   }
 
@@ -197,18 +230,18 @@ class PluginMapper {
     this.emit("span.start", payload, { runId: this.ensureRun(), spanId });
   }
 
-  endSpan(key: string, payload: Payload, failure?: string | ToolOutcome): void {
+  /** End a span; `runId` when it is not this hook's run (a sub-agent's span in its parent's). */
+  endSpan(key: string, payload: Payload, failure?: string | SpanOutcome, runId = this.ensureRun(), at?: number): void {
     const spanId = this.spanId(key);
     if (!spanId) return;
     const outcome = typeof failure === "string" ? { status: "error", error: failure } : failure;
     const reconstructed = !startedSpans.has(spanId) && payload.duration_ms !== undefined;
     startedSpans.delete(spanId);
-    const runId = this.ensureRun();
     const { status = "ok", error } = outcome ?? {};
-    this.emit("span.end", { ...payload, status, error, reconstructed: reconstructed || undefined }, { runId, spanId });
+    this.emit("span.end", { ...payload, status, error, reconstructed: reconstructed || undefined }, { runId, spanId, at });
     if (!error) return;
     const kind = status === "denied" ? "permission_denied" : String(payload.kind);
-    this.emit("error", { message: error, kind }, { runId, spanId, eventId: this.eventId(spanId, "error") });
+    this.emit("error", { message: error, kind }, { runId, spanId, eventId: this.eventId(spanId, "error"), at });
   }
 
   /** The id of an event that happens once (the same `agentmon import` derives). */
@@ -345,6 +378,12 @@ export interface ToolOutcome {
   error: string;
 }
 
+/** A span's end other than ok: a tool's outcome, or a sub-agent's (`cancelled`: no error). */
+interface SpanOutcome {
+  status: string;
+  error?: string;
+}
+
 const EXEC_DENIED = /^exec denied\b/i;
 
 function toolDenial(details: Payload): string | undefined {
@@ -376,7 +415,8 @@ function callKey(callId: string | undefined, started: boolean): string {
 
 const HANDLERS: Record<string, (m: PluginMapper) => void> = {
   session_start(m) {
-    m.startSession({ resumedFrom: text(m.event.resumedFrom), agentId: text(m.ctx.agentId), sessionKey: m.sessionKey });
+    const parent = m.sessionKey ? childParents.get(m.sessionKey) : undefined;
+    m.startSession({ resumedFrom: text(m.event.resumedFrom), agentId: text(m.ctx.agentId), sessionKey: m.sessionKey, parent_session_id: parent });
   },
   session_end(m) {
     if (m.sessionId) synthesisedSessions.delete(m.sessionId);
@@ -409,7 +449,9 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
     if (runId && m.replyUsage(m.event.messages)) usagePerReply.set(runId, true);
     const pending = m.attempt();
     if (!pending || !runId) return;
-    pending.end = { error, duration_ms: num(m.event.durationMs), output: clip(replyOf(m.event.messages)) };
+    const output = clip(replyOf(m.event.messages));
+    if (output !== undefined) runOutputs.set(runId, output);
+    pending.end = { error, duration_ms: num(m.event.durationMs), output };
     settleLater(runId, pending);
   },
   before_tool_call(m) {
@@ -419,6 +461,8 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
       input: clip(m.event.params),
       toolCallId: text(m.event.toolCallId),
     });
+    const question = text(m.event.toolName) === "ask_user" ? questionsOf(m.event.params) : undefined;
+    if (question) m.emit("metric.snapshot", { agent_state: "waiting_for_human", waiting_reason: "question", message: question }, { runId: m.runId });
   },
   after_tool_call(m) {
     const key = toolKey(m.event, m.ctx);
@@ -435,7 +479,17 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
       },
       toolOutcome(m.event.error, m.event.result),
     );
+    if (text(m.event.toolName) === "sessions_spawn") startChildSpan(m, key);
   },
+  subagent_spawned(m) {
+    const childRunId = text(m.event.runId) ?? text(m.ctx.runId);
+    if (!childRunId) return;
+    const facts = { at: Date.now(), label: text(m.event.label), agentId: text(m.event.agentId), mode: text(m.event.mode), model: text(m.event.resolvedModel) };
+    spawnFacts.set(childRunId, facts);
+    const childKey = text(m.event.childSessionKey) ?? text(m.ctx.childSessionKey);
+    if (childKey && m.sessionId) childParents.set(childKey, m.sessionId);
+  },
+  subagent_ended: endChild,
   tool_result_persist(m) {
     if (!text(m.event.toolCallId) && !text(m.ctx.toolCallId)) return;
     const key = toolKey(m.event, m.ctx);
@@ -497,6 +551,78 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
   },
 };
 
+/** The question(s) an ask_user call puts to the human (`questions[].question`), one a line. */
+function questionsOf(params: unknown): string | undefined {
+  const questions = (params as Payload | undefined)?.questions;
+  if (!Array.isArray(questions)) return undefined;
+  return questions.map((entry) => text((entry as Payload | undefined)?.question)).filter(Boolean).join("\n") || undefined;
+}
+
+/** What a sessions_spawn call's result says it started (its `details`: status "accepted",
+ * the child's session key and runId). */
+function acceptedSpawn(result: unknown): { childSessionKey: string; runId: string } | undefined {
+  const details = ((result as Payload | undefined)?.details ?? {}) as Payload;
+  const childSessionKey = text(details.childSessionKey);
+  const runId = text(details.runId);
+  return details.status === "accepted" && childSessionKey && runId ? { childSessionKey, runId } : undefined;
+}
+
+/** The agent span of the child a sessions_spawn call (its tool span `toolKey`) started. */
+function startChildSpan(m: PluginMapper, toolKey: string): void {
+  const child = acceptedSpawn(m.event.result);
+  const parentSpanId = m.spanId(toolKey);
+  if (!child || !parentSpanId || !m.sessionId) return;
+  const facts = spawnFacts.get(child.runId) ?? {};
+  spawnFacts.delete(child.runId);
+  childParents.set(child.childSessionKey, m.sessionId);
+  const spanKey = `agent:${child.runId}`;
+  spawnedChildren.set(child.runId, { parentSessionKey: m.sessionKey, parentRunId: m.runId, spanKey });
+  const params = (m.event.params ?? {}) as Payload;
+  const payload = {
+    kind: "agent",
+    name: text(facts.label) ?? text(params.label) ?? text(facts.agentId) ?? "subagent",
+    input: clip(params.task),
+    model: text(facts.model),
+    mode: text(facts.mode),
+    child_session_key: child.childSessionKey,
+    child_run_id: child.runId,
+  };
+  const spanId = m.spanId(spanKey);
+  if (spanId) startedSpans.set(spanId, true);
+  m.emit("span.start", payload, { runId: m.runId, spanId, parentSpanId, at: num(facts.at) });
+}
+
+/** How a sub-agent's end reads in agentmon: its outcome as a span status. */
+function childStatus(outcome: string | undefined): string {
+  if (outcome === undefined || outcome === "ok") return "ok";
+  return outcome === "error" || outcome === "timeout" ? "error" : "cancelled";
+}
+
+/** subagent_ended: the agent span in the parent's run ends, and the child's session. */
+function endChild(m: PluginMapper): void {
+  const childRunId = text(m.event.runId) ?? text(m.ctx.runId);
+  const childKey = text(m.event.targetSessionKey) ?? text(m.ctx.childSessionKey);
+  const outcome = text(m.event.outcome);
+  const status = childStatus(outcome);
+  const child = childRunId ? spawnedChildren.get(childRunId) : undefined;
+  const childSessionId = childKey ? sessionIdOf(childKey) : undefined;
+  if (child && childRunId) {
+    spawnedChildren.delete(childRunId);
+    const parent = new PluginMapper({}, { sessionKey: child.parentSessionKey }, m.config, true);
+    const error = status === "error" ? (text(m.event.error) ?? `sub-agent ${outcome}`) : undefined;
+    const payload = { kind: "agent", output: runOutputs.get(childRunId), reason: text(m.event.reason), outcome, child_session_id: childSessionId };
+    parent.endSpan(child.spanKey, payload, { status, error }, child.parentRunId, num(m.event.endedAt));
+    m.events.push(...parent.events);
+  }
+  // OpenClaw fires subagent_ended for every session a reset or delete unbinds, too (targetKind
+  // "acp": those have their own session_end); only a sub-agent's session ends here
+  if (m.event.targetKind !== "subagent" || !childKey || !childSessionId || childSessionId === childKey) return;
+  const session = new PluginMapper({}, { sessionKey: childKey, sessionId: childSessionId }, m.config, true);
+  synthesisedSessions.delete(childSessionId);
+  session.emit("session.end", { reason: text(m.event.reason) ?? "subagent_ended", outcome, synthetic: true }, { at: num(m.event.endedAt) });
+  m.events.push(...session.events);
+}
+
 export const PLUGIN_HOOKS = Object.keys(HANDLERS);
 
 /** The envelopes one typed plugin hook call implies (updates the in-memory state). */
@@ -507,10 +633,18 @@ function isCompactionCall(name: string, event: Payload | undefined): boolean {
   return name.startsWith("model_call_") && /:compaction:/.test(text(event?.callId) ?? "");
 }
 
+/** The subagent hooks' ctx names the requester (the parent) and the child, not "the" session:
+ * they map in the requester's session; their runId is the child's. */
+function hookContext(name: string, ctx: HookContext): HookContext {
+  if (!name.startsWith("subagent_")) return ctx;
+  return { ...ctx, sessionKey: text(ctx.requesterSessionKey), sessionId: undefined, runId: undefined };
+}
+
 export function mapPluginHook(name: string, event: Payload, ctx: HookContext = {}, config: Config = readConfig()): Envelope[] {
   const handler = HANDLERS[name];
   if (!handler) return [];
-  const mapper = new PluginMapper(event ?? {}, ctx ?? {}, config, isCompactionCall(name, event));
+  const sessionLevel = isCompactionCall(name, event) || name.startsWith("subagent_");
+  const mapper = new PluginMapper(event ?? {}, hookContext(name, ctx ?? {}), config, sessionLevel);
   handler(mapper);
   return mapper.events;
 }

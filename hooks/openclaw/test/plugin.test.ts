@@ -277,6 +277,71 @@ describe("OpenClaw 2026.9.6 --local turns, as the real CLI sends them", () => {
     assert.equal(mapPluginHook("tool_result_persist", { toolName: "exec", toolCallId: "call_9", message: {} }, { sessionKey }).at(-1)?.correlation.run_id, undefined);
   });
 
+  it("a sub-agent is an agent span under its sessions_spawn call, and its own session, ended with it", () => {
+    // as `openclaw agent` through the gateway sends them (test_openclaw_gateway.py)
+    const childRun = "06ae5f9b-e642-4e64-9243-3103a8f5c144";
+    const childKey = "agent:main:subagent:ab1de478-0f21-4bf5-b902-19df2e77aa9a";
+    const childSession = "2d4938af-4015-439b-95b2-e5d99958280b";
+    const parent = { agentId: "main", sessionKey, sessionId: SESSION, runId: RUN, toolCallId: "call_agentmon_1" };
+    const spawn = { toolName: "sessions_spawn", params: { task: "answer with one word", label: "helper" }, runId: RUN, toolCallId: "call_agentmon_1" };
+    const details = { status: "accepted", childSessionKey: childKey, runId: childRun, mode: "run" };
+    const subagentCtx = { runId: childRun, childSessionKey: childKey, requesterSessionKey: sessionKey };
+    const child = { agentId: "main", sessionKey: childKey, sessionId: childSession, runId: childRun };
+    const events = [
+      ...mapPluginHook("llm_input", { runId: RUN, sessionId: SESSION, ...model, prompt: "SPAWN" }, parent),
+      ...mapPluginHook("before_tool_call", spawn, parent),
+      ...mapPluginHook("subagent_spawned", { runId: childRun, childSessionKey: childKey, agentId: "main", label: "helper", mode: "run", resolvedModel: "fake/fake-model" }, subagentCtx),
+      ...mapPluginHook("after_tool_call", { ...spawn, result: { content: [], details }, durationMs: 284 }, parent),
+      ...mapPluginHook("llm_input", { runId: childRun, sessionId: childSession, ...model, prompt: "[Subagent Context] …" }, child),
+      ...mapPluginHook("agent_end", { runId: childRun, success: true, messages: [{ role: "assistant", content: [{ type: "text", text: "The child says hello." }], usage, responseId: "chatcmpl-3" }] }, child),
+      ...mapPluginHook("subagent_ended", { targetSessionKey: childKey, targetKind: "subagent", reason: "subagent-complete", runId: childRun, endedAt: 1796467667838, outcome: "ok" }, subagentCtx),
+    ];
+    const toolSpan = spanIdFor(SESSION, "tool:call_agentmon_1");
+    const agentStart = events.find((e) => e.event.type === "span.start" && e.payload.kind === "agent")!;
+    assert.deepEqual([agentStart.correlation.session_id, agentStart.correlation.run_id, agentStart.correlation.parent_span_id], [SESSION, RUN, toolSpan]);
+    assert.deepEqual([agentStart.payload.name, agentStart.payload.input, agentStart.payload.child_session_key], ["helper", "answer with one word", childKey]);
+    const childStart = events.find((e) => e.event.type === "session.start" && e.correlation.session_id === childSession)!;
+    assert.equal(childStart.payload.parent_session_id, SESSION);
+    // the child's usage is its own session's, once
+    const usages = events.filter((e) => e.event.type === "metric.snapshot");
+    assert.deepEqual(usages.map((e) => e.correlation.session_id), [childSession]);
+    const agentEnd = events.find((e) => e.event.type === "span.end" && e.payload.kind === "agent")!;
+    assert.deepEqual([agentEnd.correlation.span_id, agentEnd.correlation.run_id, agentEnd.correlation.session_id], [agentStart.correlation.span_id, RUN, SESSION]);
+    assert.deepEqual([agentEnd.payload.status, agentEnd.payload.output, agentEnd.payload.child_session_id], ["ok", "The child says hello.", childSession]);
+    assert.equal(agentEnd.event.ts, new Date(1796467667838).toISOString());
+    const childEnd = events.filter((e) => e.event.type === "session.end");
+    assert.deepEqual(childEnd.map((e) => [e.correlation.session_id, e.payload.reason]), [[childSession, "subagent-complete"]]);
+    // `/new` on the parent fires subagent_ended for it too (targetKind "acp"): not the plugin's to end
+    const reset = mapPluginHook("subagent_ended", { targetSessionKey: sessionKey, targetKind: "acp", reason: "session-reset", sendFarewell: true, outcome: "reset" }, { childSessionKey: sessionKey });
+    assert.deepEqual(reset, []);
+  });
+
+  it("a sub-agent that failed ends its span error in the parent's run; a killed one cancelled", () => {
+    const ended = (runId: string, outcome: string, error?: string) => {
+      const details = { status: "accepted", childSessionKey: `agent:main:subagent:${runId}`, runId };
+      mapPluginHook("after_tool_call", { toolName: "sessions_spawn", params: { task: "t" }, runId: RUN, toolCallId: `call_${runId}`, result: { details } }, local);
+      const ctx = { runId, childSessionKey: details.childSessionKey, requesterSessionKey: sessionKey };
+      return mapPluginHook("subagent_ended", { targetSessionKey: details.childSessionKey, reason: "subagent-error", runId, outcome, error }, ctx);
+    };
+    const failed = ended("c1", "timeout", "run timed out");
+    const end = failed.find((e) => e.event.type === "span.end")!;
+    assert.deepEqual([end.payload.status, end.payload.error, end.correlation.run_id], ["error", "run timed out", RUN]);
+    assert.equal(failed.find((e) => e.event.type === "error")?.correlation.span_id, end.correlation.span_id);
+    const killed = ended("c2", "killed");
+    assert.deepEqual(types(killed), ["span.end"]); // the child never ran here: no session of its own to end
+    assert.equal(killed[0].payload.status, "cancelled");
+  });
+
+  it("an ask_user call is waiting for the human, with its question, until the tool ends", () => {
+    const params = { questions: [{ id: "color", header: "Color", question: "Which color do you want?", options: [{ label: "red" }, { label: "blue" }] }], timeoutSeconds: 30 };
+    const asked = mapPluginHook("before_tool_call", { toolName: "ask_user", params, runId: RUN, toolCallId: "call_ask" }, local);
+    assert.deepEqual(types(asked), ["session.start", "run.start", "span.start", "metric.snapshot"]);
+    assert.deepEqual(asked[3].payload, { agent_state: "waiting_for_human", waiting_reason: "question", message: "Which color do you want?" });
+    assert.equal(asked[3].correlation.run_id, RUN);
+    const other = mapPluginHook("before_tool_call", { toolName: "exec", params: { command: "ls" }, runId: RUN, toolCallId: "call_ls" }, local);
+    assert.deepEqual(types(other), ["span.start"]);
+  });
+
   it("the prompt stamp goes, whatever the zone; other brackets stay", () => {
     assert.equal(withoutStamp("[Wed 2026-12-02 00:39 UTC] hello"), "hello");
     assert.equal(withoutStamp("[Wed 2026-12-02 00:39 GMT+2] hello"), "hello");

@@ -2,7 +2,9 @@
 versions and the SQLite database OpenClaw 2026.9 keeps them in instead, read-only
 (``<state>/agents/<agentId>/agent/openclaw-agent.sqlite``: table ``transcript_events``, one
 transcript entry per row as ``event_json``, in ``seq`` order; ``created_at`` in ms). The
-entries replay as the files' do (`openclaw_history.replay_records`)."""
+entries replay as the files' do (`openclaw_history.replay_records`). A sub-agent's session
+(``sessions_spawn``) names its parent's key in ``session_windows.parent_session_key``: the
+parent is the session that key had when the child was created."""
 
 from __future__ import annotations
 
@@ -69,6 +71,7 @@ def import_history(item: History, source: dict[str, str]) -> SessionImport | Non
             "ORDER BY seq",
             [item.session_id],
         ).fetchall()
+        parent = _parent_session(conn, item.session_id)
     records: list[dict[str, Any]] = []
     skipped: dict[str, int] = {}
     for text, _created in rows:
@@ -79,7 +82,26 @@ def import_history(item: History, source: dict[str, str]) -> SessionImport | Non
             records.append(record)
     last = max((created for _text, created in rows if isinstance(created, int)), default=0)
     ended = time.time() - last / 1000 > QUIET_SECONDS
-    return openclaw_history.replay_records(records, skipped, source, ended=ended)
+    return openclaw_history.replay_records(
+        records, skipped, source, ended=ended, parent_session_id=parent
+    )
+
+
+_PARENT = (
+    "SELECT parent.session_id FROM session_windows child JOIN session_windows parent "
+    "ON parent.session_key = child.parent_session_key AND parent.created_at <= child.created_at "
+    "WHERE child.session_id = ? ORDER BY parent.created_at DESC LIMIT 1"
+)
+
+
+def _parent_session(conn: sqlite3.Connection, session_id: str) -> str | None:
+    """The session that spawned this one, when OpenClaw recorded it (older databases have
+    no ``session_windows``)."""
+    try:
+        row = conn.execute(_PARENT, [session_id]).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return str(row[0]) if row else None
 
 
 def _entry(text: object) -> dict[str, Any] | str:

@@ -63,13 +63,19 @@ def import_transcript(path: Path, source: dict[str, str]) -> SessionImport | Non
 
 
 def replay_records(
-    records: list[Record], skipped: dict[str, int], source: dict[str, str], *, ended: bool
+    records: list[Record],
+    skipped: dict[str, int],
+    source: dict[str, str],
+    *,
+    ended: bool,
+    parent_session_id: str | None = None,
 ) -> SessionImport | None:
-    """The events of one session's entries (header first); None without a session header."""
+    """The events of one session's entries (header first); None without a session header.
+    `parent_session_id`: the session that spawned this one (a sub-agent's), when known."""
     header = next((r for r in records if r.get("type") == "session"), None)
     if header is None or not isinstance(header.get("id"), str):
         return None
-    replay = _Replay(header, source, _run_ids(records))
+    replay = _Replay(header, source, _run_ids(records), parent_session_id)
     seen: set[str] = set()
     for entry in records:
         key = entry.get("id")
@@ -179,10 +185,19 @@ def _reported_cost(usage: Any) -> float | None:
 
 
 class _Replay(HistoryReplay):
-    def __init__(self, header: Record, source: dict[str, str], run_ids: dict[str, str]) -> None:
+    def __init__(
+        self,
+        header: Record,
+        source: dict[str, str],
+        run_ids: dict[str, str],
+        parent_session_id: str | None,
+    ) -> None:
         first = parse_time(header.get("timestamp")) or 0.0
         cwd = header.get("cwd") if isinstance(header.get("cwd"), str) else None
-        super().__init__(str(header["id"]), source, first, cwd, version=header.get("version"))
+        parent = {"parent_session_id": parent_session_id} if parent_session_id else {}
+        super().__init__(
+            str(header["id"]), source, first, cwd, version=header.get("version"), **parent
+        )
         self.model: str | None = None
         self.provider: str | None = None
         self.run_ids = run_ids
@@ -207,15 +222,29 @@ class _Replay(HistoryReplay):
             run_id = self.run_ids.get(key) or self.tracker.span_id_for(f"run:{key}")
             if run_id == self.tracker.run_id:
                 return  # a message steered into the open run: the same run goes on
-            if self.tracker.state.get("run"):
-                self.end_run()
-            self.tracker.start_run(run_id, input=clip(_text(message.get("content"))))
-            self.last_text = None
-            self.model_calls = 0
+            self._begin_run(run_id, input=clip(_text(message.get("content"))))
         elif role == "assistant":
+            self._open_reply_run(message)
             self._assistant(key, message)
         elif role == "toolResult" and message.get("toolCallId"):
             self._tool_result(message)
+
+    def _open_reply_run(self, message: Record) -> None:
+        """A reply of a run no user message opened starts that run: OpenClaw announces a
+        sub-agent's result to its parent in a run of its own (``announce:v1:…``) whose
+        prompt the transcript does not keep."""
+        meta = message.get("__openclaw")
+        run_id = meta.get("runId") if isinstance(meta, dict) else None
+        if isinstance(run_id, str) and run_id and run_id != self.tracker.run_id:
+            self._begin_run(run_id)
+
+    def _begin_run(self, run_id: str, **start: Any) -> None:
+        """End the open run (if any) and open `run_id`."""
+        if self.tracker.state.get("run"):
+            self.end_run()
+        self.tracker.start_run(run_id, **start)
+        self.last_text = None
+        self.model_calls = 0
 
     def _assistant(self, key: str, message: Record) -> None:
         model = message.get("model") if isinstance(message.get("model"), str) else self.model

@@ -3,9 +3,14 @@
 OpenClaw sends the whole conversation each time; the turn's prompt is the last user
 message that starts with OpenClaw's time stamp. A prompt containing `TOOL` gets an `exec`
 tool call first (`echo hello`; `FAILING_COMMAND`, which exits 2, when the prompt also says
-`FAIL`), then, once a tool result follows the prompt, the final text; any other prompt gets
-the final text at once. Every request, the usage reported for it
-and the tool results it carried are kept in `requests`.
+`FAIL`), then, once a tool result follows the prompt, the final text; a prompt containing
+`ASK` gets an `ask_user` call asking `QUESTION` (no one answers: OpenClaw gives up after
+`QUESTION_TIMEOUT_S`), then the final text; a prompt containing `SPAWN` gets a
+`sessions_spawn` call whose task is `CHILD_TASK`, then the final text. The
+spawned child's model calls are told by their messages (`is_child`): the child answers
+`CHILD_REPLY` at once.
+Any other prompt gets the final text at once. Every request (`role`: parent or child), the
+usage reported for it and the tool results it carried are kept in `requests`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,11 @@ USAGE = {"prompt_tokens": 111, "completion_tokens": 22, "total_tokens": 133}
 REPLY = "The command printed hello."
 COMMAND = "echo hello"
 FAILING_COMMAND = "ls /agentmon-no-such-dir"
+QUESTION = "Which color do you want?"
+# the shortest wait OpenClaw allows a question (it clamps timeoutSeconds to 30-3600)
+QUESTION_TIMEOUT_S = 30
+CHILD_TASK = "AGENTMON-CHILD-TASK: answer with one word"
+CHILD_REPLY = "The child says hello."
 _STAMPED = re.compile(r"^\[\w{3} \d{4}-\d\d-\d\d \d\d:\d\d")
 
 
@@ -37,17 +47,41 @@ def _turn(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return messages[starts[-1] :] if starts else messages
 
 
+def is_child(messages: list[dict[str, Any]]) -> bool:
+    """A spawned child's call: OpenClaw hands the child its task in a user message under
+    `[Subagent Task]` (the parent has it only in the tool call's arguments, and in the
+    completion announced back to it, which has no such heading)."""
+    return any(
+        message.get("role") == "user"
+        and "[Subagent Task]" in (text := json.dumps(message.get("content")))
+        and CHILD_TASK in text
+        for message in messages
+    )
+
+
+def _tool_call(call_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    call = {"index": 0, "id": call_id, "type": "function"}
+    return {**call, "function": {"name": name, "arguments": json.dumps(arguments)}}
+
+
 def _delta_for(messages: list[dict[str, Any]], call_id: str) -> tuple[dict[str, Any], str]:
+    if is_child(messages):
+        return {"role": "assistant", "content": CHILD_REPLY}, "stop"
     turn = _turn(messages)
     prompt = str(turn[0].get("content", "")) if turn else ""
-    if "TOOL" in prompt and not any(message.get("role") == "tool" for message in turn):
+    called = any(message.get("role") == "tool" for message in turn)
+    if "TOOL" in prompt and not called:
         command = FAILING_COMMAND if "FAIL" in prompt else COMMAND
-        call = {
-            "index": 0,
-            "id": call_id,
-            "type": "function",
-            "function": {"name": "exec", "arguments": json.dumps({"command": command})},
-        }
+        call = _tool_call(call_id, "exec", {"command": command})
+        return {"role": "assistant", "tool_calls": [call]}, "tool_calls"
+    if "ASK" in prompt and not called:
+        options = [{"label": "red"}, {"label": "blue"}]
+        question = {"id": "color", "header": "Color", "question": QUESTION, "options": options}
+        arguments = {"questions": [question], "timeoutSeconds": QUESTION_TIMEOUT_S}
+        call = _tool_call(call_id, "ask_user", arguments)
+        return {"role": "assistant", "tool_calls": [call]}, "tool_calls"
+    if "SPAWN" in prompt and not called:
+        call = _tool_call(call_id, "sessions_spawn", {"task": CHILD_TASK, "label": "helper"})
         return {"role": "assistant", "tool_calls": [call]}, "tool_calls"
     return {"role": "assistant", "content": REPLY}, "stop"
 
@@ -67,6 +101,7 @@ class FakeChat(FakeModelServer):
         delta, finish = _delta_for(messages, call_id)
         results = [m.get("content") for m in _turn(messages) if m.get("role") == "tool"]
         entry = {"path": handler.path, "finish": finish, "usage": dict(USAGE)}
+        entry["role"] = "child" if is_child(messages) else "parent"
         number = self.record({**entry, "tool_results": results})
         base: dict[str, Any] = {"id": f"chatcmpl-{number + 1}"}
         base |= {"object": "chat.completion.chunk"}

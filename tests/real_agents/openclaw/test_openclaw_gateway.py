@@ -4,10 +4,16 @@ OpenClaw itself starts and ends sessions and the internal hook's `command:*` eve
 The gateway runs under a temporary HOME with agentmon's hook and plugin installed (as in
 test_openclaw_real); `openclaw agent` (no `--local`) sends one turn with an `exec` call
 through it, `openclaw sessions compact` compacts that session (one summary call to the
-fake), then `--message "/new"` starts a new session. A second agent, `asker`, has
-`tools.exec.mode: "ask"`: its exec needs a human's approval, which a headless run cannot
-wait for, so OpenClaw refuses the call (askFallback deny). Assertions compare agentmon's
-records with the CLI's `--json` answers and the tool results the fake was sent.
+fake), then `--message "/new"` starts a new session. Another key's turn asks for
+`sessions_spawn` (`tools.toolSearch: false` gives the model the tool directly): OpenClaw runs
+the child in its own session after the turn, then announces its result to the parent in a
+second run. Beside them, a turn on a third key asks the human a question (`ask_user`) that
+no one answers: while OpenClaw waits (30 s, the least it allows) the fixture reads agentmon's
+session. A second agent, `asker`, has `tools.exec.mode: "ask"`: its exec needs a human's
+approval, which a headless run cannot wait for, so OpenClaw refuses the call (askFallback
+deny). Assertions compare agentmon's records with the CLI's `--json` answers, the tool
+results the fake was sent and OpenClaw's database (sessions, transcripts), which
+`agentmon import openclaw` then reads onto the same records.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import time
+import urllib.error
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +33,26 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess, free_port
-from tests.integrations.integration_helpers import QueryClient
+from tests.integrations.integration_helpers import QueryClient, agentmon_import, clean_env
 from tests.real_agents.installed import real_agent_bin
-from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, FakeChat
+from tests.real_agents.openclaw.fake_openai import (
+    CHILD_REPLY,
+    CHILD_TASK,
+    COMMAND,
+    QUESTION,
+    REPLY,
+    USAGE,
+    FakeChat,
+)
 from tests.real_agents.openclaw.test_openclaw_real import OPENCLAW, _built_hooks, _home
 
 TOKEN = "agentmon-test-token"
 KEY = "gw"
 ASKER = "asker"
+SPAWNER = "spawner"  # a session key of agent main
+SPAWN_PROMPT = "SPAWN: hand a task to a helper"
+ASKING = "asking"  # a session key of agent main
+ASK_PROMPT = "ASK: pick a color"
 
 
 @dataclass
@@ -43,6 +63,11 @@ class World:
     compacted: dict[str, Any]
     new: dict[str, Any]
     asked: dict[str, Any]
+    spawned: dict[str, Any]
+    home: Path
+    ingest_url: str
+    asking: dict[str, Any]
+    while_asking: dict[str, Any]  # agentmon's session while OpenClaw waited for the answer
 
 
 def _gateway_home(root: Path, base_url: str, port: int) -> Path:
@@ -53,6 +78,7 @@ def _gateway_home(root: Path, base_url: str, port: int) -> Path:
     config["gateway"] = {"mode": "local", "port": port, "bind": "loopback", "auth": auth}
     # once agents are listed, `main` must be too
     config["agents"]["entries"] = {"main": {}, ASKER: {"tools": {"exec": {"mode": "ask"}}}}
+    config["tools"]["toolSearch"] = False
     config_path.write_text(json.dumps(config))
     return home
 
@@ -69,28 +95,77 @@ def _wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 1
     raise AssertionError(f"the gateway never listened on {port}")
 
 
-def _openclaw(binary: Path, home: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
-    completed = subprocess.run(
+def _start_openclaw(
+    binary: Path, home: Path, env: dict[str, str], *args: str
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [str(binary), *args, "--json"],
         cwd=home / "work",
         env=env,
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
-        check=False,
     )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    answer: dict[str, Any] = json.loads(completed.stdout)
+
+
+def _answer(process: subprocess.Popen[str]) -> dict[str, Any]:
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-2000:]
+    answer: dict[str, Any] = json.loads(stdout)
     return answer
 
 
+def _openclaw(binary: Path, home: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
+    return _answer(_start_openclaw(binary, home, env, *args))
+
+
 def _agent(
-    binary: Path, home: Path, env: dict[str, str], message: str, agent: str = "main"
+    binary: Path,
+    home: Path,
+    env: dict[str, str],
+    message: str,
+    agent: str = "main",
+    key: str | None = None,
 ) -> dict[str, Any]:
-    key = KEY if agent == "main" else agent
+    key = key or (KEY if agent == "main" else agent)
     command = ["agent", "--agent", agent, "--session-key", key, "--message", message]
     return _openclaw(binary, home, env, *command)
+
+
+def _while_open(
+    query: QueryClient, session_id: str, process: subprocess.Popen[str]
+) -> dict[str, Any]:
+    """agentmon's session once it shows a waiting reason, or as it was when `process` (the
+    turn) ended without it doing so."""
+    detail: dict[str, Any] = {}
+    while process.poll() is None:
+        try:
+            detail = query.session(session_id)
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:
+                raise
+        if detail and detail["session"]["waiting_reason"] is not None:
+            break
+        time.sleep(0.1)
+    return detail
+
+
+def _session_of_key(home: Path, key: str, timeout: float = 120) -> str:
+    """The session OpenClaw opened for `key` (its session_windows row), once it has."""
+    database = home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if database.exists():
+            with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
+                row = conn.execute(
+                    "SELECT session_id FROM session_windows WHERE session_key = ?", [key]
+                ).fetchone()
+            conn.close()
+            if row:
+                return str(row[0])
+        time.sleep(0.2)
+    raise AssertionError(f"OpenClaw opened no session for {key}")
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +197,33 @@ def world(
         )
         try:
             _wait_for_port(port, gateway)
+            # first: its child and the announcement run on while the other turns go
+            spawned = _agent(binary, home, env, SPAWN_PROMPT, key=SPAWNER)
+            ask = ["agent", "--agent", "main", "--session-key", ASKING, "--message", ASK_PROMPT]
+            asking = _start_openclaw(binary, home, env, *ask)
+            query = QueryClient(embedded_server.query_url)
+            asked_in = _session_of_key(home, f"agent:main:{ASKING}")
+            while_asking = _while_open(query, asked_in, asking)
             turn = _agent(binary, home, env, "TOOL: run echo hello")
             compact = ["sessions", "compact", f"agent:main:{KEY}", "--token", TOKEN]
             compacted = _openclaw(binary, home, env, *compact)
             new = _agent(binary, home, env, "/new")
             asked = _agent(binary, home, env, "TOOL: run echo hello", agent=ASKER)
-            query = QueryClient(embedded_server.query_url)
-            yield World(query, fake, turn, compacted, new, asked)
+            answered = _answer(asking)
+            ingest = embedded_server.ingest_url
+            yield World(
+                query,
+                fake,
+                turn,
+                compacted,
+                new,
+                asked,
+                spawned,
+                home,
+                ingest,
+                answered,
+                while_asking,
+            )
         finally:
             gateway.terminate()
             try:
@@ -202,3 +297,136 @@ def test_a_compaction_is_a_span_and_its_summary_call_opens_no_run(world: World) 
     summary_calls = [e for e in ends if ":compaction:" in str(e["payload"].get("callId"))]
     assert len(summary_calls) == 1  # the fake served 2 calls for the turn, 1 for the summary
     assert summary_calls[0]["correlation"].get("run_id") is None
+
+
+def _transcript_tokens(home: Path, session_id: str) -> int:
+    """The total tokens of a session's replies as OpenClaw stored them (its transcript)."""
+    database = home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+    with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
+        rows = conn.execute(
+            "SELECT event_json FROM transcript_events WHERE session_id = ?", [session_id]
+        ).fetchall()
+    conn.close()
+    messages = [json.loads(row[0]).get("message") or {} for row in rows]
+    replies = [m for m in messages if m.get("role") == "assistant"]
+    return sum(int(m["usage"]["totalTokens"]) for m in replies)
+
+
+def _child_session_id(home: Path, parent_key: str) -> str:
+    """The session OpenClaw spawned from `parent_key` (its session_windows row)."""
+    database = home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+    with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
+        (row,) = conn.execute(
+            "SELECT session_id FROM session_windows WHERE parent_session_key = ?", [parent_key]
+        ).fetchall()
+    conn.close()
+    return str(row[0])
+
+
+def _agent_span_ended(world: World, session_id: str) -> dict[str, Any]:
+    def ended(detail: dict[str, Any]) -> bool:
+        ends = world.query.events(session_id=session_id, event_type="span.end")
+        return any(end["payload"].get("kind") == "agent" for end in ends)
+
+    world.query.wait_for_session(session_id, ended)
+    ends = world.query.events(session_id=session_id, event_type="span.end")
+    (end,) = [e for e in ends if e["payload"].get("kind") == "agent"]
+    return end
+
+
+def test_a_sub_agent_is_an_agent_span_under_the_call_that_spawned_it(world: World) -> None:
+    parent_id = _session_id(world.spawned)
+    end = _agent_span_ended(world, parent_id)
+    child_id = _child_session_id(world.home, f"agent:main:{SPAWNER}")
+    assert end["payload"]["child_session_id"] == child_id
+    detail = world.query.wait_for_session(
+        parent_id, lambda d: len(d["runs"]) == 2 and all(r["ended_at"] for r in d["runs"])
+    )
+    spawning = next(run for run in detail["runs"] if run["input"] == SPAWN_PROMPT)
+    spans = world.query.run(spawning["run_id"])["spans"]
+    (tool,) = [span for span in spans if span["kind"] == "tool"]
+    (agent,) = [span for span in spans if span["kind"] == "agent"]
+    assert (tool["name"], tool["status"]) == ("sessions_spawn", "ok")
+    assert tool["input"] == {"task": CHILD_TASK, "label": "helper"}
+    assert agent["span_id"] == end["correlation"]["span_id"]
+    assert agent["parent_span_id"] == tool["span_id"]
+    assert (agent["name"], agent["status"], agent["output"]) == ("helper", "ok", CHILD_REPLY)
+    assert agent["input"] == CHILD_TASK
+    # the parent's other run: OpenClaw announcing the child's result to it
+    (announced,) = [run for run in detail["runs"] if run is not spawning]
+    assert (announced["status"], announced["output"]) == ("ok", REPLY)
+    assert CHILD_REPLY in announced["input"]
+
+
+def test_a_sub_agent_is_its_own_ended_session_and_its_tokens_count_once(world: World) -> None:
+    parent_id = _session_id(world.spawned)
+    _agent_span_ended(world, parent_id)
+    child_id = _child_session_id(world.home, f"agent:main:{SPAWNER}")
+    child = world.query.wait_for_session(child_id, lambda d: d["session"]["ended_at"] is not None)
+    (run,) = child["runs"]
+    assert (run["status"], run["output"]) == ("ok", CHILD_REPLY)
+    assert child["session"]["parent_session_id"] == parent_id
+    assert (child["session"]["status"], child["session"]["end_reason"]) == (
+        "ended",
+        "subagent-complete",
+    )
+    parent = world.query.session(parent_id)
+    children = [request for request in world.fake.requests if request["role"] == "child"]
+    assert child["session"]["tokens"]["total"] == _transcript_tokens(world.home, child_id)
+    assert child["session"]["tokens"]["total"] == len(children) * USAGE["total_tokens"]
+    # the parent's own calls (the spawning turn's two, the announcement's one) and no more
+    assert parent["session"]["tokens"]["total"] == _transcript_tokens(world.home, parent_id)
+    assert parent["session"]["tokens"]["total"] == 3 * USAGE["total_tokens"]
+
+
+def _stored(world: World, session_id: str) -> dict[str, Any]:
+    detail = world.query.session(session_id)
+    runs = [world.query.run(run["run_id"]) for run in detail["runs"]]
+    return {
+        "parent": detail["session"]["parent_session_id"],
+        "runs": sorted((r["run"]["run_id"], r["run"]["status"]) for r in runs),
+        "spans": sorted(
+            (s["span_id"], s["kind"], s["status"], s["parent_span_id"])
+            for r in runs
+            for s in r["spans"]
+        ),
+        "tokens": detail["session"]["tokens"],
+    }
+
+
+def test_importing_a_spawning_session_and_its_child_adds_nothing(world: World) -> None:
+    """`agentmon import openclaw` reads both sessions from OpenClaw's database onto the ids
+    the plugin used: the parent keeps its agent span and both runs, the child its parent
+    and its tokens."""
+    parent_id = _session_id(world.spawned)
+    _agent_span_ended(world, parent_id)
+    child_id = _child_session_id(world.home, f"agent:main:{SPAWNER}")
+    world.query.wait_for_session(child_id, lambda d: d["session"]["ended_at"] is not None)
+    time.sleep(0.5)  # stragglers
+    live = {session: _stored(world, session) for session in (parent_id, child_id)}
+    env = {**clean_env("AGENTMON_", "OPENCLAW_"), "HOME": str(world.home)}
+    env["AGENTMON_INGEST_URL"] = world.ingest_url
+    for _ in range(2):
+        agentmon_import("openclaw", env)
+        time.sleep(0.5)
+        assert {session: _stored(world, session) for session in live} == live
+
+
+def test_a_question_to_the_human_is_the_session_waiting_with_it(world: World) -> None:
+    """`ask_user` blocks the turn until the human answers (or OpenClaw gives up): agentmon
+    shows the session waiting, with the question, until the tool call ends."""
+    assert world.while_asking, "agentmon had no session while OpenClaw waited"
+    waiting = world.while_asking["session"]
+    assert (waiting["status"], waiting["waiting_reason"]) == ("waiting", "question")
+    assert waiting["waiting_message"] == QUESTION
+    session_id = _session_id(world.asking)
+    assert waiting["session_id"] == session_id
+    detail = world.query.wait_for_session(
+        session_id, lambda d: bool(d["runs"]) and all(r["ended_at"] for r in d["runs"])
+    )
+    assert detail["session"]["status"] != "waiting"
+    (run,) = detail["runs"]
+    (tool,) = [span for span in world.query.run(run["run_id"])["spans"] if span["kind"] == "tool"]
+    assert (tool["name"], tool["status"]) == ("ask_user", "ok")
+    assert "no_answer" in json.dumps(tool["output"])  # no one answered
+    assert (run["status"], run["output"]) == ("ok", REPLY)
