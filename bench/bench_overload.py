@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,6 +56,19 @@ class Tally:
     sent: int = 0
     not_sent: int = 0
     retry_after: float = 0.0
+    seconds_to_ack: list[float] = field(default_factory=list)
+    seconds_to_503: list[float] = field(default_factory=list)
+
+    def latencies(self) -> str:
+        """Median and p99 time from sending a batch to its answer, per kind of answer."""
+        parts = []
+        for kind, seconds in (("200", self.seconds_to_ack), ("503", self.seconds_to_503)):
+            if seconds:
+                ordered = sorted(seconds)
+                p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+                median = statistics.median(ordered)
+                parts.append(f"{kind}: median {median * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms")
+        return "answer time " + ("; ".join(parts) or "none")
 
 
 class FreshBodies:
@@ -165,6 +178,7 @@ async def overload(
         connection = Connection(target.ingest_url + "/v1/events")
         while True:
             body = await tickets.get()
+            sent_at = loop.time()
             try:
                 status, headers, content = await connection.post(body)
             except (OSError, asyncio.IncompleteReadError):
@@ -172,8 +186,10 @@ async def overload(
                 continue
             if status == 200:
                 tally.acknowledged += int(msgspec.json.decode(content)["accepted"])
+                tally.seconds_to_ack.append(loop.time() - sent_at)
             elif status == 503:
                 tally.refused_503 += 1
+                tally.seconds_to_503.append(loop.time() - sent_at)
                 tally.retry_after = float(headers.get("retry-after", 0))
             else:
                 tally.other_errors += 1
@@ -215,6 +231,7 @@ async def overload(
         f"{tally.retry_after:.0f}s), {tally.other_errors} other errors, {tally.not_sent} "
         f"batches not sent (all {args.connections} connections busy)"
     )
+    print(tally.latencies())
     return samples
 
 
