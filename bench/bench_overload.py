@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -46,6 +47,7 @@ from bench.bench_ingest import (
 from tests.conftest import ServerProcess, admin_sql
 
 JSON = {"content-type": "application/json"}
+ID_HEAD = re.compile(rb'"id":"[0-9a-f]{8}')
 
 
 @dataclass
@@ -73,20 +75,24 @@ class Tally:
 
 class FreshBodies:
     """Batches with event ids never sent before, made faster than `make_bodies` could (the
-    client must outrun the server): a pool of templates whose event ids (UUIDv7, minted in
-    the same few seconds) share their first 8 hex digits, which each use replaces with a
-    counter."""
+    client must outrun the server): a pool of templates whose event ids have their first 8
+    hex digits (UUIDv7's time, which moves every 65 s) replaced by a placeholder, which each
+    use replaces with a counter. (Reading the shared digits from the first id instead left
+    a template made past a 65 s boundary unchanged, so it was resent with the same ids and
+    acknowledged as duplicates.)"""
+
+    PLACEHOLDER = b"@@@@@@@@"
 
     def __init__(self, size: int, templates: int = 200) -> None:
-        self.templates = make_bodies(templates, size)
-        first_id = msgspec.json.decode(self.templates[0])[0]["event"]["id"]
-        self.prefix = first_id[:8].encode()
+        self.templates = [
+            ID_HEAD.sub(b'"id":"' + self.PLACEHOLDER, body) for body in make_bodies(templates, size)
+        ]
         self.counter = 0
 
     def next(self) -> bytes:
         template = self.templates[self.counter % len(self.templates)]
         self.counter += 1
-        return template.replace(self.prefix, f"f{self.counter:07x}".encode())
+        return template.replace(self.PLACEHOLDER, f"f{self.counter:07x}".encode())
 
 
 async def capacity(target: Target, batches: int, size: int) -> float:
