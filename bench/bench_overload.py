@@ -20,12 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,6 +47,7 @@ from bench.bench_ingest import (
 from tests.conftest import ServerProcess, admin_sql
 
 JSON = {"content-type": "application/json"}
+ID_HEAD = re.compile(rb'"id":"[0-9a-f]{8}')
 
 
 @dataclass
@@ -56,24 +58,41 @@ class Tally:
     sent: int = 0
     not_sent: int = 0
     retry_after: float = 0.0
+    seconds_to_ack: list[float] = field(default_factory=list)
+    seconds_to_503: list[float] = field(default_factory=list)
+
+    def latencies(self) -> str:
+        """Median and p99 time from sending a batch to its answer, per kind of answer."""
+        parts = []
+        for kind, seconds in (("200", self.seconds_to_ack), ("503", self.seconds_to_503)):
+            if seconds:
+                ordered = sorted(seconds)
+                p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+                median = statistics.median(ordered)
+                parts.append(f"{kind}: median {median * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms")
+        return "answer time " + ("; ".join(parts) or "none")
 
 
 class FreshBodies:
     """Batches with event ids never sent before, made faster than `make_bodies` could (the
-    client must outrun the server): a pool of templates whose event ids (UUIDv7, minted in
-    the same few seconds) share their first 8 hex digits, which each use replaces with a
-    counter."""
+    client must outrun the server): a pool of templates whose event ids have their first 8
+    hex digits (UUIDv7's time, which moves every 65 s) replaced by a placeholder, which each
+    use replaces with a counter. (Reading the shared digits from the first id instead left
+    a template made past a 65 s boundary unchanged, so it was resent with the same ids and
+    acknowledged as duplicates.)"""
+
+    PLACEHOLDER = b"@@@@@@@@"
 
     def __init__(self, size: int, templates: int = 200) -> None:
-        self.templates = make_bodies(templates, size)
-        first_id = msgspec.json.decode(self.templates[0])[0]["event"]["id"]
-        self.prefix = first_id[:8].encode()
+        self.templates = [
+            ID_HEAD.sub(b'"id":"' + self.PLACEHOLDER, body) for body in make_bodies(templates, size)
+        ]
         self.counter = 0
 
     def next(self) -> bytes:
         template = self.templates[self.counter % len(self.templates)]
         self.counter += 1
-        return template.replace(self.prefix, f"f{self.counter:07x}".encode())
+        return template.replace(self.PLACEHOLDER, f"f{self.counter:07x}".encode())
 
 
 async def capacity(target: Target, batches: int, size: int) -> float:
@@ -165,6 +184,7 @@ async def overload(
         connection = Connection(target.ingest_url + "/v1/events")
         while True:
             body = await tickets.get()
+            sent_at = loop.time()
             try:
                 status, headers, content = await connection.post(body)
             except (OSError, asyncio.IncompleteReadError):
@@ -172,8 +192,10 @@ async def overload(
                 continue
             if status == 200:
                 tally.acknowledged += int(msgspec.json.decode(content)["accepted"])
+                tally.seconds_to_ack.append(loop.time() - sent_at)
             elif status == 503:
                 tally.refused_503 += 1
+                tally.seconds_to_503.append(loop.time() - sent_at)
                 tally.retry_after = float(headers.get("retry-after", 0))
             else:
                 tally.other_errors += 1
@@ -215,6 +237,7 @@ async def overload(
         f"{tally.retry_after:.0f}s), {tally.other_errors} other errors, {tally.not_sent} "
         f"batches not sent (all {args.connections} connections busy)"
     )
+    print(tally.latencies())
     return samples
 
 

@@ -32,6 +32,7 @@ from agentmon.config import Settings, env_name, parse_addr
 from agentmon.connections import bounded_protocol, connection_limit
 from agentmon.events import Envelope
 from agentmon.ingest import create_ingest_app, create_otlp_app, otlp_routes
+from agentmon.ingest.admission import Admission
 from agentmon.intake import Intake
 from agentmon.live import LiveHub
 from agentmon.origins import OriginCheck, parse_origins
@@ -70,12 +71,16 @@ class Runtime:
             settings.trusted_proxies, settings.trusted_user_header, settings.trusted_user_role
         )
 
-    def serve(self, name: str, app: Any, addr: str) -> None:
+    def serve(self, name: str, app: Any, addr: str, admission: Admission | None = None) -> None:
         """Serve `app` on `addr` behind the credential check of its port; WebSocket
-        handshakes from foreign origins are refused."""
+        handshakes from foreign origins are refused. With `admission`, POSTs beyond what the
+        process can take are refused first, before any other work is spent on them."""
         if addr:
             allowed = parse_origins(self.settings.allowed_origins)
-            self.servers.append((name, OriginCheck(self.guarded(name, app), allowed), addr))
+            checked: Any = OriginCheck(self.guarded(name, app), allowed)
+            if admission is not None:
+                checked = admission.guard(checked)
+            self.servers.append((name, checked, addr))
 
     def guarded(self, name: str, app: Any) -> Guard:
         """`app` behind the check of port `name` (every port has one: a port without a
@@ -375,8 +380,10 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
     """The ingest gateway and the OTLP port, sharing one OTLP receiver (the credential
     check is the runtime's, as on every port)."""
     otlp = otlp_routes(intake)
-    runtime.serve("ingest-gateway", create_ingest_app(intake, None, otlp), settings.ingest_addr)
-    runtime.serve("otlp", create_otlp_app(intake, None, otlp), settings.otlp_addr)
+    admission = Admission()  # one for both ports: they share the event loop and the intake
+    ingest_app = create_ingest_app(intake, None, otlp)
+    runtime.serve("ingest-gateway", ingest_app, settings.ingest_addr, admission)
+    runtime.serve("otlp", create_otlp_app(intake, None, otlp), settings.otlp_addr, admission)
     if settings.otlp_grpc_addr:
         runtime.background("otlp-grpc", _otlp_grpc(runtime, intake, settings.otlp_grpc_addr))
 
