@@ -14,10 +14,13 @@ the hook handler imports this on its start-up budget.
 from __future__ import annotations
 
 from agentmon.integrations._prompt_keys import prompt_digest
+from agentmon.integrations._tracker import clip
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from agentmon.integrations._tracker import Tracker
 
 NOT_PROMPT_PREFIXES = ("<session_context>", "<state_snapshot>")
 PROMPT_IDS_KEPT = 1000
@@ -117,3 +120,46 @@ def usage_event_parts(reply_id: str) -> tuple[str, str]:
     """The parts of the usage event id of the transcript reply `reply_id` (one count per
     reply, whichever side reads it first)."""
     return ("usage", reply_id)
+
+
+AGENT_TOOL = "invoke_agent"
+SUBAGENT_DONE = "GOAL"
+
+
+def agent_span_key(tool_key: str) -> str:
+    """The key of the sub-agent span an ``invoke_agent`` call (key `tool_key`) opens."""
+    return f"agent:{tool_key}"
+
+
+def agent_call_kind(agent_key: str | None, kind: str) -> str:
+    """The `call_key` kind of a call made by the sub-agent `agent_key` (None: the main
+    agent): a sub-agent's calls are numbered apart, so the main agent's keep their numbers."""
+    return f"{agent_key}/{kind}" if agent_key else kind
+
+
+def end_subagent_span(tracker: Tracker, key: str, display: Any, agent_id: Any) -> None:
+    """Close the sub-agent span `key` from its ``invoke_agent`` call's display (the hook's
+    ``returnDisplay``, the transcript's ``resultDisplay``): its name, result and reason
+    (``GOAL`` → ok)."""
+    display = display if isinstance(display, dict) else {}
+    name, reason = display.get("agentName"), display.get("terminateReason")
+    tracker.end_span(
+        key,
+        kind="agent",
+        name=name if isinstance(name, str) else None,
+        status="ok" if reason in (None, SUBAGENT_DONE) else "error",
+        output=clip(display.get("result")),
+        agent_id=agent_id,
+        terminate_reason=reason,
+        once=True,
+    )
+
+
+def subagent_chat_name(session_id: str, agent_id: object) -> str | None:
+    """The sub-agent's transcript, relative to the session's ``chats`` folder
+    (``<session>/<agent id>.jsonl``); None for ids that would name a file elsewhere."""
+    if not isinstance(agent_id, str) or not agent_id or agent_id.startswith("."):
+        return None
+    if "/" in agent_id or "/" in session_id or session_id.startswith("."):
+        return None
+    return f"{session_id}/{agent_id}.jsonl"

@@ -30,11 +30,16 @@ from __future__ import annotations
 from agentmon.client.jsonio import json_loads
 from agentmon.client.usage import known_usage
 from agentmon.integrations._gemini_ids import (
+    AGENT_TOOL,
+    agent_call_kind,
+    agent_span_key,
     answer_error,
     call_key,
     count_transcript_prompts,
     earlier_prompts,
+    end_subagent_span,
     message_text,
+    subagent_chat_name,
     unrun_call_status,
     usage_event_parts,
 )
@@ -50,7 +55,6 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "gemini-cli"
 LLM_KEY = "llm"
-AGENT_TOOL = "invoke_agent"
 COMPACTION_KEY = "compaction"
 SEEN_ENTRIES_KEPT = 200
 TRANSCRIPT_READ_LIMIT = 4 * 1024 * 1024
@@ -144,8 +148,7 @@ def _before_tool(tracker: Tracker, payload: Payload) -> None:
 def _next_call_key(tracker: Tracker, kind: str) -> str:
     """The key `agentmon import` derives for the same call (see ``_gemini_ids``); a
     sub-agent's calls are numbered apart, so the main agent's keep their numbers."""
-    agent = _agent_key(tracker)
-    kind = f"{agent}/{kind}" if agent else kind
+    kind = agent_call_kind(_agent_key(tracker), kind)
     return call_key(tracker.state.setdefault("ordinals", {}), tracker.ensure_run(), kind)
 
 
@@ -161,7 +164,7 @@ def _agent_key(tracker: Tracker) -> str | None:
 
 def _start_subagent(tracker: Tracker, tool_key: str, tool_input: object) -> None:
     name = tool_input.get("agent_name") if isinstance(tool_input, dict) else None
-    key = f"agent:{tool_key}"
+    key = agent_span_key(tool_key)
     tracker.start_span(
         key, kind="agent", name=str(name or "subagent"), parent_key=tool_key, once=True
     )
@@ -183,17 +186,7 @@ def _end_subagent(tracker: Tracker, response: object, transcript_path: object) -
     path = _subagent_transcript(transcript_path, tracker.session_id, agent_id)
     replies = _new_transcript_entries({}, path).replies if path else []
     _count_calls(tracker, agent["unsettled"], replies)
-    reason = display.get("terminateReason")
-    tracker.end_span(
-        agent["key"],
-        kind="agent",
-        name=display.get("agentName") if isinstance(display.get("agentName"), str) else None,
-        status="ok" if reason in (None, "GOAL") else "error",
-        output=clip(display.get("result")),
-        agent_id=agent_id,
-        terminate_reason=reason,
-        once=True,
-    )
+    end_subagent_span(tracker, agent["key"], display, agent_id)
 
 
 def _subagent_id(display: Payload) -> str | None:
@@ -208,12 +201,10 @@ def _subagent_id(display: Payload) -> str | None:
 def _subagent_transcript(
     transcript_path: object, session_id: str, agent_id: str | None
 ) -> str | None:
-    if not (isinstance(transcript_path, str) and transcript_path and agent_id):
+    name = subagent_chat_name(session_id, agent_id)
+    if not (isinstance(transcript_path, str) and transcript_path and name):
         return None
-    if "/" in agent_id or "/" in session_id or agent_id.startswith("."):
-        return None  # ids name files: nothing that climbs out of the chats folder
-    folder = transcript_path.rsplit("/", 1)[0]
-    return f"{folder}/{session_id}/{agent_id}.jsonl"
+    return f"{transcript_path.rsplit('/', 1)[0]}/{name}"
 
 
 def _after_tool(tracker: Tracker, payload: Payload) -> None:
