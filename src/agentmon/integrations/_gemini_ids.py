@@ -97,6 +97,53 @@ def answer_error(answer: Any) -> tuple[str, str] | None:
     return None
 
 
+def answered_errors(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(call id, tool name, error) of each tool answer in a transcript entry that is an
+    error: the ``functionResponse`` parts of a ``user`` message, and the results of a
+    ``gemini`` reply's ``toolCalls`` (where alone a call the user refused in the TUI is
+    answered: that turn ends there)."""
+    kind = entry.get("type")
+    parts: list[Any] = []
+    if kind == "user" and isinstance(entry.get("content"), list):
+        parts = entry["content"]
+    elif kind == "gemini" and isinstance(entry.get("toolCalls"), list):
+        for call in entry["toolCalls"]:
+            result = call.get("result") if isinstance(call, dict) else None
+            parts.extend(result if isinstance(result, list) else [])
+    found = []
+    for part in parts:
+        answer = part.get("functionResponse") if isinstance(part, dict) else None
+        error = answer_error(answer)
+        if error and isinstance(answer, dict) and isinstance(answer.get("id"), str):
+            found.append((answer["id"], *error))
+    return found
+
+
+CANCELLED_REQUEST = "Request cancelled."
+
+
+def is_cancel_notice(entry: dict[str, Any]) -> bool:
+    """Whether a transcript entry is the note Gemini CLI writes when the user cancels a
+    turn (refusing a tool call in the TUI, or Esc): no hook fires after it in that turn."""
+    return entry.get("type") == "info" and entry.get("content") == CANCELLED_REQUEST
+
+
+def is_history_repeat(message: dict[str, Any]) -> bool:
+    """Whether a ``gemini`` message repeats an earlier reply rather than records a model
+    call: after a cancelled turn Gemini CLI 0.61 appends the kept history again under new
+    ids, its replies as parts with ``tokens: null``."""
+    return message.get("tokens", {}) is None and isinstance(message.get("content"), list)
+
+
+def is_compression_summary(message: Any) -> bool:
+    """Whether a checkpoint's message is the summary a chat compression put in place of
+    the history (a ``<state_snapshot>``); a checkpoint without one only rebuilds it."""
+    if not isinstance(message, dict) or message.get("type") != "user":
+        return False
+    text = message_text(message.get("content"))
+    return text is not None and text.lstrip().startswith("<state_snapshot>")
+
+
 REFUSAL_MARKERS = (
     "denied by policy",  # a policy rule, or a call needing approval in headless mode
     "requires user confirmation",

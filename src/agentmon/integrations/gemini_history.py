@@ -28,6 +28,8 @@ from agentmon.integrations._gemini_ids import (
     answer_error,
     call_key,
     end_subagent_span,
+    is_cancel_notice,
+    is_history_repeat,
     prompt_of,
     subagent_chat_name,
     unrun_call_status,
@@ -190,6 +192,7 @@ class _Replay(HistoryReplay):
         self.chats = chats
         self.prompts: dict[str, int] = {}
         self.ordinals: dict[str, Any] = {}
+        self.run_status = "ok"
 
     def message(self, message: Record, agent: str | None = None) -> None:
         """Replay one message; `agent`: the key of the sub-agent span it belongs to."""
@@ -199,8 +202,10 @@ class _Replay(HistoryReplay):
         kind, key = message.get("type"), str(message["id"])
         if kind == "user" and agent is None:
             self._prompt(prompt_of(message.get("content")))
-        elif kind == "gemini":
+        elif kind == "gemini" and not is_history_repeat(message):
             self._model_call(key, message, agent)
+        elif is_cancel_notice(message) and agent is None:
+            self.run_status = "cancelled"
         elif kind == "error":
             self.tracker.error(
                 _text(message.get("content")) or "error",
@@ -212,10 +217,15 @@ class _Replay(HistoryReplay):
         if prompt is None:
             return
         if self.tracker.state.get("run"):
-            self.tracker.end_run(status="ok", output=clip(self.last_text))
+            self.end_run()
         key = prompt_run_key(self.prompts, prompt)
         self.tracker.start_run(self.tracker.span_id_for(key), input=clip(prompt))
         self.last_text = None
+
+    def end_run(self) -> None:
+        """End the open run: ok, or cancelled when the user cancelled it."""
+        self.tracker.end_run(status=self.run_status, output=clip(self.last_text))
+        self.run_status = "ok"
 
     def _run_for(self, message_id: str) -> str:
         """The open run; a reply before any prompt gets one named after itself."""
@@ -267,7 +277,8 @@ class _Replay(HistoryReplay):
         status = {"success": "ok", "error": "error", "cancelled": "cancelled"}.get(
             str(call.get("status")), "unknown"
         )
-        error = clip(_call_error(call.get("result"))) if status == "error" else None
+        failed = status in ("error", "cancelled")  # a call the user refused is cancelled
+        error = clip(_call_error(call.get("result"))) if failed else None
         status = (unrun_call_status(error) if error else None) or status
         span_id = self.tracker.end_span(
             key,
