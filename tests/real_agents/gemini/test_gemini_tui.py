@@ -178,11 +178,13 @@ def test_each_permission_prompt_shows_the_session_waiting_with_the_question(
     session: Session,
 ) -> None:
     first, second = session.waiting
-    assert (
-        first["session"]["waiting_reason"]
-        == second["session"]["waiting_reason"]
-        == ("permission_prompt")
-    )
+    assert [detail["session"]["waiting_reason"] for detail in session.waiting] == [
+        "permission_prompt"
+    ] * 2
+    assert [detail["session"]["waiting_message"] for detail in session.waiting] == [
+        "Confirm Shell Command: touch ./approved.txt",
+        "Confirm Shell Command: touch ./refused.txt",
+    ]
     (running,) = [run for run in first["runs"] if run["status"] == "running"]
     assert running["input"] == PROMPTS[0]
     (running,) = [run for run in second["runs"] if run["status"] == "running"]
