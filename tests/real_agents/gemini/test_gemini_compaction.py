@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.gemini.fake_gemini import SNAPSHOT, FakeGemini
+from tests.real_agents.gemini.test_gemini_otel import enable_telemetry
 from tests.real_agents.gemini.test_gemini_real import (
     GEMINI,
     _gemini,
@@ -42,6 +43,24 @@ class Compressed:
     transcripts: list[Path]
 
 
+def _compress_early(home: Path) -> None:
+    settings_path = home / ".gemini" / "settings.json"
+    settings = json.loads(settings_path.read_text())
+    settings["model"] = {"compressionThreshold": 0.0001}  # of the model's 1M-token window
+    settings_path.write_text(json.dumps(settings))
+
+
+def _two_prompts(binary: Path, env: dict[str, str], project: Path) -> tuple[list[int], str]:
+    """The first prompt, then the second in the resumed session (compressed before it)."""
+    codes, session_id = [], ""
+    for index, prompt in enumerate(PROMPTS):
+        extra = ("--resume", "latest") if index else ()
+        code, answer = _gemini(binary, env, project, prompt, *extra)
+        codes.append(code)
+        session_id = session_id or answer["session_id"]
+    return codes, session_id
+
+
 @pytest.fixture(scope="module")
 def compressed(
     embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
@@ -51,19 +70,11 @@ def compressed(
     home, project = root / "home", root / "project"
     project.mkdir()
     _install_hooks(home)
-    settings_path = home / ".gemini" / "settings.json"
-    settings = json.loads(settings_path.read_text())
-    settings["model"] = {"compressionThreshold": 0.0001}  # of the model's 1M-token window
-    settings_path.write_text(json.dumps(settings))
+    _compress_early(home)
     fake = FakeGemini().start()
     env = gemini_env(root, home, fake.url, embedded_server.ingest_url)
-    codes, session_id = [], ""
     try:
-        for index, prompt in enumerate(PROMPTS):
-            extra = ("--resume", "latest") if index else ()
-            code, answer = _gemini(binary, env, project, prompt, *extra)
-            codes.append(code)
-            session_id = session_id or answer["session_id"]
+        codes, session_id = _two_prompts(binary, env, project)
     finally:
         fake.stop()
     query = QueryClient(embedded_server.query_url)
@@ -137,3 +148,32 @@ def test_importing_the_compressed_session_adds_nothing(compressed: Compressed) -
     assert [run["input"] for run in again["runs"]] == list(PROMPTS)
     assert len(compactions(again)) == 1
     assert again["session"]["tokens"] == compressed.detail["session"]["tokens"]
+
+
+def test_otel_alone_records_the_compression_with_gemini_s_token_counts(
+    embedded_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Without hooks, OTel's `gemini_cli.chat_compression` (`tokens_before`, `tokens_after`:
+    Gemini's counts of the history) is the compaction, in the run it happened in."""
+    binary = real_agent_bin(*GEMINI)
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    enable_telemetry(home, embedded_server.url("otlp"))
+    _compress_early(home)
+    fake = FakeGemini().start()
+    env = gemini_env(tmp_path, home, fake.url, embedded_server.ingest_url)
+    try:
+        codes, session_id = _two_prompts(binary, env, project)
+    finally:
+        fake.stop()
+    assert codes == [0, 0]
+    query = QueryClient(embedded_server.query_url)
+
+    def compacted(detail: dict[str, Any]) -> bool:
+        return len(detail["runs"]) == 2 and all(run["ended_at"] for run in detail["runs"])
+
+    detail = settled_session(query, session_id, compacted)
+    ((run_index, span),) = compactions(detail)
+    assert run_index == 1 and span["status"] == "ok"
+    figures = span["output"]
+    assert figures["tokens_before"] > figures["tokens_after"] > 0
