@@ -95,6 +95,17 @@ def _replies(compressed: Compressed) -> list[dict[str, Any]]:
     return sorted(replies.values(), key=lambda reply: str(reply["timestamp"]))
 
 
+def _final_transcript(compressed: Compressed) -> Path:
+    """The recording the resumed session went on in, the one with its last reply: a resume
+    may go on in a new time-stamped file or in the old one (both seen), so the newest name
+    is not always it."""
+    last = _replies(compressed)[-1]["id"]
+    holding = [
+        p for p in compressed.transcripts if any(r["id"] == last for r in transcript_replies(p))
+    ]
+    return holding[-1]
+
+
 def compactions(detail: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return [
         (index, span)
@@ -109,7 +120,7 @@ def test_the_cli_compressed_once_before_the_second_prompt(compressed: Compressed
     # summary and its check, between the first session's calls and the second prompt's call
     calls = [kind for kind in compressed.kinds if kind != "router"]
     assert calls == ["main", "main", "compress", "compress", "main"]
-    final_history = _checkpoints(compressed.transcripts[-1])[-1]
+    final_history = _checkpoints(_final_transcript(compressed))[-1]
     assert SNAPSHOT in json.dumps(final_history)
 
 
@@ -120,7 +131,7 @@ def test_one_compaction_span_with_the_real_figures(compressed: Compressed) -> No
     assert run_index == 1 and span["status"] == "ok" and span["duration_ms"] > 0
     replies = _replies(compressed)
     before_compression = replies[-2]  # the first prompt's last reply
-    after = _checkpoints(compressed.transcripts[-1])[-1]
+    after = _checkpoints(_final_transcript(compressed))[-1]
     figures = span["output"]
     assert figures["summary"] == SNAPSHOT  # what replaced the history
     assert figures["tokens_before"] == before_compression["tokens"]["input"]
