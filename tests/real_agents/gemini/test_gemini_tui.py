@@ -7,9 +7,10 @@ whole turn: the CLI fires no further hook (no `AfterTool`, no `AfterAgent`) and 
 call's answer (`[Operation Cancelled] Reason: User denied execution.`) and an `info`
 "Request cancelled." in its transcript, which the next hook reads.
 
-Every key is typed once the screen (and, for an answer, agentmon) shows what it answers;
-the TUI drops an Enter typed while it is still finishing a turn (its hooks running), so an
-Enter is typed again until the CLI shows it took the prompt, never after a fixed sleep.
+Every key is typed once the screen (and, for an answer, agentmon) shows what it answers: a
+prompt once the TUI is idle (its last frame shows the empty input box and no hook running).
+Keys typed while it finishes a turn can still be dropped (an Enter, or the text itself), so
+each is typed again, until the CLI shows it took it: never after a fixed sleep.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ PROMPTS = ("ASK_RUN please", "ASK_DENY please", "PLAIN third prompt")
 QUESTION = "Allow execution of"
 ALLOW_ONCE, NO = "1", "3"
 BUSY = "esc to cancel"  # the TUI's status line while it works on a prompt
+BUSY_MARKS = (BUSY.replace(" ", ""), "ExecutingHook")
+EMPTY_INPUT = "Typeyourmessageor@path/to/file"  # the input box's placeholder, spaces out
+KILL_LINE_LEFT = "\x15"  # Ctrl+U
 RETRY_SECONDS = 4.0
 ATTEMPTS = 8
 
@@ -105,10 +109,31 @@ def _press(terminal: Terminal, key: str, done: Callable[[], bool], what: str) ->
     pytest.fail(f"never {what}; screen: {terminal.text()[-2000:]}")
 
 
+def _idle(terminal: Terminal) -> bool:
+    """Whether the last frame drawn shows the empty input box and no work in progress (the
+    status line above the box names the hooks running, or "esc to cancel")."""
+    frames = terminal.text().split(EMPTY_INPUT)
+    return len(frames) >= 2 and not any(mark in frames[-2] for mark in BUSY_MARKS)
+
+
+def _type_text(terminal: Terminal, text: str) -> None:
+    """Type `text` into the empty input box once the TUI is idle, again (the box cleared
+    first) when it does not show: keys typed while it finishes a turn can be dropped."""
+    for _ in range(ATTEMPTS):
+        terminal.until(lambda: _idle(terminal), "was idle")
+        terminal.mark()
+        terminal.type(text)
+        deadline = time.monotonic() + RETRY_SECONDS
+        while time.monotonic() < deadline:
+            if text.replace(" ", "") in terminal.text():
+                return
+            assert terminal.pump(), f"the CLI exited; screen: {terminal.text()[-2000:]}"
+        terminal.type(KILL_LINE_LEFT)  # whatever part of it did arrive
+    pytest.fail(f"never showed {text!r}; screen: {terminal.text()[-2000:]}")
+
+
 def _submit(terminal: Terminal, home: Path, prompt: str) -> None:
-    terminal.mark()
-    terminal.type(prompt)
-    terminal.shows(prompt)
+    _type_text(terminal, prompt)
     busy = BUSY.replace(" ", "")
     took = _prompted(home, prompt)
     _press(terminal, "\r", lambda: busy in terminal.text() or took(), f"took {prompt!r}")
@@ -159,9 +184,7 @@ def session(
         _submit(terminal, home, PROMPTS[2])
         terminal.until(_answered(home, "Just text."), "answered the third prompt")
         terminal.until(_run_over(query, session_id, PROMPTS[2]), "ended the third run")
-        terminal.mark()
-        terminal.type("/quit")
-        terminal.shows("/quit")
+        _type_text(terminal, "/quit")
         _press(terminal, "\r", lambda: terminal.process.poll() is not None, "quit")
     finally:
         exit_code = terminal.close()
