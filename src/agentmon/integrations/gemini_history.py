@@ -9,7 +9,9 @@ already made stays counted) and ``{"$rewindTo": id}`` is ignored for the same re
 
 Runs are the user's prompts (not the tool answers Gemini CLI also records as ``user``
 messages, nor the session context), ``llm`` spans and usage the ``gemini`` messages (their
-``tokens``), tool spans their ``toolCalls``. Every id is derived from what the hooks see
+``tokens``), tool spans their ``toolCalls``; a sub-agent's recording is replayed as an
+``agent`` span under the ``invoke_agent`` call naming it (``agentId``), as the hooks record
+it, and alone adds nothing. Every id is derived from what the hooks see
 too (``_gemini_ids``: the prompt's text, the order of a turn's calls, each reply's id), so
 importing again, or importing a session the hooks recorded, adds nothing twice.
 Older builds' pretty-printed ``session-*.json`` files are not read (Gemini CLI turns them
