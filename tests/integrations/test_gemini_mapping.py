@@ -231,3 +231,56 @@ def test_a_hostile_transcript_counts_only_well_formed_replies(
     assert usages == [{"input_tokens": 10, "output_tokens": 2, "total_tokens": 12}]
     missing = replay(hook("BeforeAgent", "05.000", prompt="again", transcript_path="/nonexistent"))
     assert types(missing) == ["run.start"]
+
+
+def test_a_call_refused_in_the_tui_cancels_the_turn_at_the_next_hook(
+    replay: Replay, tmp_path: Path
+) -> None:
+    """The TUI's "No" (as Gemini CLI 0.61 records it, tests/real_agents/gemini/
+    test_gemini_tui.py): no hook after the Notification; the transcript has the refused
+    call in the reply's toolCalls, "Request cancelled.", then the history written again
+    under new ids and a checkpoint of it. The next prompt's BeforeAgent reads all that."""
+    transcript = tmp_path / "session.jsonl"
+    at_path = {"transcript_path": str(transcript)}
+    refusal = "[Operation Cancelled] Reason: User denied execution."
+    answer = {"functionResponse": {"id": "c1", "name": "run_shell_command", "response": {}}}
+    answer["functionResponse"]["response"] = {"error": refusal}
+    reply = {"id": "r1", "type": "gemini", "content": "", "tokens": {"input": 10, "total": 12}}
+    call = {"id": "c1", "name": "run_shell_command", "status": "cancelled", "result": [answer]}
+    again = [
+        {"id": "u9", "type": "user", "content": [{"text": "<session_context>…"}]},
+        {"id": "g9", "type": "gemini", "content": [{"text": "Earlier."}], "tokens": None},
+    ]
+    lines = [
+        {"id": "u1", "type": "user", "content": [{"text": "touch it"}]},
+        reply,
+        {**reply, "toolCalls": [call]},
+        {"id": "i1", "type": "info", "content": "Request cancelled."},
+        *again,
+        {"$set": {"messages": again}},
+    ]
+    replay(hook("BeforeAgent", "01.000", prompt="touch it", **at_path))
+    replay(hook("BeforeModel", "02.000", llm_request={"model": "m", "messages": [1]}))
+    replay({**chunk("03.000", 12, finish="STOP"), **at_path})
+    replay({**before_tool("04.000", "touch x"), **at_path})
+    waiting = replay(
+        hook(
+            "Notification",
+            "05.000",
+            notification_type="ToolPermission",
+            message="Tool Confirm Shell Command requires execution",
+            details={"type": "exec", "title": "Confirm Shell Command", "command": "touch x"},
+        )
+    )
+    assert waiting[-1]["payload"]["message"] == "Confirm Shell Command: touch x"
+    transcript.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    events = replay(hook("BeforeAgent", "09.000", prompt="next", **at_path))
+    events += replay(hook("BeforeModel", "10.000", llm_request={"model": "m", "messages": [1]}))
+    (tool_end,) = [e for e in of_type(events, "span.end") if e["payload"]["kind"] == "tool"]
+    assert (tool_end["payload"]["status"], tool_end["payload"]["error"]) == ("denied", refusal)
+    assert [e["payload"]["kind"] for e in of_type(events, "error")] == ["permission_denied"]
+    (first_end,) = of_type(events, "run.end")
+    assert first_end["payload"]["status"] == "cancelled"
+    assert first_end["correlation"]["run_id"] == tool_end["correlation"]["run_id"]
+    assert len(of_type(events, "metric.snapshot")) == 1  # the reply, not the repeat
+    assert "compaction" not in {e["payload"].get("kind") for e in of_type(events, "span.start")}

@@ -14,10 +14,13 @@ the hook handler imports this on its start-up budget.
 from __future__ import annotations
 
 from agentmon.integrations._prompt_keys import prompt_digest
+from agentmon.integrations._tracker import clip
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from agentmon.integrations._tracker import Tracker
 
 NOT_PROMPT_PREFIXES = ("<session_context>", "<state_snapshot>")
 PROMPT_IDS_KEPT = 1000
@@ -94,6 +97,53 @@ def answer_error(answer: Any) -> tuple[str, str] | None:
     return None
 
 
+def answered_errors(entry: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(call id, tool name, error) of each tool answer in a transcript entry that is an
+    error: the ``functionResponse`` parts of a ``user`` message, and the results of a
+    ``gemini`` reply's ``toolCalls`` (where alone a call the user refused in the TUI is
+    answered: that turn ends there)."""
+    kind = entry.get("type")
+    parts: list[Any] = []
+    if kind == "user" and isinstance(entry.get("content"), list):
+        parts = entry["content"]
+    elif kind == "gemini" and isinstance(entry.get("toolCalls"), list):
+        for call in entry["toolCalls"]:
+            result = call.get("result") if isinstance(call, dict) else None
+            parts.extend(result if isinstance(result, list) else [])
+    found = []
+    for part in parts:
+        answer = part.get("functionResponse") if isinstance(part, dict) else None
+        error = answer_error(answer)
+        if error and isinstance(answer, dict) and isinstance(answer.get("id"), str):
+            found.append((answer["id"], *error))
+    return found
+
+
+CANCELLED_REQUEST = "Request cancelled."
+
+
+def is_cancel_notice(entry: dict[str, Any]) -> bool:
+    """Whether a transcript entry is the note Gemini CLI writes when the user cancels a
+    turn (refusing a tool call in the TUI, or Esc): no hook fires after it in that turn."""
+    return entry.get("type") == "info" and entry.get("content") == CANCELLED_REQUEST
+
+
+def is_history_repeat(message: dict[str, Any]) -> bool:
+    """Whether a ``gemini`` message repeats an earlier reply rather than records a model
+    call: after a cancelled turn Gemini CLI 0.61 appends the kept history again under new
+    ids, its replies as parts with ``tokens: null``."""
+    return message.get("tokens", {}) is None and isinstance(message.get("content"), list)
+
+
+def is_compression_summary(message: Any) -> bool:
+    """Whether a checkpoint's message is the summary a chat compression put in place of
+    the history (a ``<state_snapshot>``); a checkpoint without one only rebuilds it."""
+    if not isinstance(message, dict) or message.get("type") != "user":
+        return False
+    text = message_text(message.get("content"))
+    return text is not None and text.lstrip().startswith("<state_snapshot>")
+
+
 REFUSAL_MARKERS = (
     "denied by policy",  # a policy rule, or a call needing approval in headless mode
     "requires user confirmation",
@@ -117,3 +167,46 @@ def usage_event_parts(reply_id: str) -> tuple[str, str]:
     """The parts of the usage event id of the transcript reply `reply_id` (one count per
     reply, whichever side reads it first)."""
     return ("usage", reply_id)
+
+
+AGENT_TOOL = "invoke_agent"
+SUBAGENT_DONE = "GOAL"
+
+
+def agent_span_key(tool_key: str) -> str:
+    """The key of the sub-agent span an ``invoke_agent`` call (key `tool_key`) opens."""
+    return f"agent:{tool_key}"
+
+
+def agent_call_kind(agent_key: str | None, kind: str) -> str:
+    """The `call_key` kind of a call made by the sub-agent `agent_key` (None: the main
+    agent): a sub-agent's calls are numbered apart, so the main agent's keep their numbers."""
+    return f"{agent_key}/{kind}" if agent_key else kind
+
+
+def end_subagent_span(tracker: Tracker, key: str, display: Any, agent_id: Any) -> None:
+    """Close the sub-agent span `key` from its ``invoke_agent`` call's display (the hook's
+    ``returnDisplay``, the transcript's ``resultDisplay``): its name, result and reason
+    (``GOAL`` → ok)."""
+    display = display if isinstance(display, dict) else {}
+    name, reason = display.get("agentName"), display.get("terminateReason")
+    tracker.end_span(
+        key,
+        kind="agent",
+        name=name if isinstance(name, str) else None,
+        status="ok" if reason in (None, SUBAGENT_DONE) else "error",
+        output=clip(display.get("result")),
+        agent_id=agent_id,
+        terminate_reason=reason,
+        once=True,
+    )
+
+
+def subagent_chat_name(session_id: str, agent_id: object) -> str | None:
+    """The sub-agent's transcript, relative to the session's ``chats`` folder
+    (``<session>/<agent id>.jsonl``); None for ids that would name a file elsewhere."""
+    if not isinstance(agent_id, str) or not agent_id or agent_id.startswith("."):
+        return None
+    if "/" in agent_id or "/" in session_id or session_id.startswith("."):
+        return None
+    return f"{session_id}/{agent_id}.jsonl"

@@ -30,11 +30,18 @@ from __future__ import annotations
 from agentmon.client.jsonio import json_loads
 from agentmon.client.usage import known_usage
 from agentmon.integrations._gemini_ids import (
-    answer_error,
+    AGENT_TOOL,
+    agent_call_kind,
+    agent_span_key,
+    answered_errors,
     call_key,
     count_transcript_prompts,
     earlier_prompts,
+    end_subagent_span,
+    is_cancel_notice,
+    is_compression_summary,
     message_text,
+    subagent_chat_name,
     unrun_call_status,
     usage_event_parts,
 )
@@ -50,11 +57,11 @@ if TYPE_CHECKING:
 
 FRAMEWORK = "gemini-cli"
 LLM_KEY = "llm"
-AGENT_TOOL = "invoke_agent"
 COMPACTION_KEY = "compaction"
 SEEN_ENTRIES_KEPT = 200
 TRANSCRIPT_READ_LIMIT = 4 * 1024 * 1024
 HISTORY_IDS_KEPT = 500
+MAX_QUESTION_CHARS = 500
 
 
 def event_name(payload: Payload) -> str | None:
@@ -144,8 +151,7 @@ def _before_tool(tracker: Tracker, payload: Payload) -> None:
 def _next_call_key(tracker: Tracker, kind: str) -> str:
     """The key `agentmon import` derives for the same call (see ``_gemini_ids``); a
     sub-agent's calls are numbered apart, so the main agent's keep their numbers."""
-    agent = _agent_key(tracker)
-    kind = f"{agent}/{kind}" if agent else kind
+    kind = agent_call_kind(_agent_key(tracker), kind)
     return call_key(tracker.state.setdefault("ordinals", {}), tracker.ensure_run(), kind)
 
 
@@ -161,7 +167,7 @@ def _agent_key(tracker: Tracker) -> str | None:
 
 def _start_subagent(tracker: Tracker, tool_key: str, tool_input: object) -> None:
     name = tool_input.get("agent_name") if isinstance(tool_input, dict) else None
-    key = f"agent:{tool_key}"
+    key = agent_span_key(tool_key)
     tracker.start_span(
         key, kind="agent", name=str(name or "subagent"), parent_key=tool_key, once=True
     )
@@ -183,17 +189,7 @@ def _end_subagent(tracker: Tracker, response: object, transcript_path: object) -
     path = _subagent_transcript(transcript_path, tracker.session_id, agent_id)
     replies = _new_transcript_entries({}, path).replies if path else []
     _count_calls(tracker, agent["unsettled"], replies)
-    reason = display.get("terminateReason")
-    tracker.end_span(
-        agent["key"],
-        kind="agent",
-        name=display.get("agentName") if isinstance(display.get("agentName"), str) else None,
-        status="ok" if reason in (None, "GOAL") else "error",
-        output=clip(display.get("result")),
-        agent_id=agent_id,
-        terminate_reason=reason,
-        once=True,
-    )
+    end_subagent_span(tracker, agent["key"], display, agent_id)
 
 
 def _subagent_id(display: Payload) -> str | None:
@@ -208,12 +204,10 @@ def _subagent_id(display: Payload) -> str | None:
 def _subagent_transcript(
     transcript_path: object, session_id: str, agent_id: str | None
 ) -> str | None:
-    if not (isinstance(transcript_path, str) and transcript_path and agent_id):
+    name = subagent_chat_name(session_id, agent_id)
+    if not (isinstance(transcript_path, str) and transcript_path and name):
         return None
-    if "/" in agent_id or "/" in session_id or agent_id.startswith("."):
-        return None  # ids name files: nothing that climbs out of the chats folder
-    folder = transcript_path.rsplit("/", 1)[0]
-    return f"{folder}/{session_id}/{agent_id}.jsonl"
+    return f"{transcript_path.rsplit('/', 1)[0]}/{name}"
 
 
 def _after_tool(tracker: Tracker, payload: Payload) -> None:
@@ -345,12 +339,29 @@ class _TranscriptNews:
     def __init__(self) -> None:
         self.replies: list[tuple[str, Payload, str | None]] = []  # (id, tokens, model)
         self.tool_errors: list[tuple[str, str]] = []  # (tool name, error) of tool answers
+        self.cancelled = False  # the user cancelled the turn
 
 
 def _read_transcript(tracker: Tracker, transcript_path: object, *, final: bool = False) -> None:
     news = _new_transcript_entries(tracker.state, transcript_path)
     _settle_usage(tracker, news.replies, final=final)
     _close_unrun_tools(tracker, news.tool_errors)
+    if news.cancelled:
+        _cancel_turn(tracker)
+
+
+def _cancel_turn(tracker: Tracker) -> None:
+    """End the open run as cancelled: the user cancelled it (refused a tool call in the
+    TUI, or pressed Esc), and Gemini fires no hook after that, not even ``AfterAgent``."""
+    if not tracker.state.get("run"):
+        return
+    _close_model_call(tracker)
+    _count_calls(tracker, tracker.state.pop("unsettled", None) or [], [])
+    tracker.end_run(
+        status="cancelled",
+        output=clip(tracker.state.pop("answer", None)),
+        model=tracker.state.pop("turn_model", None),
+    )
 
 
 def _settle_usage(
@@ -407,9 +418,10 @@ def _transcript_usage(tokens: Payload) -> dict[str, int]:
 
 
 def _close_unrun_tools(tracker: Tracker, tool_errors: list[tuple[str, str]]) -> None:
-    """Close the calls refused before they ran (a policy rule, or a call needing approval in
-    headless mode): only ``BeforeTool`` fired, and the refusal is the error of the answer the
-    transcript records; ``AfterTool`` pairs by order, so they must be closed before it."""
+    """Close the calls refused before they ran (a policy rule, a call needing approval in
+    headless mode, the user's "No" in the TUI): only ``BeforeTool`` fired, and the refusal
+    is the error of the answer the transcript records; ``AfterTool`` pairs by order, so
+    they must be closed before it."""
     for name, message in tool_errors:
         status = unrun_call_status(message)
         key = tracker.queue_pop(f"tool:{name}") if status else None
@@ -424,10 +436,13 @@ def _close_unrun_tools(tracker: Tracker, tool_errors: list[tuple[str, str]]) -> 
         tracker.error(error, kind=kind, span_id=span_id, tool_name=name, event_id=once)
 
 
+TRANSCRIPT_MARKERS = ('"user"', '"tokens"', '"info"')  # the lines worth parsing
+
+
 def _new_transcript_entries(state: Payload, transcript_path: object) -> _TranscriptNews:
     """What the transcript gained since the last read: the model replies, each once although
-    Gemini rewrites an entry (adding its tool calls) under the same id, and the tool answers
-    that are errors."""
+    Gemini rewrites an entry (adding its tool calls) under the same id, the tool answers
+    that are errors (each call once), and whether the user cancelled the turn."""
     news = _TranscriptNews()
     if not isinstance(transcript_path, str) or not transcript_path:
         return news
@@ -444,44 +459,50 @@ def _new_transcript_entries(state: Payload, transcript_path: object) -> _Transcr
         return news
     complete = chunk[: chunk.rfind(b"\n") + 1]
     state.update(transcript_path=transcript_path, transcript_offset=offset + len(complete))
-    seen: list[str] = state.setdefault("transcript_seen", [])
     for line in complete.decode("utf-8", "replace").splitlines():
-        if '"user"' in line:
-            _read_user_line(line, state, news.tool_errors)
-        entry = _reply_entry(line)
-        if entry is None:
-            continue
-        _note_in_history(state, [entry[0]])
-        state["last_prompt_tokens"] = entry[1].get("input")
-        if entry[0] not in seen:
-            seen.append(entry[0])
-            news.replies.append(entry)
-    del seen[:-SEEN_ENTRIES_KEPT]
+        entry = _entry_of(line) if any(m in line for m in TRANSCRIPT_MARKERS) else None
+        if entry is not None:
+            _read_entry(entry, state, news)
+    del state.setdefault("transcript_seen", [])[:-SEEN_ENTRIES_KEPT]
+    del state.setdefault("answered_ids", [])[:-SEEN_ENTRIES_KEPT]
     return news
 
 
-def _read_user_line(line: str, state: Payload, tool_errors: list[tuple[str, str]]) -> None:
-    """Count the prompts a transcript line holds (they number the runs, see _gemini_ids);
-    note a history checkpoint; collect the errors of the tool answers a ``user`` message
-    carries."""
+def _entry_of(line: str) -> Payload | None:
     try:
         entry = json_loads(line)
-    except (ValueError, RecursionError):
-        return
-    if not isinstance(entry, dict):
-        return
+    except (ValueError, RecursionError):  # a transcript is input like any other
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def _read_entry(entry: Payload, state: Payload, news: _TranscriptNews) -> None:
+    """One transcript line: count the prompts it holds (they number the runs, see
+    _gemini_ids); note a history checkpoint, a cancelled turn, the tool answers that are
+    errors and a model reply."""
     count_transcript_prompts(entry, state.setdefault("transcript_prompts", {}))
     checkpoint = entry.get("$set")
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get("messages"), list):
         _note_checkpoint(state, checkpoint["messages"])
         return
+    if is_cancel_notice(entry):
+        news.cancelled = True
+        return
+    answered: list[str] = state.setdefault("answered_ids", [])
+    for call_id, name, error in answered_errors(entry):
+        if call_id not in answered:  # a refusal is in the reply's call and in the answer
+            answered.append(call_id)
+            news.tool_errors.append((name, error))
+    reply = _reply_entry(entry)
     if isinstance(entry.get("id"), str):
         _note_in_history(state, [entry["id"]])
-    content = entry.get("content") if entry.get("type") == "user" else None
-    for part in content if isinstance(content, list) else []:
-        found = answer_error(part.get("functionResponse") if isinstance(part, dict) else None)
-        if found:
-            tool_errors.append(found)
+    if reply is None:
+        return
+    state["last_prompt_tokens"] = reply[1].get("input")
+    seen: list[str] = state.setdefault("transcript_seen", [])
+    if reply[0] not in seen:
+        seen.append(reply[0])
+        news.replies.append(reply)
 
 
 def _note_in_history(state: Payload, ids: list[str]) -> None:
@@ -492,33 +513,30 @@ def _note_in_history(state: Payload, ids: list[str]) -> None:
 
 def _note_checkpoint(state: Payload, messages: list[object]) -> None:
     """A ``$set.messages`` checkpoint: the chat's history as the CLI now holds it. One that
-    drops messages of the history and brings new ones (the summary) is a compression; the
-    checkpoints a resume writes only repeat the history, or a part of it."""
+    drops messages of the history and brings a ``<state_snapshot>`` summary is a
+    compression; the checkpoints a resume writes only repeat the history, or a part of it,
+    and the one after a cancelled turn rebuilds it under new ids."""
     ids = [m["id"] for m in messages if isinstance(m, dict) and isinstance(m.get("id"), str)]
     known: list[str] = state.get("history_ids") or []
     dropped = [message_id for message_id in known if message_id not in ids]
     added = [message_id for message_id in ids if message_id not in known]
-    if dropped and added:
-        summary = next(m for m in messages if isinstance(m, dict) and m.get("id") == added[0])
+    if not (dropped and added):
+        _note_in_history(state, added)
+        return
+    summaries = [m for m in messages if isinstance(m, dict) and is_compression_summary(m)]
+    summary = next((m for m in summaries if m["id"] in added), None)
+    if summary is not None:
         state["compressed"] = {
             "summary": clip(message_text(summary.get("content"))),
             "tokens_before": state.get("last_prompt_tokens"),
             "messages_before": len(known),
             "messages_after": len(ids),
         }
-        state["history_ids"] = ids[-HISTORY_IDS_KEPT:]
-    else:
-        _note_in_history(state, added)
+    state["history_ids"] = ids[-HISTORY_IDS_KEPT:]
 
 
-def _reply_entry(line: str) -> tuple[str, Payload, str | None] | None:
-    if '"tokens"' not in line:
-        return None
-    try:
-        entry = json_loads(line)
-    except (ValueError, RecursionError):  # a transcript is input like any other
-        return None
-    if not isinstance(entry, dict) or entry.get("type") != "gemini":
+def _reply_entry(entry: Payload) -> tuple[str, Payload, str | None] | None:
+    if entry.get("type") != "gemini":
         return None
     tokens, entry_id, model = entry.get("tokens"), entry.get("id"), entry.get("model")
     if not isinstance(tokens, dict) or not isinstance(entry_id, str) or not entry_id:
@@ -566,7 +584,20 @@ def _settle_compression(tracker: Tracker, payload: Payload) -> None:
 
 def _notification(tracker: Tracker, payload: Payload) -> None:
     if payload.get("notification_type") == "ToolPermission":
-        tracker.waiting("permission_prompt", payload.get("message"))
+        tracker.waiting("permission_prompt", _permission_question(payload))
+
+
+def _permission_question(payload: Payload) -> str | None:
+    """What the TUI asks the user to allow: the confirmation's title and the command
+    (``details``: ``{"title": "Confirm Shell Command", "command": "…"}``), else the
+    hook's message ("Tool Confirm Shell Command requires execution")."""
+    details = payload.get("details")
+    details = details if isinstance(details, dict) else {}
+    title, command = details.get("title"), details.get("command")
+    if isinstance(title, str) and title and isinstance(command, str) and command:
+        return f"{title}: {command}"[:MAX_QUESTION_CHARS]
+    message = payload.get("message")
+    return message if isinstance(message, str) else None
 
 
 def _on_start(tracker: Tracker, payload: Payload) -> None:

@@ -9,7 +9,9 @@ already made stays counted) and ``{"$rewindTo": id}`` is ignored for the same re
 
 Runs are the user's prompts (not the tool answers Gemini CLI also records as ``user``
 messages, nor the session context), ``llm`` spans and usage the ``gemini`` messages (their
-``tokens``), tool spans their ``toolCalls``. Every id is derived from what the hooks see
+``tokens``), tool spans their ``toolCalls``; a sub-agent's recording is replayed as an
+``agent`` span under the ``invoke_agent`` call naming it (``agentId``), as the hooks record
+it, and alone adds nothing. Every id is derived from what the hooks see
 too (``_gemini_ids``: the prompt's text, the order of a turn's calls, each reply's id), so
 importing again, or importing a session the hooks recorded, adds nothing twice.
 Older builds' pretty-printed ``session-*.json`` files are not read (Gemini CLI turns them
@@ -22,9 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from agentmon.integrations._gemini_ids import (
+    AGENT_TOOL,
+    agent_call_kind,
+    agent_span_key,
     answer_error,
     call_key,
+    end_subagent_span,
+    is_cancel_notice,
+    is_history_repeat,
     prompt_of,
+    subagent_chat_name,
     unrun_call_status,
     usage_event_parts,
 )
@@ -85,17 +94,45 @@ def _id_of(message: Any) -> str | None:
 
 
 def import_chat(path: Path, source: dict[str, str]) -> SessionImport | None:
+    """The events of one chat recording; a sub-agent's recording whose spawning call is
+    in its parent's recording is imported with the parent (as the hooks record it: an
+    agent span under that call), so alone it gives nothing."""
     reading = read_records(path)
     meta, messages = latest_messages(reading.records)
     session_id = meta.get("sessionId")
     if not isinstance(session_id, str) or not session_id:
         return None
     parent = path.parent.name if meta.get("kind") == "subagent" else None
-    replay = _Replay(session_id, source, meta, parent)
+    if parent and _spawned_in_parent(path, parent, session_id):
+        return SessionImport([], reading.skipped, len(reading.records))
+    replay = _Replay(session_id, source, meta, parent, path.parent)
     for message in messages:
         replay.message(message)
     replay.close(ended=quiet(path))
     return SessionImport(replay.tracker.events, reading.skipped, len(reading.records))
+
+
+def _spawned_in_parent(path: Path, parent: str, agent_id: str) -> bool:
+    """Whether a recording of session `parent` (in the ``chats`` folder above `path`)
+    has the ``invoke_agent`` call that ran the sub-agent `agent_id`."""
+    if subagent_chat_name(parent, agent_id) is None:
+        return False
+    for candidate in path.parent.parent.glob(f"session-*{parent[:8]}*.jsonl"):
+        meta, messages = latest_messages(read_records(candidate).records)
+        if meta.get("sessionId") == parent and agent_id in _spawned_agents(messages):
+            return True
+    return False
+
+
+def _spawned_agents(messages: list[Record]) -> set[str]:
+    """The ids of the sub-agents the ``invoke_agent`` calls of `messages` ran."""
+    return {
+        str(call.get("agentId"))
+        for message in messages
+        if message.get("type") == "gemini"
+        for call in message.get("toolCalls") or []
+        if isinstance(call, dict) and call.get("name") == AGENT_TOOL and call.get("agentId")
+    }
 
 
 def gemini_usage(tokens: Any) -> dict[str, int]:
@@ -138,27 +175,39 @@ ERROR_KINDS = {"error": "tool", "denied": "permission_denied"}
 
 class _Replay(HistoryReplay):
     """Drives a Tracker through a chat's messages with the keys the hooks derive
-    (``_gemini_ids``): a run per prompt, an llm span per reply, a tool span per tool call."""
+    (``_gemini_ids``): a run per prompt, an llm span per reply, a tool span per tool call,
+    and a sub-agent's recording (``chats/<session>/<agent id>.jsonl``) replayed under the
+    ``invoke_agent`` call that ran it."""
 
     def __init__(
-        self, session_id: str, source: dict[str, str], meta: Record, parent: str | None
+        self,
+        session_id: str,
+        source: dict[str, str],
+        meta: Record,
+        parent: str | None,
+        chats: Path,
     ) -> None:
         first = parse_time(meta.get("startTime")) or 0.0
         super().__init__(
             session_id, source, first, None, parent_session_id=parent, kind=meta.get("kind")
         )
+        self.chats = chats
         self.prompts: dict[str, int] = {}
         self.ordinals: dict[str, Any] = {}
+        self.run_status = "ok"
 
-    def message(self, message: Record) -> None:
+    def message(self, message: Record, agent: str | None = None) -> None:
+        """Replay one message; `agent`: the key of the sub-agent span it belongs to."""
         ts = parse_time(message.get("timestamp"))
         if ts is not None:
             self.tracker.now = ts
         kind, key = message.get("type"), str(message["id"])
-        if kind == "user":
+        if kind == "user" and agent is None:
             self._prompt(prompt_of(message.get("content")))
-        elif kind == "gemini":
-            self._model_call(key, message)
+        elif kind == "gemini" and not is_history_repeat(message):
+            self._model_call(key, message, agent)
+        elif is_cancel_notice(message) and agent is None:
+            self.run_status = "cancelled"
         elif kind == "error":
             self.tracker.error(
                 _text(message.get("content")) or "error",
@@ -170,10 +219,15 @@ class _Replay(HistoryReplay):
         if prompt is None:
             return
         if self.tracker.state.get("run"):
-            self.tracker.end_run(status="ok", output=clip(self.last_text))
+            self.end_run()
         key = prompt_run_key(self.prompts, prompt)
         self.tracker.start_run(self.tracker.span_id_for(key), input=clip(prompt))
         self.last_text = None
+
+    def end_run(self) -> None:
+        """End the open run: ok, or cancelled when the user cancelled it."""
+        self.tracker.end_run(status=self.run_status, output=clip(self.last_text))
+        self.run_status = "ok"
 
     def _run_for(self, message_id: str) -> str:
         """The open run; a reply before any prompt gets one named after itself."""
@@ -184,13 +238,16 @@ class _Replay(HistoryReplay):
             )
         return run_id
 
-    def _model_call(self, key: str, message: Record) -> None:
+    def _model_call(self, key: str, message: Record, agent: str | None) -> None:
         model = message.get("model") if isinstance(message.get("model"), str) else None
         usage = gemini_usage(message.get("tokens"))
-        self.last_text = _text(message.get("content")) or self.last_text
+        if agent is None:
+            self.last_text = _text(message.get("content")) or self.last_text
         run_id = self._run_for(key)
-        span = call_key(self.ordinals, run_id, "llm")
-        self.tracker.start_span(span, kind="llm", name=model, once=True, model=model)
+        span = call_key(self.ordinals, run_id, agent_call_kind(agent, "llm"))
+        self.tracker.start_span(
+            span, kind="llm", name=model, parent_key=agent, once=True, model=model
+        )
         span_id = self.tracker.end_span(
             span, kind="llm", name=model, once=True, model=model, usage=usage or None
         )
@@ -202,19 +259,28 @@ class _Replay(HistoryReplay):
         )
         for call in message.get("toolCalls") or []:
             if isinstance(call, dict) and call.get("id"):
-                self._tool_call(run_id, call)
+                self._tool_call(run_id, call, agent)
 
-    def _tool_call(self, run_id: str, call: Record) -> None:
+    def _tool_call(self, run_id: str, call: Record, agent: str | None) -> None:
         name = str(call.get("name") or "tool")
-        key = call_key(self.ordinals, run_id, f"tool:{name}")
+        key = call_key(self.ordinals, run_id, agent_call_kind(agent, f"tool:{name}"))
         at = parse_time(call.get("timestamp"))
         self.tracker.start_span(
-            key, kind="tool", name=name, once=True, ts=at, input=clip(call.get("args"))
+            key,
+            kind="tool",
+            name=name,
+            parent_key=agent,
+            once=True,
+            ts=at,
+            input=clip(call.get("args")),
         )
+        if name == AGENT_TOOL:
+            self._subagent(key, call)
         status = {"success": "ok", "error": "error", "cancelled": "cancelled"}.get(
             str(call.get("status")), "unknown"
         )
-        error = clip(_call_error(call.get("result"))) if status == "error" else None
+        failed = status in ("error", "cancelled")  # a call the user refused is cancelled
+        error = clip(_call_error(call.get("result"))) if failed else None
         status = (unrun_call_status(error) if error else None) or status
         span_id = self.tracker.end_span(
             key,
@@ -233,3 +299,21 @@ class _Replay(HistoryReplay):
                 tool_name=name,
                 event_id=self.tracker.event_id_for(span_id, "error"),
             )
+
+    def _subagent(self, tool_key: str, call: Record) -> None:
+        """The sub-agent an ``invoke_agent`` call ran, from its own recording: an agent
+        span under the call, the sub-agent's calls and usage inside it."""
+        agent_id = call.get("agentId")
+        name = subagent_chat_name(self.tracker.session_id, agent_id)
+        path = self.chats / name if name else None
+        if path is None or not path.is_file():
+            return
+        args = call.get("args")
+        agent_name = args.get("agent_name") if isinstance(args, dict) else None
+        key = agent_span_key(tool_key)
+        self.tracker.start_span(
+            key, kind="agent", name=str(agent_name or "subagent"), parent_key=tool_key, once=True
+        )
+        for message in latest_messages(read_records(path).records)[1]:
+            self.message(message, key)
+        end_subagent_span(self.tracker, key, call.get("resultDisplay"), agent_id)

@@ -589,6 +589,29 @@ def gemini_tool_call(view: LogView, memory: CorrelationMemory) -> list[Envelope]
     )
 
 
+def gemini_chat_compression(view: LogView, memory: CorrelationMemory) -> list[Envelope]:
+    """A compression of the chat history, with Gemini's token counts of the history before
+    and after it: a compaction span in the current run. With the hooks on, theirs stands
+    (the transcript's checkpoint) and this record adds nothing."""
+    if gemini_hooked(view, memory):
+        return []
+    figures = {
+        "tokens_before": view.count("tokens_before"),
+        "tokens_after": view.count("tokens_after"),
+    }
+    figures = {name: value for name, value in figures.items() if value is not None}
+    return reconstructed_span(
+        view,
+        gemini_run(view, memory),
+        kind="compaction",
+        name="compaction",
+        call_id=None,
+        succeeded=True,
+        error=None,
+        details={"output": figures or None, **figures},
+    )
+
+
 def _json_object(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -618,5 +641,6 @@ HANDLERS: dict[str, Handler] = {
     "gemini_cli.api_error": gemini_api_error,
     "gemini_cli.tool_call": gemini_tool_call,
     "gemini_cli.hook_call": gemini_hook_call,
+    "gemini_cli.chat_compression": gemini_chat_compression,
 }
 """Event name → handler; names not listed are kept by `logs.generic_events`."""

@@ -62,6 +62,9 @@ SCRIPTS: dict[str, list[Reply]] = {
         [[shell("echo from-subagent")]],
         [[call("complete_task", {"result": {"response": "hi from the sub-agent"}})]],
     ],
+    # test_gemini_tui: commands the TUI asks the user to allow (`echo` it would run unasked)
+    "ASK_RUN": [[[shell("touch ./approved.txt")]], [[{"text": "Ran it."}]]],
+    "ASK_DENY": [[[shell("touch ./refused.txt")]], [[{"text": "Never shown."}]]],
     "PLAIN": [[[{"text": "Just text."}]]],
 }
 API_ERROR = "API_ERROR"

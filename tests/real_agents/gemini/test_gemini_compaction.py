@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient
 from tests.real_agents.gemini.fake_gemini import SNAPSHOT, FakeGemini
+from tests.real_agents.gemini.test_gemini_otel import enable_telemetry
 from tests.real_agents.gemini.test_gemini_real import (
     GEMINI,
     _gemini,
@@ -42,6 +43,24 @@ class Compressed:
     transcripts: list[Path]
 
 
+def _compress_early(home: Path) -> None:
+    settings_path = home / ".gemini" / "settings.json"
+    settings = json.loads(settings_path.read_text())
+    settings["model"] = {"compressionThreshold": 0.0001}  # of the model's 1M-token window
+    settings_path.write_text(json.dumps(settings))
+
+
+def _two_prompts(binary: Path, env: dict[str, str], project: Path) -> tuple[list[int], str]:
+    """The first prompt, then the second in the resumed session (compressed before it)."""
+    codes, session_id = [], ""
+    for index, prompt in enumerate(PROMPTS):
+        extra = ("--resume", "latest") if index else ()
+        code, answer = _gemini(binary, env, project, prompt, *extra)
+        codes.append(code)
+        session_id = session_id or answer["session_id"]
+    return codes, session_id
+
+
 @pytest.fixture(scope="module")
 def compressed(
     embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
@@ -51,19 +70,11 @@ def compressed(
     home, project = root / "home", root / "project"
     project.mkdir()
     _install_hooks(home)
-    settings_path = home / ".gemini" / "settings.json"
-    settings = json.loads(settings_path.read_text())
-    settings["model"] = {"compressionThreshold": 0.0001}  # of the model's 1M-token window
-    settings_path.write_text(json.dumps(settings))
+    _compress_early(home)
     fake = FakeGemini().start()
     env = gemini_env(root, home, fake.url, embedded_server.ingest_url)
-    codes, session_id = [], ""
     try:
-        for index, prompt in enumerate(PROMPTS):
-            extra = ("--resume", "latest") if index else ()
-            code, answer = _gemini(binary, env, project, prompt, *extra)
-            codes.append(code)
-            session_id = session_id or answer["session_id"]
+        codes, session_id = _two_prompts(binary, env, project)
     finally:
         fake.stop()
     query = QueryClient(embedded_server.query_url)
@@ -84,6 +95,17 @@ def _replies(compressed: Compressed) -> list[dict[str, Any]]:
     return sorted(replies.values(), key=lambda reply: str(reply["timestamp"]))
 
 
+def _final_transcript(compressed: Compressed) -> Path:
+    """The recording the resumed session went on in, the one with its last reply: a resume
+    may go on in a new time-stamped file or in the old one (both seen), so the newest name
+    is not always it."""
+    last = _replies(compressed)[-1]["id"]
+    holding = [
+        p for p in compressed.transcripts if any(r["id"] == last for r in transcript_replies(p))
+    ]
+    return holding[-1]
+
+
 def compactions(detail: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return [
         (index, span)
@@ -98,7 +120,7 @@ def test_the_cli_compressed_once_before_the_second_prompt(compressed: Compressed
     # summary and its check, between the first session's calls and the second prompt's call
     calls = [kind for kind in compressed.kinds if kind != "router"]
     assert calls == ["main", "main", "compress", "compress", "main"]
-    final_history = _checkpoints(compressed.transcripts[-1])[-1]
+    final_history = _checkpoints(_final_transcript(compressed))[-1]
     assert SNAPSHOT in json.dumps(final_history)
 
 
@@ -109,7 +131,7 @@ def test_one_compaction_span_with_the_real_figures(compressed: Compressed) -> No
     assert run_index == 1 and span["status"] == "ok" and span["duration_ms"] > 0
     replies = _replies(compressed)
     before_compression = replies[-2]  # the first prompt's last reply
-    after = _checkpoints(compressed.transcripts[-1])[-1]
+    after = _checkpoints(_final_transcript(compressed))[-1]
     figures = span["output"]
     assert figures["summary"] == SNAPSHOT  # what replaced the history
     assert figures["tokens_before"] == before_compression["tokens"]["input"]
@@ -137,3 +159,32 @@ def test_importing_the_compressed_session_adds_nothing(compressed: Compressed) -
     assert [run["input"] for run in again["runs"]] == list(PROMPTS)
     assert len(compactions(again)) == 1
     assert again["session"]["tokens"] == compressed.detail["session"]["tokens"]
+
+
+def test_otel_alone_records_the_compression_with_gemini_s_token_counts(
+    embedded_server: ServerProcess, tmp_path: Path
+) -> None:
+    """Without hooks, OTel's `gemini_cli.chat_compression` (`tokens_before`, `tokens_after`:
+    Gemini's counts of the history) is the compaction, in the run it happened in."""
+    binary = real_agent_bin(*GEMINI)
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    enable_telemetry(home, embedded_server.url("otlp"))
+    _compress_early(home)
+    fake = FakeGemini().start()
+    env = gemini_env(tmp_path, home, fake.url, embedded_server.ingest_url)
+    try:
+        codes, session_id = _two_prompts(binary, env, project)
+    finally:
+        fake.stop()
+    assert codes == [0, 0]
+    query = QueryClient(embedded_server.query_url)
+
+    def compacted(detail: dict[str, Any]) -> bool:
+        return len(detail["runs"]) == 2 and all(run["ended_at"] for run in detail["runs"])
+
+    detail = settled_session(query, session_id, compacted)
+    ((run_index, span),) = compactions(detail)
+    assert run_index == 1 and span["status"] == "ok"
+    figures = span["output"]
+    assert figures["tokens_before"] > figures["tokens_after"] > 0

@@ -48,7 +48,7 @@ class World:
     sessions: dict[str, Exported]
 
 
-def _enable_telemetry(home: Path, otlp_url: str) -> None:
+def enable_telemetry(home: Path, otlp_url: str) -> None:
     settings_path = home / ".gemini" / "settings.json"
     settings = json.loads(settings_path.read_text()) if settings_path.exists() else {}
     settings.setdefault("security", {"auth": {"selectedType": "gemini-api-key"}})
@@ -69,7 +69,7 @@ def _run_session(
     project.mkdir(parents=True)
     if hooks:
         _install_hooks(home)
-    _enable_telemetry(home, server.url("otlp"))
+    enable_telemetry(home, server.url("otlp"))
     fake = FakeGemini().start()
     env = gemini_env(root, home, fake.url, server.ingest_url)
     answers = []

@@ -161,11 +161,12 @@ def _session_from_state(state_dir: Path) -> str:
 
 
 def transcript_replies(path: Path) -> list[dict[str, Any]]:
-    """The model replies of a transcript, each once (Gemini rewrites an entry by its id)."""
+    """The model replies of a transcript, each once (Gemini rewrites an entry by its id);
+    not the earlier replies it appends again without tokens after a cancelled turn."""
     replies: dict[str, dict[str, Any]] = {}
     for line in path.read_text().splitlines():
         entry = json.loads(line)
-        if isinstance(entry, dict) and entry.get("type") == "gemini" and "tokens" in entry:
+        if entry.get("type") == "gemini" and isinstance(entry.get("tokens"), dict):
             replies[entry["id"]] = entry
     return list(replies.values())
 
