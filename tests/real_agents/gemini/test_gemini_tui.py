@@ -26,7 +26,6 @@ import pytest
 
 from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient
-from tests.real_agents.codex.test_codex_tui import Terminal
 from tests.real_agents.gemini.fake_gemini import FakeGemini
 from tests.real_agents.gemini.test_gemini_real import (
     GEMINI,
@@ -38,6 +37,7 @@ from tests.real_agents.gemini.test_gemini_real import (
 )
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.support import settled_session, tool_spans
+from tests.real_agents.terminal import Terminal
 
 PROMPTS = ("ASK_RUN please", "ASK_DENY please", "PLAIN third prompt")
 QUESTION = "Allow execution of"
