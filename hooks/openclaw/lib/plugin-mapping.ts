@@ -15,11 +15,18 @@
 //                                              turn's model call failed, with its real text)
 //   before_tool_call / after_tool_call       → span.start / span.end kind=tool (id from toolCallId);
 //                                              a call OpenClaw refused (exec policy "exec denied: …",
-//                                              a plugin's block) ends `denied` with an error of kind
+//                                              a human's "Exec denied (…, user-denied)", a plugin's
+//                                              block) ends `denied` with an error of kind
 //                                              permission_denied; a non-zero exit ends `error`
 //   before_tool_call of ask_user             → also metric.snapshot waiting_for_human (reason
 //                                              "question", message = its questions): the turn
 //                                              waits for the human's answer until the tool ends
+//   agent event lifecycle "waiting-approval" → metric.snapshot waiting_for_human (reason
+//     (api.runtime.events.onAgentEvent: the     "permission_prompt", message "Allow exec: <command>
+//     exec tool asks a human on the gateway)    ?", the command from the call's before_tool_call)
+//   agent event lifecycle "approval-resolved"→ metric.snapshot agent_state "working": the wait
+//                                              is over (approved: the command runs on; denied or
+//                                              expired: after_tool_call ends the span `denied`)
 //   tool_result_persist                      → span.end, only when after_tool_call did not end it
 //   model_call_started / model_call_ended    → span.start / span.end kind=llm (id from callId and
 //                                              the attempt: a retried turn reuses its callId); a
@@ -120,12 +127,14 @@ const spawnedChildren = new BoundedMap<SpawnedChild>();
 const childParents = new BoundedMap<string>();
 // each run's reply (agent_end's), for the agent span of a child run
 const runOutputs = new BoundedMap<unknown>();
+// each exec call's command by its toolCallId, for the approval its call may wait for
+const execCommands = new BoundedMap<string>();
 
 /** Forget in-memory state (tests). */
 export function resetPluginState(): void {
   oneShotLocal = false;
   for (const attempt of pendingAttempts.values()) clearTimeout(attempt.timer);
-  for (const map of [startedSessions, synthesisedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, usagePerReply, currentRuns, pendingAttempts, spawnFacts, spawnedChildren, childParents, runOutputs]) map.clear();
+  for (const map of [startedSessions, synthesisedSessions, startedRuns, endedToolSpans, startedSpans, callAttempts, usagePerReply, currentRuns, pendingAttempts, spawnFacts, spawnedChildren, childParents, runOutputs, execCommands]) map.clear();
 }
 
 function text(value: unknown): string | undefined {
@@ -371,8 +380,8 @@ function errorText(value: unknown): string | undefined {
 }
 
 /** How a tool call ended when it did not succeed: `denied` when OpenClaw refused to run it
- * (an exec policy's "exec denied: …", or a plugin's before_tool_call block: details.status
- * "blocked"), else `error` (its error, or exec's non-zero exit code with the output). */
+ * (an exec policy's "exec denied: …", a human's or an expired approval's "Exec denied (…)",
+ * or a plugin's before_tool_call block: details.status "blocked"), else `error` (its error, or exec's non-zero exit code with the output). */
 export interface ToolOutcome {
   status: "error" | "denied";
   error: string;
@@ -388,7 +397,9 @@ const EXEC_DENIED = /^exec denied\b/i;
 
 function toolDenial(details: Payload): string | undefined {
   if (details.status === "blocked") return text(details.reason) ?? text(details.deniedReason) ?? "tool call blocked";
-  const error = text(details.error);
+  // a policy's refusal is the error; a human's (or an expired approval's) a failed result that
+  // never ran: exitCode null, "Exec denied (gateway id=…, user-denied): <command>"
+  const error = text(details.error) ?? (details.status === "failed" && details.exitCode === null ? text(details.aggregated) : undefined);
   return error && EXEC_DENIED.test(error) ? error : undefined;
 }
 
@@ -461,6 +472,9 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
       input: clip(m.event.params),
       toolCallId: text(m.event.toolCallId),
     });
+    const callId = text(m.event.toolCallId) ?? text(m.ctx.toolCallId);
+    const command = text(m.event.toolName) === "exec" ? text((m.event.params as Payload | undefined)?.command) : undefined;
+    if (callId && command) execCommands.set(callId, command);
     const question = text(m.event.toolName) === "ask_user" ? questionsOf(m.event.params) : undefined;
     if (question) m.emit("metric.snapshot", { agent_state: "waiting_for_human", waiting_reason: "question", message: question }, { runId: m.runId });
   },
@@ -550,6 +564,39 @@ const HANDLERS: Record<string, (m: PluginMapper) => void> = {
     m.settle(error, texts.join("\n") || undefined);
   },
 };
+
+/** The lifecycle phases OpenClaw's exec tool emits as agent events around a human's approval
+ * (gateway host; the data names the approvalId and the toolCallId, not the command). */
+const APPROVAL_PHASES: Record<string, (m: PluginMapper, data: Payload) => void> = {
+  "waiting-approval"(m, data) {
+    const command = execCommands.get(text(data.toolCallId) ?? "");
+    const message = command === undefined ? "Allow exec ?" : `Allow exec: ${command} ?`;
+    const waiting = { agent_state: "waiting_for_human", waiting_reason: "permission_prompt", message };
+    m.emit("metric.snapshot", { ...waiting, approvalId: text(data.approvalId), toolCallId: text(data.toolCallId) }, { runId: m.runId });
+  },
+  "approval-resolved"(m, data) {
+    m.emit("metric.snapshot", { agent_state: "working", approvalId: text(data.approvalId), toolCallId: text(data.toolCallId) }, { runId: m.runId });
+  },
+};
+
+/** The approval phase an OpenClaw agent event reports, if any (cheap: the plugin sees every
+ * agent event of every run, streamed text included). */
+export function approvalPhaseOf(event: Payload): string | undefined {
+  if (event?.stream !== "lifecycle") return undefined;
+  const name = text((event.data as Payload | undefined)?.phase);
+  return name && Object.hasOwn(APPROVAL_PHASES, name) ? name : undefined;
+}
+
+/** An OpenClaw agent event (api.runtime.events.onAgentEvent) → envelopes: only the exec
+ * approval's wait, which no plugin hook reports. */
+export function mapAgentEvent(event: Payload, config?: Config): Envelope[] {
+  const name = approvalPhaseOf(event);
+  if (!name) return [];
+  const ctx = { sessionKey: text(event.sessionKey), sessionId: text(event.sessionId), runId: text(event.runId), agentId: text(event.agentId) };
+  const mapper = new PluginMapper(event, ctx, config ?? readConfig());
+  APPROVAL_PHASES[name](mapper, event.data as Payload);
+  return mapper.events;
+}
 
 /** The question(s) an ask_user call puts to the human (`questions[].question`), one a line. */
 function questionsOf(params: unknown): string | undefined {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 
-import plugin, { isOneShotLocalRun } from "../plugin.js";
+import plugin, { followAgentEvents, isOneShotLocalRun, stopFollowingAgentEvents } from "../plugin.js";
 import { derivedId, FRAMEWORK, settle, spanIdFor } from "../lib/core.js";
-import { mapPluginHook, resetPluginState, setOneShotLocal, settleAllNow, withoutStamp } from "../lib/plugin-mapping.js";
+import { mapAgentEvent, mapPluginHook, resetPluginState, setOneShotLocal, settleAllNow, withoutStamp } from "../lib/plugin-mapping.js";
 import { isolateSpool, type Receiver, startReceiver, types } from "./receiver.js";
 
 const SESSION = "0f9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c";
@@ -120,6 +120,26 @@ describe("plugin registration", () => {
     assert.equal(handlers.get("tool_result_persist")!(undefined as unknown as Record<string, unknown>, ctx), undefined);
     await settle();
     assert.deepEqual(types(receiver.events()), ["session.start", "run.start", "span.end"]);
+  });
+});
+
+describe("following OpenClaw's agent events", () => {
+  it("subscribes once per process, and the latest registration maps", () => {
+    const listeners: Array<(event: Record<string, unknown>) => void> = [];
+    const api = { on: () => undefined, runtime: { events: { onAgentEvent: (fn: (event: Record<string, unknown>) => void) => listeners.push(fn) } } };
+    const seen: string[] = [];
+    assert.ok(followAgentEvents(api, () => seen.push("first")));
+    assert.ok(followAgentEvents(api, () => seen.push("second")));
+    assert.equal(listeners.length, 1);
+    listeners[0]({ stream: "lifecycle" });
+    assert.deepEqual(seen, ["second"]);
+  });
+
+  it("a runtime without agent events, or one that throws, is no subscription", () => {
+    stopFollowingAgentEvents();
+    assert.equal(followAgentEvents({ on: () => undefined }, () => undefined), false);
+    const metadataOnly = { on: () => undefined, get runtime(): never { throw new Error("unavailable in cli-metadata mode"); } };
+    assert.equal(followAgentEvents(metadataOnly, () => undefined), false);
   });
 });
 
@@ -340,6 +360,32 @@ describe("OpenClaw 2026.9.6 --local turns, as the real CLI sends them", () => {
     assert.equal(asked[3].correlation.run_id, RUN);
     const other = mapPluginHook("before_tool_call", { toolName: "exec", params: { command: "ls" }, runId: RUN, toolCallId: "call_ls" }, local);
     assert.deepEqual(types(other), ["span.start"]);
+  });
+
+  // the exec tool's agent events around a human's approval, as the gateway emits them
+  // (tests/real_agents/openclaw/test_openclaw_approval.py)
+  const approval = (phase: string) => ({ runId: RUN, stream: "lifecycle", sessionKey, sessionId: SESSION, seq: 4, ts: 1, data: { phase, approvalId: "d40d5814", toolCallId: "call_ok" } });
+
+  it("an exec waiting for a human's approval is a waiting session, with the command", () => {
+    mapPluginHook("before_tool_call", { toolName: "exec", params: { command: "echo hello" }, runId: RUN, toolCallId: "call_ok" }, local);
+    const waiting = mapAgentEvent(approval("waiting-approval"));
+    assert.deepEqual(types(waiting), ["metric.snapshot"]);
+    assert.deepEqual(waiting[0].payload, { agent_state: "waiting_for_human", waiting_reason: "permission_prompt", message: "Allow exec: echo hello ?", approvalId: "d40d5814", toolCallId: "call_ok" });
+    assert.deepEqual([waiting[0].correlation.session_id, waiting[0].correlation.run_id], [SESSION, RUN]);
+    const resolved = mapAgentEvent(approval("approval-resolved"));
+    assert.deepEqual(types(resolved), ["metric.snapshot"]);
+    assert.equal(resolved[0].payload.agent_state, "working");
+    assert.deepEqual(mapAgentEvent({ ...approval("start"), data: { phase: "start" } }), []);
+    assert.deepEqual(mapAgentEvent({ ...approval("waiting-approval"), stream: "tool" }), []);
+  });
+
+  it("an exec a human denied is a denied tool call", () => {
+    const text = "Exec denied (gateway id=d40d5814, user-denied): echo hello";
+    const details = { status: "failed", exitCode: null, durationMs: 0, aggregated: text, timedOut: false, cwd: "/w" };
+    const events = mapPluginHook("after_tool_call", { toolName: "exec", runId: RUN, toolCallId: "call_no", params: { command: "echo hello" }, result: { content: [{ type: "text", text }], details } }, local);
+    const end = events.find((e) => e.event.type === "span.end")!;
+    assert.deepEqual([end.payload.status, end.payload.error], ["denied", text]);
+    assert.equal(events.find((e) => e.event.type === "error")!.payload.kind, "permission_denied");
   });
 
   it("the prompt stamp goes, whatever the zone; other brackets stay", () => {

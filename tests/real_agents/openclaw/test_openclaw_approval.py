@@ -1,0 +1,198 @@
+"""OpenClaw 2026.9.6 asking a human to approve an exec, through a running gateway, offline.
+
+No plugin hook reports the ask; the exec tool does emit the agent events `lifecycle`
+`waiting-approval` / `approval-resolved` (toolCallId, approvalId), which agentmon's plugin
+follows in the gateway's own process (`api.runtime.events.onAgentEvent`). The gateway runs as
+in test_openclaw_gateway (agent `asker` has `tools.exec.mode: "ask"`). OpenClaw waits for a
+decision only when an approval surface is connected (else it refuses at once, as that test
+shows), so the test connects one (`Approver`: OpenClaw's own operator-approvals client), which
+also tells it what OpenClaw asked. One turn's exec is approved with `openclaw approvals
+resolve … allow-once`, another's denied with `… deny`; while each waits the test reads
+agentmon's session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ServerProcess, free_port
+from tests.integrations.integration_helpers import QueryClient
+from tests.real_agents.installed import real_agent_bin
+from tests.real_agents.openclaw.approvals import Approver
+from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, FakeChat
+from tests.real_agents.openclaw.test_openclaw_gateway import (
+    ASKER,
+    TOKEN,
+    _answer,
+    _gateway_home,
+    _openclaw,
+    _start_openclaw,
+    _wait_for_port,
+)
+from tests.real_agents.openclaw.test_openclaw_real import OPENCLAW
+
+PROMPT = "TOOL: run echo hello"
+
+
+@dataclass
+class Decided:
+    """One turn whose exec waited for a human: what OpenClaw asked, agentmon's session while
+    it waited, the decision's event and the turn's `--json` answer."""
+
+    session_id: str  # OpenClaw's (its session_windows row), agentmon's too
+    requested: dict[str, Any]
+    while_waiting: dict[str, Any]
+    running_while_waiting: bool
+    resolved: dict[str, Any]
+    answer: dict[str, Any]
+
+
+@dataclass
+class World:
+    query: QueryClient
+    fake: FakeChat
+    approved: Decided
+    denied: Decided
+
+
+def _session_of(home: Path, agent: str, key: str) -> str:
+    """The session OpenClaw has open for `key` (an approval request names only the key)."""
+    database = home / ".openclaw" / "agents" / agent / "agent" / "openclaw-agent.sqlite"
+    with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
+        (row,) = conn.execute(
+            "SELECT session_id FROM session_windows WHERE session_key = ?", [key]
+        ).fetchall()
+    conn.close()
+    return str(row[0])
+
+
+def _waiting(query: QueryClient, session_id: str) -> dict[str, Any]:
+    return query.wait_for_session(session_id, lambda d: d["session"]["waiting_reason"] is not None)
+
+
+def _decide(
+    binary: Path,
+    home: Path,
+    env: dict[str, str],
+    approver: Approver,
+    query: QueryClient,
+    key: str,
+    decision: str,
+) -> Decided:
+    turn = _start_openclaw(
+        binary, home, env, "agent", "--agent", ASKER, "--session-key", key, "--message", PROMPT
+    )
+    requested = approver.next_event("exec.approval.requested")
+    session_id = _session_of(home, ASKER, requested["request"]["sessionKey"])
+    while_waiting = _waiting(query, session_id)
+    running = turn.poll() is None
+    _openclaw(
+        binary, home, env, "approvals", "resolve", requested["id"], decision, "--token", TOKEN
+    )
+    resolved = approver.next_event("exec.approval.resolved")
+    return Decided(session_id, requested, while_waiting, running, resolved, _answer(turn))
+
+
+@pytest.fixture(scope="module")
+def world(
+    embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    binary = real_agent_bin(OPENCLAW, "openclaw")
+    root = tmp_path_factory.mktemp("openclaw-approval")
+    port = free_port()
+    with FakeChat() as fake:
+        home = _gateway_home(root, fake.base_url, port)
+        env = {
+            "PATH": f"{binary.parent.parent / 'node' / 'bin'}:{os.environ['PATH']}",
+            "HOME": str(home),
+            "AGENTMON_INGEST_URL": embedded_server.ingest_url,
+            "AGENTMON_SPOOL_DIR": str(home / "spool"),
+            "NO_COLOR": "1",
+            "OPENCLAW_GATEWAY_TOKEN": TOKEN,
+        }
+        gateway_command = [str(binary), "gateway", "--port", str(port), "--bind", "loopback"]
+        gateway = subprocess.Popen(
+            [*gateway_command, "--auth", "token", "--token", TOKEN],
+            cwd=home / "work",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            _wait_for_port(port, gateway)
+            approver = Approver(binary, home / ".openclaw" / "openclaw.json", env)
+            try:
+                query = QueryClient(embedded_server.query_url)
+                approved = _decide(binary, home, env, approver, query, "approved", "allow-once")
+                denied = _decide(binary, home, env, approver, query, "denied", "deny")
+            finally:
+                approver.close()
+            yield World(query, fake, approved, denied)
+        finally:
+            gateway.terminate()
+            try:
+                gateway.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                gateway.kill()
+                gateway.wait(timeout=60)
+
+
+def _settled(world: World, decided: Decided) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The turn's run once ended, and its one tool span."""
+    detail = world.query.wait_for_session(
+        decided.session_id,
+        lambda d: bool(d["runs"]) and all(r["ended_at"] for r in d["runs"]),
+    )
+    (run,) = detail["runs"]
+    (tool,) = [s for s in world.query.run(run["run_id"])["spans"] if s["kind"] == "tool"]
+    return run, tool
+
+
+def _tool_results(world: World) -> list[str]:
+    return [str(r) for request in world.fake.requests for r in request["tool_results"]]
+
+
+@pytest.mark.parametrize("turn", ["approved", "denied"])
+def test_while_openclaw_waits_for_an_approval_the_session_waits_with_the_command(
+    world: World, turn: str
+) -> None:
+    decided: Decided = getattr(world, turn)
+    assert decided.requested["request"]["command"] == COMMAND  # what OpenClaw asked
+    assert decided.running_while_waiting  # the turn had not ended
+    session = decided.while_waiting["session"]
+    assert (session["status"], session["waiting_reason"]) == ("waiting", "permission_prompt")
+    assert session["waiting_message"] == f"Allow exec: {COMMAND} ?"
+
+
+def test_an_approved_exec_runs_and_the_session_waits_no_more(world: World) -> None:
+    decided = world.approved
+    assert decided.resolved["decision"] == "allow-once"
+    run, tool = _settled(world, decided)
+    assert (tool["name"], tool["status"], tool["input"]) == ("exec", "ok", {"command": COMMAND})
+    assert any("hello" in result for result in _tool_results(world))
+    assert (run["status"], run["output"]) == ("ok", REPLY)
+    session = world.query.session(decided.session_id)["session"]
+    assert (session["waiting_reason"], session["waiting_message"]) == (None, None)
+
+
+def test_a_denied_exec_is_a_denied_call_and_the_session_waits_no_more(world: World) -> None:
+    decided = world.denied
+    assert decided.resolved["decision"] == "deny"
+    run, tool = _settled(world, decided)
+    assert (tool["name"], tool["status"]) == ("exec", "denied")
+    (error,) = world.query.run(run["run_id"])["errors"]
+    assert (error["kind"], error["span_id"]) == ("permission_denied", tool["span_id"])
+    session = world.query.session(decided.session_id)["session"]
+    assert (session["waiting_reason"], session["waiting_message"]) == (None, None)
+    assert json.dumps(decided.answer)  # the turn answered
