@@ -154,14 +154,19 @@ _EXEC_DENIED = re.compile(r"^exec denied\b", re.IGNORECASE)
 
 def _tool_outcome(message: Record, output: str | None) -> tuple[str, str | None]:
     """A tool result's status and error as the plugin words them (``toolOutcome``):
-    ``denied`` when OpenClaw refused the call (an exec policy's "exec denied: …", a plugin's
-    block: ``details.status`` "blocked"), ``error`` when it failed or exec exited non-zero."""
+    ``denied`` when OpenClaw refused the call (an exec policy's "exec denied: …", a human's or
+    an expired approval's "Exec denied (…)", a plugin's block: ``details.status`` "blocked"),
+    ``error`` when it failed or exec exited non-zero."""
     details = message.get("details")
     details = details if isinstance(details, dict) else {}
     reason = details.get("reason") or details.get("deniedReason")
     if details.get("status") == "blocked":
         return "denied", str(reason) if reason else "tool call blocked"
     error = details.get("error")
+    if error is None and details.get("status") == "failed" and details.get("exitCode", 0) is None:
+        # a human's (or an expired approval's) refusal: a result that never ran,
+        # "Exec denied (gateway id=…, user-denied): <command>"
+        error = details.get("aggregated")
     if isinstance(error, str) and _EXEC_DENIED.match(error):
         return "denied", error
     if message.get("isError") is True:

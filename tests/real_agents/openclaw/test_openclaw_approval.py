@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess, free_port
-from tests.integrations.integration_helpers import QueryClient
+from tests.integrations.integration_helpers import QueryClient, agentmon_import, clean_env
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.openclaw.approvals import Approver
 from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, FakeChat
@@ -62,6 +62,8 @@ class World:
     fake: FakeChat
     approved: Decided
     denied: Decided
+    home: Path
+    ingest_url: str
 
 
 def _session_of(home: Path, agent: str, key: str) -> str:
@@ -138,7 +140,7 @@ def world(
                 denied = _decide(binary, home, env, approver, query, "denied", "deny")
             finally:
                 approver.close()
-            yield World(query, fake, approved, denied)
+            yield World(query, fake, approved, denied, home, embedded_server.ingest_url)
         finally:
             gateway.terminate()
             try:
@@ -196,3 +198,19 @@ def test_a_denied_exec_is_a_denied_call_and_the_session_waits_no_more(world: Wor
     session = world.query.session(decided.session_id)["session"]
     assert (session["waiting_reason"], session["waiting_message"]) == (None, None)
     assert json.dumps(decided.answer)  # the turn answered
+
+
+def test_importing_the_sessions_keeps_the_human_decisions(world: World) -> None:
+    """`agentmon import openclaw` reads the same turns from OpenClaw's database: a human's
+    refusal ("Exec denied (…, user-denied)", a result that never ran) stays denied."""
+    before = [_outcome(*_settled(world, decided)) for decided in (world.approved, world.denied)]
+    env = {**clean_env("AGENTMON_", "OPENCLAW_"), "HOME": str(world.home)}
+    summary = agentmon_import("openclaw", {**env, "AGENTMON_INGEST_URL": world.ingest_url})
+    assert "sessions: 2" in summary, summary
+    after = [_outcome(*_settled(world, decided)) for decided in (world.approved, world.denied)]
+    assert [outcome[:3] for outcome in after] == [("ok", "ok", 0), ("ok", "denied", 1)]
+    assert after == before
+
+
+def _outcome(run: dict[str, Any], tool: dict[str, Any]) -> tuple[Any, ...]:
+    return run["status"], tool["status"], run["error_count"], tool["span_id"], run["tokens"]
