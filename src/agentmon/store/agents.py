@@ -45,8 +45,6 @@ _RANK_COLUMNS = ", ".join(
         "framework",
         "client_id",
         "host",
-        "first_ts",
-        "started_at",
         "last_ts",
         "ended_at",
         "last_run_ts",
@@ -67,9 +65,11 @@ _NO_DETAILS: Row = dict.fromkeys(
         "tool_derived_start",
     )
 )
-# what the ranking needs of the session's latest run
-_RUN_COLUMNS = ", ".join(
-    f"r.{name} AS run_{name}" for name in ("first_ts", "started_at", "ended_at")
+# since when an active session's agent works: its latest run's start while that run is open,
+# else its last run's (or the session's own), in SQL as one column instead of five
+_WORKING_SINCE = (
+    "CASE WHEN r.run_id IS NOT NULL AND r.ended_at IS NULL THEN coalesce(r.started_at, r.first_ts) "
+    "ELSE coalesce(s.last_run_ts, s.started_at, s.first_ts) END"
 )
 # the page's sessions' latest run's latest tool call, as the roster shows it
 _TOOL_COLUMNS = ", ".join(
@@ -96,7 +96,7 @@ class AgentRows:
     day_start: int
     idle_timeout_ms: int
     # the page's agents in the roster's order, one row each, with `agent`, `status`,
-    # `since_ms`, its latest run (`latest_run`, `run_*`) and that run's latest tool call
+    # `since_ms`, its latest run (`latest_run`, `run_input`) and that run's latest tool call
     # (`latest_tool`, `tool_*`)
     sessions: list[Row]
     today: dict[tuple[str, str], Row]  # (framework, agent) → runs, tokens, cost_usd, errors
@@ -291,10 +291,8 @@ def state_since(row: Row, vm: Row | None, ctx: StatusContext, idle_timeout_ms: i
         return int(row["ended_at"])
     if status == "error":
         return _ms(row["last_run_ts"])
-    if status == "active" and row["latest_run"] is not None and row["run_ended_at"] is None:
-        return _ms(row["run_started_at"] or row["run_first_ts"])
     if status == "active":
-        return _ms(row["last_run_ts"] or row["started_at"] or row["first_ts"])
+        return _ms(row["working_since"])
     return _ms(last)  # waiting: the event that asked is the latest
 
 
@@ -326,7 +324,8 @@ async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Ro
     return await store.fetch(
         f"SELECT {_RANK_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, "
         # the run as found: one that retention deleted is none
-        f"s.session_id IN ({_LATEST}) AS latest, r.run_id AS latest_run, {_RUN_COLUMNS} "
+        f"s.session_id IN ({_LATEST}) AS latest, r.run_id AS latest_run, "
+        f"{_WORKING_SINCE} AS working_since "
         "FROM sessions s LEFT JOIN runs r ON r.run_id = s.latest_run_id "
         f"WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?",
         [*status_params, since, since, since, since],
