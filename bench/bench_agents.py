@@ -7,9 +7,10 @@ Seeding goes through the real write path (`Store.write`): each agent has `--sess
 sessions over the last 24 hours (runs with tool calls, usage and an error now and then), the
 latest one in a state of its own: working, waiting with a question, stuck, looping, lost (its
 VM shut off or silent), idle or ended; every fourth agent runs on a monitored VM. A real
-`agentmon query-api` (or `serve` for SQLite) then answers /v1/agents many times over HTTP;
-p50/p95 are printed, then where the time goes in-process: `agents.roster()` and building plus
-encoding the answer, each alone.
+`agentmon query-api` (or `serve` for SQLite) then answers the default page of /v1/agents (100
+agents) and `?limit=1000` (every agent) many times each over HTTP; p50/p95 and the server's CPU
+per request are printed for each, then where the time goes in-process: `agents.roster()` and
+building plus encoding the answer, each alone, for both.
 
     .venv/bin/python bench/bench_agents.py --keep            # prints the seeded target
     .venv/bin/python bench/bench_agents.py --reuse agentmon_bench_agents_1234abcd
@@ -153,21 +154,27 @@ def open_store(kind: str, target: str) -> Store:
     return PostgresStore(target) if kind == "postgres" else SQLiteStore(Path(target))
 
 
-def measure(base: str, rounds: int, pid: int, path: str = "/v1/agents") -> list[float]:
-    """Each request's wall time (ms); prints the server process's CPU time per request, the
-    figure a loaded, shared machine disturbs least (PostgreSQL's own work is not in it)."""
+# the default page and every agent at once
+PATHS = ("/v1/agents", "/v1/agents?limit=1000")
+PAGE_LIMITS = (100, 1000)
+
+
+def measure(base: str, rounds: int, pid: int, path: str) -> tuple[list[float], float]:
+    """Each request's wall time (ms), and the server process's CPU time per request (ms),
+    the figure a loaded, shared machine disturbs least (PostgreSQL's own work is not in it)."""
     times = []
     with httpx.Client(base_url=base, timeout=30) as client:
-        first = client.get("/v1/agents").raise_for_status().json()
-        print(f"  {len(first['agents'])} agents; states {first['counts']}")
+        first = client.get(path).raise_for_status().json()
+        if "agents" in first:
+            total = first.get("total", len(first["agents"]))
+            print(f"  {path}: {len(first['agents'])} of {total} agents; states {first['counts']}")
         cpu_before = process_cpu_ms(pid)
         for _ in range(rounds):
             started = time.perf_counter()
             client.get(path).raise_for_status()
             times.append((time.perf_counter() - started) * 1000)
         cpu = (process_cpu_ms(pid) - cpu_before) / rounds
-    print(f"  server CPU {cpu:.1f} ms per request")
-    return times
+    return times, cpu
 
 
 def process_cpu_ms(pid: int) -> float:
@@ -181,20 +188,22 @@ async def breakdown(kind: str, target: str, rounds: int) -> None:
     store = open_store(kind, target)
     await store.open()
     try:
-        queries, building = [], []
-        for _ in range(rounds):
-            started = time.perf_counter()
-            found = await roster(store, "24h")
-            queries.append((time.perf_counter() - started) * 1000)
-            started = time.perf_counter()
-            msgspec.json.encode(views.agents_view("24h", found))
-            building.append((time.perf_counter() - started) * 1000)
+        for limit in PAGE_LIMITS:
+            queries, building = [], []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                found = await roster(store, "24h", limit=limit)
+                queries.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                msgspec.json.encode(views.agents_view("24h", found))
+                building.append((time.perf_counter() - started) * 1000)
+            print(
+                f"{kind}: limit {limit}, in-process, median of {rounds}: agents.roster() "
+                f"{statistics.median(queries):.1f} ms, "
+                f"view + encode {statistics.median(building):.1f} ms"
+            )
     finally:
         await store.close()
-    print(
-        f"{kind}: in-process, median of {rounds}: agents.roster() "
-        f"{statistics.median(queries):.1f} ms, view + encode {statistics.median(building):.1f} ms"
-    )
 
 
 def main() -> None:
@@ -234,12 +243,14 @@ def main() -> None:
         port = free_port()
         server = serve_query_api(args.store, target, port, tmp)
         try:
-            for path in args.path or ["/v1/agents"]:
-                times = measure(f"http://127.0.0.1:{port}", args.rounds, server.process.pid, path)
+            for path in args.path or PATHS:
+                base = f"http://127.0.0.1:{port}"
+                times, cpu = measure(base, args.rounds, server.process.pid, path)
                 p95 = sorted(times)[int(0.95 * (len(times) - 1))]
                 print(
                     f"{args.store}: GET {path} ({args.rounds} requests) "
-                    f"p50 {statistics.median(times):.1f} ms  p95 {p95:.1f} ms"
+                    f"p50 {statistics.median(times):.1f} ms  p95 {p95:.1f} ms  "
+                    f"server CPU {cpu:.1f} ms per request"
                 )
         finally:
             server.stop()

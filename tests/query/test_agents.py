@@ -245,3 +245,70 @@ def test_iso_words_epoch_ms_as_the_canonical_timestamp() -> None:
     assert views.iso(-1) == "1969-12-31T23:59:59.999000Z"
     assert views.iso(253_402_300_799_999) == "9999-12-31T23:59:59.999000Z"
     assert views.iso(None) is None
+
+
+def many_agents(count: int) -> list[Envelope]:
+    """`count` agents, one session each on its own host, some waiting, some working, some
+    ended and some failed, each entering its state at its own time, with a tool call each."""
+    ask = {"agent_state": "waiting_for_human"}
+    events = []
+    for i in range(count):
+        where = {"session": f"s{i}", "host": f"h{i:03}", "run_id": f"r{i}"}
+        t = 100 + i * 3
+        events += [
+            ev("run.start", t, **where, payload={"input": f"task {i}"}),
+            ev(
+                "span.end",
+                t + 1,
+                **where,
+                span_id=f"r{i}-0",
+                payload={"kind": "tool", "name": f"T{i}"},
+            ),
+        ]
+        if i % 4 == 0:
+            events.append(
+                ev("metric.snapshot", t + 2, **where, payload={**ask, "message": f"{i}?"})
+            )
+        elif i % 4 == 2:
+            events += [ev("run.end", t + 2, **where), ev("session.end", t + 2, **where)]
+        elif i % 4 == 3:
+            events.append(ev("error", t + 2, **where, payload={"message": f"boom {i}"}))
+    return events
+
+
+async def test_the_roster_pages_in_its_order_and_counts_every_agent(query: QueryApp) -> None:
+    await query.store.write(many_agents(30))
+    full = await get(query, "/v1/agents", limit=1000)
+    assert (full["total"], len(full["agents"]), full["more"]) == (30, 30, False)
+    assert len({a["state"] for a in full["agents"]}) >= 3
+    paged = []
+    for offset in range(0, 35, 7):
+        page = await get(query, "/v1/agents", limit=7, offset=offset)
+        assert (page["counts"], page["total"]) == (full["counts"], 30)
+        assert (page["offset"], page["more"]) == (offset, offset + 7 < 30)
+        paged += page["agents"]
+    # the same agents in the same order, each with its details and today's figures
+    assert paged == full["agents"]
+    assert {a["last_tool"]["name"] for a in paged} == {f"T{i}" for i in range(30)}
+
+
+async def test_the_roster_answers_a_first_page_of_a_hundred(query: QueryApp) -> None:
+    await query.store.write(many_agents(130))
+    first = await get(query, "/v1/agents")
+    assert (len(first["agents"]), first["total"], first["more"]) == (100, 130, True)
+    assert sum(first["counts"].values()) == 130
+    rest = await get(query, "/v1/agents", offset=100)
+    assert (len(rest["agents"]), rest["more"]) == (30, False)
+    every = {a["agent_id"] for a in first["agents"] + rest["agents"]}
+    assert every == {f"claude-code/h{i:03}" for i in range(130)}
+
+
+async def test_the_roster_pages_one_state_and_still_counts_them_all(query: QueryApp) -> None:
+    await query.store.write(many_agents(30))
+    full = await get(query, "/v1/agents", limit=1000)
+    for state in ("waiting", "working"):
+        page = await get(query, "/v1/agents", state=state, limit=3, offset=1)
+        listed = [a for a in full["agents"] if a["state"] == state]
+        assert page["agents"] == listed[1:4]
+        assert (page["total"], page["counts"]) == (len(listed), full["counts"])
+        assert page["more"] == (len(listed) > 4)

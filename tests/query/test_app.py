@@ -191,6 +191,14 @@ HOSTILE: list[tuple[str, dict[str, Any], str]] = [
     ("/v1/runs/%00", {}, "'run_id'"),
     ("/v1/runs/" + "r" * 5000, {}, "'run_id'"),
     ("/v1/openclaw/instances/%00/history", {}, "'name'"),
+    ("/v1/agents", {"limit": "0"}, "'limit'"),
+    ("/v1/agents", {"limit": "1001"}, "'limit'"),
+    ("/v1/agents", {"limit": "ten"}, "'limit'"),
+    ("/v1/agents", {"offset": "-1"}, "'offset'"),
+    ("/v1/agents", {"offset": str(HUGE)}, "'offset'"),
+    ("/v1/agents", {"offset": "1.5"}, "'offset'"),
+    ("/v1/agents", {"state": "asleep"}, "'state'"),
+    ("/v1/agents", {"state": "active"}, "'state'"),
 ]
 
 

@@ -30,6 +30,7 @@ from agentmon.query.budgets import budgets_routes
 from agentmon.query.costs import costs_routes
 from agentmon.query.models import (
     Agents,
+    AgentState,
     AttentionItem,
     AttentionKind,
     AttentionList,
@@ -382,13 +383,21 @@ def _http_routes(store: Store) -> APIRouter:
         },
     )
     async def agents(
-        window: Window = "24h", tz: Annotated[str | None, Query(description=TZ_HELP)] = None
+        window: Window = "24h",
+        tz: Annotated[str | None, Query(description=TZ_HELP)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="Agents per page")] = 100,
+        offset: Annotated[int, Query(ge=0, le=1_000_000, description="Agents before the page")] = 0,
+        state: Annotated[AgentState | None, Query(description="Only agents in it")] = None,
     ) -> Response:
+        """One page of the agents, whoever needs a person first; the counts cover all of
+        them, the total those in `state` (all without it)."""
         # plain dicts encoded by msgspec: pydantic models for 1,000 agents cost more than
         # the store's queries; the `Agents` model above documents the same shape
         now_ms, zone = int(time.time() * 1000), timezones.zone(tz)
-        found = await agent_roster(store, window, now_ms, timezones.day_start_ms(now_ms, zone))
-        answer = views.agents_view(window, found, tz or "UTC")
+        day_start = timezones.day_start_ms(now_ms, zone)
+        status = views.AGENT_STATUS.get(state, state) if state else None
+        found = await agent_roster(store, window, now_ms, day_start, limit, offset, status)
+        answer = views.agents_view(window, found, tz or "UTC", offset)
         return Response(msgspec.json.encode(answer), media_type="application/json")
 
     @router.get("/v1/agents/timeline", tags=["agents"], responses=BAD_REQUEST)

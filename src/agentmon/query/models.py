@@ -324,8 +324,11 @@ class Agents(Model):
     timezone: str = Field(
         default="UTC", description="The IANA zone whose midnight day_start is (tz)"
     )
-    counts: dict[str, int] = Field(description="Agents per state")
-    agents: list[Agent] = Field(description="Whoever needs a person first")
+    counts: dict[str, int] = Field(description="Agents per state, over every agent")
+    total: int = Field(description="The agents listed (in the state asked for), all pages")
+    offset: int = Field(description="How many agents come before this page")
+    more: bool = Field(description="Whether agents follow this page (ask offset + its length)")
+    agents: list[Agent] = Field(description="This page of them, whoever needs a person first")
 
 
 class ErrorGroup(Model):

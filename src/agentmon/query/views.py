@@ -49,7 +49,7 @@ from agentmon.query.models import (
     ToolStats,
     Window,
 )
-from agentmon.store.agents import AgentRows
+from agentmon.store.agents import AgentRows, agent_id, vm_of
 from agentmon.store.attention import AttentionRows
 from agentmon.store.queries import (
     ErrorRows,
@@ -388,34 +388,36 @@ def history_point(row: Row) -> HistoryPoint:
 
 # the session statuses the roster words differently: the agent is working
 _AGENT_STATE = {"active": "working"}
+# and back: the session status an agent's state filters on
+AGENT_STATUS = {state: status for status, state in _AGENT_STATE.items()}
 # the states in the order whoever needs a person comes first (the store's status urgency)
 AGENT_ORDER: tuple[str, ...] = get_args(AgentState)
 
 
-_STATE_RANK = {state: rank for rank, state in enumerate(AGENT_ORDER)}
-
-
-def agents_view(window: Window, rows: AgentRows, timezone: str = "UTC") -> dict[str, Any]:
-    """The roster as the `Agents` model's JSON shape, built as plain dicts: validating 1,000
-    nested models costs more than the store's queries (tests check the shape against it)."""
+def agents_view(
+    window: Window, rows: AgentRows, timezone: str = "UTC", offset: int = 0
+) -> dict[str, Any]:
+    """One page of the roster (already in its order) as the `Agents` model's JSON shape,
+    built as plain dicts: validating 1,000 nested models costs more than the store's queries
+    (tests check the shape against it). The counts and the total cover every agent."""
     vm_views: dict[str, dict[str, Any]] = {}  # a VM's snapshot is decoded once for its agents
     today = {key: _agent_today(row) for key, row in rows.today.items()}
     nothing_today = _agent_today({})
-    agents = sorted(
-        (
-            _agent(row, rows, today.get((row["framework"], row["agent"]), nothing_today), vm_views)
-            for row in rows.sessions
-        ),
-        key=lambda a: (_STATE_RANK[a["state"]], a["since"] or "", a["agent_id"]),
-    )
+    agents = [
+        _agent(row, rows, today.get((row["framework"], row["agent"]), nothing_today), vm_views)
+        for row in rows.sessions
+    ]
     counts: dict[str, int] = dict.fromkeys(AGENT_ORDER, 0)
-    for agent in agents:
-        counts[agent["state"]] += 1
+    for status, count in rows.counts.items():
+        counts[_AGENT_STATE.get(status, status)] += count
     return {
         "window": window,
         "day_start": ms_to_ts(rows.day_start),
         "timezone": timezone,
         "counts": counts,
+        "total": rows.total,
+        "offset": offset,
+        "more": offset + len(agents) < rows.total,
         "agents": agents,
     }
 
@@ -433,20 +435,19 @@ def _agent_today(row: Row) -> dict[str, Any]:
 def _agent(
     row: Row, rows: AgentRows, today: dict[str, Any], vm_views: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    vm = rows.vms.get(row["client_id"] or "") or rows.vms.get(row["host"] or "")
+    vm = vm_of(row, rows.vms)
     status = row["status"]
     state = _AGENT_STATE.get(status, status)
     waiting = state == "waiting"
-    has_run = row["latest_run"] is not None
     return {
-        "agent_id": f"{row['framework'] or 'unknown'}/{row['agent'] or 'unknown'}",
+        "agent_id": agent_id(row["framework"], row["agent"]),
         "framework": row["framework"],
         "client_id": row["client_id"],
         "host": row["host"],
         "state": state,
-        "since": iso(_state_since(row, vm, rows)),
+        "since": iso(row["since_ms"]),
         "session_id": row["session_id"],
-        "task": row["run_input"] if has_run else row["title"],
+        "task": row["run_input"] if row["latest_run"] is not None else row["title"],
         "run_id": row["latest_run"],
         "last_tool": _tool_call(row) if row["latest_tool"] is not None else None,
         "waiting_reason": row["waiting_reason"] if waiting else None,
@@ -455,32 +456,6 @@ def _agent(
         "today": today,
         "vm": _agent_vm(vm, rows.ctx, vm_views) if vm else None,
     }
-
-
-def _state_since(row: Row, vm: Row | None, rows: AgentRows) -> int | None:
-    """When the session entered its status, from the same thresholds that decide it."""
-    ctx, status, last = rows.ctx, row["status"], row["last_ts"]
-    if status == "stuck":
-        return int(last) + ctx.now_ms - ctx.stuck_cutoff
-    if status == "idle":
-        return int(last) + rows.idle_timeout_ms
-    if status == "looping":
-        return ctx.looping.get(row["session_id"])
-    if status == "lost" and vm is not None:
-        return ctx.lost_vms.get(vm["name"])
-    if status in ("ended", "error") and row["ended_at"] is not None:
-        return int(row["ended_at"])
-    if status == "error":
-        return _ms(row["last_run_ts"])
-    if status == "active" and row["latest_run"] is not None and row["run_ended_at"] is None:
-        return _ms(row["run_started_at"] or row["run_first_ts"])
-    if status == "active":
-        return _ms(row["last_run_ts"] or row["started_at"] or row["first_ts"])
-    return _ms(last)  # waiting: the event that asked is the latest
-
-
-def _ms(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def _tool_call(row: Row) -> dict[str, Any]:

@@ -12,6 +12,7 @@ ended sessions, the bulk of any store, are never ranked.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,28 +36,42 @@ STATUS_URGENCY = ("waiting", "stuck", "looping", "lost", "error", "active", "idl
 _URGENCY_RANK = {status: rank for rank, status in enumerate(STATUS_URGENCY)}
 # an agent is its framework plus its client id, or its host when it has none
 AGENT_SQL = "coalesce(s.client_id, s.host, '')"
-# the sessions columns the roster reads (a thousand agents' whole rows cost their conversion)
-_AGENT_COLUMNS = ", ".join(
+# the sessions columns the roster ranks by (a thousand agents' whole rows cost their
+# conversion; the rest is read for one page of them)
+_RANK_COLUMNS = ", ".join(
     f"s.{name}"
     for name in (
         "session_id",
         "framework",
         "client_id",
         "host",
-        "title",
-        "first_ts",
-        "started_at",
         "last_ts",
         "ended_at",
         "last_run_ts",
-        "waiting_reason",
-        "waiting_message",
     )
 )
-# the session's latest run and that run's latest tool call, as the roster reads them
-_RUN_COLUMNS = ", ".join(
-    f"r.{name} AS run_{name}" for name in ("input", "first_ts", "started_at", "ended_at")
+_DETAIL_COLUMNS = ", ".join(f"s.{name}" for name in ("title", "waiting_reason", "waiting_message"))
+_NO_DETAILS: Row = dict.fromkeys(
+    (
+        "title",
+        "waiting_reason",
+        "waiting_message",
+        "run_input",
+        "latest_tool",
+        "tool_name",
+        "tool_status",
+        "tool_first_ts",
+        "tool_started_at",
+        "tool_derived_start",
+    )
 )
+# since when an active session's agent works: its latest run's start while that run is open,
+# else its last run's (or the session's own), in SQL as one column instead of five
+_WORKING_SINCE = (
+    "CASE WHEN r.run_id IS NOT NULL AND r.ended_at IS NULL THEN coalesce(r.started_at, r.first_ts) "
+    "ELSE coalesce(s.last_run_ts, s.started_at, s.first_ts) END"
+)
+# the page's sessions' latest run's latest tool call, as the roster shows it
 _TOOL_COLUMNS = ", ".join(
     f"sp.{name} AS tool_{name}"
     for name in ("name", "status", "first_ts", "started_at", "derived_start")
@@ -80,11 +95,14 @@ class AgentRows:
     ctx: StatusContext
     day_start: int
     idle_timeout_ms: int
-    # one per agent, with `agent`, `status`, its latest run (`latest_run`, `run_*`) and that
-    # run's latest tool call (`latest_tool`, `tool_*`)
+    # the page's agents in the roster's order, one row each, with `agent`, `status`,
+    # `since_ms`, its latest run (`latest_run`, `run_input`) and that run's latest tool call
+    # (`latest_tool`, `tool_*`)
     sessions: list[Row]
     today: dict[tuple[str, str], Row]  # (framework, agent) → runs, tokens, cost_usd, errors
     vms: dict[str, Row]  # vm_latest rows by name
+    counts: Counter[str]  # every agent's status, not only the page's
+    total: int  # every agent listed (in the status asked for), not only the page's
 
 
 # --- the write side ----------------------------------------------------------------------
@@ -194,35 +212,97 @@ async def keep_latest_postgres(conn: asyncpg.Connection, projection: Projection)
 
 
 async def roster(
-    store: Queries, window: str, now_ms: int | None = None, day_start: int | None = None
+    store: Queries,
+    window: str,
+    now_ms: int | None = None,
+    day_start: int | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    status: str | None = None,
 ) -> AgentRows:
-    """Every agent heard from within the window: its most urgent session with that
-    session's latest run and tool call, today's figures (since `day_start`, default the UTC
-    midnight; a quarter hour, as every time zone's midnight is) and the VM it runs on."""
+    """Every agent heard from within the window, ranked whoever needs a person first, and of
+    one page of them (`offset`, `limit`; default all) their most urgent session's details
+    with its latest run and tool call, today's figures (since `day_start`, default the UTC
+    midnight; a quarter hour, as every time zone's midnight is) and the VM it runs on. With
+    `status`, only the agents in it are paged (the counts still cover all). The ranking
+    reads only what it needs; the rest is read for the page's agents only."""
     now_ms = now_ms or store._now_ms()
     day_start = now_ms // DAY_MS * DAY_MS if day_start is None else day_start
     since = now_ms - WINDOWS[window][0] * 1000
-    (ctx, vms, chosen), today = await asyncio.gather(
-        _statuses_and_sessions(store, now_ms, since), _today(store, day_start)
+    ctx, vm_rows = await store.status_context_and_vms(now_ms)
+    vms = {vm["name"]: vm for vm in vm_rows}
+    ranked = await _ranked_agents(store, ctx, vms, since)
+    listed = ranked if status is None else [row for row in ranked if row["status"] == status]
+    end = len(listed) if limit is None else offset + limit
+    page = listed[offset:end]
+    everyone = len(page) == len(ranked)
+    details, today = await asyncio.gather(
+        _details(store, page), _today(store, day_start, page, everyone)
     )
-    return AgentRows(
-        ctx, day_start, store.idle_timeout_ms, chosen, today, {vm["name"]: vm for vm in vms}
+    for row in page:
+        row.update(details.get(row["session_id"], _NO_DETAILS))
+    counts = Counter(row["status"] for row in ranked)
+    return AgentRows(ctx, day_start, store.idle_timeout_ms, page, today, vms, counts, len(listed))
+
+
+def agent_id(framework: str | None, agent: str | None) -> str:
+    """An agent's id as the API names it: framework/client id (or host)."""
+    return f"{framework or 'unknown'}/{agent or 'unknown'}"
+
+
+def vm_of(row: Row, vms: dict[str, Row]) -> Row | None:
+    """The VM a session's agent runs on: named by its client id, else its host."""
+    return vms.get(row["client_id"] or "") or vms.get(row["host"] or "")
+
+
+async def _ranked_agents(
+    store: Queries, ctx: StatusContext, vms: dict[str, Row], since: int
+) -> list[Row]:
+    """Every agent's most urgent session (`_most_urgent_sessions`), each with when it
+    entered its status (`since_ms`), in the roster's order: the most urgent status first,
+    then the longest in it, then by agent id."""
+    chosen = await _most_urgent_sessions(store, ctx, since)
+    for row in chosen:
+        row["since_ms"] = state_since(row, vm_of(row, vms), ctx, store.idle_timeout_ms)
+    return sorted(chosen, key=_roster_order)
+
+
+def _roster_order(row: Row) -> tuple[int, int, str]:
+    since = row["since_ms"]
+    return (
+        _URGENCY_RANK[row["status"]],
+        -1 if since is None else since,
+        agent_id(row["framework"], row["agent"]),
     )
 
 
-async def _statuses_and_sessions(
-    store: Queries, now_ms: int, since: int
-) -> tuple[StatusContext, list[Row], list[Row]]:
-    """The status context, the VMs it read, and each agent's most urgent session."""
-    ctx, vms = await store.status_context_and_vms(now_ms)
-    return ctx, vms, await _most_urgent_sessions(store, ctx, since)
+def state_since(row: Row, vm: Row | None, ctx: StatusContext, idle_timeout_ms: int) -> int | None:
+    """When the session entered its status, from the same thresholds that decide it."""
+    status, last = row["status"], row["last_ts"]
+    if status == "stuck":
+        return int(last) + ctx.now_ms - ctx.stuck_cutoff
+    if status == "idle":
+        return int(last) + idle_timeout_ms
+    if status == "looping":
+        return ctx.looping.get(row["session_id"])
+    if status == "lost" and vm is not None:
+        return ctx.lost_vms.get(vm["name"])
+    if status in ("ended", "error") and row["ended_at"] is not None:
+        return int(row["ended_at"])
+    if status == "error":
+        return _ms(row["last_run_ts"])
+    if status == "active":
+        return _ms(row["working_since"])
+    return _ms(last)  # waiting: the event that asked is the latest
+
+
+def _ms(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
-    """Per agent, the session that most needs a person (then the latest), with its latest
-    run (`run_*`) and that run's latest tool call (`tool_*`), newest first by first seen
-    (both kept at write time: `keep_latest_sqlite`). A failure speaks for its agent only
-    while it is the agent's latest session."""
+    """Per agent, the session that most needs a person (then the latest). A failure speaks
+    for its agent only while it is the agent's latest session."""
     chosen: dict[tuple[str, str], tuple[tuple[int, int, str], Row]] = {}
     for row in await _candidates(store, ctx, since):
         if row["status"] == "error" and not row["latest"]:
@@ -237,28 +317,53 @@ async def _most_urgent_sessions(store: Queries, ctx: StatusContext, since: int) 
 
 async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Row]:
     """The sessions that can speak for an agent within the window (its open ones and its
-    latest), with their status, whether each is its agent's latest, their latest run and
-    that run's latest tool call: a few per agent, ranked in Python (cheaper than a window
-    function over them in SQL)."""
+    latest), with their status, whether each is its agent's latest, and what the ranking
+    needs of their latest run (kept at write time: `keep_latest_sqlite`): a few per agent,
+    ranked in Python (cheaper than a window function over them in SQL)."""
     status_sql, status_params = store._status_case(ctx)
     return await store.fetch(
-        f"SELECT {_AGENT_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, "
-        # the run and the span as found: one that retention deleted is none
+        f"SELECT {_RANK_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, "
+        # the run as found: one that retention deleted is none
         f"s.session_id IN ({_LATEST}) AS latest, r.run_id AS latest_run, "
-        f"sp.span_id AS latest_tool, {_RUN_COLUMNS}, {_TOOL_COLUMNS} FROM sessions s "
-        "LEFT JOIN runs r ON r.run_id = s.latest_run_id "
-        "LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id "
+        f"{_WORKING_SINCE} AS working_since "
+        "FROM sessions s LEFT JOIN runs r ON r.run_id = s.latest_run_id "
         f"WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?",
         [*status_params, since, since, since, since],
     )
 
 
-async def _today(store: Queries, day_start: int) -> dict[tuple[str, str], Row]:
+async def _details(store: Queries, page: list[Row]) -> dict[str, Row]:
+    """What the roster shows of the page's sessions beyond their ranking: the title, the
+    question waited on, the latest run's prompt and that run's latest tool call."""
+    if not page:
+        return {}
+    where, params = store.in_list("s.session_id", [row["session_id"] for row in page])
+    rows = await store.fetch(
+        f"SELECT s.session_id, {_DETAIL_COLUMNS}, r.input AS run_input, "
+        # the span as found: one that retention deleted is none
+        f"sp.span_id AS latest_tool, {_TOOL_COLUMNS} FROM sessions s "
+        "LEFT JOIN runs r ON r.run_id = s.latest_run_id "
+        f"LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id WHERE {where}",
+        params,
+    )
+    return {row.pop("session_id"): row for row in rows}
+
+
+async def _today(
+    store: Queries, day_start: int, page: list[Row], everyone: bool
+) -> dict[tuple[str, str], Row]:
+    """The page's agents' runs, errors, tokens and cost since `day_start`; when the page is
+    every agent, without probing a list of them (a thousand cost more than they filter)."""
+    if not page:
+        return {}
+    agents = sorted({row["agent"] for row in page})
+    where, params = ("TRUE", []) if everyone else store.in_list("agent", agents)
     rows = await store.fetch(
         "SELECT framework, agent, sum(runs) AS runs, sum(errors) AS errors, "
         "sum(total_tokens) AS tokens, sum(cost_usd) AS cost_usd, "
         + ", ".join(f"sum({name}) AS {name}" for name in COST_COUNTS)
-        + " FROM agent_quarter WHERE bucket >= ? GROUP BY framework, agent",
-        [day_start],
+        + f" FROM agent_quarter WHERE bucket >= ? AND {where} GROUP BY framework, agent",
+        [day_start, *params],
     )
-    return {(row["framework"], row["agent"]): row for row in rows}
+    wanted = {(row["framework"], row["agent"]) for row in page}
+    return {key: row for row in rows if (key := (row["framework"], row["agent"])) in wanted}

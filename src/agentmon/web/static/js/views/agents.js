@@ -2,9 +2,10 @@
 // needs a person comes first: its state and since when, the question it waits on, its task,
 // its last tool call, today's figures and its VM. Live: refetched on events (throttled) and
 // every half minute, since stuck and lost agents are the ones that send nothing. Each card ends
-// with a swimlane of the agent's last hours (working, waiting for you, idle).
-import { html, useEffect } from "../lib.js";
-import { withQuery } from "../api.js";
+// with a swimlane of the agent's last hours (working, waiting for you, idle). The roster comes
+// a page at a time ("Show more"); a live refresh asks for as many agents as are shown.
+import { html, useCallback, useEffect, useRef, useState } from "../lib.js";
+import { getJSON, onResync, withQuery } from "../api.js";
 import { useFetch, useTick } from "../hooks.js";
 import { useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
@@ -16,6 +17,8 @@ import { vmCardHref } from "./openclaw.js";
 
 const EVERY_EVENT = () => true;
 const REFRESH_MS = 30000;
+const PAGE = 100; // agents per "Show more"
+const MOST_PER_REQUEST = 1000; // the API's largest page
 const STATES = ["waiting", "stuck", "looping", "lost", "error", "working", "idle", "ended"];
 const STATE_LABELS = {
   waiting: "waiting for you",
@@ -119,13 +122,70 @@ function StateFilter({ counts, selected, onPick }) {
   </div>`;
 }
 
+/** The first `count` agents (in pages of at most the API's largest), as one answer. */
+async function fetchAgents(params, count) {
+  let answer = null;
+  while (answer === null || (answer.more && answer.agents.length < count)) {
+    const offset = answer ? answer.agents.length : 0;
+    const limit = Math.min(count - offset, MOST_PER_REQUEST);
+    const page = await getJSON(withQuery("/v1/agents", { ...params, offset, limit }));
+    if (answer === null) {
+      answer = page;
+    } else {
+      const seen = new Set(answer.agents.map((a) => a.agent_id));
+      answer = { ...page, offset: 0, agents: [...answer.agents, ...page.agents.filter((a) => !seen.has(a.agent_id))] };
+    }
+  }
+  return answer;
+}
+
+/** The roster's first pages, as `useFetch` gives an answer: `reload` keeps the number of
+ * agents shown, `more` adds a page. */
+function useRoster(params) {
+  const key = JSON.stringify(params);
+  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const shown = useRef(PAGE);
+  const seq = useRef(0);
+  const load = useCallback(async () => {
+    const mine = ++seq.current;
+    setState((prev) => ({ ...prev, loading: true }));
+    try {
+      const data = await fetchAgents(JSON.parse(key), shown.current);
+      if (mine === seq.current) setState({ data, error: null, loading: false });
+    } catch (error) {
+      if (mine === seq.current) setState((prev) => ({ data: prev.data, error, loading: false }));
+    }
+  }, [key]);
+  useEffect(() => {
+    shown.current = PAGE;
+    setState({ data: null, error: null, loading: true });
+    load();
+  }, [load]);
+  useEffect(() => onResync(load), [load]);
+  const more = useCallback(() => {
+    shown.current = (state.data?.agents.length ?? 0) + PAGE;
+    return load();
+  }, [load, state.data]);
+  return { ...state, reload: load, more };
+}
+
+function ShowMore({ roster }) {
+  const { agents, total } = roster.data;
+  const next = Math.min(PAGE, total - agents.length);
+  return html`<div class="show-more">
+    <button type="button" onClick=${roster.more} disabled=${roster.loading}
+      aria-describedby="roster-shown">${roster.loading ? "Loading…" : `Show ${next} more`}</button>
+    <span id="roster-shown" class="muted small">${agents.length} of ${total} agents shown</span>
+  </div>`;
+}
+
 export function AgentsView() {
   const now = useTick(10000);
   const [query, setQuery] = useQueryParams();
   const state = query.get("state");
   const span = query.get("window") || "24h";
   const hours = LANE_HOURS.includes(Number(query.get("hours"))) ? Number(query.get("hours")) : 6;
-  const roster = useFetch(withQuery("/v1/agents", { window: span, tz: browserZone() }));
+  const roster = useRoster({ window: span, tz: browserZone(), ...(state ? { state } : {}) });
   const timeline = useFetch(withQuery("/v1/agents/timeline", { hours }));
   const reload = () => {
     roster.reload();
@@ -154,16 +214,17 @@ export function AgentsView() {
         <span class="lane-key lane-idle"></span>idle</span>
     </header>
     <${Loaded} state=${roster} what="Loading the agents">${(data) => {
-      const shown = state ? data.agents.filter((a) => a.state === state) : data.agents;
+      const anyAgent = Object.values(data.counts).some((count) => count > 0);
       return html`
         <${StateFilter} counts=${data.counts} selected=${state}
           onPick=${(value) => setQuery({ state: value }, { replace: true })} />
-        ${shown.length === 0
-          ? html`<${Empty}>${data.agents.length === 0
-            ? "No agent has reported in this window. Agents appear here with their first event."
-            : "No agent is in this state now."}<//>`
-          : html`<ol class="roster">${shown.map((a) => html`<${AgentCard} key=${a.agent_id} agent=${a} now=${now}
+        ${data.agents.length === 0
+          ? html`<${Empty}>${anyAgent
+            ? "No agent is in this state now."
+            : "No agent has reported in this window. Agents appear here with their first event."}<//>`
+          : html`<ol class="roster">${data.agents.map((a) => html`<${AgentCard} key=${a.agent_id} agent=${a} now=${now}
             lane=${lanes.get(a.agent_id)} timeline=${timeline.data} />`)}</ol>`}
+        ${data.more && html`<${ShowMore} roster=${roster} />`}
         <p class="muted small">Today is the day in ${data.timezone} since ${formatDateTime(data.day_start)}.</p>`;
     }}<//>
   </div>`;
