@@ -14,9 +14,7 @@ agentmon's session.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,21 +22,18 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ServerProcess, free_port
+from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient, agentmon_import, clean_env
-from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.openclaw.approvals import Approver
 from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, FakeChat
 from tests.real_agents.openclaw.test_openclaw_gateway import (
     ASKER,
     TOKEN,
     _answer,
-    _gateway_home,
     _openclaw,
     _start_openclaw,
-    _wait_for_port,
+    running_gateway,
 )
-from tests.real_agents.openclaw.test_openclaw_real import OPENCLAW
 
 PROMPT = "TOOL: run echo hello"
 
@@ -108,46 +103,17 @@ def _decide(
 def world(
     embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    binary = real_agent_bin(OPENCLAW, "openclaw")
     root = tmp_path_factory.mktemp("openclaw-approval")
-    port = free_port()
-    with FakeChat() as fake:
-        home = _gateway_home(root, fake.base_url, port)
-        env = {
-            "PATH": f"{binary.parent.parent / 'node' / 'bin'}:{os.environ['PATH']}",
-            "HOME": str(home),
-            "AGENTMON_INGEST_URL": embedded_server.ingest_url,
-            "AGENTMON_SPOOL_DIR": str(home / "spool"),
-            "NO_COLOR": "1",
-            "OPENCLAW_GATEWAY_TOKEN": TOKEN,
-        }
-        gateway_command = [str(binary), "gateway", "--port", str(port), "--bind", "loopback"]
-        gateway = subprocess.Popen(
-            [*gateway_command, "--auth", "token", "--token", TOKEN],
-            cwd=home / "work",
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+    with FakeChat() as fake, running_gateway(root, fake, embedded_server) as gateway:
+        binary, home, env = gateway.binary, gateway.home, gateway.env
+        approver = Approver(binary, home / ".openclaw" / "openclaw.json", env)
         try:
-            _wait_for_port(port, gateway)
-            approver = Approver(binary, home / ".openclaw" / "openclaw.json", env)
-            try:
-                query = QueryClient(embedded_server.query_url)
-                approved = _decide(binary, home, env, approver, query, "approved", "allow-once")
-                denied = _decide(binary, home, env, approver, query, "denied", "deny")
-            finally:
-                approver.close()
-            yield World(query, fake, approved, denied, home, embedded_server.ingest_url)
+            query = QueryClient(embedded_server.query_url)
+            approved = _decide(binary, home, env, approver, query, "approved", "allow-once")
+            denied = _decide(binary, home, env, approver, query, "denied", "deny")
         finally:
-            gateway.terminate()
-            try:
-                gateway.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                gateway.kill()
-                gateway.wait(timeout=60)
+            approver.close()
+        yield World(query, fake, approved, denied, home, embedded_server.ingest_url)
 
 
 def _settled(world: World, decided: Decided) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -26,6 +26,7 @@ import subprocess
 import time
 import urllib.error
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,69 +169,87 @@ def _session_of_key(home: Path, key: str, timeout: float = 120) -> str:
     raise AssertionError(f"OpenClaw opened no session for {key}")
 
 
+@dataclass
+class Gateway:
+    """A running `openclaw gateway` on loopback with agentmon's hook and plugin, and what a
+    command run against it needs."""
+
+    binary: Path
+    home: Path
+    env: dict[str, str]
+
+
+@contextmanager
+def running_gateway(root: Path, fake: FakeChat, server: ServerProcess) -> Iterator[Gateway]:
+    """`openclaw gateway --bind loopback --auth token` over a fresh home at `root`, talking to
+    `fake` and reporting to `server`; stopped (killed if it hangs) on the way out."""
+    binary = real_agent_bin(OPENCLAW, "openclaw")
+    port = free_port()
+    home = _gateway_home(root, fake.base_url, port)
+    env = {
+        "PATH": f"{binary.parent.parent / 'node' / 'bin'}:{os.environ['PATH']}",
+        "HOME": str(home),
+        "AGENTMON_INGEST_URL": server.ingest_url,
+        "AGENTMON_SPOOL_DIR": str(home / "spool"),
+        "NO_COLOR": "1",
+        "OPENCLAW_GATEWAY_TOKEN": TOKEN,
+    }
+    gateway_command = [str(binary), "gateway", "--port", str(port), "--bind", "loopback"]
+    gateway = subprocess.Popen(
+        [*gateway_command, "--auth", "token", "--token", TOKEN],
+        cwd=home / "work",
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        _wait_for_port(port, gateway)
+        yield Gateway(binary, home, env)
+    finally:
+        gateway.terminate()
+        try:
+            gateway.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # seen once after a compaction, under load
+            gateway.kill()
+            gateway.wait(timeout=60)
+
+
 @pytest.fixture(scope="module")
 def world(
     embedded_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    binary = real_agent_bin(OPENCLAW, "openclaw")
     root = tmp_path_factory.mktemp("openclaw-gateway")
-    port = free_port()
-    with FakeChat() as fake:
-        home = _gateway_home(root, fake.base_url, port)
-        env = {
-            "PATH": f"{binary.parent.parent / 'node' / 'bin'}:{os.environ['PATH']}",
-            "HOME": str(home),
-            "AGENTMON_INGEST_URL": embedded_server.ingest_url,
-            "AGENTMON_SPOOL_DIR": str(home / "spool"),
-            "NO_COLOR": "1",
-            "OPENCLAW_GATEWAY_TOKEN": TOKEN,
-        }
-        gateway_command = [str(binary), "gateway", "--port", str(port), "--bind", "loopback"]
-        gateway = subprocess.Popen(
-            [*gateway_command, "--auth", "token", "--token", TOKEN],
-            cwd=home / "work",
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
+    with FakeChat() as fake, running_gateway(root, fake, embedded_server) as gateway:
+        binary, home, env = gateway.binary, gateway.home, gateway.env
+        # first: its child and the announcement run on while the other turns go
+        spawned = _agent(binary, home, env, SPAWN_PROMPT, key=SPAWNER)
+        ask = ["agent", "--agent", "main", "--session-key", ASKING, "--message", ASK_PROMPT]
+        asking = _start_openclaw(binary, home, env, *ask)
+        query = QueryClient(embedded_server.query_url)
+        asked_in = _session_of_key(home, f"agent:main:{ASKING}")
+        while_asking = _while_open(query, asked_in, asking)
+        turn = _agent(binary, home, env, "TOOL: run echo hello")
+        compact = ["sessions", "compact", f"agent:main:{KEY}", "--token", TOKEN]
+        compacted = _openclaw(binary, home, env, *compact)
+        new = _agent(binary, home, env, "/new")
+        asked = _agent(binary, home, env, "TOOL: run echo hello", agent=ASKER)
+        answered = _answer(asking)
+        ingest = embedded_server.ingest_url
+        yield World(
+            query,
+            fake,
+            turn,
+            compacted,
+            new,
+            asked,
+            spawned,
+            home,
+            ingest,
+            answered,
+            while_asking,
         )
-        try:
-            _wait_for_port(port, gateway)
-            # first: its child and the announcement run on while the other turns go
-            spawned = _agent(binary, home, env, SPAWN_PROMPT, key=SPAWNER)
-            ask = ["agent", "--agent", "main", "--session-key", ASKING, "--message", ASK_PROMPT]
-            asking = _start_openclaw(binary, home, env, *ask)
-            query = QueryClient(embedded_server.query_url)
-            asked_in = _session_of_key(home, f"agent:main:{ASKING}")
-            while_asking = _while_open(query, asked_in, asking)
-            turn = _agent(binary, home, env, "TOOL: run echo hello")
-            compact = ["sessions", "compact", f"agent:main:{KEY}", "--token", TOKEN]
-            compacted = _openclaw(binary, home, env, *compact)
-            new = _agent(binary, home, env, "/new")
-            asked = _agent(binary, home, env, "TOOL: run echo hello", agent=ASKER)
-            answered = _answer(asking)
-            ingest = embedded_server.ingest_url
-            yield World(
-                query,
-                fake,
-                turn,
-                compacted,
-                new,
-                asked,
-                spawned,
-                home,
-                ingest,
-                answered,
-                while_asking,
-            )
-        finally:
-            gateway.terminate()
-            try:
-                gateway.wait(timeout=60)
-            except subprocess.TimeoutExpired:  # seen once after a compaction, under load
-                gateway.kill()
-                gateway.wait(timeout=60)
 
 
 def _session_id(answer: dict[str, Any]) -> str:
