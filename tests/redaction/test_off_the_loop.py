@@ -76,7 +76,9 @@ async def test_a_big_batch_leaves_the_event_loop_free_while_it_is_redacted(
             # redaction on the loop itself would finish before this could ever be seen
             if not holds_secret(events[0]) and holds_secret(events[-1]):
                 seen_midway += 1
-            await asyncio.sleep(0)
+            # a short sleep, not sleep(0): a loop that spins keeps the GIL from the redacting
+            # and writing threads (this test once took 300 s on a loaded machine)
+            await asyncio.sleep(0.002)
         await accepting
         assert seen_midway > 0
         rows = await store.fetch(
