@@ -368,6 +368,8 @@ def test_two_prompts_in_one_resumed_session_are_two_runs(sessions: Sessions) -> 
 def test_a_subagent_nests_under_the_agent_tool_call_and_counts_once(sessions: Sessions) -> None:
     result = sessions.subagent
     detail = stored(sessions, result.session_id, runs=1)
+    runs = [(r["run_id"], r["input"], r["status"], len(r["spans"])) for r in detail["runs"]]
+    assert len(runs) == 1, runs
     (run,) = detail["runs"]
     spans = run["spans"]
     by_id = {span["span_id"]: span for span in spans}
