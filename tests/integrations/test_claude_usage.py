@@ -150,6 +150,9 @@ def test_a_subagent_call_appended_after_subagent_stop_is_read_by_a_later_hook(
     t.write(t.assistant(19, "msg_s4", "req_s4", text("late"), usage(1, 1), "end_turn"))
     assert llm_spans(replay(hook(path, "SessionEnd", reason="exit"))) == []  # forgotten
     assert counted_tokens(replay.events)["output"] == 30
+    # the calls read after the turn ended belong to the run that spawned the sub-agent
+    (spawning,) = [e["correlation"]["run_id"] for e in of_type(replay.events, "run.start")]
+    assert {c["correlation"]["run_id"] for c in llm_spans(replay.events)} == {spawning}
 
 
 def test_a_subagent_call_written_after_the_turn_is_read_at_the_next_prompt(
@@ -168,8 +171,10 @@ def test_a_subagent_call_written_after_the_turn_is_read_at_the_next_prompt(
     assert llm_spans(replay({**stop, "agent_type": "Explore"})) == []
     assert llm_spans(replay(hook(path, "Stop"))) == []
     t.write(t.assistant(15, "msg_s1", "req_s1", text("Found."), usage(2, 9), "end_turn"))
+    (first,) = [e["correlation"]["run_id"] for e in of_type(replay.events, "run.start")]
     (call,) = llm_spans(replay(hook(path, "UserPromptSubmit", prompt="Next")))
     assert call["payload"]["message_id"] == "msg_s1"
+    assert call["correlation"]["run_id"] == first  # the run that spawned it, not the next
     t.write(t.assistant(16, "msg_s2", "req_s2", text("late"), usage(1, 1), "end_turn"))
     assert llm_spans(replay(hook(path, "Stop"))) == []
 

@@ -326,13 +326,15 @@ def pick_up_calls(
     path: str,
     *,
     parent_key: str | None = None,
+    run_id: str | None = None,
     finish: bool = False,
     force: bool = False,
 ) -> None:
     """Emit the calls written to transcript `path` since the last reading (cursor and the
     call being streamed kept in the session state). `parent_key`: the sub-agent span whose
-    own transcript this is. `finish`: the turn is over, release the last call if it is
-    complete (`force`: in any case, as at session end)."""
+    own transcript this is; `run_id`: the run that spawned it (a sub-agent's file names no
+    prompt, and its last call may be read after that run ended). `finish`: the turn is over,
+    release the last call if it is complete (`force`: in any case, as at session end)."""
     files = tracker.state.setdefault("transcripts", {})
     file_state = files.setdefault(path, {"cursor": {}, "calls": {}})
     folder = CallFolder(tracker.session_id, file_state["calls"], subagent=parent_key is not None)
@@ -348,6 +350,8 @@ def pick_up_calls(
     if finish:
         calls += folder.finish(force=force)
     for call in calls:
+        if run_id and not call.get("run"):
+            call["run"] = run_id
         emit_call(tracker, call, parent_key)
         if parent_key is None and call.get("model"):
             tracker.state["model"] = call["model"]  # the session's model, for run.end

@@ -80,6 +80,8 @@ def _reading_transcripts(
     agent_path = payload.get("agent_transcript_path")
     if event_name == "SubagentStop" and isinstance(agent_path, str) and agent_path:
         tracker.state.setdefault("subagents", {})[agent_path] = subagent_key(payload)
+        spawning_run = _prompt_run(tracker, payload) or (tracker.state.get("run") or {}).get("id")
+        tracker.state.setdefault("subagent_runs", {})[agent_path] = spawning_run
     _reading_subagent_transcripts(tracker, forget=event_name in SUBAGENTS_SETTLED)
     handler(tracker, payload)
 
@@ -90,10 +92,15 @@ def _reading_subagent_transcripts(tracker: Tracker, *, forget: bool) -> None:
     file is read again by every later hook until the session ends or the next prompt begins
     (`forget`); the call keys make a second reading add nothing."""
     stopped: dict[str, str | None] = tracker.state.get("subagents", {})
+    runs: dict[str, str | None] = tracker.state.get("subagent_runs", {})
     for agent_path, parent in list(stopped.items()):
-        pick_up_calls(tracker, agent_path, parent_key=parent, finish=True, force=True)
+        run_id = runs.get(agent_path)
+        pick_up_calls(
+            tracker, agent_path, parent_key=parent, run_id=run_id, finish=True, force=True
+        )
         if forget:
             del stopped[agent_path]
+            runs.pop(agent_path, None)
             tracker.state.get("transcripts", {}).pop(agent_path, None)
 
 
