@@ -10,12 +10,16 @@ import itertools
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentmon.client.sink import Sink
 from agentmon.events import Envelope, EventType, format_ts, new_event, new_id
+
+if TYPE_CHECKING:
+    from agentmon.store.leftovers import Leftovers
 
 log = logging.getLogger("agentmon.demo")
 
@@ -575,6 +579,30 @@ def vm_snapshot(name: str, rng: random.Random, at: datetime) -> Envelope:
     )
 
 
+DEMO_HOSTS = tuple(sorted({agent.host for agent in AGENTS} | set(VMS)))
+RESTART_REASON = "demo_restarted"
+# a backfilled session needs this long to finish before "now"
+SESSION_ROOM_H = 0.5
+
+
+def closing_events(left: Leftovers, now: datetime) -> list[Envelope]:
+    """An earlier demo run's open sessions, ended now: its waiting, stuck and looping scenes
+    would otherwise need a person forever beside the new run's own."""
+    return [
+        new_event(
+            EventType.SESSION_END,
+            framework=session.framework or "demo",
+            host=session.host,
+            client_id=session.host,
+            session_id=session.session_id,
+            ts=now,
+            attributes={"demo": True},
+            payload={"reason": RESTART_REASON},
+        )
+        for session in left.open_sessions
+    ]
+
+
 class DemoTraffic:
     def __init__(
         self,
@@ -583,11 +611,15 @@ class DemoTraffic:
         backfill_hours: float = 24,
         sessions_per_hour: float = 12,
         seed: int | None = None,
+        earlier: Callable[[], Awaitable[Leftovers]] | None = None,
     ) -> None:
+        """`earlier` tells what a previous demo run left in the store (None: assume nothing):
+        a restart then backfills only the time since it stopped and ends its open sessions."""
         self.sink = sink
         self.backfill_hours = backfill_hours
         self.sessions_per_hour = sessions_per_hour
         self.rng = random.Random(seed)
+        self.earlier = earlier
         self._pending: list[tuple[float, int, Envelope]] = []
         self._order = itertools.count()
         self.scenes: Scenes | None = None
@@ -596,14 +628,26 @@ class DemoTraffic:
         await self.backfill()
         await self.live()
 
+    async def _hours_to_fill(self, now: datetime) -> tuple[float, list[Envelope]]:
+        """How many hours of history to make up, and the events that close the last run."""
+        if self.earlier is None:
+            return self.backfill_hours, []
+        left = await self.earlier()
+        closing = closing_events(left, now)
+        if left.last_ms is None:
+            return self.backfill_hours, closing
+        gap_h = (now.timestamp() * 1000 - left.last_ms) / 3_600_000
+        return max(0.0, min(self.backfill_hours, gap_h)), closing
+
     async def backfill(self) -> None:
         now = datetime.now(UTC)
-        count = int(self.backfill_hours * self.sessions_per_hour)
-        events: list[Envelope] = []
-        for _ in range(count):
-            start = now - timedelta(hours=self.rng.uniform(0.5, self.backfill_hours))
-            events += SessionScript(self.rng.choice(AGENTS), start, self.rng, live=False).build()
-        minutes = int(self.backfill_hours * 60)
+        hours, events = await self._hours_to_fill(now)
+        if hours >= SESSION_ROOM_H:
+            for _ in range(int(hours * self.sessions_per_hour)):
+                start = now - timedelta(hours=self.rng.uniform(SESSION_ROOM_H, hours))
+                script = SessionScript(self.rng.choice(AGENTS), start, self.rng, live=False)
+                events += script.build()
+        minutes = int(hours * 60)
         for minute in range(0, minutes, 5):
             at = now - timedelta(minutes=minutes - minute)
             silent = at > now - timedelta(minutes=8)
@@ -616,7 +660,7 @@ class DemoTraffic:
         past = [e for e in events if e.event.ts <= format_ts(now)]
         for offset in range(0, len(past), 1000):
             await self._deliver(past[offset : offset + 1000])
-        log.info("demo: backfilled %d events over %.0f h", len(past), self.backfill_hours)
+        log.info("demo: backfilled %d events over %.1f h", len(past), hours)
 
     async def live(self) -> None:
         """New sessions at the backfill's rate (on average), VM snapshots every 15 s (none

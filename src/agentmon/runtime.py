@@ -369,9 +369,11 @@ async def run_embedded(settings: Settings, *, demo: bool = False, ui: bool = Tru
         if settings.openclaw_registry.exists():
             runtime.background("openclaw-monitor", _monitor_task(settings, intake.accept))
         if demo:
-            from agentmon.demo import DemoTraffic
+            from agentmon.demo import DEMO_HOSTS, DemoTraffic
+            from agentmon.store.leftovers import leftovers
 
-            runtime.background("demo", DemoTraffic(intake.accept).run)
+            earlier = functools.partial(leftovers, store, DEMO_HOSTS)
+            runtime.background("demo", DemoTraffic(intake.accept, earlier=earlier).run)
         log.info("embedded agentmon: data in %s", settings.data_dir)
         await runtime.run()
 

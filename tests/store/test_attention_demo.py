@@ -7,10 +7,18 @@ from __future__ import annotations
 import time
 
 from agentmon.client.sink import Sink
-from agentmon.demo import FOLLOW_UP, TASKS, WAITING_QUESTION, DemoTraffic
+from agentmon.demo import (
+    DEMO_HOSTS,
+    FOLLOW_UP,
+    RESTART_REASON,
+    TASKS,
+    WAITING_QUESTION,
+    DemoTraffic,
+)
 from agentmon.events import Envelope
 from agentmon.store import Store
 from agentmon.store.attention import attention
+from agentmon.store.leftovers import Leftovers, leftovers
 
 
 def into(store: Store) -> Sink:
@@ -57,3 +65,49 @@ async def test_each_session_names_the_project_of_its_task(store: Store) -> None:
     for session in sessions:
         if session["title"] in projects:
             assert session["cwd"] == projects[session["title"]], session
+
+
+def restartable(store: Store, seed: int, hours: float = 2) -> DemoTraffic:
+    return DemoTraffic(
+        into(store),
+        backfill_hours=hours,
+        seed=seed,
+        earlier=lambda: leftovers(store, DEMO_HOSTS),
+    )
+
+
+async def test_a_restarted_demo_continues_its_history_instead_of_doubling_it(
+    store: Store,
+) -> None:
+    await restartable(store, seed=7).backfill()
+    first = await store.fetch("SELECT session_id, waiting_reason FROM sessions", [])
+    first_waiting = {r["session_id"] for r in first if r["waiting_reason"]}
+
+    await restartable(store, seed=8).backfill()
+
+    found = await attention(store, int(time.time() * 1000) - 86_400_000)
+    for kind in ("waiting", "stuck", "looping", "lost"):
+        assert len(found.items[kind]) == 1, (kind, found.items[kind])
+    assert {r["session_id"] for r in found.items["waiting"]}.isdisjoint(first_waiting)
+    ended = await store.fetch(
+        "SELECT end_reason FROM sessions WHERE ended_at IS NOT NULL AND session_id IN "
+        f"({', '.join('?' * len(first_waiting))})",
+        list(first_waiting),
+    )
+    assert [r["end_reason"] for r in ended] == [RESTART_REASON]
+    sessions = await store.fetch("SELECT count(*) AS n FROM sessions", [])
+    assert sessions[0]["n"] == len(first) + 5  # only the five scenes: no hour was missed
+
+
+async def test_a_demo_restarted_after_a_while_makes_up_only_the_missing_hours(
+    store: Store,
+) -> None:
+    an_hour_ago = int(time.time() * 1000) - 3_600_000
+
+    async def earlier() -> Leftovers:
+        return Leftovers(an_hour_ago, ())
+
+    empty = DemoTraffic(into(store), backfill_hours=24, seed=3, earlier=earlier)
+    await empty.backfill()
+    oldest = await store.fetch("SELECT min(first_ts) AS ms FROM sessions", [])
+    assert oldest[0]["ms"] >= an_hour_ago - 60_000
