@@ -12,6 +12,7 @@ import {
 import { useEventFeed } from "../feed.js";
 import { Empty, ErrorNote, Loaded, StatusBadge, statusLabel } from "../components/status.js";
 import { NotifyToggle, acknowledge } from "../attention.js";
+import { SpendValue } from "../components/cost.js";
 import { TimeChart } from "../components/chart.js";
 import { EventRow } from "../components/events.js";
 import { VmPill } from "../components/vm.js";
@@ -209,9 +210,10 @@ function StatCards({ summary }) {
         sub=${summary.errors > 0 ? "see the failed sessions" : "none"}
         href=${summary.errors > 0 ? withQuery("/sessions", { status: "error", ...today }) : null} />
       <${StatCard} label="Tokens" value=${formatCompact(summary.tokens?.total ?? 0)}
-        sub=${`${formatCompact(summary.tokens?.input ?? 0)} in · ${formatCompact(summary.tokens?.output ?? 0)} out`} />
-      <${StatCard} label="Cost" value=${formatCostOf(summary.cost_usd, summary.cost_source)}
-        sub=${costTitle(summary.cost_source) ?? "no model calls today"} />
+        sub=${`${formatCompact(summary.tokens?.input ?? 0)} in · ${formatCompact(summary.tokens?.output ?? 0)} out`}
+        href=${withQuery("/costs", today)} />
+      <${StatCard} label="Cost" value=${html`<${SpendValue} of=${summary} />`}
+        sub=${costTitle(summary.cost_source) ?? "no model calls today"} href=${withQuery("/costs", today)} />
     </div>
   </section>`;
 }
