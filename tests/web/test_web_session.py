@@ -72,12 +72,12 @@ def resumed_session(session: str) -> list[dict[str, Any]]:
 
     return [
         event("session.start", 0),
-        event("run.start", 0, "r1"),
-        event("run.end", 1 / 6, "r1"),
+        event("run.start", 0, f"{session}-r1"),
+        event("run.end", 1 / 6, f"{session}-r1"),
         event("session.end", 0.5),
         event("session.start", 25),
-        event("run.start", 25, "r2"),
-        event("run.end", 25 + 1 / 3, "r2"),
+        event("run.start", 25, f"{session}-r2"),
+        event("run.end", 25 + 1 / 3, f"{session}-r2"),
         event("session.end", 26),
     ]
 
@@ -171,3 +171,25 @@ def test_runs_and_spans_open_from_the_keyboard(
     expect(running).to_have_count(1)
     expect(running.first).to_have_class(re.compile(r"\bis-running\b"))
     expect(running.first.locator(".wf-dur")).to_have_text("running")
+
+
+def test_a_session_of_one_run_opens_it_and_a_closed_run_stays_closed(
+    page: Page, embedded_server: Any
+) -> None:
+    session = f"single-{uuid.uuid4().hex[:8]}"
+    post_events(embedded_server, resumed_session(session)[:4])  # one run, then the end
+
+    def stored() -> bool:
+        url = f"{embedded_server.query_url}/v1/sessions/{session}"
+        response = httpx.get(url)
+        return response.status_code == 200 and response.json()["session"]["status"] == "ended"
+
+    wait_until(stored, "the one-run session's end")
+    page.goto(f"{embedded_server.ui_url}/sessions/{session}")
+    head = page.locator(".run-head")
+    expect(head).to_have_count(1)
+    expect(head).to_have_attribute("aria-expanded", "true")
+    head.click()
+    expect(head).to_have_attribute("aria-expanded", "false")
+    page.reload()
+    expect(head).to_have_attribute("aria-expanded", "false")

@@ -150,6 +150,7 @@ function isLive(session) {
 }
 
 const TABS = [["runs", "Runs"], ["transcript", "Transcript"]];
+const CLOSED = "none";
 
 function Tabs({ tab, setTab, meta }) {
   return html`<div class="tabs" role="tablist" aria-label="Session views">
@@ -179,10 +180,12 @@ export function SessionView({ id }) {
       : html`<${Loading} what="Loading session" />`}</div>`;
   }
   const { runs } = detail.data;
-  const openRun = query.get("run");
+  // a session of one run shows it open; "run=none" keeps it closed once the user closed it
+  const chosen = query.get("run");
+  const openRun = chosen ?? (runs.length === 1 ? runs[0].run_id : null);
   const tab = query.get("tab") === "transcript" ? "transcript" : "runs";
   const live = isLive(session);
-  const toggle = (runId) => () => setQuery({ run: openRun === runId ? null : runId, span: null }, { replace: true });
+  const toggle = (runId) => () => setQuery({ run: openRun === runId ? CLOSED : runId, span: null }, { replace: true });
   const setSpan = (spanId) => setQuery({ span: spanId }, { replace: true });
   const setTab = (name) => setQuery({ tab: name === "runs" ? null : name }, { replace: true });
   return html`<div class="view session">
