@@ -585,9 +585,10 @@ RESTART_REASON = "demo_restarted"
 SESSION_ROOM_H = 0.5
 
 
-def closing_events(left: Leftovers, now: datetime) -> list[Envelope]:
-    """An earlier demo run's open sessions, ended now: its waiting, stuck and looping scenes
-    would otherwise need a person forever beside the new run's own."""
+def closing_events(left: Leftovers) -> list[Envelope]:
+    """An earlier demo run's open sessions, ended when they were last heard (so their
+    durations stay true): its waiting, stuck and looping scenes would otherwise need a
+    person forever beside the new run's own."""
     return [
         new_event(
             EventType.SESSION_END,
@@ -595,7 +596,7 @@ def closing_events(left: Leftovers, now: datetime) -> list[Envelope]:
             host=session.host,
             client_id=session.host,
             session_id=session.session_id,
-            ts=now,
+            ts=datetime.fromtimestamp(session.last_ms / 1000, UTC),
             attributes={"demo": True},
             payload={"reason": RESTART_REASON},
         )
@@ -633,7 +634,7 @@ class DemoTraffic:
         if self.earlier is None:
             return self.backfill_hours, []
         left = await self.earlier()
-        closing = closing_events(left, now)
+        closing = closing_events(left)
         if left.last_ms is None:
             return self.backfill_hours, closing
         gap_h = (now.timestamp() * 1000 - left.last_ms) / 3_600_000

@@ -95,6 +95,8 @@ async def test_a_restarted_demo_continues_its_history_instead_of_doubling_it(
         list(first_waiting),
     )
     assert [r["end_reason"] for r in ended] == [RESTART_REASON]
+    kept = await store.fetch("SELECT first_ts, ended_at FROM sessions WHERE ended_at > 0", [])
+    assert all(row["ended_at"] - row["first_ts"] < 3_600_000 for row in kept)  # true lengths
     sessions = await store.fetch("SELECT count(*) AS n FROM sessions", [])
     assert sessions[0]["n"] == len(first) + 5  # only the five scenes: no hour was missed
 

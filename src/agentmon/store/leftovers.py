@@ -15,6 +15,7 @@ class OpenSession:
     session_id: str
     framework: str | None
     host: str | None
+    last_ms: int
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ async def leftovers(store: Queries, hosts: Sequence[str]) -> Leftovers:
         [
             (f"SELECT max(last_ts) AS last_ms FROM sessions WHERE {host_in}", params),
             (
-                "SELECT session_id, framework, host FROM sessions "
+                "SELECT session_id, framework, host, last_ts FROM sessions "
                 f"WHERE {host_in} AND ended_at IS NULL ORDER BY session_id",
                 params,
             ),
@@ -39,5 +40,8 @@ async def leftovers(store: Queries, hosts: Sequence[str]) -> Leftovers:
     last_ms = last[0]["last_ms"] if last else None
     return Leftovers(
         int(last_ms) if last_ms is not None else None,
-        tuple(OpenSession(r["session_id"], r["framework"], r["host"]) for r in open_rows),
+        tuple(
+            OpenSession(r["session_id"], r["framework"], r["host"], int(r["last_ts"]))
+            for r in open_rows
+        ),
     )
