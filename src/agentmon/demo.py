@@ -308,7 +308,8 @@ TOOL_NAMES = {
     },
 }
 FAILURE_RATE = 0.12
-WAITING_QUESTION = "Allow Bash: rm -rf build/ ?"
+WAITING_COMMAND = "rm -rf build/"
+WAITING_QUESTION = f"Allow Bash: {WAITING_COMMAND} ?"
 
 
 class SessionScript:
@@ -413,16 +414,22 @@ class SessionScript:
             EventType.METRIC_SNAPSHOT, run_id=run_id, payload={"usage": usage, "model": model}
         )
 
-    def tool_call(self, run_id: str, step: Step) -> None:
+    def start_tool(self, run_id: str, kind: str, given: dict[str, Any]) -> str:
+        """A tool call begun (its span id): what a pre-tool hook reports."""
         span_id = new_id()
-        tool = TOOL_NAMES[self.agent.framework][step.kind]
-        started = self.clock
+        tool = TOOL_NAMES[self.agent.framework][kind]
         self.event(
             EventType.SPAN_START,
             run_id=run_id,
             span_id=span_id,
-            payload={"kind": "tool", "name": tool, "input": step.input},
+            payload={"kind": "tool", "name": tool, "input": given},
         )
+        return span_id
+
+    def tool_call(self, run_id: str, step: Step) -> None:
+        tool = TOOL_NAMES[self.agent.framework][step.kind]
+        started = self.clock
+        span_id = self.start_tool(run_id, step.kind, step.input)
         self.wait(0.05, 6.0)
         payload: dict[str, Any] = {
             "kind": "tool",
@@ -478,19 +485,15 @@ def scenes(now: datetime, rng: random.Random) -> Scenes:
     for step in TASKS[0].steps[:2]:
         waiting.model_call(run)
         waiting.tool_call(run, step)
+    waiting.model_call(run)
+    waiting.start_tool(run, "shell", {"command": WAITING_COMMAND})  # then the permission prompt
     waiting.ask(WAITING_QUESTION, run)
 
     stuck = script("devbox-1", 30)
     stuck.start(TASKS[3])
     run = stuck.open_run(TASKS[3].prompt)
     stuck.model_call(run)
-    tool = TOOL_NAMES["codex"]["shell"]
-    stuck.event(
-        EventType.SPAN_START,
-        run_id=run,
-        span_id=new_id(),
-        payload={"kind": "tool", "name": tool, "input": {"command": "kubectl logs -f deploy/web"}},
-    )
+    stuck.start_tool(run, "shell", {"command": "kubectl logs -f deploy/web"})
 
     looping = script("devbox-2", 5)
     looping.start(

@@ -12,6 +12,7 @@ from agentmon.demo import (
     FOLLOW_UP,
     RESTART_REASON,
     TASKS,
+    WAITING_COMMAND,
     WAITING_QUESTION,
     DemoTraffic,
 )
@@ -19,6 +20,7 @@ from agentmon.events import Envelope
 from agentmon.store import Store
 from agentmon.store.attention import attention
 from agentmon.store.leftovers import Leftovers, leftovers
+from agentmon.store.search import SearchFilters, parse_query, search
 
 
 def into(store: Store) -> Sink:
@@ -40,6 +42,9 @@ async def test_every_state_is_visible_when_the_demo_starts(store: Store) -> None
     assert "hermes-vm" in hosts["error"]
     waiting = next(r for r in found.items["waiting"] if r["host"] == "ada-laptop")
     assert waiting["waiting_message"] == WAITING_QUESTION
+    # the command it asks about was reported before the prompt, as a pre-tool hook does
+    hits, _ = await search(store, store.dialect, parse_query(WAITING_COMMAND), SearchFilters())
+    assert waiting["session_id"] in {hit["session_id"] for hit in hits}
 
 
 async def test_each_run_answers_its_own_task(store: Store) -> None:
