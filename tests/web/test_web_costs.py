@@ -248,8 +248,10 @@ def test_one_model_named_two_ways_is_one_row_and_the_tokens_total_says_what_it_s
     page: Page, embedded_server: Any
 ) -> None:
     framework = f"costs-{uuid.uuid4().hex[:6]}"
+    # the name most calls used leads the row: two calls, so it does whatever ran before
+    main_name = store_session(embedded_server, framework, "claude-sonnet-4-6")
     store_session(embedded_server, framework, "claude-sonnet-4-6")
-    store_session(embedded_server, framework, "anthropic/claude-sonnet-4.6")
+    other_name = store_session(embedded_server, framework, "anthropic/claude-sonnet-4.6")
 
     page.goto(f"{embedded_server.ui_url}/costs?range=24h")
     by_model = page.get_by_role("region", name="By model")
@@ -257,5 +259,17 @@ def test_one_model_named_two_ways_is_one_row_and_the_tokens_total_says_what_it_s
     expect(by_model.locator("tr", has_text="claude-sonnet-4-6")).to_contain_text(
         "also named anthropic/claude-sonnet-4.6"
     )
+    # the row's link lists the sessions of every name of the model
+    link = by_model.get_by_role("link", name="claude-sonnet-4-6", exact=True)
+    link.click()
+    expect(page).to_have_url(
+        re.compile(r"model=claude-sonnet-4-6&model=anthropic%2Fclaude-sonnet-4\.6")
+    )
+    chip = page.locator(".filter-chip", has_text="Model")
+    expect(chip).to_contain_text("claude-sonnet-4-6 or anthropic/claude-sonnet-4.6")
+    for session_id in (main_name, other_name):
+        expect(page.locator("tbody tr", has_text=session_id)).to_have_count(1)
+
+    page.goto(f"{embedded_server.ui_url}/costs?range=24h")
     tokens = page.locator(".stat-card", has_text="Tokens")
     expect(tokens.locator(".stat-label")).to_have_text("Tokens in + out")

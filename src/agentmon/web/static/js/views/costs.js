@@ -270,7 +270,7 @@ function CostsBody({ data }) {
       <${Breakdown} title="By agent" what="agent" rows=${data.by_agent} empty="No agent."
         name=${(a) => html`<${Link} href=${sessions({ framework: a.framework, host: a.client_id ? null : a.host })}>${a.agent_id}<//>`} />
       <${Breakdown} title="By model" what="model" rows=${data.by_model} empty="No model."
-        name=${(m) => html`${m.model ? html`<${Link} href=${sessions({ model: m.model })}>${m.model}<//>` : html`<span class="muted">not named</span>`}${ModelAliases(m)}`} />
+        name=${(m) => html`${m.model ? html`<${Link} href=${sessions({ model: m.names })}>${m.model}<//>` : html`<span class="muted">not named</span>`}${ModelAliases(m)}`} />
       <${Breakdown} title="By project" what="working directory" rows=${data.by_project} empty="No project."
         name=${(p) => (p.cwd ? html`<${Link} class="mono" href=${sessions({ project: p.cwd })}>${p.cwd}<//>` : html`<span class="muted">not reported</span>`)} />
       <${Breakdown} title="By framework" what="framework" rows=${data.by_framework} empty="No framework."
