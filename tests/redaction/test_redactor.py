@@ -70,6 +70,55 @@ def test_ordinary_text_is_left_alone(redactor: Redactor, text: str) -> None:
     assert redactor.text(text) == text
 
 
+CHILD_KEY = "agent:main:subagent:6f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the prompt OpenClaw gives a parent when its sub-agent is done
+        "[Internal task completion event]\nsource: subagent\n"
+        f"session_key: {CHILD_KEY}\nsession_id: 6f1c2d3e\ntype: subagent task\n",
+        f"session_key: {CHILD_KEY}",
+        "session_key: agent:main:main",
+        f'{{"sessionKey": "{CHILD_KEY}", "status": "accepted"}}',
+        f'{{\\"sessionKey\\": \\"{CHILD_KEY}\\"}}',  # JSON in a JSON string
+        f"openclaw sessions compact sessionKey={CHILD_KEY}",
+        f"Résumé\nSESSION_KEY: '{CHILD_KEY}'\n",  # not ASCII: the rules scan the whole text
+    ],
+)
+def test_an_openclaw_session_key_is_not_a_secret(redactor: Redactor, text: str) -> None:
+    assert redactor.text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("api_key: sk-live-4f9a8b7c6d5e", "api_key: [redacted:secret-assignment]"),
+        # another name holding what looks like a session key, or a session key that is not one
+        (f"api_key: {CHILD_KEY}", "api_key: [redacted:secret-assignment]"),
+        (f'{{"private_key": "{CHILD_KEY}"}}', '{"private_key": "[redacted:secret-assignment]"}'),
+        ("session_key: 9f86d081884c7d65", "session_key: [redacted:secret-assignment]"),
+        ('{"sessionKey": "agentless:9f86d081"}', '{"sessionKey": "[redacted:secret-assignment]"}'),
+        # a secret beside a session key
+        (
+            f'{{"sessionKey": "{CHILD_KEY}", "api_key": "sk-live-4f9a8b7c6d5e"}}',
+            f'{{"sessionKey": "{CHILD_KEY}", "api_key": "[redacted:secret-assignment]"}}',
+        ),
+        (
+            f"session_key: {CHILD_KEY}\npassword: n0t-for-you\n",
+            f"session_key: {CHILD_KEY}\npassword: [redacted:secret-assignment]\n",
+        ),
+        (
+            f"Résumé sessionKey={CHILD_KEY} token=4f9a8b7c6d5e",
+            f"Résumé sessionKey={CHILD_KEY} token=[redacted:secret-assignment]",
+        ),
+    ],
+)
+def test_secrets_named_key_still_are(redactor: Redactor, text: str, redacted: str) -> None:
+    assert redactor.text(text) == redacted
+
+
 def test_redacting_twice_changes_nothing_more(redactor: Redactor) -> None:
     once = redactor.text("\n".join(s.text for s in samples()))
     assert redactor.text(once) == once

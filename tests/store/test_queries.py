@@ -133,10 +133,16 @@ async def test_sessions_filter_by_tool_model_and_project(store: Store) -> None:
     assert await session_ids(store, order, tool="Bash") == ["s1"]
     assert await session_ids(store, order, tool="Read") == ["s1"]
     assert await session_ids(store, order, tool="bash") == []
-    assert await session_ids(store, order, model="claude-sonnet-4-6") == ["s1"]
-    assert await session_ids(store, order, model="m0") == ["c4", "c2", "c0"]
+    assert await session_ids(store, order, models=("claude-sonnet-4-6",)) == ["s1"]
+    assert await session_ids(store, order, models=("m0",)) == ["c4", "c2", "c0"]
     assert await session_ids(store, order, project="/b") == ["c4", "c1"]
-    assert await session_ids(store, order, project="/a", model="m1") == []
+    # any of several models (one model's names), each session once, a name no call used or
+    # a repeat adding nothing
+    several = ("m1", "claude-sonnet-4-6", "nope", "m1")
+    assert await session_ids(store, order, models=several) == ["c1", "s1"]
+    assert await session_ids(store, order, models=("m0", "m1"), project="/b") == ["c4", "c1"]
+    assert await store.count_sessions(SessionFilters(models=several)) == 2
+    assert await session_ids(store, order, project="/a", models=("m1",)) == []
     assert await store.count_sessions(SessionFilters(project="/a", tool="Bash")) == 0
     assert await store.count_sessions(SessionFilters(project="/a")) == 2
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
-from web_support import post_events, wait_until
+from playwright.sync_api import Browser, Page, expect
+from test_web_screens import PHONE, WIDE, assert_fits
+from tests.conftest import start_embedded
+from web_support import post_events, screenshot, wait_until
 
 from agentmon.events import new_event, to_dict
+from conftest import PageProblems, new_page
 
 pytestmark = pytest.mark.browser
 
@@ -20,9 +25,20 @@ USAGE = {"input_tokens": 1000, "output_tokens": 100}
 SONNET_ESTIMATE = "≈$0.0045 est."  # claude-sonnet-4-6 at $3 / $15 per million tokens
 
 
-def store_session(server: Any, framework: str, model: str) -> str:
+def store_session(
+    server: Any,
+    framework: str,
+    model: str,
+    at: datetime | None = None,
+    reported_cost: float | None = None,
+) -> str:
+    """A session with one model call, `at` a time (default now), its cost reported by the
+    agent (`reported_cost`) or else estimated from the price of `model`."""
     session_id, run_id = str(uuid.uuid4()), str(uuid.uuid4())
     common: dict[str, Any] = {"framework": framework, "host": "pricebox", "session_id": session_id}
+    if at is not None:
+        common["ts"] = at
+    reported = {} if reported_cost is None else {"cost_usd": reported_cost}
     llm = {"kind": "llm", "name": model, "model": model}
     events = [
         new_event("session.start", payload={"title": f"{model} at work"}, **common),
@@ -36,7 +52,10 @@ def store_session(server: Any, framework: str, model: str) -> str:
             **common,
         ),
         new_event(
-            "metric.snapshot", run_id=run_id, payload={"model": model, "usage": USAGE}, **common
+            "metric.snapshot",
+            run_id=run_id,
+            payload={"model": model, "usage": USAGE, **reported},
+            **common,
         ),
         new_event("run.end", run_id=run_id, payload={"status": "ok"}, **common),
     ]
@@ -248,8 +267,10 @@ def test_one_model_named_two_ways_is_one_row_and_the_tokens_total_says_what_it_s
     page: Page, embedded_server: Any
 ) -> None:
     framework = f"costs-{uuid.uuid4().hex[:6]}"
+    # the name most calls used leads the row: two calls, so it does whatever ran before
+    main_name = store_session(embedded_server, framework, "claude-sonnet-4-6")
     store_session(embedded_server, framework, "claude-sonnet-4-6")
-    store_session(embedded_server, framework, "anthropic/claude-sonnet-4.6")
+    other_name = store_session(embedded_server, framework, "anthropic/claude-sonnet-4.6")
 
     page.goto(f"{embedded_server.ui_url}/costs?range=24h")
     by_model = page.get_by_role("region", name="By model")
@@ -257,5 +278,95 @@ def test_one_model_named_two_ways_is_one_row_and_the_tokens_total_says_what_it_s
     expect(by_model.locator("tr", has_text="claude-sonnet-4-6")).to_contain_text(
         "also named anthropic/claude-sonnet-4.6"
     )
+    # the row's link lists the sessions of every name of the model
+    link = by_model.get_by_role("link", name="claude-sonnet-4-6", exact=True)
+    link.click()
+    expect(page).to_have_url(
+        re.compile(r"model=claude-sonnet-4-6&model=anthropic%2Fclaude-sonnet-4\.6")
+    )
+    chip = page.locator(".filter-chip", has_text="Model")
+    expect(chip).to_contain_text("claude-sonnet-4-6 or anthropic/claude-sonnet-4.6")
+    for session_id in (main_name, other_name):
+        expect(page.locator("tbody tr", has_text=session_id)).to_have_count(1)
+
+    page.goto(f"{embedded_server.ui_url}/costs?range=24h")
     tokens = page.locator(".stat-card", has_text="Tokens")
     expect(tokens.locator(".stat-label")).to_have_text("Tokens in + out")
+
+
+def test_a_day_with_reported_and_estimated_cost_is_striped_as_both(
+    page: Page, embedded_server: Any
+) -> None:
+    """A bucket's cost is one sum: a day with both kinds of call is one bar in the stripes of
+    both colours (the legend says so), not coloured wholly as estimated."""
+    framework = f"mixed-{uuid.uuid4().hex[:6]}"
+    day = datetime(2021, 6, 1, 12, tzinfo=UTC)
+    store_session(embedded_server, framework, "house-model-7", day, reported_cost=0.5)
+    store_session(embedded_server, framework, "claude-sonnet-4-6", day + timedelta(days=1))
+    store_session(embedded_server, framework, "house-model-7", day + timedelta(2), 0.5)
+    store_session(embedded_server, framework, "claude-sonnet-4-6", day + timedelta(days=2))
+    # reported beside calls no price covers ("mixed" too, but nothing estimated)
+    store_session(embedded_server, framework, "house-model-7", day + timedelta(3), 0.5)
+    store_session(embedded_server, framework, "house-model-8", day + timedelta(days=3))
+
+    page.goto(
+        f"{embedded_server.ui_url}/costs?from=2021-06-01T00:00:00.000Z&to=2021-06-06T00:00:00.000Z"
+    )
+    chart = page.locator("figure.cost-chart", has=page.locator("svg[aria-label=Cost]"))
+    days = chart.locator("svg > g")
+    expect(days).to_have_count(5)
+    bars = ["bar-reported", "bar-estimated", "bar-mixed", "bar-reported"]
+    for index, kind in enumerate(bars):
+        expect(days.nth(index).locator("rect:not(.cost-hit, .bar-unpriced)")).to_have_class(kind)
+    expect(days.nth(2).locator("title")).to_contain_text("part reported, part estimated")
+    expect(days.nth(3).locator("rect.bar-unpriced")).to_have_count(1)
+    expect(days.nth(3).locator("title")).not_to_contain_text("≈")
+    expect(days.nth(4).locator("rect:not(.cost-hit)")).to_have_count(0)
+    fill = days.nth(2).locator("rect.bar-mixed").evaluate("(bar) => getComputedStyle(bar).fill")
+    assert "cost-mixed-stripes" in fill
+    expect(chart.locator(".cost-legend")).to_contain_text("reported + estimated")
+    expect(chart.locator(".cost-legend .swatch.bar-mixed")).to_be_visible()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`agentmon serve --demo`: a day of demo traffic."""
+    server = start_embedded(tmp_path_factory.mktemp("demo") / "data", extra=["--demo"])
+    try:
+
+        def priced() -> bool:
+            costs = httpx.get(f"{server.query_url}/v1/costs?range=7d").json()
+            return bool(costs["total"]["calls"])
+
+        wait_until(priced, "the demo's model calls", timeout=60)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_costs_view_on_every_screen(
+    browser: Browser,
+    problems: PageProblems,
+    embedded_server: Any,
+    seeded: Any,
+    demo_server: Any,
+    empty_server: Any,
+) -> None:
+    """The costs view fits phones and wide screens in both schemes; screenshots of the seed
+    (today: reported and estimated), the demo and an empty store for a person to look at."""
+    stores = [("seed", embedded_server), ("demo", demo_server), ("empty", empty_server)]
+    for viewport, width in ((WIDE, "1440"), (PHONE, "390")):
+        for scheme in ("light", "dark"):
+            page = new_page(browser, problems, scheme, viewport)
+            try:
+                for name, server in stores:
+                    page.goto(f"{server.ui_url}/costs?range=7d")
+                    ready = ".note.empty" if name == "empty" else "svg[aria-label=Cost]"
+                    expect(page.locator(ready)).to_be_visible()
+                    page.wait_for_load_state("networkidle")
+                    assert_fits(page, f"costs of the {name} store at {width} px ({scheme})")
+                    suffix = "" if scheme == "light" else "-dark"
+                    screenshot(page, f"costs-{name}-{width}{suffix}")
+            finally:
+                page.context.close()
+    problems.check()

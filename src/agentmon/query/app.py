@@ -60,6 +60,7 @@ from agentmon.query.params import (
     encode_cursor,
     event_cursor,
     filter_text,
+    filter_texts,
     sorted_session_cursor,
     timestamp,
 )
@@ -481,7 +482,10 @@ def _session_filters(
     host: str | None = None,
     status: SessionStatus | None = None,
     tool: Annotated[str | None, Query(description="Called this tool at least once")] = None,
-    model: Annotated[str | None, Query(description="Made calls to this model")] = None,
+    model: Annotated[
+        list[str] | None,
+        Query(description="Made calls to this model; repeated, to any of them (at most 50)"),
+    ] = None,
     project: Annotated[str | None, Query(description="Ran in this directory (cwd)")] = None,
 ) -> SessionFilters:
     start, end = timestamp("from", from_), timestamp("to", to)
@@ -492,7 +496,7 @@ def _session_filters(
         host=host,
         status=status,
         tool=filter_text("tool", tool),
-        model=filter_text("model", model),
+        models=filter_texts("model", model),
         project=filter_text("project", project),
     )
 

@@ -15,6 +15,8 @@ from agentmon.store.queries import SessionPosition, SessionSort
 
 # the longest text a parameter may hold: ids, names and cursors are far shorter
 MAX_PARAM_CHARS = 1024
+# the most values a repeatable filter takes (one model's names are a handful)
+MAX_FILTER_VALUES = 50
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
@@ -55,7 +57,23 @@ SortDirection = Literal["asc", "desc"]
 
 def filter_text(name: str, value: str | None) -> str | None:
     """A filter value as given, or None; a blank one is refused (it would match nothing)."""
-    if value is not None and not value.strip():
+    return None if value is None else _not_blank(name, value)
+
+
+def filter_texts(name: str, values: list[str] | None) -> tuple[str, ...]:
+    """The values of a filter given once or more (any of them matches), each as
+    `filter_text` takes it, repeats dropped; more than `MAX_FILTER_VALUES` are refused."""
+    if not values:
+        return ()
+    if len(values) > MAX_FILTER_VALUES:
+        raise BadParameter(
+            f"query parameter {name!r}: given {len(values)} times, at most {MAX_FILTER_VALUES}"
+        )
+    return tuple(dict.fromkeys(_not_blank(name, value) for value in values))
+
+
+def _not_blank(name: str, value: str) -> str:
+    if not value.strip():
         raise BadParameter(f"query parameter {name!r}: is blank; leave it out to not filter")
     return value
 

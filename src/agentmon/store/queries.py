@@ -128,7 +128,7 @@ class SessionFilters:
     host: str | None = None
     status: str | None = None
     tool: str | None = None  # sessions with a tool span of this name
-    model: str | None = None  # sessions with model calls of this model
+    models: tuple[str, ...] = ()  # sessions with model calls of any of these models
     project: str | None = None  # the session's cwd
 
 
@@ -492,13 +492,15 @@ class Queries(abc.ABC):
                 "AND t.kind = 'tool' AND t.name = ?)",
                 filters.tool,
             ),
-            (
-                "EXISTS (SELECT 1 FROM model_usage m WHERE m.session_id = s.session_id "
-                "AND m.model = ?)",
-                filters.model,
-            ),
         )
         clauses = [where] if where else []
+        if filters.models:
+            chosen, model_params = self.in_list("m.model", list(filters.models))
+            clauses.append(
+                f"{' AND' if clauses else ' WHERE'} EXISTS (SELECT 1 FROM model_usage m "
+                f"WHERE m.session_id = s.session_id AND {chosen})"
+            )
+            params += model_params
         if filters.status and ctx is not None:
             condition, status_params = self._status_filter(filters.status, ctx)
             clauses.append(f"{' AND' if clauses else ' WHERE'} {condition}")

@@ -14,7 +14,6 @@ agentmon's session.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.conftest import ServerProcess
 from tests.integrations.integration_helpers import QueryClient, agentmon_import, clean_env
 from tests.real_agents.openclaw.approvals import Approver
 from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, FakeChat
+from tests.real_agents.openclaw.openclaw_sessions import window_session_id
 from tests.real_agents.openclaw.test_openclaw_gateway import (
     ASKER,
     TOKEN,
@@ -61,17 +61,6 @@ class World:
     ingest_url: str
 
 
-def _session_of(home: Path, agent: str, key: str) -> str:
-    """The session OpenClaw has open for `key` (an approval request names only the key)."""
-    database = home / ".openclaw" / "agents" / agent / "agent" / "openclaw-agent.sqlite"
-    with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
-        (row,) = conn.execute(
-            "SELECT session_id FROM session_windows WHERE session_key = ?", [key]
-        ).fetchall()
-    conn.close()
-    return str(row[0])
-
-
 def _waiting(query: QueryClient, session_id: str) -> dict[str, Any]:
     return query.wait_for_session(session_id, lambda d: d["session"]["waiting_reason"] is not None)
 
@@ -89,7 +78,8 @@ def _decide(
         binary, home, env, "agent", "--agent", ASKER, "--session-key", key, "--message", PROMPT
     )
     requested = approver.next_event("exec.approval.requested")
-    session_id = _session_of(home, ASKER, requested["request"]["sessionKey"])
+    key_asked = requested["request"]["sessionKey"]  # an approval request names only the key
+    session_id = window_session_id(home, "session_key", key_asked, agent=ASKER)
     while_waiting = _waiting(query, session_id)
     running = turn.poll() is None
     _openclaw(

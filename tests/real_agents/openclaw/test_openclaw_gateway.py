@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -45,6 +44,7 @@ from tests.real_agents.openclaw.fake_openai import (
     USAGE,
     FakeChat,
 )
+from tests.real_agents.openclaw.openclaw_sessions import read_rows, window_session_id
 from tests.real_agents.openclaw.test_openclaw_real import OPENCLAW, _built_hooks, _home
 
 TOKEN = "agentmon-test-token"
@@ -152,23 +152,6 @@ def _while_open(
     return detail
 
 
-def _session_of_key(home: Path, key: str, timeout: float = 120) -> str:
-    """The session OpenClaw opened for `key` (its session_windows row), once it has."""
-    database = home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if database.exists():
-            with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
-                row = conn.execute(
-                    "SELECT session_id FROM session_windows WHERE session_key = ?", [key]
-                ).fetchone()
-            conn.close()
-            if row:
-                return str(row[0])
-        time.sleep(0.2)
-    raise AssertionError(f"OpenClaw opened no session for {key}")
-
-
 @dataclass
 class Gateway:
     """A running `openclaw gateway` on loopback with agentmon's hook and plugin, and what a
@@ -228,7 +211,7 @@ def world(
         ask = ["agent", "--agent", "main", "--session-key", ASKING, "--message", ASK_PROMPT]
         asking = _start_openclaw(binary, home, env, *ask)
         query = QueryClient(embedded_server.query_url)
-        asked_in = _session_of_key(home, f"agent:main:{ASKING}")
+        asked_in = window_session_id(home, "session_key", f"agent:main:{ASKING}", wait=120)
         while_asking = _while_open(query, asked_in, asking)
         turn = _agent(binary, home, env, "TOOL: run echo hello")
         compact = ["sessions", "compact", f"agent:main:{KEY}", "--token", TOKEN]
@@ -320,26 +303,11 @@ def test_a_compaction_is_a_span_and_its_summary_call_opens_no_run(world: World) 
 
 def _transcript_tokens(home: Path, session_id: str) -> int:
     """The total tokens of a session's replies as OpenClaw stored them (its transcript)."""
-    database = home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
-    with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
-        rows = conn.execute(
-            "SELECT event_json FROM transcript_events WHERE session_id = ?", [session_id]
-        ).fetchall()
-    conn.close()
+    sql = "SELECT event_json FROM transcript_events WHERE session_id = ?"
+    rows = read_rows(home, sql, [session_id])
     messages = [json.loads(row[0]).get("message") or {} for row in rows]
     replies = [m for m in messages if m.get("role") == "assistant"]
     return sum(int(m["usage"]["totalTokens"]) for m in replies)
-
-
-def _child_session_id(home: Path, parent_key: str) -> str:
-    """The session OpenClaw spawned from `parent_key` (its session_windows row)."""
-    database = home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
-    with sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True) as conn:
-        (row,) = conn.execute(
-            "SELECT session_id FROM session_windows WHERE parent_session_key = ?", [parent_key]
-        ).fetchall()
-    conn.close()
-    return str(row[0])
 
 
 def _agent_span_ended(world: World, session_id: str) -> dict[str, Any]:
@@ -356,7 +324,7 @@ def _agent_span_ended(world: World, session_id: str) -> dict[str, Any]:
 def test_a_sub_agent_is_an_agent_span_under_the_call_that_spawned_it(world: World) -> None:
     parent_id = _session_id(world.spawned)
     end = _agent_span_ended(world, parent_id)
-    child_id = _child_session_id(world.home, f"agent:main:{SPAWNER}")
+    child_id = window_session_id(world.home, "parent_session_key", f"agent:main:{SPAWNER}")
     assert end["payload"]["child_session_id"] == child_id
     detail = world.query.wait_for_session(
         parent_id, lambda d: len(d["runs"]) == 2 and all(r["ended_at"] for r in d["runs"])
@@ -380,7 +348,7 @@ def test_a_sub_agent_is_an_agent_span_under_the_call_that_spawned_it(world: Worl
 def test_a_sub_agent_is_its_own_ended_session_and_its_tokens_count_once(world: World) -> None:
     parent_id = _session_id(world.spawned)
     _agent_span_ended(world, parent_id)
-    child_id = _child_session_id(world.home, f"agent:main:{SPAWNER}")
+    child_id = window_session_id(world.home, "parent_session_key", f"agent:main:{SPAWNER}")
     child = world.query.wait_for_session(child_id, lambda d: d["session"]["ended_at"] is not None)
     (run,) = child["runs"]
     assert (run["status"], run["output"]) == ("ok", CHILD_REPLY)
@@ -419,7 +387,7 @@ def test_importing_a_spawning_session_and_its_child_adds_nothing(world: World) -
     and its tokens."""
     parent_id = _session_id(world.spawned)
     _agent_span_ended(world, parent_id)
-    child_id = _child_session_id(world.home, f"agent:main:{SPAWNER}")
+    child_id = window_session_id(world.home, "parent_session_key", f"agent:main:{SPAWNER}")
     world.query.wait_for_session(child_id, lambda d: d["session"]["ended_at"] is not None)
     time.sleep(0.5)  # stragglers
     live = {session: _stored(world, session) for session in (parent_id, child_id)}

@@ -18,8 +18,10 @@ class ApiError extends Error {
 /** Build a path with a query string from an object, leaving out empty values. */
 export function withQuery(path, params = {}) {
   const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== undefined && value !== null && value !== "") query.set(key, String(value));
+  for (const [key, given] of Object.entries(params)) {
+    for (const value of Array.isArray(given) ? given : [given]) {  // a list: the key repeated
+      if (value !== undefined && value !== null && value !== "") query.append(key, String(value));
+    }
   }
   const text = query.toString();
   return text ? `${path}?${text}` : path;

@@ -120,8 +120,9 @@ function bucketLabel(point, bucket) {
   return `${new Intl.DateTimeFormat(undefined, options).format(ms)} UTC`;
 }
 
-/** Bars over the series: `parts(point)` → [{value, cls}] stacked bottom up. */
-function BarChart({ data, parts, format, label, legend, marks }) {
+/** Bars over the series: `parts(point)` → [{value, cls}] stacked bottom up; `defs`: what
+ * the bars' classes fill with (SVG patterns). */
+function BarChart({ data, parts, format, label, legend, marks, defs }) {
   const points = data.series;
   const top = Math.max(...points.map((p) => parts(p).reduce((n, part) => n + part.value, 0)), 0);
   const width = CHART_W / Math.max(points.length, 1);
@@ -135,6 +136,7 @@ function BarChart({ data, parts, format, label, legend, marks }) {
       <span class="cost-legend small">${legend.map((l) => html`<span key=${l.cls}><i class=${`swatch ${l.cls}`}></i>${l.text}</span>`)}</span>
     </figcaption>
     <svg viewBox=${`0 0 ${CHART_W} ${CHART_H}`} preserveAspectRatio="none" role="img" aria-label=${label}>
+      ${defs}
       <line class="cost-axis" x1="0" x2=${CHART_W} y1=${CHART_H - 0.5} y2=${CHART_H - 0.5} />
       ${points.map((p, i) => {
         let y = CHART_H;
@@ -157,10 +159,21 @@ function BarChart({ data, parts, format, label, legend, marks }) {
   </figure>`;
 }
 
-const COST_PARTS = (p) => {
-  const estimated = p.cost_source === "estimated" || p.cost_source === "mixed";
-  return [{ name: estimated ? "≈ cost" : "cost", value: p.cost_usd ?? 0, cls: estimated ? "bar-estimated" : "bar-reported" }];
+// A bucket's cost is one sum (the store keeps no reported/estimated split of it), so a bucket
+// with both kinds of call is one bar marked as both: stripes of the two colours. (Its
+// cost_source "mixed" may also mean priced calls beside unpriced ones: the counts tell.)
+const COST_KINDS = {
+  reported: { name: "cost", cls: "bar-reported" },
+  estimated: { name: "≈ cost", cls: "bar-estimated" },
+  both: { name: "≈ cost, part reported, part estimated", cls: "bar-mixed" },
 };
+const costKind = (p) => (p.estimated_calls ? (p.reported_calls ? "both" : "estimated") : "reported");
+const COST_PARTS = (p) => [{ ...COST_KINDS[costKind(p)], value: p.cost_usd ?? 0 }];
+const MIXED_STRIPES = html`<defs>
+  <pattern id="cost-mixed-stripes" class="bar-mixed-stripes" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)">
+    <rect class="bar-reported" width="4" height="8" /><rect class="bar-estimated" x="4" width="4" height="8" />
+  </pattern>
+</defs>`;
 const TOKEN_PARTS = (p) => [
   { name: "input", value: p.tokens.input, cls: "bar-input" },
   { name: "output", value: p.tokens.output, cls: "bar-output" },
@@ -171,8 +184,9 @@ const UNPRICED = (p) => (p.unpriced_calls ? `${plural(p.unpriced_calls, "call")}
 function SpendCharts({ data }) {
   return html`<section class="panel" aria-label="Spend over time">
     <div class="panel-head"><h2>Spend per ${data.bucket} <span class="muted small">(UTC)</span></h2></div>
-    <${BarChart} data=${data} parts=${COST_PARTS} format=${formatCost} label="Cost" marks=${UNPRICED}
-      legend=${[{ cls: "bar-reported", text: "reported" }, { cls: "bar-estimated", text: "estimated" }, { cls: "bar-unpriced", text: "calls not priced" }]} />
+    <${BarChart} data=${data} parts=${COST_PARTS} format=${formatCost} label="Cost" marks=${UNPRICED} defs=${MIXED_STRIPES}
+      legend=${[{ cls: "bar-reported", text: "reported" }, { cls: "bar-estimated", text: "estimated" },
+        { cls: "bar-mixed", text: "reported + estimated" }, { cls: "bar-unpriced", text: "calls not priced" }]} />
     <${BarChart} data=${data} parts=${TOKEN_PARTS} format=${formatCompact} label="Tokens"
       legend=${[{ cls: "bar-input", text: "input" }, { cls: "bar-output", text: "output" }, { cls: "bar-cache", text: "cache" }]} />
   </section>`;
@@ -270,7 +284,7 @@ function CostsBody({ data }) {
       <${Breakdown} title="By agent" what="agent" rows=${data.by_agent} empty="No agent."
         name=${(a) => html`<${Link} href=${sessions({ framework: a.framework, host: a.client_id ? null : a.host })}>${a.agent_id}<//>`} />
       <${Breakdown} title="By model" what="model" rows=${data.by_model} empty="No model."
-        name=${(m) => html`${m.model ? html`<${Link} href=${sessions({ model: m.model })}>${m.model}<//>` : html`<span class="muted">not named</span>`}${ModelAliases(m)}`} />
+        name=${(m) => html`${m.model ? html`<${Link} href=${sessions({ model: m.names })}>${m.model}<//>` : html`<span class="muted">not named</span>`}${ModelAliases(m)}`} />
       <${Breakdown} title="By project" what="working directory" rows=${data.by_project} empty="No project."
         name=${(p) => (p.cwd ? html`<${Link} class="mono" href=${sessions({ project: p.cwd })}>${p.cwd}<//>` : html`<span class="muted">not reported</span>`)} />
       <${Breakdown} title="By framework" what="framework" rows=${data.by_framework} empty="No framework."

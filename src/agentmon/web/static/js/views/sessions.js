@@ -15,6 +15,8 @@ const STATUSES = ["active", "waiting", "stuck", "looping", "lost", "error", "idl
 const FILTERS = ["from", "to", "framework", "host", "status", "tool", "model", "project"];
 // Filters typed as text (no list of values to pick from), shown as removable chips when set.
 const TEXT_FILTERS = [["tool", "Tool", "called this tool"], ["model", "Model", "called this model"], ["project", "Project", "ran in this directory"]];
+// Filters the URL may repeat, any value matching: the Costs page links one model by all its names.
+const REPEATABLE = ["model"];
 const PAGE = 50;
 const MAX_PAGE = 500;
 // Columns: [label, kind, the server's sort key (sortable columns only), header title].
@@ -43,9 +45,16 @@ function SortHeader({ column: [label, kind, key, title], sort, dir, setQuery }) 
       ${label}<span class="sort-mark" aria-hidden="true">${active ? (dir === "asc" ? " ▲" : " ▼") : ""}</span></button></th>`;
 }
 
+/** Each filter's value: a string, or for a repeated one a list of them. */
 function filtersFrom(query) {
-  return Object.fromEntries(FILTERS.map((key) => [key, query.get(key) || ""]));
+  return Object.fromEntries(FILTERS.map((key) => {
+    const values = REPEATABLE.includes(key) ? query.getAll(key).filter(Boolean) : [query.get(key) || ""];
+    return [key, values.length > 1 ? values : values[0] || ""];
+  }));
 }
+
+/** A filter's value as words: several read "a or b". */
+const shown = (value) => (Array.isArray(value) ? value.join(" or ") : value);
 
 /** The server's order from the URL; a sort it does not know (an old link) is the default. */
 function orderFrom(query) {
@@ -143,7 +152,7 @@ function Filters({ filters, setQuery, facets }) {
       </select>
     </label>
     ${TEXT_FILTERS.map(([key, label, hint]) => html`<${TextFilter} key=${key} name=${key} label=${label} hint=${hint}
-      value=${filters[key]} commit=${(value) => setQuery({ [key]: value })} />`)}
+      value=${shown(filters[key])} commit=${(value) => setQuery({ [key]: value })} />`)}
     ${active && html`<button type="button" class="link-button" onClick=${() => setQuery(Object.fromEntries(FILTERS.map((k) => [k, null])))}>Clear filters</button>`}
   </form>`;
 }
@@ -153,7 +162,7 @@ function FilterChips({ filters, setQuery }) {
   const set = TEXT_FILTERS.filter(([key]) => filters[key]);
   if (set.length === 0) return null;
   return html`<ul class="filter-chips" aria-label="Filters in force">${set.map(([key, label]) => html`<li key=${key} class="filter-chip">
-    <span class="muted">${label}</span> <span class="mono">${filters[key]}</span>
+    <span class="muted">${label}</span> <span class="mono">${shown(filters[key])}</span>
     <button type="button" class="chip-remove" aria-label=${`Remove the ${label.toLowerCase()} filter`}
       onClick=${() => setQuery({ [key]: null })}>×</button></li>`)}</ul>`;
 }
@@ -192,7 +201,7 @@ export function SessionsView() {
   const facets = facetsState.data || { frameworks: [], hosts: [] };
   const order = orderFrom(query);
   const pages = useSessionPages(filters, order);
-  const named = [filters.status && statusLabel(filters.status), filters.framework, filters.host, filters.tool, filters.model, filters.project].filter(Boolean);
+  const named = [filters.status && statusLabel(filters.status), filters.framework, filters.host, filters.tool, shown(filters.model), filters.project].filter(Boolean);
   usePageTitle(named.length ? `Sessions: ${named.join(", ")}` : null);
   useLiveRefresh((e) => ev.session(e) !== null, pages.refresh, 1000);
   useLiveRefresh((e) => ev.type(e) === "session.start", facetsState.reload, 3000);
