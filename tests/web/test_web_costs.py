@@ -85,7 +85,7 @@ def test_an_estimated_cost_is_marked_on_session_run_and_model_call(
     run = page.locator(".run-list > li").first
     expect(run.locator(".run-meta")).to_contain_text(SONNET_ESTIMATE)
 
-    run.get_by_role("button").first.click()
+    expect(run.get_by_role("button").first).to_have_attribute("aria-expanded", "true")  # alone
     llm_row = page.locator(".waterfall .wf-row", has_text="claude-sonnet-4-6")
     expect(llm_row).to_contain_text(SONNET_ESTIMATE)
     llm_row.click()
@@ -250,7 +250,8 @@ def test_an_llm_span_detail_shows_its_usage_whatever_keys_the_tool_used(
         "the run",
     )
     page.goto(f"{embedded_server.ui_url}/sessions/{session_id}")
-    page.locator(".run-list > li").first.get_by_role("button").first.click()
+    head = page.locator(".run-list > li").first.get_by_role("button").first
+    expect(head).to_have_attribute("aria-expanded", "true")  # the session's one run
     page.locator(".waterfall .wf-row", has_text="claude-sonnet-4-6").click()
     detail = page.locator(".span-detail")
     expect(detail.locator("div", has=page.locator("dt", has_text="Model"))).to_contain_text(

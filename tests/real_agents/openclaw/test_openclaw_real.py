@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from tests.conftest import ServerProcess, free_port
 from tests.integrations.integration_helpers import QueryClient, agentmon_import, clean_env
 from tests.real_agents.installed import real_agent_bin
 from tests.real_agents.openclaw.fake_openai import COMMAND, REPLY, USAGE, FakeChat
+from tests.real_agents.openclaw.openclaw_sessions import window_session_id
 
 OPENCLAW = "openclaw@2026.9.6"
 HOOKS_SOURCE = Path(__file__).parents[3] / "hooks" / "openclaw"
@@ -154,21 +154,10 @@ def _session(world: World, turn: Turn) -> dict[str, Any]:
     )
 
 
-def _database(turn: Turn) -> Path:
-    return turn.home / ".openclaw" / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
-
-
 def _session_id(turn: Turn) -> str:
     """The turn's session (a failed turn's result names none): OpenClaw's database knows
     it by the session key."""
-    key = f"agent:main:{turn.session_key}"
-    with sqlite3.connect(f"{_database(turn).as_uri()}?mode=ro", uri=True) as conn:
-        row = conn.execute(
-            "SELECT session_id FROM session_windows WHERE session_key = ?", [key]
-        ).fetchone()
-    conn.close()
-    assert row is not None, f"no session of {key} in OpenClaw's database"
-    return str(row[0])
+    return window_session_id(turn.home, "session_key", f"agent:main:{turn.session_key}")
 
 
 def test_a_turn_with_a_tool_call(world: World) -> None:

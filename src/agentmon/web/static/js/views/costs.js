@@ -8,10 +8,11 @@ import { useFetch } from "../hooks.js";
 import { ev, useLiveRefresh } from "../live.js";
 import { Link, useQueryParams } from "../router.js";
 import {
-  costTitle, formatCompact, formatCost, formatCostOf, formatDateTime, formatInt, formatShortDateTime,
+  costTitle, formatCompact, formatCost, formatDateTime, formatInt, formatShortDateTime,
   isoToLocalInput, localInputToIso, parseTs, plural,
 } from "../format.js";
 import { Empty, Loaded } from "../components/status.js";
+import { Cost, SpendValue } from "../components/cost.js";
 
 const RANGES = ["24h", "7d", "30d"];
 const MODEL_CALL = (e) => ev.type(e) === "metric.snapshot";
@@ -45,12 +46,6 @@ function RangePicker({ picked }) {
   </div>`;
 }
 
-function Cost({ of }) {
-  const text = formatCostOf(of.cost_usd, of.cost_source);
-  const cls = of.cost_usd === null && of.cost_source ? "cost warn-text" : "cost";
-  return html`<span class=${cls} title=${costTitle(of.cost_source)}>${text}</span>`;
-}
-
 /** Calls that were reported, estimated and not priced, as words. */
 function callKinds(t) {
   const parts = [];
@@ -63,16 +58,6 @@ function callKinds(t) {
 function tokenText(tokens) {
   const cache = tokens.cache_read + tokens.cache_write;
   return `${formatCompact(tokens.input)} in · ${formatCompact(tokens.output)} out${cache ? ` · ${formatCompact(cache)} cache (not in the total)` : ""}`;
-}
-
-const QUALIFIERS = { estimated: "est.", mixed: "part est." };
-
-/** The total cost, large, with its qualifier ("est.", "part est.") small beside it. */
-function SpendValue({ of }) {
-  const qualifier = of.cost_usd === null ? null : QUALIFIERS[of.cost_source];
-  if (!qualifier) return html`<${Cost} of=${of} />`;
-  return html`<span class="cost" title=${costTitle(of.cost_source)}>≈${formatCost(of.cost_usd)}
-    <span class="cost-qualifier">${qualifier}</span></span>`;
 }
 
 /** The tokens total (input + output, as the API sums it) and, apart, the cache tokens. */
