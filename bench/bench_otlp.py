@@ -425,7 +425,8 @@ async def bench_stages(args: argparse.Namespace) -> None:
     settle_garbage_collection()
     redactor = build_redactor()
     memory = CorrelationMemory()
-    store = SQLiteStore(Path(tempfile.mkdtemp(prefix="bench-otlp-stages-")) / "stages.db")
+    scratch = Path(tempfile.mkdtemp(prefix="bench-otlp-stages-"))
+    store = SQLiteStore(scratch / "stages.db")
     await store.open()
     timings: dict[str, list[float]] = {}
     try:
@@ -446,6 +447,7 @@ async def bench_stages(args: argparse.Namespace) -> None:
             )
     finally:
         await store.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     print(f"{len(events) / count:.2f} events per span")
     for stage, values in timings.items():
         print(f"{stage:26s} {statistics.median(values) * 1e6:6.2f} µs per span (CPU)")
