@@ -15,6 +15,13 @@ the spans through its REST API, and the ratio is printed.
 
     .venv/bin/python bench/bench_otlp.py [--rounds 5] [--batches 40] [--senders 8]
         [--phoenix /tmp/phoenix-venv/bin/phoenix --phoenix-batches 4]
+    .venv/bin/python bench/bench_otlp.py --stages   # CPU µs per span, per stage
+
+`--stages` runs the receiver's stages in this process on the same batches, without HTTP, and
+prints the CPU time each takes per span (CPU time, not wall time: other load on the machine
+barely moves it): the protobuf parse, the mapping (decode, GenAI mapping, envelope building
+and validation), of which the envelope check alone, the redaction, and the embedded store's
+write of the events (not the receiver's, for scale).
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import httpx
 import psutil
@@ -45,9 +53,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.raw_insert import SQLiteRaw
 
+if TYPE_CHECKING:
+    from agentmon.events import Envelope
+    from agentmon.otlp.memory import CorrelationMemory
+    from agentmon.redaction import Redactor
+
 SPANS_PER_BATCH = 512
 SPANS_PER_TRACE = 8
 MODEL = "claude-sonnet-4-6"
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -142,21 +156,35 @@ def build_batch(now_ns: int) -> Batch:
     return Batch(request.SerializeToString(), spans[-1].trace_id.hex())
 
 
+MAX_RETRIES = 20
+"""503s one export may get before the run fails (an overloaded server answers 503 with
+Retry-After; OTLP exporters wait and send again, and so does this one)."""
+
+
 async def send_all(
     client: httpx.AsyncClient, url: str, batches: list[Batch], concurrency: int
-) -> None:
+) -> int:
+    """Send every batch; the number of times a 503 made a sender wait and send again."""
     queue = list(reversed(batches))
+    retried = 0
 
     async def sender() -> None:
+        nonlocal retried
         while queue:
             batch = queue.pop()
-            response = await client.post(
-                url, content=batch.body, headers={"Content-Type": "application/x-protobuf"}
-            )
+            for _ in range(MAX_RETRIES + 1):
+                response = await client.post(
+                    url, content=batch.body, headers={"Content-Type": "application/x-protobuf"}
+                )
+                if response.status_code != 503:
+                    break
+                retried += 1
+                await asyncio.sleep(float(response.headers.get("retry-after", "1")))
             if response.status_code != 200:
                 raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:200]}")
 
     await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return retried
 
 
 async def wait_until(
@@ -185,7 +213,9 @@ class Target(Protocol):
 
     async def send_round(
         self, client: httpx.AsyncClient, batches: list[Batch], senders: int
-    ) -> None: ...
+    ) -> int:
+        """Send the batches and wait until they are stored; the number of 503 retries."""
+        ...
 
     def stop(self) -> None: ...
 
@@ -217,8 +247,8 @@ class Agentmon:
 
     async def send_round(
         self, client: httpx.AsyncClient, batches: list[Batch], senders: int
-    ) -> None:
-        await send_all(client, self.otlp_url, batches, senders)
+    ) -> int:
+        retried = await send_all(client, self.otlp_url, batches, senders)
         last_run = f"{self.query_url}/v1/runs/{batches[-1].last_trace_id}"
 
         async def run_is_complete() -> bool:
@@ -226,6 +256,7 @@ class Agentmon:
             return response.status_code == 200 and len(response.json()["spans"]) == 7
 
         await wait_until(run_is_complete)
+        return retried
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -272,14 +303,15 @@ class Phoenix:
 
     async def send_round(
         self, client: httpx.AsyncClient, batches: list[Batch], senders: int
-    ) -> None:
-        await send_all(client, f"{self.base_url}/v1/traces", batches, senders)
+    ) -> int:
+        retried = await send_all(client, f"{self.base_url}/v1/traces", batches, senders)
         self.sent += len(batches) * SPANS_PER_BATCH
 
         async def all_stored() -> bool:
             return await self.stored_spans(client) >= self.sent
 
         await wait_until(all_stored, interval=PHOENIX_POLL_SECONDS)
+        return retried
 
     def stop(self) -> None:
         stop_process(self.process)
@@ -318,7 +350,7 @@ async def measure(
             batches = [build_batch(time.time_ns()) for _ in range(batches_per_round)]
             used = server_cpu(target)
             started = time.perf_counter()
-            await target.send_round(client, batches, args.senders)
+            retried = await target.send_round(client, batches, args.senders)
             elapsed = time.perf_counter() - started
             rate = len(batches) * SPANS_PER_BATCH / elapsed
             rates.append(rate)
@@ -326,7 +358,7 @@ async def measure(
             print(
                 f"{target.name} round {number}: {len(batches) * SPANS_PER_BATCH} spans "
                 f"in {elapsed:.2f} s = {rate:,.0f} spans/s; server CPU {cpu[-1] * 1e6:.0f} µs "
-                "per span",
+                f"per span{f'; {retried} exports retried after a 503' if retried else ''}",
                 flush=True,
             )
             if raw is not None:
@@ -382,6 +414,77 @@ def mapping_only_rate(batches: int = 20) -> float:
     return batches * SPANS_PER_BATCH / (time.perf_counter() - started)
 
 
+async def bench_stages(args: argparse.Namespace) -> None:
+    """CPU µs per span of each stage the embedded server runs for an OTLP export, median of
+    rounds, with the servers' garbage collection settings."""
+    from agentmon.otlp.memory import CorrelationMemory
+    from agentmon.redaction import build_redactor
+    from agentmon.runtime import settle_garbage_collection
+    from agentmon.store.sqlite import SQLiteStore
+
+    settle_garbage_collection()
+    redactor = build_redactor()
+    memory = CorrelationMemory()
+    scratch = Path(tempfile.mkdtemp(prefix="bench-otlp-stages-"))
+    store = SQLiteStore(scratch / "stages.db")
+    await store.open()
+    timings: dict[str, list[float]] = {}
+    try:
+        for _ in range(max(args.rounds, 5)):
+            bodies = [build_batch(time.time_ns()).body for _ in range(args.batches // 4)]
+            count = len(bodies) * SPANS_PER_BATCH
+            requests = cpu_timed(timings, "protobuf parse", count, partial(parse_all, bodies))
+            events = cpu_timed(
+                timings, "mapping (all of it)", count, partial(map_all, requests, memory)
+            )
+            cpu_timed(timings, "  envelope check alone", count, partial(check_all, events))
+            cpu_timed(timings, "redaction", count, partial(redact_all, redactor, events))
+            started = time.process_time()
+            for start in range(0, len(events), 10_000):
+                await store.write(events[start : start + 10_000])
+            timings.setdefault("store write (all of it)", []).append(
+                (time.process_time() - started) / count
+            )
+    finally:
+        await store.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"{len(events) / count:.2f} events per span")
+    for stage, values in timings.items():
+        print(f"{stage:26s} {statistics.median(values) * 1e6:6.2f} µs per span (CPU)")
+
+
+def cpu_timed(timings: dict[str, list[float]], stage: str, count: int, work: Callable[[], T]) -> T:
+    """`work()`, its CPU time (this thread's) per span added to `stage`'s."""
+    started = time.thread_time()
+    result = work()
+    timings.setdefault(stage, []).append((time.thread_time() - started) / count)
+    return result
+
+
+def parse_all(bodies: list[bytes]) -> list[ExportTraceServiceRequest]:
+    from agentmon.otlp.decode import Encoding, parse
+
+    return [parse(body, Encoding.PROTOBUF, ExportTraceServiceRequest()) for body in bodies]
+
+
+def map_all(requests: list[ExportTraceServiceRequest], memory: CorrelationMemory) -> list[Envelope]:
+    from agentmon.otlp.traces import map_traces
+
+    return [event for request in requests for event in map_traces(request, memory).events]
+
+
+def check_all(events: list[Envelope]) -> None:
+    from agentmon.events import check_event
+
+    for event in events:
+        check_event(event)
+
+
+def redact_all(redactor: Redactor, events: list[Envelope]) -> None:
+    for event in events:
+        redactor.envelope(event)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -391,7 +494,13 @@ def main() -> None:
     parser.add_argument(
         "--phoenix-batches", type=int, default=4, help="batches per round sent to Phoenix"
     )
+    parser.add_argument(
+        "--stages", action="store_true", help="CPU µs per span of each stage, in this process"
+    )
     args = parser.parse_args()
+    if args.stages:
+        asyncio.run(bench_stages(args))
+        return
     print(f"receiver decode + mapping alone: {mapping_only_rate():,.0f} spans/s", flush=True)
     raw_dir = Path(tempfile.mkdtemp(prefix="bench-otlp-raw-"))
     raw = SQLiteRaw(raw_dir / "raw.db")

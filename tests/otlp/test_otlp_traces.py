@@ -275,6 +275,25 @@ def test_spans_with_invalid_ids_are_rejected_and_the_rest_kept() -> None:
     assert len(by_type(mapped.events, "span.end")) == 1
 
 
+def test_an_llm_spans_usage_snapshot_has_the_span_end_usage_in_a_dict_of_its_own() -> None:
+    """The snapshot reuses what the span.end read from the attributes (read once), but not
+    the same dict: redaction rewrites payloads in place, one event at a time."""
+    _, spans = agent_turn()
+    events = map_traces(trace_request(spans, "claude-code"), CorrelationMemory()).events
+    chat, tool = spans[1].span_id.hex(), spans[0].span_id.hex()
+    end, snapshot = one(events, "span.end", chat), one(events, "metric.snapshot", chat)
+    usage = {
+        "input_tokens": 1200,
+        "output_tokens": 80,
+        "cache_read_tokens": 900,
+        "total_tokens": 1280,
+    }
+    assert end.payload["usage"] == snapshot.payload["usage"] == usage
+    assert end.payload["usage"] is not snapshot.payload["usage"]
+    assert end.payload["model"] == snapshot.payload["model"] == "claude-sonnet-4-6"
+    assert "usage" not in one(events, "span.end", tool).payload  # no usage attribute, no usage
+
+
 def test_mapping_the_same_export_twice_gives_the_same_event_ids() -> None:
     _, spans = agent_turn()
     request = trace_request(spans)

@@ -28,6 +28,30 @@ def test_timestamps_are_normalised_to_utc() -> None:
 
 
 @pytest.mark.parametrize(
+    "ts",
+    [
+        "2026-02-30T12:00:00.000000Z",
+        "2026-13-01T12:00:00.000000Z",
+        "2026-03-13T24:00:00.000000Z",
+        "2026-03-13T12:00:60.000000Z",
+        "2026-03-13T12:00:00.00000xZ",
+    ],
+)
+def test_canonical_looking_timestamps_naming_no_moment_are_refused(ts: str) -> None:
+    """Canonical stamps skip the parse (the hot path): the shape alone must not pass them."""
+    event = base()
+    event["event"]["ts"] = ts
+    with pytest.raises(InvalidEvent, match="not an RFC 3339 timestamp"):
+        validate_event(event)
+
+
+def test_canonical_timestamps_pass_unchanged() -> None:
+    event = base()
+    event["event"]["ts"] = "2026-03-13T12:00:00.123456Z"
+    assert validate_event(event).event.ts == "2026-03-13T12:00:00.123456Z"
+
+
+@pytest.mark.parametrize(
     ("change", "words"),
     [
         (lambda e: e["event"].update(ts="2026-03-13T12:00:00"), "no time zone"),

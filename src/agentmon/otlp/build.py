@@ -54,9 +54,12 @@ def _uuid5_hex(name: str, *, dashed: bool) -> str:
 _NAMESPACE_BYTES = OTLP_NAMESPACE.bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Place:
-    """Where events belong: their origin and correlation, and the identity their ids hash."""
+    """Where events belong: their origin and correlation, and the identity their ids hash.
+
+    Not `frozen`: one is built per span, and a frozen dataclass's `__init__` costs four
+    times as much (it sets each field through `object.__setattr__`). Treat it as read-only."""
 
     origin: Origin
     identity: str

@@ -26,6 +26,8 @@ PROVIDER_KEYS = (
 )
 TOOL_CALL_ID_KEYS = ("gen_ai.tool.call.id", "gen_ai.tool.call_id")
 COST_KEYS = ("gen_ai.usage.cost", "gen_ai.usage.cost_usd", "openclaw.cost.usd", "cost_usd")
+USAGE_KEYS = frozenset(key for keys in ATTRIBUTE_ALIASES.values() for key in keys)
+"""Every attribute `usage_of` reads."""
 
 
 def session_of(attrs: Mapping[str, Any]) -> str | None:
@@ -51,5 +53,7 @@ def cost_of(attrs: Mapping[str, Any]) -> float | None:
 def usage_of(attrs: Mapping[str, Any]) -> dict[str, int] | None:
     """`gen_ai.usage.*` (current and deprecated names), OpenClaw's `openclaw.tokens.*` or
     OpenInference's `llm.token_count.*` (the table is agentmon.client.usage's)."""
+    if USAGE_KEYS.isdisjoint(attrs):
+        return None  # most spans (tools, agents, internals) count no tokens: skip the lookups
     counts = {name: as_int(first(attrs, *keys)) for name, keys in ATTRIBUTE_ALIASES.items()}
     return usage_payload(**counts)
