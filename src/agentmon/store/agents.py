@@ -11,7 +11,6 @@ ended sessions, the bulk of any store, are never ranked.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -229,16 +228,15 @@ async def roster(
     now_ms = now_ms or store._now_ms()
     day_start = now_ms // DAY_MS * DAY_MS if day_start is None else day_start
     since = now_ms - WINDOWS[window][0] * 1000
-    ctx, vm_rows = await store.status_context_and_vms(now_ms)
-    vms = {vm["name"]: vm for vm in vm_rows}
-    ranked = await _ranked_agents(store, ctx, vms, since)
-    listed = ranked if status is None else [row for row in ranked if row["status"] == status]
-    end = len(listed) if limit is None else offset + limit
-    page = listed[offset:end]
-    everyone = len(page) == len(ranked)
-    details, today = await asyncio.gather(
-        _details(store, page), _today(store, day_start, page, everyone)
-    )
+    async with store.reading():  # one snapshot; on PostgreSQL one connection, custom plans
+        ctx, vm_rows = await store.status_context_and_vms(now_ms)
+        vms = {vm["name"]: vm for vm in vm_rows}
+        ranked = await _ranked_agents(store, ctx, vms, since)
+        listed = ranked if status is None else [row for row in ranked if row["status"] == status]
+        end = len(listed) if limit is None else offset + limit
+        page = listed[offset:end]
+        everyone = len(page) == len(ranked)
+        details, today = await _page_rows(store, page, day_start, everyone)
     for row in page:
         row.update(details.get(row["session_id"], _NO_DETAILS))
     counts = Counter(row["status"] for row in ranked)
@@ -332,13 +330,28 @@ async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Ro
     )
 
 
-async def _details(store: Queries, page: list[Row]) -> dict[str, Row]:
+async def _page_rows(
+    store: Queries, page: list[Row], day_start: int, everyone: bool
+) -> tuple[dict[str, Row], dict[tuple[str, str], Row]]:
+    """The page's sessions' details (`_details`) and its agents' day (`_today`), read in
+    one go (SQLite: one reader-thread hand-off for both)."""
+    if not page:
+        return {}, {}
+    details, today = await store.fetch_each(
+        [_details(store, page), _today(store, day_start, page, everyone)]
+    )
+    wanted = {(row["framework"], row["agent"]) for row in page}
+    return (
+        {row.pop("session_id"): row for row in details},
+        {key: row for row in today if (key := (row["framework"], row["agent"])) in wanted},
+    )
+
+
+def _details(store: Queries, page: list[Row]) -> tuple[str, list[Any]]:
     """What the roster shows of the page's sessions beyond their ranking: the title, the
     question waited on, the latest run's prompt and that run's latest tool call."""
-    if not page:
-        return {}
     where, params = store.in_list("s.session_id", [row["session_id"] for row in page])
-    rows = await store.fetch(
+    return (
         f"SELECT s.session_id, {_DETAIL_COLUMNS}, r.input AS run_input, "
         # the span as found: one that retention deleted is none
         f"sp.span_id AS latest_tool, {_TOOL_COLUMNS} FROM sessions s "
@@ -346,24 +359,19 @@ async def _details(store: Queries, page: list[Row]) -> dict[str, Row]:
         f"LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id WHERE {where}",
         params,
     )
-    return {row.pop("session_id"): row for row in rows}
 
 
-async def _today(
+def _today(
     store: Queries, day_start: int, page: list[Row], everyone: bool
-) -> dict[tuple[str, str], Row]:
+) -> tuple[str, list[Any]]:
     """The page's agents' runs, errors, tokens and cost since `day_start`; when the page is
     every agent, without probing a list of them (a thousand cost more than they filter)."""
-    if not page:
-        return {}
     agents = sorted({row["agent"] for row in page})
     where, params = ("TRUE", []) if everyone else store.in_list("agent", agents)
-    rows = await store.fetch(
+    return (
         "SELECT framework, agent, sum(runs) AS runs, sum(errors) AS errors, "
         "sum(total_tokens) AS tokens, sum(cost_usd) AS cost_usd, "
         + ", ".join(f"sum({name}) AS {name}" for name in COST_COUNTS)
         + f" FROM agent_quarter WHERE bucket >= ? AND {where} GROUP BY framework, agent",
         [day_start, *params],
     )
-    wanted = {(row["framework"], row["agent"]) for row in page}
-    return {key: row for row in rows if (key := (row["framework"], row["agent"])) in wanted}
