@@ -182,3 +182,49 @@ async def test_the_roster_answers_alike_on_both_stores_many_times(store: Store) 
     )
     for _ in range(7):
         assert answer(await roster(store, "24h", now_ms)) == first
+
+
+def speakers() -> list[Envelope]:
+    """`box`: an older open session waits, its latest works; `healed`: a failed session, then
+    a newer one working; `broken`: its latest session failed, an older one ended well; `two`:
+    two open sessions, the older stuck; `gone`: its only session ended long ago (outside)."""
+    ask = {"agent_state": "waiting_for_human", "message": "Continue?"}
+    failed = {"status": "error"}
+    return [
+        ev("run.start", 500, session="box-old", run_id="box-old-r", host="box"),
+        ev("metric.snapshot", 510, session="box-old", host="box", payload=ask),
+        ev("run.start", 590, session="box-new", run_id="box-new-r", host="box"),
+        ev("run.start", 400, session="healed-1", run_id="h1", host="healed"),
+        ev("run.end", 410, session="healed-1", run_id="h1", host="healed", payload=failed),
+        ev("session.end", 411, session="healed-1", host="healed"),
+        ev("run.start", 595, session="healed-2", run_id="h2", host="healed"),
+        ev("run.start", 300, session="broken-1", run_id="b1", host="broken"),
+        ev("run.end", 310, session="broken-1", run_id="b1", host="broken", payload={}),
+        ev("session.end", 311, session="broken-1", host="broken"),
+        ev("run.start", 550, session="broken-2", run_id="b2", host="broken"),
+        ev("run.end", 560, session="broken-2", run_id="b2", host="broken", payload=failed),
+        ev("session.end", 561, session="broken-2", host="broken"),
+        ev("run.start", -30, session="two-old", run_id="two-old-r", host="two"),
+        ev("run.start", 598, session="two-new", run_id="two-new-r", host="two"),
+        ev("session.start", -90_000, session="gone-1", host="gone"),
+        ev("session.end", -89_999, session="gone-1", host="gone"),
+    ]
+
+
+async def test_each_agent_speaks_through_its_most_urgent_candidate(store: Store) -> None:
+    """The candidates are every agent's latest session and its other open ones; a failure
+    speaks only while it is the latest; an agent silent for longer than the window is not
+    listed. In any delivery order, on both stores."""
+    events = speakers()
+    for batch in (events[::2], events[1::2]):  # interleaved: later events before earlier
+        await store.write(batch)
+    found = await roster(store, "24h")
+    chosen = {row["agent"]: (row["session_id"], row["status"]) for row in found.sessions}
+    assert chosen == {
+        "box": ("box-old", "waiting"),
+        "healed": ("healed-2", "active"),
+        "broken": ("broken-2", "error"),
+        "two": ("two-old", "stuck"),
+    }
+    assert [row["agent"] for row in found.sessions] == ["box", "two", "broken", "healed"]
+    assert found.total == 4 and sum(found.counts.values()) == 4

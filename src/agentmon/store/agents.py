@@ -75,12 +75,17 @@ _TOOL_COLUMNS = ", ".join(
     f"sp.{name} AS tool_{name}"
     for name in ("name", "status", "first_ts", "started_at", "derived_start")
 )
-# the sessions that can be an agent's most urgent: its open ones and its latest. A failure
+# the sessions that can be an agent's most urgent, and whether each is its agent's latest:
+# every agent's latest (as `agents` keeps it), then the other open sessions. A failure
 # (ended or still open) speaks for an agent only while it is the agent's latest session: one
 # that later work has followed is history (the attention list keeps it until acknowledged).
-_LATEST = "SELECT session_id FROM agents WHERE last_ts >= ?"
+# Both parts are read from their own indexes and flagged there, instead of ranking the union's
+# sessions and probing the latest ones for each of them (10-15% of the ranking query).
+_LATEST = "SELECT session_id FROM agents WHERE last_ts >= ? AND session_id IS NOT NULL"
 _CANDIDATES = (
-    f"SELECT session_id FROM sessions WHERE ended_at IS NULL AND last_ts >= ? UNION {_LATEST}"
+    f"SELECT session_id, TRUE AS latest FROM ({_LATEST}) agent_latest UNION ALL "
+    "SELECT session_id, FALSE FROM sessions WHERE ended_at IS NULL AND last_ts >= ? "
+    f"AND session_id NOT IN ({_LATEST})"
 )
 
 # of a priced call's usage columns, what an agent's day sums
@@ -260,8 +265,10 @@ async def _ranked_agents(
     entered its status (`since_ms`), in the roster's order: the most urgent status first,
     then the longest in it, then by agent id."""
     chosen = await _most_urgent_sessions(store, ctx, since)
+    idle_timeout_ms = store.idle_timeout_ms
     for row in chosen:
-        row["since_ms"] = state_since(row, vm_of(row, vms), ctx, store.idle_timeout_ms)
+        vm = vm_of(row, vms) if row["status"] == "lost" else None  # only a lost one's counts
+        row["since_ms"] = state_since(row, vm, ctx, idle_timeout_ms)
     return sorted(chosen, key=_roster_order)
 
 
@@ -320,12 +327,11 @@ async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Ro
     ranked in Python (cheaper than a window function over them in SQL)."""
     status_sql, status_params = store._status_case(ctx)
     return await store.fetch(
-        f"SELECT {_RANK_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, "
+        f"SELECT {_RANK_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, c.latest, "
         # the run as found: one that retention deleted is none
-        f"s.session_id IN ({_LATEST}) AS latest, r.run_id AS latest_run, "
-        f"{_WORKING_SINCE} AS working_since "
-        "FROM sessions s LEFT JOIN runs r ON r.run_id = s.latest_run_id "
-        f"WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?",
+        f"r.run_id AS latest_run, {_WORKING_SINCE} AS working_since FROM ({_CANDIDATES}) c "
+        "JOIN sessions s ON s.session_id = c.session_id "
+        "LEFT JOIN runs r ON r.run_id = s.latest_run_id WHERE s.last_ts >= ?",
         [*status_params, since, since, since, since],
     )
 
