@@ -6,7 +6,7 @@ transaction pooling."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +18,7 @@ from tests.store.test_pgbouncer import holding_a_server_connection, pgbouncer  #
 from agentmon.events import Envelope
 from agentmon.store import Store
 from agentmon.store.agents import roster
+from agentmon.store.attention import attention
 from agentmon.store.postgres import PostgresStore
 
 # what a read sees of its transaction: the server connection, the transaction's start time
@@ -119,7 +120,20 @@ async def test_a_failed_read_leaves_no_transaction_or_setting_behind(
     assert await pg_store.fetch("SELECT count(*) AS n FROM agents", []) == [{"n": 0}]
 
 
-async def test_the_roster_reads_in_one_transaction(pg_store: PostgresStore) -> None:
+async def roster_statuses(store: PostgresStore) -> set[str]:
+    return {row["status"] for row in (await roster(store, "24h")).sessions}
+
+
+async def attention_kinds(store: PostgresStore) -> set[str]:
+    found = await attention(store, store._now_ms() - 3_600_000)
+    return {kind for kind, items in found.items.items() if items}
+
+
+@pytest.mark.parametrize("answer", [roster_statuses, attention_kinds])
+async def test_an_answer_reads_in_one_transaction(
+    pg_store: PostgresStore, answer: Callable[[PostgresStore], Awaitable[set[str]]]
+) -> None:
+    """The roster's reads and the attention list's: one snapshot, custom plans."""
     await pg_store.write(agents())
     plain_fetch = pg_store.fetch
     seen: list[dict[str, Any]] = []
@@ -130,8 +144,8 @@ async def test_the_roster_reads_in_one_transaction(pg_store: PostgresStore) -> N
         return rows
 
     pg_store.fetch = fetch  # type: ignore[method-assign]
-    found = await roster(pg_store, "24h")
-    assert len(seen) >= 4 and {row["status"] for row in found.sessions} >= {"stuck", "waiting"}
+    assert await answer(pg_store) >= {"stuck", "waiting", "looping", "lost"}
+    assert len(seen) >= 4
     assert len({(row["pid"], row["started"]) for row in seen}) == 1
     assert all(settings_of(row) == READING for row in seen)
 
