@@ -6,11 +6,12 @@
 Seeding goes through the real write path (`Store.write`): each agent has `--sessions`
 sessions over the last 24 hours (runs with tool calls, usage and an error now and then), the
 latest one in a state of its own: working, waiting with a question, stuck, looping, lost (its
-VM shut off or silent), idle or ended; every fourth agent runs on a monitored VM. A real
+VM shut off or silent), idle or ended; every fourth agent runs on a monitored VM (PostgreSQL:
+then VACUUM ANALYZE, as autovacuum would within a minute; `--no-analyze` asks before). A real
 `agentmon query-api` (or `serve` for SQLite) then answers the default page of /v1/agents (100
 agents) and `?limit=1000` (every agent) many times each over HTTP; p50/p95 and the server's CPU
-per request are printed for each, then where the time goes in-process: `agents.roster()` and
-building plus encoding the answer, each alone, for both.
+(and PostgreSQL's) per request are printed for each, then where the time goes in-process:
+`agents.roster()` and building plus encoding the answer, each alone, for both.
 
     .venv/bin/python bench/bench_agents.py --keep            # prints the seeded target
     .venv/bin/python bench/bench_agents.py --reuse agentmon_bench_agents_1234abcd
@@ -133,7 +134,7 @@ def session(sid: str, kind: str, start: datetime, common: dict[str, Any]) -> lis
     return events
 
 
-async def seed(kind: str, target: str, agents: int, sessions: int) -> int:
+async def seed(kind: str, target: str, agents: int, sessions: int, analyze: bool) -> int:
     store = open_store(kind, target)
     await store.open()
     rng, now, written = random.Random(7), datetime.now(UTC), 0
@@ -148,6 +149,13 @@ async def seed(kind: str, target: str, agents: int, sessions: int) -> int:
     finally:
         await store.close()
     print(f"seeded {agents:,} agents, {written:,} events in {time.perf_counter() - started:.1f}s")
+    if kind == "postgres" and analyze:
+        # as autovacuum would within a minute of such a write: the plans of a store that runs
+        conn = await asyncpg.connect(target)
+        try:
+            await conn.execute("VACUUM ANALYZE")
+        finally:
+            await conn.close()
     return written
 
 
@@ -256,6 +264,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the seeded store")
     parser.add_argument("--reuse", help="a kept store (database name or SQLite file) to ask")
     parser.add_argument("--breakdown-rounds", type=int, default=20)
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="PostgreSQL: ask right after seeding, before the tables' statistics exist "
+        "(by default the seeded database is VACUUM ANALYZEd first, as autovacuum would)",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-agents-"))
     created = None
@@ -270,7 +285,7 @@ def main() -> None:
                 admin_sql(args.pg, f'CREATE DATABASE "{created}"')
             else:
                 Path(target).parent.mkdir(parents=True)
-            asyncio.run(seed(args.store, target, args.agents, args.sessions))
+            asyncio.run(seed(args.store, target, args.agents, args.sessions, args.analyze))
         if args.keep:
             print(f"kept: --reuse {created or target}")
         port = free_port()
