@@ -6,11 +6,12 @@
 Seeding goes through the real write path (`Store.write`): each agent has `--sessions`
 sessions over the last 24 hours (runs with tool calls, usage and an error now and then), the
 latest one in a state of its own: working, waiting with a question, stuck, looping, lost (its
-VM shut off or silent), idle or ended; every fourth agent runs on a monitored VM. A real
+VM shut off or silent), idle or ended; every fourth agent runs on a monitored VM (PostgreSQL:
+then VACUUM ANALYZE, as autovacuum would within a minute; `--no-analyze` asks before). A real
 `agentmon query-api` (or `serve` for SQLite) then answers the default page of /v1/agents (100
 agents) and `?limit=1000` (every agent) many times each over HTTP; p50/p95 and the server's CPU
-per request are printed for each, then where the time goes in-process: `agents.roster()` and
-building plus encoding the answer, each alone, for both.
+(and PostgreSQL's) per request are printed for each, then where the time goes in-process:
+`agents.roster()` and building plus encoding the answer, each alone, for both.
 
     .venv/bin/python bench/bench_agents.py --keep            # prints the seeded target
     .venv/bin/python bench/bench_agents.py --reuse agentmon_bench_agents_1234abcd
@@ -32,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -132,7 +134,7 @@ def session(sid: str, kind: str, start: datetime, common: dict[str, Any]) -> lis
     return events
 
 
-async def seed(kind: str, target: str, agents: int, sessions: int) -> int:
+async def seed(kind: str, target: str, agents: int, sessions: int, analyze: bool) -> int:
     store = open_store(kind, target)
     await store.open()
     rng, now, written = random.Random(7), datetime.now(UTC), 0
@@ -147,6 +149,13 @@ async def seed(kind: str, target: str, agents: int, sessions: int) -> int:
     finally:
         await store.close()
     print(f"seeded {agents:,} agents, {written:,} events in {time.perf_counter() - started:.1f}s")
+    if kind == "postgres" and analyze:
+        # as autovacuum would within a minute of such a write: the plans of a store that runs
+        conn = await asyncpg.connect(target)
+        try:
+            await conn.execute("VACUUM ANALYZE")
+        finally:
+            await conn.close()
     return written
 
 
@@ -159,9 +168,12 @@ PATHS = ("/v1/agents", "/v1/agents?limit=1000")
 PAGE_LIMITS = (100, 1000)
 
 
-def measure(base: str, rounds: int, pid: int, path: str) -> tuple[list[float], float]:
-    """Each request's wall time (ms), and the server process's CPU time per request (ms),
-    the figure a loaded, shared machine disturbs least (PostgreSQL's own work is not in it)."""
+def measure(
+    base: str, rounds: int, pid: int, path: str, database: str | None
+) -> tuple[list[float], float, float | None]:
+    """Each request's wall time (ms), and per request the server process's CPU time and, on
+    PostgreSQL (`database`: its DSN), the CPU time of the backends serving that database (ms):
+    the figures a loaded, shared machine disturbs least."""
     times = []
     with httpx.Client(base_url=base, timeout=30) as client:
         first = client.get(path).raise_for_status().json()
@@ -169,18 +181,47 @@ def measure(base: str, rounds: int, pid: int, path: str) -> tuple[list[float], f
             total = first.get("total", len(first["agents"]))
             print(f"  {path}: {len(first['agents'])} of {total} agents; states {first['counts']}")
         cpu_before = process_cpu_ms(pid)
+        backends_before = backends_cpu_ms(database)
         for _ in range(rounds):
             started = time.perf_counter()
             client.get(path).raise_for_status()
             times.append((time.perf_counter() - started) * 1000)
         cpu = (process_cpu_ms(pid) - cpu_before) / rounds
-    return times, cpu
+        backends_after = backends_cpu_ms(database)
+    backends = None
+    if backends_before is not None and backends_after is not None:
+        backends = (backends_after - backends_before) / rounds
+    return times, cpu, backends
 
 
 def process_cpu_ms(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def backends_cpu_ms(database: str | None) -> float | None:
+    """The CPU time so far of the PostgreSQL backends connected to the benchmark's database
+    (the server must run on this machine; None where it does not, or on SQLite)."""
+    if database is None:
+        return None
+
+    async def pids() -> list[int]:
+        base, name = database.rsplit("/", 1)
+        conn = await asyncpg.connect(f"{base}/postgres")
+        try:
+            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", name)
+        finally:
+            await conn.close()
+        return [row["pid"] for row in rows]
+
+    total = 0.0
+    for pid in asyncio.run(pids()):
+        try:
+            total += process_cpu_ms(pid)
+        except (FileNotFoundError, PermissionError):
+            return None
+    return total
 
 
 async def breakdown(kind: str, target: str, rounds: int) -> None:
@@ -223,6 +264,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the seeded store")
     parser.add_argument("--reuse", help="a kept store (database name or SQLite file) to ask")
     parser.add_argument("--breakdown-rounds", type=int, default=20)
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="PostgreSQL: ask right after seeding, before the tables' statistics exist "
+        "(by default the seeded database is VACUUM ANALYZEd first, as autovacuum would)",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="agentmon-bench-agents-"))
     created = None
@@ -237,7 +285,7 @@ def main() -> None:
                 admin_sql(args.pg, f'CREATE DATABASE "{created}"')
             else:
                 Path(target).parent.mkdir(parents=True)
-            asyncio.run(seed(args.store, target, args.agents, args.sessions))
+            asyncio.run(seed(args.store, target, args.agents, args.sessions, args.analyze))
         if args.keep:
             print(f"kept: --reuse {created or target}")
         port = free_port()
@@ -245,12 +293,16 @@ def main() -> None:
         try:
             for path in args.path or PATHS:
                 base = f"http://127.0.0.1:{port}"
-                times, cpu = measure(base, args.rounds, server.process.pid, path)
+                database = target if args.store == "postgres" else None
+                times, cpu, backends = measure(
+                    base, args.rounds, server.process.pid, path, database
+                )
                 p95 = sorted(times)[int(0.95 * (len(times) - 1))]
+                in_pg = "" if backends is None else f", PostgreSQL CPU {backends:.1f} ms"
                 print(
                     f"{args.store}: GET {path} ({args.rounds} requests) "
                     f"p50 {statistics.median(times):.1f} ms  p95 {p95:.1f} ms  "
-                    f"server CPU {cpu:.1f} ms per request"
+                    f"server CPU {cpu:.1f} ms{in_pg} per request"
                 )
         finally:
             server.stop()

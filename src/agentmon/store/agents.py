@@ -11,7 +11,6 @@ ended sessions, the bulk of any store, are never ranked.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -76,12 +75,17 @@ _TOOL_COLUMNS = ", ".join(
     f"sp.{name} AS tool_{name}"
     for name in ("name", "status", "first_ts", "started_at", "derived_start")
 )
-# the sessions that can be an agent's most urgent: its open ones and its latest. A failure
+# the sessions that can be an agent's most urgent, and whether each is its agent's latest:
+# every agent's latest (as `agents` keeps it), then the other open sessions. A failure
 # (ended or still open) speaks for an agent only while it is the agent's latest session: one
 # that later work has followed is history (the attention list keeps it until acknowledged).
-_LATEST = "SELECT session_id FROM agents WHERE last_ts >= ?"
+# Both parts are read from their own indexes and flagged there, instead of ranking the union's
+# sessions and probing the latest ones for each of them (10-15% of the ranking query).
+_LATEST = "SELECT session_id FROM agents WHERE last_ts >= ? AND session_id IS NOT NULL"
 _CANDIDATES = (
-    f"SELECT session_id FROM sessions WHERE ended_at IS NULL AND last_ts >= ? UNION {_LATEST}"
+    f"SELECT session_id, TRUE AS latest FROM ({_LATEST}) agent_latest UNION ALL "
+    "SELECT session_id, FALSE FROM sessions WHERE ended_at IS NULL AND last_ts >= ? "
+    f"AND session_id NOT IN ({_LATEST})"
 )
 
 # of a priced call's usage columns, what an agent's day sums
@@ -229,16 +233,15 @@ async def roster(
     now_ms = now_ms or store._now_ms()
     day_start = now_ms // DAY_MS * DAY_MS if day_start is None else day_start
     since = now_ms - WINDOWS[window][0] * 1000
-    ctx, vm_rows = await store.status_context_and_vms(now_ms)
-    vms = {vm["name"]: vm for vm in vm_rows}
-    ranked = await _ranked_agents(store, ctx, vms, since)
-    listed = ranked if status is None else [row for row in ranked if row["status"] == status]
-    end = len(listed) if limit is None else offset + limit
-    page = listed[offset:end]
-    everyone = len(page) == len(ranked)
-    details, today = await asyncio.gather(
-        _details(store, page), _today(store, day_start, page, everyone)
-    )
+    async with store.reading():  # one snapshot; on PostgreSQL one connection, custom plans
+        ctx, vm_rows = await store.status_context_and_vms(now_ms)
+        vms = {vm["name"]: vm for vm in vm_rows}
+        ranked = await _ranked_agents(store, ctx, vms, since)
+        listed = ranked if status is None else [row for row in ranked if row["status"] == status]
+        end = len(listed) if limit is None else offset + limit
+        page = listed[offset:end]
+        everyone = len(page) == len(ranked)
+        details, today = await _page_rows(store, page, day_start, everyone)
     for row in page:
         row.update(details.get(row["session_id"], _NO_DETAILS))
     counts = Counter(row["status"] for row in ranked)
@@ -262,8 +265,10 @@ async def _ranked_agents(
     entered its status (`since_ms`), in the roster's order: the most urgent status first,
     then the longest in it, then by agent id."""
     chosen = await _most_urgent_sessions(store, ctx, since)
+    idle_timeout_ms = store.idle_timeout_ms
     for row in chosen:
-        row["since_ms"] = state_since(row, vm_of(row, vms), ctx, store.idle_timeout_ms)
+        vm = vm_of(row, vms) if row["status"] == "lost" else None  # only a lost one's counts
+        row["since_ms"] = state_since(row, vm, ctx, idle_timeout_ms)
     return sorted(chosen, key=_roster_order)
 
 
@@ -322,23 +327,37 @@ async def _candidates(store: Queries, ctx: StatusContext, since: int) -> list[Ro
     ranked in Python (cheaper than a window function over them in SQL)."""
     status_sql, status_params = store._status_case(ctx)
     return await store.fetch(
-        f"SELECT {_RANK_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, "
+        f"SELECT {_RANK_COLUMNS}, {AGENT_SQL} AS agent, {status_sql} AS status, c.latest, "
         # the run as found: one that retention deleted is none
-        f"s.session_id IN ({_LATEST}) AS latest, r.run_id AS latest_run, "
-        f"{_WORKING_SINCE} AS working_since "
-        "FROM sessions s LEFT JOIN runs r ON r.run_id = s.latest_run_id "
-        f"WHERE s.session_id IN ({_CANDIDATES}) AND s.last_ts >= ?",
+        f"r.run_id AS latest_run, {_WORKING_SINCE} AS working_since FROM ({_CANDIDATES}) c "
+        "JOIN sessions s ON s.session_id = c.session_id "
+        "LEFT JOIN runs r ON r.run_id = s.latest_run_id WHERE s.last_ts >= ?",
         [*status_params, since, since, since, since],
     )
 
 
-async def _details(store: Queries, page: list[Row]) -> dict[str, Row]:
+async def _page_rows(
+    store: Queries, page: list[Row], day_start: int, everyone: bool
+) -> tuple[dict[str, Row], dict[tuple[str, str], Row]]:
+    """The page's sessions' details (`_details`) and its agents' day (`_today`), read in
+    one go (SQLite: one reader-thread hand-off for both)."""
+    if not page:
+        return {}, {}
+    details, today = await store.fetch_each(
+        [_details(store, page), _today(store, day_start, page, everyone)]
+    )
+    wanted = {(row["framework"], row["agent"]) for row in page}
+    return (
+        {row.pop("session_id"): row for row in details},
+        {key: row for row in today if (key := (row["framework"], row["agent"])) in wanted},
+    )
+
+
+def _details(store: Queries, page: list[Row]) -> tuple[str, list[Any]]:
     """What the roster shows of the page's sessions beyond their ranking: the title, the
     question waited on, the latest run's prompt and that run's latest tool call."""
-    if not page:
-        return {}
     where, params = store.in_list("s.session_id", [row["session_id"] for row in page])
-    rows = await store.fetch(
+    return (
         f"SELECT s.session_id, {_DETAIL_COLUMNS}, r.input AS run_input, "
         # the span as found: one that retention deleted is none
         f"sp.span_id AS latest_tool, {_TOOL_COLUMNS} FROM sessions s "
@@ -346,24 +365,19 @@ async def _details(store: Queries, page: list[Row]) -> dict[str, Row]:
         f"LEFT JOIN spans sp ON sp.span_id = r.latest_tool_id WHERE {where}",
         params,
     )
-    return {row.pop("session_id"): row for row in rows}
 
 
-async def _today(
+def _today(
     store: Queries, day_start: int, page: list[Row], everyone: bool
-) -> dict[tuple[str, str], Row]:
+) -> tuple[str, list[Any]]:
     """The page's agents' runs, errors, tokens and cost since `day_start`; when the page is
     every agent, without probing a list of them (a thousand cost more than they filter)."""
-    if not page:
-        return {}
     agents = sorted({row["agent"] for row in page})
     where, params = ("TRUE", []) if everyone else store.in_list("agent", agents)
-    rows = await store.fetch(
+    return (
         "SELECT framework, agent, sum(runs) AS runs, sum(errors) AS errors, "
         "sum(total_tokens) AS tokens, sum(cost_usd) AS cost_usd, "
         + ", ".join(f"sum({name}) AS {name}" for name in COST_COUNTS)
         + f" FROM agent_quarter WHERE bucket >= ? AND {where} GROUP BY framework, agent",
         [day_start, *params],
     )
-    wanted = {(row["framework"], row["agent"]) for row in page}
-    return {key: row for row in rows if (key := (row["framework"], row["agent"])) in wanted}

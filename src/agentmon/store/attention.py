@@ -69,7 +69,11 @@ async def attention(
     """Every session that entered an attention kind at or after `since_ms`, at most `limit`
     open and `limit` acknowledged per kind (the counts cover all of them): many open items
     never hide the acknowledged ones a person asks to see."""
-    now_ms = now_ms or int(time.time() * 1000)
+    async with store.reading():  # one snapshot; on PostgreSQL one connection, custom plans
+        return await _attention(store, since_ms, limit, now_ms or int(time.time() * 1000))
+
+
+async def _attention(store: Store, since_ms: int, limit: int, now_ms: int) -> AttentionRows:
     ctx = await store.status_context(now_ms)
     status_sql, status_params = store._status_case(ctx)
     stuck_after = store.attention.stuck_after_ms

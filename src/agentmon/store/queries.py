@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -271,6 +272,11 @@ class Queries(abc.ABC):
 
     def _now_ms(self) -> int:
         return int(time.time() * 1000)
+
+    def reading(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Around several reads of one answer: where the adapter can, they run as one
+        read-only transaction on one connection (PostgreSQL); by default, as they are."""
+        return contextlib.nullcontext()
 
     def _idle_cutoff(self, now_ms: int) -> int:
         return now_ms - self.idle_timeout_ms
