@@ -10,11 +10,12 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import functools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 import msgspec
 
@@ -256,6 +257,26 @@ def _looping_query(repeats: int, stuck_cutoff: int) -> tuple[str, list[Any]]:
     )
 
 
+_Q = TypeVar("_Q", bound="Queries")
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def in_one_reading(
+    method: Callable[Concatenate[_Q, _P], Coroutine[Any, Any, _R]],
+) -> Callable[Concatenate[_Q, _P], Coroutine[Any, Any, _R]]:
+    """The method's reads in one `reading()`: on PostgreSQL one snapshot on one connection
+    with custom plans (a cached statement with the status CASE's arrays otherwise falls to
+    a generic plan that scans them per session)."""
+
+    @functools.wraps(method)
+    async def read(queries: _Q, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        async with queries.reading():
+            return await method(queries, *args, **kwargs)
+
+    return read
+
+
 class Queries(abc.ABC):
     idle_timeout_ms: int
     attention: Attention = Attention()
@@ -465,6 +486,7 @@ class Queries(abc.ABC):
         await self._add_session_counts(page.rows)
         return page
 
+    @in_one_reading
     async def count_sessions(
         self, filters: SessionFilters = SessionFilters(), *, at_most: int | None = None
     ) -> int:
@@ -747,6 +769,7 @@ class Queries(abc.ABC):
         )
         return ErrorRows(window, bucket_s, start, end, rows[:limit], len(rows) > limit)
 
+    @in_one_reading
     async def open_session_counts(self) -> dict[str, int]:
         """Sessions not ended, per status."""
         status_sql, params = self._status_case(await self.status_context())
