@@ -149,6 +149,18 @@ class Table:
         lines.append("    return None")
         return "\n".join(lines) + "\n"
 
+    @cached_property
+    def as_tuple(self) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """A row as a tuple in column order, a sum column it does not touch as 0: one
+        expression written for the table's columns (a loop over them cost ~3x as much)."""
+        zero = {c.name for c in self.columns if c.rule is Rule.SUM}
+        values = "".join(
+            f"row.get({name!r}) or 0, " if name in zero else f"row.get({name!r}), "
+            for name in self.column_names
+        )
+        as_tuple: Callable[[dict[str, Any]], tuple[Any, ...]] = eval(f"lambda row: ({values})")
+        return as_tuple
+
     def upsert_sql(self, dialect: str, source: str) -> str:
         """`INSERT … SELECT … FROM <source> ON CONFLICT (key) DO UPDATE SET …`."""
         names = ", ".join(self.column_names)
@@ -374,6 +386,4 @@ READ_MODELS: tuple[Table, ...] = (
 
 def rows_as_tuples(table: Table, rows: Iterable[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Rows in column order; a sum column a row does not touch counts as 0."""
-    names = table.column_names
-    zero = {c.name for c in table.columns if c.rule is Rule.SUM}
-    return [tuple((row.get(n) or 0) if n in zero else row.get(n) for n in names) for row in rows]
+    return list(map(table.as_tuple, rows))
