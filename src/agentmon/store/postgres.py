@@ -28,6 +28,8 @@ from agentmon.store.search import Doc
 from agentmon.store.tables import READ_MODELS, Table, rows_as_tuples
 
 _MIGRATION_LOCK = 0x6167656E746D6F6E  # "agentmon"
+# combined upsert statements kept (one per set of tables a batch touches); past this, made again
+_MAX_UPSERTS = 256
 _ARRAY_TYPES = {"text": "text[]", "bigint": "int8[]", "double precision": "float8[]"}
 # one per server connection, emptied at every commit: the batch is COPYed in binary, then moved.
 # Made by each write's own transaction: behind PgBouncer's transaction pooling the transaction
@@ -154,6 +156,8 @@ class PostgresStore(Store):
                 )
                 parts.append(f"u{index} AS ({upsert(f'SELECT * FROM unnest({arrays})')})")
                 first += len(column_types)
+            if len(self._upserts) >= _MAX_UPSERTS:  # more combinations than batches make
+                self._upserts.clear()
             sql = self._upserts[targets] = f"WITH {', '.join(parts)} SELECT 1"
         return sql
 
