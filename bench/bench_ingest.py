@@ -6,6 +6,7 @@
     .venv/bin/python bench/bench_ingest.py --redactor-only    # µs per event, no server
     .venv/bin/python bench/bench_ingest.py --stages           # CPU µs per event, per stage
     .venv/bin/python bench/bench_ingest.py --stages --gc default  # ... with default GC
+    .venv/bin/python bench/bench_ingest.py --stages --store postgres  # ... a processor's store
 
 Starts the real services as subprocesses (embedded: `agentmon serve`; distributed:
 `ingest-gateway` + N `event-processor` against local NATS and a fresh PostgreSQL database),
@@ -24,7 +25,10 @@ both alike) and prints both medians and their ratio, and the servers' CPU time p
 alone on the same events, a tool event with 2 KB of output and one carrying secrets.
 `--stages` runs the server's stages in this process on the benchmark's batches, without HTTP
 or a bus, and prints the CPU time each takes per event (CPU time, not wall time: other load
-on the machine barely moves it): where the time goes, stage by stage.
+on the machine barely moves it): where the time goes, stage by stage. With `--store postgres`
+the store write goes to a fresh PostgreSQL database (`--pg`), as a processor's does; its CPU
+is then only this process's share (the server's is not counted), so its wall time per event
+is printed too, round trips and all.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ from agentmon.events import Envelope, new_event
 from agentmon.ingest.batch import parse_batch
 from agentmon.redaction import build_redactor
 from agentmon.runtime import settle_garbage_collection
+from agentmon.store import Store
+from agentmon.store.postgres import PostgresStore
 from agentmon.store.projection import project
 from agentmon.store.sqlite import SQLiteStore
 
@@ -314,6 +320,12 @@ def main() -> None:
         "--stages", action="store_true", help="CPU µs per event of each stage, in this process"
     )
     parser.add_argument(
+        "--store",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="--stages: the store written to (default: sqlite, as the embedded server)",
+    )
+    parser.add_argument(
         "--gc",
         choices=["default", "server"],
         default="server",
@@ -420,15 +432,24 @@ def bench_redactor(args: argparse.Namespace) -> None:
 async def bench_stages(args: argparse.Namespace) -> None:
     """CPU µs per event of each stage the embedded server runs, median of rounds; the store
     write (dedupe, insert, projection, read models, search index, commit) on fresh events
-    into one SQLite file, group commits of `--batch-size` x 10 events."""
+    into one SQLite file (or a fresh PostgreSQL database, `--store postgres`), group commits
+    of `--batch-size` x 10 events."""
     redactor = build_redactor()
     if args.gc == "server":
         settle_garbage_collection()
     print(f"garbage collection: {args.gc}, thresholds {gc.get_threshold()}")
     group = args.batch_size * 10
-    store = SQLiteStore(Path(tempfile.mkdtemp(prefix="agentmon-stages-")) / "stages.db")
+    database = None
+    store: Store
+    if args.store == "postgres":
+        database = f"agentmon_stages_{uuid.uuid4().hex[:8]}"
+        admin_sql(args.pg, f'CREATE DATABASE "{database}"')
+        store = PostgresStore(f"{args.pg}/{database}")
+    else:
+        store = SQLiteStore(Path(tempfile.mkdtemp(prefix="agentmon-stages-")) / "stages.db")
     await store.open()
     timings: dict[str, list[float]] = {}
+    walls: list[float] = []
     try:
         for _ in range(max(args.rounds, 5)):
             bodies = make_bodies(args.batches // 5, args.batch_size)
@@ -436,16 +457,24 @@ async def bench_stages(args: argparse.Namespace) -> None:
             events = cpu_timed(timings, "decode + validate", count, partial(parse_all, bodies))
             cpu_timed(timings, "redaction", count, partial(redact_all, redactor, events))
             cpu_timed(timings, "  projection alone", count, partial(project_all, events, group))
-            started = time.process_time()
+            started, wall = time.process_time(), time.perf_counter()
             for start in range(0, count, group):
                 await store.write(events[start : start + group])
-            timings.setdefault("store write (all of it)", []).append(
+            timings.setdefault(f"store write ({args.store})", []).append(
                 (time.process_time() - started) / count
             )
+            walls.append((time.perf_counter() - wall) / count)
     finally:
         await store.close()
+        if database is not None:
+            admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     for stage, values in timings.items():
         print(f"{stage:26s} {statistics.median(values) * 1e6:6.2f} µs per event (CPU)")
+    wall_median = statistics.median(walls)
+    print(
+        f"{'store write, wall':26s} {wall_median * 1e6:6.2f} µs per event "
+        f"({1 / wall_median:,.0f} events/s; load {os.getloadavg()[0]:.1f})"
+    )
 
 
 def cpu_timed(timings: dict[str, list[float]], stage: str, count: int, work: Any) -> Any:

@@ -186,9 +186,16 @@ _LATEST_RUN = (
     "AND sessions.latest_run_id {differs} counted.latest"
 )
 _SQLITE_IDS = {"ids": "SELECT value FROM json_each(?)", "differs": "IS NOT"}
-_POSTGRES_IDS = {"ids": "SELECT unnest($1::text[])", "differs": "IS DISTINCT FROM"}
 _SQLITE_LATEST = (_LATEST_TOOL.format(**_SQLITE_IDS), _LATEST_RUN.format(**_SQLITE_IDS))
-_POSTGRES_LATEST = (_LATEST_TOOL.format(**_POSTGRES_IDS), _LATEST_RUN.format(**_POSTGRES_IDS))
+# both in one statement (one round trip): the second reads only runs' columns the first
+# does not write
+_POSTGRES_LATEST = (
+    "WITH tools AS ("
+    + _LATEST_TOOL.format(ids="SELECT unnest($1::text[])", differs="IS DISTINCT FROM")
+    + "), latest_runs AS ("
+    + _LATEST_RUN.format(ids="SELECT unnest($2::text[])", differs="IS DISTINCT FROM")
+    + ") SELECT 1"
+)
 
 
 def _touched(projection: Projection) -> tuple[list[str], list[str]]:
@@ -206,10 +213,10 @@ def keep_latest_sqlite(conn: Any, projection: Projection) -> None:
 
 
 async def keep_latest_postgres(conn: asyncpg.Connection, projection: Projection) -> None:
-    """As `keep_latest_sqlite`, on PostgreSQL."""
-    for sql, ids in zip(_POSTGRES_LATEST, _touched(projection), strict=True):
-        if ids:
-            await conn.execute(sql, ids)
+    """As `keep_latest_sqlite`, on PostgreSQL, in one statement."""
+    spans, runs = _touched(projection)
+    if spans or runs:
+        await conn.execute(_POSTGRES_LATEST, spans, runs)
 
 
 # --- the read side -----------------------------------------------------------------------

@@ -58,7 +58,6 @@ counted AS (SELECT coalesce(max({_LONGER}), 0) AS streak FROM streaks)
 UPDATE runs SET loop_streak = (SELECT streak FROM counted)
 WHERE run_id = {{run}} AND loop_streak <> (SELECT streak FROM counted)"""
 SQLITE_SQL = _RECOUNT_RUN.format(run="?1")
-POSTGRES_SQL = _RECOUNT_RUN.format(run="$1")
 
 # migration 023's backfill: the same count over every run at once
 BACKFILL_SQL = f"""WITH c AS (
@@ -97,10 +96,28 @@ def recount_sqlite(conn: Any, projection: Projection) -> None:
         conn.executemany(SQLITE_SQL, runs)
 
 
+# the same count as _RECOUNT_RUN over every touched run at once, each run's newest STREAK_CAP
+# tool calls read through a LATERAL join: one round trip per batch, not one per run
+_POSTGRES_RECOUNT_TOUCHED = f"""WITH touched AS ({_POSTGRES_TOUCHED}),
+c AS (
+  SELECT touched.run_id, newest.name, coalesce(newest.input, '') AS input, newest.error,
+    row_number() OVER (PARTITION BY touched.run_id
+      ORDER BY newest.first_ts DESC, newest.span_id DESC) AS n
+  FROM touched CROSS JOIN LATERAL (SELECT name, input, error, first_ts, span_id FROM spans
+    WHERE run_id = touched.run_id AND kind = 'tool'
+    ORDER BY first_ts DESC, span_id DESC LIMIT {STREAK_CAP}) newest),
+streaks AS (
+  SELECT c.run_id, {_STREAK_COLUMNS}
+  FROM c JOIN c latest ON latest.run_id = c.run_id AND latest.n = 1
+  GROUP BY c.run_id),
+counted AS (SELECT run_id, {_LONGER} AS streak FROM streaks)
+UPDATE runs SET loop_streak = counted.streak FROM counted
+WHERE counted.run_id = runs.run_id AND runs.loop_streak <> counted.streak"""
+
+
 async def recount_postgres(conn: asyncpg.Connection, projection: Projection) -> None:
     """The streaks of the runs whose tool spans the batch wrote (in the transaction, after
-    the spans' upsert)."""
+    the spans' upsert), in one statement."""
     spans = _touched_spans(projection)
     if spans:
-        runs = await conn.fetch(_POSTGRES_TOUCHED, spans)
-        await conn.executemany(POSTGRES_SQL, [(row["run_id"],) for row in runs])
+        await conn.execute(_POSTGRES_RECOUNT_TOUCHED, spans)

@@ -2,8 +2,10 @@
 
 Events go in with a binary COPY into the connection's temporary `events_staging`, then one
 `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING event_id`, so concurrent processors agree
-on which events are new and project each exactly once; read models are upserted with one
-multi-row `unnest` statement per table.
+on which events are new and project each exactly once; the read models and the search
+documents are upserted by one statement per batch (a data-modifying CTE per table, each a
+multi-row `unnest`): one round trip where there were one per table, which on a busy machine
+cost a scheduling delay each.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import asyncio
 import contextlib
 import contextvars
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -23,9 +26,12 @@ from agentmon.store import agents, base, loops, partitions, search
 from agentmon.store.base import EVENT_COLUMNS, Store, WriteResult, event_row, unique_by_id
 from agentmon.store.errors import unavailable_on
 from agentmon.store.migrations import migration_scripts
+from agentmon.store.search import Doc
 from agentmon.store.tables import READ_MODELS, Table, rows_as_tuples
 
 _MIGRATION_LOCK = 0x6167656E746D6F6E  # "agentmon"
+# combined upsert statements kept (one per set of tables a batch touches); past this, made again
+_MAX_UPSERTS = 256
 _ARRAY_TYPES = {"text": "text[]", "bigint": "int8[]", "double precision": "float8[]"}
 # one per server connection, emptied at every commit: the batch is COPYed in binary, then moved.
 # Made by each write's own transaction: behind PgBouncer's transaction pooling the transaction
@@ -93,7 +99,9 @@ class PostgresStore(Store):
         self._reading: contextvars.ContextVar[tuple[asyncpg.Connection, asyncio.Lock] | None] = (
             contextvars.ContextVar(f"agentmon_reading_{id(self)}", default=None)
         )
-        self._upserts: dict[str, tuple[str, list[str]]] = {}
+        # per target table: its upsert for a row source, and its columns' types in order
+        self._targets: dict[str, tuple[Callable[[str], str], list[str]]] = {}
+        self._upserts: dict[tuple[str, ...], str] = {}  # the statement for these targets
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -146,11 +154,27 @@ class PostgresStore(Store):
         types = {(r["table_name"], r["column_name"]): r["data_type"] for r in rows}
         for table in READ_MODELS:
             column_types = [types[(table.name, name)] for name in table.column_names]
-            arrays = ", ".join(
-                f"${i}::{_ARRAY_TYPES[t]}" for i, t in enumerate(column_types, start=1)
-            )
-            sql = table.upsert_sql("postgres", f"SELECT * FROM unnest({arrays})")
-            self._upserts[table.name] = (sql, column_types)
+            self._targets[table.name] = (partial(table.upsert_sql, "postgres"), column_types)
+        doc_types = [types[(search.DOCS_TABLE, name)] for name in search.DOC_COLUMNS]
+        self._targets[search.DOCS_TABLE] = (search.upsert_sql, doc_types)
+
+    def _upsert_sql(self, targets: tuple[str, ...]) -> str:
+        """One statement upserting into each of `targets`: a data-modifying CTE each, its rows
+        an `unnest` of one array parameter per column, numbered on from the previous one's."""
+        sql = self._upserts.get(targets)
+        if sql is None:
+            parts, first = [], 1
+            for index, name in enumerate(targets):
+                upsert, column_types = self._targets[name]
+                arrays = ", ".join(
+                    f"${i}::{_ARRAY_TYPES[t]}" for i, t in enumerate(column_types, start=first)
+                )
+                parts.append(f"u{index} AS ({upsert(f'SELECT * FROM unnest({arrays})')})")
+                first += len(column_types)
+            if len(self._upserts) >= _MAX_UPSERTS:  # more combinations than batches make
+                self._upserts.clear()
+            sql = self._upserts[targets] = f"WITH {', '.join(parts)} SELECT 1"
+        return sql
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -179,25 +203,41 @@ class PostgresStore(Store):
             inserted = {r["event_id"] for r in await conn.fetch(_INSERT_EVENTS)}
             new_events = [event for event in events if event.event.id in inserted]
             projection = self.project(new_events)
-            for table, table_rows in projection.nonempty():
-                await self._upsert(conn, table, table_rows)
+            docs = search.documents(new_events, self.search_max_chars)
+            await self._upsert(conn, projection.nonempty(), docs)
             await loops.recount_postgres(conn, projection)
             await agents.keep_latest_postgres(conn, projection)
-            await search.write_postgres(conn, new_events, self.search_max_chars)
         return WriteResult(new_events, projection.model_calls)
 
     async def _upsert(
-        self, conn: asyncpg.Connection, table: Table, rows: list[dict[str, Any]]
+        self,
+        conn: asyncpg.Connection,
+        tables: list[tuple[Table, list[dict[str, Any]]]],
+        docs: list[Doc],
     ) -> None:
-        sql, column_types = self._upserts[table.name]
-        ordered = sorted(
-            rows_as_tuples(table, rows), key=lambda r: tuple(map(str, r[: len(table.key)]))
-        )
-        columns = [list(column) for column in zip(*ordered, strict=True)]
-        for index, kind in enumerate(column_types):
+        """The batch's read-model rows (each table's sorted by key, so concurrent processors
+        lock rows in one order) and search documents (in key order), in one statement."""
+        targets: list[str] = []
+        arrays: list[list[Any]] = []
+        for table, rows in tables:
+            ordered = sorted(
+                rows_as_tuples(table, rows), key=lambda r: tuple(map(str, r[: len(table.key)]))
+            )
+            targets.append(table.name)
+            arrays += self._arrays(table.name, ordered)
+        if docs:
+            targets.append(search.DOCS_TABLE)
+            arrays += self._arrays(search.DOCS_TABLE, docs)
+        if targets:
+            await conn.execute(self._upsert_sql(tuple(targets)), *arrays)
+
+    def _arrays(self, target: str, rows: list[tuple[Any, ...]]) -> list[list[Any]]:
+        """Rows as one list per column, as the `unnest` takes them."""
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        for index, kind in enumerate(self._targets[target][1]):
             if kind == "double precision":
                 columns[index] = [None if v is None else float(v) for v in columns[index]]
-        await conn.execute(sql, *columns)
+        return columns
 
     # --- retention and partitions ----------------------------------------------------------
 

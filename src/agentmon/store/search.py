@@ -1,10 +1,10 @@
 """Full-text search over prompts, answers, tool calls and their output, and error messages.
 
 Write side: each new event yields at most a few documents (one per searchable field), upserted
-into `search_docs` by one statement per batch inside the write transaction (`write_sqlite`,
-`write_postgres`, each called from one place). SQLite indexes them with FTS5 (the batch's new
-rows in one statement, migration 019), PostgreSQL with a tsvector and GIN (migration 011); in
-both a word is a run of letters and digits.
+into `search_docs` inside the write transaction (`write_sqlite`; on PostgreSQL as part of the
+store's one statement for all of a batch's upserts, by `upsert_sql`). SQLite indexes them with
+FTS5 (the batch's new rows in one statement, migration 019), PostgreSQL with a tsvector and GIN
+(migration 011); in both a word is a run of letters and digits.
 
 Read side: a query is words and "quoted phrases", all of which must match. A word with
 punctuation in it (`config/prod.yaml`, `-rf`) matches its letter-and-digit words in sequence
@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any
 from agentmon.events import Envelope, EventType, ts_to_ms
 
 if TYPE_CHECKING:
-    import asyncpg
-
     from agentmon.store.queries import Queries
 
 KINDS = ("prompt", "answer", "tool", "error")
@@ -38,7 +36,8 @@ MIN_PREFIX = 3
 SNIPPET_CHARS = 240
 COLUMNS = ("doc_key", "kind", "ts", "session_id", "run_id", "span_id", "framework", "host", "tool")
 _ALL_COLUMNS = (*COLUMNS, "text")
-_PG_TYPES = ("text", "text", "int8", "text", "text", "text", "text", "text", "text", "text")
+DOC_COLUMNS = _ALL_COLUMNS  # a document's columns, in a Doc's order
+DOCS_TABLE = "search_docs"
 # a key seen again (a span's end after its start, an error event on a failed span) takes the
 # longer text and a tool name it lacked; otherwise the row is left alone
 _CONFLICT = (
@@ -49,15 +48,15 @@ _CONFLICT = (
     "WHERE length(excluded.text) > length(search_docs.text) "
     "OR (search_docs.tool IS NULL AND excluded.tool IS NOT NULL)"
 )
-SQLITE_UPSERT = (
-    f"INSERT INTO search_docs ({', '.join(_ALL_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_ALL_COLUMNS))}) {_CONFLICT}"
-)
-POSTGRES_UPSERT = (
-    f"INSERT INTO search_docs ({', '.join(_ALL_COLUMNS)}) SELECT * FROM unnest("
-    + ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_PG_TYPES, start=1))
-    + f") {_CONFLICT}"
-)
+
+
+def upsert_sql(source: str) -> str:
+    """`INSERT INTO search_docs (DOC_COLUMNS) <source> ON CONFLICT …`, as the read models'
+    `Table.upsert_sql`: the source is `VALUES (…)` on SQLite, an `unnest` on PostgreSQL."""
+    return f"INSERT INTO {DOCS_TABLE} ({', '.join(_ALL_COLUMNS)}) {source} {_CONFLICT}"
+
+
+SQLITE_UPSERT = upsert_sql(f"VALUES ({', '.join('?' * len(_ALL_COLUMNS))})")
 _WORD = re.compile(r"[^\W_]+")
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 _SPACE = re.compile(r"\s+")
@@ -209,13 +208,6 @@ def index_sqlite(conn: Any, docs: list[Doc]) -> None:
         (last_before,) = conn.execute("SELECT coalesce(max(id), 0) FROM search_docs").fetchone()
         conn.executemany(SQLITE_UPSERT, docs)
         conn.execute(SQLITE_INDEX_NEW, (last_before,))
-
-
-async def write_postgres(conn: asyncpg.Connection, events: list[Envelope], max_chars: int) -> None:
-    """Index the new events' text (one statement, inside the write transaction)."""
-    docs = documents(events, max_chars)
-    if docs:
-        await conn.execute(POSTGRES_UPSERT, *(list(column) for column in zip(*docs, strict=True)))
 
 
 # --- the query -----------------------------------------------------------------------------
