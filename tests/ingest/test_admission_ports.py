@@ -32,7 +32,12 @@ TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 def full_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str]]:
     data_dir = tmp_path_factory.mktemp("admission") / "data"
     grpc_addr = f"127.0.0.1:{free_port()}"
-    env = {"AGENTMON_OTLP_GRPC_ADDR": grpc_addr, "AGENTMON_INGEST_MAX_IN_FLIGHT": "1"}
+    env = {
+        "AGENTMON_OTLP_GRPC_ADDR": grpc_addr,
+        "AGENTMON_INGEST_MAX_IN_FLIGHT": "1",
+        # only the in-flight bound refuses here, however loaded the machine running the test
+        "AGENTMON_INGEST_MAX_LAG": "60s",
+    }
     server = start_embedded(data_dir, env=env)
     wait_until(lambda: "otlp-grpc listening" in server.log(), 30, "the gRPC port")
     yield server, grpc_addr
