@@ -233,13 +233,19 @@ PERCENT = Kind(
 )
 
 
-def _pull_size(raw: str) -> int:
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= 10_000:
-        raise ValueError(raw)
-    return int(raw)
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not raw.strip().isdigit() or not low <= int(raw) <= high:
+            raise ValueError(raw)
+        return int(raw)
+
+    return parse
 
 
-PULL_SIZE = Kind(_pull_size, "a number of messages (expected 1 to 10000, e.g. 64)")
+PULL_SIZE = Kind(_whole_number(1, 10_000), "a number of messages (expected 1 to 10000, e.g. 64)")
+REQUESTS = Kind(
+    _whole_number(1, 1_000_000), "a number of requests (expected 1 to 1000000, e.g. 64)"
+)
 REPLICAS = Kind(
     lambda raw: int(_choice(("1", "2", "3", "4", "5"))(raw.strip())),
     "a number of stream copies (expected 1 to 5, e.g. 3 on a three-server cluster)",
@@ -396,6 +402,18 @@ class Settings:
     )
     max_connections: int = setting(
         "AGENTMON_MAX_CONNECTIONS", COUNT, 0, "open connections per port (0: below the fd limit)"
+    )
+    ingest_max_in_flight: int = setting(
+        "AGENTMON_INGEST_MAX_IN_FLIGHT",
+        REQUESTS,
+        64,
+        "ingest requests handled at once per process; beyond: 503 + Retry-After",
+    )
+    ingest_max_lag: float = setting(
+        "AGENTMON_INGEST_MAX_LAG",
+        INTERVAL,
+        1.0,
+        "event loop lateness past which ingest answers 503 + Retry-After",
     )
     live_max_viewers: int = setting(
         "AGENTMON_LIVE_MAX_VIEWERS", COUNT, 1000, "live feed WebSocket viewers at most"

@@ -122,6 +122,11 @@ def normalize_ts(value: str) -> str:
     """Parse an RFC 3339 timestamp and return it in agentmon's canonical UTC form."""
     if _is_canonical(value):
         return value  # what every producer agentmon ships sends: nothing to parse
+    return _normalized(value)
+
+
+def _normalized(value: str) -> str:
+    """The full parse of `normalize_ts`, which the canonical shortcut must always agree with."""
     text = value.strip()
     if not text:
         raise ValueError("empty timestamp")

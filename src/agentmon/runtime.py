@@ -382,15 +382,20 @@ def _serve_ingest(runtime: Runtime, intake: Intake, settings: Settings) -> None:
     """The ingest gateway and the OTLP port, sharing one OTLP receiver (the credential
     check is the runtime's, as on every port)."""
     otlp = otlp_routes(intake)
-    admission = Admission()  # one for both ports: they share the event loop and the intake
-    ingest_app = create_ingest_app(intake, None, otlp)
+    # one for every ingest port, its WebSocket frames and gRPC: they share the event loop
+    # and the intake
+    admission = Admission.from_settings(settings)
+    ingest_app = create_ingest_app(intake, None, otlp, admission)
     runtime.serve("ingest-gateway", ingest_app, settings.ingest_addr, admission)
     runtime.serve("otlp", create_otlp_app(intake, None, otlp), settings.otlp_addr, admission)
     if settings.otlp_grpc_addr:
-        runtime.background("otlp-grpc", _otlp_grpc(runtime, intake, settings.otlp_grpc_addr))
+        grpc = _otlp_grpc(runtime, intake, settings.otlp_grpc_addr, admission)
+        runtime.background("otlp-grpc", grpc)
 
 
-def _otlp_grpc(runtime: Runtime, intake: Intake, addr: str) -> Callable[[], Awaitable[Any]]:
+def _otlp_grpc(
+    runtime: Runtime, intake: Intake, addr: str, admission: Admission
+) -> Callable[[], Awaitable[Any]]:
     """OTLP/gRPC (the `grpc` extra), guarded by the runtime's keys as every port is."""
     try:
         from agentmon.otlp.grpc_receiver import GrpcReceiver
@@ -399,7 +404,7 @@ def _otlp_grpc(runtime: Runtime, intake: Intake, addr: str) -> Callable[[], Awai
             "AGENTMON_OTLP_GRPC_ADDR is set but grpcio is not installed: install the grpc extra "
             "(pip install -c constraints.txt -e '.[server,grpc]') or unset it"
         ) from None
-    return functools.partial(GrpcReceiver(intake, runtime.keyring).serve, addr)
+    return functools.partial(GrpcReceiver(intake, runtime.keyring, admission).serve, addr)
 
 
 def _keys_from_database(runtime: Runtime, settings: Settings) -> Store | None:

@@ -128,7 +128,34 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-async function postOnce(config: Config, body: string): Promise<"done" | "retry"> {
+// Retries back off as agentmon.client.backoff does for the Python producers: attempt n waits
+// a uniformly random time in [0, min(cap, base * 2^n)) ("full jitter", so gateways' worth of
+// hooks that saw the same 503 do not come back in step), added to the gateway's Retry-After.
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_CAP_MS = 5000;
+/** The longest Retry-After waited for in memory: a longer one spools the events at once
+ * (replayed with a later delivery) rather than holding them in the gateway's process. */
+export const MAX_RETRY_AFTER_MS = 10_000;
+
+/** A Retry-After header (delta seconds or an HTTP date) in milliseconds; undefined if absent
+ * or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** How long to wait before retry number `attempt` (0 for the first retry). */
+export function retryDelayMs(attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return (retryAfterMs ?? 0) + random() * ceiling;
+}
+
+type Outcome = { done: true } | { done: false; retryAfterMs?: number };
+
+async function postOnce(config: Config, body: string): Promise<Outcome> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (config.apiKey) headers.authorization = `Bearer ${config.apiKey}`;
   try {
@@ -139,17 +166,22 @@ async function postOnce(config: Config, body: string): Promise<"done" | "retry">
       signal: AbortSignal.timeout(config.timeoutMs),
     });
     await answer.arrayBuffer().catch(() => undefined);
-    return answer.status === 429 || answer.status >= 500 ? "retry" : "done";
+    if (answer.status === 429 || answer.status >= 500) {
+      return { done: false, retryAfterMs: parseRetryAfter(answer.headers.get("retry-after")) };
+    }
+    return { done: true };
   } catch {
-    return "retry";
+    return { done: false };
   }
 }
 
 async function post(config: Config, events: Envelope[]): Promise<boolean> {
   const body = JSON.stringify(events);
   for (let attempt = 0; attempt <= config.retries; attempt += 1) {
-    if ((await postOnce(config, body)) === "done") return true;
-    if (attempt < config.retries) await sleep(200 * 2 ** attempt);
+    const outcome = await postOnce(config, body);
+    if (outcome.done) return true;
+    if (attempt === config.retries || (outcome.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) break;
+    await sleep(retryDelayMs(attempt, outcome.retryAfterMs));
   }
   return false;
 }

@@ -3,7 +3,16 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 
-import { derivedId, envelope, readConfig, send, settle } from "../lib/core.js";
+import {
+  derivedId,
+  envelope,
+  MAX_RETRY_AFTER_MS,
+  parseRetryAfter,
+  readConfig,
+  retryDelayMs,
+  send,
+  settle,
+} from "../lib/core.js";
 import { isolateSpool, type Receiver, startReceiver } from "./receiver.js";
 
 describe("delivery", () => {
@@ -24,6 +33,49 @@ describe("delivery", () => {
     await settle();
     assert.equal(receiver.requests.length, 2);
     assert.deepEqual(receiver.events().map((e) => e.event.id), [event.event.id]);
+  });
+
+  it("waits the gateway's Retry-After before it retries", async () => {
+    receiver.failNext = 1;
+    receiver.retryAfter = "1";
+    const start = receiver.requests.length;
+    const config = { ...readConfig({ AGENTMON_INGEST_URL: receiver.url }), retries: 2 };
+    const event = envelope("session.start", { session_id: "retry-after" }, {}, { config });
+    send([event], config);
+    await settle();
+    receiver.retryAfter = "0";
+    const [refused, retried] = receiver.arrivals.slice(start);
+    assert.equal(receiver.requests.length - start, 2);
+    assert.ok(retried - refused >= 1000, `retried after ${retried - refused} ms`);
+    assert.ok(receiver.events().some((e) => e.event.id === event.event.id));
+  });
+
+  it("spools at once when the Retry-After is longer than it waits in memory", async () => {
+    const spoolRoot = isolateSpool();
+    receiver.failNext = 1;
+    receiver.retryAfter = String(MAX_RETRY_AFTER_MS / 1000 + 110);
+    const start = receiver.requests.length;
+    const config = { ...readConfig({ AGENTMON_INGEST_URL: receiver.url, AGENTMON_SPOOL_DIR: spoolRoot }), retries: 2 };
+    const event = envelope("session.start", { session_id: "later" }, {}, { config });
+    send([event], config);
+    await settle();
+    receiver.retryAfter = "0";
+    assert.equal(receiver.requests.length - start, 1);
+    assert.equal(readdirSync(join(spoolRoot, "openclaw")).filter((n) => n.endsWith(".json")).length, 1);
+    assert.ok(!receiver.events().some((e) => e.event.id === event.event.id));
+  });
+
+  it("backs off exponentially with full jitter, on top of Retry-After", () => {
+    assert.equal(retryDelayMs(0, 1000, () => 0), 1000);
+    assert.equal(retryDelayMs(0, 1000, () => 0.5), 1100);
+    assert.equal(retryDelayMs(3, undefined, () => 0.5), 800);
+    assert.notEqual(retryDelayMs(1, undefined, () => 0.1), retryDelayMs(1, undefined, () => 0.9));
+    assert.ok(retryDelayMs(30, undefined, () => 0.999) < 5000);
+    assert.equal(parseRetryAfter("2"), 2000);
+    assert.equal(parseRetryAfter(" 0.5 "), 500);
+    assert.equal(parseRetryAfter("Thu, 01 Jan 1970 00:00:30 GMT", 10_000), 20_000);
+    assert.equal(parseRetryAfter("soon"), undefined);
+    assert.equal(parseRetryAfter(null), undefined);
   });
 
   it("spools what an unreachable gateway missed and replays it on the next delivery", async () => {

@@ -12,7 +12,11 @@ export interface Receiver {
   url: string;
   batches: Envelope[][];
   requests: { path: string; authorization?: string }[];
+  /** When each request arrived (performance.now(), ms), in the order of `requests`. */
+  arrivals: number[];
   failNext: number;
+  /** The Retry-After header of the 503s `failNext` asks for. */
+  retryAfter: string;
   close(): Promise<void>;
   events(): Envelope[];
 }
@@ -28,16 +32,19 @@ export async function startReceiver(): Promise<Receiver> {
     url: "",
     batches: [],
     requests: [],
+    arrivals: [],
     failNext: 0,
+    retryAfter: "0",
     close: () => new Promise((resolve) => server.close(() => resolve())),
     events: () => receiver.batches.flat(),
   };
   const server: Server = createServer(async (request, response) => {
     const body = await readBody(request);
+    receiver.arrivals.push(performance.now());
     receiver.requests.push({ path: request.url ?? "", authorization: request.headers.authorization });
     if (receiver.failNext > 0) {
       receiver.failNext -= 1;
-      response.writeHead(503, { "retry-after": "0" }).end('{"error": "busy"}');
+      response.writeHead(503, { "retry-after": receiver.retryAfter }).end('{"error": "busy"}');
       return;
     }
     const batch = JSON.parse(body) as Envelope[];

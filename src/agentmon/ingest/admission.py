@@ -8,23 +8,33 @@ while the event loop runs late by more than `max_lag_s` (the process cannot keep
 what it already has), it answers 503 with Retry-After at once. A refusal costs a few
 microseconds of the event loop instead of the milliseconds an accepted batch costs, so the
 requests it admits keep their pace. One `Admission` guards every ingest port of a process
-(native events and OTLP), since they share its event loop and its intake.
+(native events and OTLP over HTTP and gRPC), since they share its event loop and its intake.
+HTTP POSTs are guarded by `guard` (503 + Retry-After); a WebSocket ingest frame and an
+OTLP/gRPC Export ask `refusal` and hold their place with `holding` while they are handled,
+and answer a refusal in their own protocol (a 503 frame; UNAVAILABLE with RetryInfo).
+
+The bounds are settings: AGENTMON_INGEST_MAX_IN_FLIGHT and AGENTMON_INGEST_MAX_LAG.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentmon.config import Settings, default_of
 from agentmon.metrics import INGEST_UNAVAILABLE
 
-MAX_IN_FLIGHT_REQUESTS = 64
-"""POSTs handled at once: enough to keep JetStream's acks (or the embedded group commit)
-pipelined, few enough that an admitted batch does not wait behind hundreds of others."""
-MAX_LOOP_LAG_S = 1.0
-"""How late the event loop may run before new POSTs are refused (a second: well past what
-scheduling on a loaded machine costs a healthy process, so only real overload trips it)."""
+MAX_IN_FLIGHT_REQUESTS: int = default_of("ingest_max_in_flight")
+"""Requests handled at once by default: enough to keep JetStream's acks (or the embedded
+group commit) pipelined, few enough that an admitted batch does not wait behind hundreds of
+others."""
+MAX_LOOP_LAG_S: float = default_of("ingest_max_lag")
+"""How late the event loop may run by default before new requests are refused (a second:
+well past what scheduling on a loaded machine costs a healthy process, so only real overload
+trips it)."""
 LAG_TICK_S = 0.05
 RETRY_AFTER_S = 1
 
@@ -57,8 +67,8 @@ class LoopLag:
 
 
 class Admission:
-    """The shared state: POSTs in flight and the loop's lag. Wrap each ingest app with
-    `guard`."""
+    """The shared state: requests in flight and the loop's lag. Wrap each ingest HTTP app
+    with `guard`; other intakes (WebSocket frames, gRPC calls) use `refusal` and `holding`."""
 
     def __init__(
         self, max_in_flight: int = MAX_IN_FLIGHT_REQUESTS, max_lag_s: float = MAX_LOOP_LAG_S
@@ -68,14 +78,30 @@ class Admission:
         self.in_flight = 0
         self.lag = LoopLag()
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Admission:
+        return cls(settings.ingest_max_in_flight, settings.ingest_max_lag)
+
     def refusal(self) -> str | None:
-        """Why a new POST cannot be taken now, or None."""
+        """Why a new request (POST, frame or call) cannot be taken now, or None. A refusal
+        is counted (agentmon_ingest_unavailable_total)."""
+        reason = None
         if self.in_flight >= self.max_in_flight:
-            return f"{self.in_flight} requests are being handled; retry shortly"
-        lag = self.lag.seconds()
-        if lag > self.max_lag_s:
-            return f"the ingest process is overloaded (running {lag:.1f}s late); retry shortly"
-        return None
+            reason = f"{self.in_flight} requests are being handled; retry shortly"
+        elif (lag := self.lag.seconds()) > self.max_lag_s:
+            reason = f"the ingest process is overloaded (running {lag:.1f}s late); retry shortly"
+        if reason is not None:
+            INGEST_UNAVAILABLE.inc()
+        return reason
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Count an admitted request as in flight while it is handled."""
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
 
     def guard(self, app: ASGIApp) -> ASGIApp:
         async def admitted(scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,14 +110,10 @@ class Admission:
                 return
             reason = self.refusal()
             if reason is not None:
-                INGEST_UNAVAILABLE.inc()
                 await _unavailable(send, reason)
                 return
-            self.in_flight += 1
-            try:
+            with self.holding():
                 await app(scope, receive, send)
-            finally:
-                self.in_flight -= 1
 
         return admitted
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from agentmon.auth import BearerAuth
 from agentmon.events import MAX_BODY_BYTES
 from agentmon.http_body import BodyError, media_type, read_body
+from agentmon.ingest.admission import RETRY_AFTER_S, Admission
 from agentmon.ingest.batch import BatchError, ParsedBatch, parse_batch
 from agentmon.ingest.openapi import ingest_openapi
 from agentmon.intake import Intake, IntakeUnavailable
@@ -53,8 +55,9 @@ async def deliver(intake: Intake, parsed: ParsedBatch, source: str) -> None:
 
 
 class IngestEndpoints:
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intake, admission: Admission | None = None) -> None:
         self.intake = intake
+        self.admission = admission
 
     async def healthz(self, request: Request) -> Response:
         report = await self.intake.health()
@@ -80,7 +83,10 @@ class IngestEndpoints:
         return JSONResponse(parsed.answer(), status_code=status)
 
     async def websocket(self, websocket: WebSocket) -> None:
-        """Each frame (an event or an array of them) is answered with its result, in order."""
+        """Each frame (an event or an array of them) is answered with its result, in order.
+        A frame that arrives while the process refuses new work (the admission shared with
+        the HTTP ports) is answered with a 503 and `retry_after`, unread; the connection
+        stays open and the frames before it keep their answers."""
         await websocket.accept()
         try:
             while True:
@@ -94,6 +100,17 @@ class IngestEndpoints:
 
     async def _answer_frame(self, data: bytes) -> str:
         answer: dict[str, Any]
+        admission = self.admission
+        refused = admission.refusal() if admission is not None else None
+        if refused is not None:
+            answer = {"error": refused, "status": 503, "retry_after": RETRY_AFTER_S}
+        else:
+            with admission.holding() if admission is not None else contextlib.nullcontext():
+                answer = await self._frame_result(data)
+        return msgspec.json.encode(answer).decode()
+
+    async def _frame_result(self, data: bytes) -> dict[str, Any]:
+        answer: dict[str, Any]
         if len(data) > MAX_BODY_BYTES:
             answer = {"error": f"frame is over the {MAX_BODY_BYTES} byte limit", "status": 413}
         else:
@@ -105,7 +122,7 @@ class IngestEndpoints:
                 answer = {"error": exc.message, "status": exc.status}
             except IntakeUnavailable as exc:
                 answer = {"error": str(exc), "status": 503, "retry_after": exc.retry_after}
-        return msgspec.json.encode(answer).decode()
+        return answer
 
 
 async def openapi_endpoint(request: Request) -> Response:
@@ -119,9 +136,14 @@ def otlp_routes(intake: Intake) -> list[BaseRoute]:
 
 
 def create_ingest_app(
-    intake: Intake, api_key: str | None = None, otlp: list[BaseRoute] | None = None
+    intake: Intake,
+    api_key: str | None = None,
+    otlp: list[BaseRoute] | None = None,
+    admission: Admission | None = None,
 ) -> BearerAuth:
-    endpoints = IngestEndpoints(intake)
+    """The native ingest port. With `admission`, its WebSocket frames are under it (its
+    POSTs are guarded by `Admission.guard` around the whole app, as the runtime does)."""
+    endpoints = IngestEndpoints(intake, admission)
     app = Starlette(
         routes=[
             Route("/healthz", endpoints.healthz),

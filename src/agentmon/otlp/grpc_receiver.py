@@ -6,6 +6,11 @@ Off unless AGENTMON_OTLP_GRPC_ADDR is set. Credentials as on every port: once an
 each call needs `authorization: Bearer <key>` metadata (the exporters' `headers`) with the
 ingest scope (or admin); otherwise UNAUTHENTICATED or PERMISSION_DENIED. A full store or bus
 answers UNAVAILABLE, which the exporters retry.
+
+Calls are under the process's one `Admission`, with the HTTP ingest ports and WebSocket
+frames: past the in-flight bound or while the event loop runs late, an Export is refused at
+once (before its credential is checked or its message parsed) with UNAVAILABLE carrying a
+`RetryInfo` (the OTLP spec's throttling hint), as is an Export the bus cannot take.
 """
 
 from __future__ import annotations
@@ -14,11 +19,16 @@ import logging
 from typing import Any
 
 import grpc
+from google.protobuf.any_pb2 import Any as AnyMessage
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError, Message
+from google.rpc.error_details_pb2 import RetryInfo
+from google.rpc.status_pb2 import Status
 
 from agentmon.auth import KeyRing, allows
 from agentmon.config import parse_addr
 from agentmon.events import MAX_BODY_BYTES
+from agentmon.ingest.admission import RETRY_AFTER_S, Admission
 from agentmon.intake import Intake, IntakeUnavailable
 from agentmon.otlp.receiver import SIGNALS, Receiver, Signal, export_answer
 from agentmon.store.keys import INGEST
@@ -36,9 +46,10 @@ GRACE_S = 5.0
 class GrpcReceiver:
     """The gRPC server of the three OTLP Export services."""
 
-    def __init__(self, intake: Intake, keyring: KeyRing) -> None:
+    def __init__(self, intake: Intake, keyring: KeyRing, admission: Admission) -> None:
         self.receiver = Receiver(intake, MAX_BODY_BYTES)
         self.keyring = keyring
+        self.admission = admission
 
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         return [
@@ -63,6 +74,15 @@ class GrpcReceiver:
     async def export(
         self, signal: Signal, request: bytes, context: grpc.aio.ServicerContext
     ) -> Message:
+        refused = self.admission.refusal()
+        if refused is not None:
+            await _unavailable(context, f"agentmon cannot take telemetry now: {refused}")
+        with self.admission.holding():
+            return await self._admitted(signal, request, context)
+
+    async def _admitted(
+        self, signal: Signal, request: bytes, context: grpc.aio.ServicerContext
+    ) -> Message:
         await self._check(context)
         message = signal.request_type()
         try:
@@ -75,9 +95,8 @@ class GrpcReceiver:
         try:
             await self.receiver.deliver(mapped.events)
         except IntakeUnavailable as exc:
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE, f"agentmon cannot store telemetry now: {exc}"
-            )
+            message = f"agentmon cannot store telemetry now: {exc}"
+            await _unavailable(context, message, exc.retry_after)
         return export_answer(signal, mapped)
 
     async def _check(self, context: grpc.aio.ServicerContext) -> None:
@@ -119,6 +138,33 @@ class GrpcReceiver:
             await server.wait_for_termination()
         finally:
             await server.stop(GRACE_S)
+
+
+async def _unavailable(
+    context: grpc.aio.ServicerContext, message: str, retry_after: float = RETRY_AFTER_S
+) -> None:
+    """End the call with UNAVAILABLE (which OTLP exporters retry) and when to retry: a
+    `google.rpc.RetryInfo` in the status details (`grpc-status-details-bin`, read by the Go
+    and Java exporters and the Collector) and alone in `google.rpc.retryinfo-bin` (read by
+    the Python exporter)."""
+    await context.abort(
+        grpc.StatusCode.UNAVAILABLE, message, trailing_metadata=retry_metadata(message, retry_after)
+    )
+
+
+def retry_metadata(message: str, retry_after: float) -> tuple[tuple[str, bytes], ...]:
+    """The trailing metadata of an UNAVAILABLE answer that asks for a retry in `retry_after` s."""
+    delay = Duration()
+    delay.FromNanoseconds(round(max(0.0, retry_after) * 1e9))
+    info = RetryInfo(retry_delay=delay)
+    detail = AnyMessage()
+    detail.Pack(info)
+    code = grpc.StatusCode.UNAVAILABLE.value[0]
+    status = Status(code=code, message=message, details=[detail])
+    return (
+        ("grpc-status-details-bin", status.SerializeToString()),
+        ("google.rpc.retryinfo-bin", info.SerializeToString()),
+    )
 
 
 def _bearer(context: grpc.aio.ServicerContext) -> str:
