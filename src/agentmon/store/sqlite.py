@@ -77,7 +77,7 @@ class SQLiteStore(Store):
         # power loss can lose the last transactions.
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA cache_size=-16384")
         conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         # checkpoints run on their own connection and thread, not inside the writer's commits
         conn.execute("PRAGMA wal_autocheckpoint=0")
