@@ -15,7 +15,9 @@ EVENTS_REJECTED = Counter(
     "agentmon_ingest_events_rejected_total", "Events refused as invalid", ["source"]
 )
 INGEST_UNAVAILABLE = Counter(
-    "agentmon_ingest_unavailable_total", "Requests answered 503 because the bus could not take them"
+    "agentmon_ingest_unavailable_total",
+    "Ingest requests (and WebSocket frames, OTLP/gRPC exports) refused as unavailable: the "
+    "process was full (admission) or the bus could not take them",
 )
 PUBLISH_SECONDS = Histogram(
     "agentmon_ingest_publish_seconds",
