@@ -153,7 +153,13 @@ export function retryDelayMs(attempt: number, retryAfterMs: number | undefined, 
   return (retryAfterMs ?? 0) + random() * ceiling;
 }
 
-type Outcome = { done: true } | { done: false; retryAfterMs?: number };
+type Outcome = { done: true } | { done: false; retryAfterMs?: number; keepNow?: boolean };
+
+// As agentmon.client.delivery for the Python producers: a misconfigured producer (key, URL,
+// proxy) is fixed for every event alike, so its events are kept (spooled) without retrying
+// now; a busy or timed-out gateway is retried, then kept. Any other 4xx refuses the batch.
+const KEEP_FOR_LATER = new Set([401, 403, 404, 407]);
+const RETRY_SOON = new Set([408, 425, 429]);
 
 async function postOnce(config: Config, body: string): Promise<Outcome> {
   const headers: Record<string, string> = { "content-type": "application/json" };
@@ -166,7 +172,8 @@ async function postOnce(config: Config, body: string): Promise<Outcome> {
       signal: AbortSignal.timeout(config.timeoutMs),
     });
     await answer.arrayBuffer().catch(() => undefined);
-    if (answer.status === 429 || answer.status >= 500) {
+    if (KEEP_FOR_LATER.has(answer.status)) return { done: false, keepNow: true };
+    if (RETRY_SOON.has(answer.status) || answer.status >= 500) {
       return { done: false, retryAfterMs: parseRetryAfter(answer.headers.get("retry-after")) };
     }
     return { done: true };
@@ -180,7 +187,7 @@ async function post(config: Config, events: Envelope[]): Promise<boolean> {
   for (let attempt = 0; attempt <= config.retries; attempt += 1) {
     const outcome = await postOnce(config, body);
     if (outcome.done) return true;
-    if (attempt === config.retries || (outcome.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) break;
+    if (outcome.keepNow || attempt === config.retries || (outcome.retryAfterMs ?? 0) > MAX_RETRY_AFTER_MS) break;
     await sleep(retryDelayMs(attempt, outcome.retryAfterMs));
   }
   return false;

@@ -65,6 +65,48 @@ describe("delivery", () => {
     assert.ok(!receiver.events().some((e) => e.event.id === event.event.id));
   });
 
+  for (const status of [401, 403, 404]) {  // (a 407 never reaches it: fetch throws)
+    it(`keeps the events of a ${status} (a setting to fix) in the spool without retrying`, async () => {
+      const spoolRoot = isolateSpool();
+      receiver.failNext = 1;
+      receiver.failStatus = status;
+      const start = receiver.requests.length;
+      const config = { ...readConfig({ AGENTMON_INGEST_URL: receiver.url, AGENTMON_SPOOL_DIR: spoolRoot }), retries: 2 };
+      const event = envelope("session.start", { session_id: `kept-${status}` }, {}, { config });
+      send([event], config);
+      await settle();
+      receiver.failStatus = 503;
+      assert.equal(receiver.requests.length - start, 1);
+      assert.equal(readdirSync(join(spoolRoot, "openclaw")).filter((n) => n.endsWith(".json")).length, 1);
+    });
+  }
+
+  it("retries a timed-out request (408) and delivers once", async () => {
+    receiver.failNext = 1;
+    receiver.failStatus = 408;
+    const start = receiver.requests.length;
+    const config = { ...readConfig({ AGENTMON_INGEST_URL: receiver.url }), retries: 2 };
+    const event = envelope("session.start", { session_id: "timed-out" }, {}, { config });
+    send([event], config);
+    await settle();
+    receiver.failStatus = 503;
+    assert.equal(receiver.requests.length - start, 2);
+    assert.ok(receiver.events().some((e) => e.event.id === event.event.id));
+  });
+
+  it("gives up on a batch the gateway refuses (400) rather than retrying it", async () => {
+    const spoolRoot = isolateSpool();
+    receiver.failNext = 1;
+    receiver.failStatus = 400;
+    const start = receiver.requests.length;
+    const config = { ...readConfig({ AGENTMON_INGEST_URL: receiver.url, AGENTMON_SPOOL_DIR: spoolRoot }), retries: 2 };
+    send([envelope("session.start", { session_id: "refused" }, {}, { config })], config);
+    await settle();
+    receiver.failStatus = 503;
+    assert.equal(receiver.requests.length - start, 1);
+    assert.deepEqual(readdirSync(spoolRoot), []);
+  });
+
   it("backs off exponentially with full jitter, on top of Retry-After", () => {
     assert.equal(retryDelayMs(0, 1000, () => 0), 1000);
     assert.equal(retryDelayMs(0, 1000, () => 0.5), 1100);

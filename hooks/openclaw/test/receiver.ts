@@ -17,6 +17,8 @@ export interface Receiver {
   failNext: number;
   /** The Retry-After header of the 503s `failNext` asks for. */
   retryAfter: string;
+  /** The status `failNext` answers with (503 unless set). */
+  failStatus: number;
   close(): Promise<void>;
   events(): Envelope[];
 }
@@ -35,6 +37,7 @@ export async function startReceiver(): Promise<Receiver> {
     arrivals: [],
     failNext: 0,
     retryAfter: "0",
+    failStatus: 503,
     close: () => new Promise((resolve) => server.close(() => resolve())),
     events: () => receiver.batches.flat(),
   };
@@ -44,7 +47,7 @@ export async function startReceiver(): Promise<Receiver> {
     receiver.requests.push({ path: request.url ?? "", authorization: request.headers.authorization });
     if (receiver.failNext > 0) {
       receiver.failNext -= 1;
-      response.writeHead(503, { "retry-after": receiver.retryAfter }).end('{"error": "busy"}');
+      response.writeHead(receiver.failStatus, { "retry-after": receiver.retryAfter }).end('{"error": "busy"}');
       return;
     }
     const batch = JSON.parse(body) as Envelope[];
