@@ -36,6 +36,7 @@ async def test_a_command_is_found_with_its_span(seeded: QueryApp) -> None:
         "field": "call",
         "ts": hit["ts"],
         "session_id": "s1",
+        "session_title": "clean up",
         "run_id": "r1",
         "span_id": "t1",
         "framework": "claude-code",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from test_web_screens import PHONE, WIDE, assert_fits
-from web_seed import Seed
+from web_seed import XSS_TITLE, Seed
 from web_support import screenshot
 
 from conftest import PageProblems, new_page
@@ -40,6 +40,9 @@ def test_a_command_is_found_and_opens_its_span(
     expect(hit.first).to_be_visible()
     expect(hit.first.locator("mark")).to_have_text(["pytest", "-q"])
     expect(hit.first.locator(".search-hit-link")).to_have_text("Bash input")
+    # the session it is in, by its title (here an injection attempt: shown as text)
+    expect(hit.first.locator(".search-hit-session")).to_have_text(f"in session “{XSS_TITLE}”")
+    assert page.evaluate("window.__xss") is None
     assert page.title().endswith("Search: pytest -q · agentmon")
     hit.first.locator(".search-hit-link").click()
     expect(page).to_have_url(

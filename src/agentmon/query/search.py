@@ -17,7 +17,15 @@ from agentmon.query.params import (
     timestamp,
 )
 from agentmon.store import Store
-from agentmon.store.search import BadQuery, SearchFilters, Term, parse_query, search, snippet
+from agentmon.store.search import (
+    BadQuery,
+    SearchFilters,
+    Term,
+    parse_query,
+    search,
+    session_titles,
+    snippet,
+)
 
 SearchKind = Literal["prompt", "answer", "tool", "error"]
 
@@ -32,6 +40,9 @@ class SearchHit(Model):
     field: Literal["prompt", "answer", "call", "output", "error"]
     ts: Timestamp
     session_id: str | None
+    session_title: str | None = Field(
+        description="The session's title (its task or first prompt), where it has one"
+    )
     run_id: str | None
     span_id: str | None
     framework: str | None
@@ -46,12 +57,13 @@ class SearchPage(Model):
     next_cursor: str | None
 
 
-def hit_view(row: dict[str, Any], terms: list[Term]) -> SearchHit:
+def hit_view(row: dict[str, Any], terms: list[Term], titles: dict[str, str]) -> SearchHit:
     return SearchHit(
         kind=row["kind"],
         field=_field_of(row["doc_key"]),
         ts=ms_to_ts(int(row["ts"])),
         session_id=row["session_id"],
+        session_title=titles.get(row["session_id"] or ""),
         run_id=row["run_id"],
         span_id=row["span_id"],
         framework=row["framework"],
@@ -101,9 +113,10 @@ def search_routes(store: Store) -> APIRouter:
             store, store.dialect, terms, filters, position=session_cursor(cursor), limit=limit
         )
         last = rows[-1] if rows else None
+        titles = await session_titles(store, (row["session_id"] for row in rows))
         return SearchPage(
             query=q,
-            hits=[hit_view(row, terms) for row in rows],
+            hits=[hit_view(row, terms, titles) for row in rows],
             next_cursor=encode_cursor(int(last["ts"]), last["doc_key"]) if more and last else None,
         )
 

@@ -15,7 +15,7 @@ more, also matches as a prefix. Hits come newest first, with a snippet whose mat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -336,6 +336,18 @@ def _where(clauses: list[str]) -> str:
 
 
 _COLUMNS = ", ".join(f"d.{name}" for name in _ALL_COLUMNS)
+
+
+async def session_titles(store: Queries, session_ids: Iterable[str | None]) -> dict[str, str]:
+    """The titles of the named sessions that have one, by session id (one query)."""
+    ids = sorted({session for session in session_ids if session})
+    if not ids:
+        return {}
+    where, params = store.in_list("session_id", ids)
+    rows = await store.fetch(
+        f"SELECT session_id, title FROM sessions WHERE {where} AND title IS NOT NULL", params
+    )
+    return {row["session_id"]: row["title"] for row in rows}
 
 
 async def search(

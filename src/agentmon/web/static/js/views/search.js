@@ -5,7 +5,7 @@ import { html, useEffect, useState } from "../lib.js";
 import { getJSON, withQuery } from "../api.js";
 import { useFetch, usePageTitle, useTick } from "../hooks.js";
 import { Link, useQueryParams } from "../router.js";
-import { formatAgo, formatDateTime, isoToLocalInput, localInputToIso } from "../format.js";
+import { formatAgo, formatDateTime, isoToLocalInput, localInputToIso, oneLine } from "../format.js";
 import { Empty, ErrorNote, Loading } from "../components/status.js";
 
 const FILTERS = ["kind", "framework", "host", "from", "to"];
@@ -49,6 +49,8 @@ function Hit({ hit, now }) {
       <span class="muted small">${where}</span>
       <time class="muted small" datetime=${hit.ts} title=${formatDateTime(hit.ts)}>${formatAgo(hit.ts, now)}</time>
     </div>
+    ${hit.session_title && html`<div class="search-hit-session small" title=${hit.session_title}>
+      in session “${oneLine(hit.session_title, 120)}”</div>`}
     <${Snippet} parts=${hit.snippet} />
   </li>`;
 }
