@@ -134,6 +134,10 @@ def test_an_empty_store_fits_and_says_so(
                 expect(page.get_by_text(text).first).to_be_visible()
                 if name == "dashboard":
                     expect(page.locator(".activity")).to_contain_text("Nothing in the last 24h")
+                if name in ("dashboard", "agents"):  # how to make agents report
+                    hint = page.locator(".setup-hint")
+                    expect(hint).to_contain_text("agentmon hooks install claude-code")
+                    expect(hint).to_contain_text("port 4318")
                 page.wait_for_load_state("networkidle")
                 assert_fits(page, f"empty {name} at {viewport['width']} px")
                 screenshot(page, f"empty-{name}-{suffix}")

@@ -27,6 +27,16 @@ export function Empty({ children }) {
   return html`<div class="note empty">${children}</div>`;
 }
 
+/** How agents start reporting, for a view that has nothing yet (the commands of the README). */
+export function SetupHint() {
+  const names = ["codex", "gemini-cli", "hermes", "openclaw"];
+  return html`<p class="setup-hint small">On the machine an agent runs on:${" "}
+    <code>agentmon hooks install claude-code</code>${" "}(or${" "}
+    ${names.map((name, i) => html`${i ? ", " : ""}<code key=${name}>${name}</code>`)};${" "}
+    <code>--ingest-url</code> and <code>--key</code> for another machine), the Python SDK, or any
+    OpenTelemetry exporter on port 4318.</p>`;
+}
+
 /** An inline error with a retry button. */
 export function ErrorNote({ error, onRetry }) {
   const message = error?.status === 0

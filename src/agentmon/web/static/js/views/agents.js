@@ -12,7 +12,7 @@ import { Link, useQueryParams } from "../router.js";
 import {
   costTitle, formatAgo, formatCompact, formatCostOf, formatDateTime, formatDuration, formatTime, oneLine, parseTs, plural, browserZone,
 } from "../format.js";
-import { Empty, Loaded } from "../components/status.js";
+import { Empty, Loaded, SetupHint } from "../components/status.js";
 import { vmCardHref } from "./openclaw.js";
 
 const EVERY_EVENT = () => true;
@@ -221,7 +221,7 @@ export function AgentsView() {
         ${data.agents.length === 0
           ? html`<${Empty}>${anyAgent
             ? "No agent is in this state now."
-            : "No agent has reported in this window. Agents appear here with their first event."}<//>`
+            : html`No agent has reported in this window. Agents appear here with their first event.<${SetupHint} />`}<//>`
           : html`<ol class="roster">${data.agents.map((a) => html`<${AgentCard} key=${a.agent_id} agent=${a} now=${now}
             lane=${lanes.get(a.agent_id)} timeline=${timeline.data} />`)}</ol>`}
         ${data.more && html`<${ShowMore} roster=${roster} />`}

@@ -10,7 +10,7 @@ import {
   parseTs, plural, browserZone,
 } from "../format.js";
 import { useEventFeed } from "../feed.js";
-import { Empty, ErrorNote, Loaded, StatusBadge, statusLabel } from "../components/status.js";
+import { Empty, ErrorNote, Loaded, SetupHint, StatusBadge, statusLabel } from "../components/status.js";
 import { NotifyToggle, acknowledge } from "../attention.js";
 import { SpendValue } from "../components/cost.js";
 import { TimeChart } from "../components/chart.js";
@@ -323,7 +323,7 @@ function LiveFeed({ now }) {
     </header>
     ${initial.error && !initial.data ? html`<${ErrorNote} error=${initial.error} onRetry=${initial.reload} />`
       : !initial.data ? html`<p class="note loading">Loading events…</p>`
-      : feed.events.length === 0 ? html`<${Empty}>No events yet. Point an agent's hooks at the ingest gateway and they show up here as they happen.<//>`
+      : feed.events.length === 0 ? html`<${Empty}>No events yet: they show up here as they happen.<${SetupHint} /><//>`
       : html`<ol class="feed" aria-live="off">
           ${feed.events.map((e) => html`<${EventRow} key=${ev.id(e)} event=${e} now=${now} />`)}
         </ol>`}
