@@ -82,18 +82,22 @@ def resumed_session(session: str) -> list[dict[str, Any]]:
     ]
 
 
+def post_ended(server: Any, session: str, events: list[dict[str, Any]]) -> None:
+    """Post a session's events and wait until the store has it ended (its last end stored)."""
+    post_events(server, events)
+
+    def ended() -> bool:
+        response = httpx.get(f"{server.query_url}/v1/sessions/{session}")
+        return response.status_code == 200 and response.json()["session"]["status"] == "ended"
+
+    wait_until(ended, f"session {session} ended")
+
+
 def test_a_resumed_session_shows_its_active_time_beside_its_wall_time(
     page: Page, embedded_server: Any
 ) -> None:
     session = f"resumed-{uuid.uuid4().hex[:8]}"
-    post_events(embedded_server, resumed_session(session))
-
-    def stored() -> bool:
-        url = f"{embedded_server.query_url}/v1/sessions/{session}"
-        response = httpx.get(url)
-        return response.status_code == 200 and response.json()["session"]["status"] == "ended"
-
-    wait_until(stored, "the resumed session's second end")
+    post_ended(embedded_server, session, resumed_session(session))
     page.goto(f"{embedded_server.ui_url}/sessions/{session}")
     expect(page.locator(".session-head")).to_contain_text("26 min (30.0 s active)")
 
@@ -177,14 +181,7 @@ def test_a_session_of_one_run_opens_it_and_a_closed_run_stays_closed(
     page: Page, embedded_server: Any
 ) -> None:
     session = f"single-{uuid.uuid4().hex[:8]}"
-    post_events(embedded_server, resumed_session(session)[:4])  # one run, then the end
-
-    def stored() -> bool:
-        url = f"{embedded_server.query_url}/v1/sessions/{session}"
-        response = httpx.get(url)
-        return response.status_code == 200 and response.json()["session"]["status"] == "ended"
-
-    wait_until(stored, "the one-run session's end")
+    post_ended(embedded_server, session, resumed_session(session)[:4])  # one run, then the end
     page.goto(f"{embedded_server.ui_url}/sessions/{session}")
     head = page.locator(".run-head")
     expect(head).to_have_count(1)
