@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from test_web_screens import PHONE, WIDE, assert_fits
 from web_seed import XSS_TITLE, Seed
-from web_support import screenshot
+from web_support import screenshot, wait_until
 
 from conftest import PageProblems, new_page
 
@@ -130,14 +130,20 @@ def test_sessions_sort_by_a_column_and_show_the_total(
     page.get_by_role("button", name="tokens").click()
     expect(page).to_have_url(re.compile(r"sort=tokens&dir=desc"))
     expect(page.locator("th[aria-sort=descending]")).to_have_text("tokens ▼")
-    cells = page.locator("tbody td[data-label=tokens]").all_text_contents()
-    values = [_compact(text) for text in cells]
-    assert values == sorted(values, reverse=True) and values[0] > 0
+    # the header turns at the click, the rows when the re-sorted page arrives
+    values = wait_until(lambda: _sorted_tokens(page, descending=True), "rows by tokens, desc")
+    assert values[0] > 0
     page.get_by_role("button", name="tokens").click()
     expect(page.locator("th[aria-sort=ascending]")).to_have_text("tokens ▲")
-    values = [_compact(t) for t in page.locator("tbody td[data-label=tokens]").all_text_contents()]
-    assert values == sorted(values)
+    wait_until(lambda: _sorted_tokens(page, descending=False), "rows by tokens, asc")
     shot(page, "sessions-sorted-1440")
+
+
+def _sorted_tokens(page: Page, *, descending: bool) -> list[float] | None:
+    """The tokens column as shown, if it is in that order (None while it is not yet)."""
+    cells = page.locator("tbody td[data-label=tokens]").all_text_contents()
+    values = [_compact(text) for text in cells]
+    return values if values and values == sorted(values, reverse=descending) else None
 
 
 def _compact(text: str) -> float:
