@@ -39,12 +39,14 @@ import contextlib
 import gc
 import multiprocessing
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -59,6 +61,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu_budget, store_floor
 from bench.raw_insert import PostgresRaw, SQLiteRaw
 from tests.conftest import ServerProcess, admin_sql, free_port, start_agentmon, start_embedded
 
@@ -169,7 +172,9 @@ def client_process(
     bodies = make_bodies(batches, size)
     ready.set()
     go.wait()
-    out.put(asyncio.run(post_all(url, bodies, concurrency)))
+    started = time.process_time()
+    accepted = asyncio.run(post_all(url, bodies, concurrency))
+    out.put((accepted, time.process_time() - started))
 
 
 @dataclass
@@ -211,10 +216,16 @@ async def count_events(target: Target) -> int:
         return int(summary["events"])
 
 
-def run_round(target: Target, args: argparse.Namespace) -> float:
+@dataclass
+class Round:
+    rate: float  # events/s acknowledged and queryable
+    client_cpu_s: float  # the load generators' CPU while posting
+
+
+def run_round(target: Target, args: argparse.Namespace) -> Round:
     before = asyncio.run(count_events(target))
     go = multiprocessing.Event()
-    out: multiprocessing.Queue[int] = multiprocessing.Queue()
+    out: multiprocessing.Queue[tuple[int, float]] = multiprocessing.Queue()
     clients = []
     for _ in range(args.clients):
         ready = multiprocessing.Event()
@@ -227,7 +238,8 @@ def run_round(target: Target, args: argparse.Namespace) -> float:
         ready.wait()
     started = time.perf_counter()
     go.set()
-    accepted = sum(out.get() for _ in clients)
+    answers = [out.get() for _ in clients]
+    accepted = sum(count for count, _ in answers)
     acked = time.perf_counter() - started
     for client, _ in clients:
         client.join()
@@ -238,7 +250,44 @@ def run_round(target: Target, args: argparse.Namespace) -> float:
         f"  {accepted} events acknowledged in {acked:.2f}s, "
         f"queryable after {elapsed:.2f}s: {accepted / elapsed:,.0f} events/s"
     )
-    return accepted / elapsed
+    return Round(accepted / elapsed, sum(cpu for _, cpu in answers))
+
+
+class Helpers:
+    """The processes besides agentmon's that work for a distributed round, all local: the
+    database's backends and the NATS server. Backends a pool opens during the round count
+    from their start, those open before from the round's start."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.before = self.cpu_by_pid()
+
+    def cpu_by_pid(self) -> dict[str, dict[int, float]]:
+        if self.target.dsn is None:
+            return {}
+        nats_servers = [
+            p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "nats-server"
+        ]
+        pids = {"PostgreSQL": asyncio.run(self.backends()), "NATS": nats_servers}
+        return {name: {pid: cpu_seconds([pid]) for pid in ids} for name, ids in pids.items()}
+
+    async def backends(self) -> list[int]:
+        assert self.target.dsn is not None
+        conn = await asyncpg.connect(self.target.dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            return [row["pid"] for row in rows]
+        finally:
+            await conn.close()
+
+    def used_since(self) -> dict[str, float]:
+        return {
+            name: sum(cpu - self.before[name].get(pid, 0.0) for pid, cpu in now.items())
+            for name, now in self.cpu_by_pid().items()
+        }
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -361,15 +410,23 @@ def main() -> None:
         )
         rates: dict[str, list[float]] = {setting: [] for setting in settings}
         cpu: dict[str, list[float]] = {setting: [] for setting in settings}
+        budgets: list[float] = []
         ratios: list[float] = []
+        events = args.batches * args.batch_size
         for _ in range(args.rounds):
             for setting, (target, servers) in targets.items():
                 print(f" redaction {setting}:")
                 pids = [s.process.pid for s in servers]
+                helpers = Helpers(target)
                 used = cpu_seconds(pids)
-                rates[setting].append(run_round(target, args))
-                cpu[setting].append((cpu_seconds(pids) - used) / args.batches / args.batch_size)
-                print(f"  server CPU: {cpu[setting][-1] * 1e6:.0f} µs per event")
+                result = run_round(target, args)
+                rates[setting].append(result.rate)
+                cpu[setting].append((cpu_seconds(pids) - used) / events)
+                shares = {"server": cpu[setting][-1], "client": result.client_cpu_s / events}
+                for name, seconds in helpers.used_since().items():
+                    shares[name] = seconds / events
+                budgets.append(sum(shares.values()))
+                print("  CPU: " + cpu_budget.describe(shares))
                 print(f"  server RSS: {total_rss_mb(pids):.0f} MB")
             bodies = make_bodies(args.batches, args.batch_size)
             raw_rate = raw.rate([event for body in bodies for event in decoder.decode(body)])
@@ -384,6 +441,11 @@ def main() -> None:
             )
         print(
             f"median ratio to the raw insert rate ({settings[0]}): {statistics.median(ratios):.2f}"
+        )
+        budget = statistics.median(budgets)
+        print(
+            f"median CPU per event, every process of the run: {budget * 1e6:.0f} µs: "
+            + cpu_budget.ceiling(budget)
         )
         if len(medians) == 2:
             ratio = medians["on"] / medians["off"]
@@ -414,11 +476,12 @@ def bench_redactor(args: argparse.Namespace) -> None:
         "input": {"command": "curl -H 'Authorization: Bearer 8f2k4Lq9Zt7Xw3Pm' https://x"},
         "output": "export DATABASE_URL=postgresql://app:S3cr3tPassw0rd@db:5432/app",
     }
-    for name, make in (
+    kinds: list[tuple[str, Callable[[], list[Envelope]]]] = [
         (f"the benchmark's mix ({len(typical)} events)", lambda: typical),
         (f"a tool event with {len(listing)} bytes of output", lambda: copies(tool, 1000)),
         ("a tool event carrying two secrets", lambda: copies(secrets, 1000)),
-    ):
+    ]
+    for name, make in kinds:
         timings = []
         for _ in range(max(args.rounds, 5)):
             events = make()
@@ -433,24 +496,17 @@ async def bench_stages(args: argparse.Namespace) -> None:
     """CPU µs per event of each stage the embedded server runs, median of rounds; the store
     write (dedupe, insert, projection, read models, search index, commit) on fresh events
     into one SQLite file (or a fresh PostgreSQL database, `--store postgres`), group commits
-    of `--batch-size` x 10 events."""
+    of `--batch-size` x 10 events. Then the store's floor (`bench/store_floor.py`): one more
+    round's store writes recorded, and their statements replayed into a twin store that
+    received every earlier round too (so both hold the same rows)."""
     redactor = build_redactor()
     if args.gc == "server":
         settle_garbage_collection()
     print(f"garbage collection: {args.gc}, thresholds {gc.get_threshold()}")
     group = args.batch_size * 10
-    database = None
-    store: Store
-    if args.store == "postgres":
-        database = f"agentmon_stages_{uuid.uuid4().hex[:8]}"
-        admin_sql(args.pg, f'CREATE DATABASE "{database}"')
-        store = PostgresStore(f"{args.pg}/{database}")
-    else:
-        store = SQLiteStore(Path(tempfile.mkdtemp(prefix="agentmon-stages-")) / "stages.db")
-    await store.open()
-    timings: dict[str, list[float]] = {}
-    walls: list[float] = []
-    try:
+    async with stage_store(args) as store, stage_store(args) as twin:
+        timings: dict[str, list[float]] = {}
+        walls: list[float] = []
         for _ in range(max(args.rounds, 5)):
             bodies = make_bodies(args.batches // 5, args.batch_size)
             count = len(bodies) * args.batch_size
@@ -464,10 +520,10 @@ async def bench_stages(args: argparse.Namespace) -> None:
                 (time.process_time() - started) / count
             )
             walls.append((time.perf_counter() - wall) / count)
-    finally:
-        await store.close()
-        if database is not None:
-            admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            for start in range(0, count, group):
+                await twin.write(events[start : start + group])
+        events = parse_all(make_bodies(args.batches // 5, args.batch_size))
+        floor = await store_floor.measure(store, twin, list(store_floor.groups_of(events, group)))
     for stage, values in timings.items():
         print(f"{stage:26s} {statistics.median(values) * 1e6:6.2f} µs per event (CPU)")
     wall_median = statistics.median(walls)
@@ -475,6 +531,29 @@ async def bench_stages(args: argparse.Namespace) -> None:
         f"{'store write, wall':26s} {wall_median * 1e6:6.2f} µs per event "
         f"({1 / wall_median:,.0f} events/s; load {os.getloadavg()[0]:.1f})"
     )
+    print(f"{'floor: statements alone':26s} {floor.describe()}")
+
+
+@contextlib.asynccontextmanager
+async def stage_store(args: argparse.Namespace) -> AsyncIterator[Store]:
+    """A fresh store of `--store`'s kind, dropped afterwards."""
+    store: Store
+    if args.store == "postgres":
+        database = f"agentmon_stages_{uuid.uuid4().hex[:8]}"
+        admin_sql(args.pg, f'CREATE DATABASE "{database}"')
+        store = PostgresStore(f"{args.pg}/{database}")
+    else:
+        scratch = Path(tempfile.mkdtemp(prefix="agentmon-stages-"))
+        store = SQLiteStore(scratch / "stages.db")
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+        if args.store == "postgres":
+            admin_sql(args.pg, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def cpu_timed(timings: dict[str, list[float]], stage: str, count: int, work: Any) -> Any:

@@ -51,6 +51,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu_budget, store_floor
 from bench.raw_insert import SQLiteRaw
 
 if TYPE_CHECKING:
@@ -342,23 +343,28 @@ async def measure(
     rates: list[float] = []
     ratios: list[float] = []
     cpu: list[float] = []
+    budgets: list[float] = []
     async with httpx.AsyncClient(timeout=120) as client:
         await target.ready(client)
         warmup = [build_batch(time.time_ns()) for _ in range(2)]
         await target.send_round(client, warmup, args.senders)
         for number in range(1, args.rounds + 1):
             batches = [build_batch(time.time_ns()) for _ in range(batches_per_round)]
-            used = server_cpu(target)
+            spans = len(batches) * SPANS_PER_BATCH
+            used, client_used = server_cpu(target), time.process_time()
             started = time.perf_counter()
             retried = await target.send_round(client, batches, args.senders)
             elapsed = time.perf_counter() - started
-            rate = len(batches) * SPANS_PER_BATCH / elapsed
+            rate = spans / elapsed
             rates.append(rate)
-            cpu.append((server_cpu(target) - used) / (len(batches) * SPANS_PER_BATCH))
+            cpu.append((server_cpu(target) - used) / spans)
+            # the sender's CPU, and its polls for the last run (a small overcount)
+            shares = {"server": cpu[-1], "client": (time.process_time() - client_used) / spans}
+            budgets.append(sum(shares.values()))
+            waited = f"; {retried} exports retried after a 503" if retried else ""
             print(
-                f"{target.name} round {number}: {len(batches) * SPANS_PER_BATCH} spans "
-                f"in {elapsed:.2f} s = {rate:,.0f} spans/s; server CPU {cpu[-1] * 1e6:.0f} µs "
-                f"per span{f'; {retried} exports retried after a 503' if retried else ''}",
+                f"{target.name} round {number}: {spans} spans in {elapsed:.2f} s = "
+                f"{rate:,.0f} spans/s{waited}\n  CPU: {cpu_budget.describe(shares, 'span')}",
                 flush=True,
             )
             if raw is not None:
@@ -370,6 +376,11 @@ async def measure(
     if ratios:
         print(f"{target.name} median ratio to the raw insert rate: {statistics.median(ratios):.2f}")
     print(f"{target.name} median server CPU: {statistics.median(cpu) * 1e6:.0f} µs per span")
+    budget = statistics.median(budgets)
+    print(
+        f"{target.name} median CPU per span, server and client: {budget * 1e6:.0f} µs: "
+        + cpu_budget.ceiling(budget, "span")
+    )
     return rates
 
 
@@ -426,8 +437,9 @@ async def bench_stages(args: argparse.Namespace) -> None:
     redactor = build_redactor()
     memory = CorrelationMemory()
     scratch = Path(tempfile.mkdtemp(prefix="bench-otlp-stages-"))
-    store = SQLiteStore(scratch / "stages.db")
+    store, twin = SQLiteStore(scratch / "stages.db"), SQLiteStore(scratch / "twin.db")
     await store.open()
+    await twin.open()
     timings: dict[str, list[float]] = {}
     try:
         for _ in range(max(args.rounds, 5)):
@@ -445,12 +457,21 @@ async def bench_stages(args: argparse.Namespace) -> None:
             timings.setdefault("store write (all of it)", []).append(
                 (time.process_time() - started) / count
             )
+            for start in range(0, len(events), 10_000):
+                await twin.write(events[start : start + 10_000])
+        bodies = [build_batch(time.time_ns()).body for _ in range(args.batches // 4)]
+        count = len(bodies) * SPANS_PER_BATCH
+        events = map_all(parse_all(bodies), memory)
+        groups = list(store_floor.groups_of(events, 10_000))
+        floor = await store_floor.measure(store, twin, groups)
     finally:
         await store.close()
+        await twin.close()
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"{len(events) / count:.2f} events per span")
     for stage, values in timings.items():
         print(f"{stage:26s} {statistics.median(values) * 1e6:6.2f} µs per span (CPU)")
+    print(f"{'floor: statements alone':26s} {floor.describe(count, 'span')}")
 
 
 def cpu_timed(timings: dict[str, list[float]], stage: str, count: int, work: Callable[[], T]) -> T:
