@@ -452,13 +452,13 @@ async def bench_stages(args: argparse.Namespace) -> None:
             cpu_timed(timings, "  envelope check alone", count, partial(check_all, events))
             cpu_timed(timings, "redaction", count, partial(redact_all, redactor, events))
             started = time.process_time()
-            for start in range(0, len(events), 10_000):
-                await store.write(events[start : start + 10_000])
+            for chunk in store_floor.groups_of(events, 10_000):
+                await store.write(chunk)
             timings.setdefault("store write (all of it)", []).append(
                 (time.process_time() - started) / count
             )
-            for start in range(0, len(events), 10_000):
-                await twin.write(events[start : start + 10_000])
+            for chunk in store_floor.groups_of(events, 10_000):
+                await twin.write(chunk)
         bodies = [build_batch(time.time_ns()).body for _ in range(args.batches // 4)]
         count = len(bodies) * SPANS_PER_BATCH
         events = map_all(parse_all(bodies), memory)

@@ -16,7 +16,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,18 +77,8 @@ class _RecordingSQLite:
 
 
 async def record_sqlite(store: SQLiteStore, groups: list[list[Envelope]]) -> list[list[Call]]:
-    writes: list[list[Call]] = []
-    real = store._writer
-    assert real is not None, "store not open"
-    try:
-        for group in groups:
-            calls: list[Call] = []
-            store._writer = _RecordingSQLite(real, calls)  # type: ignore[assignment]
-            await store.write(group)
-            writes.append(calls)
-    finally:
-        store._writer = real
-    return writes
+    assert store._writer is not None, "store not open"
+    return await _record(store, "_writer", _RecordingSQLite, groups)
 
 
 async def replay_sqlite(twin: SQLiteStore, writes: list[list[Call]], events: int) -> Floor:
@@ -142,16 +132,28 @@ class _RecordingPool:
 
 
 async def record_postgres(store: PostgresStore, groups: list[list[Envelope]]) -> list[list[Call]]:
+    assert store._pool is not None, "store not open"
+    return await _record(store, "_pool", _RecordingPool, groups)
+
+
+async def _record(
+    store: Store,
+    attribute: str,
+    recorder: Callable[[Any, list[Call]], Any],
+    groups: list[list[Envelope]],
+) -> list[list[Call]]:
+    """Each group written through `store` with its `attribute` (the connection or pool its
+    writes go through) standing behind `recorder`: the calls of each write, in order."""
     writes: list[list[Call]] = []
-    real = store.pool
+    real = getattr(store, attribute)
     try:
         for group in groups:
             calls: list[Call] = []
-            store._pool = _RecordingPool(real, calls)
+            setattr(store, attribute, recorder(real, calls))
             await store.write(group)
             writes.append(calls)
     finally:
-        store._pool = real
+        setattr(store, attribute, real)
     return writes
 
 
